@@ -1,0 +1,107 @@
+// Package sqlite opens SQLite databases the way vendsync uses them: one writer
+// connection and a separate pool of readers, WAL journal, foreign keys on, and
+// the schema brought up to date before anything else touches it.
+//
+// Both the edge store and central's read model open their files here.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+
+	"github.com/vendsync/vendsync/migrations"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Sync is SQLite's synchronous setting.
+type Sync string
+
+const (
+	// SyncFull fsyncs every commit: required for anything acknowledged.
+	SyncFull Sync = "FULL"
+	// SyncNormal fsyncs at checkpoints only; a crash may lose the last commits.
+	SyncNormal Sync = "NORMAL"
+)
+
+// DB is a SQLite file opened as one writer plus a reader pool.
+type DB struct {
+	// W is the only connection that writes. Callers serialize on it.
+	W *sql.DB
+	// R is a pool of read-only connections (WAL readers never block the writer).
+	R *sql.DB
+}
+
+// Options tune Open. The zero value means SyncFull and GOMAXPROCS readers.
+type Options struct {
+	Sync    Sync
+	Readers int
+}
+
+// Open opens (creating if needed) the database at path and applies the
+// migrations in schema. It fails with migrations.ErrTooNew when the file was
+// written by a newer binary.
+func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error) {
+	if o.Sync == "" {
+		o.Sync = SyncFull
+	}
+	if o.Readers <= 0 {
+		o.Readers = max(2, runtime.GOMAXPROCS(0))
+	}
+	w, err := sql.Open("sqlite", dsn(path, o.Sync, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := migrations.Apply(ctx, w, schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, o.Sync, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open readers %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(o.Readers)
+	r.SetMaxIdleConns(o.Readers)
+	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxLifetime(0)
+	return &DB{W: w, R: r}, nil
+}
+
+// Close closes the readers and the writer.
+func (d *DB) Close() error {
+	rerr := d.R.Close()
+	werr := d.W.Close()
+	if werr != nil {
+		return werr
+	}
+	return rerr
+}
+
+func dsn(path string, sync Sync, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "synchronous("+string(sync)+")")
+	q.Add("_pragma", "cache_size(-32000)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}

@@ -1,0 +1,75 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/vendsync/vendsync/migrations"
+)
+
+func TestOpen_AppliesMigrationsAndPragmas(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"), migrations.Edge, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.W.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mode, "wal"; got != want {
+		t.Fatalf("journal_mode = %q, want %q", got, want)
+	}
+	var sync int
+	if err := db.W.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sync, 2; got != want { // 2 = FULL
+		t.Fatalf("synchronous = %d, want %d", got, want)
+	}
+	var n int
+	if err := db.R.QueryRow(`SELECT COUNT(*) FROM sync_state`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("sync_state rows = %d, want 1", n)
+	}
+	if _, err := db.R.Exec(`DELETE FROM sync_state`); err == nil {
+		t.Fatal("reader pool accepted a write")
+	}
+}
+
+func TestOpen_RefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	newer := fstest.MapFS{
+		"0001_a.sql": {Data: []byte("CREATE TABLE a (x INTEGER);")},
+		"0002_b.sql": {Data: []byte("CREATE TABLE b (x INTEGER);")},
+	}
+	db, err := Open(ctx, path, newer, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	older := fstest.MapFS{"0001_a.sql": newer["0001_a.sql"]}
+	_, err = Open(ctx, path, older, Options{})
+	if !errors.Is(err, migrations.ErrTooNew) {
+		t.Fatalf("Open with older schema: err = %v, want ErrTooNew", err)
+	}
+}
+
+func TestOpen_ReopenIsNoop(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	for i := 0; i < 2; i++ {
+		db, err := Open(ctx, path, migrations.Edge, Options{})
+		if err != nil {
+			t.Fatalf("open #%d: %v", i+1, err)
+		}
+		db.Close()
+	}
+}
