@@ -135,6 +135,7 @@ type Telemetry struct {
 type Batch struct {
 	V      int     `json:"v"`
 	Site   string  `json:"site"`
+	TZ     string  `json:"tz"` // the site's IANA timezone: central buckets by it
 	First  uint64  `json:"first"`
 	Last   uint64  `json:"last"`
 	Events []Event `json:"events"`
