@@ -1,0 +1,102 @@
+// Package alert names the conditions an edge watches and decides, from a
+// product's or machine's current state, which of them hold. It does no I/O:
+// the ingest writer asks it and opens or closes alerts to match.
+package alert
+
+import (
+	"fmt"
+	"time"
+)
+
+// Type is an alert condition.
+type Type string
+
+// The alert types.
+const (
+	LowStock          Type = "LOW_STOCK"
+	OutOfStock        Type = "OUT_OF_STOCK"
+	Expired           Type = "EXPIRED"
+	ExpiringSoon      Type = "EXPIRING_SOON"
+	InventoryMismatch Type = "INVENTORY_MISMATCH"
+	TemperatureHigh   Type = "TEMPERATURE_HIGH"
+	PowerOff          Type = "POWER_OFF"
+	DoorOpen          Type = "DOOR_OPEN"
+	MachineOffline    Type = "MACHINE_OFFLINE"
+)
+
+// Types lists every alert type.
+var Types = []Type{LowStock, OutOfStock, Expired, ExpiringSoon, InventoryMismatch, TemperatureHigh, PowerOff, DoorOpen, MachineOffline}
+
+// ParseType accepts an alert type name.
+func ParseType(s string) (Type, error) {
+	for _, t := range Types {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("alert type %q is unknown", s)
+}
+
+// Thresholds configure the rules. DefaultThresholds gives the defaults.
+type Thresholds struct {
+	// TempMaxC is the default maximum cabinet temperature; a machine may override it.
+	TempMaxC float64
+	// TempGrace is how long the temperature must stay above the maximum.
+	TempGrace time.Duration
+	// DoorGrace is how long a door may stay open.
+	DoorGrace time.Duration
+	// Offline is how long without telemetry before a machine is offline.
+	Offline time.Duration
+	// ExpiringSoonDays: an item expiring within this many days (today included) is EXPIRING_SOON.
+	ExpiringSoonDays int
+}
+
+// DefaultThresholds are sensible defaults for chilled vending machines.
+func DefaultThresholds() Thresholds {
+	return Thresholds{TempMaxC: 8, TempGrace: 10 * time.Minute, DoorGrace: 5 * time.Minute, Offline: 15 * time.Minute, ExpiringSoonDays: 2}
+}
+
+// Validate names the first bad threshold.
+func (t Thresholds) Validate() error {
+	switch {
+	case t.TempGrace < 0:
+		return fmt.Errorf("temperature grace must not be negative")
+	case t.DoorGrace < 0:
+		return fmt.Errorf("door grace must not be negative")
+	case t.Offline <= 0:
+		return fmt.Errorf("offline timeout must be positive")
+	case t.ExpiringSoonDays < 0:
+		return fmt.Errorf("expiring-soon days must not be negative")
+	}
+	return nil
+}
+
+// Stock returns which of LOW_STOCK and OUT_OF_STOCK hold for a quantity. They
+// are exclusive: an empty slot is out of stock, not low.
+func Stock(qty, lowLimit int64) (low, out bool) {
+	return qty > 0 && qty <= lowLimit, qty <= 0
+}
+
+// Expiry returns which of EXPIRED and EXPIRING_SOON hold for an item with
+// expiry date expiry ("YYYY-MM-DD", "" for none) on the local date today. An
+// item is good through its expiry date. An empty slot has nothing to expire.
+func Expiry(expiry, today string, qty int64, soonDays int) (expired, soon bool) {
+	if expiry == "" || qty <= 0 {
+		return false, false
+	}
+	if expiry < today {
+		return true, false
+	}
+	t, err := time.Parse(time.DateOnly, today)
+	if err != nil {
+		return false, false
+	}
+	limit := t.AddDate(0, 0, soonDays).Format(time.DateOnly)
+	return false, expiry <= limit
+}
+
+// Held reports whether a condition that began at since (zero: not holding)
+// has held for at least grace at now.
+func Held(since, now time.Time, grace time.Duration) bool {
+	return !since.IsZero() && now.Sub(since) >= grace
+}

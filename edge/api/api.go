@@ -1,0 +1,669 @@
+// Package api is the edge's HTTP API: seed 000 sections 1–6 for one site.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/edge/alert"
+	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/bucket"
+)
+
+// Body size limits.
+const (
+	MaxBody      = 64 << 10
+	MaxBatchBody = 8 << 20
+	MaxBatch     = 10000
+)
+
+// Config wires the API to the site.
+type Config struct {
+	Store   *store.Store
+	Writer  *ingest.Writer
+	Signer  *auth.Signer
+	Metrics *web.Metrics
+	Logger  zerolog.Logger
+	Now     func() time.Time
+	// Ready reports whether the edge is ready to serve (nil: always).
+	Ready func(context.Context) error
+}
+
+// Route is one endpoint and the roles allowed to call it (none: public).
+type Route struct {
+	Method, Pattern string
+	Roles           []auth.Role
+}
+
+var (
+	admin      = []auth.Role{auth.RoleAdmin}
+	manage     = []auth.Role{auth.RoleAdmin, auth.RoleOps}
+	field      = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleDriver}
+	machineIn  = []auth.Role{auth.RoleMachine, auth.RoleAdmin}
+	reporters  = []auth.Role{auth.RoleMachine, auth.RoleAdmin, auth.RoleOps, auth.RoleDriver}
+	money      = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance}
+	viewers    = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance, auth.RoleDriver}
+	selfOrView = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance, auth.RoleDriver, auth.RoleMachine}
+)
+
+// Routes lists every endpoint with its roles. MACHINE tokens are further
+// limited to their own machine.
+var Routes = []Route{
+	{"POST", "/auth/token", nil},
+	{"GET", "/healthz", nil},
+	{"GET", "/readyz", nil},
+	{"GET", "/metrics", nil},
+	{"POST", "/machines", manage},
+	{"GET", "/machines", viewers},
+	{"GET", "/machines/{id}", selfOrView},
+	{"PATCH", "/machines/{id}", manage},
+	{"DELETE", "/machines/{id}", admin},
+	{"POST", "/machines/{id}/products", manage},
+	{"PATCH", "/machines/{id}/products/{pid}", manage},
+	{"GET", "/machines/{id}/inventory", selfOrView},
+	{"POST", "/events/sales", machineIn},
+	{"POST", "/events/batch", machineIn},
+	{"POST", "/events/telemetry", machineIn},
+	{"POST", "/events/faults", reporters},
+	{"GET", "/faults", field},
+	{"GET", "/faults/{id}", field},
+	{"PATCH", "/faults/{id}", field},
+	{"GET", "/alerts", field},
+	{"GET", "/aggregations/sales", money},
+	{"GET", "/aggregations/products/top", money},
+	{"GET", "/audit", admin},
+	{"GET", "/sync", manage},
+}
+
+type server struct {
+	cfg  Config
+	auth *web.Authenticator
+}
+
+// New returns the API's handler, instrumented with cfg.Metrics.
+func New(cfg Config) http.Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &server{cfg: cfg, auth: &web.Authenticator{Signer: cfg.Signer, Now: cfg.Now}}
+	handlers := map[string]web.Handler{
+		"POST /auth/token":                    s.token,
+		"GET /healthz":                        s.healthz,
+		"GET /readyz":                         s.readyz,
+		"POST /machines":                      s.createMachine,
+		"GET /machines":                       s.listMachines,
+		"GET /machines/{id}":                  s.getMachine,
+		"PATCH /machines/{id}":                s.patchMachine,
+		"DELETE /machines/{id}":               s.deleteMachine,
+		"POST /machines/{id}/products":        s.addProduct,
+		"PATCH /machines/{id}/products/{pid}": s.patchProduct,
+		"GET /machines/{id}/inventory":        s.inventory,
+		"POST /events/sales":                  s.sale,
+		"POST /events/batch":                  s.batch,
+		"POST /events/telemetry":              s.telemetry,
+		"POST /events/faults":                 s.fault,
+		"GET /faults":                         s.listFaults,
+		"GET /faults/{id}":                    s.getFault,
+		"PATCH /faults/{id}":                  s.patchFault,
+		"GET /alerts":                         s.listAlerts,
+		"GET /aggregations/sales":             s.salesAgg,
+		"GET /aggregations/products/top":      s.topProducts,
+		"GET /audit":                          s.audit,
+		"GET /sync":                           s.syncState,
+	}
+	mux := http.NewServeMux()
+	for _, rt := range Routes {
+		key := rt.Method + " " + rt.Pattern
+		if key == "GET /metrics" {
+			mux.Handle(key, cfg.Metrics.Handler())
+			continue
+		}
+		h, ok := handlers[key]
+		if !ok {
+			panic("api: no handler for " + key)
+		}
+		if rt.Roles == nil {
+			mux.Handle(key, h)
+		} else {
+			mux.Handle(key, s.auth.Require(h, rt.Roles...))
+		}
+	}
+	mux.Handle("/", web.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		return web.NotFound("", "no route %s %s", r.Method, r.URL.Path)
+	}))
+	return cfg.Metrics.Instrument(mux, cfg.Logger)
+}
+
+// machineScope is the machine a MACHINE token is bound to ("" for others).
+func machineScope(r *http.Request) string {
+	c, _ := web.ClaimsFrom(r.Context())
+	if c.Role == auth.RoleMachine {
+		return c.MachineID
+	}
+	return ""
+}
+
+func who(r *http.Request) string {
+	c, _ := web.ClaimsFrom(r.Context())
+	return c.ClientID
+}
+
+// ownMachine refuses a MACHINE token asking about another machine.
+func ownMachine(r *http.Request, id string) error {
+	if sc := machineScope(r); sc != "" && sc != id {
+		return web.Errorf(http.StatusForbidden, "FORBIDDEN", "machineId", "this token belongs to machine %q and cannot read %q", sc, id)
+	}
+	return nil
+}
+
+func storeErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return web.NotFound("", "%v", err)
+	}
+	return err
+}
+
+type tokenRequest struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	GrantType    string `json:"grant_type"`
+}
+
+func (s *server) token(w http.ResponseWriter, r *http.Request) error {
+	var req tokenRequest
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if err := r.ParseForm(); err != nil {
+			return web.Errorf(http.StatusBadRequest, "INVALID_FORM", "", "malformed form body: %v", err)
+		}
+		req = tokenRequest{ClientID: r.PostForm.Get("client_id"), ClientSecret: r.PostForm.Get("client_secret"), GrantType: r.PostForm.Get("grant_type")}
+	} else if err := web.Decode(w, r, &req, MaxBody); err != nil {
+		return err
+	}
+	if req.GrantType != "" && req.GrantType != "client_credentials" {
+		return web.Invalid("grant_type", "grant_type %q: only client_credentials is supported", req.GrantType)
+	}
+	if req.ClientID == "" {
+		return web.Invalid("client_id", "client_id is required")
+	}
+	if req.ClientSecret == "" {
+		return web.Invalid("client_secret", "client_secret is required")
+	}
+	c, err := s.cfg.Store.Authenticate(r.Context(), req.ClientID, req.ClientSecret)
+	if errors.Is(err, store.ErrBadCredentials) {
+		return web.Errorf(http.StatusUnauthorized, "INVALID_CLIENT", "client_id", "unknown client, wrong secret or revoked credentials")
+	}
+	if err != nil {
+		return err
+	}
+	tok, err := s.cfg.Signer.Issue(auth.Claims{ClientID: c.ClientID, Role: c.Role, MachineID: c.MachineID}, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	web.WriteJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.cfg.Signer.TTL().Seconds()), "role": c.Role,
+	})
+	return nil
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
+	web.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.Store.DB.R.PingContext(r.Context()); err != nil {
+		return web.Errorf(http.StatusServiceUnavailable, "NOT_READY", "", "store: %v", err)
+	}
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			return web.Errorf(http.StatusServiceUnavailable, "NOT_READY", "", "%v", err)
+		}
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready", "site": s.cfg.Store.Site.ID})
+	return nil
+}
+
+func (s *server) createMachine(w http.ResponseWriter, r *http.Request) error {
+	var in ingest.MachineIn
+	if err := web.Decode(w, r, &in, MaxBody); err != nil {
+		return err
+	}
+	if err := s.cfg.Writer.RegisterMachine(r.Context(), in, who(r)); err != nil {
+		return err
+	}
+	m, err := s.cfg.Store.Machine(r.Context(), in.MachineID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/machines/"+in.MachineID)
+	web.WriteJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (s *server) listMachines(w http.ResponseWriter, r *http.Request) error {
+	status := strings.ToUpper(r.URL.Query().Get("status"))
+	ms, err := s.cfg.Store.Machines(r.Context(), status)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"machines": ms})
+	return nil
+}
+
+func (s *server) getMachine(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := ownMachine(r, id); err != nil {
+		return err
+	}
+	m, err := s.cfg.Store.Machine(r.Context(), id)
+	if err != nil {
+		return storeErr(err)
+	}
+	web.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *server) patchMachine(w http.ResponseWriter, r *http.Request) error {
+	var p ingest.MachinePatch
+	if err := web.Decode(w, r, &p, MaxBody); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := s.cfg.Writer.UpdateMachine(r.Context(), id, p, who(r)); err != nil {
+		return err
+	}
+	m, err := s.cfg.Store.Machine(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *server) deleteMachine(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.cfg.Writer.DecommissionMachine(r.Context(), id, who(r)); err != nil {
+		return err
+	}
+	m, err := s.cfg.Store.Machine(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *server) addProduct(w http.ResponseWriter, r *http.Request) error {
+	var in ingest.ProductIn
+	if err := web.Decode(w, r, &in, MaxBody); err != nil {
+		return err
+	}
+	it, err := s.cfg.Writer.AddProduct(r.Context(), r.PathValue("id"), in, who(r))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusCreated, it)
+	return nil
+}
+
+func (s *server) patchProduct(w http.ResponseWriter, r *http.Request) error {
+	var p ingest.ProductPatch
+	if err := web.Decode(w, r, &p, MaxBody); err != nil {
+		return err
+	}
+	it, err := s.cfg.Writer.UpdateProduct(r.Context(), r.PathValue("id"), r.PathValue("pid"), p, who(r))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, it)
+	return nil
+}
+
+func (s *server) inventory(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := ownMachine(r, id); err != nil {
+		return err
+	}
+	items, err := s.cfg.Store.Inventory(r.Context(), id)
+	if err != nil {
+		return storeErr(err)
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"machineId": id, "items": items})
+	return nil
+}
+
+func (s *server) sale(w http.ResponseWriter, r *http.Request) error {
+	var in ingest.SaleIn
+	if err := web.Decode(w, r, &in, MaxBody); err != nil {
+		return err
+	}
+	res, err := s.cfg.Writer.RecordSale(r.Context(), in, r.Header.Get("Idempotency-Key"), machineScope(r))
+	if err != nil {
+		return err
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	web.WriteJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *server) batch(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := web.Decode(w, r, &body, MaxBatchBody); err != nil {
+		return err
+	}
+	if len(body.Events) == 0 {
+		return web.Invalid("events", "events must hold at least one sale")
+	}
+	if len(body.Events) > MaxBatch {
+		return web.Invalid("events", "events holds %d sales; at most %d per batch", len(body.Events), MaxBatch)
+	}
+	ins := make([]ingest.SaleIn, len(body.Events))
+	bad := map[int]*web.Error{}
+	for i, raw := range body.Events {
+		if err := web.DecodeBytes(raw, &ins[i]); err != nil {
+			var e *web.Error
+			errors.As(err, &e)
+			bad[i] = e
+			ins[i] = ingest.SaleIn{} // rejected below by validation; the real reason is kept
+		}
+	}
+	results, err := s.cfg.Writer.RecordSales(r.Context(), ins, machineScope(r))
+	if err != nil {
+		return err
+	}
+	var acc, dup, rej int
+	for i := range results {
+		if e, ok := bad[i]; ok {
+			results[i].Status, results[i].Error = "REJECTED", e
+		}
+		switch results[i].Status {
+		case "ACCEPTED":
+			acc++
+		case "DUPLICATE":
+			dup++
+		default:
+			rej++
+			s.cfg.Metrics.CountRejected("POST /events/batch (event)", results[i].Error.Code)
+		}
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"accepted": acc, "duplicates": dup, "rejected": rej, "results": results})
+	return nil
+}
+
+func (s *server) telemetry(w http.ResponseWriter, r *http.Request) error {
+	var in ingest.TelemetryIn
+	if err := web.Decode(w, r, &in, MaxBody); err != nil {
+		return err
+	}
+	if err := s.cfg.Writer.RecordTelemetry(r.Context(), in, machineScope(r)); err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "ACCEPTED"})
+	return nil
+}
+
+func (s *server) fault(w http.ResponseWriter, r *http.Request) error {
+	var in ingest.FaultIn
+	if err := web.Decode(w, r, &in, MaxBody); err != nil {
+		return err
+	}
+	f, replayed, err := s.cfg.Writer.RecordFault(r.Context(), in, r.Header.Get("Idempotency-Key"), machineScope(r))
+	if err != nil {
+		return err
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/faults/"+strconv.FormatInt(f.FaultID, 10))
+	web.WriteJSON(w, http.StatusCreated, f)
+	return nil
+}
+
+func limit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, web.Invalid("limit", "limit %q: must be a whole number from 1 to 1000", v)
+	}
+	return n, nil
+}
+
+func oneOf(field, v string, allowed ...string) error {
+	if v == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return web.Invalid(field, "%s %q: must be one of %s", field, v, strings.Join(allowed, ", "))
+}
+
+func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	status := strings.ToUpper(q.Get("status"))
+	if err := oneOf("status", status, ingest.FaultStatuses...); err != nil {
+		return err
+	}
+	n, err := limit(r)
+	if err != nil {
+		return err
+	}
+	fs, err := s.cfg.Store.Faults(r.Context(), status, q.Get("machineId"), n)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"faults": fs})
+	return nil
+}
+
+func faultID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, web.Invalid("faultId", "fault id %q: must be a positive whole number", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (s *server) getFault(w http.ResponseWriter, r *http.Request) error {
+	id, err := faultID(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.cfg.Store.Fault(r.Context(), id)
+	if err != nil {
+		return storeErr(err)
+	}
+	web.WriteJSON(w, http.StatusOK, f)
+	return nil
+}
+
+func (s *server) patchFault(w http.ResponseWriter, r *http.Request) error {
+	id, err := faultID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Status *string `json:"status"`
+	}
+	if err := web.Decode(w, r, &body, MaxBody); err != nil {
+		return err
+	}
+	if body.Status == nil {
+		return web.Invalid("status", "status is required (OPEN, IN_PROGRESS or RESOLVED)")
+	}
+	f, err := s.cfg.Writer.UpdateFault(r.Context(), id, *body.Status, who(r))
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, f)
+	return nil
+}
+
+func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	status := strings.ToUpper(q.Get("status"))
+	if err := oneOf("status", status, "OPEN", "CLOSED"); err != nil {
+		return err
+	}
+	typ := strings.ToUpper(q.Get("type"))
+	if typ != "" {
+		if _, err := alert.ParseType(typ); err != nil {
+			return web.Invalid("type", "%v", err)
+		}
+	}
+	n, err := limit(r)
+	if err != nil {
+		return err
+	}
+	as, err := s.cfg.Store.Alerts(r.Context(), status, typ, q.Get("machineId"), n)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"alerts": as})
+	return nil
+}
+
+// ParseRangeTime reads a from/to query value as naive local time: a date
+// (2025-01-10), a local date-time (2025-01-10T10:00:00), or an RFC 3339
+// instant, converted to the site's wall clock.
+func ParseRangeTime(field, v string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return bucket.Naive(t, loc), nil
+	}
+	return time.Time{}, web.Invalid(field, "%s %q: use a date (2025-01-10), a local time (2025-01-10T10:00:00) or RFC 3339", field, v)
+}
+
+// Range reads from/to (naive local); defaults: the 30 days up to the end of
+// the current hour.
+func Range(r *http.Request, now time.Time, loc *time.Location) (from, to time.Time, err error) {
+	q := r.URL.Query()
+	to = bucket.Next(bucket.Hour, bucket.Start(bucket.Hour, bucket.Naive(now, loc)))
+	if v := q.Get("to"); v != "" {
+		if to, err = ParseRangeTime("to", v, loc); err != nil {
+			return
+		}
+	}
+	from = to.AddDate(0, 0, -30)
+	if v := q.Get("from"); v != "" {
+		if from, err = ParseRangeTime("from", v, loc); err != nil {
+			return
+		}
+	}
+	if !from.Before(to) {
+		err = web.Invalid("from", "from %s must be before to %s", from.Format(time.DateTime), to.Format(time.DateTime))
+	} else if to.Sub(from) > 10*366*24*time.Hour {
+		err = web.Invalid("from", "range is longer than 10 years")
+	}
+	return
+}
+
+func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	dim := q.Get("groupBy")
+	if dim == "" {
+		dim = "machine"
+	}
+	if err := oneOf("groupBy", dim, store.Dims...); err != nil {
+		return err
+	}
+	win := bucket.Day
+	if v := q.Get("window"); v != "" {
+		var err error
+		if win, err = bucket.ParseWindow(v); err != nil {
+			return web.Invalid("window", "%v", err)
+		}
+	}
+	from, to, err := Range(r, s.cfg.Now(), s.cfg.Store.Site.Loc)
+	if err != nil {
+		return err
+	}
+	if win == bucket.Hour && to.Sub(from) > 93*24*time.Hour {
+		return web.Invalid("window", "hourly buckets are limited to 93 days; use window=day for longer ranges")
+	}
+	rows, tot, err := s.cfg.Store.SalesAgg(r.Context(), dim, win, from, to)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{
+		"site": s.cfg.Store.Site.ID, "timezone": s.cfg.Store.Site.Timezone, "groupBy": dim, "window": win,
+		"from": from.Format("2006-01-02T15:04:05"), "to": to.Format("2006-01-02T15:04:05"), "rows": rows, "totals": tot,
+	})
+	return nil
+}
+
+func (s *server) topProducts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	n := 10
+	if v := q.Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1000 {
+			return web.Invalid("n", "n %q: must be a whole number from 1 to 1000", v)
+		}
+	}
+	by := q.Get("by")
+	if err := oneOf("by", by, "revenue", "quantity"); err != nil {
+		return err
+	}
+	from, to, err := Range(r, s.cfg.Now(), s.cfg.Store.Site.Loc)
+	if err != nil {
+		return err
+	}
+	ps, err := s.cfg.Store.TopProducts(r.Context(), n, from, to, by == "quantity")
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{
+		"site": s.cfg.Store.Site.ID, "timezone": s.cfg.Store.Site.Timezone,
+		"from": from.Format("2006-01-02T15:04:05"), "to": to.Format("2006-01-02T15:04:05"), "products": ps,
+	})
+	return nil
+}
+
+func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
+	n, err := limit(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	es, err := s.cfg.Store.Audit(r.Context(), q.Get("entityType"), q.Get("entityId"), n)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"entries": es})
+	return nil
+}
+
+func (s *server) syncState(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.cfg.Store.OutboxStats(r.Context(), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, st)
+	return nil
+}

@@ -1,0 +1,176 @@
+// Package auth issues and verifies vendsync access tokens and handles client
+// secrets.
+//
+// Tokens are compact JWTs (HS256) carrying the client id, its role, and for a
+// MACHINE client the machine it is bound to. Secrets are 32 random bytes, so a
+// single SHA-256 is enough to store them: there is no low-entropy password to
+// stretch, and verification stays cheap on the token endpoint.
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Role is what a client may do.
+type Role string
+
+// The roles of seed 000 plus DRIVER (restock staff).
+const (
+	RoleMachine Role = "MACHINE"
+	RoleDriver  Role = "DRIVER"
+	RoleOps     Role = "OPS"
+	RoleFinance Role = "FINANCE"
+	RoleAdmin   Role = "ADMIN"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin}
+
+// ParseRole accepts a role name in any case.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToUpper(strings.TrimSpace(s)))
+	for _, k := range Roles {
+		if r == k {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("role %q: must be one of MACHINE, DRIVER, OPS, FINANCE, ADMIN", s)
+}
+
+// Claims are what a token asserts.
+type Claims struct {
+	ClientID  string `json:"sub"`
+	Role      Role   `json:"role"`
+	MachineID string `json:"mid,omitempty"`
+	Issuer    string `json:"iss"`
+	IssuedAt  int64  `json:"iat"`
+	ExpiresAt int64  `json:"exp"`
+}
+
+// Errors returned by Verify.
+var (
+	ErrMalformed = errors.New("malformed token")
+	ErrSignature = errors.New("bad token signature")
+	ErrExpired   = errors.New("token expired")
+	ErrIssuer    = errors.New("token issued by another party")
+)
+
+// Signer issues and verifies tokens with one HMAC key.
+type Signer struct {
+	key    []byte
+	issuer string
+	ttl    time.Duration
+}
+
+// NewSigner returns a Signer. key must be at least 32 bytes.
+func NewSigner(key []byte, issuer string, ttl time.Duration) (*Signer, error) {
+	if len(key) < 32 {
+		return nil, fmt.Errorf("token key is %d bytes, need at least 32", len(key))
+	}
+	if ttl <= 0 {
+		ttl = time.Hour
+	}
+	return &Signer{key: append([]byte(nil), key...), issuer: issuer, ttl: ttl}, nil
+}
+
+// TTL is how long issued tokens live.
+func (s *Signer) TTL() time.Duration { return s.ttl }
+
+var header = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+
+// Issue signs a token for c, setting its issuer, issue and expiry times.
+func (s *Signer) Issue(c Claims, now time.Time) (string, error) {
+	c.Issuer = s.issuer
+	c.IssuedAt = now.Unix()
+	c.ExpiresAt = now.Add(s.ttl).Unix()
+	body, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("encode claims: %w", err)
+	}
+	signing := header + "." + base64.RawURLEncoding.EncodeToString(body)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(s.mac(signing)), nil
+}
+
+// Verify checks a token's signature, issuer and expiry and returns its claims.
+// It returns ErrMalformed, ErrSignature, ErrIssuer or ErrExpired.
+func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
+	var c Claims
+	dot := strings.LastIndexByte(token, '.')
+	if dot < 0 || strings.Count(token, ".") != 2 {
+		return c, ErrMalformed
+	}
+	signing, sig := token[:dot], token[dot+1:]
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return c, ErrMalformed
+	}
+	if !hmac.Equal(got, s.mac(signing)) {
+		return c, ErrSignature
+	}
+	h, payload, _ := strings.Cut(signing, ".")
+	if h != header {
+		return c, ErrMalformed
+	}
+	body, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return c, ErrMalformed
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		return c, ErrMalformed
+	}
+	if c.Issuer != s.issuer {
+		return c, ErrIssuer
+	}
+	if now.Unix() >= c.ExpiresAt {
+		return c, ErrExpired
+	}
+	return c, nil
+}
+
+func (s *Signer) mac(msg string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(msg))
+	return m.Sum(nil)
+}
+
+// NewKey returns 32 random bytes for a Signer.
+func NewKey() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: crypto/rand failed: " + err.Error())
+	}
+	return b
+}
+
+// NewClientID returns a fresh client id with the given prefix, e.g. "adm_3f9c…".
+func NewClientID(prefix string) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: crypto/rand failed: " + err.Error())
+	}
+	return fmt.Sprintf("%s_%x", prefix, b)
+}
+
+// NewSecret returns a fresh client secret (32 random bytes, base64url).
+func NewSecret() string { return base64.RawURLEncoding.EncodeToString(NewKey()) }
+
+// HashSecret returns the stored form of a secret.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// CheckSecret reports whether secret matches a stored hash, in constant time.
+func CheckSecret(hash []byte, secret string) bool {
+	h := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(hash, h[:]) == 1
+}

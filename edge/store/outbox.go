@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// ReadAfter returns up to max outbox events with seq > after, ascending.
+func (s *Store) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Event, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, max)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []envelope.Event
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		var e envelope.Event
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("decode outbox row: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Trim drops outbox rows up to and including upTo and records upTo as
+// central's watermark. A watermark never moves backwards.
+func (s *Store) Trim(ctx context.Context, upTo uint64) error {
+	tx, err := s.DB.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("trim outbox: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE seq <= ?`, upTo); err != nil {
+		return fmt.Errorf("trim outbox: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sync_state SET acked_seq = MAX(acked_seq, ?) WHERE id = 1`, upTo); err != nil {
+		return fmt.Errorf("trim outbox: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("trim outbox: %w", err)
+	}
+	return nil
+}
+
+// Acked returns central's last reported watermark for this site.
+func (s *Store) Acked(ctx context.Context) (uint64, error) {
+	var v uint64
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT acked_seq FROM sync_state WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read watermark: %w", err)
+	}
+	return v, nil
+}
+
+// OutboxStats describes what has not reached central yet.
+type OutboxStats struct {
+	LastSeq   uint64        `json:"lastSeq"`
+	AckedSeq  uint64        `json:"ackedSeq"`
+	Depth     uint64        `json:"depth"`
+	OldestAge time.Duration `json:"-"`
+	Oldest    *time.Time    `json:"oldestUnsynced,omitempty"`
+}
+
+// OutboxStats returns the outbox's depth and the age of its oldest row.
+func (s *Store) OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error) {
+	var st OutboxStats
+	var oldest sql.NullInt64
+	err := s.DB.R.QueryRowContext(ctx, `SELECT last_seq, acked_seq, (SELECT MIN(created_at) FROM outbox WHERE seq > sync_state.acked_seq) FROM sync_state WHERE id = 1`).
+		Scan(&st.LastSeq, &st.AckedSeq, &oldest)
+	if err != nil {
+		return st, fmt.Errorf("outbox stats: %w", err)
+	}
+	if st.LastSeq > st.AckedSeq {
+		st.Depth = st.LastSeq - st.AckedSeq
+	}
+	if oldest.Valid {
+		t := time.UnixMilli(oldest.Int64).UTC()
+		st.Oldest = &t
+		st.OldestAge = now.Sub(t)
+	}
+	return st, nil
+}

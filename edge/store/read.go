@@ -1,0 +1,430 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/bucket"
+)
+
+// Location is where a machine stands.
+type Location struct {
+	City     string   `json:"city"`
+	Building string   `json:"building"`
+	Lat      *float64 `json:"lat,omitempty"`
+	Lng      *float64 `json:"lng,omitempty"`
+}
+
+// Key is the location's aggregation key: "city/building", or the city alone.
+func (l Location) Key() string {
+	if l.Building == "" {
+		return l.City
+	}
+	return l.City + "/" + l.Building
+}
+
+// MachineState is a machine's last reported telemetry.
+type MachineState struct {
+	LastTelemetryAt *time.Time `json:"lastTelemetryAt,omitempty"`
+	Temperature     *float64   `json:"temperature,omitempty"`
+	PowerStatus     string     `json:"powerStatus,omitempty"`
+	DoorStatus      string     `json:"doorStatus,omitempty"`
+}
+
+// Machine is a registered machine.
+type Machine struct {
+	MachineID        string        `json:"machineId"`
+	Location         Location      `json:"location"`
+	PaymentMethods   []string      `json:"paymentMethods"`
+	Status           string        `json:"status"`
+	TemperatureMax   *float64      `json:"temperatureMax,omitempty"`
+	CreatedAt        time.Time     `json:"createdAt"`
+	UpdatedAt        time.Time     `json:"updatedAt"`
+	DecommissionedAt *time.Time    `json:"decommissionedAt,omitempty"`
+	State            *MachineState `json:"state,omitempty"`
+}
+
+const machineCols = `m.machine_id, m.city, m.building, m.latitude, m.longitude, m.payment_methods, m.status, m.temp_max_c,
+	m.created_at, m.updated_at, m.decommissioned_at, s.last_telemetry_at, s.temperature, COALESCE(s.power_status, ''), COALESCE(s.door_status, '')`
+
+func scanMachine(sc interface{ Scan(...any) error }) (Machine, error) {
+	var m Machine
+	var pm string
+	var created, updated int64
+	var decom, lastTel sql.NullInt64
+	var temp sql.NullFloat64
+	var st MachineState
+	if err := sc.Scan(&m.MachineID, &m.Location.City, &m.Location.Building, &m.Location.Lat, &m.Location.Lng, &pm, &m.Status,
+		&m.TemperatureMax, &created, &updated, &decom, &lastTel, &temp, &st.PowerStatus, &st.DoorStatus); err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal([]byte(pm), &m.PaymentMethods); err != nil {
+		return m, fmt.Errorf("machine %s payment methods: %w", m.MachineID, err)
+	}
+	m.CreatedAt, m.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	if decom.Valid {
+		t := time.UnixMilli(decom.Int64).UTC()
+		m.DecommissionedAt = &t
+	}
+	if lastTel.Valid {
+		t := time.UnixMilli(lastTel.Int64).UTC()
+		st.LastTelemetryAt = &t
+		if temp.Valid {
+			st.Temperature = &temp.Float64
+		}
+		m.State = &st
+	}
+	return m, nil
+}
+
+// Machine returns one machine, or ErrNotFound.
+func (s *Store) Machine(ctx context.Context, id string) (Machine, error) {
+	m, err := scanMachine(s.DB.R.QueryRowContext(ctx, `SELECT `+machineCols+` FROM vending_machines m LEFT JOIN machine_state s USING (machine_id) WHERE m.machine_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("machine %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return m, fmt.Errorf("read machine: %w", err)
+	}
+	return m, nil
+}
+
+// Machines lists machines, optionally only those with status.
+func (s *Store) Machines(ctx context.Context, status string) ([]Machine, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+machineCols+` FROM vending_machines m LEFT JOIN machine_state s USING (machine_id)
+		WHERE (?1 = '' OR m.status = ?1) ORDER BY m.machine_id`, status)
+	if err != nil {
+		return nil, fmt.Errorf("list machines: %w", err)
+	}
+	defer rows.Close()
+	out := []Machine{}
+	for rows.Next() {
+		m, err := scanMachine(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list machines: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// InventoryItem is one product on one machine.
+type InventoryItem struct {
+	ProductID     string    `json:"productId"`
+	Name          string    `json:"name"`
+	Price         web.Money `json:"price"`
+	Quantity      int64     `json:"quantity"`
+	ExpiryDate    string    `json:"expiryDate,omitempty"`
+	LowStockLimit int64     `json:"lowStockLimit"`
+	ParLevel      int64     `json:"parLevel"`
+	CasePack      int64     `json:"casePack,omitempty"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+	OpenAlerts    []string  `json:"openAlerts"`
+}
+
+// DefaultParMultiple is the par level of a product with none set, as a
+// multiple of its low-stock limit (at least DefaultParMin).
+const (
+	DefaultParMultiple = 3
+	DefaultParMin      = 10
+)
+
+// ParLevel returns the level a slot is filled to: its par level if set,
+// otherwise DefaultParMultiple × the low-stock limit, at least DefaultParMin.
+func ParLevel(par sql.NullInt64, lowLimit int64) int64 {
+	if par.Valid {
+		return par.Int64
+	}
+	return max(DefaultParMin, DefaultParMultiple*lowLimit)
+}
+
+// Inventory lists a machine's products with their open alerts. It returns
+// ErrNotFound for an unknown machine.
+func (s *Store) Inventory(ctx context.Context, machineID string) ([]InventoryItem, error) {
+	var one int
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM vending_machines WHERE machine_id = ?`, machineID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("machine %q: %w", machineID, ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("read inventory: %w", err)
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT i.product_id, p.name, i.price_cents, i.quantity, COALESCE(i.expiry_date, ''), i.low_stock_limit,
+		i.par_level, p.case_pack, i.updated_at,
+		COALESCE((SELECT group_concat(a.alert_type) FROM alerts a WHERE a.status = 'OPEN' AND a.machine_id = i.machine_id AND a.product_id = i.product_id), '')
+		FROM machine_inventory i JOIN products p USING (product_id) WHERE i.machine_id = ? ORDER BY i.product_id`, machineID)
+	if err != nil {
+		return nil, fmt.Errorf("read inventory: %w", err)
+	}
+	defer rows.Close()
+	out := []InventoryItem{}
+	for rows.Next() {
+		var it InventoryItem
+		var updated int64
+		var par sql.NullInt64
+		var alerts string
+		if err := rows.Scan(&it.ProductID, &it.Name, &it.Price, &it.Quantity, &it.ExpiryDate, &it.LowStockLimit, &par, &it.CasePack, &updated, &alerts); err != nil {
+			return nil, fmt.Errorf("read inventory: %w", err)
+		}
+		it.ParLevel = ParLevel(par, it.LowStockLimit)
+		it.UpdatedAt = time.UnixMilli(updated).UTC()
+		it.OpenAlerts = []string{}
+		if alerts != "" {
+			it.OpenAlerts = strings.Split(alerts, ",")
+			sort.Strings(it.OpenAlerts)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// Fault is a reported machine fault.
+type Fault struct {
+	FaultID     int64      `json:"faultId"`
+	MachineID   string     `json:"machineId"`
+	FaultType   string     `json:"faultType"`
+	Description string     `json:"description"`
+	Status      string     `json:"status"`
+	Timestamp   time.Time  `json:"timestamp"`
+	ReportedAt  time.Time  `json:"reportedAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+	ResolvedAt  *time.Time `json:"resolvedAt,omitempty"`
+	ResolvedBy  string     `json:"resolvedBy,omitempty"`
+}
+
+const faultCols = `fault_id, machine_id, fault_type, description, status, event_time, reported_at, updated_at, resolved_at, COALESCE(resolved_by, '')`
+
+func scanFault(sc interface{ Scan(...any) error }) (Fault, error) {
+	var f Fault
+	var ev, rep, upd int64
+	var res sql.NullInt64
+	if err := sc.Scan(&f.FaultID, &f.MachineID, &f.FaultType, &f.Description, &f.Status, &ev, &rep, &upd, &res, &f.ResolvedBy); err != nil {
+		return f, err
+	}
+	f.Timestamp, f.ReportedAt, f.UpdatedAt = time.UnixMilli(ev).UTC(), time.UnixMilli(rep).UTC(), time.UnixMilli(upd).UTC()
+	if res.Valid {
+		t := time.UnixMilli(res.Int64).UTC()
+		f.ResolvedAt = &t
+	}
+	return f, nil
+}
+
+// Fault returns one fault, or ErrNotFound.
+func (s *Store) Fault(ctx context.Context, id int64) (Fault, error) {
+	f, err := scanFault(s.DB.R.QueryRowContext(ctx, `SELECT `+faultCols+` FROM fault_events WHERE fault_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, fmt.Errorf("fault %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return f, fmt.Errorf("read fault: %w", err)
+	}
+	return f, nil
+}
+
+// Faults lists faults, newest first, filtered by status and machine ("" = any).
+func (s *Store) Faults(ctx context.Context, status, machineID string, limit int) ([]Fault, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+faultCols+` FROM fault_events
+		WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR machine_id = ?2) ORDER BY fault_id DESC LIMIT ?3`, status, machineID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list faults: %w", err)
+	}
+	defer rows.Close()
+	out := []Fault{}
+	for rows.Next() {
+		f, err := scanFault(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list faults: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Alert is an alert with its lifecycle.
+type Alert struct {
+	AlertID     int64      `json:"alertId"`
+	MachineID   string     `json:"machineId"`
+	ProductID   string     `json:"productId,omitempty"`
+	Type        string     `json:"type"`
+	Status      string     `json:"status"`
+	Detail      string     `json:"detail,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	ClosedAt    *time.Time `json:"closedAt,omitempty"`
+	CloseReason string     `json:"closeReason,omitempty"`
+}
+
+// Alerts lists alerts, newest first, filtered by status, type and machine.
+func (s *Store) Alerts(ctx context.Context, status, typ, machineID string, limit int) ([]Alert, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT alert_id, machine_id, product_id, alert_type, status, detail, created_at, closed_at, COALESCE(close_reason, '')
+		FROM alerts WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR alert_type = ?2) AND (?3 = '' OR machine_id = ?3)
+		ORDER BY alert_id DESC LIMIT ?4`, status, typ, machineID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	out := []Alert{}
+	for rows.Next() {
+		var a Alert
+		var created int64
+		var closed sql.NullInt64
+		if err := rows.Scan(&a.AlertID, &a.MachineID, &a.ProductID, &a.Type, &a.Status, &a.Detail, &created, &closed, &a.CloseReason); err != nil {
+			return nil, fmt.Errorf("list alerts: %w", err)
+		}
+		a.CreatedAt = time.UnixMilli(created).UTC()
+		if closed.Valid {
+			t := time.UnixMilli(closed.Int64).UTC()
+			a.ClosedAt = &t
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AggRow is one group's totals in one bucket.
+type AggRow struct {
+	Key          string    `json:"key"`
+	Bucket       string    `json:"bucket"` // local wall-clock start of the bucket
+	Transactions int64     `json:"transactions"`
+	Quantity     int64     `json:"quantity"`
+	Revenue      web.Money `json:"revenue"`
+}
+
+// Totals sums rows.
+type Totals struct {
+	Transactions int64     `json:"transactions"`
+	Quantity     int64     `json:"quantity"`
+	Revenue      web.Money `json:"revenue"`
+}
+
+// Dims are the edge's aggregation dimensions.
+var Dims = []string{"machine", "product", "location"}
+
+// SalesAgg returns the buckets of window w whose start lies in the
+// naive-local range [Start(w, from), to), per key of dimension dim.
+func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from, to time.Time) ([]AggRow, Totals, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT key, bucket, tx_count, quantity, revenue_cents FROM sales_agg
+		WHERE dim = ? AND win = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, key`,
+		dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
+	if err != nil {
+		return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
+	}
+	defer rows.Close()
+	out := []AggRow{}
+	var tot Totals
+	for rows.Next() {
+		var r AggRow
+		var b int64
+		if err := rows.Scan(&r.Key, &b, &r.Transactions, &r.Quantity, &r.Revenue); err != nil {
+			return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
+		}
+		r.Bucket = bucket.Label(b)
+		tot.Transactions += r.Transactions
+		tot.Quantity += r.Quantity
+		tot.Revenue += r.Revenue
+		out = append(out, r)
+	}
+	return out, tot, rows.Err()
+}
+
+// ProductTotal is one product's totals over a range.
+type ProductTotal struct {
+	ProductID    string    `json:"productId"`
+	Name         string    `json:"name"`
+	Transactions int64     `json:"transactions"`
+	Quantity     int64     `json:"quantity"`
+	Revenue      web.Money `json:"revenue"`
+}
+
+// TopProducts returns the n best products over the naive-local range
+// [from, to) (hour precision), ranked by revenue or by quantity.
+func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQuantity bool) ([]ProductTotal, error) {
+	sums := map[string]*ProductTotal{}
+	for _, sp := range bucket.Cover(from, to) {
+		rows, err := s.DB.R.QueryContext(ctx, `SELECT key, SUM(tx_count), SUM(quantity), SUM(revenue_cents) FROM sales_agg
+			WHERE dim = 'product' AND win = ? AND bucket >= ? AND bucket < ? GROUP BY key`, string(sp.Window), sp.From, sp.To)
+		if err != nil {
+			return nil, fmt.Errorf("top products: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var tx, q int64
+			var rev web.Money
+			if err := rows.Scan(&k, &tx, &q, &rev); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("top products: %w", err)
+			}
+			p := sums[k]
+			if p == nil {
+				p = &ProductTotal{ProductID: k}
+				sums[k] = p
+			}
+			p.Transactions += tx
+			p.Quantity += q
+			p.Revenue += rev
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("top products: %w", err)
+		}
+	}
+	out := make([]ProductTotal, 0, len(sums))
+	for _, p := range sums {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if byQuantity && a.Quantity != b.Quantity {
+			return a.Quantity > b.Quantity
+		}
+		if a.Revenue != b.Revenue {
+			return a.Revenue > b.Revenue
+		}
+		return a.ProductID < b.ProductID
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	for i := range out {
+		_ = s.DB.R.QueryRowContext(ctx, `SELECT name FROM products WHERE product_id = ?`, out[i].ProductID).Scan(&out[i].Name)
+	}
+	return out, nil
+}
+
+// AuditEntry is one audit log row.
+type AuditEntry struct {
+	ID          int64           `json:"id"`
+	EntityType  string          `json:"entityType"`
+	EntityID    string          `json:"entityId"`
+	Action      string          `json:"action"`
+	PerformedBy string          `json:"performedBy"`
+	PerformedAt time.Time       `json:"performedAt"`
+	Detail      json.RawMessage `json:"detail"`
+}
+
+// Audit lists audit entries, newest first, optionally for one entity.
+func (s *Store) Audit(ctx context.Context, entityType, entityID string, limit int) ([]AuditEntry, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, entity_type, entity_id, action, performed_by, performed_at, detail FROM audit_logs
+		WHERE (?1 = '' OR entity_type = ?1) AND (?2 = '' OR entity_id = ?2) ORDER BY id DESC LIMIT ?3`, entityType, entityID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var a AuditEntry
+		var at int64
+		var d string
+		if err := rows.Scan(&a.ID, &a.EntityType, &a.EntityID, &a.Action, &a.PerformedBy, &at, &d); err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		a.PerformedAt = time.UnixMilli(at).UTC()
+		a.Detail = json.RawMessage(d)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,217 @@
+// Package store is the edge's SQLite store: the site's identity, API clients,
+// and every read the edge API serves. Writes that change the site's facts go
+// through package ingest, the single writer; this package only reads them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/edge/sqlite"
+	"github.com/vendsync/vendsync/migrations"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// DBFile is the site database's file name inside the data directory.
+const DBFile = "site.db"
+
+// Errors returned by the store.
+var (
+	ErrNotInitialized = errors.New("site is not initialized")
+	ErrInitialized    = errors.New("site is already initialized")
+	ErrNotFound       = errors.New("not found")
+	ErrBadCredentials = errors.New("unknown client or wrong secret")
+)
+
+// Site is the site's identity.
+type Site struct {
+	ID       string
+	Name     string
+	City     string
+	Timezone string
+	Loc      *time.Location
+	TokenKey []byte
+}
+
+// Store is an open site database.
+type Store struct {
+	DB   *sqlite.DB
+	Site Site
+}
+
+// SiteInit describes a new site.
+type SiteInit struct {
+	ID, Name, City, Timezone string
+}
+
+// Validate names the first bad field.
+func (s SiteInit) Validate() error {
+	if err := envelope.ValidateSiteID(s.ID); err != nil {
+		return fmt.Errorf("site: %w", err)
+	}
+	if s.Timezone == "" {
+		return errors.New("timezone: required (an IANA name such as Asia/Kolkata)")
+	}
+	if _, err := time.LoadLocation(s.Timezone); err != nil {
+		return fmt.Errorf("timezone %q: not a known IANA timezone", s.Timezone)
+	}
+	return nil
+}
+
+// Init creates the site database in dir. It fails with ErrInitialized if the
+// directory already holds a site.
+func Init(ctx context.Context, dir string, s SiteInit) (*Store, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, DBFile), migrations.Edge, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	if err := db.W.QueryRowContext(ctx, `SELECT COUNT(*) FROM site`).Scan(&n); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read site: %w", err)
+	}
+	if n > 0 {
+		db.Close()
+		return nil, fmt.Errorf("%w in %s", ErrInitialized, dir)
+	}
+	if _, err := db.W.ExecContext(ctx, `INSERT INTO site (id, site_id, name, city, timezone, token_key, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.Name, s.City, s.Timezone, auth.NewKey(), time.Now().UnixMilli()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create site: %w", err)
+	}
+	return load(ctx, db)
+}
+
+// Open opens the initialized site database in dir.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	path := filepath.Join(dir, DBFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no %s in %s (run `vendsync edge init` first)", ErrNotInitialized, DBFile, dir)
+	}
+	db, err := sqlite.Open(ctx, path, migrations.Edge, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return load(ctx, db)
+}
+
+func load(ctx context.Context, db *sqlite.DB) (*Store, error) {
+	var s Site
+	err := db.R.QueryRowContext(ctx, `SELECT site_id, name, city, timezone, token_key FROM site WHERE id = 1`).
+		Scan(&s.ID, &s.Name, &s.City, &s.Timezone, &s.TokenKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		db.Close()
+		return nil, ErrNotInitialized
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read site: %w", err)
+	}
+	if s.Loc, err = time.LoadLocation(s.Timezone); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("site timezone %q: %w", s.Timezone, err)
+	}
+	return &Store{DB: db, Site: s}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.DB.Close() }
+
+// Client is an API client (the seed's users table).
+type Client struct {
+	ClientID  string
+	Role      auth.Role
+	MachineID string
+	Name      string
+	CreatedAt time.Time
+	Revoked   bool
+}
+
+// AddClient creates credentials with role (bound to machineID for MACHINE)
+// and returns the client and its secret, which is stored only hashed.
+func (s *Store) AddClient(ctx context.Context, role auth.Role, machineID, name string) (Client, string, error) {
+	if role == auth.RoleMachine && machineID == "" {
+		return Client{}, "", errors.New("machine: a MACHINE client must be bound to a machine id")
+	}
+	if role != auth.RoleMachine && machineID != "" {
+		return Client{}, "", fmt.Errorf("machine: only MACHINE clients are bound to a machine, not %s", role)
+	}
+	prefix := map[auth.Role]string{auth.RoleMachine: "mch", auth.RoleDriver: "drv", auth.RoleOps: "ops", auth.RoleFinance: "fin", auth.RoleAdmin: "adm"}[role]
+	c := Client{ClientID: auth.NewClientID(prefix), Role: role, MachineID: machineID, Name: name, CreatedAt: time.Now()}
+	secret := auth.NewSecret()
+	var mid any
+	if machineID != "" {
+		mid = machineID
+	}
+	if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO clients (client_id, secret_hash, role, machine_id, name, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ClientID, auth.HashSecret(secret), string(role), mid, name, c.CreatedAt.UnixMilli()); err != nil {
+		return Client{}, "", fmt.Errorf("add client: %w", err)
+	}
+	return c, secret, nil
+}
+
+// RevokeClient revokes a client: it can get no new token. It returns
+// ErrNotFound for an unknown client.
+func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
+	res, err := s.DB.W.ExecContext(ctx, `UPDATE clients SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL`, time.Now().UnixMilli(), clientID)
+	if err != nil {
+		return fmt.Errorf("revoke client: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("client %q: %w", clientID, ErrNotFound)
+	}
+	return nil
+}
+
+// ListClients lists every client, newest first.
+func (s *Store) ListClients(ctx context.Context) ([]Client, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT client_id, role, COALESCE(machine_id, ''), name, created_at, revoked_at IS NOT NULL FROM clients ORDER BY created_at DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	defer rows.Close()
+	var out []Client
+	for rows.Next() {
+		var c Client
+		var created int64
+		if err := rows.Scan(&c.ClientID, &c.Role, &c.MachineID, &c.Name, &created, &c.Revoked); err != nil {
+			return nil, fmt.Errorf("list clients: %w", err)
+		}
+		c.CreatedAt = time.UnixMilli(created)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Authenticate checks client credentials. It returns ErrBadCredentials for
+// an unknown, revoked or wrong-secret client (without saying which).
+func (s *Store) Authenticate(ctx context.Context, clientID, secret string) (Client, error) {
+	var c Client
+	var hash []byte
+	var revoked sql.NullInt64
+	err := s.DB.R.QueryRowContext(ctx, `SELECT client_id, secret_hash, role, COALESCE(machine_id, ''), name, revoked_at FROM clients WHERE client_id = ?`, clientID).
+		Scan(&c.ClientID, &hash, &c.Role, &c.MachineID, &c.Name, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		auth.CheckSecret(auth.HashSecret(""), secret) // same work either way
+		return Client{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Client{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if !auth.CheckSecret(hash, secret) || revoked.Valid {
+		return Client{}, ErrBadCredentials
+	}
+	return c, nil
+}

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Metrics are the HTTP metrics of one server.
+type Metrics struct {
+	Registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics returns a registry with Go and process collectors and the HTTP
+// request metrics, named with prefix (e.g. "vendsync_edge").
+func NewMetrics(prefix string) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		Registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "_http_rejected_total", Help: "Requests answered with a 4xx error, by route and error code.",
+		}, []string{"route", "error"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: prefix + "_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.rejected, m.duration)
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// CountRejected counts one rejected item (e.g. a bad event inside a batch that
+// itself answered 200).
+func (m *Metrics) CountRejected(route, code string) { m.rejected.WithLabelValues(route, code).Inc() }
+
+type recorder struct {
+	http.ResponseWriter
+	status  int
+	errCode string
+	cause   error
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Instrument wraps a mux: it records every request's route pattern, status and
+// latency, counts 4xx answers by error code, and logs 5xx answers with their
+// cause (errors are logged here, at the boundary, not where they occur).
+func (m *Metrics) Instrument(next http.Handler, log zerolog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		switch {
+		case rec.status >= 500:
+			log.Error().Err(rec.cause).Str("route", route).Int("status", rec.status).Msg("request failed")
+		case rec.status >= 400:
+			code := rec.errCode
+			if code == "" {
+				code = strconv.Itoa(rec.status)
+			}
+			m.rejected.WithLabelValues(route, code).Inc()
+		}
+	})
+}

@@ -1,0 +1,209 @@
+// Package web is the HTTP plumbing shared by the edge and central APIs: one
+// JSON error shape, strict JSON decoding, bearer-token auth with role checks,
+// and request metrics.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/edge/auth"
+)
+
+// Error is an API error: an HTTP status and the body
+// {"error":{"code","message","field"}}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (field %s)", e.Code, e.Message, e.Field)
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Errorf builds an *Error.
+func Errorf(status int, code, field, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid is a 400 VALIDATION_FAILED error naming field.
+func Invalid(field, format string, args ...any) *Error {
+	return Errorf(http.StatusBadRequest, "VALIDATION_FAILED", field, format, args...)
+}
+
+// NotFound is a 404 NOT_FOUND error.
+func NotFound(field, format string, args ...any) *Error {
+	return Errorf(http.StatusNotFound, "NOT_FOUND", field, format, args...)
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+// WriteError writes err in the API's error shape. An error that is not an
+// *Error becomes a 500 INTERNAL whose message hides the details.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Status: http.StatusInternalServerError, Code: "INTERNAL", Message: "internal error"}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			e = &Error{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE", Message: "request cancelled or timed out"}
+		}
+	}
+	if rec, ok := w.(*recorder); ok {
+		rec.errCode = e.Code
+		rec.cause = err
+	}
+	WriteJSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+// Handler is an http.Handler that returns its error for WriteError.
+type Handler func(w http.ResponseWriter, r *http.Request) error
+
+func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		WriteError(w, r, err)
+	}
+}
+
+// Decode reads one JSON value of at most maxBytes from r's body into dst. It
+// refuses unknown fields, wrong types, trailing data and oversized bodies,
+// each with an error that names the problem and, where known, the field.
+func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) error {
+	body := http.MaxBytesReader(w, r.Body, maxBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err, maxBytes)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return decodeError(err, maxBytes)
+		}
+		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body has data after the JSON value")
+	}
+	return nil
+}
+
+// DecodeBytes is Decode for a body already in memory.
+func DecodeBytes(b []byte, dst any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err, 0)
+	}
+	return nil
+}
+
+func decodeError(err error, maxBytes int64) error {
+	var (
+		syn  *json.SyntaxError
+		typ  *json.UnmarshalTypeError
+		tooB *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &tooB):
+		return Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "", "body exceeds %d bytes", maxBytes)
+	case errors.Is(err, io.EOF):
+		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body ends in the middle of the JSON value")
+	case errors.As(err, &syn):
+		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body must be a JSON object, got %s", typ.Value)
+		}
+		return Errorf(http.StatusBadRequest, "INVALID_FIELD", field, "field %s must be %s, got %s", field, kindName(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return Errorf(http.StatusBadRequest, "UNKNOWN_FIELD", field, "unknown field %q", field)
+	}
+	return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "%v", err)
+}
+
+func kindName(k string) string {
+	switch k {
+	case "int", "int64", "int32", "uint64", "float64", "float32":
+		return "a number"
+	case "string":
+		return "a string"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return k
+}
+
+type claimsKey struct{}
+
+// ClaimsFrom returns the verified claims of the request's token.
+func ClaimsFrom(ctx context.Context) (auth.Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(auth.Claims)
+	return c, ok
+}
+
+// WithClaims returns ctx carrying c (used by tests and in-process callers).
+func WithClaims(ctx context.Context, c auth.Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// Authenticator checks bearer tokens.
+type Authenticator struct {
+	Signer *auth.Signer
+	Now    func() time.Time
+}
+
+// Require wraps h so it runs only for a valid token whose role is in roles:
+// 401 UNAUTHENTICATED without a valid token, 403 FORBIDDEN for another role.
+func (a *Authenticator) Require(h http.Handler, roles ...auth.Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || raw == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+			WriteError(w, r, Errorf(http.StatusUnauthorized, "UNAUTHENTICATED", "Authorization", "a bearer token is required; get one from POST /auth/token"))
+			return
+		}
+		now := time.Now
+		if a.Now != nil {
+			now = a.Now
+		}
+		c, err := a.Signer.Verify(raw, now())
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			WriteError(w, r, Errorf(http.StatusUnauthorized, "UNAUTHENTICATED", "Authorization", "invalid token: %v", err))
+			return
+		}
+		allowed := false
+		for _, role := range roles {
+			if c.Role == role {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			WriteError(w, r, Errorf(http.StatusForbidden, "FORBIDDEN", "", "role %s may not call %s %s", c.Role, r.Method, r.URL.Path))
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), c)))
+	})
+}
