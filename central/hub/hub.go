@@ -1,0 +1,474 @@
+// Package hub runs central's embedded nats-server: the JetStream domain "hub"
+// that sites reach over leaf connections, the FLEET ingest stream and the
+// downlink CONFIG key-value bucket, and the per-site NKEY users that may
+// connect to it.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/central/siteauth"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// Config configures the hub's embedded server.
+type Config struct {
+	ServerName    string   // unique per hub node
+	StoreDir      string   // JetStream storage and the site registry (sites.json)
+	ClientListen  string   // host:port for NATS clients; "" = in-process only
+	LeafListen    string   // host:port sites connect their leaf nodes to; "" = none
+	ClusterName   string   // JetStream cluster name; "" = single node
+	ClusterListen string   // host:port for routes between hub nodes
+	Routes        []string // nats-route://host:port of the other hub nodes
+	Replicas      int      // replicas of FLEET and CONFIG: 1, or 3 in a cluster
+
+	IngestMaxAge   time.Duration // FLEET retention by age; 0 = unlimited
+	IngestMaxBytes int64         // FLEET retention by size; 0 = unlimited
+	ConfigHistory  int           // revisions kept per CONFIG key
+
+	ReadyTimeout time.Duration // how long Open waits for the server and JetStream
+	Logger       zerolog.Logger
+}
+
+// DefaultConfig returns a single-node configuration: FLEET kept 90 days, no
+// size limit (a size limit must fit the disk: JetStream refuses a stream whose
+// MaxBytes exceeds the storage it can reserve).
+func DefaultConfig() Config {
+	return Config{
+		ServerName:    "hub-1",
+		LeafListen:    "0.0.0.0:7422",
+		Replicas:      1,
+		IngestMaxAge:  90 * 24 * time.Hour,
+		ConfigHistory: 5,
+		ReadyTimeout:  time.Minute,
+		Logger:        zerolog.Nop(),
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.ServerName == "":
+		return errors.New("hub config: ServerName is required")
+	case c.StoreDir == "":
+		return errors.New("hub config: StoreDir is required")
+	case c.Replicas != 1 && c.Replicas != 3:
+		return fmt.Errorf("hub config: Replicas must be 1 or 3, not %d", c.Replicas)
+	case c.Replicas > 1 && c.ClusterName == "":
+		return errors.New("hub config: Replicas > 1 needs ClusterName")
+	case c.ClusterName != "" && c.ClusterListen == "":
+		return errors.New("hub config: ClusterName needs ClusterListen")
+	case c.ConfigHistory < 0 || c.ConfigHistory > 64:
+		return fmt.Errorf("hub config: ConfigHistory must be 0..64, not %d", c.ConfigHistory)
+	}
+	for name, addr := range map[string]string{"ClientListen": c.ClientListen, "LeafListen": c.LeafListen, "ClusterListen": c.ClusterListen} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := splitHostPort(addr); err != nil {
+			return fmt.Errorf("hub config: %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Hub is central's running nats-server.
+type Hub struct {
+	cfg Config
+	log zerolog.Logger
+
+	reg  *siteauth.Registry
+	auth *siteauth.Authenticator
+	kp   nkeys.KeyPair // the hub's internal user
+
+	mu  sync.Mutex
+	srv *server.Server
+	nc  *nats.Conn
+	js  jetstream.JetStream
+}
+
+// New checks cfg and loads the site registry; it starts nothing.
+func New(cfg Config) (*Hub, error) {
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = time.Minute
+	}
+	if cfg.ConfigHistory == 0 {
+		cfg.ConfigHistory = 1
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	reg, err := siteauth.OpenRegistry(filepath.Join(cfg.StoreDir, "sites.json"))
+	if err != nil {
+		return nil, fmt.Errorf("new hub: %w", err)
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, fmt.Errorf("new hub: internal user: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("new hub: internal user: %w", err)
+	}
+	return &Hub{
+		cfg:  cfg,
+		log:  cfg.Logger.With().Str("component", "hub").Str("server", cfg.ServerName).Logger(),
+		reg:  reg,
+		auth: siteauth.NewAuthenticator(reg, pub),
+		kp:   kp,
+	}, nil
+}
+
+// options builds the server options from the config.
+func (h *Hub) options() (*server.Options, error) {
+	c := h.cfg
+	o := &server.Options{
+		ServerName:                 c.ServerName,
+		JetStream:                  true,
+		JetStreamDomain:            envelope.HubDomain,
+		StoreDir:                   c.StoreDir,
+		CustomClientAuthentication: h.auth,
+		AlwaysEnableNonce:          true, // NKEY signatures need a nonce in INFO
+		NoSigs:                     true,
+		NoLog:                      false,
+	}
+	if c.ClientListen == "" {
+		o.DontListen = true
+	} else {
+		host, port, err := splitHostPort(c.ClientListen)
+		if err != nil {
+			return nil, fmt.Errorf("client listen: %w", err)
+		}
+		o.Host, o.Port = host, port
+	}
+	if c.LeafListen != "" {
+		host, port, err := splitHostPort(c.LeafListen)
+		if err != nil {
+			return nil, fmt.Errorf("leaf listen: %w", err)
+		}
+		o.LeafNode.Host, o.LeafNode.Port = host, port
+		// Sites never need each other's interest; without isolation every
+		// site's inbox and watermark subscriptions would be sent to every
+		// other site.
+		o.LeafNode.IsolateLeafnodeInterest = true
+	}
+	if c.ClusterName != "" {
+		host, port, err := splitHostPort(c.ClusterListen)
+		if err != nil {
+			return nil, fmt.Errorf("cluster listen: %w", err)
+		}
+		o.Cluster.Name = c.ClusterName
+		o.Cluster.Host, o.Cluster.Port = host, port
+		routes, err := parseRoutes(c.Routes)
+		if err != nil {
+			return nil, err
+		}
+		o.Routes = routes
+	}
+	return o, nil
+}
+
+// Open starts the server, waits until it accepts connections and JetStream is
+// enabled (and, in a cluster, current), connects the internal client and
+// creates or updates FLEET and CONFIG. It fails if any of these does not
+// happen before ctx ends or ReadyTimeout passes.
+func (h *Hub) Open(ctx context.Context) error {
+	opts, err := h.options()
+	if err != nil {
+		return fmt.Errorf("open hub: %w", err)
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("open hub: %w", err)
+	}
+	srv.SetLoggerV2(serverLogger{h.log}, false, false, false)
+	h.auth.Bind(srv)
+	go srv.Start()
+	if !srv.ReadyForConnections(h.cfg.ReadyTimeout) {
+		srv.Shutdown()
+		return fmt.Errorf("open hub: server not ready after %s", h.cfg.ReadyTimeout)
+	}
+	if !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		return errors.New("open hub: jetstream did not start (see server log)")
+	}
+	h.mu.Lock()
+	h.srv = srv
+	h.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.ReadyTimeout)
+	defer cancel()
+	if h.cfg.ClusterName != "" {
+		if err := h.waitCurrent(ctx); err != nil {
+			h.Close()
+			return fmt.Errorf("open hub: %w", err)
+		}
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(h.cfg.ServerName+"-internal"),
+		nats.Nkey(mustPublic(h.kp), h.kp.Sign), nats.MaxReconnects(-1))
+	if err != nil {
+		h.Close()
+		return fmt.Errorf("open hub: connect: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		h.Close()
+		return fmt.Errorf("open hub: %w", err)
+	}
+	h.mu.Lock()
+	h.nc, h.js = nc, js
+	h.mu.Unlock()
+	if err := h.ensureStreams(ctx); err != nil {
+		h.Close()
+		return fmt.Errorf("open hub: %w", err)
+	}
+	h.log.Info().Str("leaf", h.LeafURL()).Str("client", h.ClientURL()).Msg("hub ready")
+	return nil
+}
+
+// waitCurrent polls until the JetStream meta group has a leader this server
+// is current with and the server reports healthy.
+func (h *Hub) waitCurrent(ctx context.Context) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	var last string
+	for {
+		hs := h.srv.Healthz(nil)
+		if hs != nil && hs.StatusCode == 200 && h.srv.JetStreamIsCurrent() {
+			return nil
+		}
+		if hs != nil {
+			last = hs.Error
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream not current: %s: %w", last, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// ensureStreams creates or updates FLEET and CONFIG, retrying while the
+// cluster elects a meta leader.
+func (h *Hub) ensureStreams(ctx context.Context) error {
+	fleet := jetstream.StreamConfig{
+		Name:        envelope.StreamIngest,
+		Subjects:    []string{envelope.SubjectBatchAll},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		Duplicates:  2 * time.Minute,
+		Replicas:    h.cfg.Replicas,
+		MaxAge:      h.cfg.IngestMaxAge,
+		MaxBytes:    orUnlimited(h.cfg.IngestMaxBytes),
+		AllowDirect: true,
+	}
+	kv := jetstream.KeyValueConfig{
+		Bucket:      envelope.BucketConfig,
+		Description: "per-site configuration pushed to sites: <site>.<kind>.<id...>",
+		History:     uint8(h.cfg.ConfigHistory),
+		Storage:     jetstream.FileStorage,
+		Replicas:    h.cfg.Replicas,
+	}
+	return retry(ctx, func(ctx context.Context) error {
+		if _, err := h.js.CreateOrUpdateStream(ctx, fleet); err != nil {
+			return fmt.Errorf("ensure stream %s: %w", fleet.Name, err)
+		}
+		if _, err := h.js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
+			return fmt.Errorf("ensure kv %s: %w", kv.Bucket, err)
+		}
+		return nil
+	})
+}
+
+// Close stops the internal client and shuts the server down, waiting for it.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	nc, srv := h.nc, h.srv
+	h.nc, h.js, h.srv = nil, nil, nil
+	h.mu.Unlock()
+	if nc != nil {
+		nc.Close()
+	}
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+}
+
+// Conn returns the hub's in-process client, nil before Open.
+func (h *Hub) Conn() *nats.Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.nc
+}
+
+// JetStream returns a JetStream handle in the hub domain, nil before Open.
+func (h *Hub) JetStream() jetstream.JetStream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.js
+}
+
+// Server returns the embedded server, nil before Open.
+func (h *Hub) Server() *server.Server {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.srv
+}
+
+// LeafURL returns nats-leaf://host:port of the leaf listener, "" if none.
+func (h *Hub) LeafURL() string {
+	srv := h.Server()
+	if srv == nil || h.cfg.LeafListen == "" {
+		return ""
+	}
+	v, err := srv.Varz(nil)
+	if err != nil || v.LeafNode.Port <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("nats-leaf://%s", net.JoinHostPort(dialHost(net.ParseIP(v.LeafNode.Host)), strconv.Itoa(v.LeafNode.Port)))
+}
+
+// ClientURL returns nats://host:port of the client listener, "" if none.
+func (h *Hub) ClientURL() string {
+	srv := h.Server()
+	if srv == nil || h.cfg.ClientListen == "" {
+		return ""
+	}
+	return srv.ClientURL()
+}
+
+// ClusterURL returns nats-route://host:port of the route listener, "" if none.
+func (h *Hub) ClusterURL() string {
+	srv := h.Server()
+	if srv == nil || h.cfg.ClusterName == "" {
+		return ""
+	}
+	addr := srv.ClusterAddr()
+	if addr == nil {
+		return ""
+	}
+	return fmt.Sprintf("nats-route://%s", net.JoinHostPort(dialHost(addr.IP), strconv.Itoa(addr.Port)))
+}
+
+// Sites returns the site registry.
+func (h *Hub) Sites() *siteauth.Registry { return h.reg }
+
+// IssueSite creates (or rotates) site's NKEY user and returns its seed, which
+// only the site keeps, and public key. Connections made with a previous key
+// of the site are disconnected. It returns an error for a bad site id or if
+// the registry cannot be saved.
+func (h *Hub) IssueSite(site string) (seed, pub string, err error) {
+	seed, pub, err = h.reg.Issue(site)
+	if err != nil {
+		return "", "", fmt.Errorf("issue site: %w", err)
+	}
+	h.auth.Kick(site)
+	return seed, pub, nil
+}
+
+// AddSite registers a public key made elsewhere (another hub node, or an
+// installer) for site, disconnecting connections made with a previous key.
+func (h *Hub) AddSite(site, pub string) error {
+	prev, err := h.reg.Add(site, pub)
+	if err != nil {
+		return fmt.Errorf("add site: %w", err)
+	}
+	if prev != "" && prev != pub {
+		h.auth.Kick(site)
+	}
+	return nil
+}
+
+// RevokeSite removes site's key and disconnects its live connections; its
+// reconnects are refused. It returns siteauth.ErrUnknownSite (wrapped) if the
+// site was not registered.
+func (h *Hub) RevokeSite(site string) error {
+	if _, err := h.reg.Remove(site); err != nil {
+		return fmt.Errorf("revoke site: %w", err)
+	}
+	n := h.auth.Kick(site)
+	h.log.Info().Str("site", site).Int("disconnected", n).Msg("site revoked")
+	return nil
+}
+
+func orUnlimited(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+func mustPublic(kp nkeys.KeyPair) string {
+	pub, err := kp.PublicKey()
+	if err != nil {
+		panic(err) // a key pair made by nkeys.CreateUser always has one
+	}
+	return pub
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < -1 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	return host, port, nil
+}
+
+func dialHost(ip net.IP) string {
+	if ip == nil || ip.IsUnspecified() {
+		return "127.0.0.1"
+	}
+	return ip.String()
+}
+
+func parseRoutes(urls []string) ([]*url.URL, error) {
+	out := make([]*url.URL, 0, len(urls))
+	for _, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: %w", s, err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// retry runs f until it succeeds or ctx ends, backing off up to a second.
+func retry(ctx context.Context, f func(context.Context) error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := f(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		if wait < time.Second {
+			wait *= 2
+		}
+	}
+}
