@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/edge/store"
+)
+
+func newEdgeCmd(logs *logOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "edge",
+		Short: "Run and administer a site appliance",
+	}
+	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd())
+	return cmd
+}
+
+func newEdgeInitCmd() *cobra.Command {
+	var dir string
+	var site store.SiteInit
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a site: its database and a first ADMIN credential",
+		Long: `Create a site in --dir: its SQLite database and a first ADMIN client
+credential, written (mode 0600) to DIR/admin-credentials.json as
+{"client_id": …, "client_secret": …}. The secret is shown nowhere else.`,
+		Example: `  vendsync edge init --dir /var/lib/vendsync --site blr-techpark --city Bangalore --timezone Asia/Kolkata`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return fmt.Errorf("--dir is required")
+			}
+			creds, err := edge.Init(cmd.Context(), dir, site)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "site %s created in %s\nadmin client %s; its secret is in %s\n",
+				site.ID, dir, creds.ClientID, filepath.Join(dir, edge.CredentialsFile))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "data directory for the site (created if missing)")
+	f.StringVar(&site.ID, "site", "", "site id: letters, digits, '-' and '_' (also its JetStream domain)")
+	f.StringVar(&site.Name, "name", "", "human-readable site name")
+	f.StringVar(&site.City, "city", "", "city the site is in")
+	f.StringVar(&site.Timezone, "timezone", "", "IANA timezone of the site, e.g. Asia/Kolkata (buckets days and expiry by it)")
+	return cmd
+}
+
+func newEdgeRunCmd(logs *logOptions) *cobra.Command {
+	cfg := edge.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Serve a site: HTTP API, alerts, local aggregates",
+		Long: `Serve the site in --dir. Machines post sales, telemetry and faults to the
+HTTP API; every acknowledged write is durable (SQLite WAL, synchronous=FULL).
+SIGINT/SIGTERM finish in-flight requests and exit cleanly.`,
+		Example: `  vendsync edge run --dir /var/lib/vendsync --http 127.0.0.1:8080
+  VENDSYNC_HTTP=0.0.0.0:8080 vendsync edge run --dir /var/lib/vendsync`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := logs.logger()
+			if err != nil {
+				return err
+			}
+			cfg.Logger = log
+			n, err := edge.New(cfg)
+			if err != nil {
+				return err
+			}
+			if err := n.Open(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "edge %s listening on %s\n", n.Store.Site.ID, n.URL())
+			<-cmd.Context().Done()
+			return n.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Dir, "dir", "", "the site's data directory (made by `vendsync edge init`)")
+	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HTTP API")
+	f.DurationVar(&cfg.SweepEvery, "sweep-every", cfg.SweepEvery, "how often time-driven alerts (offline, door, temperature, expiry) are evaluated")
+	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of access tokens")
+	th := &cfg.Ingest.Thresholds
+	f.Float64Var(&th.TempMaxC, "temp-max", th.TempMaxC, "default maximum cabinet temperature in °C (a machine's temperatureMax overrides it)")
+	f.DurationVar(&th.TempGrace, "temp-grace", th.TempGrace, "how long above the maximum before TEMPERATURE_HIGH")
+	f.DurationVar(&th.DoorGrace, "door-grace", th.DoorGrace, "how long a door may stay open before DOOR_OPEN")
+	f.DurationVar(&th.Offline, "offline-after", th.Offline, "how long without telemetry before MACHINE_OFFLINE")
+	f.IntVar(&th.ExpiringSoonDays, "expiring-soon-days", th.ExpiringSoonDays, "days before expiry that raise EXPIRING_SOON")
+	f.Float64Var(&cfg.Ingest.AmountTolerance, "amount-tolerance", cfg.Ingest.AmountTolerance, "allowed relative difference between a sale's amount and price × quantity (plus one cent)")
+	f.DurationVar(&cfg.Ingest.MaxClockSkew, "max-clock-skew", cfg.Ingest.MaxClockSkew, "how far in the future an event timestamp may be")
+	return cmd
+}
+
+func newEdgeClientCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage API client credentials of a site"}
+	var dir string
+	cmd.PersistentFlags().StringVar(&dir, "dir", "", "the site's data directory")
+
+	var role, machine, name, out string
+	add := &cobra.Command{
+		Use:   "add",
+		Short: "Create client credentials with a role",
+		Long: `Create client credentials. The secret is printed once (or written, 0600, to
+--out) and stored only hashed. A MACHINE client is bound to one machine and
+can post events only for it.`,
+		Example: `  vendsync edge client add --dir D --role MACHINE --machine VM_1001
+  vendsync edge client add --dir D --role DRIVER --name "Ravi" --out ravi.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := auth.ParseRole(role)
+			if err != nil {
+				return fmt.Errorf("--role: %w", err)
+			}
+			st, err := openStore(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, secret, err := st.AddClient(cmd.Context(), r, machine, name)
+			if err != nil {
+				return err
+			}
+			creds := edge.Credentials{ClientID: c.ClientID, ClientSecret: secret}
+			if out != "" {
+				if err := edge.WriteCredentials(out, creds); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "client %s (%s) written to %s\n", c.ClientID, c.Role, out)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "client_id:     %s\nclient_secret: %s\nrole:          %s\n(the secret is not shown again)\n", c.ClientID, secret, c.Role)
+			return nil
+		},
+	}
+	add.Flags().StringVar(&role, "role", "", "MACHINE, DRIVER, OPS, FINANCE or ADMIN")
+	add.Flags().StringVar(&machine, "machine", "", "machine id a MACHINE client is bound to")
+	add.Flags().StringVar(&name, "name", "", "who or what the credentials are for")
+	add.Flags().StringVar(&out, "out", "", "write {\"client_id\",\"client_secret\"} to this file (0600) instead of printing")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List clients (never their secrets)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			cs, err := st.ListClients(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CLIENT\tROLE\tMACHINE\tNAME\tCREATED\tREVOKED")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", c.ClientID, c.Role, c.MachineID, c.Name, c.CreatedAt.Format("2006-01-02 15:04"), c.Revoked)
+			}
+			return tw.Flush()
+		},
+	}
+	revoke := &cobra.Command{
+		Use: "revoke CLIENT_ID", Short: "Revoke a client: it gets no new tokens", Args: cobra.ExactArgs(1),
+		Example: `  vendsync edge client revoke --dir D drv_0a1b2c3d4e5f6a7b`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.RevokeClient(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked (tokens already issued expire within their TTL)\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list, revoke)
+	return cmd
+}
+
+func openStore(cmd *cobra.Command, dir string) (*store.Store, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("--dir is required")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("--dir %s: %w", dir, err)
+	}
+	return store.Open(cmd.Context(), dir)
+}
