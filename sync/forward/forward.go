@@ -1,0 +1,504 @@
+// Package forward is a site's uplink: it reads the outbox in order, publishes
+// contiguous batches of events to central's ingest stream over the leaf
+// connection, and trims the outbox only below the watermark central's read
+// model reports, never on a stream acknowledgement alone.
+//
+// # Watermark protocol
+//
+// Central publishes an envelope.Watermark on envelope.SubjectWatermarkPush
+// after each commit and answers requests on envelope.SubjectWatermarkRequest.
+// The forwarder
+//   - trims the outbox to Contiguous;
+//   - resends from Contiguous+1 when MaxSeen > Contiguous (central saw a gap),
+//     or when every batch is acknowledged by the stream but the watermark does
+//     not reach them within StallTimeout;
+//   - after a failed publish (offline, hub down), backs off with jitter, then
+//     asks for the watermark and resends from Contiguous+1.
+//
+// # Message ids
+//
+// A batch's Nats-Msg-Id is envelope.Batch.MsgID(), <site>:<first>-<last>, so a
+// retried publish of the same batch is dropped by the stream's duplicate
+// window. A resend because central lost something must not be dropped, so
+// every resend epoch n (counted from 1 since the forwarder opened) appends
+// "/r<n>": <site>:<first>-<last>/r<n>. Central's read model deduplicates by
+// event sequence, so a batch that arrives twice changes nothing.
+package forward
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// Outbox is the site's durable queue of events, implemented by the edge store.
+type Outbox interface {
+	// ReadAfter returns up to max events with Seq > after, ascending and
+	// gap-free.
+	ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Event, error)
+	// Trim drops events with Seq <= upTo and remembers upTo as central's
+	// watermark.
+	Trim(ctx context.Context, upTo uint64) error
+	// Acked returns the last watermark passed to Trim (0 if none).
+	Acked(ctx context.Context) (uint64, error)
+}
+
+// Config configures a Forwarder.
+type Config struct {
+	Site   string     // the site id
+	TZ     string     // the site's IANA timezone, carried in every batch
+	Conn   *nats.Conn // a connection to the site's server with inbox prefix envelope.InboxPrefix(Site)
+	Outbox Outbox
+
+	BatchSize    int           // events per batch; default 500
+	MaxInFlight  int           // batches awaiting a stream ack; default 4
+	AckTimeout   time.Duration // wait for one stream ack; default 5s
+	StallTimeout time.Duration // wait for the watermark to cover acked batches before resending; default 30s
+	PollInterval time.Duration // look at the outbox this often even without Poke; default 1s
+	MinBackoff   time.Duration // first pause after a failure; default 250ms
+	MaxBackoff   time.Duration // longest pause; default 30s
+
+	// Registerer, if set, receives the forwarder's metrics.
+	Registerer prometheus.Registerer
+	Logger     zerolog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.BatchSize == 0 {
+		c.BatchSize = 500
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 4
+	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = 5 * time.Second
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = 30 * time.Second
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Second
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = 250 * time.Millisecond
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if err := envelope.ValidateSiteID(c.Site); err != nil {
+		return fmt.Errorf("forward config: Site: %w", err)
+	}
+	switch {
+	case c.Conn == nil:
+		return errors.New("forward config: Conn is required")
+	case c.Outbox == nil:
+		return errors.New("forward config: Outbox is required")
+	case c.BatchSize < 1:
+		return fmt.Errorf("forward config: BatchSize must be positive, not %d", c.BatchSize)
+	case c.MaxInFlight < 1:
+		return fmt.Errorf("forward config: MaxInFlight must be positive, not %d", c.MaxInFlight)
+	case c.MinBackoff > c.MaxBackoff:
+		return errors.New("forward config: MinBackoff is above MaxBackoff")
+	}
+	return nil
+}
+
+// Forwarder drains a site's outbox to central. Create it with New, start it
+// with Open and stop it with Close.
+type Forwarder struct {
+	cfg Config
+	log zerolog.Logger
+	js  jetstream.JetStream
+	m   *metrics
+
+	poke chan struct{}
+	wmCh chan envelope.Watermark
+
+	mu     sync.Mutex
+	last   envelope.Watermark
+	cancel context.CancelFunc
+	g      *errgroup.Group
+	sub    *nats.Subscription
+}
+
+// New checks cfg and prepares a forwarder; it starts nothing. It returns an
+// error for a bad config or if the metrics cannot be registered.
+func New(cfg Config) (*Forwarder, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(cfg.Conn,
+		// Futures of a dropped window still count as pending until they
+		// resolve, so leave room for a few windows.
+		jetstream.WithPublishAsyncMaxPending(4*cfg.MaxInFlight),
+		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("new forwarder: %w", err)
+	}
+	m := newMetrics(cfg.Site)
+	if cfg.Registerer != nil {
+		if err := m.register(cfg.Registerer); err != nil {
+			return nil, fmt.Errorf("new forwarder: metrics: %w", err)
+		}
+	}
+	return &Forwarder{
+		cfg:  cfg,
+		log:  cfg.Logger.With().Str("component", "forwarder").Str("site", cfg.Site).Logger(),
+		js:   js,
+		m:    m,
+		poke: make(chan struct{}, 1),
+		wmCh: make(chan envelope.Watermark, 64),
+	}, nil
+}
+
+// Open subscribes to the site's watermark pushes and starts the forwarding
+// loop. It returns an error if the subscription fails.
+func (f *Forwarder) Open(ctx context.Context) error {
+	sub, err := f.cfg.Conn.Subscribe(envelope.SubjectWatermarkPush(f.cfg.Site), func(m *nats.Msg) {
+		var w envelope.Watermark
+		if err := json.Unmarshal(m.Data, &w); err != nil || w.Site != f.cfg.Site {
+			return
+		}
+		select {
+		case f.wmCh <- w:
+		default: // the loop is behind; a later push or request carries the same news
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("open forwarder: subscribe watermark: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g, ctx := errgroup.WithContext(ctx)
+	f.mu.Lock()
+	f.sub, f.cancel, f.g = sub, cancel, g
+	f.mu.Unlock()
+	g.Go(func() error { return f.run(ctx) })
+	return nil
+}
+
+// Close stops the loop and waits for it. Unacknowledged batches stay in the
+// outbox and are sent again by the next forwarder. It returns the loop's error,
+// if it stopped on one.
+func (f *Forwarder) Close() error {
+	f.mu.Lock()
+	cancel, g, sub := f.cancel, f.g, f.sub
+	f.cancel, f.g, f.sub = nil, nil, nil
+	f.mu.Unlock()
+	if sub != nil {
+		_ = sub.Unsubscribe()
+	}
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// Poke tells the forwarder that new rows are in the outbox. It never blocks.
+func (f *Forwarder) Poke() {
+	select {
+	case f.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Watermark returns the last watermark received from central.
+func (f *Forwarder) Watermark() envelope.Watermark {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
+}
+
+// inflight is one published batch awaiting its stream ack.
+type inflight struct {
+	first, last uint64
+	fut         jetstream.PubAckFuture
+}
+
+// loop state, owned by run.
+type state struct {
+	next      uint64 // next sequence to publish
+	trimmed   uint64 // outbox trimmed up to here (central's contiguous watermark)
+	maxRead   uint64 // highest sequence read from the outbox
+	epoch     int    // resend epoch; 0 = first sends
+	window    []inflight
+	progress  time.Time // last time the watermark moved or the sent frontier was behind nothing
+	resentFor uint64    // the Contiguous of the last gap resend, to resend once per gap
+	failures  int
+}
+
+func (f *Forwarder) run(ctx context.Context) error {
+	acked, err := f.cfg.Outbox.Acked(ctx)
+	if err != nil {
+		return fmt.Errorf("forwarder: read acked watermark: %w", err)
+	}
+	st := &state{next: acked + 1, trimmed: acked, progress: time.Now()}
+	f.m.watermark.Set(float64(acked))
+	f.refreshOldest(ctx, st)
+	// Ask where central is; if the link is down, start from our own record.
+	if w, err := f.requestWatermark(ctx); err == nil {
+		if err := f.applyWatermark(ctx, st, w); err != nil {
+			return err
+		}
+		st.next = max(st.trimmed+1, w.Contiguous+1)
+	}
+
+	poll := time.NewTicker(f.cfg.PollInterval)
+	defer poll.Stop()
+	for {
+		if err := f.fill(ctx, st); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		var ackCh <-chan *jetstream.PubAck
+		var errCh <-chan error
+		if len(st.window) > 0 {
+			ackCh, errCh = st.window[0].fut.Ok(), st.window[0].fut.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-f.poke:
+		case <-poll.C:
+			if err := f.checkStall(ctx, st); err != nil {
+				return err
+			}
+		case w := <-f.wmCh:
+			if err := f.applyWatermark(ctx, st, w); err != nil {
+				return err
+			}
+		case <-ackCh:
+			st.window = st.window[1:]
+			st.failures = 0
+			f.m.batches.Inc()
+		case err := <-errCh:
+			f.m.failures.Inc()
+			if err := f.recover(ctx, st, err); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// fill publishes batches until the window is full or the outbox is drained.
+func (f *Forwarder) fill(ctx context.Context, st *state) error {
+	for len(st.window) < f.cfg.MaxInFlight {
+		evs, err := f.cfg.Outbox.ReadAfter(ctx, st.next-1, f.cfg.BatchSize)
+		if err != nil {
+			return fmt.Errorf("forwarder: read outbox: %w", err)
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		b := envelope.Batch{V: envelope.Version, Site: f.cfg.Site, TZ: f.cfg.TZ,
+			First: evs[0].Seq, Last: evs[len(evs)-1].Seq, Events: evs}
+		if err := b.Validate(); err != nil || b.First != st.next {
+			return fmt.Errorf("forwarder: outbox returned a bad run after %d: %v", st.next-1, err)
+		}
+		data, err := json.Marshal(&b)
+		if err != nil {
+			return fmt.Errorf("forwarder: encode batch: %w", err)
+		}
+		id := MsgID(&b, st.epoch)
+		msg := nats.NewMsg(envelope.SubjectBatch(f.cfg.Site))
+		msg.Data = data
+		fut, err := f.js.PublishMsgAsync(msg, jetstream.WithMsgID(id),
+			jetstream.WithExpectStream(envelope.StreamIngest), jetstream.WithRetryAttempts(0))
+		if err != nil {
+			f.m.failures.Inc()
+			if err := f.recover(ctx, st, err); err != nil {
+				return err
+			}
+			continue
+		}
+		st.window = append(st.window, inflight{first: b.First, last: b.Last, fut: fut})
+		st.next = b.Last + 1
+		if b.Last > st.maxRead {
+			st.maxRead = b.Last
+		}
+		f.m.depth.Set(float64(st.maxRead - st.trimmed))
+	}
+	return nil
+}
+
+// MsgID is the Nats-Msg-Id of b in resend epoch n: b.MsgID() for n == 0,
+// b.MsgID()+"/r<n>" after.
+func MsgID(b *envelope.Batch, n int) string {
+	if n == 0 {
+		return b.MsgID()
+	}
+	return fmt.Sprintf("%s/r%d", b.MsgID(), n)
+}
+
+// recover handles a failed publish: drop the window, back off with jitter,
+// then restart from central's watermark if it answers, else from the oldest
+// unacknowledged batch.
+func (f *Forwarder) recover(ctx context.Context, st *state, cause error) error {
+	from := st.next
+	if len(st.window) > 0 {
+		from = st.window[0].first
+	}
+	st.window = nil
+	st.failures++
+	d := backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff, st.failures)
+	if st.failures == 1 || st.failures%20 == 0 {
+		f.log.Warn().Err(cause).Uint64("from", from).Dur("retry_in", d).Int("failures", st.failures).Msg("uplink publish failed")
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case w := <-f.wmCh:
+			if err := f.applyWatermark(ctx, st, w); err != nil {
+				return err
+			}
+			continue
+		case <-t.C:
+		}
+		break
+	}
+	st.next = max(from, st.trimmed+1)
+	if w, err := f.requestWatermark(ctx); err == nil {
+		if err := f.applyWatermark(ctx, st, w); err != nil {
+			return err
+		}
+		st.next = max(w.Contiguous, st.trimmed) + 1
+	}
+	st.progress = time.Now()
+	return nil
+}
+
+// applyWatermark trims the outbox to w.Contiguous and starts a resend when w
+// shows a gap.
+func (f *Forwarder) applyWatermark(ctx context.Context, st *state, w envelope.Watermark) error {
+	if w.Site != f.cfg.Site {
+		return nil
+	}
+	f.mu.Lock()
+	f.last = w
+	f.mu.Unlock()
+	if w.Contiguous > st.trimmed {
+		if err := f.cfg.Outbox.Trim(ctx, w.Contiguous); err != nil {
+			return fmt.Errorf("forwarder: trim outbox to %d: %w", w.Contiguous, err)
+		}
+		st.trimmed = w.Contiguous
+		st.progress = time.Now()
+		f.m.watermark.Set(float64(w.Contiguous))
+		f.m.depth.Set(float64(max(st.maxRead, st.trimmed) - st.trimmed))
+		f.refreshOldest(ctx, st)
+	}
+	if st.next <= w.Contiguous {
+		// Central has more than we sent (another forwarder before a restart).
+		st.window = nil
+		st.next = w.Contiguous + 1
+	}
+	if w.Gap() && w.Contiguous < st.next-1 && w.Contiguous != st.resentFor {
+		f.resend(st, w.Contiguous, "gap")
+	}
+	return nil
+}
+
+// checkStall resends from the watermark when acked batches have not been
+// covered by it for StallTimeout.
+func (f *Forwarder) checkStall(ctx context.Context, st *state) error {
+	sentUpTo := st.next - 1
+	if len(st.window) > 0 {
+		sentUpTo = st.window[0].first - 1
+	}
+	if sentUpTo <= st.trimmed {
+		st.progress = time.Now()
+		return nil
+	}
+	if time.Since(st.progress) < f.cfg.StallTimeout {
+		return nil
+	}
+	w, err := f.requestWatermark(ctx)
+	if err == nil {
+		before := st.trimmed
+		if err := f.applyWatermark(ctx, st, w); err != nil {
+			return err
+		}
+		if st.trimmed > before {
+			return nil
+		}
+	}
+	f.resend(st, st.trimmed, "stall")
+	return nil
+}
+
+// resend restarts publishing at contiguous+1 in a new epoch.
+func (f *Forwarder) resend(st *state, contiguous uint64, why string) {
+	st.epoch++
+	f.m.resends.Inc()
+	st.resentFor = contiguous
+	st.window = nil
+	st.next = contiguous + 1
+	st.progress = time.Now()
+	f.log.Info().Str("why", why).Uint64("from", st.next).Int("epoch", st.epoch).Msg("resending")
+}
+
+// requestWatermark asks central for the site's watermark.
+func (f *Forwarder) requestWatermark(ctx context.Context) (envelope.Watermark, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	msg, err := f.cfg.Conn.RequestWithContext(ctx, envelope.SubjectWatermarkRequest(f.cfg.Site), nil)
+	if err != nil {
+		return envelope.Watermark{}, fmt.Errorf("request watermark: %w", err)
+	}
+	var w envelope.Watermark
+	if err := json.Unmarshal(msg.Data, &w); err != nil {
+		return envelope.Watermark{}, fmt.Errorf("decode watermark: %w", err)
+	}
+	if w.Site != f.cfg.Site {
+		return envelope.Watermark{}, fmt.Errorf("watermark for site %q, want %q", w.Site, f.cfg.Site)
+	}
+	return w, nil
+}
+
+// refreshOldest sets the oldest-unsynced gauge from the first row above the
+// watermark.
+func (f *Forwarder) refreshOldest(ctx context.Context, st *state) {
+	evs, err := f.cfg.Outbox.ReadAfter(ctx, st.trimmed, 1)
+	if err != nil || len(evs) == 0 {
+		f.m.oldest.Set(0)
+		return
+	}
+	f.m.oldest.Set(float64(evs[0].Time.Unix()))
+	if evs[0].Seq > st.maxRead {
+		st.maxRead = evs[0].Seq
+	}
+}
+
+// backoff returns an exponential pause with full jitter in [d/2, d].
+func backoff(minD, maxD time.Duration, failures int) time.Duration {
+	d := minD
+	for i := 1; i < failures && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	return d/2 + rand.N(d/2+1)
+}

@@ -1,0 +1,189 @@
+package forward_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/forward"
+)
+
+func newForwarder(t *testing.T, cfg forward.Config) *forward.Forwarder {
+	t.Helper()
+	f, err := forward.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("close forwarder: %v", err)
+		}
+	})
+	return f
+}
+
+// trimGuard fails the test if the outbox is ever trimmed above what the
+// aggregator has committed.
+func trimGuard(t *testing.T, agg *aggregator) func(uint64) error {
+	return func(upTo uint64) error {
+		if c := agg.Contiguous(); upTo > c {
+			t.Errorf("outbox trimmed to %d, aggregator has only %d", upTo, c)
+			return fmt.Errorf("trim above watermark")
+		}
+		return nil
+	}
+}
+
+func waitSynced(t *testing.T, d time.Duration, ob *sqliteOutbox, agg *aggregator, n uint64) {
+	t.Helper()
+	checkFor(t, d, func() error {
+		acked, err := ob.Acked(context.Background())
+		if err != nil {
+			return err
+		}
+		if c := agg.Contiguous(); c != n || acked != n || ob.Count(t) != 0 {
+			return fmt.Errorf("aggregator at %d, outbox acked %d with %d rows, want %d", c, acked, ob.Count(t), n)
+		}
+		return nil
+	})
+}
+
+func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
+	const site = "s1"
+	dir := t.TempDir()
+	cfg := hubConfig(t, dir)
+	h := openHub(t, cfg)
+	seed, _, err := h.IssueSite(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := leafPort(t, h)
+	leafURL := h.LeafURL()
+	agg := newAggregator(site)
+	agg.Attach(t, h.Conn())
+
+	n := startSite(t, site, seed, leafURL)
+	waitConnected(t, n, true)
+	ob := newOutbox(t, site)
+	ob.onTrim = trimGuard(t, agg)
+	reg := prometheus.NewPedanticRegistry()
+	f := newForwarder(t, forward.Config{
+		Site: site, TZ: "Europe/Paris", Conn: n.Conn(), Outbox: ob,
+		PollInterval: 50 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+		Registerer: reg, Logger: testLogger(t),
+	})
+
+	last := ob.Append(t, 1000)
+	f.Poke()
+	waitSynced(t, 30*time.Second, ob, agg, last)
+
+	// The link goes down: the hub stops (its read model, the aggregator's
+	// map, survives).
+	agg.Detach()
+	h.Close()
+	waitConnected(t, n, false)
+	for i := 0; i < 20; i++ {
+		last = ob.Append(t, 500)
+		f.Poke()
+	}
+	if got, want := last, uint64(11000); got != want {
+		t.Fatalf("last = %d, want %d", got, want)
+	}
+	// Nothing may be trimmed while central cannot see it.
+	if acked, _ := ob.Acked(context.Background()); acked != 1000 {
+		t.Fatalf("acked = %d while offline, want 1000", acked)
+	}
+
+	// The hub comes back on the same port with the same data.
+	cfg.LeafListen = fmt.Sprintf("127.0.0.1:%d", port)
+	h2 := openHub(t, cfg)
+	agg.Attach(t, h2.Conn())
+	t.Cleanup(agg.Detach)
+	waitConnected(t, n, true)
+	waitSynced(t, 60*time.Second, ob, agg, last)
+	agg.Verify(t, last)
+	if got := metricValue(t, reg, "vendsync_forward_batches_sent_total"); got < 22 {
+		t.Fatalf("batches sent = %v, want >= 22", got)
+	}
+	if got := f.Watermark().Contiguous; got != last {
+		t.Fatalf("forwarder watermark = %d, want %d", got, last)
+	}
+}
+
+func TestForwarder_ResendsAfterGap(t *testing.T) {
+	const site = "s1"
+	h := openHub(t, hubConfig(t, t.TempDir()))
+	seed, _, err := h.IssueSite(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startSite(t, site, seed, h.LeafURL())
+	waitConnected(t, n, true)
+	ob := newOutbox(t, site)
+	agg := newAggregator(site)
+	ob.onTrim = trimGuard(t, agg)
+	reg := prometheus.NewPedanticRegistry()
+	newForwarder(t, forward.Config{
+		Site: site, Conn: n.Conn(), Outbox: ob, BatchSize: 100,
+		// Long enough that only the gap report can trigger the resend.
+		StallTimeout: 10 * time.Minute,
+		PollInterval: 50 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+		Registerer: reg, Logger: testLogger(t),
+	})
+	last := ob.Append(t, 1000)
+
+	// All ten batches reach FLEET before central's aggregator runs.
+	ctx := context.Background()
+	stream, err := h.JetStream().Stream(ctx, envelope.StreamIngest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 30*time.Second, func() error {
+		info, err := stream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State.Msgs != 10 {
+			return fmt.Errorf("FLEET has %d msgs, want 10", info.State.Msgs)
+		}
+		return nil
+	})
+	// The hub loses the third batch.
+	if err := stream.DeleteMsg(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	agg.Attach(t, h.Conn())
+	t.Cleanup(agg.Detach)
+	waitSynced(t, 30*time.Second, ob, agg, last)
+	agg.Verify(t, last)
+	if got := metricValue(t, reg, "vendsync_forward_resends_total"); got < 1 {
+		t.Fatalf("resends = %v, want >= 1", got)
+	}
+}
+
+// metricValue returns the value of the counter or gauge called name.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
