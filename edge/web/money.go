@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -41,19 +42,24 @@ func (e *ErrMoney) Error() string {
 	return fmt.Sprintf("%s is not an amount: use a number with at most two decimals", e.Value)
 }
 
-// UnmarshalJSON reads a JSON number with at most two decimals.
+// UnmarshalJSON reads a JSON number with at most two decimals. Its errors
+// are *json.UnmarshalTypeError, so the decoder names the field that held the
+// bad amount.
 func (m *Money) UnmarshalJSON(b []byte) error {
 	s := string(b)
+	bad := func() error {
+		return &json.UnmarshalTypeError{Value: s + " (an amount is a number with at most two decimals)", Type: reflect.TypeFor[Money]()}
+	}
 	if s == "null" || strings.HasPrefix(s, `"`) {
-		return &ErrMoney{Value: s}
+		return bad()
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return &ErrMoney{Value: s}
+		return bad()
 	}
 	v, err := ParseMoney(n.String())
 	if err != nil {
-		return err
+		return bad()
 	}
 	*m = v
 	return nil
