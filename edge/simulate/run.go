@@ -1,0 +1,462 @@
+// Package simulate generates realistic traffic against a site's edge API: it
+// registers machines and their products, then sends sales as a Poisson
+// process that follows a daily seasonality curve, periodic telemetry with
+// occasional temperature excursions, occasional faults, driver restocks, and
+// resends of already accepted sales to exercise idempotency. It can also
+// backfill historical sales in batches.
+//
+// It is an ordinary HTTP client of the edge and imports nothing of it.
+package simulate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+)
+
+// Stats counts what a run did.
+type Stats struct {
+	// SalesSent is the number of distinct sales posted, singly or in a batch
+	// (resends and retries are not counted again).
+	SalesSent int64
+	// SalesAccepted is the number of sales the edge recorded.
+	SalesAccepted int64
+	// SalesReplayed is the number of deliberate resends of accepted sales
+	// that the edge answered as replays (200).
+	SalesReplayed int64
+	// SalesFailed is the number of sales the edge refused or that failed
+	// after every retry. A sale cut off by cancellation counts only as sent.
+	SalesFailed int64
+	// Backfilled is the number of SalesSent that were historical.
+	Backfilled int64
+	// Telemetry, Faults and Restocks count the readings, fault reports and
+	// product refills the edge accepted.
+	Telemetry int64
+	Faults    int64
+	Restocks  int64
+	// Revenue is the sum of the amounts of accepted sales.
+	Revenue Money
+	// Retries is the number of requests sent again after a transient failure
+	// or a 401.
+	Retries int64
+	// Tokens is the number of access tokens fetched.
+	Tokens int64
+	// Errors counts every error seen by code (the edge's error code,
+	// HTTP_<status> without one, NETWORK for connection failures), including
+	// those that a retry then overcame. REPLAY_ACCEPTED_AS_NEW counts resends
+	// that the edge recorded a second time.
+	Errors map[string]int64
+	// Elapsed is the wall-clock duration of the run.
+	Elapsed time.Duration
+}
+
+type counters struct {
+	salesSent, salesAccepted, salesReplayed, salesFailed, backfilled atomic.Int64
+	telemetry, faults, restocks, revenue, retries                    atomic.Int64
+
+	mu     sync.Mutex
+	errors map[string]int64
+}
+
+type runner struct {
+	cfg *Config
+	c   *client
+	st  *counters
+	log zerolog.Logger
+
+	warnBatchShape sync.Once
+
+	mu     sync.Mutex
+	recent []recentSale // ring of accepted sales, for replays
+	next   int
+}
+
+type recentSale struct {
+	m    int
+	key  string
+	body []byte
+}
+
+const recentSize = 256
+
+// Run sets up the configured machines and products on the edge (tolerating
+// ones that exist, so it can be re-run), optionally backfills history, then
+// sends live traffic until cfg.Duration has passed or ctx is done, and
+// returns what it did. It returns a *FieldError for a bad config, an error
+// wrapping ErrAuth if the credentials are refused, and an error if setup
+// fails; a cancelled ctx after setup is a normal end (nil error).
+func Run(ctx context.Context, cfg Config) (Stats, error) {
+	started := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return Stats{}, err
+	}
+	runID := cfg.RunID
+	if runID == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		runID = hex.EncodeToString(b[:])
+	}
+	r := &runner{
+		cfg: &cfg,
+		st:  &counters{errors: map[string]int64{}},
+		log: cfg.Logger.With().Str("component", "simulate").Str("run", runID).Logger(),
+	}
+	r.c = newClient(&cfg, func(code string) {
+		r.st.retries.Add(1)
+		r.countError(code, nil)
+	})
+	err := r.run(ctx, runID)
+	st := r.stats()
+	st.Elapsed = time.Since(started)
+	return st, err
+}
+
+func (r *runner) run(ctx context.Context, runID string) error {
+	cfg := r.cfg
+	now := time.Now()
+	g := newGenerator(cfg, runID)
+	if err := r.setup(ctx, g, now); err != nil {
+		return err
+	}
+	r.log.Info().Int("machines", cfg.Machines).Int("products", cfg.Products).Str("edge", cfg.EdgeURL).Msg("machines and products ready")
+
+	if cfg.Backfill > 0 {
+		g.begin(now.Add(-cfg.Backfill))
+		t0 := time.Now()
+		if err := r.backfill(ctx, g, now); err != nil {
+			return err
+		}
+		r.log.Info().Dur("span", cfg.Backfill).Int64("sales", r.st.backfilled.Load()).Dur("took", time.Since(t0)).Msg("backfill done")
+		if cfg.BackfillOnly || ctx.Err() != nil {
+			return nil
+		}
+	} else {
+		g.begin(now)
+	}
+	live := time.Now()
+	var end time.Time
+	if cfg.Duration > 0 {
+		end = live.Add(cfg.Duration)
+	}
+	g.goLive(live)
+	r.log.Info().Float64("salesPerMinute", cfg.SalesPerMinute).Dur("duration", cfg.Duration).Msg("live traffic started")
+	err := r.live(ctx, g, end)
+	r.log.Info().Int64("sales", r.st.salesSent.Load()).Msg("live traffic stopped")
+	return err
+}
+
+// setup registers every machine and its products, then reads each machine's
+// inventory so the simulator starts from the edge's real prices and stock.
+func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
+	type found struct {
+		price    Money
+		qty, low int
+	}
+	inv := make([]map[string]found, len(g.machines))
+	today := now.In(r.cfg.Timezone)
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(r.cfg.Concurrency)
+	for m, ms := range g.machines {
+		eg.Go(func() error {
+			body, _ := json.Marshal(machineBody{
+				MachineID:      ms.id,
+				Location:       location{City: r.cfg.City, Building: r.cfg.Building, Lat: ms.lat, Lng: ms.lng},
+				PaymentMethods: paymentMethods,
+			})
+			if err := r.create(ctx, "/machines", body, "MACHINE_EXISTS"); err != nil {
+				return fmt.Errorf("register machine %s: %w", ms.id, err)
+			}
+			base := "/machines/" + url.PathEscape(ms.id)
+			for _, it := range ms.items {
+				p := it.product
+				body, _ := json.Marshal(productBody{
+					ProductID:     p.ID,
+					Name:          p.Name,
+					Price:         p.Price,
+					Quantity:      p.Capacity,
+					ExpiryDate:    today.Add(p.ShelfLife).Format(time.DateOnly),
+					LowStockLimit: p.LowStockLimit,
+				})
+				if err := r.create(ctx, base+"/products", body, "PRODUCT_EXISTS"); err != nil {
+					return fmt.Errorf("add product %s to %s: %w", p.ID, ms.id, err)
+				}
+			}
+			_, resp, err := r.c.do(ctx, http.MethodGet, base+"/inventory", nil, "")
+			if err != nil {
+				return fmt.Errorf("read inventory of %s: %w", ms.id, err)
+			}
+			var ib inventoryBody
+			if err := json.Unmarshal(resp, &ib); err != nil {
+				return fmt.Errorf("read inventory of %s: %w", ms.id, err)
+			}
+			inv[m] = map[string]found{}
+			for _, x := range ib.Items {
+				f := found{price: x.Price, qty: x.Quantity, low: -1}
+				if x.LowStockLimit != nil {
+					f.low = *x.LowStockLimit
+				}
+				inv[m][x.ProductID] = f
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	// Adopt what the edge has: on a re-run, or after central changed a
+	// price, amounts must still be price × quantity.
+	for m, ms := range g.machines {
+		for _, it := range ms.items {
+			f, ok := inv[m][it.product.ID]
+			if !ok {
+				continue
+			}
+			it.price, it.qty = f.price, max(f.qty, 0)
+			if f.low >= 0 {
+				it.low = f.low
+			}
+			it.full = max(it.full, it.low+1)
+		}
+	}
+	return nil
+}
+
+// create POSTs body and treats a 409 carrying existsCode as success.
+func (r *runner) create(ctx context.Context, path string, body []byte, existsCode string) error {
+	_, _, err := r.c.do(ctx, http.MethodPost, path, body, "")
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusConflict && ae.Code == existsCode {
+		return nil
+	}
+	if err != nil {
+		r.countError("", err)
+	}
+	return err
+}
+
+// live fires the generator's timers on the wall clock until end (zero: no
+// end) or ctx is done. Each machine's actions go to one worker, in order, so
+// the edge sees a machine's sales and restocks in the order they happened;
+// Concurrency workers bound the requests in flight.
+func (r *runner) live(parent context.Context, g *generator, end time.Time) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	shards := make([]chan action, r.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range shards {
+		shards[i] = make(chan action, 64)
+		wg.Go(func() {
+			for a := range shards[i] {
+				if err := r.exec(ctx, a); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	dispatch := func(a action) bool {
+		if a.kind == actReplay {
+			var ok bool
+			if a, ok = r.pickReplay(a); !ok {
+				return true
+			}
+		}
+		select {
+		case shards[a.m%len(shards)] <- a:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+loop:
+	for {
+		at, ok := g.peek()
+		if !end.IsZero() && (!ok || !at.Before(end)) {
+			_ = sleep(ctx, time.Until(end))
+			break
+		}
+		if !ok {
+			<-ctx.Done()
+			break
+		}
+		if err := sleep(ctx, time.Until(at)); err != nil {
+			break
+		}
+		for _, a := range g.fire() {
+			if !dispatch(a) {
+				break loop
+			}
+		}
+	}
+	for _, ch := range shards {
+		close(ch)
+	}
+	wg.Wait()
+	return fatal(parent, ctx)
+}
+
+// fatal returns why ctx, derived from parent with WithCancelCause, was
+// cancelled by the run itself; nil when the parent ended it (a normal stop).
+func fatal(parent, ctx context.Context) error {
+	if parent.Err() != nil {
+		return nil
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// exec performs one action. It returns an error only when the run must stop
+// (the credentials were refused); other failures are counted.
+func (r *runner) exec(ctx context.Context, a action) error {
+	var err error
+	switch a.kind {
+	case actSale:
+		body, _ := json.Marshal(a.sale)
+		r.st.salesSent.Add(1)
+		_, _, err = r.c.do(ctx, http.MethodPost, "/events/sales", body, a.sale.TransactionID)
+		switch {
+		case err == nil:
+			// 200 as well as 201: a 200 means a retry of ours found the
+			// first try recorded.
+			r.accepted(a.sale.Amount)
+			r.remember(a.m, a.sale.TransactionID, body)
+		case ctx.Err() == nil:
+			r.st.salesFailed.Add(1)
+		}
+	case actReplay:
+		var status int
+		status, _, err = r.c.do(ctx, http.MethodPost, "/events/sales", a.replay.body, a.replay.key)
+		if err == nil {
+			if status == http.StatusOK {
+				r.st.salesReplayed.Add(1)
+			} else {
+				r.countError("REPLAY_ACCEPTED_AS_NEW", nil)
+			}
+		}
+	case actTelemetry:
+		body, _ := json.Marshal(a.tel)
+		if _, _, err = r.c.do(ctx, http.MethodPost, "/events/telemetry", body, ""); err == nil {
+			r.st.telemetry.Add(1)
+		}
+	case actFault:
+		body, _ := json.Marshal(a.fault)
+		key := fmt.Sprintf("fault-%s-%s-%s", a.fault.MachineID, a.fault.Timestamp, a.fault.FaultType)
+		if _, _, err = r.c.do(ctx, http.MethodPost, "/events/faults", body, key); err == nil {
+			r.st.faults.Add(1)
+		}
+	case actRestock:
+		for _, it := range a.restock {
+			if err = r.patchStock(ctx, a.m, it); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil || ctx.Err() != nil {
+		return nil
+	}
+	if errors.Is(err, ErrAuth) {
+		return err
+	}
+	r.countError("", err)
+	return nil
+}
+
+func (r *runner) patchStock(ctx context.Context, m int, it restockItem) error {
+	body, _ := json.Marshal(map[string]int{"quantity": it.qty})
+	path := "/machines/" + url.PathEscape(r.cfg.machineID(m)) + "/products/" + url.PathEscape(it.productID)
+	if _, _, err := r.c.do(ctx, http.MethodPatch, path, body, ""); err != nil {
+		return err
+	}
+	r.st.restocks.Add(1)
+	return nil
+}
+
+func (r *runner) accepted(amount Money) {
+	r.st.salesAccepted.Add(1)
+	r.st.revenue.Add(int64(amount))
+}
+
+func (r *runner) remember(m int, key string, body []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.recent) < recentSize {
+		r.recent = append(r.recent, recentSale{m, key, body})
+		return
+	}
+	r.recent[r.next] = recentSale{m, key, body}
+	r.next = (r.next + 1) % recentSize
+}
+
+// pickReplay fills a with a recently accepted sale, routed to that sale's
+// machine; false if none was accepted yet.
+func (r *runner) pickReplay(a action) (action, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.recent) == 0 {
+		return a, false
+	}
+	s := r.recent[a.pick%uint64(len(r.recent))]
+	a.m = s.m
+	a.replay = s
+	return a, true
+}
+
+// countError counts code, or err's code when code is empty, and logs the
+// first occurrence of each code.
+func (r *runner) countError(code string, err error) {
+	if code == "" {
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae):
+			code = ae.Code
+		case errors.Is(err, ErrAuth):
+			code = "AUTH"
+		default:
+			code = "NETWORK"
+		}
+	}
+	r.st.mu.Lock()
+	r.st.errors[code]++
+	first := r.st.errors[code] == 1
+	r.st.mu.Unlock()
+	if first {
+		ev := r.log.Warn().Str("code", code)
+		if err != nil {
+			ev = ev.Err(err)
+		}
+		ev.Msg("first error with this code")
+	}
+}
+
+func (r *runner) stats() Stats {
+	r.st.mu.Lock()
+	errs := maps.Clone(r.st.errors)
+	r.st.mu.Unlock()
+	return Stats{
+		SalesSent:     r.st.salesSent.Load(),
+		SalesAccepted: r.st.salesAccepted.Load(),
+		SalesReplayed: r.st.salesReplayed.Load(),
+		SalesFailed:   r.st.salesFailed.Load(),
+		Backfilled:    r.st.backfilled.Load(),
+		Telemetry:     r.st.telemetry.Load(),
+		Faults:        r.st.faults.Load(),
+		Restocks:      r.st.restocks.Load(),
+		Revenue:       Money(r.st.revenue.Load()),
+		Retries:       r.st.retries.Load(),
+		Tokens:        r.c.tokenCount(),
+		Errors:        errs,
+	}
+}
