@@ -8,10 +8,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"runtime"
+	"sync"
+	"time"
 
 	"github.com/vendsync/vendsync/migrations"
 
@@ -34,12 +37,22 @@ type DB struct {
 	W *sql.DB
 	// R is a pool of read-only connections (WAL readers never block the writer).
 	R *sql.DB
+
+	ckpt     *sql.DB
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
-// Options tune Open. The zero value means SyncFull and GOMAXPROCS readers.
+// Options tune Open. The zero value means SyncFull, GOMAXPROCS readers and a
+// checkpoint every second.
 type Options struct {
 	Sync    Sync
 	Readers int
+	// CheckpointEvery is how often a background connection checkpoints the
+	// WAL into the database. Commits on W never checkpoint themselves, so a
+	// checkpoint's writes and fsyncs stay off the acknowledgement path.
+	CheckpointEvery time.Duration
 }
 
 // Open opens (creating if needed) the database at path and applies the
@@ -52,7 +65,10 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 	if o.Readers <= 0 {
 		o.Readers = max(2, runtime.GOMAXPROCS(0))
 	}
-	w, err := sql.Open("sqlite", dsn(path, o.Sync, false))
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = time.Second
+	}
+	w, err := sql.Open("sqlite", dsn(path, o.Sync, false)+"&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -77,17 +93,44 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 	r.SetMaxIdleConns(o.Readers)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	return &DB{W: w, R: r}, nil
+	ck, err := sql.Open("sqlite", dsn(path, o.Sync, false))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open checkpointer %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	d := &DB{W: w, R: r, ckpt: ck, stop: make(chan struct{}), done: make(chan struct{})}
+	go d.checkpoint(o.CheckpointEvery)
+	return d, nil
 }
 
-// Close closes the readers and the writer.
+// checkpoint copies the WAL into the database in the background. PASSIVE
+// never blocks the writer or readers; the next write after a complete
+// checkpoint restarts the WAL from its beginning, so it stays small.
+func (d *DB) checkpoint(every time.Duration) {
+	defer close(d.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			_, _ = d.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
+}
+
+// Close stops the checkpointer and closes the readers and the writer (the
+// last connection to close checkpoints the WAL fully).
 func (d *DB) Close() error {
+	d.stopOnce.Do(func() { close(d.stop) })
+	<-d.done
+	cerr := d.ckpt.Close()
 	rerr := d.R.Close()
 	werr := d.W.Close()
-	if werr != nil {
-		return werr
-	}
-	return rerr
+	return errors.Join(werr, rerr, cerr)
 }
 
 func dsn(path string, sync Sync, readOnly bool) string {

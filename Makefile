@@ -1,0 +1,36 @@
+# vendsync — see README.md.
+GO       ?= go
+BIN      ?= bin/vendsync
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+# How long `make demo` runs; 0 runs until Ctrl-C.
+DURATION ?= 90s
+# Extra flags for `vendsync demo`, e.g. DEMO_ARGS="--dir .demo".
+DEMO_ARGS ?=
+# Benchmark selection and time, e.g. make bench BENCH=SaleHTTP BENCHTIME=5s.
+BENCH     ?= .
+BENCHTIME ?= 1x
+
+.PHONY: all build test lint demo bench clean
+
+all: lint test build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vendsync
+
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+demo: build
+	$(BIN) demo --duration $(DURATION) $(DEMO_ARGS)
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m ./...
+
+clean:
+	rm -rf bin
