@@ -116,7 +116,7 @@ func TestSale_ConcurrentDuplicates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res[i], errs[i] = edgetest.Send(t.Context(), http.DefaultClient, s.URL(), "POST", "/events/sales", tok, sale)
+			res[i], errs[i] = edgetest.Send(t.Context(), s.HTTP, s.URL(), "POST", "/events/sales", tok, sale)
 		}()
 	}
 	wg.Wait()

@@ -70,7 +70,11 @@ type Site struct {
 	Node  *edge.Node
 	Clock *Clock
 	Admin edge.Credentials
-	opts  Options
+	// HTTP is the site's own client: its idle connections are closed before
+	// the node shuts down (net/http's Shutdown waits up to 5s for a dialled
+	// connection that never sent a request).
+	HTTP *http.Client
+	opts Options
 
 	adminToken string
 }
@@ -90,10 +94,11 @@ func Start(t testing.TB, o Options) *Site {
 	if err != nil {
 		t.Fatalf("init site: %v", err)
 	}
-	s := &Site{t: t, Dir: dir, Clock: o.Clock, Admin: creds, opts: o}
+	s := &Site{t: t, Dir: dir, Clock: o.Clock, Admin: creds, opts: o, HTTP: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 	s.open()
 	t.Cleanup(func() {
 		if s.Node != nil {
+			s.HTTP.CloseIdleConnections()
 			if err := s.Node.Close(); err != nil {
 				t.Errorf("close node: %v", err)
 			}
@@ -130,6 +135,7 @@ func (s *Site) open() {
 // Reopen closes the node and opens a new one on the same directory.
 func (s *Site) Reopen() {
 	s.t.Helper()
+	s.HTTP.CloseIdleConnections()
 	if err := s.Node.Close(); err != nil {
 		s.t.Fatalf("close node: %v", err)
 	}
@@ -233,7 +239,7 @@ func (r Response) Error(t testing.TB) APIError {
 // as is), or any value (sent as JSON). headers are name, value pairs.
 func (s *Site) Do(method, path, token string, body any, headers ...string) Response {
 	s.t.Helper()
-	r, err := Send(context.Background(), http.DefaultClient, s.URL(), method, path, token, body, headers...)
+	r, err := Send(context.Background(), s.HTTP, s.URL(), method, path, token, body, headers...)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -327,7 +333,7 @@ func Counts(t testing.TB, db *sql.DB) map[string]int64 {
 // every label=value pair in labels (0 if there is none), read from /metrics.
 func Metric(t testing.TB, base, metric string, labels map[string]string) float64 {
 	t.Helper()
-	r, err := Send(context.Background(), http.DefaultClient, base, "GET", "/metrics", "", nil)
+	r, err := Send(context.Background(), &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, base, "GET", "/metrics", "", nil)
 	if err != nil || r.Status != http.StatusOK {
 		t.Fatalf("GET /metrics: %v %d", err, r.Status)
 	}
