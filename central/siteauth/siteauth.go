@@ -194,7 +194,10 @@ func (r *Registry) saveLocked() error {
 //   - publish its batches and watermark requests: fleet.<site>.>
 //   - create the consumer of its downlink mirror, filtered to its own keys:
 //     $JS.hub.API.CONSUMER.CREATE.KV_CONFIG.*.$KV.CONFIG.<site>.>
-//   - answer the flow control of that consumer: $JS.FC.hub.*.KV_CONFIG.>
+//   - answer the flow control of that consumer: $JS.FC.KV_CONFIG.> (what
+//     nats-server 2.15 uses; without it the mirror stalls after 2 MiB) and
+//     $JS.FC.hub.*.KV_CONFIG.> (the form behind the JS API reply v2 feature
+//     flag)
 //   - receive its own inbox (_INBOX_<site>.>), its watermark pushes
 //     (vsync.wm.<site>), its downlink deliveries (vsync.dl.<site>.>) and the
 //     replies to consumer creations ($JSC.R.>, random subjects chosen by the
@@ -205,6 +208,7 @@ func Permissions(site string) *server.Permissions {
 			envelope.SubjectSiteAll(site),
 			"$JS." + envelope.HubDomain + ".API.CONSUMER.CREATE.KV_" + envelope.BucketConfig + ".*." + envelope.ConfigFilterSubject(site),
 			"$JS.FC." + envelope.HubDomain + ".*.KV_" + envelope.BucketConfig + ".>",
+			"$JS.FC.KV_" + envelope.BucketConfig + ".>",
 		}},
 		Subscribe: &server.SubjectPermission{Allow: []string{
 			envelope.InboxPrefix(site) + ".>",

@@ -1,0 +1,328 @@
+package downlink_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	_ "modernc.org/sqlite"
+
+	"github.com/vendsync/vendsync/central/hub"
+	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/sync/downlink"
+)
+
+func testLogger(t *testing.T) zerolog.Logger {
+	if os.Getenv("VENDSYNC_TEST_LOG") != "" {
+		return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
+	}
+	return zerolog.Nop()
+}
+
+func checkFor(t *testing.T, d time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("condition not met after %s: %v", d, err)
+}
+
+// link is a TCP proxy standing for the site's network link: Down cuts every
+// connection and refuses new ones until Up.
+type link struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	up     bool
+	conns  []net.Conn
+}
+
+func newLink(t *testing.T, target string) *link {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &link{ln: ln, target: target, up: true}
+	t.Cleanup(func() { ln.Close(); l.Down() })
+	go l.serve()
+	return l
+}
+
+func (l *link) URL() string { return "nats-leaf://" + l.ln.Addr().String() }
+
+func (l *link) serve() {
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		l.mu.Lock()
+		if !l.up {
+			l.mu.Unlock()
+			c.Close()
+			continue
+		}
+		u, err := net.Dial("tcp", l.target)
+		if err != nil {
+			l.mu.Unlock()
+			c.Close()
+			continue
+		}
+		l.conns = append(l.conns, c, u)
+		l.mu.Unlock()
+		go func() { io.Copy(u, c); u.Close() }()
+		go func() { io.Copy(c, u); c.Close() }()
+	}
+}
+
+func (l *link) Down() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.up = false
+	for _, c := range l.conns {
+		c.Close()
+	}
+	l.conns = nil
+}
+
+func (l *link) Up() {
+	l.mu.Lock()
+	l.up = true
+	l.mu.Unlock()
+}
+
+// sqliteApplied is the Applied state in a real SQLite table.
+type sqliteApplied struct{ db *sql.DB }
+
+func newApplied(t *testing.T) *sqliteApplied {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "edge.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE downlink_state (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
+INSERT INTO downlink_state VALUES (1, 0);`); err != nil {
+		t.Fatal(err)
+	}
+	return &sqliteApplied{db: db}
+}
+
+func (s *sqliteApplied) LastApplied(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := s.db.QueryRowContext(ctx, `SELECT revision FROM downlink_state`).Scan(&n)
+	return n, err
+}
+
+func (s *sqliteApplied) SetApplied(ctx context.Context, rev uint64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE downlink_state SET revision = ?`, rev)
+	return err
+}
+
+// applied records what the handler saw.
+type applied struct {
+	mu      sync.Mutex
+	values  map[string]string // key -> value, "<deleted>" for a delete
+	revs    []uint64
+	calls   int
+	failOne bool
+}
+
+func (a *applied) handle(_ context.Context, key string, value []byte, rev uint64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	if a.failOne {
+		a.failOne = false
+		return errors.New("transient")
+	}
+	if n := len(a.revs); n > 0 && rev <= a.revs[n-1] {
+		return fmt.Errorf("revision %d after %d", rev, a.revs[n-1])
+	}
+	a.revs = append(a.revs, rev)
+	if value == nil {
+		a.values[key] = "<deleted>"
+	} else {
+		a.values[key] = string(value)
+	}
+	return nil
+}
+
+func (a *applied) get(key string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.values[key]
+}
+
+func (a *applied) wantValues(want map[string]string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, v := range want {
+		if a.values[k] != v {
+			return fmt.Errorf("key %s = %q, want %q", k, a.values[k], v)
+		}
+	}
+	return nil
+}
+
+func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := hub.DefaultConfig()
+	cfg.StoreDir = t.TempDir()
+	cfg.LeafListen = "127.0.0.1:-1"
+	cfg.Logger = testLogger(t)
+	h, err := hub.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	pub, err := downlink.NewPublisher(ctx, h.JetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	startSite := func(site string, l *link) *leaf.Node {
+		seed, _, err := h.IssueSite(site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := leaf.New(leaf.Config{SiteID: site, StoreDir: t.TempDir(), HubURLs: []string{l.URL()}, CredsSeed: seed,
+			ReconnectInterval: 100 * time.Millisecond, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Close)
+		return n
+	}
+	target := strings.TrimPrefix(h.LeafURL(), "nats-leaf://")
+	linkA, linkB := newLink(t, target), newLink(t, target)
+	a, b := startSite("A", linkA), startSite("B", linkB)
+
+	stateA := newApplied(t)
+	gotA := &applied{values: map[string]string{}, failOne: true}
+	newWatcher := func() *downlink.Watcher {
+		w, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "A", JS: a.JetStream(), State: stateA, Handle: gotA.handle,
+			Retry: 50 * time.Millisecond, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	wA := newWatcher()
+	gotB := &applied{values: map[string]string{}}
+	wB, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "B", JS: b.JetStream(), State: newApplied(t), Handle: gotB.handle, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wB.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer wB.Close()
+
+	// Enough data to need flow control across the leaf.
+	want := map[string]string{}
+	big := strings.Repeat("x", 4096)
+	for i := 0; i < 800; i++ { // > 2 MiB: past the mirror consumer's flow-control window
+		key := fmt.Sprintf("price.m%d.p1", i)
+		if _, err := pub.Put(ctx, "A", key, []byte(big+key)); err != nil {
+			t.Fatal(err)
+		}
+		want[key] = big + key
+	}
+	if _, err := pub.Put(ctx, "B", "price.m1.p1", []byte("B-secret")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Put(ctx, "A", "machine.m1", []byte(`{"status":"ACTIVE"}`)); err != nil {
+		t.Fatal(err)
+	}
+	want["machine.m1"] = `{"status":"ACTIVE"}`
+	checkFor(t, 30*time.Second, func() error { return gotA.wantValues(want) })
+	checkFor(t, 30*time.Second, func() error {
+		return gotB.wantValues(map[string]string{"price.m1.p1": "B-secret"})
+	})
+	if got := gotA.get("price.m1.p1"); got == "B-secret" {
+		t.Fatal("site A received B's price")
+	}
+
+	// The link goes down; central changes A's config meanwhile.
+	linkA.Down()
+	checkFor(t, 10*time.Second, func() error {
+		if a.Connected() {
+			return errors.New("A still connected")
+		}
+		return nil
+	})
+	if _, err := pub.Put(ctx, "A", "machine.m1", []byte(`{"status":"MAINTENANCE"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Delete(ctx, "A", "price.m0.p1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Put(ctx, "A", "threshold.m1.p1", []byte("5")); err != nil {
+		t.Fatal(err)
+	}
+	// Offline, the site still reads its last copy locally.
+	e, err := wA.KeyValue().Get(ctx, "A.machine.m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(e.Value()), `{"status":"ACTIVE"}`; got != want {
+		t.Fatalf("offline read = %s, want %s", got, want)
+	}
+	// The watcher restarts while offline and must not apply anything twice.
+	if err := wA.Close(); err != nil {
+		t.Fatal(err)
+	}
+	gotA.mu.Lock()
+	callsBefore := len(gotA.revs)
+	gotA.mu.Unlock()
+	wA = newWatcher()
+	defer wA.Close()
+
+	linkA.Up()
+	want["machine.m1"] = `{"status":"MAINTENANCE"}`
+	want["price.m0.p1"] = "<deleted>"
+	want["threshold.m1.p1"] = "5"
+	checkFor(t, 30*time.Second, func() error { return gotA.wantValues(want) })
+	gotA.mu.Lock()
+	if got, want := len(gotA.revs)-callsBefore, 3; got != want {
+		t.Errorf("applied %d changes after reconnect, want %d", got, want)
+	}
+	gotA.mu.Unlock()
+	last, err := stateA.LastApplied(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotA.mu.Lock()
+	if got := gotA.revs[len(gotA.revs)-1]; got != last {
+		t.Errorf("last applied = %d, handler's last = %d", last, got)
+	}
+	gotA.mu.Unlock()
+}
