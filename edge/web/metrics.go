@@ -91,6 +91,9 @@ func (m *Metrics) Instrument(next http.Handler, log zerolog.Logger) http.Handler
 		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		switch {
+		case rec.status >= 500 && r.Context().Err() != nil:
+			// The client went away (or the server is shutting down): not a fault.
+			log.Debug().Err(rec.cause).Str("route", route).Msg("request cancelled")
 		case rec.status >= 500:
 			log.Error().Err(rec.cause).Str("route", route).Int("status", rec.status).Msg("request failed")
 		case rec.status >= 400:
