@@ -132,14 +132,29 @@ func (s *Site) open() {
 	s.adminToken = ""
 }
 
-// Reopen closes the node and opens a new one on the same directory.
-func (s *Site) Reopen() {
+// Close closes the node (Open opens it again).
+func (s *Site) Close() {
 	s.t.Helper()
 	s.HTTP.CloseIdleConnections()
 	if err := s.Node.Close(); err != nil {
 		s.t.Fatalf("close node: %v", err)
 	}
 	s.Node = nil
+}
+
+// Open opens a new node on the site's directory after Close.
+func (s *Site) Open() {
+	s.t.Helper()
+	if s.Node != nil {
+		s.t.Fatalf("open: the node is already open")
+	}
+	s.open()
+}
+
+// Reopen closes the node and opens a new one on the same directory.
+func (s *Site) Reopen() {
+	s.t.Helper()
+	s.Close()
 	s.open()
 }
 
