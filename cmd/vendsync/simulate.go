@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,7 +94,16 @@ stops cleanly.`,
 			tr.MaxIdleConnsPerHost = cfg.Concurrency
 			cfg.HTTPClient = &http.Client{Timeout: timeout, Transport: tr}
 			st, err := simulate.Run(cmd.Context(), cfg)
-			printStats(cmd.OutOrStdout(), st)
+			var fe *simulate.FieldError
+			if errors.As(err, &fe) {
+				if flag, ok := simulateFlags[fe.Field]; ok {
+					return fmt.Errorf("--%s: %s", flag, fe.Reason)
+				}
+				return err
+			}
+			if err == nil || st.SalesSent > 0 || st.Telemetry > 0 {
+				printStats(cmd.OutOrStdout(), st)
+			}
 			return err
 		},
 	}
@@ -125,6 +135,19 @@ stops cleanly.`,
 	f.DurationVar(&cfg.RetryBackoff, "retry-backoff", cfg.RetryBackoff, "first back-off between tries, doubled each time up to 5s")
 	f.DurationVar(&timeout, "timeout", 15*time.Second, "timeout of one HTTP request")
 	return cmd
+}
+
+// simulateFlags maps simulate.Config fields to the flags that set them, to
+// name the flag in a validation error.
+var simulateFlags = map[string]string{
+	"EdgeURL": "edge", "ClientID": "client-id (or --credentials)", "ClientSecret": "client-secret (or --credentials)",
+	"Machines": "machines", "Products": "products", "City": "city", "Building": "building",
+	"MachinePrefix": "machine-prefix", "SalesPerMinute": "rate", "Timezone": "tz",
+	"TelemetryEvery": "telemetry-every", "FaultProbability": "fault-probability",
+	"ReplayProbability": "replay-probability", "RestockDelay": "restock-delay", "RunID": "run-id",
+	"Duration": "duration", "Backfill": "backfill", "BackfillOnly": "backfill-only",
+	"BatchSize": "batch-size", "Concurrency": "concurrency", "MaxAttempts": "max-attempts",
+	"RetryBackoff": "retry-backoff",
 }
 
 // readCredentials reads a {"client_id","client_secret"} file.

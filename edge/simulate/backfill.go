@@ -136,7 +136,7 @@ func (r *runner) postBatch(ctx context.Context, chunk []sale) error {
 	n := int64(len(chunk))
 	r.st.salesSent.Add(n)
 	r.st.backfilled.Add(n)
-	_, resp, err := r.c.do(ctx, http.MethodPost, "/events/batch", body, "")
+	res, err := r.c.do(ctx, http.MethodPost, "/events/batch", body, "")
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -148,11 +148,11 @@ func (r *runner) postBatch(ctx context.Context, chunk []sale) error {
 		r.countError("", err)
 		return nil
 	}
-	results, ok := parseBatchResults(resp)
+	results, ok := parseBatchResults(res.body)
 	if !ok || len(results) != len(chunk) {
 		// Unknown shape: a 2xx for the whole batch is taken as all recorded.
 		r.warnBatchShape.Do(func() {
-			r.log.Warn().Str("answer", truncate(string(resp), 300)).Msg("cannot read per-event results of /events/batch; counting the whole batch as accepted")
+			r.log.Warn().Str("answer", truncate(string(res.body), 300)).Msg("cannot read per-event results of /events/batch; counting the whole batch as accepted")
 		})
 		for _, s := range chunk {
 			r.accepted(s.Amount)

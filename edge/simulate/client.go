@@ -29,6 +29,7 @@ type APIError struct {
 	Field   string
 }
 
+// Error describes the answer: status, code, message and field.
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("edge answered %d %s", e.Status, e.Code)
 	if e.Message != "" {
@@ -189,48 +190,47 @@ func (c *client) tokenCount() int64 {
 // do sends an authenticated request. A 401 refreshes the token and resends
 // once; connection failures, 5xx and 429 are resent with exponential back-off
 // up to maxAttempts tries, with the same body and idempotency key. It returns
-// the status and body of a 2xx answer, an *APIError for any other final
-// answer, a wrapped ErrAuth when the credentials are refused, or the
-// transport error after the last try.
-func (c *client) do(ctx context.Context, method, path string, body []byte, idemKey string) (int, []byte, error) {
+// a 2xx answer, an *APIError for any other final answer, a wrapped ErrAuth
+// when the credentials are refused, or the transport error after the last
+// try.
+func (c *client) do(ctx context.Context, method, path string, body []byte, idemKey string) (reply, error) {
 	refreshed := false
 	for attempt := 1; ; attempt++ {
 		tok, err := c.token(ctx)
 		if err != nil {
-			return 0, nil, err
+			return reply{}, err
 		}
 		r, err := c.send(ctx, method, path, body, tok, idemKey)
-		status, resp := r.status, r.body
 		var code string
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
-				return 0, nil, ctx.Err()
+				return reply{}, ctx.Err()
 			}
 			code = "NETWORK"
-		case status/100 == 2:
-			return status, resp, nil
-		case status == http.StatusUnauthorized && !refreshed:
+		case r.status/100 == 2:
+			return r, nil
+		case r.status == http.StatusUnauthorized && !refreshed:
 			// The token expired early or the edge restarted with a new key.
 			refreshed = true
 			c.invalidate(tok)
-			c.retried(decodeAPIError(status, resp).Code)
+			c.retried(decodeAPIError(r.status, r.body).Code)
 			attempt--
 			continue
-		case transient(status):
-			code = decodeAPIError(status, resp).Code
+		case transient(r.status):
+			code = decodeAPIError(r.status, r.body).Code
 		default:
-			return status, resp, decodeAPIError(status, resp)
+			return r, decodeAPIError(r.status, r.body)
 		}
 		if attempt >= c.maxAttempts {
 			if err != nil {
-				return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+				return reply{}, fmt.Errorf("%s %s: %w", method, path, err)
 			}
-			return status, resp, decodeAPIError(status, resp)
+			return r, decodeAPIError(r.status, r.body)
 		}
 		c.retried(code)
 		if err := sleep(ctx, max(r.retryAfter, c.backoffFor(attempt))); err != nil {
-			return 0, nil, err
+			return reply{}, err
 		}
 	}
 }
@@ -250,6 +250,9 @@ type reply struct {
 	status     int
 	body       []byte
 	retryAfter time.Duration // from a Retry-After header in seconds, capped
+	// replayed: the edge answered an idempotent request with its first
+	// result (200, or an Idempotent-Replayed: true header).
+	replayed bool
 }
 
 func (c *client) send(ctx context.Context, method, path string, body []byte, tok, idemKey string) (reply, error) {
@@ -276,7 +279,10 @@ func (c *client) send(ctx context.Context, method, path string, body []byte, tok
 		return reply{}, err
 	}
 	defer res.Body.Close()
-	r := reply{status: res.StatusCode}
+	r := reply{
+		status:   res.StatusCode,
+		replayed: res.StatusCode == http.StatusOK || strings.EqualFold(res.Header.Get("Idempotent-Replayed"), "true"),
+	}
 	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
 		r.retryAfter = min(time.Duration(s)*time.Second, maxBackoff)
 	}

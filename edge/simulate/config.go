@@ -116,6 +116,7 @@ type FieldError struct {
 	Reason string
 }
 
+// Error names the field and what is wrong with it.
 func (e *FieldError) Error() string { return "simulate config: " + e.Field + ": " + e.Reason }
 
 // Validate checks every field and returns a *FieldError naming the first bad

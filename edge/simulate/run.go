@@ -138,7 +138,7 @@ func (r *runner) run(ctx context.Context, runID string) error {
 		if err := r.backfill(ctx, g, now); err != nil {
 			return err
 		}
-		r.log.Info().Dur("span", cfg.Backfill).Int64("sales", r.st.backfilled.Load()).Dur("took", time.Since(t0)).Msg("backfill done")
+		r.log.Info().Stringer("span", cfg.Backfill).Int64("sales", r.st.backfilled.Load()).Stringer("took", time.Since(t0).Round(time.Millisecond)).Msg("backfill done")
 		if cfg.BackfillOnly || ctx.Err() != nil {
 			return nil
 		}
@@ -151,7 +151,7 @@ func (r *runner) run(ctx context.Context, runID string) error {
 		end = live.Add(cfg.Duration)
 	}
 	g.goLive(live)
-	r.log.Info().Float64("salesPerMinute", cfg.SalesPerMinute).Dur("duration", cfg.Duration).Msg("live traffic started")
+	r.log.Info().Float64("salesPerMinute", cfg.SalesPerMinute).Stringer("duration", cfg.Duration).Msg("live traffic started")
 	err := r.live(ctx, g, end)
 	r.log.Info().Int64("sales", r.st.salesSent.Load()).Msg("live traffic stopped")
 	return err
@@ -163,6 +163,12 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 	type found struct {
 		price    Money
 		qty, low int
+	}
+	// One token up front: refused credentials fail here, clearly, and the
+	// workers below do not queue for it.
+	if _, err := r.c.token(ctx); err != nil {
+		r.countError("", err)
+		return fmt.Errorf("setup: %w", err)
 	}
 	inv := make([]map[string]found, len(g.machines))
 	today := now.In(r.cfg.Timezone)
@@ -193,12 +199,12 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 					return fmt.Errorf("add product %s to %s: %w", p.ID, ms.id, err)
 				}
 			}
-			_, resp, err := r.c.do(ctx, http.MethodGet, base+"/inventory", nil, "")
+			res, err := r.c.do(ctx, http.MethodGet, base+"/inventory", nil, "")
 			if err != nil {
 				return fmt.Errorf("read inventory of %s: %w", ms.id, err)
 			}
 			var ib inventoryBody
-			if err := json.Unmarshal(resp, &ib); err != nil {
+			if err := json.Unmarshal(res.body, &ib); err != nil {
 				return fmt.Errorf("read inventory of %s: %w", ms.id, err)
 			}
 			inv[m] = map[string]found{}
@@ -235,12 +241,12 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 
 // create POSTs body and treats a 409 carrying existsCode as success.
 func (r *runner) create(ctx context.Context, path string, body []byte, existsCode string) error {
-	_, _, err := r.c.do(ctx, http.MethodPost, path, body, "")
+	_, err := r.c.do(ctx, http.MethodPost, path, body, "")
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusConflict && ae.Code == existsCode {
 		return nil
 	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		r.countError("", err)
 	}
 	return err
@@ -326,10 +332,10 @@ func (r *runner) exec(ctx context.Context, a action) error {
 	case actSale:
 		body, _ := json.Marshal(a.sale)
 		r.st.salesSent.Add(1)
-		_, _, err = r.c.do(ctx, http.MethodPost, "/events/sales", body, a.sale.TransactionID)
+		_, err = r.c.do(ctx, http.MethodPost, "/events/sales", body, a.sale.TransactionID)
 		switch {
 		case err == nil:
-			// 200 as well as 201: a 200 means a retry of ours found the
+			// Even if answered as a replay: then a retry of ours found the
 			// first try recorded.
 			r.accepted(a.sale.Amount)
 			r.remember(a.m, a.sale.TransactionID, body)
@@ -337,10 +343,10 @@ func (r *runner) exec(ctx context.Context, a action) error {
 			r.st.salesFailed.Add(1)
 		}
 	case actReplay:
-		var status int
-		status, _, err = r.c.do(ctx, http.MethodPost, "/events/sales", a.replay.body, a.replay.key)
+		var res reply
+		res, err = r.c.do(ctx, http.MethodPost, "/events/sales", a.replay.body, a.replay.key)
 		if err == nil {
-			if status == http.StatusOK {
+			if res.replayed {
 				r.st.salesReplayed.Add(1)
 			} else {
 				r.countError("REPLAY_ACCEPTED_AS_NEW", nil)
@@ -348,13 +354,12 @@ func (r *runner) exec(ctx context.Context, a action) error {
 		}
 	case actTelemetry:
 		body, _ := json.Marshal(a.tel)
-		if _, _, err = r.c.do(ctx, http.MethodPost, "/events/telemetry", body, ""); err == nil {
+		if _, err = r.c.do(ctx, http.MethodPost, "/events/telemetry", body, ""); err == nil {
 			r.st.telemetry.Add(1)
 		}
 	case actFault:
 		body, _ := json.Marshal(a.fault)
-		key := fmt.Sprintf("fault-%s-%s-%s", a.fault.MachineID, a.fault.Timestamp, a.fault.FaultType)
-		if _, _, err = r.c.do(ctx, http.MethodPost, "/events/faults", body, key); err == nil {
+		if _, err = r.c.do(ctx, http.MethodPost, "/events/faults", body, a.key); err == nil {
 			r.st.faults.Add(1)
 		}
 	case actRestock:
@@ -377,7 +382,7 @@ func (r *runner) exec(ctx context.Context, a action) error {
 func (r *runner) patchStock(ctx context.Context, m int, it restockItem) error {
 	body, _ := json.Marshal(map[string]int{"quantity": it.qty})
 	path := "/machines/" + url.PathEscape(r.cfg.machineID(m)) + "/products/" + url.PathEscape(it.productID)
-	if _, _, err := r.c.do(ctx, http.MethodPatch, path, body, ""); err != nil {
+	if _, err := r.c.do(ctx, http.MethodPatch, path, body, ""); err != nil {
 		return err
 	}
 	r.st.restocks.Add(1)
@@ -415,8 +420,11 @@ func (r *runner) pickReplay(a action) (action, bool) {
 }
 
 // countError counts code, or err's code when code is empty, and logs the
-// first occurrence of each code.
+// first occurrence of each code. Cancellation is not an error.
 func (r *runner) countError(code string, err error) {
+	if code == "" && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return
+	}
 	if code == "" {
 		var ae *APIError
 		switch {

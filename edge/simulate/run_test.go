@@ -37,9 +37,10 @@ type fakeEdge struct {
 	patches     int
 	batches     []int // size of each batch
 	minStock    int
-	fail503     int // answer the first attempt(s) of every sale with 503
-	revokeAfter int // revoke every token after this many sales (0: never)
-	unauthed    int // 401s answered
+	fail503     int  // answer the first attempt(s) of every sale with 503
+	replay201   bool // answer a replay 201 + Idempotent-Replayed: true instead of 200
+	revokeAfter int  // revoke every token after this many sales (0: never)
+	unauthed    int  // 401s answered
 }
 
 type fakeItem struct {
@@ -265,10 +266,15 @@ func (f *fakeEdge) sale(w http.ResponseWriter, r *http.Request) {
 	if f.revokeAfter > 0 && len(f.sales)%f.revokeAfter == 0 && status == 201 {
 		clear(f.tokens) // as if the edge restarted with a new signing key
 	}
+	replay201 := f.replay201
 	f.mu.Unlock()
 	if code != "" {
 		writeErr(w, status, code, "")
 		return
+	}
+	if status == 200 && replay201 {
+		w.Header().Set("Idempotent-Replayed", "true")
+		status = 201
 	}
 	writeJSON(w, status, map[string]any{"status": "ACCEPTED", "transactionId": s.TransactionID})
 }
@@ -382,7 +388,21 @@ func TestRun_SetupIsIdempotent(t *testing.T) {
 }
 
 func TestRun_SalesHaveUniqueIDsAndCorrectAmounts(t *testing.T) {
+	tests := []struct {
+		name      string
+		replay201 bool
+	}{
+		{"replays answered 200", false},
+		{"replays answered 201 with Idempotent-Replayed", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testSales(t, tt.replay201) })
+	}
+}
+
+func testSales(t *testing.T, replay201 bool) {
 	f, srv := newFakeEdge(t)
+	f.replay201 = replay201
 	cfg := runConfig(srv)
 	// First run registers; then central "changes a price" on the edge: the
 	// simulator must charge the edge's price.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
 )
 
@@ -88,6 +89,7 @@ type action struct {
 	tel     telemetry
 	fault   fault
 	restock []restockItem
+	key     string     // actFault: its Idempotency-Key
 	pick    uint64     // actReplay: which recent sale to resend
 	replay  recentSale // actReplay: the sale, filled in at dispatch
 }
@@ -126,7 +128,8 @@ type generator struct {
 	cfg      *Config
 	rng      *rand.Rand
 	runID    string
-	sales    uint64
+	sales    uint64 // transaction ids issued
+	faults   uint64 // fault idempotency keys issued
 	timers   timerHeap
 	tseq     uint64
 	machines []*machineState
@@ -262,7 +265,8 @@ func (g *generator) purchase(at time.Time) []action {
 	ms := g.machines[m]
 	if g.live && g.rng.Float64() < g.cfg.FaultProbability {
 		k := faultKinds[g.pickWeighted(len(faultKinds), func(i int) float64 { return faultKinds[i].w })]
-		return []action{{kind: actFault, at: at, m: m, fault: fault{
+		g.faults++
+		return []action{{kind: actFault, at: at, m: m, key: fmt.Sprintf("flt-%s-%06d", g.runID, g.faults), fault: fault{
 			MachineID:   ms.id,
 			FaultType:   k.typ,
 			Description: k.desc[g.rng.IntN(len(k.desc))],
@@ -364,12 +368,9 @@ func (g *generator) telemetryAction(at time.Time, m int) action {
 
 func (g *generator) pickMachine() int {
 	x := g.rng.Float64() * g.mcum[len(g.mcum)-1]
-	for i, c := range g.mcum {
-		if x < c {
-			return i
-		}
-	}
-	return len(g.mcum) - 1
+	// The first machine whose cumulative weight exceeds x.
+	i := sort.Search(len(g.mcum), func(i int) bool { return g.mcum[i] > x })
+	return min(i, len(g.mcum)-1)
 }
 
 // pickWeighted picks an index in 0..n-1 with probability proportional to
