@@ -1,0 +1,273 @@
+package edge_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/edge/store"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// vendsyncBinary builds ./cmd/vendsync once per test run.
+func vendsyncBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vendsync-crash-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "vendsync")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/vendsync/vendsync/cmd/vendsync").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build ./cmd/vendsync: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// edgeProc is `vendsync edge run` as a child process.
+type edgeProc struct {
+	cmd  *exec.Cmd
+	url  string
+	out  *bytes.Buffer
+	done chan error
+}
+
+func startEdge(t *testing.T, bin, dir string) *edgeProc {
+	t.Helper()
+	addr := freeAddr(t)
+	p := &edgeProc{url: "http://" + addr, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin, "edge", "run", "--dir", dir, "--http", addr, "--log-level", "warn", "--log-format", "json")
+	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: p.out}, &lockedWriter{w: p.out}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start edge: %v", err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	// A slow machine may take a while to start the binary and open the store.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := edgetest.Send(context.Background(), http.DefaultClient, p.url, "GET", "/readyz", "", nil)
+		if err == nil && r.Status == http.StatusOK {
+			return p
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("edge exited before it was ready: %v\n%s", err, p.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("edge not ready after 30s: %v %d\n%s", err, r.Status, p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func token(t *testing.T, base string, c edge.Credentials) string {
+	t.Helper()
+	r, err := edgetest.Send(context.Background(), http.DefaultClient, base, "POST", "/auth/token", "", map[string]string{"client_id": c.ClientID, "client_secret": c.ClientSecret})
+	if err != nil || r.Status != http.StatusOK {
+		t.Fatalf("POST /auth/token: %v %d %s", err, r.Status, r.Body)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.Decode(t, &tok)
+	return tok.AccessToken
+}
+
+// TestCrash_KillDuringSales SIGKILLs the real binary while 32 clients post
+// sales, restarts it on the same directory, and checks that every
+// acknowledged sale is there exactly once, stock and aggregates agree with
+// the raw sales, and the outbox has no gaps.
+func TestCrash_KillDuringSales(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := vendsyncBinary(t)
+	dir := filepath.Join(t.TempDir(), "site")
+	if out, err := exec.Command(bin, "edge", "init", "--dir", dir, "--site", "crash-site", "--city", "Pune", "--timezone", "Asia/Kolkata").CombinedOutput(); err != nil {
+		t.Fatalf("edge init: %v\n%s", err, out)
+	}
+	creds, err := edge.ReadCredentials(filepath.Join(dir, edge.CredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const initial = 100000
+	p := startEdge(t, bin, dir)
+	tok := token(t, p.url, creds)
+	for _, req := range []struct {
+		path string
+		body any
+	}{
+		{"/machines", map[string]any{"machineId": "VM1", "location": map[string]any{"city": "Pune", "building": "Hall 1"}}},
+		{"/machines/VM1/products", map[string]any{"productId": "P1", "name": "Tea", "price": 1.2, "quantity": initial}},
+	} {
+		r, err := edgetest.Send(context.Background(), http.DefaultClient, p.url, "POST", req.path, tok, req.body)
+		if err != nil || r.Status != http.StatusCreated {
+			t.Fatalf("POST %s: %v %d %s", req.path, err, r.Status, r.Body)
+		}
+	}
+
+	var (
+		mu    sync.Mutex
+		acked = map[string]int64{}
+		wg    sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	stop := make(chan struct{})
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tx := "k" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
+				qty := int64(1 + (g+i)%3)
+				r, err := edgetest.Send(context.Background(), client, p.url, "POST", "/events/sales", tok, saleBody(tx, "VM1", "P1", qty, 120, time.Now().Add(-time.Second)))
+				if err != nil {
+					continue // no answer: the sale may or may not be stored
+				}
+				if r.Status/100 == 2 {
+					mu.Lock()
+					acked[tx] = qty
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Let the clients run ~1.5s and at least until some sales are in.
+	started := time.Now()
+	edgetest.Eventually(t, 30*time.Second, func() error {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n < 100 || time.Since(started) < 1500*time.Millisecond {
+			return fmt.Errorf("%d sales acknowledged", n)
+		}
+		return nil
+	})
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	err = <-p.done
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("edge did not die of SIGKILL: %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+
+	// Restart on the same directory.
+	p = startEdge(t, bin, dir)
+	tok = token(t, p.url, creds)
+	r, err := edgetest.Send(context.Background(), http.DefaultClient, p.url, "POST", "/events/sales", tok, saleBody("after-restart", "VM1", "P1", 1, 120, time.Now()))
+	if err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("sale after restart: %v %d %s", err, r.Status, r.Body)
+	}
+	var first saleAnswer
+	r.Decode(t, &first)
+	// A replay of an acknowledged sale is still a replay.
+	for tx, qty := range acked {
+		r, err := edgetest.Send(context.Background(), http.DefaultClient, p.url, "POST", "/events/sales", tok, saleBody(tx, "VM1", "P1", qty, 120, time.Now()))
+		if err != nil || r.Status != http.StatusConflict {
+			t.Fatalf("acknowledged %s with another timestamp after restart: %v %d %s, want 409", tx, err, r.Status, r.Body)
+		}
+		break
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("edge exit after SIGTERM: %v\n%s", err, p.out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("edge did not exit 30s after SIGTERM\n%s", p.out)
+	}
+
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db := st.DB.R
+	for tx, qty := range acked {
+		if got := edgetest.Count(t, db, `SELECT COUNT(*) FROM sales_events WHERE transaction_id = ?`, tx); got != 1 {
+			t.Fatalf("acknowledged sale %s stored %d times", tx, got)
+		}
+		if got := edgetest.Count(t, db, `SELECT quantity FROM sales_events WHERE transaction_id = ?`, tx); got != qty {
+			t.Fatalf("acknowledged sale %s has quantity %d, want %d", tx, got, qty)
+		}
+	}
+	stored := edgetest.Count(t, db, `SELECT COUNT(*) FROM sales_events`)
+	sum := edgetest.Count(t, db, `SELECT SUM(quantity) FROM sales_events`)
+	if got, want := edgetest.Count(t, db, `SELECT quantity FROM machine_inventory WHERE machine_id = 'VM1' AND product_id = 'P1'`), initial-sum; got != want {
+		t.Fatalf("stock = %d, want %d − %d = %d", got, initial, sum, want)
+	}
+	if got, want := edgetest.Count(t, db, `SELECT COUNT(*) FROM outbox WHERE kind = 'sale'`), stored; got != want {
+		t.Fatalf("%d sale events in the outbox, want %d", got, want)
+	}
+	maxSaleSeq := edgetest.Count(t, db, `SELECT MAX(seq) FROM sales_events WHERE transaction_id != 'after-restart'`)
+	if first.Sequence <= uint64(maxSaleSeq) {
+		t.Fatalf("first sale after restart got sequence %d, not above the %d used before the crash", first.Sequence, maxSaleSeq)
+	}
+	edgetest.CheckStore(t, db, st.Site.Loc)
+	t.Logf("%d sales acknowledged, %d stored (1 after restart)", len(acked), stored)
+}
