@@ -19,8 +19,11 @@ import (
 	"github.com/vendsync/vendsync/edge/api"
 	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/downlink"
+	"github.com/vendsync/vendsync/sync/forward"
 )
 
 // CredentialsFile is the file `edge init` writes the first admin credential to.
@@ -46,7 +49,20 @@ type Config struct {
 	TokenTTL time.Duration
 	// ShutdownTimeout bounds how long Close waits for in-flight requests.
 	ShutdownTimeout time.Duration
-	Logger          zerolog.Logger
+
+	// NATSListen is host:port for on-site NATS clients of the embedded
+	// server; "" serves in-process clients only.
+	NATSListen string
+	// HubURLs are central's leaf listeners (nats-leaf://host:port). None:
+	// the site runs standalone and its outbox simply grows.
+	HubURLs []string
+	// LeafSeed is the site's NKEY seed for the leaf connection (issued by
+	// `vendsync central site add`); required with HubURLs.
+	LeafSeed string
+	// ForwardBatch is how many outbox events go up in one message.
+	ForwardBatch int
+
+	Logger zerolog.Logger
 }
 
 // DefaultConfig returns the defaults for a site in dir.
@@ -77,6 +93,12 @@ func (c Config) Validate() error {
 	}
 	if c.TokenTTL < time.Minute {
 		return errors.New("token ttl must be at least a minute")
+	}
+	if len(c.HubURLs) > 0 && c.LeafSeed == "" {
+		return errors.New("leaf seed: required to connect to central (from `vendsync central site add`)")
+	}
+	if c.ForwardBatch < 0 {
+		return errors.New("forward batch must not be negative")
 	}
 	return c.Ingest.Validate()
 }
@@ -148,6 +170,13 @@ type Node struct {
 	ln      net.Listener
 	cancel  context.CancelFunc
 	g       *errgroup.Group
+
+	// Leaf is the site's embedded NATS server (always running).
+	Leaf *leaf.Node
+	// Forwarder drains the outbox to central (nil when standalone).
+	Forwarder *forward.Forwarder
+	// Downlink applies central's configuration (nil when standalone).
+	Downlink *downlink.Watcher
 }
 
 // New validates cfg and returns an unopened node.
@@ -181,6 +210,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.Writer = nil
 		return err
 	}
+	if err = n.openSync(ctx); err != nil {
+		return err
+	}
 	signer, err := auth.NewSigner(n.Store.Site.TokenKey, n.Store.Site.ID, n.cfg.TokenTTL)
 	if err != nil {
 		return err
@@ -189,7 +221,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if now == nil {
 		now = time.Now
 	}
-	n.handler = api.New(api.Config{Store: n.Store, Writer: n.Writer, Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now})
+	n.handler = api.New(api.Config{Store: n.Store, Writer: n.Writer, Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now,
+		Uplink: n.uplinkState})
 	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
 	}
@@ -205,6 +238,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		return nil
 	})
 	n.g.Go(func() error { return n.sweep(bg) })
+	if n.Forwarder != nil {
+		n.g.Go(func() error { return n.poke(bg) })
+	}
 	n.log.Info().Str("site", n.Store.Site.ID).Str("http", n.ln.Addr().String()).Msg("edge started")
 	return nil
 }
@@ -244,6 +280,15 @@ func (n *Node) Close() error {
 	if n.cancel != nil {
 		n.cancel()
 		errs = append(errs, n.g.Wait())
+	}
+	if n.Downlink != nil {
+		errs = append(errs, n.Downlink.Close())
+	}
+	if n.Forwarder != nil {
+		errs = append(errs, n.Forwarder.Close())
+	}
+	if n.Leaf != nil {
+		n.Leaf.Close()
 	}
 	if n.Writer != nil {
 		errs = append(errs, n.Writer.Close())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -57,13 +58,21 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 
 func newEdgeRunCmd(logs *logOptions) *cobra.Command {
 	cfg := edge.DefaultConfig()
+	var seedFile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Serve a site: HTTP API, alerts, local aggregates",
 		Long: `Serve the site in --dir. Machines post sales, telemetry and faults to the
 HTTP API; every acknowledged write is durable (SQLite WAL, synchronous=FULL).
-SIGINT/SIGTERM finish in-flight requests and exit cleanly.`,
+SIGINT/SIGTERM finish in-flight requests and exit cleanly.
+
+The site always runs an embedded NATS server with its own JetStream domain (the
+site id). With --hub it keeps a leaf connection to central whenever the
+network allows: the outbox drains to central, central's configuration
+(prices, limits, machine status) comes down and is applied. Offline is a
+normal state: no sale waits for the link.`,
 		Example: `  vendsync edge run --dir /var/lib/vendsync --http 127.0.0.1:8080
+  vendsync edge run --dir D --hub nats-leaf://central.example:7422 --leaf-seed D/leaf.seed
   VENDSYNC_HTTP=0.0.0.0:8080 vendsync edge run --dir /var/lib/vendsync`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,6 +81,13 @@ SIGINT/SIGTERM finish in-flight requests and exit cleanly.`,
 				return err
 			}
 			cfg.Logger = log
+			if seedFile != "" {
+				b, err := os.ReadFile(seedFile)
+				if err != nil {
+					return fmt.Errorf("--leaf-seed: %w", err)
+				}
+				cfg.LeafSeed = strings.TrimSpace(string(b))
+			}
 			n, err := edge.New(cfg)
 			if err != nil {
 				return err
@@ -87,6 +103,10 @@ SIGINT/SIGTERM finish in-flight requests and exit cleanly.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "the site's data directory (made by `vendsync edge init`)")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HTTP API")
+	f.StringVar(&cfg.NATSListen, "nats-listen", "", "host:port for on-site NATS clients of the embedded server (default: none)")
+	f.StringSliceVar(&cfg.HubURLs, "hub", nil, "central's leaf URL(s), nats-leaf://host:port (repeat or comma-separate); none: standalone")
+	f.StringVar(&seedFile, "leaf-seed", "", "file holding the site's NKEY seed for the leaf connection (from `vendsync central site add`)")
+	f.IntVar(&cfg.ForwardBatch, "forward-batch", 500, "outbox events per message to central")
 	f.DurationVar(&cfg.SweepEvery, "sweep-every", cfg.SweepEvery, "how often time-driven alerts (offline, door, temperature, expiry) are evaluated")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of access tokens")
 	th := &cfg.Ingest.Thresholds

@@ -18,6 +18,7 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/envelope"
 )
 
 // Body size limits.
@@ -37,6 +38,15 @@ type Config struct {
 	Now     func() time.Time
 	// Ready reports whether the edge is ready to serve (nil: always).
 	Ready func(context.Context) error
+	// Uplink reports the link to central for GET /sync (nil: standalone).
+	Uplink func() Uplink
+}
+
+// Uplink is the state of the site's link to central.
+type Uplink struct {
+	Configured bool                `json:"configured"`
+	Connected  bool                `json:"connected"`
+	Watermark  *envelope.Watermark `json:"watermark,omitempty"`
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).
@@ -664,6 +674,10 @@ func (s *server) syncState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, st)
+	var up Uplink
+	if s.cfg.Uplink != nil {
+		up = s.cfg.Uplink()
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"site": s.cfg.Store.Site.ID, "outbox": st, "uplink": up})
 	return nil
 }

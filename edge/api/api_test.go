@@ -394,7 +394,7 @@ func TestAPI_HappyPaths(t *testing.T) {
 		{name: "top products", method: "GET", path: "/aggregations/products/top?n=1&by=quantity", status: 200,
 			checks: []check{field("products.0.productId", "COKE"), field("products.0.quantity", 6), field("products.0.name", "Coke 330ml")}},
 		{name: "audit", method: "GET", path: "/audit?entityType=machine&entityId=VM_1&limit=10", status: 200, checks: []check{field("entries.0.action", "UPDATE")}},
-		{name: "sync", method: "GET", path: "/sync", status: 200, checks: []check{field("ackedSeq", 0)}},
+		{name: "sync", method: "GET", path: "/sync", status: 200, checks: []check{field("outbox.ackedSeq", 0), field("uplink.configured", false)}},
 		{name: "delete machine", method: "DELETE", path: "/machines/VM_1", status: 200, checks: []check{field("status", "DECOMMISSIONED")}},
 		{name: "metrics", method: "GET", path: "/metrics", status: 200},
 	}

@@ -89,3 +89,20 @@ func (s *Store) OutboxStats(ctx context.Context, now time.Time) (OutboxStats, er
 	}
 	return st, nil
 }
+
+// LastApplied returns the last downlink revision applied at this site.
+func (s *Store) LastApplied(ctx context.Context) (uint64, error) {
+	var v uint64
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT applied_rev FROM downlink_state WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read downlink revision: %w", err)
+	}
+	return v, nil
+}
+
+// SetApplied records that every downlink change up to rev is applied.
+func (s *Store) SetApplied(ctx context.Context, rev uint64) error {
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE downlink_state SET applied_rev = MAX(applied_rev, ?) WHERE id = 1`, rev); err != nil {
+		return fmt.Errorf("record downlink revision: %w", err)
+	}
+	return nil
+}

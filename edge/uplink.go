@@ -1,0 +1,161 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/vendsync/vendsync/edge/api"
+	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/downlink"
+	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/forward"
+)
+
+// The edge store is the forwarder's outbox and remembers the downlink
+// revision it applied.
+var (
+	_ forward.Outbox   = (*storeOutbox)(nil)
+	_ downlink.Applied = (*storeOutbox)(nil)
+)
+
+type storeOutbox struct{ *Node }
+
+func (o storeOutbox) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Event, error) {
+	return o.Store.ReadAfter(ctx, after, max)
+}
+func (o storeOutbox) Trim(ctx context.Context, upTo uint64) error { return o.Store.Trim(ctx, upTo) }
+func (o storeOutbox) Acked(ctx context.Context) (uint64, error)   { return o.Store.Acked(ctx) }
+func (o storeOutbox) LastApplied(ctx context.Context) (uint64, error) {
+	return o.Store.LastApplied(ctx)
+}
+func (o storeOutbox) SetApplied(ctx context.Context, rev uint64) error {
+	return o.Store.SetApplied(ctx, rev)
+}
+
+// openSync starts the embedded NATS server and, when central is configured,
+// the uplink forwarder and the downlink watcher. None of them is on the path
+// of a sale: the outbox decouples them.
+func (n *Node) openSync(ctx context.Context) error {
+	site := n.Store.Site
+	var err error
+	n.Leaf, err = leaf.New(leaf.Config{
+		SiteID: site.ID, StoreDir: filepath.Join(n.cfg.Dir, "nats"), ListenAddr: n.cfg.NATSListen,
+		HubURLs: n.cfg.HubURLs, CredsSeed: n.cfg.LeafSeed, Logger: n.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := n.Leaf.Open(ctx); err != nil {
+		n.Leaf = nil
+		return fmt.Errorf("start site nats: %w", err)
+	}
+	if len(n.cfg.HubURLs) == 0 {
+		return nil
+	}
+	n.Forwarder, err = forward.New(forward.Config{
+		Site: site.ID, TZ: site.Timezone, Conn: n.Leaf.Conn(), Outbox: storeOutbox{n},
+		BatchSize: n.cfg.ForwardBatch, Registerer: n.Metrics.Registry, Logger: n.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := n.Forwarder.Open(ctx); err != nil {
+		n.Forwarder = nil
+		return fmt.Errorf("start uplink: %w", err)
+	}
+	n.Downlink, err = downlink.NewWatcher(downlink.WatcherConfig{
+		Site: site.ID, JS: n.Leaf.JetStream(), State: storeOutbox{n}, Handle: n.applyDownlink, Logger: n.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := n.Downlink.Open(ctx); err != nil {
+		n.Downlink = nil
+		return fmt.Errorf("start downlink: %w", err)
+	}
+	return nil
+}
+
+// poke tells the forwarder as soon as the writer commits new outbox rows.
+func (n *Node) poke(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-n.Writer.Appended():
+			n.Forwarder.Poke()
+		}
+	}
+}
+
+// applyDownlink applies one configuration change from central through the
+// writer, so it is validated, audited (performed by "central") and sent back
+// up like any local change. A change that cannot apply here (an unknown
+// machine or product, an invalid value) is logged and skipped: retrying
+// would not help. Any other error is retried by the watcher.
+func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev uint64) error {
+	log := n.log.With().Str("key", key).Uint64("revision", rev).Logger()
+	if value == nil {
+		return nil // a deleted key leaves the last value in force
+	}
+	kind, ids, err := envelope.ParseDownlinkKey(key)
+	if err != nil {
+		log.Warn().Err(err).Msg("downlink: skipped")
+		return nil
+	}
+	by := fmt.Sprintf("central (downlink rev %d)", rev)
+	switch kind {
+	case envelope.DownlinkProduct:
+		var c envelope.ProductConfig
+		if err := json.Unmarshal(value, &c); err != nil {
+			log.Warn().Err(err).Msg("downlink: bad product config skipped")
+			return nil
+		}
+		p := ingest.ProductPatch{LowStockLimit: c.LowStockLimit, ParLevel: c.ParLevel, CasePack: c.CasePack, Name: c.Name}
+		if c.PriceCents != nil {
+			m := web.Money(*c.PriceCents)
+			p.Price = &m
+		}
+		if p == (ingest.ProductPatch{}) {
+			return nil
+		}
+		_, err = n.Writer.UpdateProduct(ctx, ids[0], ids[1], p, by)
+	case envelope.DownlinkMachine:
+		var c envelope.MachineConfig
+		if err := json.Unmarshal(value, &c); err != nil {
+			log.Warn().Err(err).Msg("downlink: bad machine config skipped")
+			return nil
+		}
+		if c.Status == nil && c.TemperatureMax == nil {
+			return nil
+		}
+		err = n.Writer.UpdateMachine(ctx, ids[0], ingest.MachinePatch{Status: c.Status, TemperatureMax: c.TemperatureMax}, by)
+	}
+	var we *web.Error
+	if errors.As(err, &we) {
+		log.Warn().Str("code", we.Code).Msg("downlink: " + we.Message + "; skipped")
+		return nil
+	}
+	if err == nil {
+		log.Info().Msg("downlink: applied")
+	}
+	return err
+}
+
+// uplinkState reports the link for GET /sync.
+func (n *Node) uplinkState() api.Uplink {
+	u := api.Uplink{Configured: n.Forwarder != nil}
+	if n.Leaf != nil {
+		u.Connected = n.Leaf.Connected()
+	}
+	if n.Forwarder != nil {
+		wm := n.Forwarder.Watermark()
+		u.Watermark = &wm
+	}
+	return u
+}

@@ -1,0 +1,53 @@
+package envelope
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Downlink keys, relative to a site (<kind>.<id...>), and their JSON values.
+// Central owns prices, limits, thresholds and machine status; the site owns
+// its stock counts, so no downlink value ever carries a quantity.
+const (
+	// DownlinkProduct is the kind of product.<machine>.<product>: a ProductConfig.
+	DownlinkProduct = "product"
+	// DownlinkMachine is the kind of machine.<machine>: a MachineConfig.
+	DownlinkMachine = "machine"
+)
+
+// ProductConfig is central's configuration of one product in one machine.
+// Nil fields are left as they are at the site.
+type ProductConfig struct {
+	PriceCents    *int64  `json:"priceCents,omitempty"`
+	LowStockLimit *int64  `json:"lowStockLimit,omitempty"`
+	ParLevel      *int64  `json:"parLevel,omitempty"`
+	CasePack      *int64  `json:"casePack,omitempty"`
+	Name          *string `json:"name,omitempty"`
+}
+
+// MachineConfig is central's configuration of one machine. Nil fields are
+// left as they are at the site.
+type MachineConfig struct {
+	Status         *string  `json:"status,omitempty"`
+	TemperatureMax *float64 `json:"temperatureMax,omitempty"`
+}
+
+// ProductKey is the downlink key of a machine's product.
+func ProductKey(machine, product string) string {
+	return DownlinkProduct + "." + machine + "." + product
+}
+
+// MachineKey is the downlink key of a machine.
+func MachineKey(machine string) string { return DownlinkMachine + "." + machine }
+
+// ParseDownlinkKey splits a site-relative key into its kind and ids.
+func ParseDownlinkKey(key string) (kind string, ids []string, err error) {
+	parts := strings.Split(key, ".")
+	switch {
+	case len(parts) == 3 && parts[0] == DownlinkProduct:
+		return parts[0], parts[1:], nil
+	case len(parts) == 2 && parts[0] == DownlinkMachine:
+		return parts[0], parts[1:], nil
+	}
+	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product> or machine.<machine>", key)
+}
