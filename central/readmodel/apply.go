@@ -1,0 +1,430 @@
+package readmodel
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// Watermark is a site's uplink position in the read model: every event with
+// Seq <= Contiguous is committed, MaxSeen is the highest Seq received at all.
+type Watermark struct {
+	Site       string
+	Contiguous uint64
+	MaxSeen    uint64
+}
+
+// Result is what one Apply did.
+type Result struct {
+	Watermark
+	// Applied counts the batch's events that were new to the read model.
+	Applied int
+	// Duplicates counts the batch's events that were already present.
+	Duplicates int
+	// Skipped counts new events whose data could not be decoded: they are
+	// kept raw and count toward the watermark, but have no effect.
+	Skipped int
+}
+
+// Scope markers in sales_agg.site: never valid site ids.
+const (
+	scopeCity  = "*"  // all sites of one city
+	scopeFleet = "**" // the whole fleet (city '')
+)
+
+// Dimension names (sales_agg.dim).
+const (
+	dimMachine = "machine"
+	dimSite    = "site"
+	dimCity    = "city"
+	dimProduct = "product"
+)
+
+// chunkRows is how many rows one multi-row statement carries.
+const chunkRows = 128
+
+const (
+	insertRawHead = `INSERT INTO raw_events (site, seq, kind, event_time, received_at, stream_seq, body)`
+	insertRawRow  = `(?,?,?,?,?,?,?)`
+	insertRawTail = `ON CONFLICT (site, seq) DO NOTHING RETURNING seq`
+
+	insertSaleHead = `INSERT INTO sales (transaction_id, site, seq, machine_id, product_id, city, location, quantity, amount_cents, payment_method, event_time)`
+	insertSaleRow  = `(?,?,?,?,?,?,?,?,?,?,?)`
+	insertSaleTail = `ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id`
+
+	upsertAggHead = `INSERT INTO sales_agg (dim, win, site, city, bucket, key, tx_count, quantity, revenue_cents)`
+	upsertAggRow  = `(?,?,?,?,?,?,?,?,?)`
+	upsertAggTail = `ON CONFLICT (dim, win, site, city, bucket, key) DO UPDATE SET
+		tx_count = tx_count + excluded.tx_count,
+		quantity = quantity + excluded.quantity,
+		revenue_cents = revenue_cents + excluded.revenue_cents`
+
+	insertScope = `INSERT INTO sales_scopes (site, city) VALUES (?, ?) ON CONFLICT DO NOTHING`
+
+	selectSite = `SELECT tz, contiguous, max_seen, last_event_time FROM sites WHERE site = ?`
+	walkSeqs   = `SELECT seq FROM raw_events WHERE site = ? AND seq > ? ORDER BY seq`
+	upsertSite = `INSERT INTO sites (site, tz, contiguous, max_seen, last_event_time, last_contact, backlog)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site) DO UPDATE SET tz = excluded.tz, contiguous = excluded.contiguous,
+			max_seen = excluded.max_seen, last_event_time = excluded.last_event_time,
+			last_contact = excluded.last_contact, backlog = excluded.backlog`
+	upsertPosition = `INSERT INTO stream_position (consumer, stream_seq, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (consumer) DO UPDATE SET stream_seq = max(stream_seq, excluded.stream_seq), updated_at = excluded.updated_at`
+
+	upsertMachine = `INSERT INTO machines (site, machine_id, city, building, latitude, longitude, payment_methods, status, temp_max_c, action, seq, event_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, machine_id) DO UPDATE SET city = excluded.city, building = excluded.building,
+			latitude = excluded.latitude, longitude = excluded.longitude, payment_methods = excluded.payment_methods,
+			status = excluded.status, temp_max_c = excluded.temp_max_c, action = excluded.action,
+			seq = excluded.seq, event_time = excluded.event_time
+		WHERE excluded.seq > machines.seq`
+	upsertInventory = `INSERT INTO machine_products (site, machine_id, product_id, name, price_cents, quantity, expiry_date,
+			low_stock_limit, par_level, case_pack, info_seq, qty_seq, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, machine_id, product_id) DO UPDATE SET
+			name = CASE WHEN excluded.info_seq > info_seq THEN excluded.name ELSE name END,
+			price_cents = CASE WHEN excluded.info_seq > info_seq THEN excluded.price_cents ELSE price_cents END,
+			expiry_date = CASE WHEN excluded.info_seq > info_seq THEN excluded.expiry_date ELSE expiry_date END,
+			low_stock_limit = CASE WHEN excluded.info_seq > info_seq THEN excluded.low_stock_limit ELSE low_stock_limit END,
+			par_level = CASE WHEN excluded.info_seq > info_seq THEN excluded.par_level ELSE par_level END,
+			case_pack = CASE WHEN excluded.info_seq > info_seq THEN excluded.case_pack ELSE case_pack END,
+			quantity = CASE WHEN excluded.qty_seq > qty_seq THEN excluded.quantity ELSE quantity END,
+			info_seq = max(info_seq, excluded.info_seq),
+			qty_seq = max(qty_seq, excluded.qty_seq),
+			updated_at = max(updated_at, excluded.updated_at)`
+	upsertStock = `INSERT INTO machine_products (site, machine_id, product_id, quantity, qty_seq, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, machine_id, product_id) DO UPDATE SET
+			quantity = CASE WHEN excluded.qty_seq > qty_seq THEN excluded.quantity ELSE quantity END,
+			qty_seq = max(qty_seq, excluded.qty_seq),
+			updated_at = max(updated_at, excluded.updated_at)`
+	upsertFault = `INSERT INTO faults (site, fault_id, machine_id, fault_type, description, status, reported_at, resolved_at, updated_by, seq, event_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, fault_id) DO UPDATE SET machine_id = excluded.machine_id, fault_type = excluded.fault_type,
+			description = excluded.description, status = excluded.status, reported_at = excluded.reported_at,
+			resolved_at = excluded.resolved_at, updated_by = excluded.updated_by, seq = excluded.seq, event_time = excluded.event_time
+		WHERE excluded.seq > faults.seq`
+	upsertAlert = `INSERT INTO alerts (site, alert_id, machine_id, product_id, alert_type, status, detail, opened_at, closed_at, seq, event_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, alert_id) DO UPDATE SET machine_id = excluded.machine_id, product_id = excluded.product_id,
+			alert_type = excluded.alert_type, status = excluded.status, detail = excluded.detail,
+			opened_at = excluded.opened_at, closed_at = excluded.closed_at, seq = excluded.seq, event_time = excluded.event_time
+		WHERE excluded.seq > alerts.seq`
+	upsertTelemetry = `INSERT INTO machine_telemetry (site, machine_id, temperature, power_status, door_status, seq, event_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, machine_id) DO UPDATE SET
+			temperature = coalesce(excluded.temperature, temperature),
+			power_status = CASE WHEN excluded.power_status <> '' THEN excluded.power_status ELSE power_status END,
+			door_status = CASE WHEN excluded.door_status <> '' THEN excluded.door_status ELSE door_status END,
+			seq = excluded.seq, event_time = excluded.event_time
+		WHERE excluded.seq > machine_telemetry.seq`
+)
+
+type aggKey struct {
+	dim, win   string
+	site, city string
+	bucket     int64
+	key        string
+}
+
+type aggVal struct{ tx, qty, rev int64 }
+
+// aggDeltas accumulates one transaction's aggregate changes in memory so
+// that each key is upserted once.
+type aggDeltas struct {
+	m      map[aggKey]*aggVal
+	scopes map[[2]string]struct{}
+}
+
+func newAggDeltas() *aggDeltas {
+	return &aggDeltas{m: map[aggKey]*aggVal{}, scopes: map[[2]string]struct{}{}}
+}
+
+func (d *aggDeltas) add(k aggKey, qty, rev int64) {
+	v := d.m[k]
+	if v == nil {
+		v = &aggVal{}
+		d.m[k] = v
+	}
+	v.tx++
+	v.qty += qty
+	v.rev += rev
+}
+
+// addSale adds one sale to every row it counts in: each window, each dim,
+// each scope (see migrations/central/0001_init.sql).
+func (d *aggDeltas) addSale(site, city, machine, product string, qty, rev int64, t time.Time, loc *time.Location) {
+	keys := bucket.Keys(t, loc)
+	for i, w := range bucket.All {
+		win, b := string(w), keys[i]
+		d.add(aggKey{dimMachine, win, site, city, b, machine}, qty, rev)
+		d.add(aggKey{dimSite, win, site, city, b, site}, qty, rev)
+		d.add(aggKey{dimCity, win, site, city, b, city}, qty, rev)
+		d.add(aggKey{dimCity, win, scopeCity, city, b, city}, qty, rev)
+		d.add(aggKey{dimProduct, win, site, city, b, product}, qty, rev)
+		d.add(aggKey{dimProduct, win, scopeCity, city, b, product}, qty, rev)
+		d.add(aggKey{dimProduct, win, scopeFleet, "", b, product}, qty, rev)
+	}
+	d.scopes[[2]string{site, city}] = struct{}{}
+}
+
+// flush upserts the accumulated deltas and scopes and empties d. The caller
+// holds s.mu.
+func (s *Store) flushAgg(ctx context.Context, tx *sql.Tx, d *aggDeltas) error {
+	if len(d.m) > 0 {
+		args := make([]any, 0, len(d.m)*9)
+		for k, v := range d.m {
+			args = append(args, k.dim, k.win, k.site, k.city, k.bucket, k.key, v.tx, v.qty, v.rev)
+		}
+		if err := s.execChunks(ctx, tx, upsertAggHead, upsertAggRow, upsertAggTail, 9, args, nil); err != nil {
+			return fmt.Errorf("upsert aggregates: %w", err)
+		}
+		clear(d.m)
+	}
+	if len(d.scopes) > 0 {
+		st, err := s.stmt(ctx, insertScope)
+		if err != nil {
+			return err
+		}
+		st = tx.StmtContext(ctx, st)
+		for sc := range d.scopes {
+			if _, err := st.ExecContext(ctx, sc[0], sc[1]); err != nil {
+				return fmt.Errorf("insert scope: %w", err)
+			}
+		}
+		clear(d.scopes)
+	}
+	return nil
+}
+
+// execChunks runs a multi-row statement over args (width values per row),
+// chunkRows rows at a time. When scan is set the statement has a RETURNING
+// clause and scan sees every returned row. The caller holds s.mu.
+func (s *Store) execChunks(ctx context.Context, tx *sql.Tx, head, row, tail string, width int, args []any, scan func(*sql.Rows) error) error {
+	n := len(args) / width
+	for off := 0; off < n; off += chunkRows {
+		k := min(chunkRows, n-off)
+		st, err := s.stmt(ctx, multiRow(head, row, tail, k))
+		if err != nil {
+			return err
+		}
+		st = tx.StmtContext(ctx, st)
+		a := args[off*width : (off+k)*width]
+		if scan == nil {
+			if _, err := st.ExecContext(ctx, a...); err != nil {
+				return err
+			}
+			continue
+		}
+		rows, err := st.QueryContext(ctx, a...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply validates b and applies it in one transaction: raw events are
+// inserted unless (site, seq) exists, only the new ones take effect (sales
+// into aggregates unless their transactionId exists, other kinds into their
+// latest-state tables, never going back to an older seq), the site's
+// contiguous watermark advances over every event present, and streamSeq is
+// recorded as this consumer's stream position (0 records nothing). A batch
+// applied twice changes nothing the second time.
+//
+// It returns an error wrapping ErrInvalidBatch when b is malformed (retrying
+// cannot help), or a storage error (retrying may).
+func (s *Store) Apply(ctx context.Context, streamSeq uint64, b *envelope.Batch) (Result, error) {
+	if err := b.Validate(); err != nil {
+		return Result{}, fmt.Errorf("apply: %w: %w", ErrInvalidBatch, err)
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.location(b.TZ); err != nil {
+		return Result{}, fmt.Errorf("apply %s: %w: timezone %q: %w", b.MsgID(), ErrInvalidBatch, b.TZ, err)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("apply %s: begin: %w", b.MsgID(), err)
+	}
+	defer tx.Rollback()
+	res, err := s.apply(ctx, tx, streamSeq, b, now)
+	if err != nil {
+		return Result{}, fmt.Errorf("apply %s: %w", b.MsgID(), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Result{}, fmt.Errorf("apply %s: commit: %w", b.MsgID(), err)
+	}
+	if res.Skipped > 0 {
+		s.log.Warn().Str("site", b.Site).Str("batch", b.MsgID()).Int("skipped", res.Skipped).
+			Msg("events with undecodable data kept raw without effect")
+	}
+	return res, nil
+}
+
+type siteRow struct {
+	tz                  string
+	contiguous, maxSeen uint64
+	lastEventTime       int64
+}
+
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *envelope.Batch, now time.Time) (Result, error) {
+	var st siteRow
+	switch err := tx.QueryRowContext(ctx, selectSite, b.Site).Scan(&st.tz, &st.contiguous, &st.maxSeen, &st.lastEventTime); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return Result{}, fmt.Errorf("read site: %w", err)
+	}
+	tz := b.TZ
+	if tz == "" {
+		tz = st.tz // an old edge that sends no zone keeps the site's last one
+	}
+	loc, err := s.location(tz)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: stored timezone %q: %w", ErrInvalidBatch, tz, err)
+	}
+
+	// Raw events: RETURNING names the ones that are new.
+	nowMS := now.UnixMilli()
+	args := make([]any, 0, len(b.Events)*7)
+	for i := range b.Events {
+		e := &b.Events[i]
+		body, err := json.Marshal(e)
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: event %d: %w", ErrInvalidBatch, e.Seq, err)
+		}
+		args = append(args, b.Site, int64(e.Seq), string(e.Kind), ms(e.Time), nowMS, int64(streamSeq), body)
+	}
+	fresh := make([]bool, len(b.Events))
+	err = s.execChunks(ctx, tx, insertRawHead, insertRawRow, insertRawTail, 7, args, func(r *sql.Rows) error {
+		var seq int64
+		if err := r.Scan(&seq); err != nil {
+			return err
+		}
+		fresh[uint64(seq)-b.First] = true
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("insert raw events: %w", err)
+	}
+
+	res := Result{Watermark: Watermark{Site: b.Site}}
+	type sale struct {
+		*envelope.Sale
+		t   time.Time
+		seq uint64
+	}
+	var sales []sale
+	lastEvent := st.lastEventTime
+	for i := range b.Events {
+		if !fresh[i] {
+			res.Duplicates++
+			continue
+		}
+		res.Applied++
+		e := &b.Events[i]
+		lastEvent = max(lastEvent, ms(e.Time))
+		sl, ok, err := s.applyEvent(ctx, tx, b.Site, e)
+		if sl != nil {
+			sales = append(sales, sale{sl, e.Time, e.Seq})
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("apply event %d: %w", e.Seq, err)
+		}
+		if !ok {
+			res.Skipped++
+		}
+	}
+
+	// Sales: RETURNING names the transactions that are new; only they count.
+	if len(sales) > 0 {
+		args = args[:0]
+		for _, sl := range sales {
+			args = append(args, sl.TransactionID, b.Site, int64(sl.seq), sl.MachineID, sl.ProductID, sl.City, sl.Location,
+				sl.Quantity, sl.AmountCents, sl.PaymentMethod, ms(sl.t))
+		}
+		newTx := make(map[string]int, len(sales))
+		err := s.execChunks(ctx, tx, insertSaleHead, insertSaleRow, insertSaleTail, 11, args, func(r *sql.Rows) error {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			newTx[id]++
+			return nil
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("insert sales: %w", err)
+		}
+		d := newAggDeltas()
+		for _, sl := range sales {
+			if newTx[sl.TransactionID] == 0 {
+				continue // already counted: a replayed sale changes nothing
+			}
+			newTx[sl.TransactionID]-- // a transaction repeated inside the batch counts once
+			d.addSale(b.Site, sl.City, sl.MachineID, sl.ProductID, sl.Quantity, sl.AmountCents, sl.t, loc)
+		}
+		if err := s.flushAgg(ctx, tx, d); err != nil {
+			return Result{}, err
+		}
+	}
+
+	// Watermark: only a batch that holds contiguous+1 can move it, and then
+	// over every event already held above it.
+	c := st.contiguous
+	if b.First <= c+1 && c+1 <= b.Last {
+		c = b.Last
+		rows, err := tx.QueryContext(ctx, walkSeqs, b.Site, int64(c))
+		if err != nil {
+			return Result{}, fmt.Errorf("walk watermark: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return Result{}, fmt.Errorf("walk watermark: %w", err)
+			}
+			if uint64(seq) != c+1 {
+				break
+			}
+			c++
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return Result{}, fmt.Errorf("walk watermark: %w", err)
+		}
+		if err := rows.Close(); err != nil {
+			return Result{}, fmt.Errorf("walk watermark: %w", err)
+		}
+	}
+	maxSeen := max(st.maxSeen, b.Last)
+	if _, err := tx.ExecContext(ctx, upsertSite, b.Site, tz, int64(c), int64(maxSeen), lastEvent, nowMS, int64(maxSeen-c)); err != nil {
+		return Result{}, fmt.Errorf("update site: %w", err)
+	}
+	if streamSeq > 0 {
+		if _, err := tx.ExecContext(ctx, upsertPosition, s.consumer, int64(streamSeq), nowMS); err != nil {
+			return Result{}, fmt.Errorf("record stream position: %w", err)
+		}
+	}
+	res.Contiguous, res.MaxSeen = c, maxSeen
+	return res, nil
+}

@@ -1,0 +1,553 @@
+package readmodel
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/sync/bucket"
+)
+
+// Dim is what sales aggregates are grouped by.
+type Dim string
+
+// The aggregate dimensions.
+const (
+	ByMachine Dim = dimMachine
+	BySite    Dim = dimSite
+	ByCity    Dim = dimCity
+	ByProduct Dim = dimProduct
+)
+
+// ParseDim accepts machine, site, city or product. It returns an error
+// wrapping ErrInvalidQuery otherwise.
+func ParseDim(s string) (Dim, error) {
+	switch d := Dim(s); d {
+	case ByMachine, BySite, ByCity, ByProduct:
+		return d, nil
+	}
+	return "", fmt.Errorf("%w: groupBy %q: must be one of machine, site, city, product", ErrInvalidQuery, s)
+}
+
+// Freshness says how current one site's data is, so that HQ can tell "no
+// sales" from "not synced yet".
+type Freshness struct {
+	Site string
+	// Known is false for a site central has never heard from.
+	Known bool
+	TZ    string
+	// Contiguous is the highest sequence with no gap below it; MaxSeen the
+	// highest received; Backlog = MaxSeen - Contiguous.
+	Contiguous, MaxSeen, Backlog uint64
+	// LastEventTime is the newest event time received from the site.
+	LastEventTime time.Time
+	// LastContact is when central last received a batch from the site.
+	LastContact time.Time
+}
+
+// SalesQuery selects sales aggregates. From and To are naive-local times
+// (wall clock in each site's timezone, carried as UTC; see sync/bucket): the
+// answer holds the buckets of Window whose start lies in
+// [Start(Window, From), To). City and Site filter when not empty.
+type SalesQuery struct {
+	GroupBy  Dim
+	Window   bucket.Window
+	From, To time.Time
+	City     string
+	Site     string
+}
+
+// SalesRow is one key's totals in one bucket.
+type SalesRow struct {
+	Key string
+	// Bucket is the bucket's start, naive-local.
+	Bucket       time.Time
+	TxCount      int64
+	Quantity     int64
+	RevenueCents int64
+}
+
+// SalesResult is a sales aggregate answer and the freshness of every site it
+// covers.
+type SalesResult struct {
+	Rows      []SalesRow
+	Freshness []Freshness
+}
+
+// TopQuery selects the best-selling products over the naive-local range
+// [From, To) (truncated to the hour), optionally within a City or Site.
+type TopQuery struct {
+	From, To time.Time
+	City     string
+	Site     string
+	// Limit caps the answer; 0 means 10.
+	Limit int
+}
+
+// ProductTotal is one product's totals over a range.
+type ProductTotal struct {
+	ProductID    string
+	TxCount      int64
+	Quantity     int64
+	RevenueCents int64
+}
+
+// TopResult is a top-products answer and the freshness of every site it
+// covers.
+type TopResult struct {
+	Products  []ProductTotal
+	Freshness []Freshness
+}
+
+// scopeCTE returns the CTE "sc(site, city)" listing the sales_agg scopes
+// that answer dim filtered by city and site, given as ?1 (site) and ?2 (city).
+func scopeCTE(dim Dim, city, site string) string {
+	switch {
+	case site != "":
+		return `sc(site, city) AS (SELECT site, city FROM sales_scopes WHERE site = ?1 AND (?2 = '' OR city = ?2))`
+	case city != "" && (dim == ByCity || dim == ByProduct):
+		return `sc(site, city) AS (SELECT '` + scopeCity + `', ?2 WHERE ?1 = ?1)`
+	case city != "":
+		return `sc(site, city) AS (SELECT site, city FROM sales_scopes WHERE city = ?2 AND ?1 = ?1)`
+	case dim == ByProduct:
+		return `sc(site, city) AS (SELECT '` + scopeFleet + `', '' WHERE ?1 = ?1 AND ?2 = ?2)`
+	case dim == ByCity:
+		return `sc(site, city) AS (SELECT DISTINCT '` + scopeCity + `', city FROM sales_scopes WHERE ?1 = ?1 AND ?2 = ?2)`
+	default:
+		return `sc(site, city) AS (SELECT site, city FROM sales_scopes WHERE ?1 = ?1 AND ?2 = ?2)`
+	}
+}
+
+// Sales answers a sales aggregate query: per key and bucket totals, ordered
+// by bucket then key. It returns an error wrapping ErrInvalidQuery when a
+// field is bad.
+func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
+	if _, err := ParseDim(string(q.GroupBy)); err != nil {
+		return SalesResult{}, err
+	}
+	if _, err := bucket.ParseWindow(string(q.Window)); err != nil {
+		return SalesResult{}, fmt.Errorf("%w: %w", ErrInvalidQuery, err)
+	}
+	if !q.From.Before(q.To) {
+		return SalesResult{}, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
+	}
+	query := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + `
+		SELECT a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents)
+		FROM sc CROSS JOIN sales_agg a
+		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6
+		GROUP BY a.bucket, a.key ORDER BY a.bucket, a.key`
+	from := bucket.Start(q.Window, q.From).Unix()
+	rows, err := s.db.R.QueryContext(ctx, query, q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix())
+	if err != nil {
+		return SalesResult{}, fmt.Errorf("query sales: %w", err)
+	}
+	defer rows.Close()
+	var res SalesResult
+	for rows.Next() {
+		var r SalesRow
+		var b int64
+		if err := rows.Scan(&r.Key, &b, &r.TxCount, &r.Quantity, &r.RevenueCents); err != nil {
+			return SalesResult{}, fmt.Errorf("query sales: %w", err)
+		}
+		r.Bucket = time.Unix(b, 0).UTC()
+		res.Rows = append(res.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return SalesResult{}, fmt.Errorf("query sales: %w", err)
+	}
+	if res.Freshness, err = s.freshness(ctx, q.City, q.Site); err != nil {
+		return SalesResult{}, err
+	}
+	return res, nil
+}
+
+// TopProducts answers the best-selling products by revenue (then quantity)
+// over [From, To), reading the fewest whole hour, day and month buckets that
+// cover the range. It returns an error wrapping ErrInvalidQuery when the
+// range is empty.
+func (s *Store) TopProducts(ctx context.Context, q TopQuery) (TopResult, error) {
+	spans := bucket.Cover(q.From.UTC(), q.To.UTC())
+	if len(spans) == 0 {
+		return TopResult{}, fmt.Errorf("%w: from must be at least an hour before to", ErrInvalidQuery)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 10
+	}
+	var vals strings.Builder
+	args := []any{q.Site, q.City, limit}
+	for i, sp := range spans {
+		if i > 0 {
+			vals.WriteByte(',')
+		}
+		fmt.Fprintf(&vals, "(?%d, ?%d, ?%d)", len(args)+1, len(args)+2, len(args)+3)
+		args = append(args, string(sp.Window), sp.From, sp.To)
+	}
+	query := `WITH ` + scopeCTE(ByProduct, q.City, q.Site) + `, sp(win, lo, hi) AS (VALUES ` + vals.String() + `)
+		SELECT a.key, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents) AS rev
+		FROM sc CROSS JOIN sp CROSS JOIN sales_agg a
+		WHERE a.dim = 'product' AND a.win = sp.win AND a.site = sc.site AND a.city = sc.city
+			AND a.bucket >= sp.lo AND a.bucket < sp.hi
+		GROUP BY a.key ORDER BY rev DESC, sum(a.quantity) DESC, a.key LIMIT ?3`
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	if err != nil {
+		return TopResult{}, fmt.Errorf("query top products: %w", err)
+	}
+	defer rows.Close()
+	var res TopResult
+	for rows.Next() {
+		var p ProductTotal
+		if err := rows.Scan(&p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
+			return TopResult{}, fmt.Errorf("query top products: %w", err)
+		}
+		res.Products = append(res.Products, p)
+	}
+	if err := rows.Err(); err != nil {
+		return TopResult{}, fmt.Errorf("query top products: %w", err)
+	}
+	if res.Freshness, err = s.freshness(ctx, q.City, q.Site); err != nil {
+		return TopResult{}, err
+	}
+	return res, nil
+}
+
+const selectSiteCols = `site, tz, contiguous, max_seen, backlog, last_event_time, last_contact`
+
+func scanFreshness(r interface{ Scan(...any) error }) (Freshness, error) {
+	var f Freshness
+	var c, m, bl, le, lc int64
+	if err := r.Scan(&f.Site, &f.TZ, &c, &m, &bl, &le, &lc); err != nil {
+		return Freshness{}, err
+	}
+	f.Known = true
+	f.Contiguous, f.MaxSeen, f.Backlog = uint64(c), uint64(m), uint64(bl)
+	f.LastEventTime, f.LastContact = fromMS(le), fromMS(lc)
+	return f, nil
+}
+
+// freshness lists the sync state of every site an answer filtered by city
+// and site covers: the one site, the sites with sales or machines in the
+// city, or every site.
+func (s *Store) freshness(ctx context.Context, city, site string) ([]Freshness, error) {
+	if site != "" {
+		f, err := s.Site(ctx, site)
+		if errors.Is(err, ErrNotFound) {
+			return []Freshness{{Site: site}}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []Freshness{f}, nil
+	}
+	query := `SELECT ` + selectSiteCols + ` FROM sites WHERE ?1 = '' OR site IN
+		(SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1)
+		ORDER BY site`
+	rows, err := s.db.R.QueryContext(ctx, query, city)
+	if err != nil {
+		return nil, fmt.Errorf("query freshness: %w", err)
+	}
+	defer rows.Close()
+	out := []Freshness{}
+	for rows.Next() {
+		f, err := scanFreshness(rows)
+		if err != nil {
+			return nil, fmt.Errorf("query freshness: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query freshness: %w", err)
+	}
+	return out, nil
+}
+
+// Site returns one site's sync state, or ErrNotFound.
+func (s *Store) Site(ctx context.Context, site string) (Freshness, error) {
+	f, err := scanFreshness(s.db.R.QueryRowContext(ctx, `SELECT `+selectSiteCols+` FROM sites WHERE site = ?`, site))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Freshness{}, fmt.Errorf("site %s: %w", site, ErrNotFound)
+	}
+	if err != nil {
+		return Freshness{}, fmt.Errorf("query site %s: %w", site, err)
+	}
+	return f, nil
+}
+
+// Sites lists every known site's sync state, ordered by site id.
+func (s *Store) Sites(ctx context.Context) ([]Freshness, error) {
+	return s.freshness(ctx, "", "")
+}
+
+// Watermark returns a site's watermark. A site central has never heard
+// from has the zero watermark (it resends from 1), not an error.
+func (s *Store) Watermark(ctx context.Context, site string) (Watermark, error) {
+	f, err := s.Site(ctx, site)
+	if errors.Is(err, ErrNotFound) {
+		return Watermark{Site: site}, nil
+	}
+	if err != nil {
+		return Watermark{}, err
+	}
+	return Watermark{Site: site, Contiguous: f.Contiguous, MaxSeen: f.MaxSeen}, nil
+}
+
+// Position returns the highest stream sequence this store's consumer has
+// applied (0 when none).
+func (s *Store) Position(ctx context.Context) (uint64, error) {
+	var p int64
+	err := s.db.R.QueryRowContext(ctx, `SELECT stream_seq FROM stream_position WHERE consumer = ?`, s.consumer).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("query stream position: %w", err)
+	}
+	return uint64(p), nil
+}
+
+// Fault is a fault's latest known state.
+type Fault struct {
+	Site        string
+	FaultID     int64
+	MachineID   string
+	City        string // the machine's city, "" if the machine is unknown
+	FaultType   string
+	Description string
+	Status      string
+	ReportedAt  time.Time
+	ResolvedAt  *time.Time
+	By          string
+	Seq         uint64
+	EventTime   time.Time
+}
+
+// FaultFilter selects faults; empty fields match everything.
+type FaultFilter struct {
+	Status    string
+	City      string
+	Site      string
+	MachineID string
+	// Limit caps the answer; 0 means 1000.
+	Limit int
+}
+
+// Faults lists faults matching f, newest event first.
+func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
+	const query = `SELECT f.site, f.fault_id, f.machine_id, coalesce(m.city, ''), f.fault_type, f.description, f.status,
+			f.reported_at, f.resolved_at, f.updated_by, f.seq, f.event_time
+		FROM faults f LEFT JOIN machines m ON m.site = f.site AND m.machine_id = f.machine_id
+		WHERE (?1 = '' OR f.status = ?1) AND (?2 = '' OR m.city = ?2) AND (?3 = '' OR f.site = ?3)
+			AND (?4 = '' OR f.machine_id = ?4)
+		ORDER BY f.event_time DESC, f.site, f.fault_id LIMIT ?5`
+	rows, err := s.db.R.QueryContext(ctx, query, f.Status, f.City, f.Site, f.MachineID, limitOr(f.Limit, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("query faults: %w", err)
+	}
+	defer rows.Close()
+	out := []Fault{}
+	for rows.Next() {
+		var x Fault
+		var rep, at, seq int64
+		var res sql.NullInt64
+		if err := rows.Scan(&x.Site, &x.FaultID, &x.MachineID, &x.City, &x.FaultType, &x.Description, &x.Status,
+			&rep, &res, &x.By, &seq, &at); err != nil {
+			return nil, fmt.Errorf("query faults: %w", err)
+		}
+		x.ReportedAt, x.EventTime, x.Seq = fromMS(rep), fromMS(at), uint64(seq)
+		if res.Valid {
+			t := fromMS(res.Int64)
+			x.ResolvedAt = &t
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query faults: %w", err)
+	}
+	return out, nil
+}
+
+// Alert is an alert's latest known state.
+type Alert struct {
+	Site      string
+	AlertID   int64
+	MachineID string
+	City      string // the machine's city, "" if the machine is unknown
+	ProductID string
+	Type      string
+	Status    string
+	Detail    string
+	OpenedAt  time.Time
+	ClosedAt  *time.Time
+	Seq       uint64
+	EventTime time.Time
+}
+
+// AlertFilter selects alerts; empty fields match everything.
+type AlertFilter struct {
+	Status    string
+	Type      string
+	City      string
+	Site      string
+	MachineID string
+	// Limit caps the answer; 0 means 1000.
+	Limit int
+}
+
+// Alerts lists alerts matching f, newest event first.
+func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
+	const query = `SELECT a.site, a.alert_id, a.machine_id, coalesce(m.city, ''), a.product_id, a.alert_type, a.status,
+			a.detail, a.opened_at, a.closed_at, a.seq, a.event_time
+		FROM alerts a LEFT JOIN machines m ON m.site = a.site AND m.machine_id = a.machine_id
+		WHERE (?1 = '' OR a.status = ?1) AND (?2 = '' OR a.alert_type = ?2) AND (?3 = '' OR m.city = ?3)
+			AND (?4 = '' OR a.site = ?4) AND (?5 = '' OR a.machine_id = ?5)
+		ORDER BY a.event_time DESC, a.site, a.alert_id LIMIT ?6`
+	rows, err := s.db.R.QueryContext(ctx, query, f.Status, f.Type, f.City, f.Site, f.MachineID, limitOr(f.Limit, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("query alerts: %w", err)
+	}
+	defer rows.Close()
+	out := []Alert{}
+	for rows.Next() {
+		var x Alert
+		var op, at, seq int64
+		var cl sql.NullInt64
+		if err := rows.Scan(&x.Site, &x.AlertID, &x.MachineID, &x.City, &x.ProductID, &x.Type, &x.Status,
+			&x.Detail, &op, &cl, &seq, &at); err != nil {
+			return nil, fmt.Errorf("query alerts: %w", err)
+		}
+		x.OpenedAt, x.EventTime, x.Seq = fromMS(op), fromMS(at), uint64(seq)
+		if cl.Valid {
+			t := fromMS(cl.Int64)
+			x.ClosedAt = &t
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query alerts: %w", err)
+	}
+	return out, nil
+}
+
+// Machine is a machine's latest known state at central.
+type Machine struct {
+	Site           string
+	MachineID      string
+	City           string
+	Building       string
+	Lat, Lng       *float64
+	PaymentMethods []string
+	Status         string
+	TempMaxC       *float64
+	Action         string
+	Seq            uint64
+	EventTime      time.Time
+	Products       []MachineProduct
+	Telemetry      *Telemetry
+}
+
+// MachineProduct is a product on a machine and its last reported count.
+type MachineProduct struct {
+	ProductID     string
+	Name          string
+	PriceCents    int64
+	Quantity      int64
+	ExpiryDate    string
+	LowStockLimit int64
+	ParLevel      *int64
+	CasePack      int64
+	UpdatedAt     time.Time
+}
+
+// Telemetry is a machine's latest reported telemetry.
+type Telemetry struct {
+	Temperature *float64
+	PowerStatus string
+	DoorStatus  string
+	EventTime   time.Time
+}
+
+// Machine returns the machine with id (the most recently changed one if two
+// sites registered the same id), its products and latest telemetry, or
+// ErrNotFound.
+func (s *Store) Machine(ctx context.Context, id string) (Machine, error) {
+	const query = `SELECT site, machine_id, city, building, latitude, longitude, payment_methods, status, temp_max_c,
+			action, seq, event_time
+		FROM machines WHERE machine_id = ? ORDER BY event_time DESC, site LIMIT 1`
+	var m Machine
+	var pm string
+	var seq, at int64
+	var lat, lng, tmax sql.NullFloat64
+	err := s.db.R.QueryRowContext(ctx, query, id).Scan(&m.Site, &m.MachineID, &m.City, &m.Building, &lat, &lng, &pm,
+		&m.Status, &tmax, &m.Action, &seq, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Machine{}, fmt.Errorf("machine %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Machine{}, fmt.Errorf("query machine %s: %w", id, err)
+	}
+	m.Lat, m.Lng, m.TempMaxC = floatPtr(lat), floatPtr(lng), floatPtr(tmax)
+	m.Seq, m.EventTime = uint64(seq), fromMS(at)
+	if err := json.Unmarshal([]byte(pm), &m.PaymentMethods); err != nil {
+		return Machine{}, fmt.Errorf("machine %s: payment methods: %w", id, err)
+	}
+
+	rows, err := s.db.R.QueryContext(ctx, `SELECT product_id, name, price_cents, quantity, expiry_date, low_stock_limit,
+			par_level, case_pack, updated_at
+		FROM machine_products WHERE site = ? AND machine_id = ? ORDER BY product_id`, m.Site, m.MachineID)
+	if err != nil {
+		return Machine{}, fmt.Errorf("query machine %s products: %w", id, err)
+	}
+	defer rows.Close()
+	m.Products = []MachineProduct{}
+	for rows.Next() {
+		var p MachineProduct
+		var par sql.NullInt64
+		var up int64
+		if err := rows.Scan(&p.ProductID, &p.Name, &p.PriceCents, &p.Quantity, &p.ExpiryDate, &p.LowStockLimit,
+			&par, &p.CasePack, &up); err != nil {
+			return Machine{}, fmt.Errorf("query machine %s products: %w", id, err)
+		}
+		if par.Valid {
+			v := par.Int64
+			p.ParLevel = &v
+		}
+		p.UpdatedAt = fromMS(up)
+		m.Products = append(m.Products, p)
+	}
+	if err := rows.Err(); err != nil {
+		return Machine{}, fmt.Errorf("query machine %s products: %w", id, err)
+	}
+
+	var t Telemetry
+	var temp sql.NullFloat64
+	err = s.db.R.QueryRowContext(ctx, `SELECT temperature, power_status, door_status, event_time
+		FROM machine_telemetry WHERE site = ? AND machine_id = ?`, m.Site, m.MachineID).Scan(&temp, &t.PowerStatus, &t.DoorStatus, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return Machine{}, fmt.Errorf("query machine %s telemetry: %w", id, err)
+	default:
+		t.Temperature, t.EventTime = floatPtr(temp), fromMS(at)
+		m.Telemetry = &t
+	}
+	return m, nil
+}
+
+func floatPtr(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	f := v.Float64
+	return &f
+}
+
+func limitOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}

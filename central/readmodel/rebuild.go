@@ -1,0 +1,111 @@
+package readmodel
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+const (
+	selectSiteZones = `SELECT site, tz FROM sites`
+	selectSalesPage = `SELECT transaction_id, site, machine_id, product_id, city, quantity, amount_cents, event_time
+		FROM sales WHERE transaction_id > ? ORDER BY transaction_id LIMIT ?`
+)
+
+// rebuildPage is how many sales Rebuild reads per query; rebuildFlush is how
+// many distinct aggregate rows it holds in memory before writing them.
+const (
+	rebuildPage  = 5000
+	rebuildFlush = 200_000
+)
+
+// Rebuild recomputes every sales aggregate from the raw sales in one
+// transaction, bucketing each sale in its site's current timezone, and
+// returns how many sales it counted. Queries keep seeing the old aggregates
+// until it commits.
+func (s *Store) Rebuild(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM sales_agg`, `DELETE FROM sales_scopes`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("rebuild: clear: %w", err)
+		}
+	}
+	zones := map[string]*time.Location{}
+	rows, err := tx.QueryContext(ctx, selectSiteZones)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild: read sites: %w", err)
+	}
+	for rows.Next() {
+		var site, tz string
+		if err := rows.Scan(&site, &tz); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("rebuild: read sites: %w", err)
+		}
+		loc, err := s.location(tz)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("rebuild: site %s timezone %q: %w", site, tz, err)
+		}
+		zones[site] = loc
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return 0, fmt.Errorf("rebuild: read sites: %w", err)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("rebuild: read sites: %w", err)
+	}
+
+	d := newAggDeltas()
+	var n int64
+	after := ""
+	for {
+		rows, err := tx.QueryContext(ctx, selectSalesPage, after, rebuildPage)
+		if err != nil {
+			return 0, fmt.Errorf("rebuild: read sales: %w", err)
+		}
+		page := 0
+		for rows.Next() {
+			var id, site, machine, product, city string
+			var qty, rev, at int64
+			if err := rows.Scan(&id, &site, &machine, &product, &city, &qty, &rev, &at); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("rebuild: read sales: %w", err)
+			}
+			loc := zones[site]
+			if loc == nil {
+				loc = time.UTC
+			}
+			d.addSale(site, city, machine, product, qty, rev, time.UnixMilli(at), loc)
+			after = id
+			page++
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("rebuild: read sales: %w", err)
+		}
+		if err := rows.Close(); err != nil {
+			return 0, fmt.Errorf("rebuild: read sales: %w", err)
+		}
+		n += int64(page)
+		if len(d.m) >= rebuildFlush || page < rebuildPage {
+			if err := s.flushAgg(ctx, tx, d); err != nil {
+				return 0, fmt.Errorf("rebuild: %w", err)
+			}
+		}
+		if page < rebuildPage {
+			break
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("rebuild: commit: %w", err)
+	}
+	s.log.Info().Int64("sales", n).Msg("aggregates rebuilt")
+	return n, nil
+}

@@ -1,0 +1,178 @@
+// Package readmodel is central's read model: every site's events applied into
+// one SQLite file per central node, exactly once in effect, with the sales
+// aggregates, fleet state and per-site sync state that the query API reads.
+//
+// Apply commits a batch's raw events, their effects, the site's watermark and
+// the consumed stream position in one transaction, so a redelivered batch
+// changes nothing and a crash loses nothing that was acknowledged upstream.
+package readmodel
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/edge/sqlite"
+	"github.com/vendsync/vendsync/migrations"
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	// ErrNotFound is returned when the asked-for site or machine is unknown.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidBatch wraps every reason Apply refuses a batch as malformed:
+	// redelivering it can never succeed.
+	ErrInvalidBatch = errors.New("invalid batch")
+	// ErrInvalidQuery wraps every reason a query is refused; the message names
+	// the bad field.
+	ErrInvalidQuery = errors.New("invalid query")
+)
+
+// DefaultConsumer is the consumer name stream positions are recorded under
+// when Open is given no WithConsumer option.
+const DefaultConsumer = "default"
+
+// Option tunes Open.
+type Option func(*options)
+
+type options struct {
+	consumer string
+	log      zerolog.Logger
+	sync     sqlite.Sync
+	now      func() time.Time
+}
+
+// WithConsumer names the consumer (one per central node) whose stream
+// position Apply records.
+func WithConsumer(name string) Option { return func(o *options) { o.consumer = name } }
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l zerolog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithSync sets SQLite's synchronous mode. The default, sqlite.SyncFull, is
+// what the watermark promise needs: a site trims its outbox on it.
+func WithSync(s sqlite.Sync) Option { return func(o *options) { o.sync = s } }
+
+// WithClock replaces time.Now as the source of receive times.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Store is an open read model. Apply and Rebuild serialize on the single
+// writer connection, which the Store holds (statements are prepared on it); queries run on the reader pool concurrently with them.
+type Store struct {
+	db       *sqlite.DB
+	w        *sql.Conn // the writer connection, held for the store's life
+	log      zerolog.Logger
+	consumer string
+	now      func() time.Time
+
+	mu    sync.Mutex // serializes writers and guards stmts and locs
+	stmts map[string]*sql.Stmt
+	locs  map[string]*time.Location
+}
+
+// Open opens (creating and migrating if needed) the read model at path.
+// It fails with migrations.ErrTooNew (wrapped) when the file is newer than
+// this binary.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{consumer: DefaultConsumer, log: zerolog.Nop(), sync: sqlite.SyncFull, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := sqlite.Open(ctx, path, migrations.Central, sqlite.Options{Sync: o.sync})
+	if err != nil {
+		return nil, fmt.Errorf("open read model: %w", err)
+	}
+	w, err := db.W.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open read model: writer: %w", err)
+	}
+	return &Store{
+		db:       db,
+		w:        w,
+		log:      o.log.With().Str("component", "readmodel").Logger(),
+		consumer: o.consumer,
+		now:      o.now,
+		stmts:    map[string]*sql.Stmt{},
+		locs:     map[string]*time.Location{"": time.UTC, "UTC": time.UTC},
+	}, nil
+}
+
+// Close closes the prepared statements and the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, k)
+	}
+	s.w.Close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close read model: %w", err)
+	}
+	return nil
+}
+
+// stmt returns the writer statement for query, preparing it once. The caller
+// holds s.mu.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.w.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// multiRow builds "head VALUES row,row,... tail" for n rows.
+func multiRow(head, row, tail string, n int) string {
+	var b strings.Builder
+	b.Grow(len(head) + n*(len(row)+1) + len(tail) + 16)
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteByte(' ')
+	b.WriteString(tail)
+	return b.String()
+}
+
+// location resolves an IANA zone name, caching it. The caller holds s.mu.
+func (s *Store) location(tz string) (*time.Location, error) {
+	if l, ok := s.locs[tz]; ok {
+		return l, nil
+	}
+	l, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, err
+	}
+	s.locs[tz] = l
+	return l, nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
