@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 
 	"github.com/vendsync/vendsync/edge/api"
 	"github.com/vendsync/vendsync/edge/ingest"
@@ -135,6 +136,17 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 			return nil
 		}
 		err = n.Writer.UpdateMachine(ctx, ids[0], ingest.MachinePatch{Status: c.Status, TemperatureMax: c.TemperatureMax}, by)
+	case envelope.DownlinkFault:
+		var c envelope.FaultUpdate
+		id, perr := strconv.ParseInt(ids[0], 10, 64)
+		if perr != nil || json.Unmarshal(value, &c) != nil {
+			log.Warn().Msg("downlink: bad fault update skipped")
+			return nil
+		}
+		if c.By != "" {
+			by = fmt.Sprintf("%s via central (downlink rev %d)", c.By, rev)
+		}
+		_, err = n.Writer.UpdateFault(ctx, id, c.Status, by)
 	}
 	var we *web.Error
 	if errors.As(err, &we) {

@@ -13,7 +13,19 @@ const (
 	DownlinkProduct = "product"
 	// DownlinkMachine is the kind of machine.<machine>: a MachineConfig.
 	DownlinkMachine = "machine"
+	// DownlinkFault is the kind of fault.<faultId>: a FaultUpdate made at
+	// central (HQ resolving a fault); the site applies it to its fault.
+	DownlinkFault = "fault"
 )
+
+// FaultUpdate is a fault status change made at central.
+type FaultUpdate struct {
+	Status string `json:"status"`
+	By     string `json:"by"`
+}
+
+// FaultKey is the downlink key of a site's fault.
+func FaultKey(faultID int64) string { return fmt.Sprintf("%s.%d", DownlinkFault, faultID) }
 
 // ProductConfig is central's configuration of one product in one machine.
 // Nil fields are left as they are at the site.
@@ -46,8 +58,8 @@ func ParseDownlinkKey(key string) (kind string, ids []string, err error) {
 	switch {
 	case len(parts) == 3 && parts[0] == DownlinkProduct:
 		return parts[0], parts[1:], nil
-	case len(parts) == 2 && parts[0] == DownlinkMachine:
+	case len(parts) == 2 && (parts[0] == DownlinkMachine || parts[0] == DownlinkFault):
 		return parts[0], parts[1:], nil
 	}
-	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product> or machine.<machine>", key)
+	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product>, machine.<machine> or fault.<id>", key)
 }
