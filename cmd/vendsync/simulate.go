@@ -79,11 +79,13 @@ stops cleanly.`,
 					cfg.ClientSecret = secret
 				}
 			}
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				return fmt.Errorf("--tz %q: %w", tz, err)
+			if tz != "" {
+				loc, err := time.LoadLocation(tz)
+				if err != nil {
+					return fmt.Errorf("--tz %q: %w", tz, err)
+				}
+				cfg.Timezone = loc
 			}
-			cfg.Timezone = loc
 			if flat {
 				cfg.Seasonality = simulate.FlatSeasonality()
 			}
@@ -118,7 +120,7 @@ stops cleanly.`,
 	f.StringVar(&cfg.Building, "building", cfg.Building, "building of the machines")
 	f.StringVar(&cfg.MachinePrefix, "machine-prefix", cfg.MachinePrefix, "machine id prefix (ids are PREFIX0001, PREFIX0002, …)")
 	f.Float64Var(&cfg.SalesPerMinute, "rate", cfg.SalesPerMinute, "fleet-wide sales per minute at the weekday peak")
-	f.StringVar(&tz, "tz", "Local", "IANA timezone whose local time drives the daily curve, e.g. Asia/Kolkata")
+	f.StringVar(&tz, "tz", "", "IANA timezone whose local time drives the daily curve, e.g. Asia/Kolkata, or Local (default: the edge's site timezone)")
 	f.BoolVar(&flat, "flat", false, "no daily curve: sell at --rate around the clock")
 	f.DurationVar(&cfg.TelemetryEvery, "telemetry-every", cfg.TelemetryEvery, "telemetry period per machine (0: none)")
 	f.Float64Var(&cfg.FaultProbability, "fault-probability", cfg.FaultProbability, "chance that a purchase attempt ends in a fault report")
@@ -177,6 +179,7 @@ func printStats(w io.Writer, st simulate.Stats) {
 		rate = float64(st.SalesSent) / s
 	}
 	row("elapsed", st.Elapsed.Round(time.Millisecond))
+	row("timezone", st.Timezone)
 	row("sales sent", fmt.Sprintf("%d (%.1f/s, %d backfilled)", st.SalesSent, rate, st.Backfilled))
 	row("sales accepted", st.SalesAccepted)
 	row("replays answered as replays", st.SalesReplayed)

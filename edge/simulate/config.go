@@ -37,6 +37,8 @@ type Config struct {
 	// Seasonality shapes the rate over the local day and week.
 	Seasonality Seasonality
 	// Timezone is the site's local time, in which Seasonality is evaluated.
+	// nil asks the edge for its site's timezone (GET /aggregations/sales
+	// reports it) and falls back to time.Local.
 	Timezone *time.Location
 
 	// TelemetryEvery is the period of each machine's telemetry; 0 turns
@@ -83,10 +85,9 @@ type Config struct {
 }
 
 // DefaultConfig returns a ten-machine Bangalore site at 6 sales a minute at
-// the peak, telemetry every minute, 0.5% faults and 1% replays. EdgeURL and
-// the credentials still have to be set.
+// the peak in the edge's timezone, telemetry every minute, 0.5% faults and
+// 1% replays. The credentials still have to be set.
 func DefaultConfig() Config {
-	loc := time.Local
 	return Config{
 		EdgeURL:           "http://127.0.0.1:8080",
 		Machines:          10,
@@ -96,7 +97,6 @@ func DefaultConfig() Config {
 		MachinePrefix:     "VM_",
 		SalesPerMinute:    6,
 		Seasonality:       DefaultSeasonality(),
-		Timezone:          loc,
 		TelemetryEvery:    time.Minute,
 		FaultProbability:  0.005,
 		ReplayProbability: 0.01,
@@ -146,8 +146,6 @@ func (c *Config) Validate() error {
 		return bad("SalesPerMinute", "%v: must be a non-negative number", c.SalesPerMinute)
 	case c.Seasonality.validate() != "":
 		return bad("Seasonality", "%s", c.Seasonality.validate())
-	case c.Timezone == nil:
-		return bad("Timezone", "required")
 	case c.TelemetryEvery < 0:
 		return bad("TelemetryEvery", "%v is negative", c.TelemetryEvery)
 	case c.TelemetryEvery > 0 && c.TelemetryEvery < time.Millisecond:

@@ -297,7 +297,6 @@ func TestConfig_ValidateNamesField(t *testing.T) {
 		{"NaN rate", func(c *Config) { c.SalesPerMinute = math.NaN() }, "SalesPerMinute"},
 		{"curve above 1", func(c *Config) { c.Seasonality.Hourly[3] = 2 }, "Seasonality"},
 		{"curve all zero", func(c *Config) { c.Seasonality = Seasonality{} }, "Seasonality"},
-		{"no timezone", func(c *Config) { c.Timezone = nil }, "Timezone"},
 		{"negative telemetry", func(c *Config) { c.TelemetryEvery = -time.Second }, "TelemetryEvery"},
 		{"fault probability", func(c *Config) { c.FaultProbability = 1.5 }, "FaultProbability"},
 		{"replay probability", func(c *Config) { c.ReplayProbability = -0.1 }, "ReplayProbability"},

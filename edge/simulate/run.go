@@ -58,6 +58,8 @@ type Stats struct {
 	// those that a retry then overcame. REPLAY_ACCEPTED_AS_NEW counts resends
 	// that the edge recorded a second time.
 	Errors map[string]int64
+	// Timezone is the timezone the daily curve followed.
+	Timezone string
 	// Elapsed is the wall-clock duration of the run.
 	Elapsed time.Duration
 }
@@ -170,6 +172,9 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 		r.countError("", err)
 		return fmt.Errorf("setup: %w", err)
 	}
+	if r.cfg.Timezone == nil {
+		r.cfg.Timezone = r.edgeTimezone(ctx)
+	}
 	inv := make([]map[string]found, len(g.machines))
 	today := now.In(r.cfg.Timezone)
 	eg, ctx := errgroup.WithContext(ctx)
@@ -237,6 +242,22 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// edgeTimezone asks the edge for its site's timezone, which its aggregation
+// answers carry; time.Local if it cannot tell.
+func (r *runner) edgeTimezone(ctx context.Context) *time.Location {
+	res, err := r.c.do(ctx, http.MethodGet, "/aggregations/sales?window=hour&from=2000-01-01T00:00&to=2000-01-01T01:00", nil, "")
+	var body struct {
+		Timezone string `json:"timezone"`
+	}
+	if err == nil && json.Unmarshal(res.body, &body) == nil && body.Timezone != "" {
+		if loc, err := time.LoadLocation(body.Timezone); err == nil {
+			return loc
+		}
+	}
+	r.log.Warn().Err(err).Str("timezone", time.Local.String()).Msg("edge did not tell its timezone; using the local one")
+	return time.Local
 }
 
 // create POSTs body and treats a 409 carrying existsCode as success.
@@ -450,6 +471,10 @@ func (r *runner) countError(code string, err error) {
 }
 
 func (r *runner) stats() Stats {
+	tz := ""
+	if r.cfg.Timezone != nil {
+		tz = r.cfg.Timezone.String()
+	}
 	r.st.mu.Lock()
 	errs := maps.Clone(r.st.errors)
 	r.st.mu.Unlock()
@@ -466,5 +491,6 @@ func (r *runner) stats() Stats {
 		Retries:       r.st.retries.Load(),
 		Tokens:        r.c.tokenCount(),
 		Errors:        errs,
+		Timezone:      tz,
 	}
 }

@@ -37,10 +37,11 @@ type fakeEdge struct {
 	patches     int
 	batches     []int // size of each batch
 	minStock    int
-	fail503     int  // answer the first attempt(s) of every sale with 503
-	replay201   bool // answer a replay 201 + Idempotent-Replayed: true instead of 200
-	revokeAfter int  // revoke every token after this many sales (0: never)
-	unauthed    int  // 401s answered
+	fail503     int    // answer the first attempt(s) of every sale with 503
+	replay201   bool   // answer a replay 201 + Idempotent-Replayed: true instead of 200
+	timezone    string // the site timezone /aggregations/sales reports ("" → 404)
+	revokeAfter int    // revoke every token after this many sales (0: never)
+	unauthed    int    // 401s answered
 }
 
 type fakeItem struct {
@@ -76,6 +77,16 @@ func newFakeEdgeHandler(t *testing.T) (*fakeEdge, http.Handler) {
 	mux.HandleFunc("POST /events/batch", f.auth(f.batch))
 	mux.HandleFunc("POST /events/telemetry", f.auth(f.addTelemetry))
 	mux.HandleFunc("POST /events/faults", f.auth(f.addFault))
+	mux.HandleFunc("GET /aggregations/sales", f.auth(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		tz := f.timezone
+		f.mu.Unlock()
+		if tz == "" {
+			writeErr(w, 404, "NOT_FOUND", "")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"timezone": tz, "rows": []any{}})
+	}))
 	return f, mux
 }
 
@@ -512,6 +523,12 @@ func TestRun_RetriesUntilEdgeIsUp(t *testing.T) {
 
 	_, h := newFakeEdgeHandler(t)
 	srv := httptest.NewUnstartedServer(h)
+	cfg := runConfig(srv) // before the server starts in another goroutine
+	cfg.EdgeURL = "http://" + addr
+	cfg.HTTPClient = nil
+	cfg.RetryBackoff = 50 * time.Millisecond
+	cfg.SalesPerMinute = 600
+	cfg.Duration = 300 * time.Millisecond
 	started := make(chan error, 1)
 	time.AfterFunc(300*time.Millisecond, func() {
 		l, err := net.Listen("tcp", addr)
@@ -527,12 +544,6 @@ func TestRun_RetriesUntilEdgeIsUp(t *testing.T) {
 			srv.Close()
 		}
 	})
-	cfg := runConfig(srv)
-	cfg.EdgeURL = "http://" + addr
-	cfg.HTTPClient = nil
-	cfg.RetryBackoff = 50 * time.Millisecond
-	cfg.SalesPerMinute = 600
-	cfg.Duration = 300 * time.Millisecond
 	st, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -601,6 +612,35 @@ func TestRun_RefreshesTokenBeforeExpiry(t *testing.T) {
 	}
 	if n := st.Errors["UNAUTHORIZED"]; n != 0 {
 		t.Fatalf("%d 401s, want none: tokens are refreshed before they expire", n)
+	}
+}
+
+func TestRun_TimezoneFromEdge(t *testing.T) {
+	tests := []struct {
+		name string
+		edge string
+		want string
+	}{
+		{"edge tells", "Asia/Kolkata", "Asia/Kolkata"},
+		{"edge does not tell", "", time.Local.String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := time.LoadLocation("Asia/Kolkata"); err != nil {
+				t.Skip("no tzdata:", err)
+			}
+			f, srv := newFakeEdge(t)
+			f.timezone = tt.edge
+			cfg := runConfig(srv)
+			cfg.Timezone = nil
+			st, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Timezone; got != tt.want {
+				t.Fatalf("Timezone = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
