@@ -70,7 +70,9 @@ type Config struct {
 	// BatchSize is the number of sales per backfill batch.
 	BatchSize int
 
-	// Concurrency bounds the requests in flight (the worker pool size).
+	// Concurrency bounds the requests in flight (the worker pool size). Live,
+	// each machine's events go through one worker, in order, as a real
+	// machine would send them.
 	Concurrency int
 	// MaxAttempts bounds the tries of one request on transient errors
 	// (connection failures, 5xx, 429); RetryBackoff is the first back-off,
