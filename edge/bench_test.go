@@ -292,3 +292,29 @@ func loadBigSite(b *testing.B, n int) *benchSite {
 	b.Logf("loaded %d sales in %s (%.0f/s)", n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
 	return s
 }
+
+// BenchmarkRecordSalesBatch measures the writer alone on the batch path
+// (POST /events/batch without HTTP): 500 sales per call, as a machine
+// uploading its offline buffer sends them.
+func BenchmarkRecordSalesBatch(b *testing.B) {
+	s := newBenchSite(b, b.TempDir(), 10, 20)
+	defer s.node.Close()
+	ctx := context.Background()
+	const chunk = 500
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i += chunk {
+		ins := make([]ingest.SaleIn, 0, chunk)
+		for j := i; j < min(b.N, i+chunk); j++ {
+			q := int64(1)
+			p := j % 20
+			amt := web.Money((10 + p) * 100)
+			ins = append(ins, ingest.SaleIn{TransactionID: fmt.Sprintf("rb-%d", txSeq.Add(1)), MachineID: s.machines[(j/20)%10], ProductID: s.products[p],
+				Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: time.Now().Add(-time.Duration(j) * time.Second).UTC().Format(time.RFC3339)})
+		}
+		if _, err := s.node.Writer.RecordSales(ctx, ins, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sales/s")
+}
