@@ -224,4 +224,3 @@ func (r *Registry) Sync(ctx context.Context, t Target, log zerolog.Logger) (read
 	}()
 	return done, nil
 }
-
