@@ -1,0 +1,300 @@
+package hqauth_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/hub"
+	"github.com/vendsync/vendsync/edge/auth"
+)
+
+// startHub runs a single-node hub with no listeners and returns a JetStream
+// handle in its domain.
+func startHub(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	cfg := hub.DefaultConfig()
+	cfg.StoreDir = t.TempDir()
+	cfg.LeafListen = ""
+	h, err := hub.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h.JetStream()
+}
+
+func open(t *testing.T, js jetstream.JetStream) *hqauth.Store {
+	t.Helper()
+	s, err := hqauth.Open(context.Background(), js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestOpen_ConcurrentNodesAgreeOnSigningKey(t *testing.T) {
+	js := startHub(t)
+	const nodes = 6
+	stores := make([]*hqauth.Store, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() {
+			// Each node has its own JetStream handle, as separate processes would.
+			njs, err := jetstream.New(js.Conn())
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			stores[i], errs[i] = hqauth.Open(context.Background(), njs, 1)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+	now := time.Now()
+	first, err := stores[0].Signer(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := first.Issue(auth.Claims{ClientID: "c", Role: auth.RoleAdmin}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stores {
+		sg, err := s.Signer(time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sg.Verify(tok, now); err != nil {
+			t.Fatalf("node %d rejects node 0's token: %v", i, err)
+		}
+	}
+	// The key a later node reads is the one already there.
+	kv, err := js.KeyValue(context.Background(), hqauth.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(context.Background(), "signing-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Revision(), uint64(1); got != want {
+		t.Fatalf("signing-key revision = %d, want %d (written once)", got, want)
+	}
+}
+
+func TestStore_ClientLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, startHub(t))
+	id, secret, err := s.AddClient(ctx, auth.RoleOps, "ops desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Authenticate(ctx, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Role, auth.RoleOps; got != want {
+		t.Fatalf("role = %s, want %s", got, want)
+	}
+	if got, want := c.Name, "ops desk"; got != want {
+		t.Fatalf("name = %q, want %q", got, want)
+	}
+
+	tests := []struct {
+		name       string
+		id, secret string
+	}{
+		{name: "wrong secret", id: id, secret: secret + "x"},
+		{name: "unknown client", id: "hqops_0000", secret: secret},
+		{name: "id with a wildcard", id: "hqops_*", secret: secret},
+		{name: "empty", id: "", secret: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.Authenticate(ctx, tt.id, tt.secret); !errors.Is(err, hqauth.ErrBadCredentials) {
+				t.Fatalf("err = %v, want ErrBadCredentials", err)
+			}
+		})
+	}
+
+	list, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(list), 1; got != want {
+		t.Fatalf("clients = %d, want %d", got, want)
+	}
+	if list[0].ID != id || list[0].Revoked() {
+		t.Fatalf("list = %+v", list)
+	}
+
+	rc, err := s.Revoke(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rc.Revoked() {
+		t.Fatal("revoked client is not marked revoked")
+	}
+	if _, err := s.Authenticate(ctx, id, secret); !errors.Is(err, hqauth.ErrBadCredentials) {
+		t.Fatalf("revoked client: err = %v, want ErrBadCredentials", err)
+	}
+	if _, err := s.Revoke(ctx, id); err != nil {
+		t.Fatalf("revoke twice: %v", err)
+	}
+	if _, err := s.Revoke(ctx, "hqops_nope"); !errors.Is(err, hqauth.ErrNotFound) {
+		t.Fatalf("revoke unknown: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestStore_AddClientRefusesBadInput(t *testing.T) {
+	s := open(t, startHub(t))
+	tests := []struct {
+		name string
+		role auth.Role
+		cn   string
+	}{
+		{name: "machine role", role: auth.RoleMachine, cn: "m"},
+		{name: "unknown role", role: "BOSS", cn: "b"},
+		{name: "empty name", role: auth.RoleOps, cn: "  "},
+		{name: "long name", role: auth.RoleOps, cn: string(make([]byte, 129))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := s.AddClient(context.Background(), tt.role, tt.cn); !errors.Is(err, hqauth.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestBootstrap_CreatesExactlyOneAdmin(t *testing.T) {
+	ctx := context.Background()
+	js := startHub(t)
+	const nodes = 3
+	dir := t.TempDir()
+	created := make([]bool, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() {
+			njs, err := jetstream.New(js.Conn())
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			s, err := hqauth.Open(ctx, njs, 1)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			created[i], errs[i] = s.Bootstrap(ctx, filepath.Join(dir, "admin-"+string(rune('a'+i))+".json"))
+		})
+	}
+	wg.Wait()
+	winners := 0
+	var path string
+	for i := range nodes {
+		if errs[i] != nil {
+			t.Fatalf("node %d: %v", i, errs[i])
+		}
+		p := filepath.Join(dir, "admin-"+string(rune('a'+i))+".json")
+		_, statErr := os.Stat(p)
+		if created[i] {
+			winners++
+			path = p
+			if statErr != nil {
+				t.Fatalf("winner wrote no file: %v", statErr)
+			}
+		} else if statErr == nil {
+			t.Fatalf("node %d did not create an admin but wrote %s", i, p)
+		}
+	}
+	if got, want := winners, 1; got != want {
+		t.Fatalf("bootstraps that created an admin = %d, want %d", got, want)
+	}
+
+	s := open(t, js)
+	list, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(list), 1; got != want {
+		t.Fatalf("clients = %d (%+v), want %d", got, list, want)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.Mode().Perm(), os.FileMode(0o600); got != want {
+		t.Fatalf("file mode = %v, want %v", got, want)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(b, &creds); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Authenticate(ctx, creds.ClientID, creds.ClientSecret)
+	if err != nil {
+		t.Fatalf("bootstrap credentials: %v", err)
+	}
+	if got, want := c.Role, auth.RoleAdmin; got != want {
+		t.Fatalf("role = %s, want %s", got, want)
+	}
+
+	// An admin exists: a later bootstrap does nothing.
+	again, err := s.Bootstrap(ctx, filepath.Join(dir, "later.json"))
+	if err != nil || again {
+		t.Fatalf("second bootstrap: created=%v err=%v", again, err)
+	}
+	// With every admin revoked, bootstrap recovers access.
+	if _, err := s.Revoke(ctx, creds.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	again, err = s.Bootstrap(ctx, filepath.Join(dir, "recovered.json"))
+	if err != nil || !again {
+		t.Fatalf("bootstrap after revocation: created=%v err=%v", again, err)
+	}
+}
+
+func TestBootstrap_RefusesToOverwriteFile(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, startHub(t))
+	path := filepath.Join(t.TempDir(), "admin.json")
+	if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Bootstrap(ctx, path); err == nil {
+		t.Fatal("bootstrap overwrote an existing file")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "keep me" {
+		t.Fatalf("file changed: %q", b)
+	}
+	// The admin it made is revoked, so a retry to another path succeeds.
+	created, err := s.Bootstrap(ctx, filepath.Join(t.TempDir(), "admin.json"))
+	if err != nil || !created {
+		t.Fatalf("retry: created=%v err=%v", created, err)
+	}
+}
