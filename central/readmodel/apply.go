@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/vendsync/vendsync/sync/bucket"
@@ -176,13 +177,13 @@ func (d *aggDeltas) addSale(site, city, machine, product string, qty, rev int64,
 
 // flush upserts the accumulated deltas and scopes and empties d. The caller
 // holds s.mu.
-func (s *Store) flushAgg(ctx context.Context, tx *sql.Tx, d *aggDeltas) error {
+func (s *Store) flushAgg(ctx context.Context, d *aggDeltas) error {
 	if len(d.m) > 0 {
 		args := make([]any, 0, len(d.m)*9)
 		for k, v := range d.m {
 			args = append(args, k.dim, k.win, k.site, k.city, k.bucket, k.key, v.tx, v.qty, v.rev)
 		}
-		if err := s.execChunks(ctx, tx, upsertAggHead, upsertAggRow, upsertAggTail, 9, args, nil); err != nil {
+		if err := s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, 9, args, nil); err != nil {
 			return fmt.Errorf("upsert aggregates: %w", err)
 		}
 		clear(d.m)
@@ -192,7 +193,6 @@ func (s *Store) flushAgg(ctx context.Context, tx *sql.Tx, d *aggDeltas) error {
 		if err != nil {
 			return err
 		}
-		st = tx.StmtContext(ctx, st)
 		for sc := range d.scopes {
 			if _, err := st.ExecContext(ctx, sc[0], sc[1]); err != nil {
 				return fmt.Errorf("insert scope: %w", err)
@@ -206,7 +206,7 @@ func (s *Store) flushAgg(ctx context.Context, tx *sql.Tx, d *aggDeltas) error {
 // execChunks runs a multi-row statement over args (width values per row),
 // chunkRows rows at a time. When scan is set the statement has a RETURNING
 // clause and scan sees every returned row. The caller holds s.mu.
-func (s *Store) execChunks(ctx context.Context, tx *sql.Tx, head, row, tail string, width int, args []any, scan func(*sql.Rows) error) error {
+func (s *Store) execChunks(ctx context.Context, head, row, tail string, width int, args []any, scan func(*sql.Rows) error) error {
 	n := len(args) / width
 	for off := 0; off < n; off += chunkRows {
 		k := min(chunkRows, n-off)
@@ -214,7 +214,6 @@ func (s *Store) execChunks(ctx context.Context, tx *sql.Tx, head, row, tail stri
 		if err != nil {
 			return err
 		}
-		st = tx.StmtContext(ctx, st)
 		a := args[off*width : (off+k)*width]
 		if scan == nil {
 			if _, err := st.ExecContext(ctx, a...); err != nil {
@@ -263,17 +262,16 @@ func (s *Store) Apply(ctx context.Context, streamSeq uint64, b *envelope.Batch) 
 	if _, err := s.location(b.TZ); err != nil {
 		return Result{}, fmt.Errorf("apply %s: %w: timezone %q: %w", b.MsgID(), ErrInvalidBatch, b.TZ, err)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return Result{}, fmt.Errorf("apply %s: begin: %w", b.MsgID(), err)
-	}
-	defer tx.Rollback()
-	res, err := s.apply(ctx, tx, streamSeq, b, now)
-	if err != nil {
+	if err := s.begin(ctx); err != nil {
 		return Result{}, fmt.Errorf("apply %s: %w", b.MsgID(), err)
 	}
-	if err := tx.Commit(); err != nil {
-		return Result{}, fmt.Errorf("apply %s: commit: %w", b.MsgID(), err)
+	res, err := s.apply(ctx, streamSeq, b, now)
+	if err != nil {
+		s.rollback()
+		return Result{}, fmt.Errorf("apply %s: %w", b.MsgID(), err)
+	}
+	if err := s.commit(ctx); err != nil {
+		return Result{}, fmt.Errorf("apply %s: %w", b.MsgID(), err)
 	}
 	if res.Skipped > 0 {
 		s.log.Warn().Str("site", b.Site).Str("batch", b.MsgID()).Int("skipped", res.Skipped).
@@ -288,9 +286,9 @@ type siteRow struct {
 	lastEventTime       int64
 }
 
-func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *envelope.Batch, now time.Time) (Result, error) {
+func (s *Store) apply(ctx context.Context, streamSeq uint64, b *envelope.Batch, now time.Time) (Result, error) {
 	var st siteRow
-	switch err := tx.QueryRowContext(ctx, selectSite, b.Site).Scan(&st.tz, &st.contiguous, &st.maxSeen, &st.lastEventTime); {
+	switch err := s.queryRow(ctx, selectSite, b.Site).Scan(&st.tz, &st.contiguous, &st.maxSeen, &st.lastEventTime); {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return Result{}, fmt.Errorf("read site: %w", err)
@@ -309,14 +307,14 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *enve
 	args := make([]any, 0, len(b.Events)*7)
 	for i := range b.Events {
 		e := &b.Events[i]
-		body, err := json.Marshal(e)
+		body, err := eventJSON(e)
 		if err != nil {
 			return Result{}, fmt.Errorf("%w: event %d: %w", ErrInvalidBatch, e.Seq, err)
 		}
 		args = append(args, b.Site, int64(e.Seq), string(e.Kind), ms(e.Time), nowMS, int64(streamSeq), body)
 	}
 	fresh := make([]bool, len(b.Events))
-	err = s.execChunks(ctx, tx, insertRawHead, insertRawRow, insertRawTail, 7, args, func(r *sql.Rows) error {
+	err = s.execChunks(ctx, insertRawHead, insertRawRow, insertRawTail, 7, args, func(r *sql.Rows) error {
 		var seq int64
 		if err := r.Scan(&seq); err != nil {
 			return err
@@ -344,7 +342,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *enve
 		res.Applied++
 		e := &b.Events[i]
 		lastEvent = max(lastEvent, ms(e.Time))
-		sl, ok, err := s.applyEvent(ctx, tx, b.Site, e)
+		sl, ok, err := s.applyEvent(ctx, b.Site, e)
 		if sl != nil {
 			sales = append(sales, sale{sl, e.Time, e.Seq})
 		}
@@ -364,7 +362,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *enve
 				sl.Quantity, sl.AmountCents, sl.PaymentMethod, ms(sl.t))
 		}
 		newTx := make(map[string]int, len(sales))
-		err := s.execChunks(ctx, tx, insertSaleHead, insertSaleRow, insertSaleTail, 11, args, func(r *sql.Rows) error {
+		err := s.execChunks(ctx, insertSaleHead, insertSaleRow, insertSaleTail, 11, args, func(r *sql.Rows) error {
 			var id string
 			if err := r.Scan(&id); err != nil {
 				return err
@@ -383,7 +381,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *enve
 			newTx[sl.TransactionID]-- // a transaction repeated inside the batch counts once
 			d.addSale(b.Site, sl.City, sl.MachineID, sl.ProductID, sl.Quantity, sl.AmountCents, sl.t, loc)
 		}
-		if err := s.flushAgg(ctx, tx, d); err != nil {
+		if err := s.flushAgg(ctx, d); err != nil {
 			return Result{}, err
 		}
 	}
@@ -393,7 +391,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *enve
 	c := st.contiguous
 	if b.First <= c+1 && c+1 <= b.Last {
 		c = b.Last
-		rows, err := tx.QueryContext(ctx, walkSeqs, b.Site, int64(c))
+		rows, err := s.query(ctx, walkSeqs, b.Site, int64(c))
 		if err != nil {
 			return Result{}, fmt.Errorf("walk watermark: %w", err)
 		}
@@ -417,14 +415,45 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, streamSeq uint64, b *enve
 		}
 	}
 	maxSeen := max(st.maxSeen, b.Last)
-	if _, err := tx.ExecContext(ctx, upsertSite, b.Site, tz, int64(c), int64(maxSeen), lastEvent, nowMS, int64(maxSeen-c)); err != nil {
+	if _, err := s.execStmt(ctx, upsertSite, b.Site, tz, int64(c), int64(maxSeen), lastEvent, nowMS, int64(maxSeen-c)); err != nil {
 		return Result{}, fmt.Errorf("update site: %w", err)
 	}
 	if streamSeq > 0 {
-		if _, err := tx.ExecContext(ctx, upsertPosition, s.consumer, int64(streamSeq), nowMS); err != nil {
+		if _, err := s.execStmt(ctx, upsertPosition, s.consumer, int64(streamSeq), nowMS); err != nil {
 			return Result{}, fmt.Errorf("record stream position: %w", err)
 		}
 	}
 	res.Contiguous, res.MaxSeen = c, maxSeen
 	return res, nil
+}
+
+// eventJSON encodes e as json.Marshal would, without reflection and without
+// re-validating Data (the batch it came in was decoded from valid JSON).
+func eventJSON(e *envelope.Event) ([]byte, error) {
+	t, err := e.Time.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	data := []byte(e.Data)
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	b := make([]byte, 0, 64+len(e.Site)+len(e.Kind)+len(t)+len(data))
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(e.V), 10)
+	b = append(b, `,"site":`...)
+	b = strconv.AppendQuote(b, e.Site) // site ids are [A-Za-z0-9_-]: identical to JSON quoting
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"kind":`...)
+	k, err := json.Marshal(string(e.Kind))
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, k...)
+	b = append(b, `,"time":`...)
+	b = append(b, t...)
+	b = append(b, `,"data":`...)
+	b = append(b, data...)
+	return append(b, '}'), nil
 }

@@ -443,9 +443,11 @@ func TestRebuild_ReproducesAggregates(t *testing.T) {
 func TestApply_RefusesMalformedBatch(t *testing.T) {
 	s := openStore(t)
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	good := func() *envelope.Batch { return mkBatch(t, "s1", "UTC", 1, saleEv("t1", "m1", "p1", "Paris", 1, 100, at)) }
+	good := func() *envelope.Batch {
+		return mkBatch(t, "s1", "UTC", 1, saleEv("t1", "m1", "p1", "Paris", 1, 100, at))
+	}
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(b *envelope.Batch)
 	}{
 		{"bad timezone", func(b *envelope.Batch) { b.TZ = "Mars/Olympus" }},

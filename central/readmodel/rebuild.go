@@ -26,49 +26,60 @@ const (
 func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("rebuild: begin: %w", err)
+	if err := s.begin(ctx); err != nil {
+		return 0, err
 	}
-	defer tx.Rollback()
+	n, err := s.rebuild(ctx)
+	if err != nil {
+		s.rollback()
+		return 0, err
+	}
+	if err := s.commit(ctx); err != nil {
+		return 0, err
+	}
+	s.log.Info().Int64("sales", n).Msg("aggregates rebuilt")
+	return n, nil
+}
+
+func (s *Store) rebuild(ctx context.Context) (int64, error) {
 	for _, q := range []string{`DELETE FROM sales_agg`, `DELETE FROM sales_scopes`} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("rebuild: clear: %w", err)
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("clear: %w", err)
 		}
 	}
 	zones := map[string]*time.Location{}
-	rows, err := tx.QueryContext(ctx, selectSiteZones)
+	rows, err := s.query(ctx, selectSiteZones)
 	if err != nil {
-		return 0, fmt.Errorf("rebuild: read sites: %w", err)
+		return 0, fmt.Errorf("read sites: %w", err)
 	}
 	for rows.Next() {
 		var site, tz string
 		if err := rows.Scan(&site, &tz); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("rebuild: read sites: %w", err)
+			return 0, fmt.Errorf("read sites: %w", err)
 		}
 		loc, err := s.location(tz)
 		if err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("rebuild: site %s timezone %q: %w", site, tz, err)
+			return 0, fmt.Errorf("site %s timezone %q: %w", site, tz, err)
 		}
 		zones[site] = loc
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
-		return 0, fmt.Errorf("rebuild: read sites: %w", err)
+		return 0, fmt.Errorf("read sites: %w", err)
 	}
 	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("rebuild: read sites: %w", err)
+		return 0, fmt.Errorf("read sites: %w", err)
 	}
 
 	d := newAggDeltas()
 	var n int64
 	after := ""
 	for {
-		rows, err := tx.QueryContext(ctx, selectSalesPage, after, rebuildPage)
+		rows, err := s.query(ctx, selectSalesPage, after, rebuildPage)
 		if err != nil {
-			return 0, fmt.Errorf("rebuild: read sales: %w", err)
+			return 0, fmt.Errorf("read sales: %w", err)
 		}
 		page := 0
 		for rows.Next() {
@@ -76,7 +87,7 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 			var qty, rev, at int64
 			if err := rows.Scan(&id, &site, &machine, &product, &city, &qty, &rev, &at); err != nil {
 				rows.Close()
-				return 0, fmt.Errorf("rebuild: read sales: %w", err)
+				return 0, fmt.Errorf("read sales: %w", err)
 			}
 			loc := zones[site]
 			if loc == nil {
@@ -88,24 +99,20 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 		}
 		if err := rows.Err(); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("rebuild: read sales: %w", err)
+			return 0, fmt.Errorf("read sales: %w", err)
 		}
 		if err := rows.Close(); err != nil {
-			return 0, fmt.Errorf("rebuild: read sales: %w", err)
+			return 0, fmt.Errorf("read sales: %w", err)
 		}
 		n += int64(page)
 		if len(d.m) >= rebuildFlush || page < rebuildPage {
-			if err := s.flushAgg(ctx, tx, d); err != nil {
-				return 0, fmt.Errorf("rebuild: %w", err)
+			if err := s.flushAgg(ctx, d); err != nil {
+				return 0, err
 			}
 		}
 		if page < rebuildPage {
 			break
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("rebuild: commit: %w", err)
-	}
-	s.log.Info().Int64("sales", n).Msg("aggregates rebuilt")
 	return n, nil
 }

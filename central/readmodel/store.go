@@ -133,6 +133,34 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// Writes run as BEGIN IMMEDIATE ... COMMIT on s.w with statements prepared
+// on it, not through *sql.Tx: Tx.Stmt re-prepares a Conn's statement on every
+// call, which costs more than the statement itself.
+
+// begin starts a write transaction. The caller holds s.mu.
+func (s *Store) begin(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	return nil
+}
+
+// commit commits the write transaction, rolling it back if that fails.
+func (s *Store) commit(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `COMMIT`); err != nil {
+		s.rollback()
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// rollback ends a failed write transaction; it is a no-op when none is open.
+func (s *Store) rollback() {
+	// Not the caller's context: it may be what failed the transaction. The
+	// only error left to report would be "no transaction is active".
+	_, _ = s.w.ExecContext(context.Background(), `ROLLBACK`)
+}
+
 // multiRow builds "head VALUES row,row,... tail" for n rows.
 func multiRow(head, row, tail string, n int) string {
 	var b strings.Builder
