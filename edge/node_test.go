@@ -157,6 +157,9 @@ func TestNode_CloseAndReopen(t *testing.T) {
 	)
 	base := s.URL()
 	stop := make(chan struct{})
+	// One connection per request: a keep-alive client may dial a connection
+	// it then never uses, which http.Server.Shutdown waits 5s for.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
@@ -170,7 +173,7 @@ func TestNode_CloseAndReopen(t *testing.T) {
 				tx := fmt.Sprintf("c%d-%d", g, i)
 				qty := int64(1 + i%2)
 				sent.Add(1)
-				r, err := edgetest.Send(t.Context(), s.HTTP, base, "POST", "/events/sales", tok, saleBody(tx, "M1", "P1", qty, 100, t0))
+				r, err := edgetest.Send(t.Context(), client, base, "POST", "/events/sales", tok, saleBody(tx, "M1", "P1", qty, 100, t0))
 				if err != nil {
 					return // the node is gone
 				}

@@ -149,9 +149,36 @@ func New(cfg Config) http.Handler {
 		}
 	}
 	mux.Handle("/", web.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := methodsFor(r.URL.Path); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return web.Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "", "%s %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or "))
+		}
 		return web.NotFound("", "no route %s %s", r.Method, r.URL.Path)
 	}))
 	return cfg.Metrics.Instrument(mux, cfg.Logger)
+}
+
+// methodsFor lists the methods of the routes whose pattern matches path.
+func methodsFor(path string) []string {
+	segs := strings.Split(path, "/")
+	var out []string
+	for _, rt := range Routes {
+		ps := strings.Split(rt.Pattern, "/")
+		if len(ps) != len(segs) {
+			continue
+		}
+		match := true
+		for i := range ps {
+			if ps[i] != segs[i] && !(strings.HasPrefix(ps[i], "{") && segs[i] != "") {
+				match = false
+				break
+			}
+		}
+		if match {
+			out = append(out, rt.Method)
+		}
+	}
+	return out
 }
 
 // machineScope is the machine a MACHINE token is bound to ("" for others).
@@ -264,6 +291,9 @@ func (s *server) createMachine(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) listMachines(w http.ResponseWriter, r *http.Request) error {
 	status := strings.ToUpper(r.URL.Query().Get("status"))
+	if err := oneOf("status", status, "ACTIVE", "INACTIVE", "UNDER_MAINTENANCE", "DECOMMISSIONED"); err != nil {
+		return err
+	}
 	ms, err := s.cfg.Store.Machines(r.Context(), status)
 	if err != nil {
 		return err

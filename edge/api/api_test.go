@@ -257,8 +257,14 @@ func TestAPI_RejectsBadRequests(t *testing.T) {
 		{name: "token missing secret", method: "POST", path: "/auth/token", body: `{"client_id": "a"}`, status: 400, code: "VALIDATION_FAILED", field: "client_secret"},
 		{name: "token unknown client", method: "POST", path: "/auth/token", body: `{"client_id": "a", "client_secret": "b"}`, status: 401, code: "INVALID_CLIENT", field: "client_id"},
 
+		{name: "machines bad status", method: "GET", path: "/machines?status=BROKEN", route: "GET /machines", status: 400, code: "VALIDATION_FAILED", field: "status"},
+
 		// No route.
 		{name: "unknown route", method: "GET", path: "/nothing/here", route: "/", status: 404, code: "NOT_FOUND"},
+		{name: "unknown machine subresource", method: "GET", path: "/machines/M1/history", route: "/", status: 404, code: "NOT_FOUND"},
+		{name: "wrong method", method: "PUT", path: "/machines", route: "/", body: `{}`, status: 405, code: "METHOD_NOT_ALLOWED"},
+		{name: "wrong method on a wildcard route", method: "POST", path: "/faults/1", route: "/", body: `{}`, status: 405, code: "METHOD_NOT_ALLOWED"},
+		{name: "wrong method on a public route", method: "POST", path: "/healthz", route: "/", status: 405, code: "METHOD_NOT_ALLOWED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,6 +290,9 @@ func TestAPI_RejectsBadRequests(t *testing.T) {
 			}
 			if got, want := r.Header.Get("Content-Type"), "application/json"; got != want {
 				t.Fatalf("Content-Type = %q, want %q", got, want)
+			}
+			if tt.status == http.StatusMethodNotAllowed && r.Header.Get("Allow") == "" {
+				t.Fatalf("405 without an Allow header")
 			}
 			after := edgetest.Counts(t, s.DB())
 			for k, v := range before {

@@ -114,7 +114,6 @@ func (s *Site) open() {
 	cfg.Dir = s.Dir
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.SweepEvery = time.Hour // tests sweep explicitly
-	cfg.ShutdownTimeout = 5 * time.Second
 	if s.Clock != nil {
 		cfg.Ingest.Now = s.Clock.Now
 	}
