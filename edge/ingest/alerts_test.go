@@ -207,7 +207,11 @@ func TestAlerts_Machine(t *testing.T) {
 		{name: "a machine that never reported goes offline", do: sweep, machine: "COLD", want: "MACHINE_OFFLINE"},
 		{name: "its own lower limit applies", do: seq(reading("COLD", "temperature", 5), at(70*time.Minute), reading("COLD", "temperature", 5)), machine: "COLD", want: "TEMPERATURE_HIGH"},
 		{name: "an inactive machine is not offline", do: seq(patch(s, "/machines/COLD", map[string]any{"status": "INACTIVE"}), at(2*time.Hour), sweep), machine: "COLD", want: "TEMPERATURE_HIGH"},
-		{name: "alerts pile up on M1", do: seq(reading("M1", "powerStatus", "OFF", "doorStatus", "OPEN"), at(3*time.Hour), sweep), machine: "M1", want: "DOOR_OPEN,MACHINE_OFFLINE,POWER_OFF"},
+		{name: "maintenance closes MACHINE_OFFLINE at the next sweep", do: seq(
+			patch(s, "/machines/COLD", map[string]any{"status": "ACTIVE"}), at(3*time.Hour), sweep,
+			patch(s, "/machines/COLD", map[string]any{"status": "MAINTENANCE"}), sweep,
+		), machine: "COLD", want: "TEMPERATURE_HIGH"},
+		{name: "alerts pile up on M1", do: seq(reading("M1", "powerStatus", "OFF", "doorStatus", "OPEN"), at(4*time.Hour), sweep), machine: "M1", want: "DOOR_OPEN,MACHINE_OFFLINE,POWER_OFF"},
 		{name: "decommissioning closes the machine's alerts", do: func(t *testing.T) {
 			if r := s.Do("DELETE", "/machines/M1", s.AdminToken(), nil); r.Status != http.StatusOK {
 				t.Fatalf("DELETE: %d %s", r.Status, r.Body)
@@ -218,6 +222,12 @@ func TestAlerts_Machine(t *testing.T) {
 	})
 	if got, want := edgetest.Count(t, s.DB(), `SELECT COUNT(*) FROM alerts WHERE machine_id = 'M1' AND close_reason = 'DECOMMISSIONED'`), int64(4); got != want {
 		t.Fatalf("%d alerts closed by decommissioning, want %d", got, want)
+	}
+	reasons := map[string]int64{"TELEMETRY_RECEIVED": 3, "STATUS_UNDER_MAINTENANCE": 1}
+	for reason, want := range reasons {
+		if got := edgetest.Count(t, s.DB(), `SELECT COUNT(*) FROM alerts WHERE alert_type = 'MACHINE_OFFLINE' AND close_reason = ?`, reason); got != want {
+			t.Fatalf("%d MACHINE_OFFLINE alerts closed with %s, want %d", got, reason, want)
+		}
 	}
 }
 

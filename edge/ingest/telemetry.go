@@ -164,7 +164,11 @@ func (t *Tx) machineAlerts(m *machine, st *mstate, at time.Time, fresh bool) err
 		}
 		offline = at.Sub(time.UnixMilli(last)) >= th.Offline
 	}
-	return t.setAlert(m.id, "", alert.MachineOffline, offline, fmt.Sprintf("no telemetry for %s", th.Offline), "TELEMETRY_RECEIVED")
+	reason := "TELEMETRY_RECEIVED"
+	if !fresh {
+		reason = "STATUS_" + m.status // a sweep closes it only because the machine is no longer ACTIVE
+	}
+	return t.setAlert(m.id, "", alert.MachineOffline, offline, fmt.Sprintf("no telemetry for %s", th.Offline), reason)
 }
 
 func msTime(ms int64) time.Time {
