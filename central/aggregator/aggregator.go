@@ -1,0 +1,366 @@
+// Package aggregator feeds a central node's read model from the FLEET ingest
+// stream: a durable JetStream pull consumer per node fetches site batches,
+// applies each in one read-model transaction and acknowledges it only after
+// that commit, then tells the site its new watermark.
+//
+// Exactly-once in effect comes from the read model's keys, not from the
+// stream: a redelivered batch changes nothing and is acknowledged again.
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// Config is what an Aggregator needs. JS, NC, Store and Durable are
+// required; the rest have defaults.
+type Config struct {
+	// JS is central's JetStream (domain "hub").
+	JS jetstream.JetStream
+	// NC carries watermark pushes and answers watermark requests.
+	NC *nats.Conn
+	// Store is this node's read model.
+	Store *readmodel.Store
+	// Durable is this node's consumer name, derived from its server name.
+	Durable string
+	// Logger is derived per component; the zero value logs nothing useful,
+	// pass zerolog.Nop() to discard explicitly.
+	Logger zerolog.Logger
+
+	// Stream defaults to envelope.StreamIngest.
+	Stream string
+	// FetchBatch is how many messages one fetch asks for (default 64).
+	FetchBatch int
+	// FetchWait is how long one fetch waits for messages (default 1s).
+	FetchWait time.Duration
+	// AckWait is how long the server waits for an ack before redelivering
+	// (default 30s).
+	AckWait time.Duration
+	// RetryDelay is how long a batch that failed to apply for a storage
+	// reason waits before redelivery (default 1s).
+	RetryDelay time.Duration
+	// Registerer, when set, receives the aggregator's metrics.
+	Registerer prometheus.Registerer
+}
+
+// Validate names the first missing or bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.JS == nil:
+		return errors.New("aggregator config: JS is required")
+	case c.NC == nil:
+		return errors.New("aggregator config: NC is required")
+	case c.Store == nil:
+		return errors.New("aggregator config: Store is required")
+	case c.Durable == "" || strings.ContainsAny(c.Durable, ".*> \t"):
+		return fmt.Errorf("aggregator config: Durable %q must be a non-empty name without '.', '*', '>' or spaces", c.Durable)
+	case c.FetchBatch < 0 || c.FetchWait < 0 || c.AckWait < 0 || c.RetryDelay < 0:
+		return errors.New("aggregator config: FetchBatch, FetchWait, AckWait and RetryDelay must not be negative")
+	}
+	return nil
+}
+
+// Aggregator consumes the ingest stream into a read model. New → Open →
+// Close.
+type Aggregator struct {
+	cfg     Config
+	log     zerolog.Logger
+	metrics *metrics
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	g      *errgroup.Group
+	sub    *nats.Subscription
+}
+
+// New checks cfg, fills its defaults and registers the metrics (when
+// cfg.Registerer is set). It returns an error naming a bad field.
+func New(cfg Config) (*Aggregator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = envelope.StreamIngest
+	}
+	if cfg.FetchBatch == 0 {
+		cfg.FetchBatch = 64
+	}
+	if cfg.FetchWait == 0 {
+		cfg.FetchWait = time.Second
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.RetryDelay == 0 {
+		cfg.RetryDelay = time.Second
+	}
+	m := newMetrics(cfg.Durable)
+	if cfg.Registerer != nil {
+		if err := m.register(cfg.Registerer); err != nil {
+			return nil, fmt.Errorf("register aggregator metrics: %w", err)
+		}
+	}
+	return &Aggregator{
+		cfg:     cfg,
+		log:     cfg.Logger.With().Str("component", "aggregator").Str("durable", cfg.Durable).Logger(),
+		metrics: m,
+	}, nil
+}
+
+// Open makes sure the durable consumer exists and starts where the read
+// model left off, starts answering watermark requests, and starts the fetch
+// loop. It returns an error when the stream or consumer cannot be reached.
+func (a *Aggregator) Open(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		return errors.New("open aggregator: already open")
+	}
+	cons, err := a.consumer(ctx)
+	if err != nil {
+		return fmt.Errorf("open aggregator: %w", err)
+	}
+	// Any node can answer: each answers from its own committed read model.
+	sub, err := a.cfg.NC.QueueSubscribe(envelope.SubjectWatermarkRequestAll, "vendsync-watermark", a.answerWatermark)
+	if err != nil {
+		return fmt.Errorf("open aggregator: subscribe watermark requests: %w", err)
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	g, gctx := errgroup.WithContext(loopCtx)
+	g.Go(func() error { return a.run(gctx, cons) })
+	a.cancel, a.g, a.sub = cancel, g, sub
+	a.log.Info().Str("stream", a.cfg.Stream).Msg("aggregator started")
+	return nil
+}
+
+// Close stops fetching, waits for the batch in progress to commit (or roll
+// back) and stops answering watermark requests. Unacknowledged messages are
+// redelivered to the next Open.
+func (a *Aggregator) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel == nil {
+		return nil
+	}
+	a.cancel()
+	err := a.g.Wait()
+	uerr := a.sub.Unsubscribe()
+	a.cancel, a.g, a.sub = nil, nil, nil
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("close aggregator: %w", err)
+	}
+	if uerr != nil && !errors.Is(uerr, nats.ErrConnectionClosed) {
+		return fmt.Errorf("close aggregator: unsubscribe: %w", uerr)
+	}
+	return nil
+}
+
+// consumer returns the durable consumer, creating it to start just after the
+// read model's recorded stream position. A consumer that has acknowledged
+// more than the read model holds (the read model file is new or was
+// restored from an older copy) is recreated from the read model's position:
+// redelivery is harmless, skipping is not.
+func (a *Aggregator) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	pos, err := a.cfg.Store.Position(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := a.cfg.JS.Consumer(ctx, a.cfg.Stream, a.cfg.Durable)
+	switch {
+	case err == nil:
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s info: %w", a.cfg.Durable, err)
+		}
+		if info.AckFloor.Stream <= pos {
+			return cons, nil
+		}
+		a.log.Warn().Uint64("consumer_ack_floor", info.AckFloor.Stream).Uint64("read_model_position", pos).
+			Msg("read model is behind its consumer: recreating the consumer from the read model's position")
+		if err := a.cfg.JS.DeleteConsumer(ctx, a.cfg.Stream, a.cfg.Durable); err != nil {
+			return nil, fmt.Errorf("delete consumer %s: %w", a.cfg.Durable, err)
+		}
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return nil, fmt.Errorf("consumer %s: %w", a.cfg.Durable, err)
+	}
+	cc := jetstream.ConsumerConfig{
+		Durable:       a.cfg.Durable,
+		Description:   "vendsync read model of node " + a.cfg.Durable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       a.cfg.AckWait,
+		MaxAckPending: 4 * a.cfg.FetchBatch,
+		FilterSubject: envelope.SubjectBatchAll,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if pos > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos+1
+	}
+	cons, err = a.cfg.JS.CreateConsumer(ctx, a.cfg.Stream, cc)
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %s: %w", a.cfg.Durable, err)
+	}
+	return cons, nil
+}
+
+// run fetches and applies until ctx ends. Fetch errors (a leader election,
+// a lost connection) are logged and retried; they never end the loop.
+func (a *Aggregator) run(ctx context.Context, cons jetstream.Consumer) error {
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, a.cfg.FetchWait)
+		batch, err := cons.Fetch(a.cfg.FetchBatch, jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			if ctx.Err() != nil {
+				break
+			}
+			a.metrics.fetchErrors.Inc()
+			a.log.Warn().Err(err).Msg("fetch failed; retrying")
+			a.sleep(ctx, a.cfg.RetryDelay)
+			continue
+		}
+		for msg := range batch.Messages() {
+			if ctx.Err() != nil {
+				// Closing: hand the rest back at once rather than after AckWait.
+				_ = msg.Nak()
+				continue
+			}
+			a.handle(ctx, msg)
+		}
+		cancel()
+		if err := batch.Error(); err != nil && ctx.Err() == nil &&
+			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+			a.metrics.fetchErrors.Inc()
+			a.log.Warn().Err(err).Msg("fetch ended with an error; retrying")
+			a.sleep(ctx, a.cfg.RetryDelay)
+		}
+	}
+	return ctx.Err()
+}
+
+func (a *Aggregator) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// handle applies one message and settles it: Ack after commit, Term when it
+// can never apply, NakWithDelay when the store failed.
+func (a *Aggregator) handle(ctx context.Context, msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		a.terminate(msg, "no metadata", err)
+		return
+	}
+	a.metrics.lag.Set(float64(meta.NumPending))
+	var b envelope.Batch
+	if err := json.Unmarshal(msg.Data(), &b); err != nil {
+		a.terminate(msg, "malformed batch", err)
+		return
+	}
+	// A site may publish only under fleet.<its site>.>: a batch naming
+	// another site is refused.
+	if site := subjectSite(msg.Subject()); site != b.Site {
+		a.terminate(msg, "batch site does not match subject", fmt.Errorf("subject %s carries site %q", msg.Subject(), b.Site))
+		return
+	}
+	start := time.Now()
+	// Not cancelled by Close: Close waits for the batch in progress instead.
+	res, err := a.cfg.Store.Apply(context.WithoutCancel(ctx), meta.Sequence.Stream, &b)
+	switch {
+	case errors.Is(err, readmodel.ErrInvalidBatch):
+		a.terminate(msg, "invalid batch", err)
+		return
+	case err != nil:
+		a.metrics.batches.WithLabelValues("retry").Inc()
+		a.log.Error().Err(err).Uint64("stream_seq", meta.Sequence.Stream).Msg("apply failed; redelivering")
+		if nerr := msg.NakWithDelay(a.cfg.RetryDelay); nerr != nil {
+			a.log.Warn().Err(nerr).Msg("nak failed")
+		}
+		return
+	}
+	a.metrics.applySeconds.Observe(time.Since(start).Seconds())
+	// Ack only now that the read model committed. A lost ack means a
+	// redelivery, which changes nothing.
+	if err := msg.Ack(); err != nil {
+		a.log.Warn().Err(err).Uint64("stream_seq", meta.Sequence.Stream).Msg("ack failed; the batch will be redelivered")
+	}
+	a.metrics.batches.WithLabelValues("applied").Inc()
+	a.metrics.events.WithLabelValues("applied").Add(float64(res.Applied))
+	a.metrics.events.WithLabelValues("duplicate").Add(float64(res.Duplicates))
+	a.metrics.events.WithLabelValues("skipped").Add(float64(res.Skipped))
+	a.pushWatermark(res.Watermark)
+}
+
+func (a *Aggregator) terminate(msg jetstream.Msg, reason string, err error) {
+	a.metrics.batches.WithLabelValues("terminated").Inc()
+	a.log.Error().Err(err).Str("subject", msg.Subject()).Str("reason", reason).Msg("terminating message")
+	if terr := msg.TermWithReason(reason); terr != nil {
+		a.log.Warn().Err(terr).Msg("term failed")
+	}
+}
+
+func (a *Aggregator) pushWatermark(w readmodel.Watermark) {
+	data, err := json.Marshal(toWire(w))
+	if err != nil {
+		return // a struct of strings, integers and a time always marshals
+	}
+	if err := a.cfg.NC.Publish(envelope.SubjectWatermarkPush(w.Site), data); err != nil {
+		a.log.Warn().Err(err).Str("site", w.Site).Msg("push watermark failed")
+	}
+}
+
+// answerWatermark replies to fleet.<site>.wm with the site's Watermark.
+func (a *Aggregator) answerWatermark(m *nats.Msg) {
+	site := subjectSite(m.Subject)
+	if err := envelope.ValidateSiteID(site); err != nil || m.Reply == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	w, err := a.cfg.Store.Watermark(ctx, site)
+	if err != nil {
+		a.log.Error().Err(err).Str("site", site).Msg("read watermark failed")
+		return // the site asks again
+	}
+	data, err := json.Marshal(toWire(w))
+	if err != nil {
+		return
+	}
+	if err := m.Respond(data); err != nil {
+		a.log.Warn().Err(err).Str("site", site).Msg("answer watermark failed")
+	}
+}
+
+func toWire(w readmodel.Watermark) envelope.Watermark {
+	return envelope.Watermark{Site: w.Site, Contiguous: w.Contiguous, MaxSeen: w.MaxSeen, At: time.Now().UTC()}
+}
+
+// subjectSite returns the <site> token of fleet.<site>.<...>, or "".
+func subjectSite(subject string) string {
+	rest, ok := strings.CutPrefix(subject, "fleet.")
+	if !ok {
+		return ""
+	}
+	site, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		return ""
+	}
+	return site
+}
