@@ -1,0 +1,294 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/vendsync/vendsync/edge/alert"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// RestockIn is one restock visit to one machine (POST /machines/{id}/restock).
+// MovementID is chosen by the client and is the visit's idempotency key.
+type RestockIn struct {
+	MovementID string        `json:"movementId"`
+	Items      []RestockItem `json:"items"`
+}
+
+// RestockItem is what a driver did to one product of the machine. Removals
+// apply first, then the units added; CountedQuantity, when given, is the shelf
+// count after the visit and corrects the stock last.
+type RestockItem struct {
+	ProductID       string `json:"productId"`
+	Added           *int64 `json:"added,omitempty"`
+	RemovedExpired  *int64 `json:"removedExpired,omitempty"`
+	RemovedDamaged  *int64 `json:"removedDamaged,omitempty"`
+	CountedQuantity *int64 `json:"countedQuantity,omitempty"`
+	// ExpiryDate (YYYY-MM-DD) is the expiry of the units added.
+	ExpiryDate string `json:"expiryDate,omitempty"`
+}
+
+// Stock movement reasons.
+const (
+	ReasonRestock = "RESTOCK"
+	ReasonExpired = "EXPIRED"
+	ReasonDamaged = "DAMAGED"
+	ReasonCount   = "COUNT"
+)
+
+// StockLine is one recorded stock movement of a restock.
+type StockLine struct {
+	Line      int    `json:"line"`
+	ProductID string `json:"productId"`
+	Reason    string `json:"reason"`
+	Delta     int64  `json:"delta"`
+	After     int64  `json:"after"`
+	Sequence  uint64 `json:"sequence"`
+}
+
+// RestockResult is the answer to a restock; a replay gets the same one.
+type RestockResult struct {
+	MovementID string      `json:"movementId"`
+	MachineID  string      `json:"machineId"`
+	Lines      []StockLine `json:"lines"`
+	Replayed   bool        `json:"-"`
+}
+
+// MaxRestockItems bounds the products in one restock.
+const MaxRestockItems = 1000
+
+func checkRestock(machineID string, in RestockIn) ([]byte, *web.Error) {
+	if e := ValidID("movementId", in.MovementID); e != nil {
+		return nil, e
+	}
+	if len(in.Items) == 0 {
+		return nil, web.Invalid("items", "items must hold at least one product")
+	}
+	if len(in.Items) > MaxRestockItems {
+		return nil, web.Invalid("items", "items holds %d products; at most %d per restock", len(in.Items), MaxRestockItems)
+	}
+	seen := map[string]bool{}
+	for i, it := range in.Items {
+		f := func(name string) string { return fmt.Sprintf("items[%d].%s", i, name) }
+		if e := ValidID(f("productId"), it.ProductID); e != nil {
+			return nil, e
+		}
+		if seen[it.ProductID] {
+			return nil, web.Invalid(f("productId"), "product %q appears twice; give one line per product", it.ProductID)
+		}
+		seen[it.ProductID] = true
+		for _, e := range []*web.Error{checkNonNeg(f("added"), it.Added, MaxQuantity), checkNonNeg(f("removedExpired"), it.RemovedExpired, MaxQuantity),
+			checkNonNeg(f("removedDamaged"), it.RemovedDamaged, MaxQuantity), checkNonNeg(f("countedQuantity"), it.CountedQuantity, MaxQuantity),
+			checkDate(f("expiryDate"), it.ExpiryDate)} {
+			if e != nil {
+				return nil, e
+			}
+		}
+		if val(it.Added) == 0 && val(it.RemovedExpired) == 0 && val(it.RemovedDamaged) == 0 && it.CountedQuantity == nil && it.ExpiryDate == "" {
+			return nil, web.Invalid(f("productId"), "nothing to record for product %q: give added, removedExpired, removedDamaged, countedQuantity or expiryDate", it.ProductID)
+		}
+	}
+	// The hash covers the machine and the normalized body: the same key for
+	// another machine or other quantities is a conflict, not a replay.
+	b, _ := json.Marshal(struct {
+		M string
+		I []RestockItem
+	}{machineID, in.Items})
+	h := sha256.Sum256(b)
+	return h[:], nil
+}
+
+func val(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// Restock records a restock visit to a machine in one transaction: per
+// product, the units removed as expired or damaged, the units added and an
+// optional shelf count, each as a stock movement (outbox event, audit row)
+// with stock alerts re-evaluated; a count closes INVENTORY_MISMATCH.
+//
+// It returns a *web.Error for bad input (400 naming the field), an unknown
+// machine (404) or product (422 UNKNOWN_PRODUCT), a removal larger than the
+// stock (400), a decommissioned machine (409), or a movementId already used
+// with a different body (409 IDEMPOTENCY_CONFLICT). A replay of the same
+// body returns the first result with Replayed set and changes nothing.
+func (w *Writer) Restock(ctx context.Context, machineID string, in RestockIn, by string) (RestockResult, error) {
+	if e := ValidID("machineId", machineID); e != nil {
+		return RestockResult{}, e
+	}
+	hash, e := checkRestock(machineID, in)
+	if e != nil {
+		return RestockResult{}, e
+	}
+	res, err := w.Do(ctx, func(t *Tx) (any, error) { return t.restock(machineID, in, hash, by) })
+	if err != nil {
+		return RestockResult{}, err
+	}
+	return res.(RestockResult), nil
+}
+
+const (
+	findMovement = `SELECT line, machine_id, product_id, reason, delta, after, seq, body_hash FROM stock_movements
+		WHERE movement_id = ? ORDER BY line`
+	insertMovement = `INSERT INTO stock_movements (movement_id, line, machine_id, product_id, reason, delta, after, performed_by, performed_at, body_hash, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// findRestock answers a movement id seen before: the same body is a replay,
+// a different one a conflict. ok is false for a new movement id.
+func (t *Tx) findRestock(id string, hash []byte) (res RestockResult, ok bool, err error) {
+	rows, err := t.tx.QueryContext(t.ctx, findMovement, id)
+	if err != nil {
+		return res, false, fmt.Errorf("find movement: %w", err)
+	}
+	defer rows.Close()
+	res = RestockResult{MovementID: id, Lines: []StockLine{}, Replayed: true}
+	for rows.Next() {
+		var l StockLine
+		var h []byte
+		if err := rows.Scan(&l.Line, &res.MachineID, &l.ProductID, &l.Reason, &l.Delta, &l.After, &l.Sequence, &h); err != nil {
+			return res, false, fmt.Errorf("find movement: %w", err)
+		}
+		if !bytes.Equal(h, hash) {
+			return res, true, web.Errorf(http.StatusConflict, "IDEMPOTENCY_CONFLICT", "movementId",
+				"movement %q was already recorded with a different body", id)
+		}
+		ok = true
+		res.Lines = append(res.Lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return res, false, fmt.Errorf("find movement: %w", err)
+	}
+	return res, ok, nil
+}
+
+type plannedLine struct {
+	reason       string
+	delta, after int64
+}
+
+func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (RestockResult, error) {
+	if prev, ok, err := t.findRestock(in.MovementID, hash); err != nil || ok {
+		return prev, err
+	}
+	m := t.w.machines[machineID]
+	if m == nil {
+		return RestockResult{}, web.NotFound("machineId", "machine %q is not registered", machineID)
+	}
+	if m.status == "DECOMMISSIONED" {
+		return RestockResult{}, errDecommissioned(machineID)
+	}
+	// Plan every line against the current view before writing anything, so
+	// a bad line rejects the whole visit.
+	type planned struct {
+		k      itemKey
+		it     *item
+		before int64
+		next   item
+		lines  []plannedLine
+	}
+	plans := make([]planned, 0, len(in.Items))
+	for i, ri := range in.Items {
+		k := itemKey{machineID, ri.ProductID}
+		it := t.w.items[k]
+		if it == nil {
+			return RestockResult{}, web.Errorf(http.StatusUnprocessableEntity, "UNKNOWN_PRODUCT", fmt.Sprintf("items[%d].productId", i),
+				"machine %q has no product %q", machineID, ri.ProductID)
+		}
+		p := planned{k: k, it: it, before: it.qty, next: *it}
+		qty := it.qty
+		removed := val(ri.RemovedExpired) + val(ri.RemovedDamaged)
+		if removed > qty {
+			field := "removedExpired"
+			if val(ri.RemovedDamaged) > 0 {
+				field = "removedDamaged"
+			}
+			return RestockResult{}, web.Invalid(fmt.Sprintf("items[%d].%s", i, field),
+				"cannot remove %d units of %q: the machine holds %d", removed, ri.ProductID, qty)
+		}
+		add := func(reason string, delta int64) {
+			qty += delta
+			p.lines = append(p.lines, plannedLine{reason: reason, delta: delta, after: qty})
+		}
+		if n := val(ri.RemovedExpired); n > 0 {
+			add(ReasonExpired, -n)
+		}
+		if n := val(ri.RemovedDamaged); n > 0 {
+			add(ReasonDamaged, -n)
+		}
+		if n := val(ri.Added); n > 0 {
+			if qty+n > MaxQuantity {
+				return RestockResult{}, web.Invalid(fmt.Sprintf("items[%d].added", i), "adding %d units of %q would hold %d, more than %d", n, ri.ProductID, qty+n, MaxQuantity)
+			}
+			add(ReasonRestock, n)
+		}
+		if ri.CountedQuantity != nil {
+			add(ReasonCount, *ri.CountedQuantity-qty)
+		}
+		// The slot's expiry is its earliest one: new units' date unless
+		// older units that expire sooner are still in it.
+		if ri.ExpiryDate != "" {
+			left := it.qty - removed
+			if left <= 0 || it.expiry == "" || ri.ExpiryDate < it.expiry {
+				p.next.expiry = ri.ExpiryDate
+			}
+		}
+		p.next.qty = qty
+		plans = append(plans, p)
+	}
+
+	res := RestockResult{MovementID: in.MovementID, MachineID: machineID, Lines: []StockLine{}}
+	line := 0
+	for i, p := range plans {
+		var expiry any
+		if p.next.expiry != "" {
+			expiry = p.next.expiry
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE machine_inventory SET quantity = ?, expiry_date = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`,
+			p.next.qty, expiry, t.now.UnixMilli(), p.k.machine, p.k.product); err != nil {
+			return RestockResult{}, fmt.Errorf("update stock: %w", err)
+		}
+		expiryChanged := p.next.expiry != p.it.expiry
+		*p.it = p.next
+		for _, l := range p.lines {
+			line++
+			mvID := fmt.Sprintf("%s:%d", in.MovementID, line)
+			seq, err := t.emit(envelope.KindStock, t.now, envelope.StockMovement{MovementID: mvID, MachineID: machineID, ProductID: p.k.product,
+				Reason: l.reason, Delta: l.delta, After: l.after, By: by})
+			if err != nil {
+				return RestockResult{}, err
+			}
+			if _, err := t.tx.ExecContext(t.ctx, insertMovement, in.MovementID, line, machineID, p.k.product, l.reason, l.delta, l.after,
+				by, t.now.UnixMilli(), hash, seq); err != nil {
+				return RestockResult{}, fmt.Errorf("insert stock movement: %w", err)
+			}
+			res.Lines = append(res.Lines, StockLine{Line: line, ProductID: p.k.product, Reason: l.reason, Delta: l.delta, After: l.after, Sequence: seq})
+		}
+		if err := t.audit("inventory", machineID+"/"+p.k.product, "RESTOCK", by, map[string]any{
+			"movementId": in.MovementID, "item": in.Items[i], "before": p.before, "after": p.next.qty}); err != nil {
+			return RestockResult{}, err
+		}
+		if expiryChanged {
+			if err := t.inventoryEvent(p.k, p.it, "UPDATED", by); err != nil {
+				return RestockResult{}, err
+			}
+		}
+		if in.Items[i].CountedQuantity != nil {
+			if err := t.setAlert(machineID, p.k.product, alert.InventoryMismatch, false, "", "COUNTED"); err != nil {
+				return RestockResult{}, err
+			}
+		}
+		if err := t.stockAlerts(p.k, p.it, ReasonRestock); err != nil {
+			return RestockResult{}, err
+		}
+	}
+	return res, nil
+}
