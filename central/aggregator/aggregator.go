@@ -216,9 +216,40 @@ func (a *Aggregator) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	return cons, nil
 }
 
-// run fetches and applies until ctx ends. Fetch errors (a leader election,
-// a lost connection) are logged and retried; they never end the loop.
+// item is a fetched message ready to apply.
+type item struct {
+	msg  jetstream.Msg
+	seq  uint64
+	prep *readmodel.Prepared
+}
+
+// run fetches and applies until ctx ends, as a two-stage pipeline: one
+// goroutine fetches, decodes and prepares (CPU work that needs no database),
+// the other applies in stream order, so both cores work during a catch-up.
 func (a *Aggregator) run(ctx context.Context, cons jetstream.Consumer) error {
+	items := make(chan item, a.cfg.FetchBatch)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(items)
+		return a.fetch(ctx, cons, items)
+	})
+	g.Go(func() error {
+		for it := range items {
+			if ctx.Err() != nil {
+				// Closing: hand the rest back at once rather than after AckWait.
+				_ = it.msg.Nak()
+				continue
+			}
+			a.apply(ctx, it)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// fetch feeds items until ctx ends. Fetch errors (a leader election, a lost
+// connection) are logged and retried; they never end the loop.
+func (a *Aggregator) fetch(ctx context.Context, cons jetstream.Consumer, items chan<- item) error {
 	for ctx.Err() == nil {
 		fctx, cancel := context.WithTimeout(ctx, a.cfg.FetchWait)
 		batch, err := cons.Fetch(a.cfg.FetchBatch, jetstream.FetchContext(fctx))
@@ -233,12 +264,15 @@ func (a *Aggregator) run(ctx context.Context, cons jetstream.Consumer) error {
 			continue
 		}
 		for msg := range batch.Messages() {
-			if ctx.Err() != nil {
-				// Closing: hand the rest back at once rather than after AckWait.
-				_ = msg.Nak()
+			it, ok := a.prepare(msg)
+			if !ok {
 				continue
 			}
-			a.handle(ctx, msg)
+			select {
+			case items <- it:
+			case <-ctx.Done():
+				_ = msg.Nak()
+			}
 		}
 		cancel()
 		if err := batch.Error(); err != nil && ctx.Err() == nil &&
@@ -260,37 +294,48 @@ func (a *Aggregator) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// handle applies one message and settles it: Ack after commit, Term when it
-// can never apply, NakWithDelay when the store failed.
-func (a *Aggregator) handle(ctx context.Context, msg jetstream.Msg) {
+// prepare decodes and prepares one message. A message that can never apply
+// is terminated here and ok is false.
+func (a *Aggregator) prepare(msg jetstream.Msg) (item, bool) {
 	meta, err := msg.Metadata()
 	if err != nil {
 		a.terminate(msg, "no metadata", err)
-		return
+		return item{}, false
 	}
 	a.metrics.lag.Set(float64(meta.NumPending))
 	var b envelope.Batch
 	if err := json.Unmarshal(msg.Data(), &b); err != nil {
 		a.terminate(msg, "malformed batch", err)
-		return
+		return item{}, false
 	}
 	// A site may publish only under fleet.<its site>.>: a batch naming
 	// another site is refused.
 	if site := subjectSite(msg.Subject()); site != b.Site {
 		a.terminate(msg, "batch site does not match subject", fmt.Errorf("subject %s carries site %q", msg.Subject(), b.Site))
-		return
+		return item{}, false
 	}
+	p, err := a.cfg.Store.Prepare(&b)
+	if err != nil {
+		a.terminate(msg, "invalid batch", err)
+		return item{}, false
+	}
+	return item{msg: msg, seq: meta.Sequence.Stream, prep: p}, true
+}
+
+// apply commits one prepared message and settles it: Ack after commit,
+// NakWithDelay when the store failed.
+func (a *Aggregator) apply(ctx context.Context, it item) {
 	start := time.Now()
 	// Not cancelled by Close: Close waits for the batch in progress instead.
-	res, err := a.cfg.Store.Apply(context.WithoutCancel(ctx), meta.Sequence.Stream, &b)
+	res, err := a.cfg.Store.ApplyPrepared(context.WithoutCancel(ctx), it.seq, it.prep)
 	switch {
 	case errors.Is(err, readmodel.ErrInvalidBatch):
-		a.terminate(msg, "invalid batch", err)
+		a.terminate(it.msg, "invalid batch", err)
 		return
 	case err != nil:
 		a.metrics.batches.WithLabelValues("retry").Inc()
-		a.log.Error().Err(err).Uint64("stream_seq", meta.Sequence.Stream).Msg("apply failed; redelivering")
-		if nerr := msg.NakWithDelay(a.cfg.RetryDelay); nerr != nil {
+		a.log.Error().Err(err).Uint64("stream_seq", it.seq).Msg("apply failed; redelivering")
+		if nerr := it.msg.NakWithDelay(a.cfg.RetryDelay); nerr != nil {
 			a.log.Warn().Err(nerr).Msg("nak failed")
 		}
 		return
@@ -298,8 +343,8 @@ func (a *Aggregator) handle(ctx context.Context, msg jetstream.Msg) {
 	a.metrics.applySeconds.Observe(time.Since(start).Seconds())
 	// Ack only now that the read model committed. A lost ack means a
 	// redelivery, which changes nothing.
-	if err := msg.Ack(); err != nil {
-		a.log.Warn().Err(err).Uint64("stream_seq", meta.Sequence.Stream).Msg("ack failed; the batch will be redelivered")
+	if err := it.msg.Ack(); err != nil {
+		a.log.Warn().Err(err).Uint64("stream_seq", it.seq).Msg("ack failed; the batch will be redelivered")
 	}
 	a.metrics.batches.WithLabelValues("applied").Inc()
 	a.metrics.events.WithLabelValues("applied").Add(float64(res.Applied))

@@ -175,30 +175,36 @@ func (d *aggDeltas) addSale(site, city, machine, product string, qty, rev int64,
 	d.scopes[[2]string{site, city}] = struct{}{}
 }
 
-// flush upserts the accumulated deltas and scopes and empties d. The caller
-// holds s.mu.
-func (s *Store) flushAgg(ctx context.Context, d *aggDeltas) error {
-	if len(d.m) > 0 {
-		args := make([]any, 0, len(d.m)*9)
-		for k, v := range d.m {
-			args = append(args, k.dim, k.win, k.site, k.city, k.bucket, k.key, v.tx, v.qty, v.rev)
-		}
-		if err := s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, 9, args, nil); err != nil {
-			return fmt.Errorf("upsert aggregates: %w", err)
-		}
-		clear(d.m)
-	}
-	if len(d.scopes) > 0 {
-		st, err := s.stmt(ctx, insertScope)
-		if err != nil {
-			return err
-		}
-		for sc := range d.scopes {
-			if _, err := st.ExecContext(ctx, sc[0], sc[1]); err != nil {
-				return fmt.Errorf("insert scope: %w", err)
+// flushAgg upserts plus minus the deltas in minus (nil for none), and the
+// scopes of plus. It leaves plus and minus unchanged. The caller holds s.mu.
+func (s *Store) flushAgg(ctx context.Context, plus, minus *aggDeltas) error {
+	args := make([]any, 0, len(plus.m)*9)
+	for k, v := range plus.m {
+		tx, qty, rev := v.tx, v.qty, v.rev
+		if minus != nil {
+			if m := minus.m[k]; m != nil {
+				tx, qty, rev = tx-m.tx, qty-m.qty, rev-m.rev
 			}
 		}
-		clear(d.scopes)
+		if tx == 0 {
+			continue
+		}
+		args = append(args, k.dim, k.win, k.site, k.city, k.bucket, k.key, tx, qty, rev)
+	}
+	if err := s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, 9, args, nil); err != nil {
+		return fmt.Errorf("upsert aggregates: %w", err)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	st, err := s.stmt(ctx, insertScope)
+	if err != nil {
+		return err
+	}
+	for sc := range plus.scopes {
+		if _, err := st.ExecContext(ctx, sc[0], sc[1]); err != nil {
+			return fmt.Errorf("insert scope: %w", err)
+		}
 	}
 	return nil
 }
@@ -242,6 +248,53 @@ func (s *Store) execChunks(ctx context.Context, head, row, tail string, width in
 	return nil
 }
 
+// Prepared is a batch validated, decoded and pre-aggregated outside the
+// writer lock, ready for ApplyPrepared. It is not changed by being applied,
+// so a failed ApplyPrepared can be retried with it.
+type Prepared struct {
+	b      *envelope.Batch
+	loc    *time.Location // of b.TZ; UTC when b.TZ is empty
+	bodies [][]byte       // envelope JSON per event
+	sales  []preparedSale // decodable sales, in event order
+	deltas *aggDeltas     // every sale in sales counted once
+}
+
+type preparedSale struct {
+	idx int // index in b.Events
+	envelope.Sale
+}
+
+// Prepare validates b and does the work of applying it that needs no
+// database: decoding, encoding raw events, bucketing sales. A caller that
+// applies a stream of batches can Prepare the next while the current one
+// commits. It returns an error wrapping ErrInvalidBatch when b is malformed.
+func (s *Store) Prepare(b *envelope.Batch) (*Prepared, error) {
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("prepare: %w: %w", ErrInvalidBatch, err)
+	}
+	loc, err := s.location(b.TZ)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w: timezone %q: %w", b.MsgID(), ErrInvalidBatch, b.TZ, err)
+	}
+	p := &Prepared{b: b, loc: loc, bodies: make([][]byte, len(b.Events)), deltas: newAggDeltas()}
+	for i := range b.Events {
+		e := &b.Events[i]
+		if p.bodies[i], err = eventJSON(e); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w: event %d: %w", b.MsgID(), ErrInvalidBatch, e.Seq, err)
+		}
+		if e.Kind != envelope.KindSale {
+			continue
+		}
+		var d envelope.Sale
+		if json.Unmarshal(e.Data, &d) != nil || d.TransactionID == "" || d.MachineID == "" || d.ProductID == "" {
+			continue // kept raw, counted as skipped
+		}
+		p.sales = append(p.sales, preparedSale{i, d})
+		p.deltas.addSale(b.Site, d.City, d.MachineID, d.ProductID, d.Quantity, d.AmountCents, e.Time, loc)
+	}
+	return p, nil
+}
+
 // Apply validates b and applies it in one transaction: raw events are
 // inserted unless (site, seq) exists, only the new ones take effect (sales
 // into aggregates unless their transactionId exists, other kinds into their
@@ -253,19 +306,23 @@ func (s *Store) execChunks(ctx context.Context, head, row, tail string, width in
 // It returns an error wrapping ErrInvalidBatch when b is malformed (retrying
 // cannot help), or a storage error (retrying may).
 func (s *Store) Apply(ctx context.Context, streamSeq uint64, b *envelope.Batch) (Result, error) {
-	if err := b.Validate(); err != nil {
-		return Result{}, fmt.Errorf("apply: %w: %w", ErrInvalidBatch, err)
+	p, err := s.Prepare(b)
+	if err != nil {
+		return Result{}, err
 	}
+	return s.ApplyPrepared(ctx, streamSeq, p)
+}
+
+// ApplyPrepared is Apply for a batch already through Prepare.
+func (s *Store) ApplyPrepared(ctx context.Context, streamSeq uint64, p *Prepared) (Result, error) {
+	b := p.b
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.location(b.TZ); err != nil {
-		return Result{}, fmt.Errorf("apply %s: %w: timezone %q: %w", b.MsgID(), ErrInvalidBatch, b.TZ, err)
-	}
 	if err := s.begin(ctx); err != nil {
 		return Result{}, fmt.Errorf("apply %s: %w", b.MsgID(), err)
 	}
-	res, err := s.apply(ctx, streamSeq, b, now)
+	res, err := s.apply(ctx, streamSeq, p, now)
 	if err != nil {
 		s.rollback()
 		return Result{}, fmt.Errorf("apply %s: %w", b.MsgID(), err)
@@ -286,35 +343,36 @@ type siteRow struct {
 	lastEventTime       int64
 }
 
-func (s *Store) apply(ctx context.Context, streamSeq uint64, b *envelope.Batch, now time.Time) (Result, error) {
+func (s *Store) apply(ctx context.Context, streamSeq uint64, p *Prepared, now time.Time) (Result, error) {
+	b := p.b
 	var st siteRow
 	switch err := s.queryRow(ctx, selectSite, b.Site).Scan(&st.tz, &st.contiguous, &st.maxSeen, &st.lastEventTime); {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return Result{}, fmt.Errorf("read site: %w", err)
 	}
-	tz := b.TZ
-	if tz == "" {
-		tz = st.tz // an old edge that sends no zone keeps the site's last one
+	tz, loc := b.TZ, p.loc
+	if tz == "" && st.tz != "" {
+		// An edge that sends no zone keeps the site's last one.
+		l, err := s.location(st.tz)
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: stored timezone %q: %w", ErrInvalidBatch, st.tz, err)
+		}
+		tz, loc = st.tz, l
 	}
-	loc, err := s.location(tz)
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: stored timezone %q: %w", ErrInvalidBatch, tz, err)
+	if tz == "" {
+		tz = "UTC"
 	}
 
 	// Raw events: RETURNING names the ones that are new.
 	nowMS := now.UnixMilli()
-	args := make([]any, 0, len(b.Events)*7)
+	args := make([]any, 0, len(b.Events)*11)
 	for i := range b.Events {
 		e := &b.Events[i]
-		body, err := eventJSON(e)
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: event %d: %w", ErrInvalidBatch, e.Seq, err)
-		}
-		args = append(args, b.Site, int64(e.Seq), string(e.Kind), ms(e.Time), nowMS, int64(streamSeq), body)
+		args = append(args, b.Site, int64(e.Seq), string(e.Kind), ms(e.Time), nowMS, int64(streamSeq), p.bodies[i])
 	}
 	fresh := make([]bool, len(b.Events))
-	err = s.execChunks(ctx, insertRawHead, insertRawRow, insertRawTail, 7, args, func(r *sql.Rows) error {
+	err := s.execChunks(ctx, insertRawHead, insertRawRow, insertRawTail, 7, args, func(r *sql.Rows) error {
 		var seq int64
 		if err := r.Scan(&seq); err != nil {
 			return err
@@ -327,13 +385,11 @@ func (s *Store) apply(ctx context.Context, streamSeq uint64, b *envelope.Batch, 
 	}
 
 	res := Result{Watermark: Watermark{Site: b.Site}}
-	type sale struct {
-		*envelope.Sale
-		t   time.Time
-		seq uint64
-	}
-	var sales []sale
 	lastEvent := st.lastEventTime
+	hasSale := make([]bool, len(b.Events))
+	for _, sl := range p.sales {
+		hasSale[sl.idx] = true
+	}
 	for i := range b.Events {
 		if !fresh[i] {
 			res.Duplicates++
@@ -342,10 +398,13 @@ func (s *Store) apply(ctx context.Context, streamSeq uint64, b *envelope.Batch, 
 		res.Applied++
 		e := &b.Events[i]
 		lastEvent = max(lastEvent, ms(e.Time))
-		sl, ok, err := s.applyEvent(ctx, b.Site, e)
-		if sl != nil {
-			sales = append(sales, sale{sl, e.Time, e.Seq})
+		if e.Kind == envelope.KindSale {
+			if !hasSale[i] {
+				res.Skipped++
+			}
+			continue
 		}
+		ok, err := s.applyEvent(ctx, b.Site, e)
 		if err != nil {
 			return Result{}, fmt.Errorf("apply event %d: %w", e.Seq, err)
 		}
@@ -354,14 +413,19 @@ func (s *Store) apply(ctx context.Context, streamSeq uint64, b *envelope.Batch, 
 		}
 	}
 
-	// Sales: RETURNING names the transactions that are new; only they count.
-	if len(sales) > 0 {
-		args = args[:0]
-		for _, sl := range sales {
-			args = append(args, sl.TransactionID, b.Site, int64(sl.seq), sl.MachineID, sl.ProductID, sl.City, sl.Location,
-				sl.Quantity, sl.AmountCents, sl.PaymentMethod, ms(sl.t))
+	// Sales of new events: RETURNING names the transactions that are new;
+	// only they count. The prepared deltas count every sale, so the ones that
+	// must not count are subtracted.
+	args = args[:0]
+	for _, sl := range p.sales {
+		if fresh[sl.idx] {
+			e := &b.Events[sl.idx]
+			args = append(args, sl.TransactionID, b.Site, int64(e.Seq), sl.MachineID, sl.ProductID, sl.City, sl.Location,
+				sl.Quantity, sl.AmountCents, sl.PaymentMethod, ms(e.Time))
 		}
-		newTx := make(map[string]int, len(sales))
+	}
+	if len(args) > 0 {
+		newTx := make(map[string]int, len(args)/11)
 		err := s.execChunks(ctx, insertSaleHead, insertSaleRow, insertSaleTail, 11, args, func(r *sql.Rows) error {
 			var id string
 			if err := r.Scan(&id); err != nil {
@@ -373,15 +437,24 @@ func (s *Store) apply(ctx context.Context, streamSeq uint64, b *envelope.Batch, 
 		if err != nil {
 			return Result{}, fmt.Errorf("insert sales: %w", err)
 		}
-		d := newAggDeltas()
-		for _, sl := range sales {
-			if newTx[sl.TransactionID] == 0 {
-				continue // already counted: a replayed sale changes nothing
-			}
-			newTx[sl.TransactionID]-- // a transaction repeated inside the batch counts once
-			d.addSale(b.Site, sl.City, sl.MachineID, sl.ProductID, sl.Quantity, sl.AmountCents, sl.t, loc)
+		plus, minus := p.deltas, newAggDeltas()
+		if loc != p.loc {
+			plus = newAggDeltas()
 		}
-		if err := s.flushAgg(ctx, d); err != nil {
+		for _, sl := range p.sales {
+			counts := fresh[sl.idx] && newTx[sl.TransactionID] > 0
+			if counts {
+				newTx[sl.TransactionID]-- // a transaction repeated inside the batch counts once
+			}
+			t := b.Events[sl.idx].Time
+			switch {
+			case loc != p.loc && counts:
+				plus.addSale(b.Site, sl.City, sl.MachineID, sl.ProductID, sl.Quantity, sl.AmountCents, t, loc)
+			case loc == p.loc && !counts:
+				minus.addSale(b.Site, sl.City, sl.MachineID, sl.ProductID, sl.Quantity, sl.AmountCents, t, loc)
+			}
+		}
+		if err := s.flushAgg(ctx, plus, minus); err != nil {
 			return Result{}, err
 		}
 	}

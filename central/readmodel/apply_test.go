@@ -511,3 +511,25 @@ func TestQueries_NotFoundAndInvalid(t *testing.T) {
 		t.Fatalf("unknown site answer = %+v, want no rows and one unknown freshness", res)
 	}
 }
+
+func TestApply_BatchWithoutZoneUsesSiteZone(t *testing.T) {
+	s := openStore(t)
+	at := time.Date(2026, 5, 1, 23, 30, 0, 0, time.UTC) // May 2 in Tokyo
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, 1, mkBatch(t, "s1", "Asia/Tokyo", 1, saleEv("t1", "m1", "p1", "Tokyo", 1, 100, at)))
+	mustApply(t, s, 2, mkBatch(t, "s1", "", 2, saleEv("t2", "m1", "p1", "Tokyo", 1, 100, at)))
+	k := fmt.Sprintf("site/day/s1/Tokyo/%d/s1", bucket.Key(bucket.Day, at, tokyo))
+	if got, want := dumpAgg(t, s)[k], [3]int64{2, 2, 200}; got != want {
+		t.Fatalf("%s = %v, want %v", k, got, want)
+	}
+	f, err := s.Site(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.TZ, "Asia/Tokyo"; got != want {
+		t.Fatalf("site tz = %q, want %q", got, want)
+	}
+}

@@ -9,79 +9,73 @@ import (
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-// applyEvent applies one new event's effect. A sale is decoded and returned
-// for the caller to insert in bulk. ok is false when the event's data cannot
+// applyEvent applies one new non-sale event's effect (sales are applied in
+// bulk from their Prepared form). ok is false when the event's data cannot
 // be decoded or lacks its key: it then has no effect. The caller holds s.mu.
-func (s *Store) applyEvent(ctx context.Context, site string, e *envelope.Event) (*envelope.Sale, bool, error) {
+func (s *Store) applyEvent(ctx context.Context, site string, e *envelope.Event) (bool, error) {
 	seq, at := int64(e.Seq), ms(e.Time)
 	switch e.Kind {
-	case envelope.KindSale:
-		var d envelope.Sale
-		if json.Unmarshal(e.Data, &d) != nil || d.TransactionID == "" || d.MachineID == "" || d.ProductID == "" {
-			return nil, false, nil
-		}
-		return &d, true, nil
 	case envelope.KindMachine:
 		var d envelope.Machine
 		if json.Unmarshal(e.Data, &d) != nil || d.MachineID == "" {
-			return nil, false, nil
+			return false, nil
 		}
 		pm, err := json.Marshal(d.PaymentMethods)
 		if err != nil {
-			return nil, false, nil
+			return false, nil
 		}
 		if d.PaymentMethods == nil {
 			pm = []byte("[]")
 		}
-		return nil, true, s.exec(ctx, upsertMachine, site, d.MachineID, d.City, d.Building, d.Lat, d.Lng,
+		return true, s.exec(ctx, upsertMachine, site, d.MachineID, d.City, d.Building, d.Lat, d.Lng,
 			string(pm), d.Status, d.TempMaxC, d.Action, seq, at)
 	case envelope.KindInventory:
 		var d envelope.Inventory
 		if json.Unmarshal(e.Data, &d) != nil || d.MachineID == "" || d.ProductID == "" {
-			return nil, false, nil
+			return false, nil
 		}
-		return nil, true, s.exec(ctx, upsertInventory, site, d.MachineID, d.ProductID, d.Name, d.PriceCents,
+		return true, s.exec(ctx, upsertInventory, site, d.MachineID, d.ProductID, d.Name, d.PriceCents,
 			d.Quantity, d.ExpiryDate, d.LowStockLimit, d.ParLevel, d.CasePack, seq, seq, at)
 	case envelope.KindStock:
 		var d envelope.StockMovement
 		if json.Unmarshal(e.Data, &d) != nil || d.MachineID == "" || d.ProductID == "" {
-			return nil, false, nil
+			return false, nil
 		}
-		return nil, true, s.exec(ctx, upsertStock, site, d.MachineID, d.ProductID, d.After, seq, at)
+		return true, s.exec(ctx, upsertStock, site, d.MachineID, d.ProductID, d.After, seq, at)
 	case envelope.KindFault:
 		var d envelope.Fault
 		if json.Unmarshal(e.Data, &d) != nil || d.FaultID == 0 {
-			return nil, false, nil
+			return false, nil
 		}
 		var resolved *int64
 		if d.ResolvedAt != nil {
 			v := ms(*d.ResolvedAt)
 			resolved = &v
 		}
-		return nil, true, s.exec(ctx, upsertFault, site, d.FaultID, d.MachineID, d.FaultType, d.Description,
+		return true, s.exec(ctx, upsertFault, site, d.FaultID, d.MachineID, d.FaultType, d.Description,
 			d.Status, ms(d.ReportedAt), resolved, d.By, seq, at)
 	case envelope.KindAlert:
 		var d envelope.Alert
 		if json.Unmarshal(e.Data, &d) != nil || d.AlertID == 0 {
-			return nil, false, nil
+			return false, nil
 		}
 		var closed *int64
 		if d.ClosedAt != nil {
 			v := ms(*d.ClosedAt)
 			closed = &v
 		}
-		return nil, true, s.exec(ctx, upsertAlert, site, d.AlertID, d.MachineID, d.ProductID, d.Type,
+		return true, s.exec(ctx, upsertAlert, site, d.AlertID, d.MachineID, d.ProductID, d.Type,
 			d.Status, d.Detail, ms(d.OpenedAt), closed, seq, at)
 	case envelope.KindTelemetry:
 		var d envelope.Telemetry
 		if json.Unmarshal(e.Data, &d) != nil || d.MachineID == "" {
-			return nil, false, nil
+			return false, nil
 		}
-		return nil, true, s.exec(ctx, upsertTelemetry, site, d.MachineID, d.Temperature, d.PowerStatus,
+		return true, s.exec(ctx, upsertTelemetry, site, d.MachineID, d.Temperature, d.PowerStatus,
 			d.DoorStatus, seq, at)
 	}
 	// A kind this binary does not know yet: kept raw, so it is not lost.
-	return nil, false, nil
+	return false, nil
 }
 
 // exec runs a prepared writer statement. The caller holds s.mu.

@@ -106,9 +106,10 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 		}
 		n += int64(page)
 		if len(d.m) >= rebuildFlush || page < rebuildPage {
-			if err := s.flushAgg(ctx, d); err != nil {
+			if err := s.flushAgg(ctx, d, nil); err != nil {
 				return 0, err
 			}
+			d = newAggDeltas()
 		}
 		if page < rebuildPage {
 			break

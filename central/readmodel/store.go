@@ -71,8 +71,10 @@ type Store struct {
 	consumer string
 	now      func() time.Time
 
-	mu    sync.Mutex // serializes writers and guards stmts and locs
+	mu    sync.Mutex // serializes writers and guards stmts
 	stmts map[string]*sql.Stmt
+
+	locMu sync.Mutex
 	locs  map[string]*time.Location
 }
 
@@ -178,8 +180,10 @@ func multiRow(head, row, tail string, n int) string {
 	return b.String()
 }
 
-// location resolves an IANA zone name, caching it. The caller holds s.mu.
+// location resolves an IANA zone name, caching it.
 func (s *Store) location(tz string) (*time.Location, error) {
+	s.locMu.Lock()
+	defer s.locMu.Unlock()
 	if l, ok := s.locs[tz]; ok {
 		return l, nil
 	}
