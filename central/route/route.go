@@ -1,0 +1,286 @@
+// Package route ranks a restock driver's route candidates: per site, how
+// urgently it needs a visit and why, from central's read model (open alerts,
+// machines and their products, sync freshness, last restock).
+//
+// It is a pure function of what Source returns and the clock; it writes
+// nothing and keeps no state.
+package route
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/central/readmodel"
+)
+
+// Source is what Candidates reads. *readmodel.Store satisfies it.
+type Source interface {
+	// Sites lists every known site's sync state.
+	Sites(ctx context.Context) ([]readmodel.Freshness, error)
+	// Alerts lists alerts matching f.
+	Alerts(ctx context.Context, f readmodel.AlertFilter) ([]readmodel.Alert, error)
+	// Machine returns a machine with its products, or an error wrapping
+	// readmodel.ErrNotFound.
+	Machine(ctx context.Context, id string) (readmodel.Machine, error)
+}
+
+// MachineLister is optionally implemented by a Source that can list a
+// site's machines; without it, only machines with open alerts are considered.
+type MachineLister interface {
+	SiteMachines(ctx context.Context, site string) ([]string, error)
+}
+
+// VisitSource is optionally implemented by a Source that knows when each
+// machine of a site was last restocked (its last RESTOCK stock movement).
+// Machines never restocked are absent from the map.
+type VisitSource interface {
+	LastRestocks(ctx context.Context, site string) (map[string]time.Time, error)
+}
+
+// Reason codes, in the order a row shows them.
+const (
+	OutOfStock    = "OUT_OF_STOCK"
+	LowStock      = "LOW_STOCK"
+	Expired       = "EXPIRED"
+	ExpiringSoon  = "EXPIRING_SOON"
+	Temperature   = "TEMPERATURE_HIGH"
+	Offline       = "MACHINE_OFFLINE"
+	PowerOff      = "POWER_OFF"
+	DoorOpen      = "DOOR_OPEN"
+	Mismatch      = "INVENTORY_MISMATCH"
+	SiteOffline   = "SITE_OFFLINE"
+	DaysSinceLast = "DAYS_SINCE_VISIT"
+)
+
+// points per occurrence of each reason. Stock-outs lose sales now; expired
+// items are a health risk; a warm machine spoils stock.
+var points = map[string]int{
+	OutOfStock: 10, Expired: 8, Temperature: 6, Offline: 5, PowerOff: 5,
+	LowStock: 4, ExpiringSoon: 3, DoorOpen: 3, Mismatch: 2, SiteOffline: 2,
+	DaysSinceLast: 1,
+}
+
+var order = []string{OutOfStock, LowStock, Expired, ExpiringSoon, Temperature, Offline, PowerOff, DoorOpen, Mismatch, SiteOffline, DaysSinceLast}
+
+// Tuning.
+const (
+	// MaxVisitDays caps the points a site earns for not being visited.
+	MaxVisitDays = 14
+	// SiteStaleAfter is how long without contact makes a site's data stale.
+	SiteStaleAfter = time.Hour
+	// DefaultParMultiple and DefaultParMin give a product's par level when
+	// none is set, as the edge does (edge/store.ParLevel).
+	DefaultParMultiple = 3
+	DefaultParMin      = 10
+)
+
+// ParLevel is the level a slot is filled to: its par level if set, otherwise
+// DefaultParMultiple × its low-stock limit, at least DefaultParMin.
+func ParLevel(par *int64, lowLimit int64) int64 {
+	if par != nil {
+		return *par
+	}
+	return max(DefaultParMin, DefaultParMultiple*lowLimit)
+}
+
+// Reason is one cause of a candidate's priority.
+type Reason struct {
+	Code   string `json:"code"`
+	Count  int    `json:"count"`
+	Points int    `json:"points"`
+}
+
+// Slot is one product on a machine as central last saw it.
+type Slot struct {
+	ProductID     string   `json:"productId"`
+	Name          string   `json:"name"`
+	Quantity      int64    `json:"quantity"`
+	ParLevel      int64    `json:"parLevel"`
+	LowStockLimit int64    `json:"lowStockLimit"`
+	CasePack      int64    `json:"casePack,omitempty"`
+	ExpiryDate    string   `json:"expiryDate,omitempty"`
+	Alerts        []string `json:"alerts,omitempty"`
+}
+
+// Need is how many units bring the slot up to its par level.
+func (s Slot) Need() int64 { return max(0, s.ParLevel-s.Quantity) }
+
+// Machine is one machine of a candidate site.
+type Machine struct {
+	MachineID string   `json:"machineId"`
+	City      string   `json:"city"`
+	Building  string   `json:"building"`
+	Status    string   `json:"status"`
+	Alerts    []string `json:"alerts,omitempty"` // machine-level open alerts
+	Slots     []Slot   `json:"slots"`
+}
+
+// Candidate is one site on a driver's route with its priority and reasons.
+type Candidate struct {
+	Site        string     `json:"site"`
+	City        string     `json:"city"`
+	Score       int        `json:"score"`
+	Reasons     []Reason   `json:"reasons"`
+	LastContact time.Time  `json:"lastContact"`
+	LastVisit   *time.Time `json:"lastVisit,omitempty"`
+	Machines    []Machine  `json:"machines"`
+}
+
+// Summary is the candidate's reasons in words, e.g. "2 out of stock, 1 low".
+func (c Candidate) Summary() string {
+	var parts []string
+	for _, r := range c.Reasons {
+		switch r.Code {
+		case DaysSinceLast:
+			parts = append(parts, fmt.Sprintf("%d days since visit", r.Count))
+		case SiteOffline:
+			parts = append(parts, "site offline")
+		default:
+			parts = append(parts, fmt.Sprintf("%d %s", r.Count, strings.ToLower(strings.ReplaceAll(r.Code, "_", " "))))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Candidates ranks every site with a reason to visit, most urgent first, at
+// the current time. See CandidatesAt.
+func Candidates(ctx context.Context, src Source) ([]Candidate, error) {
+	return CandidatesAt(ctx, src, time.Now())
+}
+
+// CandidatesAt ranks every site with a reason to visit at now, by score
+// (highest first) then site id. It returns the first error from src.
+func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, error) {
+	sites, err := src.Sites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("route: sites: %w", err)
+	}
+	alerts, err := src.Alerts(ctx, readmodel.AlertFilter{Status: "OPEN", Limit: 100000})
+	if err != nil {
+		return nil, fmt.Errorf("route: alerts: %w", err)
+	}
+	type slotKey struct{ machine, product string }
+	bySite := map[string][]readmodel.Alert{}
+	for _, a := range alerts {
+		bySite[a.Site] = append(bySite[a.Site], a)
+	}
+	lister, _ := src.(MachineLister)
+	visits, _ := src.(VisitSource)
+
+	var out []Candidate
+	for _, site := range sites {
+		c := Candidate{Site: site.Site, LastContact: site.LastContact, Machines: []Machine{}}
+		counts := map[string]int{}
+		machineAlerts := map[string][]string{}
+		slotAlerts := map[slotKey][]string{}
+		ids := map[string]bool{}
+		for _, a := range bySite[site.Site] {
+			ids[a.MachineID] = true
+			if _, known := points[a.Type]; known {
+				counts[a.Type]++
+			}
+			if a.ProductID == "" {
+				machineAlerts[a.MachineID] = append(machineAlerts[a.MachineID], a.Type)
+			} else {
+				k := slotKey{a.MachineID, a.ProductID}
+				slotAlerts[k] = append(slotAlerts[k], a.Type)
+			}
+		}
+		if lister != nil {
+			more, err := lister.SiteMachines(ctx, site.Site)
+			if err != nil {
+				return nil, fmt.Errorf("route: machines of %s: %w", site.Site, err)
+			}
+			for _, id := range more {
+				ids[id] = true
+			}
+		}
+		for _, id := range sortedKeys(ids) {
+			m, err := src.Machine(ctx, id)
+			if errors.Is(err, readmodel.ErrNotFound) {
+				c.Machines = append(c.Machines, Machine{MachineID: id, Alerts: sorted(machineAlerts[id]), Slots: []Slot{}})
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("route: machine %s: %w", id, err)
+			}
+			if m.Site != site.Site || m.Status == "DECOMMISSIONED" {
+				continue
+			}
+			if c.City == "" {
+				c.City = m.City
+			}
+			rm := Machine{MachineID: id, City: m.City, Building: m.Building, Status: m.Status, Alerts: sorted(machineAlerts[id]), Slots: []Slot{}}
+			for _, p := range m.Products {
+				rm.Slots = append(rm.Slots, Slot{ProductID: p.ProductID, Name: p.Name, Quantity: p.Quantity,
+					ParLevel: ParLevel(p.ParLevel, p.LowStockLimit), LowStockLimit: p.LowStockLimit, CasePack: p.CasePack,
+					ExpiryDate: p.ExpiryDate, Alerts: sorted(slotAlerts[slotKey{id, p.ProductID}])})
+			}
+			c.Machines = append(c.Machines, rm)
+		}
+		if !site.LastContact.IsZero() && now.Sub(site.LastContact) > SiteStaleAfter {
+			counts[SiteOffline] = 1
+		}
+		if visits != nil {
+			last, err := visits.LastRestocks(ctx, site.Site)
+			if err != nil {
+				return nil, fmt.Errorf("route: visits of %s: %w", site.Site, err)
+			}
+			var latest time.Time
+			for _, t := range last {
+				if t.After(latest) {
+					latest = t
+				}
+			}
+			if !latest.IsZero() {
+				c.LastVisit = &latest
+				if days := int(now.Sub(latest) / (24 * time.Hour)); days > 0 {
+					counts[DaysSinceLast] = days
+				}
+			}
+		}
+		for _, code := range order {
+			n := counts[code]
+			if n == 0 {
+				continue
+			}
+			p := points[code] * n
+			if code == DaysSinceLast {
+				p = points[code] * min(n, MaxVisitDays)
+			}
+			c.Reasons = append(c.Reasons, Reason{Code: code, Count: n, Points: p})
+			c.Score += p
+		}
+		if c.Score > 0 {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Site < out[j].Site
+	})
+	if out == nil {
+		out = []Candidate{}
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sorted(s []string) []string {
+	sort.Strings(s)
+	return s
+}
