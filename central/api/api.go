@@ -1,0 +1,255 @@
+// Package api is central's HTTP API for HQ: fleet-wide sales aggregates with
+// the freshness of every site they cover, faults, alerts, sync state per
+// site, machines, authoring of the configuration pushed down to the sites,
+// and HQ client credentials.
+//
+// Reads come from this node's read model; writes to a site's configuration
+// go into the hub's CONFIG bucket (sync/downlink), from which each site's
+// mirror takes them whenever its link is up. The site applies a change and
+// its effect comes back up like any local fact, so the read model shows it
+// once the site has synced: authoring answers 202 with what was published.
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/downlink"
+)
+
+// MaxBody bounds every request body.
+const MaxBody = 64 << 10
+
+// DefaultStaleAfter is how long without contact a site is reported stale.
+const DefaultStaleAfter = 15 * time.Minute
+
+// Config wires the API to this central node.
+type Config struct {
+	Store     *readmodel.Store
+	Auth      *hqauth.Store
+	Signer    *auth.Signer
+	Publisher *downlink.Publisher
+	Metrics   *web.Metrics
+	Logger    zerolog.Logger
+	Now       func() time.Time
+
+	// ConfigKV is the hub's CONFIG bucket (envelope.BucketConfig). When set,
+	// a partial change is merged with the value already published under the
+	// same key, so a site that was offline through two changes of one key
+	// (its mirror keeps only the last) still gets both. nil: no merge.
+	ConfigKV jetstream.KeyValue
+	// Catalog finds the machines stocking a product for PUT
+	// /catalog/products/{pid}. nil: that route answers 501.
+	Catalog Catalog
+	// StaleAfter is how long without contact a site is reported stale;
+	// 0 means DefaultStaleAfter.
+	StaleAfter time.Duration
+	// Ready reports whether the node is ready to serve (nil: always).
+	Ready func(context.Context) error
+}
+
+// Route is one endpoint and the roles allowed to call it (none: public).
+type Route struct {
+	Method, Pattern string
+	Roles           []auth.Role
+}
+
+var (
+	admin   = []auth.Role{auth.RoleAdmin}
+	manage  = []auth.Role{auth.RoleAdmin, auth.RoleOps}
+	field   = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleDriver}
+	money   = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance}
+	viewers = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance, auth.RoleDriver}
+)
+
+// Routes lists every endpoint with its roles. MACHINE tokens are never
+// issued by central, so no route admits them.
+var Routes = []Route{
+	{"POST", "/auth/token", nil},
+	{"GET", "/healthz", nil},
+	{"GET", "/readyz", nil},
+	{"GET", "/metrics", nil},
+	{"GET", "/aggregations/sales", money},
+	{"GET", "/aggregations/products/top", money},
+	{"GET", "/faults", field},
+	{"PATCH", "/faults/{siteId}/{faultId}", manage},
+	{"GET", "/alerts", field},
+	{"GET", "/sites", viewers},
+	{"GET", "/sites/{siteId}", viewers},
+	{"GET", "/machines/{id}", viewers},
+	{"PATCH", "/machines/{id}", manage},
+	{"PATCH", "/machines/{id}/products/{pid}", manage},
+	{"PUT", "/catalog/products/{pid}", manage},
+	{"POST", "/clients", admin},
+	{"GET", "/clients", admin},
+	{"DELETE", "/clients/{id}", admin},
+}
+
+type server struct {
+	cfg  Config
+	log  zerolog.Logger
+	auth *web.Authenticator
+
+	mergeMu sync.Mutex // serializes read-merge-put of CONFIG keys on this node
+}
+
+// New returns the API's handler, instrumented with cfg.Metrics. Store,
+// Auth, Signer, Publisher and Metrics are required; New panics without them
+// (a wiring mistake, not a runtime condition).
+func New(cfg Config) http.Handler {
+	if cfg.Store == nil || cfg.Auth == nil || cfg.Signer == nil || cfg.Publisher == nil || cfg.Metrics == nil {
+		panic("central api: Store, Auth, Signer, Publisher and Metrics are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = DefaultStaleAfter
+	}
+	log := cfg.Logger.With().Str("component", "central-api").Logger()
+	s := &server{cfg: cfg, log: log, auth: &web.Authenticator{Signer: cfg.Signer, Now: cfg.Now}}
+	handlers := map[string]web.Handler{
+		"POST /auth/token":                    s.token,
+		"GET /healthz":                        s.healthz,
+		"GET /readyz":                         s.readyz,
+		"GET /aggregations/sales":             s.salesAgg,
+		"GET /aggregations/products/top":      s.topProducts,
+		"GET /faults":                         s.listFaults,
+		"PATCH /faults/{siteId}/{faultId}":    s.patchFault,
+		"GET /alerts":                         s.listAlerts,
+		"GET /sites":                          s.listSites,
+		"GET /sites/{siteId}":                 s.getSite,
+		"GET /machines/{id}":                  s.getMachine,
+		"PATCH /machines/{id}":                s.patchMachine,
+		"PATCH /machines/{id}/products/{pid}": s.patchProduct,
+		"PUT /catalog/products/{pid}":         s.putCatalogProduct,
+		"POST /clients":                       s.createClient,
+		"GET /clients":                        s.listClients,
+		"DELETE /clients/{id}":                s.revokeClient,
+	}
+	mux := http.NewServeMux()
+	for _, rt := range Routes {
+		key := rt.Method + " " + rt.Pattern
+		if key == "GET /metrics" {
+			mux.Handle(key, cfg.Metrics.Handler())
+			continue
+		}
+		h, ok := handlers[key]
+		if !ok {
+			panic("central api: no handler for " + key)
+		}
+		if rt.Roles == nil {
+			mux.Handle(key, h)
+		} else {
+			mux.Handle(key, s.auth.Require(s.live(h), rt.Roles...))
+		}
+	}
+	mux.Handle("/", web.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		return web.NotFound("", "no route %s %s", r.Method, r.URL.Path)
+	}))
+	return cfg.Metrics.Instrument(mux, log)
+}
+
+// live refuses a valid token whose client has since been revoked or
+// removed, so revoking an HQ client takes effect at once rather than when
+// its token expires.
+func (s *server) live(h http.Handler) http.Handler {
+	return web.Handler(func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.cfg.Auth.Client(r.Context(), who(r))
+		switch {
+		case errors.Is(err, hqauth.ErrNotFound), err == nil && c.Revoked():
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			return web.Errorf(http.StatusUnauthorized, "UNAUTHENTICATED", "Authorization", "the credentials of this token were revoked")
+		case err != nil && r.Context().Err() != nil:
+			return err
+		case err != nil:
+			// The bucket is unreachable (hub down): the token's signature
+			// and expiry were verified and tokens are short-lived, so reads
+			// from this node's own read model keep working.
+			s.log.Warn().Err(err).Msg("revocation check skipped")
+		}
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+func who(r *http.Request) string {
+	c, _ := web.ClaimsFrom(r.Context())
+	return c.ClientID
+}
+
+type tokenRequest struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	GrantType    string `json:"grant_type"`
+}
+
+// token is POST /auth/token: the edge's request and response (JSON or form).
+func (s *server) token(w http.ResponseWriter, r *http.Request) error {
+	var req tokenRequest
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if err := r.ParseForm(); err != nil {
+			return web.Errorf(http.StatusBadRequest, "INVALID_FORM", "", "malformed form body: %v", err)
+		}
+		req = tokenRequest{ClientID: r.PostForm.Get("client_id"), ClientSecret: r.PostForm.Get("client_secret"), GrantType: r.PostForm.Get("grant_type")}
+	} else if err := web.Decode(w, r, &req, MaxBody); err != nil {
+		return err
+	}
+	if req.GrantType != "" && req.GrantType != "client_credentials" {
+		return web.Invalid("grant_type", "grant_type %q: only client_credentials is supported", req.GrantType)
+	}
+	if req.ClientID == "" {
+		return web.Invalid("client_id", "client_id is required")
+	}
+	if req.ClientSecret == "" {
+		return web.Invalid("client_secret", "client_secret is required")
+	}
+	c, err := s.cfg.Auth.Authenticate(r.Context(), req.ClientID, req.ClientSecret)
+	if errors.Is(err, hqauth.ErrBadCredentials) {
+		return web.Errorf(http.StatusUnauthorized, "INVALID_CLIENT", "client_id", "unknown client, wrong secret or revoked credentials")
+	}
+	if err != nil {
+		return err
+	}
+	tok, err := s.cfg.Signer.Issue(auth.Claims{ClientID: c.ID, Role: c.Role}, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	web.WriteJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.cfg.Signer.TTL().Seconds()), "role": c.Role,
+	})
+	return nil
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
+	web.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz answers 200 when the read model can be read and cfg.Ready agrees.
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
+	pos, err := s.cfg.Store.Position(r.Context())
+	if err != nil {
+		return web.Errorf(http.StatusServiceUnavailable, "NOT_READY", "", "read model: %v", err)
+	}
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			return web.Errorf(http.StatusServiceUnavailable, "NOT_READY", "", "%v", err)
+		}
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "streamPosition": pos})
+	return nil
+}

@@ -1,0 +1,324 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/downlink"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// Published is one configuration value written for a site.
+type Published struct {
+	SiteID    string `json:"siteId"`
+	MachineID string `json:"machineId,omitempty"`
+	// Key is relative to the site (<kind>.<id...>, see sync/envelope).
+	Key      string `json:"key"`
+	Revision uint64 `json:"revision"`
+	// Value is the whole value now in force for Key: the change merged with
+	// what was published before.
+	Value any `json:"value"`
+}
+
+// publishErr maps a refused key or site to a 400.
+func publishErr(err error) error {
+	switch {
+	case errors.Is(err, envelope.ErrBadSiteID):
+		return web.Invalid("siteId", "%v", err)
+	case errors.Is(err, downlink.ErrBadKey):
+		return web.Invalid("", "%v", err)
+	}
+	return err
+}
+
+// publish merges change into the value published under key for site (when
+// Config.ConfigKV is set) and publishes the result; merge overlays the
+// change onto the value (a T). by is who asked, for the log.
+func publish[T any](ctx context.Context, s *server, by, site, machine, key string, merge func(*T)) (Published, error) {
+	s.mergeMu.Lock()
+	defer s.mergeMu.Unlock()
+	var v T
+	if s.cfg.ConfigKV != nil {
+		e, err := s.cfg.ConfigKV.Get(ctx, envelope.ConfigKeyPrefix(site)+key)
+		switch {
+		case err == nil && len(e.Value()) > 0:
+			if err := json.Unmarshal(e.Value(), &v); err != nil {
+				// A value this binary cannot read is replaced, not merged.
+				s.log.Warn().Err(err).Str("site", site).Str("key", key).Msg("published value unreadable; replaced")
+				var zero T
+				v = zero
+			}
+		case err == nil, errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrInvalidKey):
+		default:
+			return Published{}, fmt.Errorf("read config %s/%s: %w", site, key, err)
+		}
+	}
+	merge(&v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Published{}, fmt.Errorf("encode config %s/%s: %w", site, key, err)
+	}
+	rev, err := s.cfg.Publisher.Put(ctx, site, key, b)
+	if err != nil {
+		return Published{}, publishErr(err)
+	}
+	s.log.Info().Str("site", site).Str("key", key).Uint64("revision", rev).Str("by", by).Msg("config published")
+	return Published{SiteID: site, MachineID: machine, Key: key, Revision: rev, Value: v}, nil
+}
+
+// patchFault is PATCH /faults/{siteId}/{faultId}: the new status flows down
+// to the site, which applies it and sends the fault's new state back up.
+func (s *server) patchFault(w http.ResponseWriter, r *http.Request) error {
+	site := r.PathValue("siteId")
+	if err := envelope.ValidateSiteID(site); err != nil {
+		return web.Invalid("siteId", "%v", err)
+	}
+	id, err := strconv.ParseInt(r.PathValue("faultId"), 10, 64)
+	if err != nil || id <= 0 {
+		return web.Invalid("faultId", "fault id %q: must be a positive whole number", r.PathValue("faultId"))
+	}
+	var body struct {
+		Status *string `json:"status"`
+	}
+	if err := web.Decode(w, r, &body, MaxBody); err != nil {
+		return err
+	}
+	if body.Status == nil {
+		return web.Invalid("status", "status is required (OPEN, IN_PROGRESS or RESOLVED)")
+	}
+	status := strings.ToUpper(strings.TrimSpace(*body.Status))
+	if !slices.Contains(FaultStatuses, status) {
+		return web.Invalid("status", "status %q: must be one of %s", *body.Status, strings.Join(FaultStatuses, ", "))
+	}
+	if _, err := s.cfg.Store.Site(r.Context(), site); errors.Is(err, readmodel.ErrNotFound) {
+		return web.NotFound("siteId", "central has received nothing from site %q", site)
+	} else if err != nil {
+		return err
+	}
+	up := envelope.FaultUpdate{Status: status, By: who(r)}
+	b, err := json.Marshal(up)
+	if err != nil {
+		return err
+	}
+	// A fault update is whole, not merged: the latest status is the one.
+	key := envelope.FaultKey(id)
+	rev, err := s.cfg.Publisher.Put(r.Context(), site, key, b)
+	if err != nil {
+		return publishErr(err)
+	}
+	web.WriteJSON(w, http.StatusAccepted, Published{SiteID: site, Key: key, Revision: rev, Value: up})
+	return nil
+}
+
+// machineStatuses are what PATCH /machines/{id} may set; decommissioning
+// happens at the site.
+var machineStatuses = []string{"ACTIVE", "INACTIVE", "UNDER_MAINTENANCE"}
+
+// notDecommissioned refuses to configure a machine its site retired.
+func notDecommissioned(m readmodel.Machine) error {
+	if m.Status == "DECOMMISSIONED" {
+		return web.Errorf(http.StatusConflict, "MACHINE_DECOMMISSIONED", "machineId", "machine %q at site %q is decommissioned", m.MachineID, m.Site)
+	}
+	return nil
+}
+
+// patchMachine is PATCH /machines/{id}: a MachineConfig for its site.
+func (s *server) patchMachine(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Status         *string  `json:"status"`
+		TemperatureMax *float64 `json:"temperatureMax"`
+	}
+	if err := web.Decode(w, r, &body, MaxBody); err != nil {
+		return err
+	}
+	if body.Status == nil && body.TemperatureMax == nil {
+		return web.Invalid("", "nothing to change: give status or temperatureMax")
+	}
+	if body.Status != nil {
+		st := strings.ToUpper(strings.TrimSpace(*body.Status))
+		if st == "MAINTENANCE" {
+			st = "UNDER_MAINTENANCE"
+		}
+		if !slices.Contains(machineStatuses, st) {
+			return web.Invalid("status", "status %q: must be ACTIVE, INACTIVE or UNDER_MAINTENANCE", *body.Status)
+		}
+		body.Status = &st
+	}
+	if t := body.TemperatureMax; t != nil && (math.IsNaN(*t) || *t < -40 || *t > 60) {
+		return web.Invalid("temperatureMax", "temperatureMax %v: must be between -40 and 60 °C", *t)
+	}
+	m, err := s.machine(r)
+	if err != nil {
+		return err
+	}
+	if err := notDecommissioned(m); err != nil {
+		return err
+	}
+	p, err := publish(r.Context(), s, who(r), m.Site, m.MachineID, envelope.MachineKey(m.MachineID), func(c *envelope.MachineConfig) {
+		if body.Status != nil {
+			c.Status = body.Status
+		}
+		if body.TemperatureMax != nil {
+			c.TemperatureMax = body.TemperatureMax
+		}
+	})
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusAccepted, map[string]any{"published": []Published{p}})
+	return nil
+}
+
+// productChange is what HQ may set on a product. Stock counts belong to the
+// site, so a quantity is read only to refuse it clearly.
+type productChange struct {
+	Price         *web.Money      `json:"price"`
+	LowStockLimit *int64          `json:"lowStockLimit"`
+	ParLevel      *int64          `json:"parLevel"`
+	CasePack      *int64          `json:"casePack"`
+	Name          *string         `json:"name"`
+	Quantity      json.RawMessage `json:"quantity"`
+}
+
+// Limits on product settings, the same as the edge's.
+const (
+	maxPriceCents = 100_000_000
+	maxQuantity   = 100_000
+	maxCasePack   = 10_000
+)
+
+func checkCount(field string, v *int64, limit int64) error {
+	if v != nil && (*v < 0 || *v > limit) {
+		return web.Invalid(field, "%s %d: must be between 0 and %d", field, *v, limit)
+	}
+	return nil
+}
+
+func (c *productChange) validate() error {
+	if c.Quantity != nil {
+		return web.Errorf(http.StatusBadRequest, "STOCK_OWNED_BY_SITE", "quantity",
+			"quantity cannot be set from central: the site owns its stock counts; record restocks and counts at the site")
+	}
+	if c.Price == nil && c.LowStockLimit == nil && c.ParLevel == nil && c.CasePack == nil && c.Name == nil {
+		return web.Invalid("", "nothing to change: give price, lowStockLimit, parLevel, casePack or name")
+	}
+	if c.Price != nil && (*c.Price < 0 || *c.Price > maxPriceCents) {
+		return web.Invalid("price", "price %s: must be between 0 and 1000000", *c.Price)
+	}
+	if c.Name != nil {
+		n := strings.TrimSpace(*c.Name)
+		if n == "" || len(n) > 128 {
+			return web.Invalid("name", "name must be 1 to 128 characters")
+		}
+		c.Name = &n
+	}
+	for _, err := range []error{checkCount("lowStockLimit", c.LowStockLimit, maxQuantity),
+		checkCount("parLevel", c.ParLevel, maxQuantity), checkCount("casePack", c.CasePack, maxCasePack)} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply overlays the change onto a published ProductConfig.
+func (c *productChange) apply(pc *envelope.ProductConfig) {
+	if c.Price != nil {
+		v := int64(*c.Price)
+		pc.PriceCents = &v
+	}
+	if c.LowStockLimit != nil {
+		pc.LowStockLimit = c.LowStockLimit
+	}
+	if c.ParLevel != nil {
+		pc.ParLevel = c.ParLevel
+	}
+	if c.CasePack != nil {
+		pc.CasePack = c.CasePack
+	}
+	if c.Name != nil {
+		pc.Name = c.Name
+	}
+}
+
+// patchProduct is PATCH /machines/{id}/products/{pid}: a ProductConfig for
+// the machine's site.
+func (s *server) patchProduct(w http.ResponseWriter, r *http.Request) error {
+	var c productChange
+	if err := web.Decode(w, r, &c, MaxBody); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	m, err := s.machine(r)
+	if err != nil {
+		return err
+	}
+	if err := notDecommissioned(m); err != nil {
+		return err
+	}
+	pid := r.PathValue("pid")
+	if !slices.ContainsFunc(m.Products, func(p readmodel.MachineProduct) bool { return p.ProductID == pid }) {
+		return web.NotFound("productId", "central has not seen product %q on machine %q; add it at the site first", pid, m.MachineID)
+	}
+	p, err := publish(r.Context(), s, who(r), m.Site, m.MachineID, envelope.ProductKey(m.MachineID, pid), c.apply)
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusAccepted, map[string]any{"published": []Published{p}})
+	return nil
+}
+
+// putCatalogProduct is PUT /catalog/products/{pid}: the name, price and case
+// pack of a product on every machine that stocks it, across sites.
+func (s *server) putCatalogProduct(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Name     *string    `json:"name"`
+		Price    *web.Money `json:"price"`
+		CasePack *int64     `json:"casePack"`
+	}
+	if err := web.Decode(w, r, &body, MaxBody); err != nil {
+		return err
+	}
+	c := productChange{Name: body.Name, Price: body.Price, CasePack: body.CasePack}
+	if c.Name == nil && c.Price == nil && c.CasePack == nil {
+		return web.Invalid("", "nothing to change: give name, price or casePack")
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if s.cfg.Catalog == nil {
+		return web.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "", "this node has no product catalog index")
+	}
+	pid := r.PathValue("pid")
+	stockists, err := s.cfg.Catalog.Stockists(r.Context(), pid)
+	if err != nil {
+		return err
+	}
+	if len(stockists) == 0 {
+		return web.NotFound("productId", "no machine central knows stocks product %q", pid)
+	}
+	out := make([]Published, 0, len(stockists))
+	for _, st := range stockists {
+		p, err := publish(r.Context(), s, who(r), st.Site, st.MachineID, envelope.ProductKey(st.MachineID, pid), c.apply)
+		if err != nil {
+			// Values already published stay: each is a whole, valid change.
+			return fmt.Errorf("publish %s/%s after %d of %d: %w", st.Site, st.MachineID, len(out), len(stockists), err)
+		}
+		out = append(out, p)
+	}
+	web.WriteJSON(w, http.StatusAccepted, map[string]any{"productId": pid, "published": out})
+	return nil
+}

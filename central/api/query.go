@@ -1,0 +1,538 @@
+package api
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/edge/alert"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// localLayout formats naive-local times (a site's wall clock).
+const localLayout = "2006-01-02T15:04:05"
+
+// Freshness is how current one site's data is at this node, so HQ can tell
+// "no sales" from "not synced yet".
+type Freshness struct {
+	SiteID string `json:"siteId"`
+	// Known is false for a site this node has never received data from.
+	Known    bool   `json:"known"`
+	Timezone string `json:"timezone,omitempty"`
+	// LastEventTime is the newest event time received from the site.
+	LastEventTime *time.Time `json:"lastEventTime"`
+	// Watermark is the highest sequence with no gap below it: every event of
+	// the site up to it is in the answer. LastSeq is the highest received.
+	Watermark uint64 `json:"watermark"`
+	LastSeq   uint64 `json:"lastSeq"`
+	// Backlog is LastSeq - Watermark: events received above a gap, waiting
+	// for the site to resend what is missing.
+	Backlog uint64 `json:"backlog"`
+	// LastContact is when this node last received a batch from the site.
+	LastContact         *time.Time `json:"lastContact"`
+	SecondsSinceContact *int64     `json:"secondsSinceContact"`
+	// Stale is true when the site was never heard from or not for
+	// Config.StaleAfter.
+	Stale bool `json:"stale"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *server) freshness(f readmodel.Freshness) Freshness {
+	out := Freshness{
+		SiteID: f.Site, Known: f.Known, Timezone: f.TZ,
+		LastEventTime: timePtr(f.LastEventTime), LastContact: timePtr(f.LastContact),
+		Watermark: f.Contiguous, LastSeq: f.MaxSeen, Backlog: f.Backlog, Stale: true,
+	}
+	if !f.LastContact.IsZero() {
+		age := s.cfg.Now().Sub(f.LastContact)
+		secs := max(int64(age/time.Second), 0)
+		out.SecondsSinceContact = &secs
+		out.Stale = age > s.cfg.StaleAfter
+	}
+	return out
+}
+
+func (s *server) freshnessList(fs []readmodel.Freshness) []Freshness {
+	out := make([]Freshness, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, s.freshness(f))
+	}
+	return out
+}
+
+// queryErr turns read model errors into API errors.
+func queryErr(err error) error {
+	switch {
+	case errors.Is(err, readmodel.ErrInvalidQuery):
+		return web.Invalid("", "%v", err)
+	case errors.Is(err, readmodel.ErrNotFound):
+		return web.NotFound("", "%v", err)
+	}
+	return err
+}
+
+func oneOf(field, v string, allowed ...string) error {
+	if v == "" || slices.Contains(allowed, v) {
+		return nil
+	}
+	return web.Invalid(field, "%s %q: must be one of %s", field, v, strings.Join(allowed, ", "))
+}
+
+func limit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, web.Invalid("limit", "limit %q: must be a whole number from 1 to 1000", v)
+	}
+	return n, nil
+}
+
+// siteParam reads an optional siteId query parameter.
+func siteParam(r *http.Request) (string, error) {
+	site := r.URL.Query().Get("siteId")
+	if site == "" {
+		return "", nil
+	}
+	if err := envelope.ValidateSiteID(site); err != nil {
+		return "", web.Invalid("siteId", "%v", err)
+	}
+	return site, nil
+}
+
+// parseRangeTime reads a from/to value as naive local time: a date, a local
+// date-time, or an RFC 3339 instant converted to loc's wall clock (as
+// edge/api.ParseRangeTime does for one site).
+func parseRangeTime(field, v string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{time.DateOnly, localLayout, "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return bucket.Naive(t, loc), nil
+	}
+	return time.Time{}, web.Invalid(field, "%s %q: use a date (2025-01-10), a local time (2025-01-10T10:00:00) or RFC 3339", field, v)
+}
+
+// rangeLoc is the zone an RFC 3339 from/to is read in: the site's when the
+// query names one central knows, else UTC. Dates and local times need no
+// zone: buckets are each site's wall clock.
+func (s *server) rangeLoc(r *http.Request, site string) *time.Location {
+	if site == "" {
+		return time.UTC
+	}
+	f, err := s.cfg.Store.Site(r.Context(), site)
+	if err != nil || f.TZ == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(f.TZ)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// latest is the zone whose wall clock is furthest ahead (UTC+14): "up to
+// now" across the fleet is up to now there, so no site's current hour is cut.
+var latest = time.FixedZone("UTC+14", 14*3600)
+
+// timeRange reads from/to (naive local); defaults: the 30 days up to the
+// end of the current hour, in the one site's zone (site != "") or
+// everywhere.
+func (s *server) timeRange(r *http.Request, site string) (from, to time.Time, err error) {
+	q := r.URL.Query()
+	loc := s.rangeLoc(r, site)
+	nowLoc := loc
+	if site == "" {
+		nowLoc = latest
+	}
+	to = bucket.Next(bucket.Hour, bucket.Start(bucket.Hour, bucket.Naive(s.cfg.Now(), nowLoc)))
+	if v := q.Get("to"); v != "" {
+		if to, err = parseRangeTime("to", v, loc); err != nil {
+			return
+		}
+	}
+	from = to.AddDate(0, 0, -30)
+	if v := q.Get("from"); v != "" {
+		if from, err = parseRangeTime("from", v, loc); err != nil {
+			return
+		}
+	}
+	if !from.Before(to) {
+		err = web.Invalid("from", "from %s must be before to %s", from.Format(time.DateTime), to.Format(time.DateTime))
+	} else if to.Sub(from) > 10*366*24*time.Hour {
+		err = web.Invalid("from", "range is longer than 10 years")
+	}
+	return
+}
+
+// SalesRow is one key's totals in one bucket.
+type SalesRow struct {
+	Key string `json:"key"`
+	// Bucket is the bucket's start as the sites' wall-clock time.
+	Bucket       string    `json:"bucket"`
+	Transactions int64     `json:"transactions"`
+	Quantity     int64     `json:"quantity"`
+	Revenue      web.Money `json:"revenue"`
+}
+
+// Totals sums an answer's rows.
+type Totals struct {
+	Transactions int64     `json:"transactions"`
+	Quantity     int64     `json:"quantity"`
+	Revenue      web.Money `json:"revenue"`
+}
+
+// SalesAnswer is the body of GET /aggregations/sales.
+type SalesAnswer struct {
+	GroupBy   string      `json:"groupBy"`
+	Window    string      `json:"window"`
+	From      string      `json:"from"`
+	To        string      `json:"to"`
+	City      string      `json:"city,omitempty"`
+	SiteID    string      `json:"siteId,omitempty"`
+	Rows      []SalesRow  `json:"rows"`
+	Totals    Totals      `json:"totals"`
+	Freshness []Freshness `json:"freshness"`
+}
+
+func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	dimName := q.Get("groupBy")
+	if dimName == "" {
+		dimName = string(readmodel.ByMachine)
+	}
+	dim, err := readmodel.ParseDim(dimName)
+	if err != nil {
+		return web.Invalid("groupBy", "groupBy %q: must be one of machine, site, city, product", dimName)
+	}
+	win := bucket.Day
+	if v := q.Get("window"); v != "" {
+		if win, err = bucket.ParseWindow(v); err != nil {
+			return web.Invalid("window", "%v", err)
+		}
+	}
+	site, err := siteParam(r)
+	if err != nil {
+		return err
+	}
+	from, to, err := s.timeRange(r, site)
+	if err != nil {
+		return err
+	}
+	if win == bucket.Hour && to.Sub(from) > 93*24*time.Hour {
+		return web.Invalid("window", "hourly buckets are limited to 93 days; use window=day for longer ranges")
+	}
+	city := q.Get("city")
+	res, err := s.cfg.Store.Sales(r.Context(), readmodel.SalesQuery{GroupBy: dim, Window: win, From: from, To: to, City: city, Site: site})
+	if err != nil {
+		return queryErr(err)
+	}
+	ans := SalesAnswer{
+		GroupBy: string(dim), Window: string(win), From: from.Format(localLayout), To: to.Format(localLayout),
+		City: city, SiteID: site, Rows: make([]SalesRow, 0, len(res.Rows)), Freshness: s.freshnessList(res.Freshness),
+	}
+	for _, row := range res.Rows {
+		ans.Rows = append(ans.Rows, SalesRow{Key: row.Key, Bucket: row.Bucket.Format(localLayout),
+			Transactions: row.TxCount, Quantity: row.Quantity, Revenue: web.Money(row.RevenueCents)})
+		ans.Totals.Transactions += row.TxCount
+		ans.Totals.Quantity += row.Quantity
+		ans.Totals.Revenue += web.Money(row.RevenueCents)
+	}
+	web.WriteJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+// ProductTotal is one product's totals over a range.
+type ProductTotal struct {
+	ProductID    string    `json:"productId"`
+	Transactions int64     `json:"transactions"`
+	Quantity     int64     `json:"quantity"`
+	Revenue      web.Money `json:"revenue"`
+}
+
+// TopAnswer is the body of GET /aggregations/products/top.
+type TopAnswer struct {
+	By        string         `json:"by"`
+	N         int            `json:"n"`
+	From      string         `json:"from"`
+	To        string         `json:"to"`
+	City      string         `json:"city,omitempty"`
+	SiteID    string         `json:"siteId,omitempty"`
+	Products  []ProductTotal `json:"products"`
+	Freshness []Freshness    `json:"freshness"`
+}
+
+// allProducts is the limit asked of the read model when ranking by
+// quantity: it ranks by revenue only, so every product is read and ranked
+// here.
+const allProducts = 1 << 20
+
+func (s *server) topProducts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	n := 10
+	if v := q.Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1000 {
+			return web.Invalid("n", "n %q: must be a whole number from 1 to 1000", v)
+		}
+	}
+	by := q.Get("by")
+	if by == "" {
+		by = "revenue"
+	}
+	if err := oneOf("by", by, "revenue", "quantity"); err != nil {
+		return err
+	}
+	site, err := siteParam(r)
+	if err != nil {
+		return err
+	}
+	from, to, err := s.timeRange(r, site)
+	if err != nil {
+		return err
+	}
+	tq := readmodel.TopQuery{From: from, To: to, City: q.Get("city"), Site: site, Limit: n}
+	if by == "quantity" {
+		tq.Limit = allProducts
+	}
+	res, err := s.cfg.Store.TopProducts(r.Context(), tq)
+	if err != nil {
+		if errors.Is(err, readmodel.ErrInvalidQuery) {
+			return web.Invalid("from", "%v", err)
+		}
+		return err
+	}
+	if by == "quantity" {
+		slices.SortStableFunc(res.Products, func(a, b readmodel.ProductTotal) int {
+			return cmp.Or(cmp.Compare(b.Quantity, a.Quantity), cmp.Compare(b.RevenueCents, a.RevenueCents), strings.Compare(a.ProductID, b.ProductID))
+		})
+		res.Products = res.Products[:min(n, len(res.Products))]
+	}
+	ans := TopAnswer{By: by, N: n, From: from.Format(localLayout), To: to.Format(localLayout), City: tq.City, SiteID: site,
+		Products: make([]ProductTotal, 0, len(res.Products)), Freshness: s.freshnessList(res.Freshness)}
+	for _, p := range res.Products {
+		ans.Products = append(ans.Products, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: web.Money(p.RevenueCents)})
+	}
+	web.WriteJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+// FaultStatuses are the statuses of a fault.
+var FaultStatuses = []string{"OPEN", "IN_PROGRESS", "RESOLVED"}
+
+// Fault is a fault's latest state as synced from its site.
+type Fault struct {
+	SiteID      string     `json:"siteId"`
+	FaultID     int64      `json:"faultId"`
+	MachineID   string     `json:"machineId"`
+	City        string     `json:"city,omitempty"`
+	FaultType   string     `json:"faultType"`
+	Description string     `json:"description"`
+	Status      string     `json:"status"`
+	ReportedAt  time.Time  `json:"reportedAt"`
+	ResolvedAt  *time.Time `json:"resolvedAt,omitempty"`
+	UpdatedBy   string     `json:"updatedBy,omitempty"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+}
+
+func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	status := strings.ToUpper(q.Get("status"))
+	if err := oneOf("status", status, FaultStatuses...); err != nil {
+		return err
+	}
+	site, err := siteParam(r)
+	if err != nil {
+		return err
+	}
+	n, err := limit(r)
+	if err != nil {
+		return err
+	}
+	fs, err := s.cfg.Store.Faults(r.Context(), readmodel.FaultFilter{Status: status, City: q.Get("city"), Site: site, MachineID: q.Get("machineId"), Limit: n})
+	if err != nil {
+		return err
+	}
+	out := make([]Fault, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, Fault{SiteID: f.Site, FaultID: f.FaultID, MachineID: f.MachineID, City: f.City, FaultType: f.FaultType,
+			Description: f.Description, Status: f.Status, ReportedAt: f.ReportedAt, ResolvedAt: f.ResolvedAt, UpdatedBy: f.By, UpdatedAt: f.EventTime})
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"faults": out})
+	return nil
+}
+
+// Alert is an alert's latest state as synced from its site.
+type Alert struct {
+	SiteID    string     `json:"siteId"`
+	AlertID   int64      `json:"alertId"`
+	MachineID string     `json:"machineId"`
+	City      string     `json:"city,omitempty"`
+	ProductID string     `json:"productId,omitempty"`
+	Type      string     `json:"type"`
+	Status    string     `json:"status"`
+	Detail    string     `json:"detail,omitempty"`
+	OpenedAt  time.Time  `json:"openedAt"`
+	ClosedAt  *time.Time `json:"closedAt,omitempty"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+}
+
+func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	status := strings.ToUpper(q.Get("status"))
+	if err := oneOf("status", status, "OPEN", "CLOSED"); err != nil {
+		return err
+	}
+	typ := strings.ToUpper(q.Get("type"))
+	if typ != "" {
+		if _, err := alert.ParseType(typ); err != nil {
+			return web.Invalid("type", "%v", err)
+		}
+	}
+	site, err := siteParam(r)
+	if err != nil {
+		return err
+	}
+	n, err := limit(r)
+	if err != nil {
+		return err
+	}
+	as, err := s.cfg.Store.Alerts(r.Context(), readmodel.AlertFilter{Status: status, Type: typ, City: q.Get("city"), Site: site, MachineID: q.Get("machineId"), Limit: n})
+	if err != nil {
+		return err
+	}
+	out := make([]Alert, 0, len(as))
+	for _, a := range as {
+		out = append(out, Alert{SiteID: a.Site, AlertID: a.AlertID, MachineID: a.MachineID, City: a.City, ProductID: a.ProductID,
+			Type: a.Type, Status: a.Status, Detail: a.Detail, OpenedAt: a.OpenedAt, ClosedAt: a.ClosedAt, UpdatedAt: a.EventTime})
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"alerts": out})
+	return nil
+}
+
+func (s *server) listSites(w http.ResponseWriter, r *http.Request) error {
+	fs, err := s.cfg.Store.Sites(r.Context())
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"sites": s.freshnessList(fs)})
+	return nil
+}
+
+func (s *server) getSite(w http.ResponseWriter, r *http.Request) error {
+	site := r.PathValue("siteId")
+	if err := envelope.ValidateSiteID(site); err != nil {
+		return web.Invalid("siteId", "%v", err)
+	}
+	f, err := s.cfg.Store.Site(r.Context(), site)
+	if errors.Is(err, readmodel.ErrNotFound) {
+		return web.NotFound("siteId", "central has received nothing from site %q", site)
+	}
+	if err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, s.freshness(f))
+	return nil
+}
+
+// Location is where a machine stands.
+type Location struct {
+	City     string   `json:"city"`
+	Building string   `json:"building"`
+	Lat      *float64 `json:"lat,omitempty"`
+	Lng      *float64 `json:"lng,omitempty"`
+}
+
+// MachineProduct is a product on a machine and its last reported count.
+type MachineProduct struct {
+	ProductID     string    `json:"productId"`
+	Name          string    `json:"name"`
+	Price         web.Money `json:"price"`
+	Quantity      int64     `json:"quantity"`
+	ExpiryDate    string    `json:"expiryDate,omitempty"`
+	LowStockLimit int64     `json:"lowStockLimit"`
+	ParLevel      *int64    `json:"parLevel,omitempty"`
+	CasePack      int64     `json:"casePack,omitempty"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// Telemetry is a machine's latest reported telemetry.
+type Telemetry struct {
+	Temperature *float64  `json:"temperature,omitempty"`
+	PowerStatus string    `json:"powerStatus,omitempty"`
+	DoorStatus  string    `json:"doorStatus,omitempty"`
+	At          time.Time `json:"at"`
+}
+
+// Machine is the body of GET /machines/{id}: the machine as last synced
+// from its site, and how fresh that site's data is.
+type Machine struct {
+	MachineID      string           `json:"machineId"`
+	SiteID         string           `json:"siteId"`
+	Location       Location         `json:"location"`
+	PaymentMethods []string         `json:"paymentMethods"`
+	Status         string           `json:"status"`
+	TemperatureMax *float64         `json:"temperatureMax,omitempty"`
+	UpdatedAt      time.Time        `json:"updatedAt"`
+	Products       []MachineProduct `json:"products"`
+	Telemetry      *Telemetry       `json:"telemetry,omitempty"`
+	Freshness      Freshness        `json:"freshness"`
+}
+
+func (s *server) getMachine(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.machine(r)
+	if err != nil {
+		return err
+	}
+	out := Machine{MachineID: m.MachineID, SiteID: m.Site, Location: Location{City: m.City, Building: m.Building, Lat: m.Lat, Lng: m.Lng},
+		PaymentMethods: m.PaymentMethods, Status: m.Status, TemperatureMax: m.TempMaxC, UpdatedAt: m.EventTime,
+		Products: make([]MachineProduct, 0, len(m.Products))}
+	if out.PaymentMethods == nil {
+		out.PaymentMethods = []string{}
+	}
+	for _, p := range m.Products {
+		out.Products = append(out.Products, MachineProduct{ProductID: p.ProductID, Name: p.Name, Price: web.Money(p.PriceCents),
+			Quantity: p.Quantity, ExpiryDate: p.ExpiryDate, LowStockLimit: p.LowStockLimit, ParLevel: p.ParLevel,
+			CasePack: p.CasePack, UpdatedAt: p.UpdatedAt})
+	}
+	if t := m.Telemetry; t != nil {
+		out.Telemetry = &Telemetry{Temperature: t.Temperature, PowerStatus: t.PowerStatus, DoorStatus: t.DoorStatus, At: t.EventTime}
+	}
+	f, err := s.cfg.Store.Site(r.Context(), m.Site)
+	if err != nil && !errors.Is(err, readmodel.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		f = readmodel.Freshness{Site: m.Site}
+	}
+	out.Freshness = s.freshness(f)
+	web.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// machine looks up the path's {id}: 404 when central does not know it.
+func (s *server) machine(r *http.Request) (readmodel.Machine, error) {
+	id := r.PathValue("id")
+	m, err := s.cfg.Store.Machine(r.Context(), id)
+	if errors.Is(err, readmodel.ErrNotFound) {
+		return readmodel.Machine{}, web.NotFound("machineId", "central knows no machine %q", id)
+	}
+	return m, err
+}
