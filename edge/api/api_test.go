@@ -249,6 +249,22 @@ func TestAPI_RejectsBadRequests(t *testing.T) {
 		{name: "patch unknown product", method: "PATCH", path: "/machines/M1/products/NOPE", route: "PATCH /machines/{id}/products/{pid}", body: `{"quantity": 3}`, status: 404, code: "NOT_FOUND", field: "productId"},
 		{name: "patch product decommissioned machine", method: "PATCH", path: "/machines/MDEC/products/P1", route: "PATCH /machines/{id}/products/{pid}", body: `{"quantity": 3}`, status: 409, code: "MACHINE_DECOMMISSIONED", field: "machineId"},
 
+		// POST /machines/{id}/restock
+		{name: "restock malformed", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId":`, status: 400, code: "INVALID_JSON"},
+		{name: "restock unknown field", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [], "driver": "x"}`, status: 400, code: "UNKNOWN_FIELD", field: "driver"},
+		{name: "restock added string", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "added": "5"}]}`, status: 400, code: "INVALID_FIELD", field: "items.added"},
+		{name: "restock missing movementId", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"items": [{"productId": "P1", "added": 5}]}`, status: 400, code: "VALIDATION_FAILED", field: "movementId"},
+		{name: "restock no items", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": []}`, status: 400, code: "VALIDATION_FAILED", field: "items"},
+		{name: "restock product twice", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "added": 1}, {"productId": "P1", "added": 2}]}`, status: 400, code: "VALIDATION_FAILED", field: "items[1].productId"},
+		{name: "restock negative added", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "added": -1}]}`, status: 400, code: "VALIDATION_FAILED", field: "items[0].added"},
+		{name: "restock nothing to record", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1"}]}`, status: 400, code: "VALIDATION_FAILED", field: "items[0].productId"},
+		{name: "restock bad expiry", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "added": 1, "expiryDate": "soon"}]}`, status: 400, code: "VALIDATION_FAILED", field: "items[0].expiryDate"},
+		{name: "restock removes more than stocked", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "removedExpired": 101}]}`, status: 400, code: "VALIDATION_FAILED", field: "items[0].removedExpired"},
+		{name: "restock unknown product", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "added": 1}, {"productId": "NOPE", "added": 1}]}`, status: 422, code: "UNKNOWN_PRODUCT", field: "items[1].productId"},
+		{name: "restock unknown machine", method: "POST", path: "/machines/NOPE/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "added": 1}]}`, status: 404, code: "NOT_FOUND", field: "machineId"},
+		{name: "restock decommissioned machine", method: "POST", path: "/machines/MDEC/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "mv", "items": [{"productId": "P1", "added": 1}]}`, status: 409, code: "MACHINE_DECOMMISSIONED", field: "machineId"},
+		{name: "restock oversized body", method: "POST", path: "/machines/M1/restock", route: "POST /machines/{id}/restock", body: `{"movementId": "` + strings.Repeat("m", 4*api.MaxBody) + `"}`, status: 413, code: "BODY_TOO_LARGE"},
+
 		// POST /auth/token (no bearer token)
 		{name: "token malformed", method: "POST", path: "/auth/token", body: `{"client_id":`, status: 400, code: "INVALID_JSON"},
 		{name: "token unknown field", method: "POST", path: "/auth/token", body: `{"client_id": "a", "client_secret": "b", "scope": "all"}`, status: 400, code: "UNKNOWN_FIELD", field: "scope"},
@@ -384,6 +400,9 @@ func TestAPI_HappyPaths(t *testing.T) {
 				{"transactionId": "tx-4", "machineId": "VM_1", "productId": "COKE", "quantity": 1, "amount": 2, "paymentMethod": "CARD", "timestamp": ts},
 			}},
 			checks: []check{field("accepted", 1), field("results.0.status", "ACCEPTED")}},
+		{name: "restock", method: "POST", path: "/machines/VM_1/restock", status: 201,
+			body:   map[string]any{"movementId": "visit-1", "items": []map[string]any{{"productId": "COKE", "removedDamaged": 1, "added": 11}}},
+			checks: []check{field("lines.0.reason", "DAMAGED"), field("lines.1.reason", "RESTOCK"), field("lines.1.after", 34)}},
 		{name: "telemetry", method: "POST", path: "/events/telemetry", status: 202,
 			body:   map[string]any{"machineId": "VM_1", "temperature": 4.5, "powerStatus": "on", "doorStatus": "closed", "timestamp": ts},
 			checks: []check{field("status", "ACCEPTED")}},
@@ -418,7 +437,7 @@ func TestAPI_HappyPaths(t *testing.T) {
 			}
 		})
 	}
-	if got, want := s.Stock("VM_1", "COKE"), int64(30-6); got != want {
+	if got, want := s.Stock("VM_1", "COKE"), int64(30-6-1+11); got != want {
 		t.Fatalf("stock = %d, want %d", got, want)
 	}
 	edgetest.CheckStore(t, s.DB(), s.Node.Store.Site.Loc)
