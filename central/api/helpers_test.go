@@ -47,7 +47,7 @@ type central struct {
 //	                    fault 1 OPEN, alert 1 LOW_STOCK OPEN on M1/P2
 //	s2 (Europe/Berlin): M2 in Berlin with P1; MDEC decommissioned with P1;
 //	                    sales, fault 7 RESOLVED, alert 4 TEMPERATURE_HIGH CLOSED
-//	s3 (UTC):           only events 3..4 arrived: a gap below, watermark 0
+//	s3 (UTC):           only events 3..4 arrived: watermark 0, backlog 4
 func newCentral(t *testing.T) *central {
 	t.Helper()
 	ctx := context.Background()
