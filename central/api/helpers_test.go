@@ -38,6 +38,7 @@ type central struct {
 	Signer *auth.Signer
 	Store  *readmodel.Store
 	Config jetstream.KeyValue
+	JS     jetstream.JetStream
 	tokens map[auth.Role]string
 }
 
@@ -101,7 +102,7 @@ func newCentral(t *testing.T) *central {
 	})
 	srv := httptest.NewServer(h2)
 	t.Cleanup(srv.Close)
-	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, tokens: map[auth.Role]string{}}
+	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, JS: js, tokens: map[auth.Role]string{}}
 	for _, role := range hqauth.Roles {
 		c.tokens[role] = c.login(role)
 	}
