@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/sync/bucket"
@@ -53,7 +54,8 @@ const chunkRows = 128
 const (
 	insertRawHead = `INSERT INTO raw_events (site, seq, kind, event_time, received_at, stream_seq, body)`
 	insertRawRow  = `(?,?,?,?,?,?,?)`
-	insertRawTail = `ON CONFLICT (site, seq) DO NOTHING RETURNING seq`
+	insertRawTail = `ON CONFLICT (site, seq) DO NOTHING`
+	selectHeld    = `SELECT seq FROM raw_events WHERE site = ? AND seq BETWEEN ? AND ?`
 
 	insertSaleHead = `INSERT INTO sales (transaction_id, site, seq, machine_id, product_id, city, location, quantity, amount_cents, payment_method, event_time)`
 	insertSaleRow  = `(?,?,?,?,?,?,?,?,?,?,?)`
@@ -191,7 +193,7 @@ func (s *Store) flushAgg(ctx context.Context, plus, minus *aggDeltas) error {
 		}
 		args = append(args, k.dim, k.win, k.site, k.city, k.bucket, k.key, tx, qty, rev)
 	}
-	if err := s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, 9, args, nil); err != nil {
+	if err := s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, args, nil); err != nil {
 		return fmt.Errorf("upsert aggregates: %w", err)
 	}
 	if len(args) == 0 {
@@ -209,14 +211,15 @@ func (s *Store) flushAgg(ctx context.Context, plus, minus *aggDeltas) error {
 	return nil
 }
 
-// execChunks runs a multi-row statement over args (width values per row),
-// chunkRows rows at a time. When scan is set the statement has a RETURNING
-// clause and scan sees every returned row. The caller holds s.mu.
-func (s *Store) execChunks(ctx context.Context, head, row, tail string, width int, args []any, scan func(*sql.Rows) error) error {
+// execChunks runs a multi-row statement (see multiRow) over args, width
+// values per row, chunkRows rows at a time. When scan is set the statement has a RETURNING clause and scan sees every
+// returned row. The caller holds s.mu.
+func (s *Store) execChunks(ctx context.Context, head, row, tail string, args []any, scan func(*sql.Rows) error) error {
+	width := strings.Count(row, "?")
 	n := len(args) / width
 	for off := 0; off < n; off += chunkRows {
 		k := min(chunkRows, n-off)
-		st, err := s.stmt(ctx, multiRow(head, row, tail, k))
+		st, err := s.multiStmt(ctx, head, row, tail, k)
 		if err != nil {
 			return err
 		}
@@ -364,23 +367,36 @@ func (s *Store) apply(ctx context.Context, streamSeq uint64, p *Prepared, now ti
 		tz = "UTC"
 	}
 
-	// Raw events: RETURNING names the ones that are new.
+	// Raw events: the ones already held are not new; the rest are inserted.
+	fresh := make([]bool, len(b.Events))
+	for i := range fresh {
+		fresh[i] = true
+	}
+	rows, err := s.query(ctx, selectHeld, b.Site, int64(b.First), int64(b.Last))
+	if err != nil {
+		return Result{}, fmt.Errorf("read held events: %w", err)
+	}
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return Result{}, fmt.Errorf("read held events: %w", err)
+		}
+		fresh[uint64(seq)-b.First] = false
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return Result{}, fmt.Errorf("read held events: %w", err)
+	}
+	rows.Close()
 	nowMS := now.UnixMilli()
 	args := make([]any, 0, len(b.Events)*11)
 	for i := range b.Events {
-		e := &b.Events[i]
-		args = append(args, b.Site, int64(e.Seq), string(e.Kind), ms(e.Time), nowMS, int64(streamSeq), p.bodies[i])
-	}
-	fresh := make([]bool, len(b.Events))
-	err := s.execChunks(ctx, insertRawHead, insertRawRow, insertRawTail, 7, args, func(r *sql.Rows) error {
-		var seq int64
-		if err := r.Scan(&seq); err != nil {
-			return err
+		if e := &b.Events[i]; fresh[i] {
+			args = append(args, b.Site, int64(e.Seq), string(e.Kind), ms(e.Time), nowMS, int64(streamSeq), p.bodies[i])
 		}
-		fresh[uint64(seq)-b.First] = true
-		return nil
-	})
-	if err != nil {
+	}
+	if err := s.execChunks(ctx, insertRawHead, insertRawRow, insertRawTail, args, nil); err != nil {
 		return Result{}, fmt.Errorf("insert raw events: %w", err)
 	}
 
@@ -426,7 +442,7 @@ func (s *Store) apply(ctx context.Context, streamSeq uint64, p *Prepared, now ti
 	}
 	if len(args) > 0 {
 		newTx := make(map[string]int, len(args)/11)
-		err := s.execChunks(ctx, insertSaleHead, insertSaleRow, insertSaleTail, 11, args, func(r *sql.Rows) error {
+		err := s.execChunks(ctx, insertSaleHead, insertSaleRow, insertSaleTail, args, func(r *sql.Rows) error {
 			var id string
 			if err := r.Scan(&id); err != nil {
 				return err

@@ -71,8 +71,9 @@ type Store struct {
 	consumer string
 	now      func() time.Time
 
-	mu    sync.Mutex // serializes writers and guards stmts
+	mu    sync.Mutex // serializes writers and guards stmts and multi
 	stmts map[string]*sql.Stmt
+	multi map[multiKey]*sql.Stmt
 
 	locMu sync.Mutex
 	locs  map[string]*time.Location
@@ -102,6 +103,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		consumer: o.consumer,
 		now:      o.now,
 		stmts:    map[string]*sql.Stmt{},
+		multi:    map[multiKey]*sql.Stmt{},
 		locs:     map[string]*time.Location{"": time.UTC, "UTC": time.UTC},
 	}, nil
 }
@@ -113,6 +115,10 @@ func (s *Store) Close() error {
 	for k, st := range s.stmts {
 		st.Close()
 		delete(s.stmts, k)
+	}
+	for k, st := range s.multi {
+		st.Close()
+		delete(s.multi, k)
 	}
 	s.w.Close()
 	if err := s.db.Close(); err != nil {
@@ -163,7 +169,31 @@ func (s *Store) rollback() {
 	_, _ = s.w.ExecContext(context.Background(), `ROLLBACK`)
 }
 
-// multiRow builds "head VALUES row,row,... tail" for n rows.
+// multiKey names a multi-row statement: its head (unique per statement) and
+// row count.
+type multiKey struct {
+	head string
+	n    int
+}
+
+// multiStmt returns the prepared multi-row statement for n rows. The caller
+// holds s.mu.
+func (s *Store) multiStmt(ctx context.Context, head, row, tail string, n int) (*sql.Stmt, error) {
+	k := multiKey{head, n}
+	if st, ok := s.multi[k]; ok {
+		return st, nil
+	}
+	st, err := s.w.PrepareContext(ctx, multiRow(head, row, tail, n))
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	s.multi[k] = st
+	return st, nil
+}
+
+// multiRow builds "head VALUES row,row,... tail" for n rows. Parameters are
+// anonymous ("?"): modernc looks every numbered one up by name, which is
+// quadratic in a statement with hundreds of them.
 func multiRow(head, row, tail string, n int) string {
 	var b strings.Builder
 	b.Grow(len(head) + n*(len(row)+1) + len(tail) + 16)
