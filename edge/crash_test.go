@@ -3,6 +3,7 @@ package edge_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -126,7 +127,7 @@ func token(t *testing.T, base string, c edge.Credentials) string {
 }
 
 // TestCrash_KillDuringSales SIGKILLs the real binary while 32 clients post
-// sales, restarts it on the same directory, and checks that every
+// sales (four of them in batches of five), restarts it on the same directory, and checks that every
 // acknowledged sale is there exactly once, stock and aggregates agree with
 // the raw sales, and the outbox has no gaps.
 func TestCrash_KillDuringSales(t *testing.T) {
@@ -178,7 +179,39 @@ func TestCrash_KillDuringSales(t *testing.T) {
 				}
 				tx := "k" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
 				qty := int64(1 + (g+i)%3)
-				r, err := edgetest.Send(context.Background(), client, p.url, "POST", "/events/sales", tok, saleBody(tx, "VM1", "P1", qty, 120, time.Now().Add(-time.Second)))
+				at := time.Now().Add(-time.Second)
+				if g%8 == 7 {
+					// Every eighth client posts batches of five.
+					events := make([]any, 5)
+					qtys := map[string]int64{}
+					for j := range events {
+						id := tx + "-" + strconv.Itoa(j)
+						events[j] = saleBody(id, "VM1", "P1", qty, 120, at)
+						qtys[id] = qty
+					}
+					r, err := edgetest.Send(context.Background(), client, p.url, "POST", "/events/batch", tok, map[string]any{"events": events})
+					if err != nil || r.Status != http.StatusOK {
+						continue
+					}
+					var ans struct {
+						Results []struct {
+							TransactionID string `json:"transactionId"`
+							Status        string `json:"status"`
+						} `json:"results"`
+					}
+					if json.Unmarshal(r.Body, &ans) != nil {
+						continue
+					}
+					mu.Lock()
+					for _, res := range ans.Results {
+						if res.Status == "ACCEPTED" {
+							acked[res.TransactionID] = qtys[res.TransactionID]
+						}
+					}
+					mu.Unlock()
+					continue
+				}
+				r, err := edgetest.Send(context.Background(), client, p.url, "POST", "/events/sales", tok, saleBody(tx, "VM1", "P1", qty, 120, at))
 				if err != nil {
 					continue // no answer: the sale may or may not be stored
 				}
