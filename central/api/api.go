@@ -23,6 +23,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/downlink"
@@ -52,6 +53,10 @@ type Config struct {
 	// Catalog finds the machines stocking a product for PUT
 	// /catalog/products/{pid}. nil: that route answers 501.
 	Catalog Catalog
+	// Sites is the shared site registry behind POST /sites, GET
+	// /sites/registry and DELETE /sites/{siteId}; GET /sites also lists
+	// registered sites that never synced. nil: those routes answer 501.
+	Sites *sitereg.Registry
 	// StaleAfter is how long without contact a site is reported stale;
 	// 0 means DefaultStaleAfter.
 	StaleAfter time.Duration
@@ -87,6 +92,9 @@ var Routes = []Route{
 	{"GET", "/alerts", field},
 	{"GET", "/sites", viewers},
 	{"GET", "/sites/{siteId}", viewers},
+	{"POST", "/sites", admin},
+	{"GET", "/sites/registry", manage},
+	{"DELETE", "/sites/{siteId}", admin},
 	{"GET", "/machines/{id}", viewers},
 	{"PATCH", "/machines/{id}", manage},
 	{"PATCH", "/machines/{id}/products/{pid}", manage},
@@ -130,6 +138,9 @@ func New(cfg Config) http.Handler {
 		"GET /alerts":                         s.listAlerts,
 		"GET /sites":                          s.listSites,
 		"GET /sites/{siteId}":                 s.getSite,
+		"POST /sites":                         s.registerSite,
+		"GET /sites/registry":                 s.listRegistry,
+		"DELETE /sites/{siteId}":              s.revokeSite,
 		"GET /machines/{id}":                  s.getMachine,
 		"PATCH /machines/{id}":                s.patchMachine,
 		"PATCH /machines/{id}/products/{pid}": s.patchProduct,

@@ -91,6 +91,15 @@ func TestAPI_RejectsBadRequests(t *testing.T) {
 		{name: "clients: no name", method: "POST", path: "/clients", body: map[string]any{"role": "OPS"}, status: 400, code: "VALIDATION_FAILED", field: "name"},
 		{name: "clients: blank name", method: "POST", path: "/clients", body: map[string]any{"role": "OPS", "name": " "}, status: 400, code: "VALIDATION_FAILED", field: "name"},
 		{name: "clients: revoke unknown", method: "DELETE", path: "/clients/hqops_nope", status: 404, code: "NOT_FOUND", field: "clientId"},
+		{name: "register site: no id", method: "POST", path: "/sites", body: map[string]any{"city": "Pune"}, status: 400, code: "VALIDATION_FAILED", field: "siteId"},
+		{name: "register site: bad id", method: "POST", path: "/sites", body: map[string]any{"siteId": "a.b"}, status: 400, code: "VALIDATION_FAILED", field: "siteId"},
+		{name: "register site: hub id", method: "POST", path: "/sites", body: map[string]any{"siteId": "HUB"}, status: 400, code: "VALIDATION_FAILED", field: "siteId"},
+		{name: "register site: timezone", method: "POST", path: "/sites", body: map[string]any{"siteId": "pune", "timezone": "Mars/Olympus"}, status: 400, code: "VALIDATION_FAILED", field: "timezone"},
+		{name: "register site: lat", method: "POST", path: "/sites", body: map[string]any{"siteId": "pune", "lat": 91}, status: 400, code: "VALIDATION_FAILED", field: "lat"},
+		{name: "register site: lng", method: "POST", path: "/sites", body: map[string]any{"siteId": "pune", "lng": -181}, status: 400, code: "VALIDATION_FAILED", field: "lng"},
+		{name: "register site: lat type", method: "POST", path: "/sites", body: map[string]any{"siteId": "pune", "lat": "north"}, status: 400, code: "INVALID_FIELD", field: "lat"},
+		{name: "revoke site: unknown", method: "DELETE", path: "/sites/nope", status: 404, code: "NOT_FOUND", field: "siteId"},
+		{name: "revoke site: bad id", method: "DELETE", path: "/sites/hub", status: 400, code: "VALIDATION_FAILED", field: "siteId"},
 		{name: "no route", method: "GET", path: "/nowhere", status: 404, code: "NOT_FOUND"},
 	}
 	for _, tt := range tests {

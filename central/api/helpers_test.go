@@ -19,6 +19,7 @@ import (
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/downlink"
@@ -39,6 +40,7 @@ type central struct {
 	Store  *readmodel.Store
 	Config jetstream.KeyValue
 	JS     jetstream.JetStream
+	Sites  *sitereg.Registry
 	tokens map[auth.Role]string
 }
 
@@ -89,6 +91,10 @@ func newCentral(t *testing.T) *central {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg, err := sitereg.Open(ctx, js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cat, err := api.OpenCatalog(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -98,11 +104,11 @@ func newCentral(t *testing.T) *central {
 	h2 := api.New(api.Config{
 		Store: store, Auth: hq, Signer: signer, Publisher: pub, Metrics: newMetrics(),
 		Logger: zerolog.Nop(), Now: func() time.Time { return t0.Add(5 * time.Minute) },
-		ConfigKV: kv, Catalog: cat,
+		ConfigKV: kv, Catalog: cat, Sites: reg,
 	})
 	srv := httptest.NewServer(h2)
 	t.Cleanup(srv.Close)
-	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, JS: js, tokens: map[auth.Role]string{}}
+	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, JS: js, Sites: reg, tokens: map[auth.Role]string{}}
 	for _, role := range hqauth.Roles {
 		c.tokens[role] = c.login(role)
 	}

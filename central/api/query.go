@@ -427,15 +427,6 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *server) listSites(w http.ResponseWriter, r *http.Request) error {
-	fs, err := s.cfg.Store.Sites(r.Context())
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"sites": s.freshnessList(fs)})
-	return nil
-}
-
 func (s *server) getSite(w http.ResponseWriter, r *http.Request) error {
 	site := r.PathValue("siteId")
 	if err := envelope.ValidateSiteID(site); err != nil {

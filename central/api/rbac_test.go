@@ -12,10 +12,10 @@ import (
 )
 
 // concrete fills a route pattern's wildcards. DELETE targets a client that
-// does not exist so the matrix changes nothing.
+// or site that does not exist so the matrix changes nothing.
 func concrete(rt api.Route) string {
 	if rt.Method == "DELETE" {
-		return strings.ReplaceAll(rt.Pattern, "{id}", "hqops_nope")
+		return strings.NewReplacer("{id}", "hqops_nope", "{siteId}", "nope").Replace(rt.Pattern)
 	}
 	return strings.NewReplacer("{id}", "M1", "{pid}", "P1", "{siteId}", "s1", "{faultId}", "1").Replace(rt.Pattern)
 }
@@ -110,6 +110,9 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"GET /alerts":                         {A, O, D},
 		"GET /sites":                          {A, O, F, D},
 		"GET /sites/{siteId}":                 {A, O, F, D},
+		"POST /sites":                         {A},
+		"GET /sites/registry":                 {A, O},
+		"DELETE /sites/{siteId}":              {A},
 		"GET /machines/{id}":                  {A, O, F, D},
 		"PATCH /machines/{id}":                {A, O},
 		"PATCH /machines/{id}/products/{pid}": {A, O},
