@@ -146,9 +146,15 @@ func (h *Hub) options() (*server.Options, error) {
 		NoSigs:                     true,
 		NoLog:                      false,
 	}
-	if c.ClientListen == "" {
+	switch {
+	case c.ClientListen == "" && c.ClusterName != "":
+		// nats-server 2.15 starts routing only after the client accept loop
+		// is up, so DontListen would keep a cluster from ever forming. Listen
+		// on a random loopback port instead; every client must authenticate.
+		o.Host, o.Port = "127.0.0.1", server.RANDOM_PORT
+	case c.ClientListen == "":
 		o.DontListen = true
-	} else {
+	default:
 		host, port, err := splitHostPort(c.ClientListen)
 		if err != nil {
 			return nil, fmt.Errorf("client listen: %w", err)
@@ -458,7 +464,11 @@ func parseRoutes(urls []string) ([]*url.URL, error) {
 func retry(ctx context.Context, f func(context.Context) error) error {
 	wait := 50 * time.Millisecond
 	for {
-		err := f(ctx)
+		// A JetStream request made while the cluster has no meta leader can
+		// go unanswered, so bound each attempt.
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := f(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}
