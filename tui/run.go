@@ -1,0 +1,137 @@
+// Package tui is `vendsync driver`: the restock driver's terminal app. At the
+// depot it shows the route central ranks (sites by priority, with reasons)
+// and builds a pick list; at the site it lists the edge's machines and
+// records restocks, expired and damaged removals and counts. The route and
+// the pick list are cached on disk so the app works with no connection, and
+// a restock the edge cannot take yet waits in an fsync'd queue until it can.
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/rs/zerolog"
+)
+
+// Config configures Run. DefaultConfig gives the defaults.
+type Config struct {
+	// CentralURL is central's HTTP API (the route); EdgeURL the site's edge
+	// (machines and restocks). Either may be unreachable.
+	CentralURL, EdgeURL string
+	// CredentialsFile holds a DRIVER client's {"client_id","client_secret"}.
+	CredentialsFile string
+	// CacheDir keeps the cached route, the pick list and the restock queue.
+	CacheDir string
+	// ExportDir is where the pick list is exported ("" = CacheDir).
+	ExportDir string
+	// RetryEvery is how often queued restocks are retried.
+	RetryEvery time.Duration
+	// RequestTimeout bounds each HTTP request.
+	RequestTimeout time.Duration
+	// AltScreen runs full screen (the default for a terminal).
+	AltScreen bool
+	// Input and Output default to the process's terminal.
+	Input  io.Reader
+	Output io.Writer
+	Logger zerolog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{RetryEvery: 5 * time.Second, RequestTimeout: 10 * time.Second, AltScreen: true, Logger: zerolog.Nop()}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if c.CentralURL == "" && c.EdgeURL == "" {
+		return errors.New("central, edge: give at least one URL")
+	}
+	for name, v := range map[string]string{"central": c.CentralURL, "edge": c.EdgeURL} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s %q: must be an http(s) URL", name, v)
+		}
+	}
+	if c.CredentialsFile == "" {
+		return errors.New("credentials: required (a DRIVER client's JSON file)")
+	}
+	if c.CacheDir == "" {
+		return errors.New("cache: required (a directory for the route, pick list and queue)")
+	}
+	if c.RetryEvery <= 0 {
+		return errors.New("retry interval must be positive")
+	}
+	if c.RequestTimeout <= 0 {
+		return errors.New("request timeout must be positive")
+	}
+	return nil
+}
+
+// ReadCredentials reads a credentials file.
+func ReadCredentials(path string) (Credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("read credentials: %w", err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Credentials{}, fmt.Errorf("read credentials %s: %w", path, err)
+	}
+	if c.ClientID == "" || c.ClientSecret == "" {
+		return Credentials{}, fmt.Errorf("read credentials %s: client_id and client_secret are required", path)
+	}
+	return c, nil
+}
+
+// Run runs the driver app until the driver quits or ctx ends. It returns an
+// error for a bad config, unreadable credentials or cache directory, or a
+// terminal failure; API errors are shown in the app, not returned.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("driver config: %w", err)
+	}
+	creds, err := ReadCredentials(cfg.CredentialsFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+		return fmt.Errorf("cache dir: %w", err)
+	}
+	q, err := OpenQueue(cfg.CacheDir)
+	if err != nil {
+		return err
+	}
+	export := cfg.ExportDir
+	if export == "" {
+		export = cfg.CacheDir
+	}
+	client := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, creds, cfg.RequestTimeout)
+	m := newModel(deps{client: client, queue: q, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
+	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if cfg.AltScreen {
+		opts = append(opts, tea.WithAltScreen())
+	}
+	if cfg.Input != nil {
+		opts = append(opts, tea.WithInput(cfg.Input))
+	}
+	if cfg.Output != nil {
+		opts = append(opts, tea.WithOutput(cfg.Output))
+	}
+	log := cfg.Logger.With().Str("component", "driver").Logger()
+	log.Info().Str("central", cfg.CentralURL).Str("edge", cfg.EdgeURL).Int("pending", q.Pending()).Msg("driver app started")
+	_, err = tea.NewProgram(m, opts...).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		err = nil
+	}
+	log.Info().Int("pending", q.Pending()).Msg("driver app stopped")
+	return err
+}
