@@ -1,0 +1,264 @@
+// Package central runs one central node: the embedded NATS hub (JetStream
+// domain "hub", a leafnode listener for sites, optionally one of a cluster),
+// the aggregator that consumes the fleet's events into this node's SQLite read
+// model, the shared site registry and HQ credentials, and the HQ HTTP API.
+// Every node answers queries from its own read model.
+package central
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vendsync/vendsync/central/aggregator"
+	"github.com/vendsync/vendsync/central/api"
+	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/hub"
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/central/sitereg"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/downlink"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// Files in a central node's data directory.
+const (
+	ReadModelFile   = "central.db"
+	CredentialsFile = "admin-credentials.json"
+)
+
+// Config configures a central node. DefaultConfig gives the defaults.
+type Config struct {
+	// Dir holds the node's JetStream store (nats/), its read model and, on
+	// the node that bootstraps, admin-credentials.json.
+	Dir string
+	// ServerName is unique per node (default "central-1").
+	ServerName string
+	// HTTPAddr is where the HQ API listens.
+	HTTPAddr string
+	// ClientListen is host:port for NATS clients ("" = in-process only).
+	ClientListen string
+	// LeafListen is host:port sites connect their leaf nodes to.
+	LeafListen string
+	// ClusterName, ClusterListen and Routes make this node one of a
+	// JetStream cluster; empty ClusterName runs a single node.
+	ClusterName   string
+	ClusterListen string
+	Routes        []string
+	// Replicas of the fleet stream and shared buckets: 1, or 3 in a cluster.
+	Replicas int
+	// TokenTTL is the lifetime of HQ access tokens.
+	TokenTTL time.Duration
+	// ReadyTimeout bounds how long Open waits for the hub (and cluster).
+	ReadyTimeout    time.Duration
+	ShutdownTimeout time.Duration
+	Logger          zerolog.Logger
+}
+
+// DefaultConfig returns a single-node configuration.
+func DefaultConfig() Config {
+	return Config{
+		ServerName: "central-1", HTTPAddr: "127.0.0.1:9080", LeafListen: "127.0.0.1:7422",
+		Replicas: 1, TokenTTL: time.Hour, ReadyTimeout: time.Minute, ShutdownTimeout: 10 * time.Second, Logger: zerolog.Nop(),
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("dir: required (the node's data directory)")
+	case c.ServerName == "":
+		return errors.New("server name: required, unique per node")
+	case c.HTTPAddr == "":
+		return errors.New("http: required (host:port)")
+	case c.Replicas != 1 && c.Replicas != 3:
+		return fmt.Errorf("replicas %d: must be 1 or 3", c.Replicas)
+	case c.Replicas == 3 && c.ClusterName == "":
+		return errors.New("replicas 3 needs a cluster (--cluster-name, --routes)")
+	case c.TokenTTL < time.Minute:
+		return errors.New("token ttl must be at least a minute")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fmt.Errorf("http %q: not host:port", c.HTTPAddr)
+	}
+	return nil
+}
+
+// Node is a running central node.
+type Node struct {
+	cfg Config
+	log zerolog.Logger
+
+	Hub        *hub.Hub
+	Store      *readmodel.Store
+	Aggregator *aggregator.Aggregator
+	Sites      *sitereg.Registry
+	Auth       *hqauth.Store
+	Publisher  *downlink.Publisher
+	Metrics    *web.Metrics
+
+	handler http.Handler
+	srv     *http.Server
+	ln      net.Listener
+	cancel  context.CancelFunc
+	g       *errgroup.Group
+}
+
+// New validates cfg and returns an unopened node.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("central config: %w", err)
+	}
+	return &Node{cfg: cfg, log: cfg.Logger.With().Str("component", "central").Str("node", cfg.ServerName).Logger()}, nil
+}
+
+// Open starts the hub, the read model, the aggregator and the HTTP API. On a
+// fresh fleet it writes the first ADMIN credential to Dir/admin-credentials.json.
+func (n *Node) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	hcfg := hub.DefaultConfig()
+	hcfg.ServerName, hcfg.StoreDir = n.cfg.ServerName, filepath.Join(n.cfg.Dir, "nats")
+	hcfg.ClientListen, hcfg.LeafListen = n.cfg.ClientListen, n.cfg.LeafListen
+	hcfg.ClusterName, hcfg.ClusterListen, hcfg.Routes = n.cfg.ClusterName, n.cfg.ClusterListen, n.cfg.Routes
+	hcfg.Replicas, hcfg.Logger = n.cfg.Replicas, n.cfg.Logger
+	if n.cfg.ReadyTimeout > 0 {
+		hcfg.ReadyTimeout = n.cfg.ReadyTimeout
+	}
+	if n.Hub, err = hub.New(hcfg); err != nil {
+		return err
+	}
+	if err = n.Hub.Open(ctx); err != nil {
+		n.Hub = nil
+		return fmt.Errorf("start hub: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.g, bg = errgroup.WithContext(bg)
+
+	js := n.Hub.JetStream()
+	if n.Sites, err = sitereg.Open(ctx, js, n.cfg.Replicas); err != nil {
+		return err
+	}
+	ready, err := n.Sites.Sync(bg, n.Hub, n.log)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if n.Auth, err = hqauth.Open(ctx, js, n.cfg.Replicas); err != nil {
+		return err
+	}
+	credPath := filepath.Join(n.cfg.Dir, CredentialsFile)
+	if created, err := n.Auth.Bootstrap(ctx, credPath); err != nil {
+		return err
+	} else if created {
+		n.log.Info().Str("file", credPath).Msg("first HQ admin credential written")
+	}
+	signer, err := n.Auth.Signer(n.cfg.TokenTTL)
+	if err != nil {
+		return err
+	}
+	if n.Publisher, err = downlink.NewPublisher(ctx, js); err != nil {
+		return err
+	}
+	if n.Store, err = readmodel.Open(ctx, filepath.Join(n.cfg.Dir, ReadModelFile), readmodel.WithLogger(n.cfg.Logger)); err != nil {
+		return err
+	}
+	n.Metrics = web.NewMetrics("vendsync_central")
+	n.Aggregator, err = aggregator.New(aggregator.Config{
+		JS: js, NC: n.Hub.Conn(), Store: n.Store, Durable: "agg-" + n.cfg.ServerName, Logger: n.cfg.Logger,
+		Registerer: n.Metrics.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	if err = n.Aggregator.Open(ctx); err != nil {
+		n.Aggregator = nil
+		return fmt.Errorf("start aggregator: %w", err)
+	}
+	configKV, err := js.KeyValue(ctx, envelope.BucketConfig)
+	if err != nil {
+		return fmt.Errorf("open config bucket: %w", err)
+	}
+	n.handler = api.New(api.Config{
+		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
+		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
+	})
+	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
+	}
+	n.srv = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	ln := n.ln
+	n.g.Go(func() error {
+		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	n.log.Info().Str("http", n.ln.Addr().String()).Str("leaf", n.Hub.LeafURL()).Msg("central node started")
+	return nil
+}
+
+// URL is the HQ API's base URL.
+func (n *Node) URL() string { return "http://" + n.ln.Addr().String() }
+
+// Handler is the HQ API handler.
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// Close stops the API, the aggregator and the hub, in that order.
+func (n *Node) Close() error {
+	var errs []error
+	if n.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+		errs = append(errs, n.srv.Shutdown(ctx))
+		cancel()
+	}
+	if n.Aggregator != nil {
+		errs = append(errs, n.Aggregator.Close())
+	}
+	if n.cancel != nil {
+		n.cancel()
+		errs = append(errs, n.g.Wait())
+	}
+	if n.Store != nil {
+		errs = append(errs, n.Store.Close())
+	}
+	if n.Hub != nil {
+		n.Hub.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// catalog adapts the read model to the API's Catalog.
+type catalog struct{ st *readmodel.Store }
+
+func (c catalog) Stockists(ctx context.Context, productID string) ([]api.Stockist, error) {
+	ss, err := c.st.Stockists(ctx, productID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Stockist, len(ss))
+	for i, s := range ss {
+		out[i] = api.Stockist{Site: s.Site, MachineID: s.MachineID}
+	}
+	return out, nil
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vendsync/vendsync/central"
+	"github.com/vendsync/vendsync/central/readmodel"
+)
+
+func newCentralCmd(logs *logOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "central",
+		Short: "Run central (the hub and HQ API) and manage its sites",
+	}
+	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd())
+	return cmd
+}
+
+func newCentralRunCmd(logs *logOptions) *cobra.Command {
+	cfg := central.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a central node: NATS hub for sites, aggregator, HQ API",
+		Long: `Run one central node. It embeds the NATS hub (JetStream domain "hub") with a
+leafnode listener that sites connect to, consumes every site's events into this
+node's SQLite read model, and serves the HQ API. On a fresh fleet the first
+node writes an ADMIN credential to DIR/admin-credentials.json.
+
+For a 3-node cluster give each node its own --dir and --server-name, the same
+--cluster-name, a --cluster-listen address and the other nodes' --routes, and
+--replicas 3: ingest continues while any one node is down, and every node
+answers queries from its own read model.`,
+		Example: `  vendsync central run --dir /var/lib/vendsync-central --http 0.0.0.0:9080 --leaf 0.0.0.0:7422
+
+  # node 1 of 3
+  vendsync central run --dir c1 --server-name c1 --http :9081 --leaf :7421 \
+      --cluster-name hq --cluster-listen 127.0.0.1:6221 --replicas 3 \
+      --routes nats-route://127.0.0.1:6222,nats-route://127.0.0.1:6223`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := logs.logger()
+			if err != nil {
+				return err
+			}
+			cfg.Logger = log
+			n, err := central.New(cfg)
+			if err != nil {
+				return err
+			}
+			if err := n.Open(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "central %s: HQ API %s, sites connect to %s\n", cfg.ServerName, n.URL(), n.Hub.LeafURL())
+			<-cmd.Context().Done()
+			return n.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Dir, "dir", "", "the node's data directory")
+	f.StringVar(&cfg.ServerName, "server-name", cfg.ServerName, "node name, unique in the cluster")
+	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HQ API")
+	f.StringVar(&cfg.LeafListen, "leaf", cfg.LeafListen, "host:port sites connect their leaf nodes to")
+	f.StringVar(&cfg.ClientListen, "nats-listen", "", "host:port for NATS clients (default: none)")
+	f.StringVar(&cfg.ClusterName, "cluster-name", "", "JetStream cluster name (empty: single node)")
+	f.StringVar(&cfg.ClusterListen, "cluster-listen", "", "host:port for routes from the other nodes")
+	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")
+	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
+	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
+	return cmd
+}
+
+func newCentralRebuildCmd(logs *logOptions) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "rebuild",
+		Short: "Recompute every aggregate of a node's read model from its raw events",
+		Long: `Recompute every aggregate of the node's read model from the raw events it
+keeps, in one transaction (queries see the old or the new totals, never a
+mix). Run it on a stopped node, or on a running one during a quiet moment.`,
+		Example: `  vendsync central rebuild --dir /var/lib/vendsync-central`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return fmt.Errorf("--dir is required")
+			}
+			path := filepath.Join(dir, central.ReadModelFile)
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("--dir %s: no read model (%w)", dir, err)
+			}
+			log, err := logs.logger()
+			if err != nil {
+				return err
+			}
+			st, err := readmodel.Open(cmd.Context(), path, readmodel.WithLogger(log))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := st.Rebuild(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt aggregates from %d sales\n", n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the node's data directory")
+	return cmd
+}
+
+// siteInfo is central's answer about a registered site.
+type siteInfo struct {
+	SiteID    string  `json:"siteId"`
+	Name      string  `json:"name"`
+	City      string  `json:"city"`
+	Timezone  string  `json:"timezone"`
+	PublicKey string  `json:"publicKey"`
+	RevokedAt *string `json:"revokedAt"`
+	Seed      string  `json:"seed,omitempty"`
+}
+
+func newCentralSiteCmd() *cobra.Command {
+	var base, creds string
+	cmd := &cobra.Command{
+		Use:   "site",
+		Short: "Register, list and revoke sites at central",
+	}
+	cmd.PersistentFlags().StringVar(&base, "central", "http://127.0.0.1:9080", "central's HQ API URL")
+	cmd.PersistentFlags().StringVar(&creds, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
+
+	var body struct {
+		SiteID   string   `json:"siteId"`
+		Name     string   `json:"name,omitempty"`
+		City     string   `json:"city,omitempty"`
+		Timezone string   `json:"timezone,omitempty"`
+		Lat      *float64 `json:"lat,omitempty"`
+		Lng      *float64 `json:"lng,omitempty"`
+		Rotate   bool     `json:"rotate,omitempty"`
+	}
+	var out string
+	var lat, lng float64
+	add := &cobra.Command{
+		Use:   "add SITE_ID",
+		Short: "Register a site and issue its leaf credentials (an NKEY seed)",
+		Long: `Register a site at central and issue the NKEY seed its leaf connection
+authenticates with. The seed is written (0600) to --out and never printed; the
+site may publish only its own subjects and read only its own downlink.
+Re-running for a registered site fails unless --rotate, which issues a new key
+and disconnects the old one.`,
+		Example: `  vendsync central site add blr-techpark --credentials hq-admin.json --city Bangalore \
+      --timezone Asia/Kolkata --out ./site/leaf.seed`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("--out is required: the file the site's seed is written to")
+			}
+			c, err := newAPIClient(base, creds)
+			if err != nil {
+				return err
+			}
+			body.SiteID = args[0]
+			if cmd.Flags().Changed("lat") {
+				body.Lat = &lat
+			}
+			if cmd.Flags().Changed("lng") {
+				body.Lng = &lng
+			}
+			var s siteInfo
+			if err := c.do(cmd.Context(), "POST", "/sites", body, &s); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+			if _, err := f.WriteString(s.Seed + "\n"); err != nil {
+				f.Close()
+				return fmt.Errorf("--out: %w", err)
+			}
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("--out: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "site %s registered (key %s…); seed written to %s\n", s.SiteID, s.PublicKey[:12], out)
+			return nil
+		},
+	}
+	add.Flags().StringVar(&body.Name, "name", "", "human-readable site name")
+	add.Flags().StringVar(&body.City, "city", "", "city the site is in")
+	add.Flags().StringVar(&body.Timezone, "timezone", "", "IANA timezone of the site")
+	add.Flags().Float64Var(&lat, "lat", 0, "latitude")
+	add.Flags().Float64Var(&lng, "lng", 0, "longitude")
+	add.Flags().BoolVar(&body.Rotate, "rotate", false, "issue a new key for a registered site (the old one stops working)")
+	add.Flags().StringVar(&out, "out", "", "file to write the site's NKEY seed to (0600)")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List registered sites", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(base, creds)
+			if err != nil {
+				return err
+			}
+			var res struct {
+				Sites []siteInfo `json:"sites"`
+			}
+			if err := c.do(cmd.Context(), "GET", "/sites/registry", nil, &res); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SITE\tNAME\tCITY\tTIMEZONE\tSTATE")
+			for _, s := range res.Sites {
+				state := "active"
+				if s.RevokedAt != nil {
+					state = "revoked " + *s.RevokedAt
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.SiteID, s.Name, s.City, s.Timezone, state)
+			}
+			return tw.Flush()
+		},
+	}
+	revoke := &cobra.Command{
+		Use: "revoke SITE_ID", Short: "Revoke a site: its leaf is disconnected and refused", Args: cobra.ExactArgs(1),
+		Example: `  vendsync central site revoke blr-techpark --credentials hq-admin.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(base, creds)
+			if err != nil {
+				return err
+			}
+			if err := c.do(cmd.Context(), "DELETE", "/sites/"+strings.TrimSpace(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "site %s revoked: disconnected and refused from now on\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list, revoke)
+	return cmd
+}
