@@ -243,63 +243,92 @@ type state struct {
 	epoch     int    // resend epoch; 0 = first sends
 	window    []inflight
 	progress  time.Time // last time the watermark moved or the sent frontier was behind nothing
-	resentFor uint64    // the Contiguous of the last gap resend, to resend once per gap
+	resentFrom uint64   // the first sequence of the last resend (0 = none), to resend once per gap
 	failures  int
 }
 
 func (f *Forwarder) run(ctx context.Context) error {
-	acked, err := f.cfg.Outbox.Acked(ctx)
-	if err != nil {
-		return fmt.Errorf("forwarder: read acked watermark: %w", err)
+	var st *state
+	for st == nil {
+		acked, err := f.cfg.Outbox.Acked(ctx)
+		if err != nil {
+			if err := f.pause(ctx, fmt.Errorf("read acked watermark: %w", err)); err != nil {
+				return err
+			}
+			continue
+		}
+		st = &state{next: acked + 1, trimmed: acked, progress: time.Now()}
 	}
-	st := &state{next: acked + 1, trimmed: acked, progress: time.Now()}
-	f.m.watermark.Set(float64(acked))
+	f.m.watermark.Set(float64(st.trimmed))
 	f.refreshOldest(ctx, st)
 	// Ask where central is; if the link is down, start from our own record.
 	if w, err := f.requestWatermark(ctx); err == nil {
 		if err := f.applyWatermark(ctx, st, w); err != nil {
-			return err
+			f.log.Warn().Err(err).Msg("apply watermark")
 		}
-		st.next = max(st.trimmed+1, w.Contiguous+1)
 	}
 
 	poll := time.NewTicker(f.cfg.PollInterval)
 	defer poll.Stop()
 	for {
-		if err := f.fill(ctx, st); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
-		}
-		var ackCh <-chan *jetstream.PubAck
-		var errCh <-chan error
-		if len(st.window) > 0 {
-			ackCh, errCh = st.window[0].fut.Ok(), st.window[0].fut.Err()
-		}
-		select {
-		case <-ctx.Done():
+		err := f.step(ctx, st, poll.C)
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case <-f.poke:
-		case <-poll.C:
-			if err := f.checkStall(ctx, st); err != nil {
-				return err
-			}
-		case w := <-f.wmCh:
-			if err := f.applyWatermark(ctx, st, w); err != nil {
-				return err
-			}
-		case <-ackCh:
-			st.window = st.window[1:]
-			st.failures = 0
-			f.m.batches.Inc()
-		case err := <-errCh:
-			f.m.failures.Inc()
-			if err := f.recover(ctx, st, err); err != nil {
+		}
+		if err != nil {
+			// The outbox failed (a busy or full disk, say): nothing is lost
+			// by waiting and reading again from the last acknowledged point.
+			st.window = nil
+			st.next = st.trimmed + 1
+			if err := f.pause(ctx, err); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// pause logs an outbox error and waits before the loop tries again.
+func (f *Forwarder) pause(ctx context.Context, cause error) error {
+	f.m.failures.Inc()
+	f.log.Error().Err(cause).Msg("outbox error; retrying")
+	t := time.NewTimer(backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff, 4))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// step fills the window and handles one event: a poke, a tick, a watermark
+// or the oldest in-flight batch's ack. It returns outbox errors.
+func (f *Forwarder) step(ctx context.Context, st *state, tick <-chan time.Time) error {
+	if err := f.fill(ctx, st); err != nil {
+		return err
+	}
+	var ackCh <-chan *jetstream.PubAck
+	var errCh <-chan error
+	if len(st.window) > 0 {
+		ackCh, errCh = st.window[0].fut.Ok(), st.window[0].fut.Err()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.poke:
+	case <-tick:
+		return f.checkStall(ctx, st)
+	case w := <-f.wmCh:
+		return f.applyWatermark(ctx, st, w)
+	case <-ackCh:
+		st.window = st.window[1:]
+		st.failures = 0
+		f.m.batches.Inc()
+	case err := <-errCh:
+		f.m.failures.Inc()
+		return f.recover(ctx, st, err)
+	}
+	return nil
 }
 
 // fill publishes batches until the window is full or the outbox is drained.
@@ -416,7 +445,7 @@ func (f *Forwarder) applyWatermark(ctx context.Context, st *state, w envelope.Wa
 		st.window = nil
 		st.next = w.Contiguous + 1
 	}
-	if w.Gap() && w.Contiguous < st.next-1 && w.Contiguous != st.resentFor {
+	if w.Gap() && w.Contiguous < st.next-1 && w.Contiguous+1 != st.resentFrom {
 		f.resend(st, w.Contiguous, "gap")
 	}
 	return nil
@@ -437,14 +466,19 @@ func (f *Forwarder) checkStall(ctx context.Context, st *state) error {
 		return nil
 	}
 	w, err := f.requestWatermark(ctx)
-	if err == nil {
-		before := st.trimmed
-		if err := f.applyWatermark(ctx, st, w); err != nil {
-			return err
-		}
-		if st.trimmed > before {
-			return nil
-		}
+	if err != nil {
+		// Nobody answers: the link or central's aggregator is down. Resending
+		// would only pile copies into the stream; wait for another period.
+		f.log.Debug().Err(err).Msg("watermark stalled and unavailable")
+		st.progress = time.Now()
+		return nil
+	}
+	before := st.trimmed
+	if err := f.applyWatermark(ctx, st, w); err != nil {
+		return err
+	}
+	if st.trimmed > before || st.resentFrom != 0 && st.progress.After(time.Now().Add(-f.cfg.StallTimeout)) {
+		return nil // moving, or a gap resend just started
 	}
 	f.resend(st, st.trimmed, "stall")
 	return nil
@@ -454,7 +488,7 @@ func (f *Forwarder) checkStall(ctx context.Context, st *state) error {
 func (f *Forwarder) resend(st *state, contiguous uint64, why string) {
 	st.epoch++
 	f.m.resends.Inc()
-	st.resentFor = contiguous
+	st.resentFrom = contiguous + 1
 	st.window = nil
 	st.next = contiguous + 1
 	st.progress = time.Now()

@@ -117,54 +117,67 @@ func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
 	}
 }
 
-func TestForwarder_ResendsAfterGap(t *testing.T) {
-	const site = "s1"
-	h := openHub(t, hubConfig(t, t.TempDir()))
-	seed, _, err := h.IssueSite(site)
-	if err != nil {
-		t.Fatal(err)
+func TestForwarder_ResendsWhatTheHubLost(t *testing.T) {
+	tests := []struct {
+		name  string
+		lose  uint64        // FLEET sequence deleted before the aggregator runs (of 10 batches)
+		stall time.Duration // the forwarder's StallTimeout
+	}{
+		// The aggregator sees batch 4 after batch 2: MaxSeen > Contiguous.
+		// The stall timeout is long so that only the gap report can help.
+		{name: "gap reported", lose: 3, stall: 10 * time.Minute},
+		// The last batch is lost: no gap is visible, only the stall.
+		{name: "tail lost, stall", lose: 10, stall: time.Second},
 	}
-	n := startSite(t, site, seed, h.LeafURL())
-	waitConnected(t, n, true)
-	ob := newOutbox(t, site)
-	agg := newAggregator(site)
-	ob.onTrim = trimGuard(t, agg)
-	reg := prometheus.NewPedanticRegistry()
-	newForwarder(t, forward.Config{
-		Site: site, Conn: n.Conn(), Outbox: ob, BatchSize: 100,
-		// Long enough that only the gap report can trigger the resend.
-		StallTimeout: 10 * time.Minute,
-		PollInterval: 50 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
-		Registerer: reg, Logger: testLogger(t),
-	})
-	last := ob.Append(t, 1000)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const site = "s1"
+			h := openHub(t, hubConfig(t, t.TempDir()))
+			seed, _, err := h.IssueSite(site)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := startSite(t, site, seed, h.LeafURL())
+			waitConnected(t, n, true)
+			ob := newOutbox(t, site)
+			agg := newAggregator(site)
+			ob.onTrim = trimGuard(t, agg)
+			reg := prometheus.NewPedanticRegistry()
+			newForwarder(t, forward.Config{
+				Site: site, Conn: n.Conn(), Outbox: ob, BatchSize: 100, StallTimeout: tc.stall,
+				PollInterval: 50 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+				Registerer: reg, Logger: testLogger(t),
+			})
+			last := ob.Append(t, 1000)
 
-	// All ten batches reach FLEET before central's aggregator runs.
-	ctx := context.Background()
-	stream, err := h.JetStream().Stream(ctx, envelope.StreamIngest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFor(t, 30*time.Second, func() error {
-		info, err := stream.Info(ctx)
-		if err != nil {
-			return err
-		}
-		if info.State.Msgs != 10 {
-			return fmt.Errorf("FLEET has %d msgs, want 10", info.State.Msgs)
-		}
-		return nil
-	})
-	// The hub loses the third batch.
-	if err := stream.DeleteMsg(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	agg.Attach(t, h.Conn())
-	t.Cleanup(agg.Detach)
-	waitSynced(t, 30*time.Second, ob, agg, last)
-	agg.Verify(t, last)
-	if got := metricValue(t, reg, "vendsync_forward_resends_total"); got < 1 {
-		t.Fatalf("resends = %v, want >= 1", got)
+			// All ten batches reach FLEET before central's aggregator runs.
+			ctx := context.Background()
+			stream, err := h.JetStream().Stream(ctx, envelope.StreamIngest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFor(t, 30*time.Second, func() error {
+				info, err := stream.Info(ctx)
+				if err != nil {
+					return err
+				}
+				if info.State.Msgs != 10 {
+					return fmt.Errorf("FLEET has %d msgs, want 10", info.State.Msgs)
+				}
+				return nil
+			})
+			// The hub loses a batch.
+			if err := stream.DeleteMsg(ctx, tc.lose); err != nil {
+				t.Fatal(err)
+			}
+			agg.Attach(t, h.Conn())
+			t.Cleanup(agg.Detach)
+			waitSynced(t, 30*time.Second, ob, agg, last)
+			agg.Verify(t, last)
+			if got := metricValue(t, reg, "vendsync_forward_resends_total"); got < 1 {
+				t.Fatalf("resends = %v, want >= 1", got)
+			}
+		})
 	}
 }
 
