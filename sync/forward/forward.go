@@ -237,14 +237,14 @@ type inflight struct {
 
 // loop state, owned by run.
 type state struct {
-	next      uint64 // next sequence to publish
-	trimmed   uint64 // outbox trimmed up to here (central's contiguous watermark)
-	maxRead   uint64 // highest sequence read from the outbox
-	epoch     int    // resend epoch; 0 = first sends
-	window    []inflight
-	progress  time.Time // last time the watermark moved or the sent frontier was behind nothing
-	resentFrom uint64   // the first sequence of the last resend (0 = none), to resend once per gap
-	failures  int
+	next       uint64 // next sequence to publish
+	trimmed    uint64 // outbox trimmed up to here (central's contiguous watermark)
+	maxRead    uint64 // highest sequence read from the outbox
+	epoch      int    // resend epoch; 0 = first sends
+	window     []inflight
+	progress   time.Time // last time the watermark moved or the sent frontier was behind nothing
+	resentFrom uint64    // the first sequence of the last resend (0 = none), to resend once per gap
+	failures   int
 }
 
 func (f *Forwarder) run(ctx context.Context) error {
