@@ -128,10 +128,10 @@ type Credentials struct {
 // HTTPClient is the Client over central's and the edge's HTTP APIs. It gets
 // a token from each with POST /auth/token and reuses it until it expires.
 type HTTPClient struct {
-	Central, Edge string
-	Creds         Credentials
-	HTTP          *http.Client
-	Now           func() time.Time
+	Central, Edge           string
+	CentralCreds, EdgeCreds Credentials
+	HTTP                    *http.Client
+	Now                     func() time.Time
 
 	mu     sync.Mutex
 	tokens map[string]token
@@ -144,9 +144,10 @@ type token struct {
 
 var _ Client = (*HTTPClient)(nil)
 
-// NewHTTPClient returns a client for the two base URLs.
-func NewHTTPClient(central, edge string, creds Credentials, timeout time.Duration) *HTTPClient {
-	return &HTTPClient{Central: strings.TrimRight(central, "/"), Edge: strings.TrimRight(edge, "/"), Creds: creds,
+// NewHTTPClient returns a client for the two base URLs, signing in to each
+// with its own credentials.
+func NewHTTPClient(central, edge string, centralCreds, edgeCreds Credentials, timeout time.Duration) *HTTPClient {
+	return &HTTPClient{Central: strings.TrimRight(central, "/"), Edge: strings.TrimRight(edge, "/"), CentralCreds: centralCreds, EdgeCreds: edgeCreds,
 		HTTP: &http.Client{Timeout: timeout}, Now: time.Now, tokens: map[string]token{}}
 }
 
@@ -161,7 +162,11 @@ func (c *HTTPClient) token(ctx context.Context, base string) (string, error) {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
-	body := map[string]string{"client_id": c.Creds.ClientID, "client_secret": c.Creds.ClientSecret, "grant_type": "client_credentials"}
+	creds := c.EdgeCreds
+	if base == c.Central {
+		creds = c.CentralCreds
+	}
+	body := map[string]string{"client_id": creds.ClientID, "client_secret": creds.ClientSecret, "grant_type": "client_credentials"}
 	if _, err := c.send(ctx, base, "POST", "/auth/token", "", body, &out); err != nil {
 		return "", fmt.Errorf("sign in: %w", err)
 	}
@@ -246,12 +251,19 @@ func (c *HTTPClient) send(ctx context.Context, base, method, path, tok string, i
 	return resp.Header, nil
 }
 
-// Candidates implements Client.
+// Candidates implements Client: central's GET /routes/candidates, or, when
+// central does not have it, route.Candidates over its query API.
 func (c *HTTPClient) Candidates(ctx context.Context) ([]route.Candidate, error) {
 	var out struct {
 		Candidates []route.Candidate `json:"candidates"`
 	}
 	_, err := c.do(ctx, c.Central, "GET", "/routes/candidates", nil, &out)
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
+		// A central without the route endpoint: rank the route here from
+		// its query API.
+		return route.Candidates(ctx, centralSource{c})
+	}
 	return out.Candidates, err
 }
 

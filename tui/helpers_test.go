@@ -142,6 +142,10 @@ func (w *world) sync() {
 	w.synced = b.Last
 }
 
+func (w *world) driverCreds() Credentials {
+	return Credentials{ClientID: w.creds.ClientID, ClientSecret: w.creds.ClientSecret}
+}
+
 func (w *world) edgeURL() string { return "http://" + w.addr }
 
 // model returns a model wired to the world, caching in dir.
@@ -151,7 +155,7 @@ func (w *world) model(dir string, retry time.Duration) (*Model, *Queue) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	c := NewHTTPClient(w.central.URL, w.edgeURL(), Credentials{ClientID: w.creds.ClientID, ClientSecret: w.creds.ClientSecret}, 5*time.Second)
+	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second)
 	n := 0
 	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return t0 }, retryEvery: retry,
 		newID: func() string { n++; return "visit-" + strings.Repeat("x", n) }})

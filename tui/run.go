@@ -76,20 +76,35 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// ReadCredentials reads a credentials file.
-func ReadCredentials(path string) (Credentials, error) {
+// ReadCredentials reads a credentials file: {"client_id","client_secret"}
+// used with both central and the edge, optionally overridden for one of them
+// by a "central" or "edge" object of the same shape.
+func ReadCredentials(path string) (central, edge Credentials, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("read credentials: %w", err)
+		return central, edge, fmt.Errorf("read credentials: %w", err)
 	}
-	var c Credentials
-	if err := json.Unmarshal(b, &c); err != nil {
-		return Credentials{}, fmt.Errorf("read credentials %s: %w", path, err)
+	var f struct {
+		Credentials
+		Central *Credentials `json:"central"`
+		Edge    *Credentials `json:"edge"`
 	}
-	if c.ClientID == "" || c.ClientSecret == "" {
-		return Credentials{}, fmt.Errorf("read credentials %s: client_id and client_secret are required", path)
+	if err := json.Unmarshal(b, &f); err != nil {
+		return central, edge, fmt.Errorf("read credentials %s: %w", path, err)
 	}
-	return c, nil
+	central, edge = f.Credentials, f.Credentials
+	if f.Central != nil {
+		central = *f.Central
+	}
+	if f.Edge != nil {
+		edge = *f.Edge
+	}
+	for name, c := range map[string]Credentials{"central": central, "edge": edge} {
+		if c.ClientID == "" || c.ClientSecret == "" {
+			return central, edge, fmt.Errorf("read credentials %s: client_id and client_secret are required (for %s)", path, name)
+		}
+	}
+	return central, edge, nil
 }
 
 // Run runs the driver app until the driver quits or ctx ends. It returns an
@@ -99,7 +114,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("driver config: %w", err)
 	}
-	creds, err := ReadCredentials(cfg.CredentialsFile)
+	centralCreds, edgeCreds, err := ReadCredentials(cfg.CredentialsFile)
 	if err != nil {
 		return err
 	}
@@ -114,7 +129,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if export == "" {
 		export = cfg.CacheDir
 	}
-	client := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, creds, cfg.RequestTimeout)
+	client := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout)
 	m := newModel(deps{client: client, queue: q, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if cfg.AltScreen {

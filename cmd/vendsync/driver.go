@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/vendsync/vendsync/tui"
+)
+
+func newDriverCmd(logs *logOptions) *cobra.Command {
+	cfg := tui.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "driver",
+		Short: "The restock driver's terminal app: route, pick list, restock at the site",
+		Long: `Run the restock driver's terminal app.
+
+At the depot (connected to --central) it lists the driver's sites by priority
+(out-of-stock slots, low stock, expired or expiring items, temperature alerts,
+machines offline, days since the last visit) with the reasons, and builds a
+pick list for the chosen sites: units per product to fill every slot to its
+par level, rounded up to case packs, exportable as CSV and text.
+
+At the site (connected to the site's --edge) it lists the machines with their
+stock, par, expiry and open alerts, and records restocks, expired and damaged
+removals and shelf counts. A restock the edge cannot take yet is kept in a
+queue in --cache and delivered exactly once when the edge answers again.
+
+The route and the pick list are cached in --cache, so the app works with no
+connection. --credentials is a DRIVER client's JSON file
+{"client_id": …, "client_secret": …}; it may also hold "central" and "edge"
+objects of the same shape when the two issue different credentials.
+Logs go to CACHE/driver.log (the terminal belongs to the app).
+
+Keys: ? help, / filter, tab route ↔ site, q quit.`,
+		Example: `  vendsync driver --central http://central.example:9080 --edge http://192.168.1.20:8080 \
+      --credentials ~/.config/vendsync/driver.json
+  vendsync driver --edge http://127.0.0.1:8080 --credentials drv.json --cache /tmp/route`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfg.CacheDir == "" {
+				dir, err := os.UserCacheDir()
+				if err != nil {
+					return fmt.Errorf("--cache: no default cache directory (%v); give one", err)
+				}
+				cfg.CacheDir = filepath.Join(dir, "vendsync-driver")
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			lvl, err := zerolog.ParseLevel(logs.level)
+			if err != nil {
+				return fmt.Errorf("--log-level %q: use debug, info, warn or error", logs.level)
+			}
+			if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+				return fmt.Errorf("--cache: %w", err)
+			}
+			f, err := os.OpenFile(filepath.Join(cfg.CacheDir, "driver.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+			if err != nil {
+				return fmt.Errorf("open log: %w", err)
+			}
+			defer f.Close()
+			cfg.Logger = zerolog.New(f).Level(lvl).With().Timestamp().Logger()
+			return tui.Run(cmd.Context(), cfg)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.CentralURL, "central", "", "central's HTTP API, e.g. http://central.example:9080 (the route)")
+	fl.StringVar(&cfg.EdgeURL, "edge", "", "the site's edge HTTP API, e.g. http://192.168.1.20:8080 (machines, restocks)")
+	fl.StringVar(&cfg.CredentialsFile, "credentials", "", "a DRIVER client's credentials file (JSON)")
+	fl.StringVar(&cfg.CacheDir, "cache", "", "directory for the cached route, pick list, restock queue and log (default: the user cache dir)")
+	fl.StringVar(&cfg.ExportDir, "export", "", "directory the pick list is exported to (default: --cache)")
+	fl.DurationVar(&cfg.RetryEvery, "retry", 5*time.Second, "how often queued restocks are retried")
+	return cmd
+}
