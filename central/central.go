@@ -262,3 +262,6 @@ func (c catalog) Stockists(ctx context.Context, productID string) ([]api.Stockis
 	}
 	return out, nil
 }
+
+// Dir is the node's data directory.
+func (n *Node) Dir() string { return n.cfg.Dir }

@@ -1,0 +1,299 @@
+package central_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+
+	"github.com/vendsync/vendsync/central"
+	"github.com/vendsync/vendsync/central/aggregator"
+	"github.com/vendsync/vendsync/central/fleettest"
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+const syncTimeout = 90 * time.Second
+
+// assertSiteMatches checks that central's per-product day buckets for the
+// site equal the site's own aggregates exactly, bucket by bucket.
+func assertSiteMatches(t *testing.T, c *central.Node, s *fleettest.Site) {
+	t.Helper()
+	for _, w := range []bucket.Window{bucket.Hour, bucket.Day, bucket.Week, bucket.Month} {
+		edgeRows := s.EdgeAgg(t, "product", w)
+		centralRows := fleettest.CentralAgg(t, c, readmodel.ByProduct, w, "", s.ID)
+		if len(edgeRows) == 0 {
+			t.Fatalf("site %s has no %s aggregates", s.ID, w)
+		}
+		if len(edgeRows) != len(centralRows) {
+			t.Fatalf("site %s %s buckets: edge %d, central %d", s.ID, w, len(edgeRows), len(centralRows))
+		}
+		for k, want := range edgeRows {
+			if got := centralRows[k]; got != want {
+				t.Fatalf("site %s %s %v: central %+v, edge %+v", s.ID, w, k, got, want)
+			}
+		}
+	}
+}
+
+func TestFleet_CentralTotalsEqualSumOfSites(t *testing.T) {
+	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	defer c.Close()
+	specs := []fleettest.SiteSpec{
+		{ID: "blr", City: "Bangalore", Timezone: "Asia/Kolkata", Machines: 3, Products: 4},
+		{ID: "ber", City: "Berlin", Timezone: "Europe/Berlin", Machines: 2, Products: 4},
+		{ID: "nyc", City: "New York", Timezone: "America/New_York", Machines: 2, Products: 3},
+	}
+	var sites []*fleettest.Site
+	for i, sp := range specs {
+		sp.HubURL = c.Hub.LeafURL()
+		s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+		defer s.Close()
+		s.Sell(t, "a", 700+100*i, 72*time.Hour)
+		sites = append(sites, s)
+	}
+	for _, s := range sites {
+		fleettest.WaitSynced(t, c, s, syncTimeout)
+	}
+	// Per city: central's city totals equal the site's own location totals.
+	for _, s := range sites {
+		city := map[string]string{"blr": "Bangalore", "ber": "Berlin", "nyc": "New York"}[s.ID]
+		want := fleettest.Sum(s.EdgeAgg(t, "product", bucket.Month))
+		var wantAll fleettest.Totals
+		for _, v := range want {
+			wantAll.Tx, wantAll.Qty, wantAll.Rev = wantAll.Tx+v.Tx, wantAll.Qty+v.Qty, wantAll.Rev+v.Rev
+		}
+		if got := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.ByCity, bucket.Month, "", ""))[city]; got != wantAll {
+			t.Fatalf("city %s: central %+v, site %+v", city, got, wantAll)
+		}
+		assertSiteMatches(t, c, s)
+	}
+	// Per product across the fleet: central equals the sum of the sites.
+	var edgeRows []map[fleettest.Key]fleettest.Totals
+	for _, s := range sites {
+		edgeRows = append(edgeRows, s.EdgeAgg(t, "product", bucket.Day))
+	}
+	want := fleettest.Sum(edgeRows...)
+	got := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.ByProduct, bucket.Day, "", ""))
+	if len(got) != len(want) {
+		t.Fatalf("products: central %d, sites %d", len(got), len(want))
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Fatalf("product %s: central %+v, sum of sites %+v", p, got[p], w)
+		}
+	}
+	// Trimmed: every site's outbox is empty once central has it all.
+	for _, s := range sites {
+		fleettest.WaitFor(t, 30*time.Second, "outbox of "+s.ID+" trimmed", func() (bool, string) {
+			st, err := s.Node.Store.OutboxStats(context.Background(), time.Now())
+			return err == nil && st.Depth == 0, fmt.Sprintf("%+v %v", st, err)
+		})
+	}
+}
+
+func TestFleet_OfflineSiteConvergesExactlyOnce(t *testing.T) {
+	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	defer c.Close()
+	proxy := fleettest.NewProxy(t, fleettest.HostPort(c.Hub.LeafURL()))
+	sp := fleettest.SiteSpec{ID: "field", City: "Pune", Timezone: "Asia/Kolkata", Machines: 4, Products: 5, HubURL: proxy.URL()}
+	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	defer s.Close()
+	fleettest.WaitSynced(t, c, s, syncTimeout)
+
+	proxy.Cut()
+	fleettest.WaitFor(t, 20*time.Second, "leaf down", func() (bool, string) { return !s.Node.Leaf.Connected(), "" })
+	if got := s.Sell(t, "offline", 10000, 48*time.Hour); got != 10000 {
+		t.Fatalf("accepted %d offline sales, want 10000", got)
+	}
+	f, _ := c.Store.Site(context.Background(), s.ID)
+	if f.Contiguous >= s.LastSeq(t) {
+		t.Fatalf("central has seq %d while the site was cut off", f.Contiguous)
+	}
+	proxy.Restore("")
+	fleettest.WaitSynced(t, c, s, syncTimeout)
+	assertSiteMatches(t, c, s)
+	tot := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]
+	if tot.Tx != 10000 {
+		t.Fatalf("central counts %d sales for the site, want exactly 10000", tot.Tx)
+	}
+}
+
+func TestFleet_CentralRestartMidConsumeStaysExact(t *testing.T) {
+	dir := t.TempDir()
+	c := fleettest.StartCentral(t, dir, nil)
+	proxy := fleettest.NewProxy(t, fleettest.HostPort(c.Hub.LeafURL()))
+	sp := fleettest.SiteSpec{ID: "mum", City: "Mumbai", Timezone: "Asia/Kolkata", Machines: 3, Products: 4, HubURL: proxy.URL()}
+	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	defer s.Close()
+	done := make(chan int)
+	go func() { done <- s.Sell(t, "r", 6000, 24*time.Hour) }()
+	// Restart central while the site is still selling and forwarding.
+	fleettest.WaitFor(t, syncTimeout, "central consuming", func() (bool, string) {
+		f, _ := c.Store.Site(context.Background(), s.ID)
+		return f.Contiguous > 50, fmt.Sprint(f.Contiguous)
+	})
+	proxy.Cut()
+	if err := c.Close(); err != nil {
+		t.Fatalf("close central: %v", err)
+	}
+	c = fleettest.StartCentral(t, dir, nil)
+	defer c.Close()
+	proxy.Restore(fleettest.HostPort(c.Hub.LeafURL()))
+	if got := <-done; got != 6000 {
+		t.Fatalf("accepted %d, want 6000", got)
+	}
+	fleettest.WaitSynced(t, c, s, syncTimeout)
+	assertSiteMatches(t, c, s)
+	if tot := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
+		t.Fatalf("central counts %d sales, want exactly 6000", tot.Tx)
+	}
+}
+
+func TestFleet_LostMessageIsResent(t *testing.T) {
+	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	defer c.Close()
+	sp := fleettest.SiteSpec{ID: "gap", City: "Chennai", Timezone: "Asia/Kolkata", Machines: 2, Products: 2, HubURL: c.Hub.LeafURL()}
+	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	defer s.Close()
+	fleettest.WaitSynced(t, c, s, syncTimeout)
+	ctx := context.Background()
+
+	// Pause this node's aggregator, let batches pile up in the stream, and
+	// delete one of them, as if the hub had lost it.
+	if err := c.Aggregator.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.Hub.JetStream().Stream(ctx, envelope.StreamIngest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := stream.Info(ctx)
+	for i := range 3 {
+		s.Sell(t, fmt.Sprintf("g%d", i), 300, time.Hour)
+		want := before.State.Msgs + uint64(i) + 1
+		fleettest.WaitFor(t, 30*time.Second, "batch in stream", func() (bool, string) {
+			info, err := stream.Info(ctx)
+			return err == nil && info.State.Msgs >= want, fmt.Sprint(info.State.Msgs)
+		})
+	}
+	info, _ := stream.Info(ctx)
+	victim := info.State.LastSeq - 1 // the middle one of the three new batches
+	if err := stream.DeleteMsg(ctx, victim); err != nil {
+		t.Fatalf("delete stream message %d: %v", victim, err)
+	}
+	agg, err := aggregator.New(aggregator.Config{JS: c.Hub.JetStream(), NC: c.Hub.Conn(), Store: c.Store, Durable: "agg-central-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agg.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer agg.Close()
+	c.Aggregator = nil // closed above; the replacement is closed by the defer
+	fleettest.WaitSynced(t, c, s, syncTimeout)
+	assertSiteMatches(t, c, s)
+	if tot := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 900 {
+		t.Fatalf("central counts %d sales, want exactly 900", tot.Tx)
+	}
+}
+
+func TestFleet_PriceChangeReachesOfflineSite(t *testing.T) {
+	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	defer c.Close()
+	proxy := fleettest.NewProxy(t, fleettest.HostPort(c.Hub.LeafURL()))
+	sp := fleettest.SiteSpec{ID: "kiosk", City: "Delhi", Timezone: "Asia/Kolkata", Machines: 1, Products: 2, HubURL: proxy.URL()}
+	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	defer s.Close()
+	fleettest.WaitSynced(t, c, s, syncTimeout) // central knows the machine and its products
+	fleettest.WaitFor(t, 30*time.Second, "machine known at central", func() (bool, string) {
+		_, err := c.Store.Machine(context.Background(), s.Machines[0])
+		return err == nil, fmt.Sprint(err)
+	})
+	proxy.Cut()
+	fleettest.WaitFor(t, 20*time.Second, "leaf down", func() (bool, string) { return !s.Node.Leaf.Connected(), "" })
+
+	// HQ changes the price of P01 (1.00 + 1 = 2.00) to 7.50 while the site is offline.
+	creds, err := edge.ReadCredentials(filepath.Join(cDir(t, c), central.CredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := hqToken(t, c.URL(), creds)
+	body, _ := json.Marshal(map[string]any{"price": 7.5})
+	req, _ := http.NewRequest(http.MethodPatch, c.URL()+"/machines/"+s.Machines[0]+"/products/P01", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("PATCH price: %d", resp.StatusCode)
+	}
+	sale := func(id string, amount web.Money) error {
+		q := int64(1)
+		_, err := s.Node.Writer.RecordSale(context.Background(), ingest.SaleIn{TransactionID: id, MachineID: s.Machines[0], ProductID: "P01",
+			Quantity: &q, Amount: &amount, PaymentMethod: "CASH", Timestamp: time.Now().UTC().Format(time.RFC3339)}, "", "")
+		return err
+	}
+	// Still offline: the old price is in force, the new one is refused.
+	if err := sale("before", 200); err != nil {
+		t.Fatalf("sale at the old price while offline: %v", err)
+	}
+	if err := sale("too-early", 750); err == nil {
+		t.Fatal("sale at the new price accepted before the site heard of it")
+	}
+	proxy.Restore("")
+	fleettest.WaitFor(t, syncTimeout, "new price applied at the site", func() (bool, string) {
+		items, err := s.Node.Store.Inventory(context.Background(), s.Machines[0])
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, it := range items {
+			if it.ProductID == "P01" {
+				return it.Price == 750, it.Price.String()
+			}
+		}
+		return false, "no P01"
+	})
+	if err := sale("after", 750); err != nil {
+		t.Fatalf("sale at the new price after reconnect: %v", err)
+	}
+	audit, err := s.Node.Store.Audit(context.Background(), "inventory", s.Machines[0]+"/P01", 10)
+	if err != nil || len(audit) == 0 || audit[0].PerformedBy[:7] != "central" {
+		t.Fatalf("audit of the price change = %+v, %v; want performed by central", audit, err)
+	}
+}
+
+func cDir(t *testing.T, c *central.Node) string {
+	t.Helper()
+	return c.Dir()
+}
+
+func hqToken(t *testing.T, base string, creds edge.Credentials) string {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"client_id": creds.ClientID, "client_secret": creds.ClientSecret})
+	resp, err := http.Post(base+"/auth/token", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+

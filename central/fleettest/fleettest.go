@@ -1,0 +1,372 @@
+// Package fleettest starts real fleets for tests and benchmarks: central
+// nodes, sites (edge nodes with their embedded leaf servers) and a TCP proxy
+// between them that can cut the network. Nothing is mocked.
+package fleettest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/central"
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/central/sitereg"
+	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/bucket"
+)
+
+// TB is the part of testing.TB the helpers use.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+	Logf(format string, args ...any)
+}
+
+var _ TB = (testing.TB)(nil)
+
+// WaitFor polls cond until it holds or timeout passes.
+func WaitFor(t TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s (last: %s)", timeout, what, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// StartCentral starts a single central node in dir with random ports.
+func StartCentral(t TB, dir string, mod func(*central.Config)) *central.Node {
+	t.Helper()
+	cfg := central.DefaultConfig()
+	cfg.Dir, cfg.HTTPAddr, cfg.LeafListen = dir, "127.0.0.1:0", "127.0.0.1:-1"
+	cfg.Logger = zerolog.Nop()
+	if mod != nil {
+		mod(&cfg)
+	}
+	n, err := central.New(cfg)
+	if err != nil {
+		t.Fatalf("central config: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := n.Open(ctx); err != nil {
+		t.Fatalf("open central: %v", err)
+	}
+	return n
+}
+
+// Proxy forwards TCP connections to a target and can cut them, like a
+// network link that goes down and comes back.
+type Proxy struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	target string
+	down   bool
+	conns  map[net.Conn]struct{}
+}
+
+// NewProxy listens on a random loopback port and forwards to target.
+func NewProxy(t TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy listen: %v", err)
+	}
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.Cut() })
+	return p
+}
+
+// URL is the proxy's nats-leaf URL.
+func (p *Proxy) URL() string { return "nats-leaf://" + p.ln.Addr().String() }
+
+// Cut closes every connection and refuses new ones until Restore.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+}
+
+// Restore lets connections through again, optionally to a new target ("" keeps it).
+func (p *Proxy) Restore(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+	if target != "" {
+		p.target = target
+	}
+}
+
+func (p *Proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down, target := p.down, p.target
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
+		}
+		u, err := net.DialTimeout("tcp", target, 2*time.Second)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			u.Close()
+			continue
+		}
+		p.conns[c], p.conns[u] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		go pipe(c, u)
+		go pipe(u, c)
+	}
+}
+
+func pipe(dst, src net.Conn) {
+	io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+}
+
+// HostPort strips the scheme from a nats URL.
+func HostPort(url string) string {
+	for i := 0; i+3 <= len(url); i++ {
+		if url[i:i+3] == "://" {
+			return url[i+3:]
+		}
+	}
+	return url
+}
+
+// Site is a running site for tests.
+type Site struct {
+	ID       string
+	Dir      string
+	Node     *edge.Node
+	Machines []string
+	Products []string
+	hub      string
+	seed     string
+	tz       string
+}
+
+// SiteSpec describes a site to start.
+type SiteSpec struct {
+	ID, City, Timezone string
+	Machines, Products int
+	// HubURL is where the site's leaf connects ("" = standalone).
+	HubURL string
+}
+
+// Register registers a site at central and returns its leaf seed.
+func Register(t TB, c *central.Node, id, city, tz string) string {
+	t.Helper()
+	seed, _, err := c.Sites.Add(context.Background(), sitereg.Site{ID: id, City: city, Timezone: tz}, false)
+	if err != nil {
+		t.Fatalf("register %s: %v", id, err)
+	}
+	return seed
+}
+
+// StartSite initializes and opens an edge for spec, registering machines and
+// products (price of product i = 1.00 + i, stock 100000).
+func StartSite(t TB, spec SiteSpec, seed string) *Site {
+	t.Helper()
+	s := &Site{ID: spec.ID, Dir: filepath.Join(t.TempDir(), spec.ID), hub: spec.HubURL, seed: seed, tz: spec.Timezone}
+	ctx := context.Background()
+	if _, err := edge.Init(ctx, s.Dir, store.SiteInit{ID: spec.ID, City: spec.City, Timezone: spec.Timezone}); err != nil {
+		t.Fatalf("init %s: %v", spec.ID, err)
+	}
+	s.Open(t)
+	for m := range spec.Machines {
+		id := fmt.Sprintf("%s-VM%02d", spec.ID, m)
+		s.Machines = append(s.Machines, id)
+		if err := s.Node.Writer.RegisterMachine(ctx, ingest.MachineIn{MachineID: id, Location: &ingest.LocationIn{City: spec.City, Building: fmt.Sprintf("B%d", m%2)}}, "test"); err != nil {
+			t.Fatalf("register machine: %v", err)
+		}
+		for p := range spec.Products {
+			pid := fmt.Sprintf("P%02d", p)
+			if m == 0 {
+				s.Products = append(s.Products, pid)
+			}
+			price := web.Money(100 + 100*p)
+			q := int64(ingest.MaxQuantity)
+			if _, err := s.Node.Writer.AddProduct(ctx, id, ingest.ProductIn{ProductID: pid, Name: "Product " + pid, Price: &price, Quantity: &q}, "test"); err != nil {
+				t.Fatalf("add product: %v", err)
+			}
+		}
+	}
+	return s
+}
+
+// Open (re)opens the site's edge node on its directory.
+func (s *Site) Open(t TB) {
+	t.Helper()
+	cfg := edge.DefaultConfig()
+	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.Dir, "127.0.0.1:0", time.Hour
+	if s.hub != "" {
+		cfg.HubURLs, cfg.LeafSeed = []string{s.hub}, s.seed
+	}
+	n, err := edge.New(cfg)
+	if err != nil {
+		t.Fatalf("edge config: %v", err)
+	}
+	if err := n.Open(context.Background()); err != nil {
+		t.Fatalf("open edge %s: %v", s.ID, err)
+	}
+	s.Node = n
+}
+
+// Close closes the site's edge node.
+func (s *Site) Close() {
+	if s.Node != nil {
+		s.Node.Close()
+		s.Node = nil
+	}
+}
+
+// Sell records n sales through the writer's batch path, spread over the
+// `spread` before now, round-robin over machines and products; quantity
+// cycles 1..3. It returns the number accepted.
+func (s *Site) Sell(t TB, prefix string, n int, spread time.Duration) int {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	accepted := 0
+	for i := 0; i < n; i += 500 {
+		var ins []ingest.SaleIn
+		for j := i; j < min(n, i+500); j++ {
+			q := int64(1 + j%3)
+			p := (j / len(s.Machines)) % len(s.Products)
+			amt := web.Money(int64(100+100*p) * q)
+			at := now.Add(-time.Duration(float64(spread) * float64(n-j) / float64(n)))
+			ins = append(ins, ingest.SaleIn{
+				TransactionID: fmt.Sprintf("%s-%s-%d", s.ID, prefix, j), MachineID: s.Machines[j%len(s.Machines)], ProductID: s.Products[p],
+				Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: at.UTC().Format(time.RFC3339Nano),
+			})
+		}
+		res, err := s.Node.Writer.RecordSales(ctx, ins, "")
+		if err != nil {
+			t.Fatalf("sell: %v", err)
+		}
+		for _, r := range res {
+			if r.Status == "ACCEPTED" {
+				accepted++
+			} else if r.Status == "REJECTED" {
+				t.Fatalf("sale %s rejected: %v", r.TransactionID, r.Error)
+			}
+		}
+	}
+	return accepted
+}
+
+// LastSeq is the site's highest outbox sequence.
+func (s *Site) LastSeq(t TB) uint64 {
+	t.Helper()
+	st, err := s.Node.Store.OutboxStats(context.Background(), time.Now())
+	if err != nil {
+		t.Fatalf("outbox stats: %v", err)
+	}
+	return st.LastSeq
+}
+
+// Totals is one group's sums.
+type Totals struct{ Tx, Qty, Rev int64 }
+
+// Key of a bucketed aggregate row.
+type Key struct {
+	Group  string
+	Bucket string
+}
+
+var wide = struct{ from, to time.Time }{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+
+// EdgeAgg is the site's own aggregate rows for dim and window.
+func (s *Site) EdgeAgg(t TB, dim string, w bucket.Window) map[Key]Totals {
+	t.Helper()
+	rows, _, err := s.Node.Store.SalesAgg(context.Background(), dim, w, wide.from, wide.to)
+	if err != nil {
+		t.Fatalf("edge aggregates: %v", err)
+	}
+	out := map[Key]Totals{}
+	for _, r := range rows {
+		out[Key{r.Key, r.Bucket}] = Totals{r.Transactions, r.Quantity, int64(r.Revenue)}
+	}
+	return out
+}
+
+// CentralAgg is a central node's aggregate rows.
+func CentralAgg(t TB, c *central.Node, dim readmodel.Dim, w bucket.Window, city, site string) map[Key]Totals {
+	t.Helper()
+	res, err := c.Store.Sales(context.Background(), readmodel.SalesQuery{GroupBy: dim, Window: w, From: wide.from, To: wide.to, City: city, Site: site})
+	if err != nil {
+		t.Fatalf("central aggregates: %v", err)
+	}
+	out := map[Key]Totals{}
+	for _, r := range res.Rows {
+		out[Key{r.Key, bucket.Label(r.Bucket.Unix())}] = Totals{r.TxCount, r.Quantity, r.RevenueCents}
+	}
+	return out
+}
+
+// Sum adds rows into per-group totals (across buckets).
+func Sum(rows ...map[Key]Totals) map[string]Totals {
+	out := map[string]Totals{}
+	for _, m := range rows {
+		for k, v := range m {
+			t := out[k.Group]
+			t.Tx += v.Tx
+			t.Qty += v.Qty
+			t.Rev += v.Rev
+			out[k.Group] = t
+		}
+	}
+	return out
+}
+
+// WaitSynced waits until central's watermark for the site covers all of the
+// site's outbox and the site has trimmed it.
+func WaitSynced(t TB, c *central.Node, s *Site, timeout time.Duration) {
+	t.Helper()
+	want := s.LastSeq(t)
+	WaitFor(t, timeout, "site "+s.ID+" synced to seq "+fmt.Sprint(want), func() (bool, string) {
+		f, err := c.Store.Site(context.Background(), s.ID)
+		if err != nil && !errors.Is(err, readmodel.ErrNotFound) {
+			return false, err.Error()
+		}
+		return f.Contiguous >= want, fmt.Sprintf("central contiguous %d maxSeen %d", f.Contiguous, f.MaxSeen)
+	})
+}
