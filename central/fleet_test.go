@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/aggregator"
 	"github.com/vendsync/vendsync/central/fleettest"
@@ -296,4 +295,3 @@ func hqToken(t *testing.T, base string, creds edge.Credentials) string {
 	}
 	return tok.AccessToken
 }
-
