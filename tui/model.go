@@ -109,6 +109,7 @@ type deps struct {
 	retryEvery time.Duration
 	timeout    time.Duration
 	newID      func() string
+	loc        *time.Location // times are shown in it (default time.Local)
 }
 
 // Model is the root model: it routes keys and messages by state.
@@ -152,6 +153,9 @@ func newModel(d deps) *Model {
 	}
 	if d.newID == nil {
 		d.newID = randomID
+	}
+	if d.loc == nil {
+		d.loc = time.Local
 	}
 	if d.timeout == 0 {
 		d.timeout = 10 * time.Second
@@ -378,7 +382,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.err != nil {
 			if m.cands != nil && errors.Is(msg.err, ErrUnreachable) {
-				m.setStatus("central unreachable: showing the route cached %s", m.routeAt.Local().Format("Jan 2 15:04"))
+				m.setStatus("central unreachable: showing the route cached %s", m.routeAt.In(m.d.loc).Format("Jan 2 15:04"))
 			} else {
 				m.setErr(msg.err)
 			}
@@ -491,6 +495,15 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	k := m.keys
 	if msg.String() == "ctrl+c" {
 		return tea.Quit
+	}
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 {
+		// Keys typed quickly (or by tmux send-keys) arrive together: each
+		// rune is a key of its own.
+		var cmds []tea.Cmd
+		for _, r := range msg.Runes {
+			cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+		}
+		return tea.Batch(cmds...)
 	}
 	if m.filtering {
 		switch msg.String() {
@@ -954,7 +967,7 @@ func (m *Model) body(w int) (header, rows, footer []string) {
 			header = []string{dimStyle.Render("loading the route from central…")}
 			return
 		}
-		header = []string{fmt.Sprintf("%d site(s) by priority · from %s %s · %d chosen", len(m.cands), src, m.routeAt.Local().Format("Jan 2 15:04"), m.countChosen()),
+		header = []string{fmt.Sprintf("%d site(s) by priority · from %s %s · %d chosen", len(m.cands), src, m.routeAt.In(m.d.loc).Format("Jan 2 15:04"), m.countChosen()),
 			fmt.Sprintf("   %-16s %-12s %5s  %s", "SITE", "CITY", "SCORE", "WHY")}
 		for _, i := range vis {
 			c := m.cands[i]
@@ -973,7 +986,7 @@ func (m *Model) body(w int) (header, rows, footer []string) {
 			return
 		}
 		p := m.pick
-		header = []string{fmt.Sprintf("sites %s · built %s", strings.Join(p.Sites, ", "), p.BuiltAt.Local().Format("Jan 2 15:04")),
+		header = []string{fmt.Sprintf("sites %s · built %s", strings.Join(p.Sites, ", "), p.BuiltAt.In(m.d.loc).Format("Jan 2 15:04")),
 			fmt.Sprintf("%-12s %-20s %6s %6s %8s  %s", "PRODUCT", "NAME", "NEED", "UNITS", "CASES", "MACHINES")}
 		for _, i := range vis {
 			l := p.Lines[i]
@@ -1014,7 +1027,7 @@ func (m *Model) body(w int) (header, rows, footer []string) {
 			if p.Error != "" {
 				st = "refused: " + p.Error
 			}
-			footer = append(footer, fmt.Sprintf("queued %s for %s at %s (%d attempts): %s", p.Restock.MovementID, p.Machine, p.QueuedAt.Local().Format("15:04"), p.Attempts, st))
+			footer = append(footer, fmt.Sprintf("queued %s for %s at %s (%d attempts): %s", p.Restock.MovementID, p.Machine, p.QueuedAt.In(m.d.loc).Format("15:04"), p.Attempts, st))
 		}
 	case stateInventory:
 		if m.items == nil {
