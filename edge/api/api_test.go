@@ -289,7 +289,7 @@ func TestAPI_RejectsBadRequests(t *testing.T) {
 				route = tt.method + " " + tt.path
 			}
 			labels := map[string]string{"route": route, "error": tt.code}
-			rejectedBefore := edgetest.Metric(t, s.URL(), "vendsync_edge_http_rejected_total", labels)
+			rejectedBefore := s.Counter("vendsync_edge_http_rejected_total", labels)
 			before := edgetest.Counts(t, s.DB())
 
 			r := s.Do(tt.method, tt.path, tok, tt.body, tt.headers...)
@@ -316,10 +316,15 @@ func TestAPI_RejectsBadRequests(t *testing.T) {
 					t.Fatalf("a rejected request changed %s from %d to %d", k, v, after[k])
 				}
 			}
-			if got, want := edgetest.Metric(t, s.URL(), "vendsync_edge_http_rejected_total", labels)-rejectedBefore, 1.0; got != want {
+			if got, want := s.Counter("vendsync_edge_http_rejected_total", labels)-rejectedBefore, 1.0; got != want {
 				t.Fatalf("vendsync_edge_http_rejected_total{route=%q,error=%q} rose by %v, want %v", route, tt.code, got, want)
 			}
 		})
+	}
+	// /metrics serves the same counts.
+	all := map[string]string{}
+	if got, want := edgetest.Metric(t, s.URL(), "vendsync_edge_http_rejected_total", all), s.Counter("vendsync_edge_http_rejected_total", all); got != want || got < float64(len(tests)) {
+		t.Fatalf("GET /metrics: vendsync_edge_http_rejected_total sums to %v, registry %v, want at least %d", got, want, len(tests))
 	}
 }
 

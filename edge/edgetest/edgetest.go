@@ -374,6 +374,39 @@ func Metric(t testing.TB, base, metric string, labels map[string]string) float64
 	return sum
 }
 
+// Counter sums the samples of the node's counter metric whose labels include
+// every label=value pair in labels, read from its registry (what /metrics
+// serves, without scraping it).
+func (s *Site) Counter(metric string, labels map[string]string) float64 {
+	s.t.Helper()
+	mfs, err := s.Node.Metrics.Registry.Gather()
+	if err != nil {
+		s.t.Fatalf("gather metrics: %v", err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != metric {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			ok := true
+			for k, v := range labels {
+				if have[k] != v {
+					ok = false
+				}
+			}
+			if ok {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
 // CheckStore checks the invariants every acknowledged write keeps: the
 // outbox is gap-free from 1 to sync_state.last_seq, every sale's seq is a
 // sale event in it, and every aggregate row equals the sum over raw sales
