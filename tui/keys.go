@@ -6,7 +6,7 @@ import "github.com/charmbracelet/bubbles/key"
 // all bindings; forState narrows it to one screen's.
 type keymap struct {
 	Up, Down, Toggle, Open, Back, Filter, Help, Quit, Refresh, Pick, Export, Switch key.Binding
-	NextField, PrevField, Confirm, Cancel                                           key.Binding
+	NextField, PrevField, Confirm, Cancel, Discard                                  key.Binding
 }
 
 func defaultKeys() keymap {
@@ -27,6 +27,7 @@ func defaultKeys() keymap {
 		PrevField: key.NewBinding(key.WithKeys("shift+tab", "left"), key.WithHelp("shift+tab/←", "previous field")),
 		Confirm:   key.NewBinding(key.WithKeys("ctrl+s", "enter"), key.WithHelp("enter", "confirm restock")),
 		Cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Discard:   key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "discard refused restocks")),
 	}
 }
 
@@ -38,7 +39,7 @@ func (k keymap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Toggle, k.Open, k.Back},
 		{k.Filter, k.Refresh, k.Pick, k.Export, k.Switch},
-		{k.NextField, k.PrevField, k.Confirm, k.Help, k.Quit},
+		{k.NextField, k.PrevField, k.Confirm, k.Discard, k.Help, k.Quit},
 	}
 }
 
@@ -66,7 +67,7 @@ func (k keymap) forState(s state) screenKeys {
 	case stateMachines:
 		return screenKeys{
 			short: []key.Binding{k.Open, k.Refresh, k.Switch, k.Filter, k.Help, k.Quit},
-			full:  [][]key.Binding{{k.Up, k.Down, k.Open}, {k.Filter, k.Refresh, k.Switch}, {k.Help, k.Quit}},
+			full:  [][]key.Binding{{k.Up, k.Down, k.Open}, {k.Filter, k.Refresh, k.Switch}, {k.Discard, k.Help, k.Quit}},
 		}
 	case stateInventory:
 		o := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restock"))

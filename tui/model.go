@@ -649,6 +649,21 @@ func (m *Model) stateKey(msg tea.KeyMsg) tea.Cmd {
 			return m.export(*m.pick)
 		}
 	case stateMachines:
+		if key.Matches(msg, k.Discard) {
+			n := 0
+			for _, p := range m.d.queue.Items() {
+				if p.Error == "" {
+					continue
+				}
+				if err := m.d.queue.Discard(p.Restock.MovementID); err != nil {
+					m.setErr(err)
+					return nil
+				}
+				n++
+			}
+			m.setStatus("discarded %d refused restock(s)", n)
+			return nil
+		}
 		if key.Matches(msg, k.Open) && cur < len(rows) {
 			m.machine = m.machines[rows[cur]].MachineID
 			m.items = nil
@@ -682,9 +697,11 @@ var formCols = []string{"ADDED", "EXPIRED", "DAMAGED", "COUNTED", "NEW EXPIRY"}
 func (m *Model) startForm() {
 	m.form = make([]formRow, len(m.items))
 	for i, it := range m.items {
+		// What the pick list loaded for the slot, but never past its par
+		// level: the slot may have been refilled or counted since.
 		add := max(0, it.ParLevel-it.Quantity)
 		if planned, ok := m.pick.Planned(m.machine, it.ProductID); ok {
-			add = planned
+			add = min(add, planned)
 		}
 		m.form[i] = formRow{item: it}
 		if add > 0 {
