@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vendsync/vendsync/central/siteauth"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -95,10 +96,13 @@ type Hub struct {
 	auth *siteauth.Authenticator
 	kp   nkeys.KeyPair // the hub's internal user
 
-	mu  sync.Mutex
-	srv *server.Server
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	mu     sync.Mutex
+	srv    *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	sites  jetstream.KeyValue // cluster-wide copy of the site registry
+	cancel context.CancelFunc
+	g      *errgroup.Group
 }
 
 // New checks cfg and loads the site registry; it starts nothing.
@@ -243,6 +247,10 @@ func (h *Hub) Open(ctx context.Context) error {
 		h.Close()
 		return fmt.Errorf("open hub: %w", err)
 	}
+	if err := h.openSites(ctx); err != nil {
+		h.Close()
+		return fmt.Errorf("open hub: %w", err)
+	}
 	h.log.Info().Str("leaf", h.LeafURL()).Str("client", h.ClientURL()).Msg("hub ready")
 	return nil
 }
@@ -305,9 +313,13 @@ func (h *Hub) ensureStreams(ctx context.Context) error {
 // Close stops the internal client and shuts the server down, waiting for it.
 func (h *Hub) Close() {
 	h.mu.Lock()
-	nc, srv := h.nc, h.srv
-	h.nc, h.js, h.srv = nil, nil, nil
+	nc, srv, cancel, g := h.nc, h.srv, h.cancel, h.g
+	h.nc, h.js, h.srv, h.sites, h.cancel, h.g = nil, nil, nil, nil, nil, nil
 	h.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		_ = g.Wait() // the loop ends only on cancel
+	}
 	if nc != nil {
 		nc.Close()
 	}
@@ -375,44 +387,6 @@ func (h *Hub) ClusterURL() string {
 
 // Sites returns the site registry.
 func (h *Hub) Sites() *siteauth.Registry { return h.reg }
-
-// IssueSite creates (or rotates) site's NKEY user and returns its seed, which
-// only the site keeps, and public key. Connections made with a previous key
-// of the site are disconnected. It returns an error for a bad site id or if
-// the registry cannot be saved.
-func (h *Hub) IssueSite(site string) (seed, pub string, err error) {
-	seed, pub, err = h.reg.Issue(site)
-	if err != nil {
-		return "", "", fmt.Errorf("issue site: %w", err)
-	}
-	h.auth.Kick(site)
-	return seed, pub, nil
-}
-
-// AddSite registers a public key made elsewhere (another hub node, or an
-// installer) for site, disconnecting connections made with a previous key.
-func (h *Hub) AddSite(site, pub string) error {
-	prev, err := h.reg.Add(site, pub)
-	if err != nil {
-		return fmt.Errorf("add site: %w", err)
-	}
-	if prev != "" && prev != pub {
-		h.auth.Kick(site)
-	}
-	return nil
-}
-
-// RevokeSite removes site's key and disconnects its live connections; its
-// reconnects are refused. It returns siteauth.ErrUnknownSite (wrapped) if the
-// site was not registered.
-func (h *Hub) RevokeSite(site string) error {
-	if _, err := h.reg.Remove(site); err != nil {
-		return fmt.Errorf("revoke site: %w", err)
-	}
-	n := h.auth.Kick(site)
-	h.log.Info().Str("site", site).Int("disconnected", n).Msg("site revoked")
-	return nil
-}
 
 func orUnlimited(n int64) int64 {
 	if n <= 0 {

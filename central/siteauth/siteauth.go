@@ -105,6 +105,9 @@ func (r *Registry) Add(site, pub string) (prev string, err error) {
 		return "", fmt.Errorf("site %s: key already belongs to site %s", site, other)
 	}
 	prev = r.sites[site]
+	if prev == pub {
+		return prev, nil
+	}
 	if prev != "" {
 		delete(r.keys, prev)
 	}
@@ -139,6 +142,14 @@ func (r *Registry) Lookup(pub string) (site string, ok bool) {
 	defer r.mu.RUnlock()
 	site, ok = r.keys[pub]
 	return site, ok
+}
+
+// Key returns site's public key.
+func (r *Registry) Key(site string) (pub string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	pub, ok = r.sites[site]
+	return pub, ok
 }
 
 // Sites returns the registered site ids, sorted.
