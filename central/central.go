@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
+	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -152,7 +154,43 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.g, bg = errgroup.WithContext(bg)
 
 	js := n.Hub.JetStream()
-	if n.Sites, err = sitereg.Open(ctx, js, n.cfg.Replicas); err != nil {
+	// A new cluster answers "JetStream temporarily unavailable" until its
+	// meta leader settles, and a node that gave up would take its vote
+	// away from the others: retry the shared-state set-up until ReadyTimeout.
+	var signer *auth.Signer
+	var configKV jetstream.KeyValue
+	credPath := filepath.Join(n.cfg.Dir, CredentialsFile)
+	err = retry(ctx, n.cfg.ReadyTimeout, n.log, func(ctx context.Context) error {
+		var err error
+		if n.Sites == nil {
+			if n.Sites, err = sitereg.Open(ctx, js, n.cfg.Replicas); err != nil {
+				return err
+			}
+		}
+		if n.Auth == nil {
+			if n.Auth, err = hqauth.Open(ctx, js, n.cfg.Replicas); err != nil {
+				return err
+			}
+		}
+		created, err := n.Auth.Bootstrap(ctx, credPath)
+		if err != nil {
+			return err
+		}
+		if created {
+			n.log.Info().Str("file", credPath).Msg("first HQ admin credential written")
+		}
+		if signer, err = n.Auth.Signer(n.cfg.TokenTTL); err != nil {
+			return err
+		}
+		if n.Publisher, err = downlink.NewPublisher(ctx, js); err != nil {
+			return err
+		}
+		if configKV, err = js.KeyValue(ctx, envelope.BucketConfig); err != nil {
+			return fmt.Errorf("open config bucket: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	ready, err := n.Sites.Sync(bg, n.Hub, n.log)
@@ -163,22 +201,6 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	case <-ready:
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-	if n.Auth, err = hqauth.Open(ctx, js, n.cfg.Replicas); err != nil {
-		return err
-	}
-	credPath := filepath.Join(n.cfg.Dir, CredentialsFile)
-	if created, err := n.Auth.Bootstrap(ctx, credPath); err != nil {
-		return err
-	} else if created {
-		n.log.Info().Str("file", credPath).Msg("first HQ admin credential written")
-	}
-	signer, err := n.Auth.Signer(n.cfg.TokenTTL)
-	if err != nil {
-		return err
-	}
-	if n.Publisher, err = downlink.NewPublisher(ctx, js); err != nil {
-		return err
 	}
 	if n.Store, err = readmodel.Open(ctx, filepath.Join(n.cfg.Dir, ReadModelFile), readmodel.WithLogger(n.cfg.Logger)); err != nil {
 		return err
@@ -191,13 +213,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if err = n.Aggregator.Open(ctx); err != nil {
+	if err = retry(ctx, n.cfg.ReadyTimeout, n.log, n.Aggregator.Open); err != nil {
 		n.Aggregator = nil
 		return fmt.Errorf("start aggregator: %w", err)
-	}
-	configKV, err := js.KeyValue(ctx, envelope.BucketConfig)
-	if err != nil {
-		return fmt.Errorf("open config bucket: %w", err)
 	}
 	n.handler = api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
@@ -246,6 +264,34 @@ func (n *Node) Close() error {
 		n.Hub.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// retry runs f until it succeeds or timeout passes, bounding each attempt
+// (a JetStream request made while a cluster has no leader may go unanswered).
+func retry(ctx context.Context, timeout time.Duration, log zerolog.Logger, f func(context.Context) error) error {
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	deadline := time.Now().Add(timeout)
+	wait := 50 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := f(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		log.Debug().Err(err).Msg("start-up step failed; retrying")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 // catalog adapts the read model to the API's Catalog.

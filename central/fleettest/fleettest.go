@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -238,7 +239,7 @@ func (s *Site) Open(t TB) {
 	cfg := edge.DefaultConfig()
 	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.Dir, "127.0.0.1:0", time.Hour
 	if s.hub != "" {
-		cfg.HubURLs, cfg.LeafSeed = []string{s.hub}, s.seed
+		cfg.HubURLs, cfg.LeafSeed = strings.Split(s.hub, ","), s.seed
 	}
 	n, err := edge.New(cfg)
 	if err != nil {

@@ -1,0 +1,115 @@
+package central_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vendsync/vendsync/central"
+	"github.com/vendsync/vendsync/central/fleettest"
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/sync/bucket"
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// clusterCfg configures node i of a 3-node cluster.
+func clusterCfg(dirs, routes, leafs []string, i int) func(*central.Config) {
+	return func(c *central.Config) {
+		c.Dir = dirs[i]
+		c.ServerName = fmt.Sprintf("central-%d", i+1)
+		c.ClusterName = "hq"
+		c.ClusterListen = routes[i]
+		c.LeafListen = leafs[i]
+		c.Replicas = 3
+		c.ReadyTimeout = 90 * time.Second
+		for j, r := range routes {
+			if j != i {
+				c.Routes = append(c.Routes, "nats-route://"+r)
+			}
+		}
+	}
+}
+
+func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
+	base := t.TempDir()
+	var dirs, routes, leafs []string
+	for i := range 3 {
+		dirs = append(dirs, filepath.Join(base, fmt.Sprint(i)))
+		routes = append(routes, freePort(t))
+		leafs = append(leafs, freePort(t))
+	}
+	nodes := make([]*central.Node, 3)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i] = fleettest.StartCentral(t, dirs[i], clusterCfg(dirs, routes, leafs, i))
+		}()
+	}
+	wg.Wait()
+	for _, n := range nodes {
+		if n == nil {
+			t.FailNow()
+		}
+	}
+	defer func() {
+		for _, n := range nodes {
+			if n != nil {
+				n.Close()
+			}
+		}
+	}()
+	sp := fleettest.SiteSpec{ID: "ha", City: "Hyderabad", Timezone: "Asia/Kolkata", Machines: 3, Products: 3,
+		HubURL: "nats-leaf://" + leafs[0] + ",nats-leaf://" + leafs[1] + ",nats-leaf://" + leafs[2]}
+	seed := fleettest.Register(t, nodes[0], sp.ID, sp.City, sp.Timezone)
+	s := fleettest.StartSite(t, sp, seed)
+	defer s.Close()
+	s.Sell(t, "a", 1500, 24*time.Hour)
+	fleettest.WaitSynced(t, nodes[2], s, 2*time.Minute)
+
+	// Lose node 2 while the site keeps selling.
+	done := make(chan int)
+	go func() { done <- s.Sell(t, "b", 4500, 12*time.Hour) }()
+	fleettest.WaitFor(t, time.Minute, "ingest under way", func() (bool, string) {
+		f, _ := nodes[0].Store.Site(context.Background(), s.ID)
+		return f.Contiguous > s.LastSeq(t)-4000, fmt.Sprint(f.Contiguous)
+	})
+	if err := nodes[1].Close(); err != nil {
+		t.Logf("close node 2: %v", err)
+	}
+	nodes[1] = nil
+	if got := <-done; got != 4500 {
+		t.Fatalf("accepted %d, want 4500", got)
+	}
+	for _, i := range []int{0, 2} {
+		fleettest.WaitSynced(t, nodes[i], s, 2*time.Minute)
+		assertSiteMatches(t, nodes[i], s)
+		if tot := fleettest.Sum(fleettest.CentralAgg(t, nodes[i], readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
+			t.Fatalf("node %d counts %d sales, want 6000", i+1, tot.Tx)
+		}
+	}
+	// Node 2 returns and catches up from the replicated stream; every node
+	// answers queries with the same totals.
+	nodes[1] = fleettest.StartCentral(t, dirs[1], clusterCfg(dirs, routes, leafs, 1))
+	fleettest.WaitSynced(t, nodes[1], s, 2*time.Minute)
+	assertSiteMatches(t, nodes[1], s)
+	for i, n := range nodes {
+		if tot := fleettest.Sum(fleettest.CentralAgg(t, n, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
+			t.Fatalf("node %d counts %d sales, want 6000", i+1, tot.Tx)
+		}
+	}
+}
