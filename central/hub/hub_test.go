@@ -121,3 +121,33 @@ func TestHub_SitePublishesBatchIntoFleet(t *testing.T) {
 		t.Fatalf("sites.json mode = %v, want %v", got, want)
 	}
 }
+
+func TestConfig_Validate(t *testing.T) {
+	base := hub.DefaultConfig()
+	base.StoreDir = "/tmp/x"
+	tests := []struct {
+		name    string
+		mod     func(*hub.Config)
+		wantErr bool
+	}{
+		{name: "default", mod: func(*hub.Config) {}},
+		{name: "cluster", mod: func(c *hub.Config) {
+			c.ClusterName, c.ClusterListen, c.Replicas = "central", "127.0.0.1:6222", 3
+		}},
+		{name: "no server name", mod: func(c *hub.Config) { c.ServerName = "" }, wantErr: true},
+		{name: "no store", mod: func(c *hub.Config) { c.StoreDir = "" }, wantErr: true},
+		{name: "two replicas", mod: func(c *hub.Config) { c.Replicas = 2 }, wantErr: true},
+		{name: "R3 without cluster", mod: func(c *hub.Config) { c.Replicas = 3 }, wantErr: true},
+		{name: "cluster without listen", mod: func(c *hub.Config) { c.ClusterName = "central" }, wantErr: true},
+		{name: "bad leaf listen", mod: func(c *hub.Config) { c.LeafListen = "7422" }, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			tc.mod(&cfg)
+			if err := cfg.Validate(); (err != nil) != tc.wantErr {
+				t.Fatalf("Validate() = %v, wantErr %v", err, tc.wantErr)
+			}
+		})
+	}
+}
