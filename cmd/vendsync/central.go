@@ -35,7 +35,10 @@ node writes an ADMIN credential to DIR/admin-credentials.json.
 For a 3-node cluster give each node its own --dir and --server-name, the same
 --cluster-name, a --cluster-listen address and the other nodes' --routes, and
 --replicas 3: ingest continues while any one node is down, and every node
-answers queries from its own read model.`,
+answers queries from its own read model.
+
+Settings come from flags, then VENDSYNC_<FLAG> environment variables, then
+the --config YAML file (keys are the flag names), then the defaults.`,
 		Example: `  vendsync central run --dir /var/lib/vendsync-central --http 0.0.0.0:9080 --leaf 0.0.0.0:7422
 
   # node 1 of 3
@@ -72,7 +75,7 @@ answers queries from its own read model.`,
 	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
-	return cmd
+	return withConfigFile(cmd)
 }
 
 func newCentralRebuildCmd(logs *logOptions) *cobra.Command {

@@ -70,8 +70,13 @@ The site always runs an embedded NATS server with its own JetStream domain (the
 site id). With --hub it keeps a leaf connection to central whenever the
 network allows: the outbox drains to central, central's configuration
 (prices, limits, machine status) comes down and is applied. Offline is a
-normal state: no sale waits for the link.`,
-		Example: `  vendsync edge run --dir /var/lib/vendsync --http 127.0.0.1:8080
+normal state: no sale waits for the link.
+
+Settings come from flags, then VENDSYNC_<FLAG> environment variables, then
+the --config YAML file (keys are the flag names, e.g. "http", "hub",
+"leaf-seed"; relative paths are relative to the file), then the defaults.`,
+		Example: `  vendsync edge run --config /var/lib/vendsync/vendsync.yaml   # written by 'vendsync provision site'
+  vendsync edge run --dir /var/lib/vendsync --http 127.0.0.1:8080
   vendsync edge run --dir D --hub nats-leaf://central.example:7422 --leaf-seed D/leaf.seed
   VENDSYNC_HTTP=0.0.0.0:8080 vendsync edge run --dir /var/lib/vendsync`,
 		Args: cobra.NoArgs,
@@ -117,7 +122,7 @@ normal state: no sale waits for the link.`,
 	f.IntVar(&th.ExpiringSoonDays, "expiring-soon-days", th.ExpiringSoonDays, "days before expiry that raise EXPIRING_SOON")
 	f.Float64Var(&cfg.Ingest.AmountTolerance, "amount-tolerance", cfg.Ingest.AmountTolerance, "allowed relative difference between a sale's amount and price × quantity (plus one cent)")
 	f.DurationVar(&cfg.Ingest.MaxClockSkew, "max-clock-skew", cfg.Ingest.MaxClockSkew, "how far in the future an event timestamp may be")
-	return cmd
+	return withConfigFile(cmd)
 }
 
 func newEdgeClientCmd() *cobra.Command {
