@@ -20,8 +20,9 @@ import (
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-// Bucket is the KV bucket holding the registry.
-const Bucket = "SITES"
+// Bucket is the KV bucket holding the registry (the hub keeps its own
+// authentication copy, site id → public key, in hub.BucketSites).
+const Bucket = "SITE_REGISTRY"
 
 // Errors returned by the registry.
 var (
