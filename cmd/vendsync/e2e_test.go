@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vendsync/vendsync/central/fleettest"
+	"github.com/vendsync/vendsync/edge"
+)
+
+// binary is the vendsync binary TestMain builds for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vendsync-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "vendsync")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build vendsync: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run runs the binary to completion and returns its stdout; a non-zero exit fails t.
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := runErr(t, args...)
+	if err != nil {
+		t.Fatalf("vendsync %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func runErr(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+// proc is a long-running vendsync process.
+type proc struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer
+	lines  chan string
+	done   chan struct{}
+	waitEr error
+}
+
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, append(args, "--log-level", "warn", "--log-format", "json")...), lines: make(chan string, 100), done: make(chan struct{})}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = &lockedWriter{p: p}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		p.waitEr = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+type lockedWriter struct{ p *proc }
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// expect waits for a stdout line matching re and returns its submatches.
+func (p *proc) expect(t *testing.T, re string, timeout time.Duration) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l := <-p.lines:
+			if m := rx.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-p.done:
+			t.Fatalf("%s exited (%v) before printing %q:\n%s", p.cmd.Args, p.waitEr, re, p.output())
+		case <-deadline:
+			t.Fatalf("%s: no line %q after %s:\n%s", p.cmd.Args, re, timeout, p.output())
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.waitEr != nil {
+			t.Errorf("%s: exit after SIGTERM: %v\n%s", p.cmd.Args, p.waitEr, p.output())
+		}
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		t.Errorf("%s did not stop within 20s of SIGTERM", p.cmd.Args)
+	}
+}
+
+// edgeHTTP calls an edge with client credentials from a file.
+type edgeHTTP struct {
+	base  string
+	token string
+}
+
+func newEdgeHTTP(t *testing.T, base, credsFile string) *edgeHTTP {
+	t.Helper()
+	c, err := edge.ReadCredentials(credsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &edgeHTTP{base: base}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	e.call(t, "POST", "/auth/token", map[string]string{"client_id": c.ClientID, "client_secret": c.ClientSecret}, &tok, 200)
+	e.token = tok.AccessToken
+	return e
+}
+
+func (e *edgeHTTP) call(t *testing.T, method, path string, body, out any, want int) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, e.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, resp.StatusCode, want, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, data)
+		}
+	}
+}
+
+// e2eSite is one provisioned and running site.
+type e2eSite struct {
+	id, dir, url string
+	proc         *proc
+	admin        *edgeHTTP
+	machines     map[string]*edgeHTTP
+	sold         int64 // cents
+	tx           int64
+}
+
+func (s *e2eSite) sell(t *testing.T, n int, tag string) {
+	t.Helper()
+	i := 0
+	for id, m := range s.machines {
+		for j := 0; j < n; j++ {
+			q := int64(1 + (i+j)%3)
+			m.call(t, "POST", "/events/sales", map[string]any{
+				"transactionId": fmt.Sprintf("%s-%s-%s-%d", s.id, tag, id, j), "machineId": id, "productId": "COLA",
+				"quantity": q, "amount": json.Number(fmt.Sprintf("%d.%02d", 250*q/100, 250*q%100)), "paymentMethod": "CARD", "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
+			}, nil, 201)
+			s.sold += 250 * q
+			s.tx++
+		}
+		i++
+	}
+}
+
+// sitesTotals reads `vendsync query sales --by site --format json`.
+func sitesTotals(t *testing.T, hq, creds string) map[string][2]int64 {
+	t.Helper()
+	var a struct {
+		Rows []struct {
+			Key          string          `json:"key"`
+			Transactions int64           `json:"transactions"`
+			Revenue      json.RawMessage `json:"revenue"`
+		} `json:"rows"`
+	}
+	out := run(t, "query", "sales", "--central", hq, "--credentials", creds, "--by", "site", "--window", "month", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatalf("query sales json: %v\n%s", err, out)
+	}
+	got := map[string][2]int64{}
+	for _, r := range a.Rows {
+		v := got[r.Key]
+		v[0] += r.Transactions
+		v[1] += cents(t, string(r.Revenue))
+		got[r.Key] = v
+	}
+	return got
+}
+
+func cents(t *testing.T, s string) int64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(strings.Trim(s, `"`), 64)
+	if err != nil {
+		t.Fatalf("money %q: %v", s, err)
+	}
+	return int64(f*100 + 0.5)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	fleettest.WaitFor(t, timeout, what, cond)
+}
+
+// TestE2E_ProvisionSyncQueryRevoke drives the real binary as an installer
+// and HQ would: central, two provisioned sites with machines, sales over
+// HTTP, one site's link cut and restored, queries in JSON and CSV, and a
+// revoked site refused.
+func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
+	work := t.TempDir()
+	hqCreds := filepath.Join(work, "central", "admin-credentials.json")
+
+	c := start(t, "central", "run", "--dir", filepath.Join(work, "central"), "--http", "127.0.0.1:0", "--leaf", "127.0.0.1:-1")
+	m := c.expect(t, `HQ API (http://\S+), sites connect to (nats-leaf://\S+)`, 60*time.Second)
+	hq, leaf := m[1], m[2]
+	// Site b reaches central through a link the test can cut.
+	link := fleettest.NewProxy(t, fleettest.HostPort(leaf))
+
+	sites := map[string]*e2eSite{}
+	for _, s := range []struct{ id, city, tz, hub string }{
+		{"blr-e2e", "Bangalore", "Asia/Kolkata", leaf},
+		{"ber-e2e", "Berlin", "Europe/Berlin", link.URL()},
+	} {
+		dir := filepath.Join(work, s.id)
+		args := []string{"provision", "site", "--central", hq, "--credentials", hqCreds, "--site", s.id, "--city", s.city,
+			"--timezone", s.tz, "--lat", "12.9", "--lng", "13.4", "--hub", s.hub, "--http", "127.0.0.1:0", "--out", dir}
+		out := run(t, args...)
+		if !strings.Contains(out, "provisioned in "+dir) {
+			t.Fatalf("provision site: %s", out)
+		}
+		if again := run(t, args...); !strings.Contains(again, "nothing to do") {
+			t.Fatalf("re-running provision site: %q, want nothing to do", again)
+		}
+		seed, err := os.ReadFile(filepath.Join(dir, LeafSeedFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, strings.TrimSpace(string(seed))) {
+			t.Fatal("provision site printed the seed")
+		}
+		if fi, _ := os.Stat(filepath.Join(dir, LeafSeedFile)); fi.Mode().Perm() != 0o600 {
+			t.Fatalf("seed mode %v, want 0600", fi.Mode().Perm())
+		}
+		ids := s.id + "-m1," + s.id + "-m2"
+		run(t, "provision", "machine", "--dir", dir, "--machine", ids, "--city", s.city, "--building", "HQ", "--payment-methods", "CASH,CARD", "--out-dir", filepath.Join(dir, "machines"))
+		p := start(t, "edge", "run", "--config", filepath.Join(dir, ConfigFileName))
+		url := p.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
+		site := &e2eSite{id: s.id, dir: dir, url: url, proc: p, machines: map[string]*edgeHTTP{}}
+		site.admin = newEdgeHTTP(t, url, filepath.Join(dir, "admin-credentials.json"))
+		for _, id := range strings.Split(ids, ",") {
+			site.admin.call(t, "POST", "/machines/"+id+"/products", map[string]any{"productId": "COLA", "name": "Cola", "price": json.Number("2.50"), "quantity": 100000}, nil, 201)
+			site.machines[id] = newEdgeHTTP(t, url, filepath.Join(dir, "machines", id+".json"))
+		}
+		sites[s.id] = site
+	}
+	// A site registered at central but missing locally needs --rotate.
+	if out, err := runErr(t, "provision", "site", "--central", hq, "--credentials", hqCreds, "--site", "blr-e2e", "--city", "Bangalore",
+		"--timezone", "Asia/Kolkata", "--hub", leaf, "--out", filepath.Join(work, "elsewhere")); err == nil || !strings.Contains(out, "--rotate") {
+		t.Fatalf("provision site into an empty dir for a registered site: err %v, out %q; want a --rotate hint", err, out)
+	}
+	// Bad input is refused before anything is done.
+	if out, err := runErr(t, "provision", "site", "--central", hq, "--credentials", hqCreds, "--site", "x", "--city", "X",
+		"--timezone", "Mars/Olympus", "--hub", leaf, "--out", filepath.Join(work, "x")); err == nil || !strings.Contains(out, "--timezone") {
+		t.Fatalf("bad timezone: err %v, out %q", err, out)
+	}
+
+	blr, ber := sites["blr-e2e"], sites["ber-e2e"]
+	blr.sell(t, 20, "first")
+	ber.sell(t, 15, "first")
+	converged := func(want ...*e2eSite) func() (bool, string) {
+		return func() (bool, string) {
+			got := sitesTotals(t, hq, hqCreds)
+			for _, s := range want {
+				if got[s.id] != [2]int64{s.tx, s.sold} {
+					return false, fmt.Sprintf("central %v, want %s %d tx %d cents", got, s.id, s.tx, s.sold)
+				}
+			}
+			return true, ""
+		}
+	}
+	waitFor(t, 30*time.Second, "both sites at central", converged(blr, ber))
+
+	// Berlin's link goes down; it keeps selling; central keeps its old figure.
+	link.Cut()
+	before := ber.sold
+	ber.sell(t, 10, "offline")
+	blr.sell(t, 5, "second")
+	waitFor(t, 30*time.Second, "bangalore's new sales", converged(blr))
+	time.Sleep(500 * time.Millisecond)
+	if got := sitesTotals(t, hq, hqCreds)[ber.id][1]; got != before {
+		t.Fatalf("berlin at central while offline: %d cents, want %d", got, before)
+	}
+
+	// CSV: header and one row per site with the same figures.
+	out := run(t, "query", "sales", "--central", hq, "--credentials", hqCreds, "--by", "site", "--window", "month", "--format", "csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("csv: %v\n%s", err, out)
+	}
+	if got, want := strings.Join(recs[0], ","), "site,bucket,transactions,quantity,revenue"; got != want {
+		t.Fatalf("csv header %q, want %q", got, want)
+	}
+	csvCents := map[string]int64{}
+	for _, r := range recs[1:] {
+		csvCents[r[0]] += cents(t, r[4])
+	}
+	if csvCents[blr.id] != blr.sold || csvCents[ber.id] != before {
+		t.Fatalf("csv revenue %v, want %s %d and %s %d", csvCents, blr.id, blr.sold, ber.id, before)
+	}
+	sitesOut := run(t, "query", "sites", "--central", hq, "--credentials", hqCreds, "--format", "csv")
+	if !strings.Contains(sitesOut, blr.id) || !strings.Contains(sitesOut, ber.id) {
+		t.Fatalf("query sites: %s", sitesOut)
+	}
+
+	// The link comes back: Berlin's offline sales arrive, exactly once.
+	link.Restore("")
+	waitFor(t, 60*time.Second, "berlin converged after the link came back", converged(blr, ber))
+
+	// Revoked: Berlin's leaf is disconnected and refused; its outbox stops draining.
+	run(t, "provision", "revoke", "--central", hq, "--credentials", hqCreds, "--site", ber.id)
+	type syncState struct {
+		Outbox struct {
+			Depth int64 `json:"depth"`
+		} `json:"outbox"`
+		Uplink struct {
+			Connected bool `json:"connected"`
+		} `json:"uplink"`
+	}
+	waitFor(t, 20*time.Second, "berlin disconnected", func() (bool, string) {
+		var s syncState
+		ber.admin.call(t, "GET", "/sync", nil, &s, 200)
+		return !s.Uplink.Connected, fmt.Sprintf("%+v", s)
+	})
+	revokedAt := ber.sold
+	ber.sell(t, 3, "revoked")
+	time.Sleep(3 * time.Second) // long enough for several reconnect attempts
+	var s syncState
+	ber.admin.call(t, "GET", "/sync", nil, &s, 200)
+	if s.Uplink.Connected || s.Outbox.Depth == 0 {
+		t.Fatalf("revoked site: %+v, want disconnected with a non-empty outbox", s)
+	}
+	if got := sitesTotals(t, hq, hqCreds)[ber.id][1]; got != revokedAt {
+		t.Fatalf("revoked site's sales reached central: %d cents, want %d", got, revokedAt)
+	}
+	list := run(t, "provision", "list", "--central", hq, "--credentials", hqCreds, "--format", "csv")
+	if !regexp.MustCompile(ber.id + `,[^\n]*,revoked,`).MatchString(list) {
+		t.Fatalf("provision list does not show %s revoked:\n%s", ber.id, list)
+	}
+}
