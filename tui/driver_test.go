@@ -94,7 +94,7 @@ func TestDriver_RouteToPickListToRestock(t *testing.T) {
 	waitFor(t, tm, "nothing needs a visit")
 
 	keys(tm, "q")
-	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*model)
 	if fm.state != stateRoute {
 		t.Fatalf("final state = %v", fm.state)
 	}
@@ -212,8 +212,8 @@ func TestDriver_OfflineRouteFromCache(t *testing.T) {
 	tm2 := teatest.NewTestModel(t, m2, teatest.WithInitialTermSize(130, 30))
 	waitFor(t, tm2, "central unreachable", "test-site", "central offline")
 	keys(tm2, "q")
-	fm := tm2.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
-	if fm.pick == nil || len(fm.pick.Lines) == 0 {
+	fm := tm2.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*model)
+	if fm.c.pick == nil || len(fm.c.pick.Lines) == 0 {
 		t.Fatalf("cached pick list not loaded")
 	}
 	if v := fm.View(); !strings.Contains(v, "from cache") {

@@ -149,7 +149,7 @@ func (w *world) driverCreds() Credentials {
 func (w *world) edgeURL() string { return "http://" + w.addr }
 
 // model returns a model wired to the world, caching in dir.
-func (w *world) model(dir string, retry time.Duration) (*Model, *Queue) {
+func (w *world) model(dir string, retry time.Duration) (*model, *Queue) {
 	w.t.Helper()
 	q, err := OpenQueue(dir)
 	if err != nil {

@@ -51,34 +51,3 @@ type screenKeys struct {
 
 func (s screenKeys) ShortHelp() []key.Binding  { return s.short }
 func (s screenKeys) FullHelp() [][]key.Binding { return s.full }
-
-func (k keymap) forState(s state) screenKeys {
-	switch s {
-	case stateRoute:
-		return screenKeys{
-			short: []key.Binding{k.Toggle, k.Pick, k.Switch, k.Filter, k.Help, k.Quit},
-			full:  [][]key.Binding{{k.Up, k.Down, k.Toggle, k.Pick}, {k.Filter, k.Refresh, k.Switch}, {k.Help, k.Quit}},
-		}
-	case statePick:
-		return screenKeys{
-			short: []key.Binding{k.Export, k.Back, k.Filter, k.Help, k.Quit},
-			full:  [][]key.Binding{{k.Up, k.Down, k.Export}, {k.Filter, k.Back}, {k.Help, k.Quit}},
-		}
-	case stateMachines:
-		return screenKeys{
-			short: []key.Binding{k.Open, k.Refresh, k.Switch, k.Filter, k.Help, k.Quit},
-			full:  [][]key.Binding{{k.Up, k.Down, k.Open}, {k.Filter, k.Refresh, k.Switch}, {k.Discard, k.Help, k.Quit}},
-		}
-	case stateInventory:
-		o := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restock"))
-		return screenKeys{
-			short: []key.Binding{o, k.Back, k.Refresh, k.Filter, k.Help, k.Quit},
-			full:  [][]key.Binding{{k.Up, k.Down, o}, {k.Filter, k.Refresh, k.Back}, {k.Help, k.Quit}},
-		}
-	default:
-		return screenKeys{
-			short: []key.Binding{k.NextField, k.Confirm, k.Cancel, k.Help},
-			full:  [][]key.Binding{{k.Up, k.Down, k.NextField, k.PrevField}, {k.Confirm, k.Cancel}, {k.Help}},
-		}
-	}
-}

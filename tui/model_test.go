@@ -14,7 +14,7 @@ import (
 
 // offlineModel is a model whose central and edge refuse connections, fed
 // with data through its own messages.
-func offlineModel(t *testing.T) *Model {
+func offlineModel(t *testing.T) *model {
 	t.Helper()
 	dir := t.TempDir()
 	q, err := OpenQueue(dir)
@@ -43,13 +43,13 @@ func sampleCandidates() []route.Candidate {
 	}
 }
 
-func feed(m *Model) {
+func feed(m *model) {
 	m.Update(routeMsg{cands: sampleCandidates(), at: t0})
 	var mc Machine
 	mc.MachineID, mc.Status = "VM-1", "ACTIVE"
 	mc.Location.City = "Bangalore"
 	m.Update(machinesMsg{machines: []Machine{mc}, alerts: []Alert{{MachineID: "VM-1", ProductID: "COLA", Type: "OUT_OF_STOCK"}}})
-	m.machine = "VM-1"
+	m.inventory.machine = "VM-1"
 	m.Update(inventoryMsg{machine: "VM-1", items: sampleItems()})
 }
 
@@ -88,7 +88,7 @@ func TestModel_NoPanicOnAnyKey(t *testing.T) {
 			case 3:
 				m.Update(machinesMsg{err: &APIError{Status: 500, Code: "INTERNAL", Message: "boom"}})
 			case 4:
-				m.Update(inventoryMsg{machine: m.machine, items: nil})
+				m.Update(inventoryMsg{machine: m.inventory.machine, items: nil})
 			default:
 				k := alphabet[rng.Intn(len(alphabet))]
 				if k.String() == "q" || k.String() == "ctrl+c" {
@@ -117,22 +117,44 @@ func TestModel_RunesTogether(t *testing.T) {
 	}
 }
 
-func press(m *Model, ks ...string) {
+// press sends keys to m and applies the messages its screens send to it
+// (navigation); I/O answers are dropped, the tests feed data themselves.
+func press(m *model, ks ...string) {
 	for _, k := range ks {
+		var msgs []tea.KeyMsg
 		switch k {
 		case "enter":
-			m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+			msgs = []tea.KeyMsg{{Type: tea.KeyEnter}}
 		case "esc":
-			m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+			msgs = []tea.KeyMsg{{Type: tea.KeyEsc}}
 		case "tab":
-			m.Update(tea.KeyMsg{Type: tea.KeyTab})
+			msgs = []tea.KeyMsg{{Type: tea.KeyTab}}
 		case "down":
-			m.Update(tea.KeyMsg{Type: tea.KeyDown})
+			msgs = []tea.KeyMsg{{Type: tea.KeyDown}}
 		default:
 			for _, r := range k {
-				m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+				msgs = append(msgs, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
 			}
 		}
+		for _, msg := range msgs {
+			_, cmd := m.Update(msg)
+			applyLocal(m, cmd)
+		}
+	}
+}
+
+func applyLocal(m *model, cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	switch msg := cmd().(type) {
+	case tea.BatchMsg:
+		for _, c := range msg {
+			applyLocal(m, c)
+		}
+	case pickBuiltMsg, openMachineMsg, startRestockMsg:
+		_, next := m.Update(msg)
+		applyLocal(m, next)
 	}
 }
 

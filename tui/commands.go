@@ -1,0 +1,231 @@
+package tui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/vendsync/vendsync/central/route"
+)
+
+// Messages: every answer of an I/O command, and the screens' requests to
+// the root model.
+type (
+	cacheMsg struct {
+		route *cachedRoute
+		pick  *PickList
+		err   error
+	}
+	routeMsg struct {
+		cands []route.Candidate
+		at    time.Time
+		err   error
+	}
+	machinesMsg struct {
+		machines []Machine
+		alerts   []Alert
+		err      error
+	}
+	inventoryMsg struct {
+		machine string
+		items   []Item
+		err     error
+	}
+	restockMsg struct {
+		restock Restock
+		result  *RestockResult
+		queued  bool
+		err     error
+	}
+	deliveredMsg struct {
+		delivered []string // machine ids
+		err       error
+	}
+	exportedMsg struct {
+		paths []string
+		err   error
+	}
+	pickSavedMsg struct{ err error }
+	tickMsg      struct{}
+
+	// From the screens to the root.
+	pickBuiltMsg    struct{ pick PickList }
+	openMachineMsg  struct{ id string }
+	startRestockMsg struct{}
+	submitMsg       struct{ restock Restock }
+)
+
+// deps are what the app works with.
+type deps struct {
+	client     Client
+	queue      *Queue
+	cacheDir   string
+	exportDir  string
+	now        func() time.Time
+	retryEvery time.Duration
+	timeout    time.Duration
+	newID      func() string
+	loc        *time.Location // times are shown in it (default time.Local)
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "rs-" + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+func send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+func (d deps) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d.timeout)
+}
+
+func (d deps) loadCache() tea.Cmd {
+	return func() tea.Msg {
+		var msg cacheMsg
+		var r cachedRoute
+		ok, err := readJSON(filepath.Join(d.cacheDir, routeFile), &r)
+		if err != nil {
+			return cacheMsg{err: err}
+		}
+		if ok {
+			msg.route = &r
+		}
+		var p PickList
+		ok, err = readJSON(filepath.Join(d.cacheDir, pickFile), &p)
+		if err != nil {
+			return cacheMsg{err: err}
+		}
+		if ok {
+			msg.pick = &p
+		}
+		return msg
+	}
+}
+
+// fetchRoute gets the route from central and caches it for the road.
+func (d deps) fetchRoute() tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := d.ctx()
+		defer cancel()
+		cands, err := d.client.Candidates(ctx)
+		if err != nil {
+			return routeMsg{err: err}
+		}
+		at := d.now().UTC()
+		if err := writeJSON(filepath.Join(d.cacheDir, routeFile), cachedRoute{FetchedAt: at, Candidates: cands}); err != nil {
+			return routeMsg{cands: cands, at: at, err: fmt.Errorf("cache route: %w", err)}
+		}
+		return routeMsg{cands: cands, at: at}
+	}
+}
+
+func (d deps) fetchMachines() tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := d.ctx()
+		defer cancel()
+		ms, err := d.client.Machines(ctx)
+		if err != nil {
+			return machinesMsg{err: err}
+		}
+		as, err := d.client.OpenAlerts(ctx)
+		return machinesMsg{machines: ms, alerts: as, err: err}
+	}
+}
+
+func (d deps) fetchInventory(id string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := d.ctx()
+		defer cancel()
+		items, err := d.client.Inventory(ctx, id)
+		return inventoryMsg{machine: id, items: items, err: err}
+	}
+}
+
+func (d deps) savePick(p PickList) tea.Cmd {
+	return func() tea.Msg { return pickSavedMsg{err: writeJSON(filepath.Join(d.cacheDir, pickFile), p)} }
+}
+
+func (d deps) export(p PickList) tea.Cmd {
+	return func() tea.Msg {
+		if err := os.MkdirAll(d.exportDir, 0o755); err != nil {
+			return exportedMsg{err: fmt.Errorf("export: %w", err)}
+		}
+		csvPath, txtPath := filepath.Join(d.exportDir, "picklist.csv"), filepath.Join(d.exportDir, "picklist.txt")
+		if err := writeFileSync(csvPath, p.CSV()); err != nil {
+			return exportedMsg{err: err}
+		}
+		if err := writeFileSync(txtPath, p.Text()); err != nil {
+			return exportedMsg{err: err}
+		}
+		return exportedMsg{paths: []string{csvPath, txtPath}}
+	}
+}
+
+// submit queues r durably first, then delivers the queue: a restock the
+// driver confirmed is never lost, and it is sent with the same movementId
+// until the edge has answered it (so it is applied exactly once).
+func (d deps) submit(r Restock) tea.Cmd {
+	return func() tea.Msg {
+		if err := d.queue.Add(r, d.now()); err != nil {
+			return restockMsg{restock: r, err: fmt.Errorf("queue restock: %w", err)}
+		}
+		var mine *RestockResult
+		var mineErr error
+		_, err := d.queue.Deliver(func(x Restock) error {
+			ctx, cancel := d.ctx()
+			defer cancel()
+			res, err := d.client.Restock(ctx, x)
+			if x.MovementID == r.MovementID {
+				if err == nil {
+					mine = &res
+				} else {
+					mineErr = err
+				}
+			}
+			return err
+		})
+		if mine != nil {
+			return restockMsg{restock: r, result: mine}
+		}
+		if mineErr != nil && !Retryable(mineErr) {
+			// Refused: the driver corrects the form and confirms again.
+			_ = d.queue.Discard(r.MovementID)
+			return restockMsg{restock: r, err: mineErr}
+		}
+		if err == nil {
+			err = mineErr
+		}
+		return restockMsg{restock: r, queued: true, err: err}
+	}
+}
+
+// deliver sends the queued restocks.
+func (d deps) deliver() tea.Cmd {
+	return func() tea.Msg {
+		var done []string
+		_, err := d.queue.Deliver(func(x Restock) error {
+			ctx, cancel := d.ctx()
+			defer cancel()
+			_, err := d.client.Restock(ctx, x)
+			if err == nil {
+				done = append(done, x.MachineID)
+			}
+			return err
+		})
+		return deliveredMsg{delivered: done, err: err}
+	}
+}
+
+func (d deps) tick() tea.Cmd {
+	if d.retryEvery <= 0 {
+		return nil
+	}
+	return tea.Tick(d.retryEvery, func(time.Time) tea.Msg { return tickMsg{} })
+}

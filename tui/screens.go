@@ -1,0 +1,596 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/vendsync/vendsync/central/route"
+)
+
+// common is what every screen reads: the app's data, owned by the root
+// model, which alone changes it from the I/O messages.
+type common struct {
+	d    deps
+	keys keymap
+
+	status    string
+	statusErr bool
+	central   conn
+	edge      conn
+
+	cands       []route.Candidate
+	routeAt     time.Time
+	routeCached bool
+	pick        *PickList
+	machines    []Machine
+	alerts      []Alert
+	// query is the active filter, lower case.
+	query string
+}
+
+func (c *common) setErr(err error) { c.status, c.statusErr = "error: "+err.Error(), true }
+
+func (c *common) setStatus(format string, args ...any) {
+	c.status, c.statusErr = fmt.Sprintf(format, args...), false
+}
+
+// screen is a concrete sub-model: one of the app's views.
+type screen interface {
+	// update handles a key the root did not; navigation goes back to the
+	// root as a message.
+	update(msg tea.KeyMsg) tea.Cmd
+	// view returns the header lines, the rows (the root scrolls them) with
+	// the selected one, and the footer lines.
+	view() (header, rows []string, selected int, footer []string)
+	// help is the screen's key help.
+	help() screenKeys
+}
+
+var (
+	titleStyle  = lipgloss.NewStyle().Bold(true)
+	selStyle    = lipgloss.NewStyle().Reverse(true)
+	errStyle    = lipgloss.NewStyle().Foreground(lipgloss.Color("9"))
+	dimStyle    = lipgloss.NewStyle().Faint(true)
+	statusStyle = lipgloss.NewStyle().Reverse(true)
+)
+
+// listCursor is a position in a filtered list.
+type listCursor struct{ i int }
+
+// visible lists the indexes of the n rows whose text matches query.
+func visible(n int, text func(int) string, query string) []int {
+	out := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		if query == "" || strings.Contains(strings.ToLower(text(i)), query) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// at clamps the cursor to n visible rows and returns it (-1 when empty).
+func (c *listCursor) at(n int) int {
+	c.i = max(0, min(c.i, n-1))
+	if n == 0 {
+		return -1
+	}
+	return c.i
+}
+
+// move handles up and down; it reports whether the key was one of them.
+func (c *listCursor) move(k keymap, msg tea.KeyMsg, n int) bool {
+	switch {
+	case key.Matches(msg, k.Up):
+		c.i--
+	case key.Matches(msg, k.Down):
+		c.i++
+	default:
+		return false
+	}
+	c.at(n)
+	return true
+}
+
+// --- route (depot) ---
+
+type routeScreen struct {
+	c      *common
+	cur    listCursor
+	chosen map[string]bool
+}
+
+func (s *routeScreen) rows() []int {
+	return visible(len(s.c.cands), func(i int) string {
+		c := s.c.cands[i]
+		return c.Site + " " + c.City + " " + c.Summary()
+	}, s.c.query)
+}
+
+func (s *routeScreen) update(msg tea.KeyMsg) tea.Cmd {
+	k, vis := s.c.keys, s.rows()
+	if s.cur.move(k, msg, len(vis)) {
+		return nil
+	}
+	cur := s.cur.at(len(vis))
+	switch {
+	case key.Matches(msg, k.Toggle):
+		if cur >= 0 {
+			site := s.c.cands[vis[cur]].Site
+			s.chosen[site] = !s.chosen[site]
+		}
+	case key.Matches(msg, k.Pick), key.Matches(msg, k.Open):
+		var chosen []route.Candidate
+		for _, c := range s.c.cands {
+			if s.chosen[c.Site] {
+				chosen = append(chosen, c)
+			}
+		}
+		if len(chosen) == 0 && cur >= 0 {
+			chosen = []route.Candidate{s.c.cands[vis[cur]]}
+		}
+		if len(chosen) == 0 {
+			s.c.setErr(errors.New("no site to build a pick list for"))
+			return nil
+		}
+		return send(pickBuiltMsg{BuildPickList(chosen, s.c.d.now())})
+	}
+	return nil
+}
+
+func (s *routeScreen) view() (header, rows []string, selected int, footer []string) {
+	if s.c.cands == nil {
+		msg := "loading the route from central…"
+		if s.c.central == connOffline {
+			msg = "central is unreachable and no route is cached: connect and press r"
+		}
+		return []string{dimStyle.Render(msg)}, nil, -1, nil
+	}
+	src := "central"
+	if s.c.routeCached {
+		src = "cache"
+	}
+	n := 0
+	for _, c := range s.c.cands {
+		if s.chosen[c.Site] {
+			n++
+		}
+	}
+	header = []string{fmt.Sprintf("%d site(s) by priority · from %s %s · %d chosen", len(s.c.cands), src, s.c.routeAt.In(s.c.d.loc).Format("Jan 2 15:04"), n),
+		fmt.Sprintf("    %-16s %-12s %5s  %s", "SITE", "CITY", "SCORE", "WHY")}
+	vis := s.rows()
+	for _, i := range vis {
+		c := s.c.cands[i]
+		mark := "[ ]"
+		if s.chosen[c.Site] {
+			mark = "[x]"
+		}
+		rows = append(rows, fmt.Sprintf("%s %-16s %-12s %5d  %s", mark, c.Site, c.City, c.Score, c.Summary()))
+	}
+	if len(s.c.cands) == 0 {
+		rows = append(rows, "nothing needs a visit")
+	}
+	return header, rows, s.cur.at(len(vis)), nil
+}
+
+func (s *routeScreen) help() screenKeys {
+	k := s.c.keys
+	return screenKeys{
+		short: []key.Binding{k.Toggle, k.Pick, k.Switch, k.Filter, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Toggle, k.Pick}, {k.Filter, k.Refresh, k.Switch}, {k.Help, k.Quit}},
+	}
+}
+
+// --- pick list (depot) ---
+
+type pickScreen struct {
+	c   *common
+	cur listCursor
+}
+
+func (s *pickScreen) rows() []int {
+	if s.c.pick == nil {
+		return nil
+	}
+	return visible(len(s.c.pick.Lines), func(i int) string {
+		l := s.c.pick.Lines[i]
+		return l.ProductID + " " + l.Name + " " + strings.Join(l.Machines, " ")
+	}, s.c.query)
+}
+
+func (s *pickScreen) update(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.keys
+	if s.cur.move(k, msg, len(s.rows())) {
+		return nil
+	}
+	if key.Matches(msg, k.Export) {
+		if s.c.pick == nil {
+			s.c.setErr(errors.New("no pick list yet: choose sites in the route view"))
+			return nil
+		}
+		return s.c.d.export(*s.c.pick)
+	}
+	return nil
+}
+
+func (s *pickScreen) view() (header, rows []string, selected int, footer []string) {
+	p := s.c.pick
+	if p == nil {
+		return []string{"no pick list yet: choose sites in the route view (space) and press p"}, nil, -1, nil
+	}
+	header = []string{fmt.Sprintf("sites %s · built %s", strings.Join(p.Sites, ", "), p.BuiltAt.In(s.c.d.loc).Format("Jan 2 15:04")),
+		fmt.Sprintf("%-12s %-20s %6s %6s %8s  %s", "PRODUCT", "NAME", "NEED", "UNITS", "CASES", "MACHINES")}
+	vis := s.rows()
+	for _, i := range vis {
+		l := p.Lines[i]
+		cases := "-"
+		if l.CasePack > 0 {
+			cases = fmt.Sprintf("%d×%d", l.Cases, l.CasePack)
+		}
+		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %8s  %s", l.ProductID, l.Name, l.Need, l.Units, cases, strings.Join(l.Machines, " ")))
+	}
+	footer = []string{fmt.Sprintf("%-12s %-20s %6s %6d %8d", "TOTAL", "", "", p.TotalUnits, p.TotalCases)}
+	return header, rows, s.cur.at(len(vis)), footer
+}
+
+func (s *pickScreen) help() screenKeys {
+	k := s.c.keys
+	return screenKeys{
+		short: []key.Binding{k.Export, k.Back, k.Filter, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Export}, {k.Filter, k.Back}, {k.Help, k.Quit}},
+	}
+}
+
+// --- machines at the site ---
+
+type machinesScreen struct {
+	c   *common
+	cur listCursor
+}
+
+func (s *machinesScreen) alertsOf(id string) []string {
+	counts := map[string]int{}
+	for _, a := range s.c.alerts {
+		if a.MachineID == id {
+			counts[a.Type]++
+		}
+	}
+	out := make([]string, 0, len(counts))
+	for t, n := range counts {
+		if n > 1 {
+			out = append(out, fmt.Sprintf("%s×%d", t, n))
+		} else {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *machinesScreen) rows() []int {
+	return visible(len(s.c.machines), func(i int) string {
+		m := s.c.machines[i]
+		return m.MachineID + " " + m.Location.City + " " + m.Location.Building + " " + strings.Join(s.alertsOf(m.MachineID), " ")
+	}, s.c.query)
+}
+
+func (s *machinesScreen) update(msg tea.KeyMsg) tea.Cmd {
+	k, vis := s.c.keys, s.rows()
+	if s.cur.move(k, msg, len(vis)) {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Open):
+		if cur := s.cur.at(len(vis)); cur >= 0 {
+			return send(openMachineMsg{s.c.machines[vis[cur]].MachineID})
+		}
+	case key.Matches(msg, k.Discard):
+		n := 0
+		for _, p := range s.c.d.queue.Items() {
+			if p.Error == "" {
+				continue
+			}
+			if err := s.c.d.queue.Discard(p.Restock.MovementID); err != nil {
+				s.c.setErr(err)
+				return nil
+			}
+			n++
+		}
+		s.c.setStatus("discarded %d refused restock(s)", n)
+	}
+	return nil
+}
+
+func (s *machinesScreen) view() (header, rows []string, selected int, footer []string) {
+	if s.c.machines == nil {
+		msg := "connecting to the site's edge…"
+		if s.c.edge == connOffline {
+			msg = "the site's edge is unreachable: restocks are queued; r to retry"
+		}
+		header = []string{dimStyle.Render(msg)}
+	} else {
+		header = []string{fmt.Sprintf("%-14s %-24s %-12s %s", "MACHINE", "LOCATION", "STATUS", "OPEN ALERTS")}
+	}
+	queued := s.c.d.queue.Items()
+	pending := map[string]int{}
+	for _, p := range queued {
+		pending[p.Machine]++
+	}
+	vis := s.rows()
+	for _, i := range vis {
+		m := s.c.machines[i]
+		loc := m.Location.City
+		if m.Location.Building != "" {
+			loc += "/" + m.Location.Building
+		}
+		al := strings.Join(s.alertsOf(m.MachineID), ", ")
+		if al == "" {
+			al = "-"
+		}
+		if pending[m.MachineID] > 0 {
+			al += fmt.Sprintf("  [%d restock pending]", pending[m.MachineID])
+		}
+		rows = append(rows, fmt.Sprintf("%-14s %-24s %-12s %s", m.MachineID, loc, m.Status, al))
+	}
+	for _, p := range queued {
+		st := "pending"
+		if p.Error != "" {
+			st = "refused: " + p.Error
+		}
+		footer = append(footer, fmt.Sprintf("queued %s for %s at %s (%d attempts): %s", p.Restock.MovementID, p.Machine,
+			p.QueuedAt.In(s.c.d.loc).Format("15:04"), p.Attempts, st))
+	}
+	return header, rows, s.cur.at(len(vis)), footer
+}
+
+func (s *machinesScreen) help() screenKeys {
+	k := s.c.keys
+	return screenKeys{
+		short: []key.Binding{k.Open, k.Refresh, k.Switch, k.Filter, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Open}, {k.Filter, k.Refresh, k.Switch}, {k.Discard, k.Help, k.Quit}},
+	}
+}
+
+// --- one machine's products ---
+
+type inventoryScreen struct {
+	c       *common
+	cur     listCursor
+	machine string
+	items   []Item // nil until loaded
+}
+
+func (s *inventoryScreen) rows() []int {
+	return visible(len(s.items), func(i int) string {
+		it := s.items[i]
+		return it.ProductID + " " + it.Name + " " + strings.Join(it.OpenAlerts, " ")
+	}, s.c.query)
+}
+
+func (s *inventoryScreen) update(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.keys
+	if s.cur.move(k, msg, len(s.rows())) {
+		return nil
+	}
+	if key.Matches(msg, k.Open) || msg.String() == "R" {
+		if len(s.items) == 0 {
+			s.c.setErr(fmt.Errorf("no products loaded for %s yet (r to refresh)", s.machine))
+			return nil
+		}
+		return send(startRestockMsg{})
+	}
+	return nil
+}
+
+func (s *inventoryScreen) view() (header, rows []string, selected int, footer []string) {
+	if s.items == nil {
+		return []string{dimStyle.Render("loading products…")}, nil, -1, nil
+	}
+	header = []string{fmt.Sprintf("%-12s %-20s %6s %6s %7s  %-10s  %s", "PRODUCT", "NAME", "STOCK", "PAR", "PLANNED", "EXPIRY", "OPEN ALERTS")}
+	vis := s.rows()
+	for _, i := range vis {
+		it := s.items[i]
+		planned := "-"
+		if n, ok := s.c.pick.Planned(s.machine, it.ProductID); ok {
+			planned = strconv.FormatInt(n, 10)
+		}
+		exp := it.ExpiryDate
+		if exp == "" {
+			exp = "-"
+		}
+		al := strings.Join(it.OpenAlerts, ", ")
+		if al == "" {
+			al = "-"
+		}
+		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %7s  %-10s  %s", it.ProductID, it.Name, it.Quantity, it.ParLevel, planned, exp, al))
+	}
+	return header, rows, s.cur.at(len(vis)), nil
+}
+
+func (s *inventoryScreen) help() screenKeys {
+	k := s.c.keys
+	o := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restock"))
+	return screenKeys{
+		short: []key.Binding{o, k.Back, k.Refresh, k.Filter, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, o}, {k.Filter, k.Refresh, k.Back}, {k.Help, k.Quit}},
+	}
+}
+
+// --- the restock form ---
+
+// formRow is one product in the restock form; fields hold what was typed.
+type formRow struct {
+	item   Item
+	fields [5]string // added, expired, damaged, counted, expiry
+}
+
+var formCols = []string{"ADDED", "EXPIRED", "DAMAGED", "COUNTED", "NEW EXPIRY"}
+
+type restockScreen struct {
+	c          *common
+	machine    string
+	form       []formRow
+	row, col   int
+	confirming bool
+}
+
+// newRestockScreen pre-fills the units added: what the pick list loaded for
+// each slot, but never past its par level (the slot may have been refilled
+// or counted since the route was planned).
+func newRestockScreen(c *common, machine string, items []Item) *restockScreen {
+	s := &restockScreen{c: c, machine: machine, form: make([]formRow, len(items))}
+	for i, it := range items {
+		add := max(0, it.ParLevel-it.Quantity)
+		if planned, ok := c.pick.Planned(machine, it.ProductID); ok {
+			add = min(add, planned)
+		}
+		s.form[i] = formRow{item: it}
+		if add > 0 {
+			s.form[i].fields[0] = strconv.FormatInt(add, 10)
+		}
+	}
+	return s
+}
+
+func (s *restockScreen) update(msg tea.KeyMsg) tea.Cmd {
+	k := s.c.keys
+	if s.confirming {
+		switch msg.String() {
+		case "y", "Y", "enter":
+			s.confirming = false
+			r, err := s.build()
+			if err != nil {
+				s.c.setErr(err)
+				return nil
+			}
+			s.c.setStatus("sending restock of %s…", r.MachineID)
+			return send(submitMsg{r})
+		case "n", "N", "esc":
+			s.confirming = false
+			s.c.setStatus("restock not sent")
+		}
+		return nil
+	}
+	if len(s.form) == 0 {
+		return nil
+	}
+	s.row = max(0, min(s.row, len(s.form)-1))
+	f := &s.form[s.row].fields[s.col]
+	switch str := msg.String(); {
+	case key.Matches(msg, k.Confirm):
+		if _, err := s.build(); err != nil {
+			s.c.setErr(err)
+			return nil
+		}
+		s.confirming = true
+	case key.Matches(msg, k.NextField):
+		s.col = (s.col + 1) % len(formCols)
+	case key.Matches(msg, k.PrevField):
+		s.col = (s.col + len(formCols) - 1) % len(formCols)
+	case key.Matches(msg, k.Up):
+		s.row = max(0, s.row-1)
+	case key.Matches(msg, k.Down):
+		s.row = min(len(s.form)-1, s.row+1)
+	case str == "backspace":
+		if *f != "" {
+			*f = (*f)[:len(*f)-1]
+		}
+	case len(str) == 1 && str >= "0" && str <= "9", str == "-" && s.col == 4:
+		if len(*f) < 10 {
+			*f += str
+		}
+	}
+	return nil
+}
+
+func parseField(name, product, v string) (int64, bool, error) {
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false, fmt.Errorf("%s of %s: %q is not a whole number", name, product, v)
+	}
+	return n, true, nil
+}
+
+// build turns the form into a restock with a new movement id, checking what
+// can be checked here; the edge checks again.
+func (s *restockScreen) build() (Restock, error) {
+	r := Restock{MachineID: s.machine}
+	for _, row := range s.form {
+		p := row.item.ProductID
+		var vals [4]int64
+		var set [4]bool
+		for i := 0; i < 4; i++ {
+			v, ok, err := parseField(strings.ToLower(formCols[i]), p, row.fields[i])
+			if err != nil {
+				return r, err
+			}
+			vals[i], set[i] = v, ok
+		}
+		if vals[1]+vals[2] > row.item.Quantity {
+			return r, fmt.Errorf("%s: cannot remove %d units, the machine holds %d", p, vals[1]+vals[2], row.item.Quantity)
+		}
+		exp := row.fields[4]
+		if exp != "" {
+			if _, err := time.Parse(time.DateOnly, exp); err != nil {
+				return r, fmt.Errorf("new expiry of %s: %q is not a date YYYY-MM-DD", p, exp)
+			}
+		}
+		line := RestockLine{ProductID: p, Added: vals[0], RemovedExpired: vals[1], RemovedDamaged: vals[2], ExpiryDate: exp}
+		if set[3] {
+			c := vals[3]
+			line.CountedQuantity = &c
+		}
+		if line.Added == 0 && line.RemovedExpired == 0 && line.RemovedDamaged == 0 && line.CountedQuantity == nil && exp == "" {
+			continue
+		}
+		r.Items = append(r.Items, line)
+	}
+	if len(r.Items) == 0 {
+		return r, errors.New("nothing to record: enter units added, removed or counted")
+	}
+	r.MovementID = s.c.d.newID()
+	return r, nil
+}
+
+func (s *restockScreen) view() (header, rows []string, selected int, footer []string) {
+	header = []string{fmt.Sprintf("%-12s %6s %6s  %-7s %-7s %-7s %-7s %-10s", "PRODUCT", "STOCK", "PAR",
+		formCols[0], formCols[1], formCols[2], formCols[3], formCols[4])}
+	for i, r := range s.form {
+		cells := make([]string, len(formCols))
+		for c := range formCols {
+			width := 7
+			if c == 4 {
+				width = 10
+			}
+			v := r.fields[c]
+			if v == "" {
+				v = "·"
+			}
+			cell := fmt.Sprintf("%-*s", width, v)
+			if i == s.row && c == s.col {
+				cell = selStyle.Render(cell)
+			}
+			cells[c] = cell
+		}
+		rows = append(rows, fmt.Sprintf("%-12s %6d %6d  %s", r.item.ProductID, r.item.Quantity, r.item.ParLevel, strings.Join(cells, " ")))
+	}
+	return header, rows, s.row, []string{"removals apply first, then units added; a count is the shelf after the visit"}
+}
+
+func (s *restockScreen) help() screenKeys {
+	k := s.c.keys
+	return screenKeys{
+		short: []key.Binding{k.NextField, k.Confirm, k.Cancel, k.Help},
+		full:  [][]key.Binding{{k.Up, k.Down, k.NextField, k.PrevField}, {k.Confirm, k.Cancel}, {k.Help}},
+	}
+}
