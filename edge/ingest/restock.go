@@ -39,6 +39,9 @@ const (
 	ReasonExpired = "EXPIRED"
 	ReasonDamaged = "DAMAGED"
 	ReasonCount   = "COUNT"
+	// ReasonVisit records an item the driver touched without changing its
+	// count (say, only its expiry date), so the visit's id is remembered.
+	ReasonVisit = "VISIT"
 )
 
 // StockLine is one recorded stock movement of a restock.
@@ -232,6 +235,9 @@ func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (Re
 		}
 		if ri.CountedQuantity != nil {
 			add(ReasonCount, *ri.CountedQuantity-qty)
+		}
+		if len(p.lines) == 0 {
+			add(ReasonVisit, 0)
 		}
 		// The slot's expiry is its earliest one: new units' date unless
 		// older units that expire sooner are still in it.

@@ -129,6 +129,29 @@ func TestRestock_Idempotent(t *testing.T) {
 	}
 }
 
+func TestRestock_ExpiryOnlyVisitIsIdempotent(t *testing.T) {
+	s := restockSite(t)
+	tok := s.Token(auth.RoleDriver, "")
+	body := map[string]any{"movementId": "visit-exp", "items": []map[string]any{{"productId": "P2", "expiryDate": "2031-01-31"}}}
+	if r := s.Do("POST", "/machines/M1/restock", tok, body); r.Status != http.StatusCreated || r.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first: %d %s", r.Status, r.Body)
+	}
+	counts := edgetest.Counts(t, s.DB())
+	if r := s.Do("POST", "/machines/M1/restock", tok, body); r.Status != http.StatusCreated || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	after := edgetest.Counts(t, s.DB())
+	for k, v := range counts {
+		if after[k] != v {
+			t.Fatalf("replay changed %s: %d → %d", k, v, after[k])
+		}
+	}
+	other := map[string]any{"movementId": "visit-exp", "items": []map[string]any{{"productId": "P2", "added": 5}}}
+	if r := s.Do("POST", "/machines/M1/restock", tok, other); r.Status != http.StatusConflict {
+		t.Fatalf("same id, different body: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestRestock_RejectsWholeVisit(t *testing.T) {
 	s := restockSite(t)
 	tok := s.Token(auth.RoleDriver, "")

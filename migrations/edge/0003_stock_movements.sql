@@ -8,7 +8,7 @@ CREATE TABLE stock_movements (
     line         INTEGER NOT NULL CHECK (line >= 1),
     machine_id   TEXT    NOT NULL REFERENCES vending_machines(machine_id),
     product_id   TEXT    NOT NULL REFERENCES products(product_id),
-    reason       TEXT    NOT NULL CHECK (reason IN ('RESTOCK', 'EXPIRED', 'DAMAGED', 'COUNT')),
+    reason       TEXT    NOT NULL CHECK (reason IN ('RESTOCK', 'EXPIRED', 'DAMAGED', 'COUNT', 'VISIT')),
     delta        INTEGER NOT NULL,
     after        INTEGER NOT NULL CHECK (after >= 0),
     performed_by TEXT    NOT NULL,
