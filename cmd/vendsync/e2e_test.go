@@ -411,3 +411,46 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 		t.Fatalf("provision list does not show %s revoked:\n%s", ber.id, list)
 	}
 }
+
+// TestE2E_Demo runs `vendsync demo` briefly: the fleet starts, one site's
+// link goes down and comes back, and at the end central's totals equal the
+// sum of the sites' on every node (else the demo exits non-zero).
+func TestE2E_Demo(t *testing.T) {
+	dir := t.TempDir()
+	began := time.Now()
+	out, err := runErr(t, "demo", "--duration", "20s", "--offline-after", "4s", "--offline-for", "6s", "--dir", dir, "--refresh", "1s")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	t.Logf("demo took %s", time.Since(began).Round(time.Second))
+	for _, want := range []string{"HQ API", "admin-credentials.json", "Bangalore", "Berlin", "New York", "nyc-midtown", "sum of the sites", "equal the sum of the sites"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	m := regexp.MustCompile(`fleet up in (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no start-up time in:\n%s", out)
+	}
+	if d, err := time.ParseDuration(m[1]); err != nil || d > 45*time.Second {
+		t.Fatalf("start-up took %s, want well under a minute", m[1])
+	}
+	sum := regexp.MustCompile(`sum of the sites\s+(\d+)\s+(\S+)`).FindStringSubmatch(out)
+	if sum == nil || sum[1] == "0" {
+		t.Fatalf("no sales summed:\n%s", out)
+	}
+	for i := 1; i <= 3; i++ {
+		node := regexp.MustCompile(fmt.Sprintf(`central-%d\s+(\d+)\s+(\S+)`, i)).FindStringSubmatch(out)
+		if node == nil || node[1] != sum[1] || node[2] != sum[2] {
+			t.Fatalf("central-%d totals %v, want %v:\n%s", i, node, sum[1:], out)
+		}
+	}
+	// --dir keeps the data; the log went to a file, not the terminal.
+	if !fileExists(filepath.Join(dir, "demo.log")) || !fileExists(filepath.Join(dir, "site-nyc-midtown", ConfigFileName)) {
+		t.Fatalf("--dir %s does not hold the demo's data", dir)
+	}
+	logs, _ := os.ReadFile(filepath.Join(dir, "demo.log"))
+	if !strings.Contains(string(logs), "cutting the site's link") || !strings.Contains(string(logs), "link restored") {
+		t.Fatalf("the New York site's link never went down and came back (demo.log)")
+	}
+}
