@@ -108,6 +108,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"GET /faults":                         {A, O, D},
 		"PATCH /faults/{siteId}/{faultId}":    {A, O},
 		"GET /alerts":                         {A, O, D},
+		"GET /routes/candidates":              {A, O, D},
 		"GET /sites":                          {A, O, F, D},
 		"GET /sites/{siteId}":                 {A, O, F, D},
 		"POST /sites":                         {A},
