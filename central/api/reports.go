@@ -1,0 +1,326 @@
+package api
+
+import (
+	"cmp"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/bucket"
+)
+
+// ReportTopN is how many top products a report lists per city and site.
+const ReportTopN = 3
+
+// ReportFigures are one scope's figures in a report. OpenFaults and
+// OpenAlerts are what is open now, not during the period.
+type ReportFigures struct {
+	Transactions int64          `json:"transactions"`
+	Quantity     int64          `json:"quantity"`
+	Revenue      web.Money      `json:"revenue"`
+	TopProducts  []ProductTotal `json:"topProducts"`
+	OpenFaults   int            `json:"openFaults"`
+	OpenAlerts   int            `json:"openAlerts"`
+}
+
+// SiteReport is one site's figures in a report.
+type SiteReport struct {
+	SiteID string `json:"siteId"`
+	ReportFigures
+}
+
+// CityReport is one city's figures and its sites'.
+type CityReport struct {
+	City string `json:"city"`
+	ReportFigures
+	Sites []SiteReport `json:"sites"`
+}
+
+// Report is the body of GET /reports/daily and /reports/monthly: per city
+// and site, over the period in every site's local wall clock.
+type Report struct {
+	Period    string        `json:"period"`
+	From      string        `json:"from"`
+	To        string        `json:"to"`
+	Cities    []CityReport  `json:"cities"`
+	Totals    ReportFigures `json:"totals"`
+	Freshness []Freshness   `json:"freshness"`
+}
+
+// dailyReport is GET /reports/daily?date=YYYY-MM-DD.
+func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query().Get("date")
+	if v == "" {
+		return web.Invalid("date", "date is required, e.g. date=2025-01-10")
+	}
+	day, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return web.Invalid("date", "date %q: use YYYY-MM-DD", v)
+	}
+	return s.report(w, r, v, bucket.Day, day, day.AddDate(0, 0, 1))
+}
+
+// monthlyReport is GET /reports/monthly?month=YYYY-MM.
+func (s *server) monthlyReport(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query().Get("month")
+	if v == "" {
+		return web.Invalid("month", "month is required, e.g. month=2025-01")
+	}
+	m, err := time.Parse("2006-01", v)
+	if err != nil {
+		return web.Invalid("month", "month %q: use YYYY-MM", v)
+	}
+	return s.report(w, r, v, bucket.Month, m, m.AddDate(0, 1, 0))
+}
+
+func (s *server) report(w http.ResponseWriter, r *http.Request, period string, win bucket.Window, from, to time.Time) error {
+	ctx := r.Context()
+	st := s.cfg.Store
+	cities := map[string]*CityReport{}
+	city := func(name string) *CityReport {
+		c, ok := cities[name]
+		if !ok {
+			c = &CityReport{City: name}
+			cities[name] = c
+		}
+		return c
+	}
+	site := func(c *CityReport, id string) *SiteReport {
+		for i := range c.Sites {
+			if c.Sites[i].SiteID == id {
+				return &c.Sites[i]
+			}
+		}
+		c.Sites = append(c.Sites, SiteReport{SiteID: id})
+		return &c.Sites[len(c.Sites)-1]
+	}
+	add := func(f *ReportFigures, tx, qty, cents int64) {
+		f.Transactions += tx
+		f.Quantity += qty
+		f.Revenue += web.Money(cents)
+	}
+	res, err := st.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.ByCity, Window: win, From: from, To: to})
+	if err != nil {
+		return queryErr(err)
+	}
+	var rep Report
+	rep.Freshness = s.freshnessList(res.Freshness)
+	for _, row := range res.Rows {
+		add(&city(row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
+		add(&rep.Totals, row.TxCount, row.Quantity, row.RevenueCents)
+	}
+	for name, c := range cities {
+		bySite, err := st.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.BySite, Window: win, From: from, To: to, City: name})
+		if err != nil {
+			return queryErr(err)
+		}
+		for _, row := range bySite.Rows {
+			add(&site(c, row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
+		}
+	}
+	faults, err := st.Faults(ctx, readmodel.FaultFilter{Status: "OPEN", Limit: 1 << 20})
+	if err != nil {
+		return err
+	}
+	for _, f := range faults {
+		c := city(f.City)
+		c.OpenFaults++
+		site(c, f.Site).OpenFaults++
+		rep.Totals.OpenFaults++
+	}
+	alerts, err := st.Alerts(ctx, readmodel.AlertFilter{Status: "OPEN", Limit: 1 << 20})
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		c := city(a.City)
+		c.OpenAlerts++
+		site(c, a.Site).OpenAlerts++
+		rep.Totals.OpenAlerts++
+	}
+	top := func(q readmodel.TopQuery) ([]ProductTotal, error) {
+		q.From, q.To, q.Limit = from, to, ReportTopN
+		res, err := st.TopProducts(ctx, q)
+		if err != nil {
+			return nil, queryErr(err)
+		}
+		out := make([]ProductTotal, 0, len(res.Products))
+		for _, p := range res.Products {
+			out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: web.Money(p.RevenueCents)})
+		}
+		return out, nil
+	}
+	if rep.Totals.TopProducts, err = top(readmodel.TopQuery{}); err != nil {
+		return err
+	}
+	for _, c := range cities {
+		if c.TopProducts, err = top(readmodel.TopQuery{City: c.City}); err != nil {
+			return err
+		}
+		for i := range c.Sites {
+			if c.Sites[i].TopProducts, err = top(readmodel.TopQuery{Site: c.Sites[i].SiteID}); err != nil {
+				return err
+			}
+		}
+		slices.SortFunc(c.Sites, func(a, b SiteReport) int { return cmp.Compare(a.SiteID, b.SiteID) })
+		rep.Cities = append(rep.Cities, *c)
+	}
+	slices.SortFunc(rep.Cities, func(a, b CityReport) int { return cmp.Compare(a.City, b.City) })
+	if rep.Cities == nil {
+		rep.Cities = []CityReport{}
+	}
+	rep.Period, rep.From, rep.To = period, from.Format(localLayout), to.Format(localLayout)
+	web.WriteJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// ExportRequest is the body of POST /reports/export.
+type ExportRequest struct {
+	Kind    string `json:"kind"`
+	GroupBy string `json:"groupBy"`
+	Window  string `json:"window"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	City    string `json:"city"`
+	SiteID  string `json:"siteId"`
+	Format  string `json:"format"`
+}
+
+// exportChunk is how much of the range one read model query covers while
+// exporting: rows are written and flushed chunk by chunk, never all held.
+func exportChunk(w bucket.Window, from time.Time) time.Time {
+	switch w {
+	case bucket.Hour:
+		return from.AddDate(0, 0, 1)
+	case bucket.Day:
+		return from.AddDate(0, 1, 0)
+	case bucket.Week:
+		return from.AddDate(0, 0, 7*13)
+	default:
+		return from.AddDate(1, 0, 0)
+	}
+}
+
+// export is POST /reports/export: sales rows as CSV or JSON, streamed.
+func (s *server) export(w http.ResponseWriter, r *http.Request) error {
+	var req ExportRequest
+	if err := web.Decode(w, r, &req, MaxBody); err != nil {
+		return err
+	}
+	if req.Kind != "sales" {
+		return web.Invalid("kind", "kind %q: only sales can be exported", req.Kind)
+	}
+	if req.Format == "" {
+		req.Format = "csv"
+	}
+	if err := oneOf("format", req.Format, "csv", "json"); err != nil {
+		return err
+	}
+	dim, err := readmodel.ParseDim(cmp.Or(req.GroupBy, "site"))
+	if err != nil {
+		return web.Invalid("groupBy", "groupBy %q: must be one of machine, site, city, product", req.GroupBy)
+	}
+	win, err := bucket.ParseWindow(cmp.Or(req.Window, "day"))
+	if err != nil {
+		return web.Invalid("window", "%v", err)
+	}
+	if req.From == "" || req.To == "" {
+		return web.Invalid("from", "from and to are required")
+	}
+	from, err := parseRangeTime("from", req.From, time.UTC)
+	if err != nil {
+		return err
+	}
+	to, err := parseRangeTime("to", req.To, time.UTC)
+	if err != nil {
+		return err
+	}
+	if !from.Before(to) {
+		return web.Invalid("from", "from must be before to")
+	}
+	if to.Sub(from) > 10*366*24*time.Hour {
+		return web.Invalid("from", "range is longer than 10 years")
+	}
+	q := readmodel.SalesQuery{GroupBy: dim, Window: win, City: req.City, Site: req.SiteID}
+	// Validate the query (and fail with a proper error) before the first byte.
+	first := bucket.Start(win, from)
+	q.From, q.To = first, earliest(exportChunk(win, first), to)
+	res, err := s.cfg.Store.Sales(r.Context(), q)
+	if err != nil {
+		return queryErr(err)
+	}
+	flusher, _ := w.(http.Flusher)
+	w.Header().Set("Cache-Control", "no-store")
+	var cw *csv.Writer
+	if req.Format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="sales-`+string(dim)+"-"+string(win)+`.csv"`)
+		w.WriteHeader(http.StatusOK)
+		cw = csv.NewWriter(w)
+		cw.Write([]string{string(dim), "bucket", "transactions", "quantity", "revenue"})
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		head, _ := json.Marshal(map[string]string{"groupBy": string(dim), "window": string(win), "from": from.Format(localLayout), "to": to.Format(localLayout)})
+		w.Write(head[:len(head)-1])
+		w.Write([]byte(`,"rows":[`))
+	}
+	var tot Totals
+	n := 0
+	for {
+		for _, row := range res.Rows {
+			tot.Transactions += row.TxCount
+			tot.Quantity += row.Quantity
+			tot.Revenue += web.Money(row.RevenueCents)
+			if cw != nil {
+				cw.Write([]string{row.Key, row.Bucket.Format(localLayout), strconv.FormatInt(row.TxCount, 10),
+					strconv.FormatInt(row.Quantity, 10), web.Money(row.RevenueCents).String()})
+				continue
+			}
+			b, _ := json.Marshal(SalesRow{Key: row.Key, Bucket: row.Bucket.Format(localLayout), Transactions: row.TxCount,
+				Quantity: row.Quantity, Revenue: web.Money(row.RevenueCents)})
+			if n > 0 {
+				w.Write([]byte(","))
+			}
+			w.Write([]byte("\n"))
+			w.Write(b)
+			n++
+		}
+		if cw != nil {
+			cw.Flush()
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if !q.To.Before(to) || r.Context().Err() != nil {
+			break
+		}
+		q.From = q.To
+		q.To = earliest(exportChunk(win, q.From), to)
+		if res, err = s.cfg.Store.Sales(r.Context(), q); err != nil {
+			// The status is sent: all that is left is to cut the body short,
+			// which the client sees as a truncated CSV or invalid JSON.
+			s.log.Warn().Err(err).Msg("export cut short")
+			panic(http.ErrAbortHandler)
+		}
+	}
+	if cw == nil {
+		b, _ := json.Marshal(tot)
+		w.Write([]byte("\n],\"totals\":"))
+		w.Write(b)
+		w.Write([]byte("}\n"))
+	}
+	return nil
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
