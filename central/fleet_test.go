@@ -75,6 +75,7 @@ func TestFleet_CentralTotalsEqualSumOfSites(t *testing.T) {
 			t.Fatalf("city %s: central %+v, site %+v", city, got, wantAll)
 		}
 		assertSiteMatches(t, c, s)
+		assertStockMirrored(t, c, s)
 	}
 	// Per product across the fleet: central equals the sum of the sites.
 	var edgeRows []map[fleettest.Key]fleettest.Totals
@@ -294,4 +295,30 @@ func hqToken(t *testing.T, base string, creds edge.Credentials) string {
 		t.Fatalf("token: %d %v", resp.StatusCode, err)
 	}
 	return tok.AccessToken
+}
+
+// assertStockMirrored checks that central's count of every slot equals the
+// site's own (the site owns stock; sales carry the count after them).
+func assertStockMirrored(t *testing.T, c *central.Node, s *fleettest.Site) {
+	t.Helper()
+	ctx := context.Background()
+	for _, m := range s.Machines {
+		items, err := s.Node.Store.Inventory(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm, err := c.Store.Machine(ctx, m)
+		if err != nil {
+			t.Fatalf("machine %s at central: %v", m, err)
+		}
+		got := map[string]int64{}
+		for _, p := range cm.Products {
+			got[p.ProductID] = p.Quantity
+		}
+		for _, it := range items {
+			if got[it.ProductID] != it.Quantity {
+				t.Fatalf("%s/%s: central counts %d, site %d", m, it.ProductID, got[it.ProductID], it.Quantity)
+			}
+		}
+	}
 }

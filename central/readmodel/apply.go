@@ -440,6 +440,9 @@ func (s *Store) apply(ctx context.Context, streamSeq uint64, p *Prepared, now ti
 				sl.Quantity, sl.AmountCents, sl.PaymentMethod, ms(e.Time))
 		}
 	}
+	if err := s.applySaleStock(ctx, b, p, fresh); err != nil {
+		return Result{}, err
+	}
 	if len(args) > 0 {
 		newTx := make(map[string]int, len(args)/11)
 		err := s.execChunks(ctx, insertSaleHead, insertSaleRow, insertSaleTail, args, func(r *sql.Rows) error {
@@ -545,4 +548,32 @@ func eventJSON(e *envelope.Event) ([]byte, error) {
 	b = append(b, `,"data":`...)
 	b = append(b, data...)
 	return append(b, '}'), nil
+}
+
+// applySaleStock mirrors the site's stock count carried by new sales: one
+// guarded upsert per machine product per batch, with its newest count.
+func (s *Store) applySaleStock(ctx context.Context, b *envelope.Batch, p *Prepared, fresh []bool) error {
+	type key struct{ machine, product string }
+	type count struct {
+		after int64
+		seq   uint64
+		at    int64
+	}
+	latest := map[key]count{}
+	for _, sl := range p.sales {
+		if !fresh[sl.idx] || sl.StockAfter == nil {
+			continue
+		}
+		e := &b.Events[sl.idx]
+		k := key{sl.MachineID, sl.ProductID}
+		if c, ok := latest[k]; !ok || e.Seq > c.seq {
+			latest[k] = count{*sl.StockAfter, e.Seq, ms(e.Time)}
+		}
+	}
+	for k, c := range latest {
+		if err := s.exec(ctx, upsertStock, b.Site, k.machine, k.product, c.after, c.seq, c.at); err != nil {
+			return fmt.Errorf("mirror stock of %s/%s: %w", k.machine, k.product, err)
+		}
+	}
+	return nil
 }

@@ -208,14 +208,15 @@ func (t *Tx) sale(s sale) (SaleResult, error) {
 		return prev, err
 	}
 	loc := m.location()
+	before := it.qty
+	after := max(0, before-s.qty)
 	if _, err := t.emit(envelope.KindSale, s.at, envelope.Sale{
 		TransactionID: s.in.TransactionID, MachineID: s.in.MachineID, ProductID: s.in.ProductID, Quantity: s.qty,
-		AmountCents: s.amount, PaymentMethod: s.in.PaymentMethod, City: loc.City, Location: loc.Key(),
+		AmountCents: s.amount, PaymentMethod: s.in.PaymentMethod, City: loc.City, Location: loc.Key(), StockAfter: &after,
 	}); err != nil {
 		return SaleResult{}, err
 	}
-	before := it.qty
-	it.qty = max(0, before-s.qty)
+	it.qty = after
 	if _, err := t.exec(w.stmts.setQty, it.qty, t.now.UnixMilli(), s.in.MachineID, s.in.ProductID); err != nil {
 		return SaleResult{}, fmt.Errorf("update stock: %w", err)
 	}

@@ -53,6 +53,9 @@ type Sale struct {
 	PaymentMethod string `json:"paymentMethod"`
 	City          string `json:"city"`
 	Location      string `json:"location"`
+	// StockAfter is the site's count of the product in the machine after
+	// the sale (the site owns stock counts; central mirrors them).
+	StockAfter *int64 `json:"stockAfter,omitempty"`
 }
 
 // Machine is the data of a KindMachine event: the machine's full state after
