@@ -37,8 +37,7 @@ type Config struct {
 	Store *readmodel.Store
 	// Durable is this node's consumer name, derived from its server name.
 	Durable string
-	// Logger is derived per component; the zero value logs nothing useful,
-	// pass zerolog.Nop() to discard explicitly.
+	// Logger is derived per component; the zero value discards.
 	Logger zerolog.Logger
 
 	// Stream defaults to envelope.StreamIngest.
