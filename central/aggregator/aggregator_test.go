@@ -29,6 +29,11 @@ type hub struct {
 
 func startHub(t *testing.T) *hub {
 	t.Helper()
+	return startHubTB(t)
+}
+
+func startHubTB(t testing.TB) *hub {
+	t.Helper()
 	srv, err := server.NewServer(&server.Options{
 		ServerName: "central-1", Host: "127.0.0.1", Port: -1,
 		JetStream: true, JetStreamDomain: envelope.HubDomain, StoreDir: t.TempDir(),

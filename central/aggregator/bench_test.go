@@ -1,0 +1,85 @@
+package aggregator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// BenchmarkAggregator_CatchUp100k measures a backlog catch-up end to end: 200
+// batches of 500 sales (100 sites) wait in the FLEET stream; the timer runs
+// from Open until the read model's position reaches the last message. Run
+// with -benchtime=1x (each iteration is a whole catch-up).
+func BenchmarkAggregator_CatchUp100k(b *testing.B) {
+	const batches, per, nsites = 200, 500, 100
+	ctx := context.Background()
+	var wall time.Duration
+	for range b.N {
+		b.StopTimer()
+		h := startHubB(b)
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range batches {
+			si := i % nsites
+			st := site{fmt.Sprintf("site-%03d", si), "Europe/Berlin", fmt.Sprintf("city-%d", si%10)}
+			first := uint64(i/nsites*per) + 1
+			bt := &envelope.Batch{V: envelope.Version, Site: st.id, TZ: st.tz, First: first, Last: first + per - 1}
+			for j := range per {
+				seq := first + uint64(j)
+				data, _ := json.Marshal(envelope.Sale{TransactionID: fmt.Sprintf("%s-%d", st.id, seq), MachineID: fmt.Sprintf("%s-m%d", st.id, seq%10),
+					ProductID: fmt.Sprintf("p%d", seq%30), Quantity: 1, AmountCents: 150, PaymentMethod: "CARD", City: st.city})
+				bt.Events = append(bt.Events, envelope.Event{V: envelope.Version, Site: st.id, Seq: seq, Kind: envelope.KindSale,
+					Time: at.Add(time.Duration(seq) * 6 * time.Second), Data: data})
+			}
+			data, err := json.Marshal(bt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := h.js.Publish(ctx, envelope.SubjectBatch(st.id), data, jetstream.WithMsgID(bt.MsgID())); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s, err := readmodel.Open(ctx, filepath.Join(b.TempDir(), "rm.db"), readmodel.WithConsumer("central-1"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, err := New(Config{JS: h.js, NC: h.nc, Store: s, Durable: "central-1", Logger: zerolog.Nop(), FetchBatch: 16})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		if err := a.Open(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			pos, err := s.Position(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if pos == batches {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		wall += time.Since(t0)
+		b.StopTimer()
+		a.Close()
+		s.Close()
+	}
+	b.ReportMetric(float64(b.N*batches*per)/wall.Seconds(), "events/s")
+}
+
+// startHubB is startHub for a benchmark.
+func startHubB(b *testing.B) *hub {
+	b.Helper()
+	return startHubTB(b)
+}
