@@ -59,6 +59,10 @@ type Config struct {
 	// LeafSeed is the site's NKEY seed for the leaf connection (issued by
 	// `vendsync central site add`); required with HubURLs.
 	LeafSeed string
+	// HubURLsOnly connects only to HubURLs, never to the addresses central's
+	// nodes gossip: for a site that reaches central through a proxy, NAT or
+	// a load balancer.
+	HubURLsOnly bool
 	// ForwardBatch is how many outbox events go up in one message.
 	ForwardBatch int
 

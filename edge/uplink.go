@@ -46,7 +46,7 @@ func (n *Node) openSync(ctx context.Context) error {
 	var err error
 	n.Leaf, err = leaf.New(leaf.Config{
 		SiteID: site.ID, StoreDir: filepath.Join(n.cfg.Dir, "nats"), ListenAddr: n.cfg.NATSListen,
-		HubURLs: n.cfg.HubURLs, CredsSeed: n.cfg.LeafSeed, Logger: n.cfg.Logger,
+		HubURLs: n.cfg.HubURLs, HubURLsOnly: n.cfg.HubURLsOnly, CredsSeed: n.cfg.LeafSeed, Logger: n.cfg.Logger,
 	})
 	if err != nil {
 		return err

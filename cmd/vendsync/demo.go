@@ -217,8 +217,9 @@ func runDemo(ctx context.Context, out io.Writer, logs *logOptions, o demoOptions
 			case <-runCtx.Done():
 			case <-time.After(o.offlineFor):
 			}
+			offline := !flaky.node.Leaf.Connected()
 			flaky.link.restore()
-			log.Info().Str("site", flaky.id).Msg("demo: link restored")
+			log.Info().Str("site", flaky.id).Bool("wasOffline", offline).Msg("demo: link restored")
 		}()
 	}
 
@@ -364,6 +365,9 @@ func (fl *demoFleet) startSites(ctx context.Context) error {
 		cfg := edge.DefaultConfig()
 		cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.dir, "127.0.0.1:0", 10*time.Second
 		cfg.HubURLs, cfg.LeafSeed = siteHubs, strings.TrimSpace(string(seed))
+		// The flaky site reaches central only through its proxy, which is
+		// what gets cut.
+		cfg.HubURLsOnly = s.link != nil
 		cfg.Logger = fl.log.With().Str("site", d.id).Logger()
 		if s.node, err = edge.New(cfg); err != nil {
 			return err

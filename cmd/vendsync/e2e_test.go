@@ -450,7 +450,7 @@ func TestE2E_Demo(t *testing.T) {
 		t.Fatalf("--dir %s does not hold the demo's data", dir)
 	}
 	logs, _ := os.ReadFile(filepath.Join(dir, "demo.log"))
-	if !strings.Contains(string(logs), "cutting the site's link") || !strings.Contains(string(logs), "link restored") {
+	if !strings.Contains(string(logs), "cutting the site's link") || !regexp.MustCompile(`"wasOffline":true[^\n]*demo: link restored`).Match(logs) {
 		t.Fatalf("the New York site's link never went down and came back (demo.log)")
 	}
 }

@@ -28,7 +28,11 @@ type Config struct {
 	StoreDir   string   // JetStream storage
 	ListenAddr string   // host:port for local NATS clients; "" = in-process only
 	HubURLs    []string // nats-leaf://host:port of central's leaf listeners; none = standalone
-	CredsSeed  string   // the site's NKEY user seed for the leaf connection
+	// HubURLsOnly connects only to HubURLs, ignoring the leaf URLs central's
+	// nodes gossip (their own listen addresses), for a site that must reach
+	// central through a given address: a proxy, NAT or a load balancer.
+	HubURLsOnly bool
+	CredsSeed   string // the site's NKEY user seed for the leaf connection
 
 	// ReconnectInterval is the pause between leaf reconnect attempts
 	// (nats-server retries forever); 0 = 2s.
@@ -124,8 +128,9 @@ func (n *Node) options() (*server.Options, error) {
 		}
 		o.LeafNode.ReconnectInterval = c.ReconnectInterval
 		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{
-			URLs: urls,
-			Nkey: c.CredsSeed,
+			URLs:                    urls,
+			Nkey:                    c.CredsSeed,
+			IgnoreDiscoveredServers: c.HubURLsOnly,
 		}}
 	}
 	return o, nil
