@@ -243,10 +243,14 @@ func (s *Store) freshness(ctx context.Context, city, site string) ([]Freshness, 
 		}
 		return []Freshness{f}, nil
 	}
-	query := `SELECT ` + selectSiteCols + ` FROM sites WHERE ?1 = '' OR site IN
-		(SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1)
-		ORDER BY site`
-	rows, err := s.db.R.QueryContext(ctx, query, city)
+	query, args := `SELECT `+selectSiteCols+` FROM sites ORDER BY site`, []any(nil)
+	if city != "" {
+		query = `SELECT ` + selectSiteCols + ` FROM sites WHERE site IN
+			(SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1)
+			ORDER BY site`
+		args = []any{city}
+	}
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query freshness: %w", err)
 	}
