@@ -380,6 +380,42 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	link.Restore("")
 	waitFor(t, 60*time.Second, "berlin converged after the link came back", converged(blr, ber))
 
+	// Reports: today's daily report and a streamed export carry the same figures.
+	var daily struct {
+		Totals struct {
+			Transactions int64           `json:"transactions"`
+			Revenue      json.RawMessage `json:"revenue"`
+		} `json:"totals"`
+	}
+	today := time.Now().Format(time.DateOnly)
+	out = run(t, "report", "daily", "--central", hq, "--credentials", hqCreds, "--date", today, "--format", "json")
+	if err := json.Unmarshal([]byte(out), &daily); err != nil {
+		t.Fatalf("report daily: %v\n%s", err, out)
+	}
+	// Sales are stamped now: in Bangalore and Berlin "today" may already
+	// be tomorrow or still yesterday, so ask for the three days around it.
+	exportFile := filepath.Join(work, "export.csv")
+	from, to := time.Now().AddDate(0, 0, -1).Format(time.DateOnly), time.Now().AddDate(0, 0, 2).Format(time.DateOnly)
+	run(t, "report", "export", "--central", hq, "--credentials", hqCreds, "--by", "site", "--window", "day", "--from", from, "--to", to, "--out", exportFile)
+	b, err := os.ReadFile(exportFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err = csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatalf("export csv: %v\n%s", err, b)
+	}
+	var exported int64
+	for _, r := range recs[1:] {
+		exported += cents(t, r[4])
+	}
+	if exported != blr.sold+ber.sold {
+		t.Fatalf("export: %d cents, want %d", exported, blr.sold+ber.sold)
+	}
+	if daily.Totals.Transactions == 0 || daily.Totals.Transactions > blr.tx+ber.tx {
+		t.Fatalf("daily report: %d transactions, want 1..%d", daily.Totals.Transactions, blr.tx+ber.tx)
+	}
+
 	// Revoked: Berlin's leaf is disconnected and refused; its outbox stops draining.
 	run(t, "provision", "revoke", "--central", hq, "--credentials", hqCreds, "--site", ber.id)
 	type syncState struct {

@@ -73,7 +73,7 @@ VENDSYNC_HTTP=0.0.0.0:8080 for --http. Flags win over the environment.`,
 	}
 	root.PersistentFlags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&logs.format, "log-format", "auto", "log format: auto (console on a terminal, else JSON), json, console")
-	root.AddCommand(newVersionCmd(), newEdgeCmd(logs), newCentralCmd(logs), newSimulateCmd(logs), newDemoCmd(logs), newProvisionCmd(), newQueryCmd(), newDriverCmd(logs))
+	root.AddCommand(newVersionCmd(), newEdgeCmd(logs), newCentralCmd(logs), newSimulateCmd(logs), newDemoCmd(logs), newProvisionCmd(), newQueryCmd(), newReportCmd(), newDriverCmd(logs))
 	return root
 }
 
