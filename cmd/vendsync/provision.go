@@ -36,6 +36,10 @@ just works; 'provision machine' registers machines at a site and creates
 their credentials; 'provision list' and 'provision revoke' manage the
 registry. Every step is safe to re-run, and no secret is ever logged: seeds
 and secrets go to 0600 files (a machine's secret is printed once).`,
+		Example: `  vendsync provision site --central http://hq:9080 --credentials hq-admin.json --site blr-techpark \
+      --city Bangalore --timezone Asia/Kolkata --hub nats-leaf://hq:7422 --out /var/lib/vendsync
+  vendsync provision machine --dir /var/lib/vendsync --machine VM_1001 --city Bangalore --payment-methods CASH,CARD
+  vendsync provision list --central http://hq:9080 --credentials hq-admin.json`,
 	}
 	cmd.AddCommand(newProvisionSiteCmd(), newProvisionMachineCmd(), newProvisionListCmd(), newProvisionRevokeCmd())
 	return cmd

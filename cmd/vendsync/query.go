@@ -31,6 +31,8 @@ fresh central writes an ADMIN one to DIR/admin-credentials.json).
 terminal and JSON otherwise (for scripts and pipes). JSON is the API's answer
 as is, including the freshness of every site the figures cover; CSV has a
 header row and one row per result.`,
+		Example: `  vendsync query sales --central http://hq:9080 --credentials hq.json --by city --window day
+  vendsync query sites --central http://hq:9080 --credentials hq.json --format csv`,
 	}
 	cmd.AddCommand(newQuerySalesCmd(), newQueryTopCmd(), newQueryFaultsCmd(), newQueryAlertsCmd(), newQuerySitesCmd())
 	return cmd
