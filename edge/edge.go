@@ -60,8 +60,9 @@ type Config struct {
 	// `vendsync central site add`); required with HubURLs.
 	LeafSeed string
 	// HubURLsOnly connects only to HubURLs, never to the addresses central's
-	// nodes gossip: for a site that reaches central through a proxy, NAT or
-	// a load balancer.
+	// nodes gossip. It is the default: those addresses are central's own view
+	// of itself (often loopback or a private network), not what a site in
+	// the field can reach; list every node in HubURLs instead.
 	HubURLsOnly bool
 	// ForwardBatch is how many outbox events go up in one message.
 	ForwardBatch int
@@ -73,6 +74,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		HTTPAddr:        "127.0.0.1:8080",
+		HubURLsOnly:     true,
 		Ingest:          ingest.DefaultConfig(),
 		SweepEvery:      30 * time.Second,
 		TokenTTL:        time.Hour,

@@ -110,7 +110,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HTTP API")
 	f.StringVar(&cfg.NATSListen, "nats-listen", "", "host:port for on-site NATS clients of the embedded server (default: none)")
 	f.StringSliceVar(&cfg.HubURLs, "hub", nil, "central's leaf URL(s), nats-leaf://host:port (repeat or comma-separate); none: standalone")
-	f.BoolVar(&cfg.HubURLsOnly, "hub-urls-only", false, "connect only to --hub, never to the addresses central's nodes advertise (central behind a proxy, NAT or load balancer)")
+	f.BoolVar(&cfg.HubURLsOnly, "hub-urls-only", cfg.HubURLsOnly, "connect only to --hub, never to the addresses central's nodes advertise (set false to follow them)")
 	f.StringVar(&seedFile, "leaf-seed", "", "file holding the site's NKEY seed for the leaf connection (from `vendsync central site add`)")
 	f.IntVar(&cfg.ForwardBatch, "forward-batch", 500, "outbox events per message to central")
 	f.DurationVar(&cfg.SweepEvery, "sweep-every", cfg.SweepEvery, "how often time-driven alerts (offline, door, temperature, expiry) are evaluated")
