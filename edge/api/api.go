@@ -212,48 +212,18 @@ func storeErr(err error) error {
 	return err
 }
 
-type tokenRequest struct {
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	GrantType    string `json:"grant_type"`
-}
-
+// token is POST /auth/token.
 func (s *server) token(w http.ResponseWriter, r *http.Request) error {
-	var req tokenRequest
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		if err := r.ParseForm(); err != nil {
-			return web.Errorf(http.StatusBadRequest, "INVALID_FORM", "", "malformed form body: %v", err)
+	return web.TokenHandler(s.cfg.Signer, s.cfg.Now, MaxBody, func(ctx context.Context, id, secret string) (auth.Claims, error) {
+		c, err := s.cfg.Store.Authenticate(ctx, id, secret)
+		if errors.Is(err, store.ErrBadCredentials) {
+			return auth.Claims{}, web.ErrBadCredentials
 		}
-		req = tokenRequest{ClientID: r.PostForm.Get("client_id"), ClientSecret: r.PostForm.Get("client_secret"), GrantType: r.PostForm.Get("grant_type")}
-	} else if err := web.Decode(w, r, &req, MaxBody); err != nil {
-		return err
-	}
-	if req.GrantType != "" && req.GrantType != "client_credentials" {
-		return web.Invalid("grant_type", "grant_type %q: only client_credentials is supported", req.GrantType)
-	}
-	if req.ClientID == "" {
-		return web.Invalid("client_id", "client_id is required")
-	}
-	if req.ClientSecret == "" {
-		return web.Invalid("client_secret", "client_secret is required")
-	}
-	c, err := s.cfg.Store.Authenticate(r.Context(), req.ClientID, req.ClientSecret)
-	if errors.Is(err, store.ErrBadCredentials) {
-		return web.Errorf(http.StatusUnauthorized, "INVALID_CLIENT", "client_id", "unknown client, wrong secret or revoked credentials")
-	}
-	if err != nil {
-		return err
-	}
-	tok, err := s.cfg.Signer.Issue(auth.Claims{ClientID: c.ClientID, Role: c.Role, MachineID: c.MachineID}, s.cfg.Now())
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	web.WriteJSON(w, http.StatusOK, map[string]any{
-		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.cfg.Signer.TTL().Seconds()), "role": c.Role,
-	})
-	return nil
+		if err != nil {
+			return auth.Claims{}, err
+		}
+		return auth.Claims{ClientID: c.ClientID, Role: c.Role, MachineID: c.MachineID}, nil
+	})(w, r)
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {

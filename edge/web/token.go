@@ -1,0 +1,64 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/edge/auth"
+)
+
+// ErrBadCredentials is what an Authenticate function returns (wrapped or
+// not) for an unknown, revoked or wrong-secret client.
+var ErrBadCredentials = errors.New("bad client credentials")
+
+// TokenHandler serves POST /auth/token (OAuth 2 client credentials, JSON or
+// form-encoded) for any API: authenticate checks the client and returns the
+// claims to sign; its ErrBadCredentials answers 401 INVALID_CLIENT without
+// saying which part was wrong.
+func TokenHandler(signer *auth.Signer, now func() time.Time, maxBody int64,
+	authenticate func(ctx context.Context, clientID, secret string) (auth.Claims, error)) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+			GrantType    string `json:"grant_type"`
+		}
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			if err := r.ParseForm(); err != nil {
+				return Errorf(http.StatusBadRequest, "INVALID_FORM", "", "malformed form body: %v", err)
+			}
+			req.ClientID, req.ClientSecret, req.GrantType = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), r.PostForm.Get("grant_type")
+		} else if err := Decode(w, r, &req, maxBody); err != nil {
+			return err
+		}
+		if req.GrantType != "" && req.GrantType != "client_credentials" {
+			return Invalid("grant_type", "grant_type %q: only client_credentials is supported", req.GrantType)
+		}
+		if req.ClientID == "" {
+			return Invalid("client_id", "client_id is required")
+		}
+		if req.ClientSecret == "" {
+			return Invalid("client_secret", "client_secret is required")
+		}
+		c, err := authenticate(r.Context(), req.ClientID, req.ClientSecret)
+		if errors.Is(err, ErrBadCredentials) {
+			return Errorf(http.StatusUnauthorized, "INVALID_CLIENT", "client_id", "unknown client, wrong secret or revoked credentials")
+		}
+		if err != nil {
+			return err
+		}
+		tok, err := signer.Issue(c, now())
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		WriteJSON(w, http.StatusOK, map[string]any{
+			"access_token": tok, "token_type": "Bearer", "expires_in": int(signer.TTL().Seconds()), "role": c.Role,
+		})
+		return nil
+	}
+}
