@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every benchmark with the sizes BENCHMARKS.md reports, one at a time
+# (they share 2 cores; run nothing else meanwhile). Output: bench.out.
+# Usage: scripts/bench.sh [regexp]   e.g. scripts/bench.sh 'SaleHTTP|RawInsert'
+set -euo pipefail
+cd "$(dirname "$0")/.."
+only=${1:-.}
+out=${BENCH_OUT:-bench.out}
+: > "$out"
+run() { # pkg bench benchtime
+  if [[ "$2" =~ $only ]]; then
+    echo "== $1 $2 ($3)" | tee -a "$out"
+    go test -run '^$' -bench "^$2\$" -benchtime "$3" -timeout 60m "$1" 2>&1 | grep -E '^(Benchmark|ok|FAIL|---|\s+bench_test)' | tee -a "$out"
+  fi
+}
+run ./edge/ 'BenchmarkSaleHTTP' 20000x
+run ./edge/ 'BenchmarkRawInsert' 200000x
+run ./edge/ 'BenchmarkRecordSalesBatch' 100000x
+run ./edge/ 'BenchmarkAggregateQuery' 2000x
+run ./central/ 'BenchmarkFreshness' 500x
+run ./central/ 'BenchmarkCatchUp' 100000x
+run ./central/ 'BenchmarkIngest100Sites' 200000x
+run ./central/readmodel/ 'BenchmarkApply_Sales500' 200x
+run ./central/readmodel/ 'BenchmarkApply_Sales500Pipelined' 200x
+run ./central/aggregator/ 'BenchmarkAggregator_CatchUp100k' 3x
+run ./central/readmodel/ 'BenchmarkQuery' 1000x
