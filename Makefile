@@ -7,9 +7,8 @@ LDFLAGS  := -X main.version=$(VERSION)
 DURATION ?= 90s
 # Extra flags for `vendsync demo`, e.g. DEMO_ARGS="--dir .demo".
 DEMO_ARGS ?=
-# Benchmark selection and time, e.g. make bench BENCH=SaleHTTP BENCHTIME=5s.
+# Benchmark selection (a regexp over benchmark names), e.g. make bench BENCH=SaleHTTP.
 BENCH     ?= .
-BENCHTIME ?= 1x
 
 .PHONY: all build test lint demo bench clean
 
@@ -30,7 +29,7 @@ demo: build
 	$(BIN) demo --duration $(DURATION) $(DEMO_ARGS)
 
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m ./...
+	scripts/bench.sh '$(BENCH)'
 
 clean:
 	rm -rf bin
