@@ -376,8 +376,17 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 		t.Fatalf("query sites: %s", sitesOut)
 	}
 
-	// The link comes back: Berlin's offline sales arrive, exactly once.
+	// Berlin's process stops while offline (a power cut, cleanly) and starts
+	// again from its config: the outbox survived, and it drains once the
+	// link comes back. Its offline sales arrive exactly once.
+	ber.proc.stop(t)
 	link.Restore("")
+	ber.proc = start(t, "edge", "run", "--config", filepath.Join(ber.dir, ConfigFileName))
+	ber.url = ber.proc.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
+	ber.admin = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "admin-credentials.json"))
+	for id := range ber.machines {
+		ber.machines[id] = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"))
+	}
 	waitFor(t, 60*time.Second, "berlin converged after the link came back", converged(blr, ber))
 
 	// Reports: today's daily report and a streamed export carry the same figures.
