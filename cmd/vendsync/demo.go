@@ -365,9 +365,9 @@ func (fl *demoFleet) startSites(ctx context.Context) error {
 		cfg := edge.DefaultConfig()
 		cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.dir, "127.0.0.1:0", 10*time.Second
 		cfg.HubURLs, cfg.LeafSeed = siteHubs, strings.TrimSpace(string(seed))
-		// The flaky site reaches central only through its proxy, which is
-		// what gets cut.
-		cfg.HubURLsOnly = s.link != nil
+		// The flaky site must reach central only through its proxy, which is
+		// what gets cut (never around it through a gossiped address).
+		cfg.HubURLsOnly = true
 		cfg.Logger = fl.log.With().Str("site", d.id).Logger()
 		if s.node, err = edge.New(cfg); err != nil {
 			return err
