@@ -451,6 +451,18 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	if got := sitesTotals(t, hq, hqCreds)[ber.id][1]; got != revokedAt {
 		t.Fatalf("revoked site's sales reached central: %d cents, want %d", got, revokedAt)
 	}
+	// --rotate reinstalls Bangalore elsewhere: a new key, and the old one
+	// (still used by the running edge) stops working.
+	out = run(t, "provision", "site", "--central", hq, "--credentials", hqCreds, "--site", blr.id, "--city", "Bangalore",
+		"--timezone", "Asia/Kolkata", "--hub", leaf, "--out", filepath.Join(work, "elsewhere"), "--rotate")
+	if !strings.Contains(out, "provisioned in") {
+		t.Fatalf("provision site --rotate: %s", out)
+	}
+	waitFor(t, 20*time.Second, "bangalore's old key refused", func() (bool, string) {
+		var s syncState
+		blr.admin.call(t, "GET", "/sync", nil, &s, 200)
+		return !s.Uplink.Connected, fmt.Sprintf("%+v", s)
+	})
 	list := run(t, "provision", "list", "--central", hq, "--credentials", hqCreds, "--format", "csv")
 	if !regexp.MustCompile(ber.id + `,[^\n]*,revoked,`).MatchString(list) {
 		t.Fatalf("provision list does not show %s revoked:\n%s", ber.id, list)
