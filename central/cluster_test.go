@@ -78,6 +78,13 @@ func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
 	seed := fleettest.Register(t, nodes[0], sp.ID, sp.City, sp.Timezone)
 	s := fleettest.StartSite(t, sp, seed)
 	defer s.Close()
+	// A site registered through node 1 and pointed only at node 3 is admitted
+	// there: the site registry reaches every node's hub.
+	sp3 := fleettest.SiteSpec{ID: "ha3", City: "Hyderabad", Timezone: "Asia/Kolkata", Machines: 1, Products: 1, HubURL: "nats-leaf://" + leafs[2]}
+	s3 := fleettest.StartSite(t, sp3, fleettest.Register(t, nodes[0], sp3.ID, sp3.City, sp3.Timezone))
+	defer s3.Close()
+	s3.Sell(t, "x", 10, time.Hour)
+	fleettest.WaitSynced(t, nodes[2], s3, time.Minute)
 	s.Sell(t, "a", 1500, 24*time.Hour)
 	fleettest.WaitSynced(t, nodes[2], s, 2*time.Minute)
 
