@@ -60,11 +60,20 @@ func newRootCmd() *cobra.Command {
 		Short: "Edge-first sales, stock and alerts for vending machines and unattended retail",
 		Long: `vendsync runs every role of the platform from one binary:
 
-  edge       a site appliance: SQLite store, HTTP API for machines, alerts
+  edge       a site appliance: SQLite store, HTTP API for machines, alerts,
+             an embedded NATS leaf node that syncs with central
+  central    a hub node: JetStream cluster member, aggregator, HQ API
+  provision  installers: register sites and machines, write their config
+  query      HQ: sales, top products, faults, alerts, sync state
+  report     HQ: daily and monthly reports, streamed exports
+  driver     the restock driver's terminal app
   simulate   realistic machine traffic against an edge
+  demo       a whole fleet on this machine (what make demo runs)
 
 Every flag can also be set from the environment as VENDSYNC_<FLAG>, e.g.
-VENDSYNC_HTTP=0.0.0.0:8080 for --http. Flags win over the environment.`,
+VENDSYNC_HTTP=0.0.0.0:8080 for --http, and "edge run" and "central run" read
+a YAML --config file whose keys are the flag names. Precedence: flags, then
+the environment, then the file, then defaults.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
