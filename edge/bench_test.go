@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -30,6 +31,7 @@ type benchSite struct {
 	client   *http.Client
 	machines []string
 	products []string
+	dir      string // set when the site outlives one benchmark run
 }
 
 func newBenchSite(b *testing.B, dir string, machines, products int) *benchSite {
@@ -223,6 +225,13 @@ func BenchmarkAggregateQuery(b *testing.B) {
 	if bigSite == nil {
 		b.Fatal(bigErr)
 	}
+	b.Cleanup(func() {
+		if bigSite != nil {
+			bigSite.node.Close()
+			os.RemoveAll(bigSite.dir)
+		}
+		bigSite, bigOnce = nil, sync.Once{}
+	})
 	s := bigSite
 	now := time.Now().In(s.node.Store.Site.Loc)
 	queries := []struct{ name, path string }{
@@ -263,6 +272,7 @@ func loadBigSite(b *testing.B, n int) *benchSite {
 		return nil
 	}
 	s := newBenchSite(b, dir, 10, 20)
+	s.dir = dir
 	ctx := context.Background()
 	start := time.Now()
 	const chunk = 5000
