@@ -24,6 +24,9 @@ func TestDriver_RealCentral(t *testing.T) {
 		t.Skip("starts a central node and a linked edge")
 	}
 	ctx := context.Background()
+	// Central ranks routes by its own (real) clock, so the edge and the app
+	// run on it too: days since a visit are measured on one time line.
+	now := time.Now().UTC().Truncate(time.Second)
 	ccfg := central.DefaultConfig()
 	ccfg.Dir = t.TempDir()
 	ccfg.HTTPAddr = "127.0.0.1:0"
@@ -45,7 +48,7 @@ func TestDriver_RealCentral(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := edgetest.Start(t, edgetest.Options{Clock: edgetest.NewClock(t0), Configure: func(c *edge.Config) {
+	s := edgetest.Start(t, edgetest.Options{Clock: edgetest.NewClock(now), Configure: func(c *edge.Config) {
 		c.TokenTTL = 24 * time.Hour
 		c.HubURLs = []string{cn.Hub.LeafURL()}
 		c.LeafSeed = seed
@@ -66,10 +69,12 @@ func TestDriver_RealCentral(t *testing.T) {
 	}
 	c := NewHTTPClient(cn.URL(), s.URL(), Credentials{ClientID: hqID, ClientSecret: hqSecret},
 		Credentials{ClientID: edgeDriver.ClientID, ClientSecret: edgeDriver.ClientSecret}, 5*time.Second)
-	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return t0 }})
+	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return now }})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(130, 30))
 	waitFor(t, tm, "test-site", "1 out of stock", "1 low stock")
-	keys(tm, " ", "p")
+	keys(tm, " ")
+	waitFor(t, tm, "1 chosen")
+	keys(tm, "p")
 	waitFor(t, tm, "TOTAL", "18")
 	keys(tm, "tab")
 	waitFor(t, tm, "M1", "LOW_STOCK")

@@ -165,16 +165,39 @@ func (w *world) model(dir string, retry time.Duration) (*model, *Queue) {
 // waitFor waits until the program's output shows every one of want.
 func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
 	t.Helper()
+	// Read the program's output as it comes and look for every string in
+	// all of it (teatest.WaitFor re-reads from scratch on each check and
+	// could miss a frame that arrived between two checks).
 	var seen bytes.Buffer
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-		seen.Write(b)
+	buf := make([]byte, 1<<16)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, _ := tm.Output().Read(buf)
+		seen.Write(buf[:n])
+		all := true
 		for _, s := range want {
 			if !bytes.Contains(seen.Bytes(), []byte(s)) {
-				return false
+				all = false
+				break
 			}
 		}
-		return true
-	}, teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %q: not seen after 15s; last output:\n%s", want, tail(seen.Bytes(), 2000))
+		}
+		if n == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }
 
 func keys(tm *teatest.TestModel, ks ...string) {
