@@ -115,21 +115,6 @@ func siteParam(r *http.Request) (string, error) {
 	return site, nil
 }
 
-// parseRangeTime reads a from/to value as naive local time: a date, a local
-// date-time, or an RFC 3339 instant converted to loc's wall clock (as
-// edge/api.ParseRangeTime does for one site).
-func parseRangeTime(field, v string, loc *time.Location) (time.Time, error) {
-	for _, layout := range []string{time.DateOnly, localLayout, "2006-01-02T15:04"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return bucket.Naive(t, loc), nil
-	}
-	return time.Time{}, web.Invalid(field, "%s %q: use a date (2025-01-10), a local time (2025-01-10T10:00:00) or RFC 3339", field, v)
-}
-
 // rangeLoc is the zone an RFC 3339 from/to is read in: the site's when the
 // query names one central knows, else UTC. Dates and local times need no
 // zone: buckets are each site's wall clock.
@@ -156,30 +141,12 @@ var latest = time.FixedZone("UTC+14", 14*3600)
 // end of the current hour, in the one site's zone (site != "") or
 // everywhere.
 func (s *server) timeRange(r *http.Request, site string) (from, to time.Time, err error) {
-	q := r.URL.Query()
 	loc := s.rangeLoc(r, site)
 	nowLoc := loc
 	if site == "" {
 		nowLoc = latest
 	}
-	to = bucket.Next(bucket.Hour, bucket.Start(bucket.Hour, bucket.Naive(s.cfg.Now(), nowLoc)))
-	if v := q.Get("to"); v != "" {
-		if to, err = parseRangeTime("to", v, loc); err != nil {
-			return
-		}
-	}
-	from = to.AddDate(0, 0, -30)
-	if v := q.Get("from"); v != "" {
-		if from, err = parseRangeTime("from", v, loc); err != nil {
-			return
-		}
-	}
-	if !from.Before(to) {
-		err = web.Invalid("from", "from %s must be before to %s", from.Format(time.DateTime), to.Format(time.DateTime))
-	} else if to.Sub(from) > 10*366*24*time.Hour {
-		err = web.Invalid("from", "range is longer than 10 years")
-	}
-	return
+	return web.Range(r, web.EndOfHour(s.cfg.Now(), nowLoc), loc)
 }
 
 // SalesRow is one key's totals in one bucket.

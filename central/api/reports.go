@@ -232,11 +232,11 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) error {
 	if req.From == "" || req.To == "" {
 		return web.Invalid("from", "from and to are required")
 	}
-	from, err := parseRangeTime("from", req.From, time.UTC)
+	from, err := web.ParseRangeTime("from", req.From, time.UTC)
 	if err != nil {
 		return err
 	}
-	to, err := parseRangeTime("to", req.To, time.UTC)
+	to, err := web.ParseRangeTime("to", req.To, time.UTC)
 	if err != nil {
 		return err
 	}

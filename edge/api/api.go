@@ -556,45 +556,6 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ParseRangeTime reads a from/to query value as naive local time: a date
-// (2025-01-10), a local date-time (2025-01-10T10:00:00), or an RFC 3339
-// instant, converted to the site's wall clock.
-func ParseRangeTime(field, v string, loc *time.Location) (time.Time, error) {
-	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return bucket.Naive(t, loc), nil
-	}
-	return time.Time{}, web.Invalid(field, "%s %q: use a date (2025-01-10), a local time (2025-01-10T10:00:00) or RFC 3339", field, v)
-}
-
-// Range reads from/to (naive local); defaults: the 30 days up to the end of
-// the current hour.
-func Range(r *http.Request, now time.Time, loc *time.Location) (from, to time.Time, err error) {
-	q := r.URL.Query()
-	to = bucket.Next(bucket.Hour, bucket.Start(bucket.Hour, bucket.Naive(now, loc)))
-	if v := q.Get("to"); v != "" {
-		if to, err = ParseRangeTime("to", v, loc); err != nil {
-			return
-		}
-	}
-	from = to.AddDate(0, 0, -30)
-	if v := q.Get("from"); v != "" {
-		if from, err = ParseRangeTime("from", v, loc); err != nil {
-			return
-		}
-	}
-	if !from.Before(to) {
-		err = web.Invalid("from", "from %s must be before to %s", from.Format(time.DateTime), to.Format(time.DateTime))
-	} else if to.Sub(from) > 10*366*24*time.Hour {
-		err = web.Invalid("from", "range is longer than 10 years")
-	}
-	return
-}
-
 func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	dim := q.Get("groupBy")
@@ -611,7 +572,7 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 			return web.Invalid("window", "%v", err)
 		}
 	}
-	from, to, err := Range(r, s.cfg.Now(), s.cfg.Store.Site.Loc)
+	from, to, err := web.Range(r, web.EndOfHour(s.cfg.Now(), s.cfg.Store.Site.Loc), s.cfg.Store.Site.Loc)
 	if err != nil {
 		return err
 	}
@@ -642,7 +603,7 @@ func (s *server) topProducts(w http.ResponseWriter, r *http.Request) error {
 	if err := oneOf("by", by, "revenue", "quantity"); err != nil {
 		return err
 	}
-	from, to, err := Range(r, s.cfg.Now(), s.cfg.Store.Site.Loc)
+	from, to, err := web.Range(r, web.EndOfHour(s.cfg.Now(), s.cfg.Store.Site.Loc), s.cfg.Store.Site.Loc)
 	if err != nil {
 		return err
 	}
