@@ -64,10 +64,7 @@ type Config struct {
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).
-type Route struct {
-	Method, Pattern string
-	Roles           []auth.Role
-}
+type Route = web.Route
 
 var (
 	admin   = []auth.Role{auth.RoleAdmin}
@@ -80,31 +77,31 @@ var (
 // Routes lists every endpoint with its roles. MACHINE tokens are never
 // issued by central, so no route admits them.
 var Routes = []Route{
-	{"POST", "/auth/token", nil},
-	{"GET", "/healthz", nil},
-	{"GET", "/readyz", nil},
-	{"GET", "/metrics", nil},
-	{"GET", "/aggregations/sales", money},
-	{"GET", "/aggregations/products/top", money},
-	{"GET", "/reports/daily", money},
-	{"GET", "/reports/monthly", money},
-	{"POST", "/reports/export", money},
-	{"GET", "/faults", field},
-	{"PATCH", "/faults/{siteId}/{faultId}", manage},
-	{"GET", "/alerts", field},
-	{"GET", "/routes/candidates", field},
-	{"GET", "/sites", viewers},
-	{"GET", "/sites/{siteId}", viewers},
-	{"POST", "/sites", admin},
-	{"GET", "/sites/registry", manage},
-	{"DELETE", "/sites/{siteId}", admin},
-	{"GET", "/machines/{id}", viewers},
-	{"PATCH", "/machines/{id}", manage},
-	{"PATCH", "/machines/{id}/products/{pid}", manage},
-	{"PUT", "/catalog/products/{pid}", manage},
-	{"POST", "/clients", admin},
-	{"GET", "/clients", admin},
-	{"DELETE", "/clients/{id}", admin},
+	{Method: "POST", Pattern: "/auth/token", Roles: nil},
+	{Method: "GET", Pattern: "/healthz", Roles: nil},
+	{Method: "GET", Pattern: "/readyz", Roles: nil},
+	{Method: "GET", Pattern: "/metrics", Roles: nil},
+	{Method: "GET", Pattern: "/aggregations/sales", Roles: money},
+	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
+	{Method: "GET", Pattern: "/reports/daily", Roles: money},
+	{Method: "GET", Pattern: "/reports/monthly", Roles: money},
+	{Method: "POST", Pattern: "/reports/export", Roles: money},
+	{Method: "GET", Pattern: "/faults", Roles: field},
+	{Method: "PATCH", Pattern: "/faults/{siteId}/{faultId}", Roles: manage},
+	{Method: "GET", Pattern: "/alerts", Roles: field},
+	{Method: "GET", Pattern: "/routes/candidates", Roles: field},
+	{Method: "GET", Pattern: "/sites", Roles: viewers},
+	{Method: "GET", Pattern: "/sites/{siteId}", Roles: viewers},
+	{Method: "POST", Pattern: "/sites", Roles: admin},
+	{Method: "GET", Pattern: "/sites/registry", Roles: manage},
+	{Method: "DELETE", Pattern: "/sites/{siteId}", Roles: admin},
+	{Method: "GET", Pattern: "/machines/{id}", Roles: viewers},
+	{Method: "PATCH", Pattern: "/machines/{id}", Roles: manage},
+	{Method: "PATCH", Pattern: "/machines/{id}/products/{pid}", Roles: manage},
+	{Method: "PUT", Pattern: "/catalog/products/{pid}", Roles: manage},
+	{Method: "POST", Pattern: "/clients", Roles: admin},
+	{Method: "GET", Pattern: "/clients", Roles: admin},
+	{Method: "DELETE", Pattern: "/clients/{id}", Roles: admin},
 }
 
 type server struct {
@@ -156,27 +153,7 @@ func New(cfg Config) http.Handler {
 		"GET /clients":                        s.listClients,
 		"DELETE /clients/{id}":                s.revokeClient,
 	}
-	mux := http.NewServeMux()
-	for _, rt := range Routes {
-		key := rt.Method + " " + rt.Pattern
-		if key == "GET /metrics" {
-			mux.Handle(key, cfg.Metrics.Handler())
-			continue
-		}
-		h, ok := handlers[key]
-		if !ok {
-			panic("central api: no handler for " + key)
-		}
-		if rt.Roles == nil {
-			mux.Handle(key, h)
-		} else {
-			mux.Handle(key, s.auth.Require(s.live(h), rt.Roles...))
-		}
-	}
-	mux.Handle("/", web.Handler(func(w http.ResponseWriter, r *http.Request) error {
-		return web.NotFound("", "no route %s %s", r.Method, r.URL.Path)
-	}))
-	return cfg.Metrics.Instrument(mux, log)
+	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, s.live, log)
 }
 
 // live refuses a valid token whose client has since been revoked or

@@ -50,10 +50,7 @@ type Uplink struct {
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).
-type Route struct {
-	Method, Pattern string
-	Roles           []auth.Role
-}
+type Route = web.Route
 
 var (
 	admin      = []auth.Role{auth.RoleAdmin}
@@ -69,31 +66,31 @@ var (
 // Routes lists every endpoint with its roles. MACHINE tokens are further
 // limited to their own machine.
 var Routes = []Route{
-	{"POST", "/auth/token", nil},
-	{"GET", "/healthz", nil},
-	{"GET", "/readyz", nil},
-	{"GET", "/metrics", nil},
-	{"POST", "/machines", manage},
-	{"GET", "/machines", viewers},
-	{"GET", "/machines/{id}", selfOrView},
-	{"PATCH", "/machines/{id}", manage},
-	{"DELETE", "/machines/{id}", admin},
-	{"POST", "/machines/{id}/products", manage},
-	{"PATCH", "/machines/{id}/products/{pid}", manage},
-	{"GET", "/machines/{id}/inventory", selfOrView},
-	{"POST", "/machines/{id}/restock", field},
-	{"POST", "/events/sales", machineIn},
-	{"POST", "/events/batch", machineIn},
-	{"POST", "/events/telemetry", machineIn},
-	{"POST", "/events/faults", reporters},
-	{"GET", "/faults", field},
-	{"GET", "/faults/{id}", field},
-	{"PATCH", "/faults/{id}", field},
-	{"GET", "/alerts", field},
-	{"GET", "/aggregations/sales", money},
-	{"GET", "/aggregations/products/top", money},
-	{"GET", "/audit", admin},
-	{"GET", "/sync", manage},
+	{Method: "POST", Pattern: "/auth/token", Roles: nil},
+	{Method: "GET", Pattern: "/healthz", Roles: nil},
+	{Method: "GET", Pattern: "/readyz", Roles: nil},
+	{Method: "GET", Pattern: "/metrics", Roles: nil},
+	{Method: "POST", Pattern: "/machines", Roles: manage},
+	{Method: "GET", Pattern: "/machines", Roles: viewers},
+	{Method: "GET", Pattern: "/machines/{id}", Roles: selfOrView},
+	{Method: "PATCH", Pattern: "/machines/{id}", Roles: manage},
+	{Method: "DELETE", Pattern: "/machines/{id}", Roles: admin},
+	{Method: "POST", Pattern: "/machines/{id}/products", Roles: manage},
+	{Method: "PATCH", Pattern: "/machines/{id}/products/{pid}", Roles: manage},
+	{Method: "GET", Pattern: "/machines/{id}/inventory", Roles: selfOrView},
+	{Method: "POST", Pattern: "/machines/{id}/restock", Roles: field},
+	{Method: "POST", Pattern: "/events/sales", Roles: machineIn},
+	{Method: "POST", Pattern: "/events/batch", Roles: machineIn},
+	{Method: "POST", Pattern: "/events/telemetry", Roles: machineIn},
+	{Method: "POST", Pattern: "/events/faults", Roles: reporters},
+	{Method: "GET", Pattern: "/faults", Roles: field},
+	{Method: "GET", Pattern: "/faults/{id}", Roles: field},
+	{Method: "PATCH", Pattern: "/faults/{id}", Roles: field},
+	{Method: "GET", Pattern: "/alerts", Roles: field},
+	{Method: "GET", Pattern: "/aggregations/sales", Roles: money},
+	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
+	{Method: "GET", Pattern: "/audit", Roles: admin},
+	{Method: "GET", Pattern: "/sync", Roles: manage},
 }
 
 type server struct {
@@ -133,54 +130,7 @@ func New(cfg Config) http.Handler {
 		"GET /audit":                          s.audit,
 		"GET /sync":                           s.syncState,
 	}
-	mux := http.NewServeMux()
-	for _, rt := range Routes {
-		key := rt.Method + " " + rt.Pattern
-		if key == "GET /metrics" {
-			mux.Handle(key, cfg.Metrics.Handler())
-			continue
-		}
-		h, ok := handlers[key]
-		if !ok {
-			panic("api: no handler for " + key)
-		}
-		if rt.Roles == nil {
-			mux.Handle(key, h)
-		} else {
-			mux.Handle(key, s.auth.Require(h, rt.Roles...))
-		}
-	}
-	mux.Handle("/", web.Handler(func(w http.ResponseWriter, r *http.Request) error {
-		if allow := methodsFor(r.URL.Path); len(allow) > 0 {
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			return web.Errorf(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "", "%s %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or "))
-		}
-		return web.NotFound("", "no route %s %s", r.Method, r.URL.Path)
-	}))
-	return cfg.Metrics.Instrument(mux, cfg.Logger)
-}
-
-// methodsFor lists the methods of the routes whose pattern matches path.
-func methodsFor(path string) []string {
-	segs := strings.Split(path, "/")
-	var out []string
-	for _, rt := range Routes {
-		ps := strings.Split(rt.Pattern, "/")
-		if len(ps) != len(segs) {
-			continue
-		}
-		match := true
-		for i := range ps {
-			if ps[i] != segs[i] && !(strings.HasPrefix(ps[i], "{") && segs[i] != "") {
-				match = false
-				break
-			}
-		}
-		if match {
-			out = append(out, rt.Method)
-		}
-	}
-	return out
+	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, nil, cfg.Logger)
 }
 
 // machineScope is the machine a MACHINE token is bound to ("" for others).
