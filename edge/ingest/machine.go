@@ -265,7 +265,7 @@ func (w *Writer) DecommissionMachine(ctx context.Context, id, by string) error {
 		*m = n
 		for k := range t.w.alerts {
 			if k.machine == id {
-				if err := t.setAlert(k.machine, k.product, k.typ, false, "", "DECOMMISSIONED"); err != nil {
+				if err := t.setAlert(k.machine, k.product, k.typ, false, nil, "DECOMMISSIONED"); err != nil {
 					return nil, err
 				}
 			}
@@ -539,7 +539,7 @@ func (t *Tx) updateItem(k itemKey, cur *item, p ProductPatch, by string) error {
 			Reason: "COUNT", Delta: n.qty - before, After: n.qty, By: by}); err != nil {
 			return err
 		}
-		if err := t.setAlert(k.machine, k.product, alert.InventoryMismatch, false, "", "COUNTED"); err != nil {
+		if err := t.setAlert(k.machine, k.product, alert.InventoryMismatch, false, nil, "COUNTED"); err != nil {
 			return err
 		}
 	}

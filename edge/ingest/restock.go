@@ -288,7 +288,7 @@ func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (Re
 			}
 		}
 		if in.Items[i].CountedQuantity != nil {
-			if err := t.setAlert(machineID, p.k.product, alert.InventoryMismatch, false, "", "COUNTED"); err != nil {
+			if err := t.setAlert(machineID, p.k.product, alert.InventoryMismatch, false, nil, "COUNTED"); err != nil {
 				return RestockResult{}, err
 			}
 		}

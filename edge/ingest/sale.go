@@ -227,7 +227,7 @@ func (t *Tx) sale(s sale) (SaleResult, error) {
 	if s.qty > before {
 		// The machine dispensed what the edge thought it did not have: the
 		// sale is a fact, the count is what is wrong.
-		detail := fmt.Sprintf("sale %s of %d with %d in stock", s.in.TransactionID, s.qty, before)
+		detail := func() string { return fmt.Sprintf("sale %s of %d with %d in stock", s.in.TransactionID, s.qty, before) }
 		if err := t.setAlert(k.machine, k.product, alert.InventoryMismatch, true, detail, ""); err != nil {
 			return SaleResult{}, err
 		}

@@ -144,15 +144,17 @@ func (w *Writer) tempMax(m *machine) float64 {
 // state was just reported (the machine is online).
 func (t *Tx) machineAlerts(m *machine, st *mstate, at time.Time, fresh bool) error {
 	th := t.w.cfg.Thresholds
-	if err := t.setAlert(m.id, "", alert.PowerOff, st.power == "OFF", "power reported OFF", "POWER_ON"); err != nil {
+	if err := t.setAlert(m.id, "", alert.PowerOff, st.power == "OFF", text("power reported OFF"), "POWER_ON"); err != nil {
 		return err
 	}
 	doorHeld := alert.Held(msTime(st.doorOpenSince), at, th.DoorGrace)
-	if err := t.setAlert(m.id, "", alert.DoorOpen, doorHeld, fmt.Sprintf("door open longer than %s", th.DoorGrace), "DOOR_CLOSED"); err != nil {
+	if err := t.setAlert(m.id, "", alert.DoorOpen, doorHeld, func() string { return fmt.Sprintf("door open longer than %s", th.DoorGrace) }, "DOOR_CLOSED"); err != nil {
 		return err
 	}
 	tempHeld := alert.Held(msTime(st.tempHighSince), at, th.TempGrace)
-	detail := fmt.Sprintf("temperature above %.1f °C for longer than %s", t.w.tempMax(m), th.TempGrace)
+	detail := func() string {
+		return fmt.Sprintf("temperature above %.1f °C for longer than %s", t.w.tempMax(m), th.TempGrace)
+	}
 	if err := t.setAlert(m.id, "", alert.TemperatureHigh, tempHeld, detail, "TEMPERATURE_NORMAL"); err != nil {
 		return err
 	}
@@ -168,7 +170,7 @@ func (t *Tx) machineAlerts(m *machine, st *mstate, at time.Time, fresh bool) err
 	if !fresh {
 		reason = "STATUS_" + m.status // a sweep closes it only because the machine is no longer ACTIVE
 	}
-	return t.setAlert(m.id, "", alert.MachineOffline, offline, fmt.Sprintf("no telemetry for %s", th.Offline), reason)
+	return t.setAlert(m.id, "", alert.MachineOffline, offline, func() string { return fmt.Sprintf("no telemetry for %s", th.Offline) }, reason)
 }
 
 func msTime(ms int64) time.Time {

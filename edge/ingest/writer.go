@@ -439,10 +439,22 @@ type Tx struct {
 	now time.Time
 	agg map[aggKey]*aggVal
 	seq uint64
+	day string // the site-local date of now, computed once per transaction
 }
 
 // Now is the transaction's clock reading.
 func (t *Tx) Now() time.Time { return t.now }
+
+// today is the site-local date of the transaction's clock.
+func (t *Tx) today() string {
+	if t.day == "" {
+		t.day = t.now.In(t.w.site.Loc).Format(time.DateOnly)
+	}
+	return t.day
+}
+
+// text is a fixed alert detail.
+func text(s string) func() string { return func() string { return s } }
 
 type aggKey struct {
 	dim    string
@@ -488,12 +500,16 @@ func (t *Tx) audit(entityType, entityID, action, by string, detail any) error {
 }
 
 // setAlert opens or closes the alert (machine, product, typ) so that it is
-// open exactly when want is true. Opening and closing go up as events.
-func (t *Tx) setAlert(machineID, productID string, typ alert.Type, want bool, detail, closeReason string) error {
+// open exactly when want is true; describe gives an opened alert its detail. Opening and closing go up as events.
+func (t *Tx) setAlert(machineID, productID string, typ alert.Type, want bool, describe func() string, closeReason string) error {
 	k := alertKey{machineID, productID, typ}
 	cur, open := t.w.alerts[k]
 	switch {
 	case want && !open:
+		detail := ""
+		if describe != nil {
+			detail = describe() // formatted only when an alert opens, not on every sale
+		}
 		var id int64
 		if err := t.tx.StmtContext(t.ctx, t.w.stmts.openAlert).QueryRowContext(t.ctx, machineID, productID, string(typ), detail, t.now.UnixMilli()).Scan(&id); err != nil {
 			return fmt.Errorf("open %s alert: %w", typ, err)
@@ -517,22 +533,23 @@ func (t *Tx) setAlert(machineID, productID string, typ alert.Type, want bool, de
 // line with an item's current state.
 func (t *Tx) stockAlerts(k itemKey, it *item, reason string) error {
 	low, out := alert.Stock(it.qty, it.low)
-	if err := t.setAlert(k.machine, k.product, alert.LowStock, low, fmt.Sprintf("quantity %d at or below limit %d", it.qty, it.low), reason); err != nil {
+	if err := t.setAlert(k.machine, k.product, alert.LowStock, low, func() string {
+		return fmt.Sprintf("quantity %d at or below limit %d", it.qty, it.low)
+	}, reason); err != nil {
 		return err
 	}
-	if err := t.setAlert(k.machine, k.product, alert.OutOfStock, out, "quantity 0", reason); err != nil {
+	if err := t.setAlert(k.machine, k.product, alert.OutOfStock, out, text("quantity 0"), reason); err != nil {
 		return err
 	}
 	return t.expiryAlerts(k, it, reason)
 }
 
 func (t *Tx) expiryAlerts(k itemKey, it *item, reason string) error {
-	today := t.now.In(t.w.site.Loc).Format(time.DateOnly)
-	expired, soon := alert.Expiry(it.expiry, today, it.qty, t.w.cfg.Thresholds.ExpiringSoonDays)
-	if err := t.setAlert(k.machine, k.product, alert.Expired, expired, "expired on "+it.expiry, reason); err != nil {
+	expired, soon := alert.Expiry(it.expiry, t.today(), it.qty, t.w.cfg.Thresholds.ExpiringSoonDays)
+	if err := t.setAlert(k.machine, k.product, alert.Expired, expired, func() string { return "expired on " + it.expiry }, reason); err != nil {
 		return err
 	}
-	return t.setAlert(k.machine, k.product, alert.ExpiringSoon, soon, "expires on "+it.expiry, reason)
+	return t.setAlert(k.machine, k.product, alert.ExpiringSoon, soon, func() string { return "expires on " + it.expiry }, reason)
 }
 
 func (t *Tx) addAgg(dim, key string, at time.Time, qty, rev int64) {
