@@ -202,13 +202,8 @@ func (s *server) createMachine(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Writer.RegisterMachine(r.Context(), in, who(r)); err != nil {
 		return err
 	}
-	m, err := s.cfg.Store.Machine(r.Context(), in.MachineID)
-	if err != nil {
-		return err
-	}
 	w.Header().Set("Location", "/machines/"+in.MachineID)
-	web.WriteJSON(w, http.StatusCreated, m)
-	return nil
+	return s.writeMachine(w, r, in.MachineID, http.StatusCreated)
 }
 
 func (s *server) listMachines(w http.ResponseWriter, r *http.Request) error {
@@ -229,12 +224,7 @@ func (s *server) getMachine(w http.ResponseWriter, r *http.Request) error {
 	if err := ownMachine(r, id); err != nil {
 		return err
 	}
-	m, err := s.cfg.Store.Machine(r.Context(), id)
-	if err != nil {
-		return storeErr(err)
-	}
-	web.WriteJSON(w, http.StatusOK, m)
-	return nil
+	return s.writeMachine(w, r, id, http.StatusOK)
 }
 
 func (s *server) patchMachine(w http.ResponseWriter, r *http.Request) error {
@@ -246,12 +236,7 @@ func (s *server) patchMachine(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Writer.UpdateMachine(r.Context(), id, p, who(r)); err != nil {
 		return err
 	}
-	m, err := s.cfg.Store.Machine(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	web.WriteJSON(w, http.StatusOK, m)
-	return nil
+	return s.writeMachine(w, r, id, http.StatusOK)
 }
 
 func (s *server) deleteMachine(w http.ResponseWriter, r *http.Request) error {
@@ -259,11 +244,16 @@ func (s *server) deleteMachine(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Writer.DecommissionMachine(r.Context(), id, who(r)); err != nil {
 		return err
 	}
+	return s.writeMachine(w, r, id, http.StatusOK)
+}
+
+// writeMachine answers with a machine's current state.
+func (s *server) writeMachine(w http.ResponseWriter, r *http.Request, id string, status int) error {
 	m, err := s.cfg.Store.Machine(r.Context(), id)
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
-	web.WriteJSON(w, http.StatusOK, m)
+	web.WriteJSON(w, status, m)
 	return nil
 }
 
