@@ -13,8 +13,8 @@ import (
 
 	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/edge/ingest"
-	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 func pct(ds []time.Duration, p float64) float64 {
@@ -36,7 +36,7 @@ func BenchmarkFreshness(b *testing.B) {
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {
-		q, amt := int64(1), web.Money(100)
+		q, amt := int64(1), wire.Money(100)
 		start := time.Now()
 		res, err := s.Node.Writer.RecordSale(ctx, ingest.SaleIn{TransactionID: fmt.Sprintf("f-%d", i), MachineID: s.Machines[0], ProductID: s.Products[0],
 			Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: time.Now().UTC().Format(time.RFC3339Nano)}, "", "")

@@ -16,9 +16,9 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/ingest"
-	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 const syncTimeout = 90 * time.Second
@@ -246,7 +246,7 @@ func TestFleet_PriceChangeReachesOfflineSite(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("PATCH price: %d", resp.StatusCode)
 	}
-	sale := func(id string, amount web.Money) error {
+	sale := func(id string, amount wire.Money) error {
 		q := int64(1)
 		_, err := s.Node.Writer.RecordSale(context.Background(), ingest.SaleIn{TransactionID: id, MachineID: s.Machines[0], ProductID: "P01",
 			Quantity: &q, Amount: &amount, PaymentMethod: "CASH", Timestamp: time.Now().UTC().Format(time.RFC3339)}, "", "")

@@ -18,10 +18,10 @@ import (
 
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/ingest"
-	"github.com/vendsync/vendsync/edge/sqlite"
 	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // benchSite is a running edge with machines and products, and an admin token.
@@ -65,7 +65,7 @@ func newBenchSite(b *testing.B, dir string, machines, products int) *benchSite {
 			if m == 0 {
 				s.products = append(s.products, pid)
 			}
-			s.post(b, "/machines/"+id+"/products", map[string]any{"productId": pid, "name": "Product " + pid, "price": 10 + p, "quantity": ingest.MaxQuantity}, nil)
+			s.post(b, "/machines/"+id+"/products", map[string]any{"productId": pid, "name": "Product " + pid, "price": 10 + p, "quantity": wire.MaxQuantity}, nil)
 		}
 	}
 	return s
@@ -282,7 +282,7 @@ func loadBigSite(b *testing.B, n int) *benchSite {
 		for j := i; j < min(n, i+chunk); j++ {
 			q := int64(1)
 			p := j % 20
-			amt := web.Money((10 + p) * 100)
+			amt := wire.Money((10 + p) * 100)
 			ins = append(ins, ingest.SaleIn{
 				TransactionID: fmt.Sprintf("big-%d", j), MachineID: s.machines[(j/20)%10], ProductID: s.products[p],
 				Quantity: &q, Amount: &amt, PaymentMethod: "CARD",
@@ -318,7 +318,7 @@ func BenchmarkRecordSalesBatch(b *testing.B) {
 		for j := i; j < min(b.N, i+chunk); j++ {
 			q := int64(1)
 			p := j % 20
-			amt := web.Money((10 + p) * 100)
+			amt := wire.Money((10 + p) * 100)
 			ins = append(ins, ingest.SaleIn{TransactionID: fmt.Sprintf("rb-%d", txSeq.Add(1)), MachineID: s.machines[(j/20)%10], ProductID: s.products[p],
 				Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: time.Now().Add(-time.Duration(j) * time.Second).UTC().Format(time.RFC3339)})
 		}

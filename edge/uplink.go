@@ -11,10 +11,11 @@ import (
 	"github.com/vendsync/vendsync/edge/api"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/forward"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // The edge store is the forwarder's outbox and remembers the downlink
@@ -119,7 +120,7 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 		}
 		p := ingest.ProductPatch{LowStockLimit: c.LowStockLimit, ParLevel: c.ParLevel, CasePack: c.CasePack, Name: c.Name}
 		if c.PriceCents != nil {
-			m := web.Money(*c.PriceCents)
+			m := wire.Money(*c.PriceCents)
 			p.Price = &m
 		}
 		if p == (ingest.ProductPatch{}) {

@@ -10,8 +10,8 @@ import (
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // TestDriver_RealCentral runs the app against a real central node (hub,

@@ -21,8 +21,8 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/route"
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 

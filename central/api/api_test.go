@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 func TestAPI_RejectsBadRequests(t *testing.T) {

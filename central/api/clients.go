@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/central/hqauth"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 // NewClient is the body of POST /clients: the only time the secret is shown.

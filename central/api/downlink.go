@@ -14,9 +14,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vendsync/vendsync/central/readmodel"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Published is one configuration value written for a site.
@@ -183,20 +184,13 @@ func (s *server) patchMachine(w http.ResponseWriter, r *http.Request) error {
 // productChange is what HQ may set on a product. Stock counts belong to the
 // site, so a quantity is read only to refuse it clearly.
 type productChange struct {
-	Price         *web.Money      `json:"price"`
+	Price         *wire.Money     `json:"price"`
 	LowStockLimit *int64          `json:"lowStockLimit"`
 	ParLevel      *int64          `json:"parLevel"`
 	CasePack      *int64          `json:"casePack"`
 	Name          *string         `json:"name"`
 	Quantity      json.RawMessage `json:"quantity"`
 }
-
-// Limits on product settings, the same as the edge's.
-const (
-	maxPriceCents = 100_000_000
-	maxQuantity   = 100_000
-	maxCasePack   = 10_000
-)
 
 func checkCount(field string, v *int64, limit int64) error {
 	if v != nil && (*v < 0 || *v > limit) {
@@ -213,7 +207,7 @@ func (c *productChange) validate() error {
 	if c.Price == nil && c.LowStockLimit == nil && c.ParLevel == nil && c.CasePack == nil && c.Name == nil {
 		return web.Invalid("", "nothing to change: give price, lowStockLimit, parLevel, casePack or name")
 	}
-	if c.Price != nil && (*c.Price < 0 || *c.Price > maxPriceCents) {
+	if c.Price != nil && (*c.Price < 0 || *c.Price > wire.MaxPriceCents) {
 		return web.Invalid("price", "price %s: must be between 0 and 1000000", *c.Price)
 	}
 	if c.Name != nil {
@@ -223,8 +217,8 @@ func (c *productChange) validate() error {
 		}
 		c.Name = &n
 	}
-	for _, err := range []error{checkCount("lowStockLimit", c.LowStockLimit, maxQuantity),
-		checkCount("parLevel", c.ParLevel, maxQuantity), checkCount("casePack", c.CasePack, maxCasePack)} {
+	for _, err := range []error{checkCount("lowStockLimit", c.LowStockLimit, wire.MaxQuantity),
+		checkCount("parLevel", c.ParLevel, wire.MaxQuantity), checkCount("casePack", c.CasePack, wire.MaxCasePack)} {
 		if err != nil {
 			return err
 		}
@@ -285,9 +279,9 @@ func (s *server) patchProduct(w http.ResponseWriter, r *http.Request) error {
 // pack of a product on every machine that stocks it, across sites.
 func (s *server) putCatalogProduct(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		Name     *string    `json:"name"`
-		Price    *web.Money `json:"price"`
-		CasePack *int64     `json:"casePack"`
+		Name     *string     `json:"name"`
+		Price    *wire.Money `json:"price"`
+		CasePack *int64      `json:"casePack"`
 	}
 	if err := web.Decode(w, r, &body, MaxBody); err != nil {
 		return err

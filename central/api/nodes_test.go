@@ -12,7 +12,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/api"
 	"github.com/vendsync/vendsync/central/hqauth"
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/sync/downlink"
 )
 

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/central/readmodel"
-	"github.com/vendsync/vendsync/edge/alert"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // localLayout formats naive-local times (a site's wall clock).
@@ -153,17 +153,17 @@ func (s *server) timeRange(r *http.Request, site string) (from, to time.Time, er
 type SalesRow struct {
 	Key string `json:"key"`
 	// Bucket is the bucket's start as the sites' wall-clock time.
-	Bucket       string    `json:"bucket"`
-	Transactions int64     `json:"transactions"`
-	Quantity     int64     `json:"quantity"`
-	Revenue      web.Money `json:"revenue"`
+	Bucket       string     `json:"bucket"`
+	Transactions int64      `json:"transactions"`
+	Quantity     int64      `json:"quantity"`
+	Revenue      wire.Money `json:"revenue"`
 }
 
 // Totals sums an answer's rows.
 type Totals struct {
-	Transactions int64     `json:"transactions"`
-	Quantity     int64     `json:"quantity"`
-	Revenue      web.Money `json:"revenue"`
+	Transactions int64      `json:"transactions"`
+	Quantity     int64      `json:"quantity"`
+	Revenue      wire.Money `json:"revenue"`
 }
 
 // SalesAnswer is the body of GET /aggregations/sales.
@@ -217,10 +217,10 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, row := range res.Rows {
 		ans.Rows = append(ans.Rows, SalesRow{Key: row.Key, Bucket: row.Bucket.Format(localLayout),
-			Transactions: row.TxCount, Quantity: row.Quantity, Revenue: web.Money(row.RevenueCents)})
+			Transactions: row.TxCount, Quantity: row.Quantity, Revenue: wire.Money(row.RevenueCents)})
 		ans.Totals.Transactions += row.TxCount
 		ans.Totals.Quantity += row.Quantity
-		ans.Totals.Revenue += web.Money(row.RevenueCents)
+		ans.Totals.Revenue += wire.Money(row.RevenueCents)
 	}
 	web.WriteJSON(w, http.StatusOK, ans)
 	return nil
@@ -228,10 +228,10 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 
 // ProductTotal is one product's totals over a range.
 type ProductTotal struct {
-	ProductID    string    `json:"productId"`
-	Transactions int64     `json:"transactions"`
-	Quantity     int64     `json:"quantity"`
-	Revenue      web.Money `json:"revenue"`
+	ProductID    string     `json:"productId"`
+	Transactions int64      `json:"transactions"`
+	Quantity     int64      `json:"quantity"`
+	Revenue      wire.Money `json:"revenue"`
 }
 
 // TopAnswer is the body of GET /aggregations/products/top.
@@ -295,7 +295,7 @@ func (s *server) topProducts(w http.ResponseWriter, r *http.Request) error {
 	ans := TopAnswer{By: by, N: n, From: from.Format(localLayout), To: to.Format(localLayout), City: tq.City, SiteID: site,
 		Products: make([]ProductTotal, 0, len(res.Products)), Freshness: s.freshnessList(res.Freshness)}
 	for _, p := range res.Products {
-		ans.Products = append(ans.Products, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: web.Money(p.RevenueCents)})
+		ans.Products = append(ans.Products, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: wire.Money(p.RevenueCents)})
 	}
 	web.WriteJSON(w, http.StatusOK, ans)
 	return nil
@@ -369,7 +369,7 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	}
 	typ := strings.ToUpper(q.Get("type"))
 	if typ != "" {
-		if _, err := alert.ParseType(typ); err != nil {
+		if _, err := wire.ParseAlertType(typ); err != nil {
 			return web.Invalid("type", "%v", err)
 		}
 	}
@@ -420,15 +420,15 @@ type Location struct {
 
 // MachineProduct is a product on a machine and its last reported count.
 type MachineProduct struct {
-	ProductID     string    `json:"productId"`
-	Name          string    `json:"name"`
-	Price         web.Money `json:"price"`
-	Quantity      int64     `json:"quantity"`
-	ExpiryDate    string    `json:"expiryDate,omitempty"`
-	LowStockLimit int64     `json:"lowStockLimit"`
-	ParLevel      *int64    `json:"parLevel,omitempty"`
-	CasePack      int64     `json:"casePack,omitempty"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	ProductID     string     `json:"productId"`
+	Name          string     `json:"name"`
+	Price         wire.Money `json:"price"`
+	Quantity      int64      `json:"quantity"`
+	ExpiryDate    string     `json:"expiryDate,omitempty"`
+	LowStockLimit int64      `json:"lowStockLimit"`
+	ParLevel      *int64     `json:"parLevel,omitempty"`
+	CasePack      int64      `json:"casePack,omitempty"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
 }
 
 // Telemetry is a machine's latest reported telemetry.
@@ -466,7 +466,7 @@ func (s *server) getMachine(w http.ResponseWriter, r *http.Request) error {
 		out.PaymentMethods = []string{}
 	}
 	for _, p := range m.Products {
-		out.Products = append(out.Products, MachineProduct{ProductID: p.ProductID, Name: p.Name, Price: web.Money(p.PriceCents),
+		out.Products = append(out.Products, MachineProduct{ProductID: p.ProductID, Name: p.Name, Price: wire.Money(p.PriceCents),
 			Quantity: p.Quantity, ExpiryDate: p.ExpiryDate, LowStockLimit: p.LowStockLimit, ParLevel: p.ParLevel,
 			CasePack: p.CasePack, UpdatedAt: p.UpdatedAt})
 	}

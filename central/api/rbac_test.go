@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/vendsync/vendsync/central/api"
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // concrete fills a route pattern's wildcards. DELETE targets a client that

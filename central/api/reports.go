@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/central/readmodel"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // ReportTopN is how many top products a report lists per city and site.
@@ -22,7 +23,7 @@ const ReportTopN = 3
 type ReportFigures struct {
 	Transactions int64          `json:"transactions"`
 	Quantity     int64          `json:"quantity"`
-	Revenue      web.Money      `json:"revenue"`
+	Revenue      wire.Money     `json:"revenue"`
 	TopProducts  []ProductTotal `json:"topProducts"`
 	OpenFaults   int            `json:"openFaults"`
 	OpenAlerts   int            `json:"openAlerts"`
@@ -102,7 +103,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 	add := func(f *ReportFigures, tx, qty, cents int64) {
 		f.Transactions += tx
 		f.Quantity += qty
-		f.Revenue += web.Money(cents)
+		f.Revenue += wire.Money(cents)
 	}
 	res, err := st.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.ByCity, Window: win, From: from, To: to})
 	if err != nil {
@@ -151,7 +152,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 		}
 		out := make([]ProductTotal, 0, len(res.Products))
 		for _, p := range res.Products {
-			out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: web.Money(p.RevenueCents)})
+			out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: wire.Money(p.RevenueCents)})
 		}
 		return out, nil
 	}
@@ -276,14 +277,14 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) error {
 		for _, row := range res.Rows {
 			tot.Transactions += row.TxCount
 			tot.Quantity += row.Quantity
-			tot.Revenue += web.Money(row.RevenueCents)
+			tot.Revenue += wire.Money(row.RevenueCents)
 			if cw != nil {
 				cw.Write([]string{row.Key, row.Bucket.Format(localLayout), strconv.FormatInt(row.TxCount, 10),
-					strconv.FormatInt(row.Quantity, 10), web.Money(row.RevenueCents).String()})
+					strconv.FormatInt(row.Quantity, 10), wire.Money(row.RevenueCents).String()})
 				continue
 			}
 			b, _ := json.Marshal(SalesRow{Key: row.Key, Bucket: row.Bucket.Format(localLayout), Transactions: row.TxCount,
-				Quantity: row.Quantity, Revenue: web.Money(row.RevenueCents)})
+				Quantity: row.Quantity, Revenue: wire.Money(row.RevenueCents)})
 			if n > 0 {
 				w.Write([]byte(","))
 			}

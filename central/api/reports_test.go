@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 type reportFigures struct {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/route"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 // The read model knows each site's machines and their last restock, so

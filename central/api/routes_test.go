@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 func TestRouteCandidates_SiteWithLowStockComesFirst(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/nats-io/nkeys"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 func TestSites_RegisterListRevoke(t *testing.T) {

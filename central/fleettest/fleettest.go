@@ -23,8 +23,8 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // TB is the part of testing.TB the helpers use.
@@ -223,8 +223,8 @@ func StartSite(t TB, spec SiteSpec, seed string) *Site {
 			if m == 0 {
 				s.Products = append(s.Products, pid)
 			}
-			price := web.Money(100 + 100*p)
-			q := int64(ingest.MaxQuantity)
+			price := wire.Money(100 + 100*p)
+			q := int64(wire.MaxQuantity)
 			if _, err := s.Node.Writer.AddProduct(ctx, id, ingest.ProductIn{ProductID: pid, Name: "Product " + pid, Price: &price, Quantity: &q}, "test"); err != nil {
 				t.Fatalf("add product: %v", err)
 			}
@@ -272,7 +272,7 @@ func (s *Site) Sell(t TB, prefix string, n int, spread time.Duration) int {
 		for j := i; j < min(n, i+500); j++ {
 			q := int64(1 + j%3)
 			p := (j / len(s.Machines)) % len(s.Products)
-			amt := web.Money(int64(100+100*p) * q)
+			amt := wire.Money(int64(100+100*p) * q)
 			at := now.Add(-time.Duration(float64(spread) * float64(n-j) / float64(n)))
 			ins = append(ins, ingest.SaleIn{
 				TransactionID: fmt.Sprintf("%s-%s-%d", s.ID, prefix, j), MachineID: s.Machines[j%len(s.Machines)], ProductID: s.Products[p],

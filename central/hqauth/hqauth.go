@@ -25,7 +25,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // Bucket is the key-value bucket holding HQ credentials.

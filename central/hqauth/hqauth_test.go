@@ -14,7 +14,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/hub"
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // startHub runs a single-node hub with no listeners and returns a JetStream

@@ -18,7 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vendsync/vendsync/edge/sqlite"
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
 )
 

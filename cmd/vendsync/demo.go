@@ -21,8 +21,8 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/simulate"
-	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 type demoOptions struct {
@@ -429,7 +429,7 @@ func (fl *demoFleet) drawSummary(out io.Writer, tty bool, prev int) int {
 		fmt.Fprintf(&b, "%-10s %8s %12s %12s\n", "CITY", "SALES", "REVENUE", "OPEN ALERTS")
 		for _, d := range demoSites {
 			t := byCity[d.city]
-			fmt.Fprintf(&b, "%-10s %8d %12s %12d\n", d.city, t.tx, web.Money(t.rev), alerts[d.city])
+			fmt.Fprintf(&b, "%-10s %8d %12s %12d\n", d.city, t.tx, wire.Money(t.rev), alerts[d.city])
 		}
 	}
 	fmt.Fprintf(&b, "%-13s %-10s %8s %9s %14s\n", "SITE", "LINK", "OUTBOX", "BACKLOG", "LAST CONTACT")
@@ -502,7 +502,7 @@ func (fl *demoFleet) checkTotals(out io.Writer) error {
 		siteTx += tot.Transactions
 		siteRev += int64(tot.Revenue)
 	}
-	fmt.Fprintf(out, "%-22s %10d %14s\n", "sum of the sites", siteTx, web.Money(siteRev))
+	fmt.Fprintf(out, "%-22s %10d %14s\n", "sum of the sites", siteTx, wire.Money(siteRev))
 	var mismatch []string
 	for i, n := range fl.nodes {
 		res, err := n.Store.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.BySite, Window: bucket.Month, From: wideRange.from, To: wideRange.to})
@@ -514,7 +514,7 @@ func (fl *demoFleet) checkTotals(out io.Writer) error {
 			tx += r.TxCount
 			rev += r.RevenueCents
 		}
-		fmt.Fprintf(out, "central-%d %12s %10d %14s\n", i+1, "", tx, web.Money(rev))
+		fmt.Fprintf(out, "central-%d %12s %10d %14s\n", i+1, "", tx, wire.Money(rev))
 		if tx != siteTx || rev != siteRev {
 			mismatch = append(mismatch, fmt.Sprintf("central-%d", i+1))
 		}

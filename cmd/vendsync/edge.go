@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 func newEdgeCmd(logs *logOptions) *cobra.Command {

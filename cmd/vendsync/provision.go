@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 

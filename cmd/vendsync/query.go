@@ -17,7 +17,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 func newQueryCmd() *cobra.Command {
@@ -221,11 +221,11 @@ time (2025-01-10T10:00:00) or RFC 3339. Default range: the last 30 days.`,
 						Key, Bucket  string
 						Transactions int64
 						Quantity     int64
-						Revenue      web.Money
+						Revenue      wire.Money
 					} `json:"rows"`
 					Totals struct {
 						Transactions, Quantity int64
-						Revenue                web.Money
+						Revenue                wire.Money
 					} `json:"totals"`
 					Freshness []freshness `json:"freshness"`
 				}
@@ -277,7 +277,7 @@ func newQueryTopCmd() *cobra.Command {
 					Products []struct {
 						ProductID              string
 						Transactions, Quantity int64
-						Revenue                web.Money
+						Revenue                wire.Money
 					} `json:"products"`
 					Freshness []freshness `json:"freshness"`
 				}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 func newReportCmd() *cobra.Command {
@@ -33,12 +33,12 @@ rows as CSV or JSON to stdout or --out.`,
 }
 
 type reportFigures struct {
-	Transactions int64     `json:"transactions"`
-	Quantity     int64     `json:"quantity"`
-	Revenue      web.Money `json:"revenue"`
+	Transactions int64      `json:"transactions"`
+	Quantity     int64      `json:"quantity"`
+	Revenue      wire.Money `json:"revenue"`
 	TopProducts  []struct {
-		ProductID string    `json:"productId"`
-		Revenue   web.Money `json:"revenue"`
+		ProductID string     `json:"productId"`
+		Revenue   wire.Money `json:"revenue"`
 	} `json:"topProducts"`
 	OpenFaults int `json:"openFaults"`
 	OpenAlerts int `json:"openAlerts"`

@@ -8,35 +8,6 @@ import (
 	"time"
 )
 
-// Type is an alert condition.
-type Type string
-
-// The alert types.
-const (
-	LowStock          Type = "LOW_STOCK"
-	OutOfStock        Type = "OUT_OF_STOCK"
-	Expired           Type = "EXPIRED"
-	ExpiringSoon      Type = "EXPIRING_SOON"
-	InventoryMismatch Type = "INVENTORY_MISMATCH"
-	TemperatureHigh   Type = "TEMPERATURE_HIGH"
-	PowerOff          Type = "POWER_OFF"
-	DoorOpen          Type = "DOOR_OPEN"
-	MachineOffline    Type = "MACHINE_OFFLINE"
-)
-
-// Types lists every alert type.
-var Types = []Type{LowStock, OutOfStock, Expired, ExpiringSoon, InventoryMismatch, TemperatureHigh, PowerOff, DoorOpen, MachineOffline}
-
-// ParseType accepts an alert type name.
-func ParseType(s string) (Type, error) {
-	for _, t := range Types {
-		if string(t) == s {
-			return t, nil
-		}
-	}
-	return "", fmt.Errorf("alert type %q is unknown", s)
-}
-
 // Thresholds configure the rules. DefaultThresholds gives the defaults.
 type Thresholds struct {
 	// TempMaxC is the default maximum cabinet temperature; a machine may override it.

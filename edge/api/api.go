@@ -12,13 +12,13 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vendsync/vendsync/edge/alert"
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Body size limits.
@@ -480,7 +480,7 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	}
 	typ := strings.ToUpper(q.Get("type"))
 	if typ != "" {
-		if _, err := alert.ParseType(typ); err != nil {
+		if _, err := wire.ParseAlertType(typ); err != nil {
 			return web.Invalid("type", "%v", err)
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // sameCounts fails if any table count or stock sum differs.

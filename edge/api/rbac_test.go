@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge/api"
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // concrete fills a route pattern's wildcards. DELETE targets a machine that

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/vendsync/vendsync/edge/ingest"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 // restock records a driver's visit to a machine (POST /machines/{id}/restock):

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 func TestRestock_Roles(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/sync/bucket"
 )
 

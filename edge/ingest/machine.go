@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // LocationIn is a machine's location as posted.
@@ -281,30 +281,27 @@ func (w *Writer) DecommissionMachine(ctx context.Context, id, by string) error {
 
 // ProductIn adds a product to a machine (seed 000 POST /machines/{id}/products).
 type ProductIn struct {
-	ProductID     string     `json:"productId"`
-	Name          string     `json:"name"`
-	Price         *web.Money `json:"price"`
-	Quantity      *int64     `json:"quantity"`
-	ExpiryDate    string     `json:"expiryDate"`
-	LowStockLimit *int64     `json:"lowStockLimit"`
-	ParLevel      *int64     `json:"parLevel"`
-	CasePack      *int64     `json:"casePack"`
+	ProductID     string      `json:"productId"`
+	Name          string      `json:"name"`
+	Price         *wire.Money `json:"price"`
+	Quantity      *int64      `json:"quantity"`
+	ExpiryDate    string      `json:"expiryDate"`
+	LowStockLimit *int64      `json:"lowStockLimit"`
+	ParLevel      *int64      `json:"parLevel"`
+	CasePack      *int64      `json:"casePack"`
 }
 
 // ProductPatch changes a machine's product (PATCH /machines/{id}/products/{pid}).
 // A quantity is a counted correction of the stock.
 type ProductPatch struct {
-	Name          *string    `json:"name"`
-	Price         *web.Money `json:"price"`
-	Quantity      *int64     `json:"quantity"`
-	ExpiryDate    *string    `json:"expiryDate"`
-	LowStockLimit *int64     `json:"lowStockLimit"`
-	ParLevel      *int64     `json:"parLevel"`
-	CasePack      *int64     `json:"casePack"`
+	Name          *string     `json:"name"`
+	Price         *wire.Money `json:"price"`
+	Quantity      *int64      `json:"quantity"`
+	ExpiryDate    *string     `json:"expiryDate"`
+	LowStockLimit *int64      `json:"lowStockLimit"`
+	ParLevel      *int64      `json:"parLevel"`
+	CasePack      *int64      `json:"casePack"`
 }
-
-// MaxQuantity bounds a slot's stock.
-const MaxQuantity = 100000
 
 func checkNonNeg(field string, v *int64, limit int64) *web.Error {
 	if v != nil && (*v < 0 || *v > limit) {
@@ -323,8 +320,8 @@ func checkDate(field, v string) *web.Error {
 	return nil
 }
 
-func checkPrice(p *web.Money) *web.Error {
-	if p != nil && (*p < 0 || *p > 100_000_000) {
+func checkPrice(p *wire.Money) *web.Error {
+	if p != nil && (*p < 0 || *p > wire.MaxPriceCents) {
 		return web.Invalid("price", "price %s: must be between 0 and 1000000", *p)
 	}
 	return nil
@@ -359,9 +356,9 @@ func (w *Writer) AddProduct(ctx context.Context, machineID string, in ProductIn,
 	if in.Quantity == nil {
 		return store.InventoryItem{}, web.Invalid("quantity", "quantity is required")
 	}
-	for _, e := range []*web.Error{checkPrice(in.Price), checkNonNeg("quantity", in.Quantity, MaxQuantity),
-		checkNonNeg("lowStockLimit", in.LowStockLimit, MaxQuantity), checkNonNeg("parLevel", in.ParLevel, MaxQuantity),
-		checkNonNeg("casePack", in.CasePack, 10000), checkDate("expiryDate", in.ExpiryDate)} {
+	for _, e := range []*web.Error{checkPrice(in.Price), checkNonNeg("quantity", in.Quantity, wire.MaxQuantity),
+		checkNonNeg("lowStockLimit", in.LowStockLimit, wire.MaxQuantity), checkNonNeg("parLevel", in.ParLevel, wire.MaxQuantity),
+		checkNonNeg("casePack", in.CasePack, wire.MaxCasePack), checkDate("expiryDate", in.ExpiryDate)} {
 		if e != nil {
 			return store.InventoryItem{}, e
 		}
@@ -453,9 +450,9 @@ func (w *Writer) UpdateProduct(ctx context.Context, machineID, productID string,
 	if p.Name != nil && (strings.TrimSpace(*p.Name) == "" || len(*p.Name) > 128) {
 		return store.InventoryItem{}, web.Invalid("name", "name must be 1 to 128 characters")
 	}
-	for _, e := range []*web.Error{checkPrice(p.Price), checkNonNeg("quantity", p.Quantity, MaxQuantity),
-		checkNonNeg("lowStockLimit", p.LowStockLimit, MaxQuantity), checkNonNeg("parLevel", p.ParLevel, MaxQuantity),
-		checkNonNeg("casePack", p.CasePack, 10000)} {
+	for _, e := range []*web.Error{checkPrice(p.Price), checkNonNeg("quantity", p.Quantity, wire.MaxQuantity),
+		checkNonNeg("lowStockLimit", p.LowStockLimit, wire.MaxQuantity), checkNonNeg("parLevel", p.ParLevel, wire.MaxQuantity),
+		checkNonNeg("casePack", p.CasePack, wire.MaxCasePack)} {
 		if e != nil {
 			return store.InventoryItem{}, e
 		}
@@ -539,7 +536,7 @@ func (t *Tx) updateItem(k itemKey, cur *item, p ProductPatch, by string) error {
 			Reason: "COUNT", Delta: n.qty - before, After: n.qty, By: by}); err != nil {
 			return err
 		}
-		if err := t.setAlert(k.machine, k.product, alert.InventoryMismatch, false, nil, "COUNTED"); err != nil {
+		if err := t.setAlert(k.machine, k.product, wire.InventoryMismatch, false, nil, "COUNTED"); err != nil {
 			return err
 		}
 	}

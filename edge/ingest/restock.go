@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/vendsync/vendsync/edge/alert"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // RestockIn is one restock visit to one machine (POST /machines/{id}/restock).
@@ -85,8 +85,8 @@ func checkRestock(machineID string, in RestockIn) ([]byte, *web.Error) {
 			return nil, web.Invalid(f("productId"), "product %q appears twice; give one line per product", it.ProductID)
 		}
 		seen[it.ProductID] = true
-		for _, e := range []*web.Error{checkNonNeg(f("added"), it.Added, MaxQuantity), checkNonNeg(f("removedExpired"), it.RemovedExpired, MaxQuantity),
-			checkNonNeg(f("removedDamaged"), it.RemovedDamaged, MaxQuantity), checkNonNeg(f("countedQuantity"), it.CountedQuantity, MaxQuantity),
+		for _, e := range []*web.Error{checkNonNeg(f("added"), it.Added, wire.MaxQuantity), checkNonNeg(f("removedExpired"), it.RemovedExpired, wire.MaxQuantity),
+			checkNonNeg(f("removedDamaged"), it.RemovedDamaged, wire.MaxQuantity), checkNonNeg(f("countedQuantity"), it.CountedQuantity, wire.MaxQuantity),
 			checkDate(f("expiryDate"), it.ExpiryDate)} {
 			if e != nil {
 				return nil, e
@@ -228,8 +228,8 @@ func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (Re
 			add(ReasonDamaged, -n)
 		}
 		if n := val(ri.Added); n > 0 {
-			if qty+n > MaxQuantity {
-				return RestockResult{}, web.Invalid(fmt.Sprintf("items[%d].added", i), "adding %d units of %q would hold %d, more than %d", n, ri.ProductID, qty+n, MaxQuantity)
+			if qty+n > wire.MaxQuantity {
+				return RestockResult{}, web.Invalid(fmt.Sprintf("items[%d].added", i), "adding %d units of %q would hold %d, more than %d", n, ri.ProductID, qty+n, wire.MaxQuantity)
 			}
 			add(ReasonRestock, n)
 		}
@@ -288,7 +288,7 @@ func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (Re
 			}
 		}
 		if in.Items[i].CountedQuantity != nil {
-			if err := t.setAlert(machineID, p.k.product, alert.InventoryMismatch, false, nil, "COUNTED"); err != nil {
+			if err := t.setAlert(machineID, p.k.product, wire.InventoryMismatch, false, nil, "COUNTED"); err != nil {
 				return RestockResult{}, err
 			}
 		}

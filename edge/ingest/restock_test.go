@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/auth"
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // restockSite has M1 with P1 (low stock: 3 of limit 5, expired yesterday),

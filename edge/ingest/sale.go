@@ -13,20 +13,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/alert"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // SaleIn is a sale as a machine posts it (seed 000 POST /events/sales).
 type SaleIn struct {
-	TransactionID string     `json:"transactionId"`
-	MachineID     string     `json:"machineId"`
-	ProductID     string     `json:"productId"`
-	Quantity      *int64     `json:"quantity"`
-	Amount        *web.Money `json:"amount"`
-	PaymentMethod string     `json:"paymentMethod"`
-	Timestamp     string     `json:"timestamp"`
+	TransactionID string      `json:"transactionId"`
+	MachineID     string      `json:"machineId"`
+	ProductID     string      `json:"productId"`
+	Quantity      *int64      `json:"quantity"`
+	Amount        *wire.Money `json:"amount"`
+	PaymentMethod string      `json:"paymentMethod"`
+	Timestamp     string      `json:"timestamp"`
 }
 
 // SaleResult is the answer to an accepted sale; a replay gets the same one.
@@ -228,7 +228,7 @@ func (t *Tx) sale(s sale) (SaleResult, error) {
 		// The machine dispensed what the edge thought it did not have: the
 		// sale is a fact, the count is what is wrong.
 		detail := func() string { return fmt.Sprintf("sale %s of %d with %d in stock", s.in.TransactionID, s.qty, before) }
-		if err := t.setAlert(k.machine, k.product, alert.InventoryMismatch, true, detail, ""); err != nil {
+		if err := t.setAlert(k.machine, k.product, wire.InventoryMismatch, true, detail, ""); err != nil {
 			return SaleResult{}, err
 		}
 	}
@@ -266,7 +266,7 @@ func (w *Writer) checkAmount(s sale, price int64) *web.Error {
 	if d := s.amount - expect; d > tol || d < -tol {
 		return web.Errorf(http.StatusUnprocessableEntity, "AMOUNT_MISMATCH", "amount",
 			"amount %s does not match price %s × quantity %d = %s (tolerance %s)",
-			web.Money(s.amount), web.Money(price), s.qty, web.Money(expect), web.Money(tol))
+			wire.Money(s.amount), wire.Money(price), s.qty, wire.Money(expect), wire.Money(tol))
 	}
 	return nil
 }

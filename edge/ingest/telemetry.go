@@ -14,8 +14,9 @@ import (
 
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // TelemetryIn is a machine's health reading (seed 000 POST /events/telemetry).
@@ -144,18 +145,18 @@ func (w *Writer) tempMax(m *machine) float64 {
 // state was just reported (the machine is online).
 func (t *Tx) machineAlerts(m *machine, st *mstate, at time.Time, fresh bool) error {
 	th := t.w.cfg.Thresholds
-	if err := t.setAlert(m.id, "", alert.PowerOff, st.power == "OFF", text("power reported OFF"), "POWER_ON"); err != nil {
+	if err := t.setAlert(m.id, "", wire.PowerOff, st.power == "OFF", text("power reported OFF"), "POWER_ON"); err != nil {
 		return err
 	}
 	doorHeld := alert.Held(msTime(st.doorOpenSince), at, th.DoorGrace)
-	if err := t.setAlert(m.id, "", alert.DoorOpen, doorHeld, func() string { return fmt.Sprintf("door open longer than %s", th.DoorGrace) }, "DOOR_CLOSED"); err != nil {
+	if err := t.setAlert(m.id, "", wire.DoorOpen, doorHeld, func() string { return fmt.Sprintf("door open longer than %s", th.DoorGrace) }, "DOOR_CLOSED"); err != nil {
 		return err
 	}
 	tempHeld := alert.Held(msTime(st.tempHighSince), at, th.TempGrace)
 	detail := func() string {
 		return fmt.Sprintf("temperature above %.1f °C for longer than %s", t.w.tempMax(m), th.TempGrace)
 	}
-	if err := t.setAlert(m.id, "", alert.TemperatureHigh, tempHeld, detail, "TEMPERATURE_NORMAL"); err != nil {
+	if err := t.setAlert(m.id, "", wire.TemperatureHigh, tempHeld, detail, "TEMPERATURE_NORMAL"); err != nil {
 		return err
 	}
 	offline := false
@@ -170,7 +171,7 @@ func (t *Tx) machineAlerts(m *machine, st *mstate, at time.Time, fresh bool) err
 	if !fresh {
 		reason = "STATUS_" + m.status // a sweep closes it only because the machine is no longer ACTIVE
 	}
-	return t.setAlert(m.id, "", alert.MachineOffline, offline, func() string { return fmt.Sprintf("no telemetry for %s", th.Offline) }, reason)
+	return t.setAlert(m.id, "", wire.MachineOffline, offline, func() string { return fmt.Sprintf("no telemetry for %s", th.Offline) }, reason)
 }
 
 func msTime(ms int64) time.Time {

@@ -27,9 +27,10 @@ import (
 
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/edge/web"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Config tunes the writer. DefaultConfig gives the defaults.
@@ -158,7 +159,7 @@ type mstate struct {
 
 type alertKey struct {
 	machine, product string
-	typ              alert.Type
+	typ              wire.AlertType
 }
 
 type openAlert struct {
@@ -501,7 +502,7 @@ func (t *Tx) audit(entityType, entityID, action, by string, detail any) error {
 
 // setAlert opens or closes the alert (machine, product, typ) so that it is
 // open exactly when want is true; describe gives an opened alert its detail. Opening and closing go up as events.
-func (t *Tx) setAlert(machineID, productID string, typ alert.Type, want bool, describe func() string, closeReason string) error {
+func (t *Tx) setAlert(machineID, productID string, typ wire.AlertType, want bool, describe func() string, closeReason string) error {
 	k := alertKey{machineID, productID, typ}
 	cur, open := t.w.alerts[k]
 	switch {
@@ -533,12 +534,12 @@ func (t *Tx) setAlert(machineID, productID string, typ alert.Type, want bool, de
 // line with an item's current state.
 func (t *Tx) stockAlerts(k itemKey, it *item, reason string) error {
 	low, out := alert.Stock(it.qty, it.low)
-	if err := t.setAlert(k.machine, k.product, alert.LowStock, low, func() string {
+	if err := t.setAlert(k.machine, k.product, wire.LowStock, low, func() string {
 		return fmt.Sprintf("quantity %d at or below limit %d", it.qty, it.low)
 	}, reason); err != nil {
 		return err
 	}
-	if err := t.setAlert(k.machine, k.product, alert.OutOfStock, out, text("quantity 0"), reason); err != nil {
+	if err := t.setAlert(k.machine, k.product, wire.OutOfStock, out, text("quantity 0"), reason); err != nil {
 		return err
 	}
 	return t.expiryAlerts(k, it, reason)
@@ -546,10 +547,10 @@ func (t *Tx) stockAlerts(k itemKey, it *item, reason string) error {
 
 func (t *Tx) expiryAlerts(k itemKey, it *item, reason string) error {
 	expired, soon := alert.Expiry(it.expiry, t.today(), it.qty, t.w.cfg.Thresholds.ExpiringSoonDays)
-	if err := t.setAlert(k.machine, k.product, alert.Expired, expired, func() string { return "expired on " + it.expiry }, reason); err != nil {
+	if err := t.setAlert(k.machine, k.product, wire.Expired, expired, func() string { return "expired on " + it.expiry }, reason); err != nil {
 		return err
 	}
-	return t.setAlert(k.machine, k.product, alert.ExpiringSoon, soon, func() string { return "expires on " + it.expiry }, reason)
+	return t.setAlert(k.machine, k.product, wire.ExpiringSoon, soon, func() string { return "expires on " + it.expiry }, reason)
 }
 
 func (t *Tx) addAgg(dim, key string, at time.Time, qty, rev int64) {

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/web"
 	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Location is where a machine stands.
@@ -117,16 +117,16 @@ func (s *Store) Machines(ctx context.Context, status string) ([]Machine, error) 
 
 // InventoryItem is one product on one machine.
 type InventoryItem struct {
-	ProductID     string    `json:"productId"`
-	Name          string    `json:"name"`
-	Price         web.Money `json:"price"`
-	Quantity      int64     `json:"quantity"`
-	ExpiryDate    string    `json:"expiryDate,omitempty"`
-	LowStockLimit int64     `json:"lowStockLimit"`
-	ParLevel      int64     `json:"parLevel"`
-	CasePack      int64     `json:"casePack,omitempty"`
-	UpdatedAt     time.Time `json:"updatedAt"`
-	OpenAlerts    []string  `json:"openAlerts"`
+	ProductID     string     `json:"productId"`
+	Name          string     `json:"name"`
+	Price         wire.Money `json:"price"`
+	Quantity      int64      `json:"quantity"`
+	ExpiryDate    string     `json:"expiryDate,omitempty"`
+	LowStockLimit int64      `json:"lowStockLimit"`
+	ParLevel      int64      `json:"parLevel"`
+	CasePack      int64      `json:"casePack,omitempty"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
+	OpenAlerts    []string   `json:"openAlerts"`
 }
 
 // DefaultParMultiple is the par level of a product with none set, as a
@@ -287,18 +287,18 @@ func (s *Store) Alerts(ctx context.Context, status, typ, machineID string, limit
 
 // AggRow is one group's totals in one bucket.
 type AggRow struct {
-	Key          string    `json:"key"`
-	Bucket       string    `json:"bucket"` // local wall-clock start of the bucket
-	Transactions int64     `json:"transactions"`
-	Quantity     int64     `json:"quantity"`
-	Revenue      web.Money `json:"revenue"`
+	Key          string     `json:"key"`
+	Bucket       string     `json:"bucket"` // local wall-clock start of the bucket
+	Transactions int64      `json:"transactions"`
+	Quantity     int64      `json:"quantity"`
+	Revenue      wire.Money `json:"revenue"`
 }
 
 // Totals sums rows.
 type Totals struct {
-	Transactions int64     `json:"transactions"`
-	Quantity     int64     `json:"quantity"`
-	Revenue      web.Money `json:"revenue"`
+	Transactions int64      `json:"transactions"`
+	Quantity     int64      `json:"quantity"`
+	Revenue      wire.Money `json:"revenue"`
 }
 
 // Dims are the edge's aggregation dimensions.
@@ -333,11 +333,11 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 
 // ProductTotal is one product's totals over a range.
 type ProductTotal struct {
-	ProductID    string    `json:"productId"`
-	Name         string    `json:"name"`
-	Transactions int64     `json:"transactions"`
-	Quantity     int64     `json:"quantity"`
-	Revenue      web.Money `json:"revenue"`
+	ProductID    string     `json:"productId"`
+	Name         string     `json:"name"`
+	Transactions int64      `json:"transactions"`
+	Quantity     int64      `json:"quantity"`
+	Revenue      wire.Money `json:"revenue"`
 }
 
 // TopProducts returns the n best products over the naive-local range
@@ -353,7 +353,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 		for rows.Next() {
 			var k string
 			var tx, q int64
-			var rev web.Money
+			var rev wire.Money
 			if err := rows.Scan(&k, &tx, &q, &rev); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("top products: %w", err)

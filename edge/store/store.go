@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/auth"
-	"github.com/vendsync/vendsync/edge/sqlite"
+	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/envelope"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // ErrBadCredentials is what an Authenticate function returns (wrapped or

@@ -6,7 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // Route is one endpoint and the roles allowed to call it (none: public).

@@ -1,4 +1,6 @@
-package web
+// Package wire holds the values edge, central and their clients agree on:
+// money, alert types and the limits on prices and quantities.
+package wire
 
 import (
 	"encoding/json"

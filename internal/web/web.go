@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vendsync/vendsync/edge/auth"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 // Error is an API error: an HTTP status and the body
