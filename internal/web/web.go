@@ -1,6 +1,7 @@
 // Package web is the HTTP plumbing shared by the edge and central APIs: one
-// JSON error shape, strict JSON decoding, bearer-token auth with role checks,
-// and request metrics.
+// JSON error shape (domain errors from internal/errs mapped to statuses in
+// one place, statusOf), strict JSON decoding, bearer-token auth with role
+// checks, and request metrics.
 package web
 
 import (
@@ -14,10 +15,13 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/errs"
 )
 
 // Error is an API error: an HTTP status and the body
-// {"error":{"code","message","field"}}.
+// {"error":{"code","message","field"}}. Handlers use it for what only HTTP
+// knows (a malformed body, a missing token); rules return *errs.Error
+// instead, which WriteError maps to a status.
 type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
@@ -55,16 +59,46 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// WriteError writes err in the API's error shape. An error that is not an
-// *Error becomes a 500 INTERNAL whose message hides the details.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		e = &Error{Status: http.StatusInternalServerError, Code: "INTERNAL", Message: "internal error"}
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			e = &Error{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE", Message: "request cancelled or timed out"}
-		}
+// statusOf is the one mapping of domain error kinds to HTTP statuses.
+func statusOf(k errs.Kind) int {
+	switch k {
+	case errs.Invalid:
+		return http.StatusBadRequest
+	case errs.NotFound:
+		return http.StatusNotFound
+	case errs.Conflict:
+		return http.StatusConflict
+	case errs.Unprocessable:
+		return http.StatusUnprocessableEntity
+	case errs.Forbidden:
+		return http.StatusForbidden
+	case errs.Unavailable:
+		return http.StatusServiceUnavailable
 	}
+	return http.StatusInternalServerError
+}
+
+// httpError is err as an API error: an *Error as it is, a domain error with
+// the status of its kind, anything else a 500 INTERNAL whose message hides
+// the details (503 UNAVAILABLE for a cancelled or timed-out request).
+func httpError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if de, ok := errs.As(err); ok && de.Kind != errs.Internal {
+		return &Error{Status: statusOf(de.Kind), Code: de.Code, Message: de.Message, Field: de.Field}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "UNAVAILABLE", Message: "request cancelled or timed out"}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: errs.CodeInternal, Message: "internal error"}
+}
+
+// WriteError writes err in the API's error shape with the status httpError
+// gives it.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := httpError(err)
 	if rec, ok := w.(*recorder); ok {
 		rec.errCode = e.Code
 		rec.cause = err
