@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/vendsync/vendsync/central/fleettest"
-	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -38,7 +38,7 @@ func BenchmarkFreshness(b *testing.B) {
 	for i := range b.N {
 		q, amt := int64(1), wire.Money(100)
 		start := time.Now()
-		res, err := s.Node.Writer.RecordSale(ctx, ingest.SaleIn{TransactionID: fmt.Sprintf("f-%d", i), MachineID: s.Machines[0], ProductID: s.Products[0],
+		res, err := s.Node.Sales.Record(ctx, sale.In{TransactionID: fmt.Sprintf("f-%d", i), MachineID: s.Machines[0], ProductID: s.Products[0],
 			Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: time.Now().UTC().Format(time.RFC3339Nano)}, "", "")
 		if err != nil {
 			b.Fatal(err)

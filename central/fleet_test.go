@@ -15,7 +15,7 @@ import (
 	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
@@ -248,7 +248,7 @@ func TestFleet_PriceChangeReachesOfflineSite(t *testing.T) {
 	}
 	sale := func(id string, amount wire.Money) error {
 		q := int64(1)
-		_, err := s.Node.Writer.RecordSale(context.Background(), ingest.SaleIn{TransactionID: id, MachineID: s.Machines[0], ProductID: "P01",
+		_, err := s.Node.Sales.Record(context.Background(), sale.In{TransactionID: id, MachineID: s.Machines[0], ProductID: "P01",
 			Quantity: &q, Amount: &amount, PaymentMethod: "CASH", Timestamp: time.Now().UTC().Format(time.RFC3339)}, "", "")
 		return err
 	}

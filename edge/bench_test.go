@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
@@ -278,18 +278,18 @@ func loadBigSite(b *testing.B, n int) *benchSite {
 	const chunk = 5000
 	base := time.Now().Add(-90 * 24 * time.Hour)
 	for i := 0; i < n; i += chunk {
-		ins := make([]ingest.SaleIn, 0, chunk)
+		ins := make([]sale.In, 0, chunk)
 		for j := i; j < min(n, i+chunk); j++ {
 			q := int64(1)
 			p := j % 20
 			amt := wire.Money((10 + p) * 100)
-			ins = append(ins, ingest.SaleIn{
+			ins = append(ins, sale.In{
 				TransactionID: fmt.Sprintf("big-%d", j), MachineID: s.machines[(j/20)%10], ProductID: s.products[p],
 				Quantity: &q, Amount: &amt, PaymentMethod: "CARD",
 				Timestamp: base.Add(time.Duration(j) * (90 * 24 * time.Hour / time.Duration(n))).UTC().Format(time.RFC3339),
 			})
 		}
-		res, err := s.node.Writer.RecordSales(ctx, ins, "")
+		res, err := s.node.Sales.RecordBatch(ctx, ins, "")
 		if err != nil {
 			bigErr = err.Error()
 			return nil
@@ -314,15 +314,15 @@ func BenchmarkRecordSalesBatch(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i += chunk {
-		ins := make([]ingest.SaleIn, 0, chunk)
+		ins := make([]sale.In, 0, chunk)
 		for j := i; j < min(b.N, i+chunk); j++ {
 			q := int64(1)
 			p := j % 20
 			amt := wire.Money((10 + p) * 100)
-			ins = append(ins, ingest.SaleIn{TransactionID: fmt.Sprintf("rb-%d", txSeq.Add(1)), MachineID: s.machines[(j/20)%10], ProductID: s.products[p],
+			ins = append(ins, sale.In{TransactionID: fmt.Sprintf("rb-%d", txSeq.Add(1)), MachineID: s.machines[(j/20)%10], ProductID: s.products[p],
 				Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: time.Now().Add(-time.Duration(j) * time.Second).UTC().Format(time.RFC3339)})
 		}
-		if _, err := s.node.Writer.RecordSales(ctx, ins, ""); err != nil {
+		if _, err := s.node.Sales.RecordBatch(ctx, ins, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

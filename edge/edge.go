@@ -1,5 +1,6 @@
-// Package edge runs a site appliance: the store, the single writer, the alert
-// sweeper and the HTTP API, with New → Open → Close.
+// Package edge runs a site appliance: the store, the single writer with the
+// rule packages it runs, the alert sweeper and the HTTP API, with New → Open
+// → Close.
 package edge
 
 import (
@@ -16,10 +17,16 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/api"
+	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/sale"
+	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
@@ -41,8 +48,8 @@ type Config struct {
 	Dir string
 	// HTTPAddr is where the API listens, e.g. 127.0.0.1:8080 (port 0: any free port).
 	HTTPAddr string
-	// Ingest tunes the writer and the alert thresholds.
-	Ingest ingest.Config
+	// Ingest tunes the writer, the rules and the alert thresholds.
+	Ingest IngestConfig
 	// SweepEvery is how often time-driven alerts are evaluated.
 	SweepEvery time.Duration
 	// TokenTTL is the lifetime of access tokens.
@@ -75,7 +82,7 @@ func DefaultConfig() Config {
 	return Config{
 		HTTPAddr:        "127.0.0.1:8080",
 		HubURLsOnly:     true,
-		Ingest:          ingest.DefaultConfig(),
+		Ingest:          DefaultIngestConfig(),
 		SweepEvery:      30 * time.Second,
 		TokenTTL:        time.Hour,
 		ShutdownTimeout: 10 * time.Second,
@@ -107,6 +114,56 @@ func (c Config) Validate() error {
 		return errors.New("forward batch must not be negative")
 	}
 	return c.Ingest.Validate()
+}
+
+// IngestConfig tunes the writer and the rules it runs.
+// DefaultIngestConfig gives the defaults.
+type IngestConfig struct {
+	Thresholds alert.Thresholds
+	// AmountTolerance is how far a sale's amount may differ from price ×
+	// quantity, as a fraction of it (0.10 = 10%), on top of one cent.
+	AmountTolerance float64
+	// MaxClockSkew is how far in the future an event timestamp may be.
+	MaxClockSkew time.Duration
+	// MaxBatch caps how many requests share one transaction.
+	MaxBatch int
+	// TelemetrySummaryEvery is how often a machine's telemetry summary goes
+	// up to central when nothing changes.
+	TelemetrySummaryEvery time.Duration
+	// Now is the site's clock (default time.Now).
+	Now func() time.Time
+}
+
+// DefaultIngestConfig returns the defaults.
+func DefaultIngestConfig() IngestConfig {
+	sc, tc := sale.DefaultConfig(), telemetry.DefaultConfig()
+	return IngestConfig{
+		Thresholds:            tc.Thresholds,
+		AmountTolerance:       sc.AmountTolerance,
+		MaxClockSkew:          sc.MaxClockSkew,
+		MaxBatch:              ingest.DefaultConfig().MaxBatch,
+		TelemetrySummaryEvery: tc.SummaryEvery,
+		Now:                   time.Now,
+	}
+}
+
+func (c IngestConfig) sale() sale.Config {
+	return sale.Config{AmountTolerance: c.AmountTolerance, MaxClockSkew: c.MaxClockSkew}
+}
+
+func (c IngestConfig) telemetry() telemetry.Config {
+	return telemetry.Config{Thresholds: c.Thresholds, MaxClockSkew: c.MaxClockSkew, SummaryEvery: c.TelemetrySummaryEvery}
+}
+
+// Validate names the first bad field.
+func (c IngestConfig) Validate() error {
+	if err := c.sale().Validate(); err != nil {
+		return err
+	}
+	if err := c.telemetry().Validate(); err != nil {
+		return err
+	}
+	return ingest.Config{MaxBatch: c.MaxBatch}.Validate()
 }
 
 // Init creates a site in dir and its first ADMIN credential, written to
@@ -183,6 +240,13 @@ type Node struct {
 	Forwarder *forward.Forwarder
 	// Downlink applies central's configuration (nil when standalone).
 	Downlink *downlink.Watcher
+
+	// The rule packages, run by Writer.
+	Machines  *machine.Rules
+	Stock     *stock.Rules
+	Sales     *sale.Rules
+	Telemetry *telemetry.Rules
+	Faults    *fault.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -206,14 +270,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		}
 	}()
 	n.Metrics = web.NewMetrics("vendsync_edge")
-	icfg := n.cfg.Ingest
-	icfg.Logger = n.cfg.Logger
-	icfg.Registerer = n.Metrics.Registry
-	if n.Writer, err = ingest.New(n.Store, icfg); err != nil {
-		return err
-	}
-	if err = n.Writer.Open(ctx); err != nil {
-		n.Writer = nil
+	if err = n.openRules(ctx); err != nil {
 		return err
 	}
 	if err = n.openSync(ctx); err != nil {
@@ -223,12 +280,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	now := icfg.Now
+	now := n.cfg.Ingest.Now
 	if now == nil {
 		now = time.Now
 	}
-	n.handler = api.New(api.Config{Store: n.Store, Writer: n.Writer, Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now,
-		Uplink: n.uplinkState})
+	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults,
+		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState})
 	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
 	}
@@ -248,6 +305,30 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.g.Go(func() error { return n.poke(bg) })
 	}
 	n.log.Info().Str("site", n.Store.Site.ID).Str("http", n.ln.Addr().String()).Msg("edge started")
+	return nil
+}
+
+// openRules starts the writer with every rule package on it. A new rule
+// package is built here, after those it depends on, and before Open.
+func (n *Node) openRules(ctx context.Context) error {
+	c := n.cfg.Ingest
+	w, err := ingest.New(n.Store, ingest.Config{MaxBatch: c.MaxBatch, Now: c.Now, Logger: n.cfg.Logger, Registerer: n.Metrics.Registry})
+	if err != nil {
+		return err
+	}
+	n.Machines = machine.New(w)
+	if n.Telemetry, err = telemetry.New(w, n.Machines, c.telemetry()); err != nil {
+		return err
+	}
+	n.Stock = stock.New(w, n.Machines, c.Thresholds)
+	if n.Sales, err = sale.New(w, n.Machines, n.Stock, c.sale()); err != nil {
+		return err
+	}
+	n.Faults = fault.New(w, n.Machines, c.MaxClockSkew)
+	if err := w.Open(ctx); err != nil {
+		return err
+	}
+	n.Writer = w
 	return nil
 }
 

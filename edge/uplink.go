@@ -3,15 +3,15 @@ package edge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
 
 	"github.com/vendsync/vendsync/edge/api"
-	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
-	"github.com/vendsync/vendsync/internal/web"
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/stock"
+	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/forward"
@@ -96,10 +96,10 @@ func (n *Node) poke(ctx context.Context) error {
 }
 
 // applyDownlink applies one configuration change from central through the
-// writer, so it is validated, audited (performed by "central") and sent back
-// up like any local change. A change that cannot apply here (an unknown
-// machine or product, an invalid value) is logged and skipped: retrying
-// would not help. Any other error is retried by the watcher.
+// rules, so it is validated, audited (performed by "central") and sent back
+// up like any local change. A change the rules reject (errs.Rejected: an
+// unknown machine or product, an invalid value) is logged and skipped:
+// retrying would not help. Any other error is retried by the watcher.
 func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev uint64) error {
 	log := n.log.With().Str("key", key).Uint64("revision", rev).Logger()
 	if value == nil {
@@ -118,15 +118,15 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 			log.Warn().Err(err).Msg("downlink: bad product config skipped")
 			return nil
 		}
-		p := ingest.ProductPatch{LowStockLimit: c.LowStockLimit, ParLevel: c.ParLevel, CasePack: c.CasePack, Name: c.Name}
+		p := stock.ProductPatch{LowStockLimit: c.LowStockLimit, ParLevel: c.ParLevel, CasePack: c.CasePack, Name: c.Name}
 		if c.PriceCents != nil {
 			m := wire.Money(*c.PriceCents)
 			p.Price = &m
 		}
-		if p == (ingest.ProductPatch{}) {
+		if p == (stock.ProductPatch{}) {
 			return nil
 		}
-		_, err = n.Writer.UpdateProduct(ctx, ids[0], ids[1], p, by)
+		_, err = n.Stock.UpdateProduct(ctx, ids[0], ids[1], p, by)
 	case envelope.DownlinkMachine:
 		var c envelope.MachineConfig
 		if err := json.Unmarshal(value, &c); err != nil {
@@ -136,7 +136,7 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 		if c.Status == nil && c.TemperatureMax == nil {
 			return nil
 		}
-		err = n.Writer.UpdateMachine(ctx, ids[0], ingest.MachinePatch{Status: c.Status, TemperatureMax: c.TemperatureMax}, by)
+		err = n.Machines.Update(ctx, ids[0], machine.Patch{Status: c.Status, TemperatureMax: c.TemperatureMax}, by)
 	case envelope.DownlinkFault:
 		var c envelope.FaultUpdate
 		id, perr := strconv.ParseInt(ids[0], 10, 64)
@@ -147,11 +147,11 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 		if c.By != "" {
 			by = fmt.Sprintf("%s via central (downlink rev %d)", c.By, rev)
 		}
-		_, err = n.Writer.UpdateFault(ctx, id, c.Status, by)
+		_, err = n.Faults.Update(ctx, id, c.Status, by)
 	}
-	var we *web.Error
-	if errors.As(err, &we) {
-		log.Warn().Str("code", we.Code).Msg("downlink: " + we.Message + "; skipped")
+	if errs.Rejected(err) {
+		e, _ := errs.As(err)
+		log.Warn().Str("code", e.Code).Msg("downlink: " + e.Message + "; skipped")
 		return nil
 	}
 	if err == nil {

@@ -21,7 +21,9 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/sale"
+	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/wire"
@@ -215,7 +217,7 @@ func StartSite(t TB, spec SiteSpec, seed string) *Site {
 	for m := range spec.Machines {
 		id := fmt.Sprintf("%s-VM%02d", spec.ID, m)
 		s.Machines = append(s.Machines, id)
-		if err := s.Node.Writer.RegisterMachine(ctx, ingest.MachineIn{MachineID: id, Location: &ingest.LocationIn{City: spec.City, Building: fmt.Sprintf("B%d", m%2)}}, "test"); err != nil {
+		if err := s.Node.Machines.Register(ctx, machine.In{MachineID: id, Location: &machine.LocationIn{City: spec.City, Building: fmt.Sprintf("B%d", m%2)}}, "test"); err != nil {
 			t.Fatalf("register machine: %v", err)
 		}
 		for p := range spec.Products {
@@ -225,7 +227,7 @@ func StartSite(t TB, spec SiteSpec, seed string) *Site {
 			}
 			price := wire.Money(100 + 100*p)
 			q := int64(wire.MaxQuantity)
-			if _, err := s.Node.Writer.AddProduct(ctx, id, ingest.ProductIn{ProductID: pid, Name: "Product " + pid, Price: &price, Quantity: &q}, "test"); err != nil {
+			if _, err := s.Node.Stock.AddProduct(ctx, id, stock.ProductIn{ProductID: pid, Name: "Product " + pid, Price: &price, Quantity: &q}, "test"); err != nil {
 				t.Fatalf("add product: %v", err)
 			}
 		}
@@ -268,18 +270,18 @@ func (s *Site) Sell(t TB, prefix string, n int, spread time.Duration) int {
 	now := time.Now()
 	accepted := 0
 	for i := 0; i < n; i += 500 {
-		var ins []ingest.SaleIn
+		var ins []sale.In
 		for j := i; j < min(n, i+500); j++ {
 			q := int64(1 + j%3)
 			p := (j / len(s.Machines)) % len(s.Products)
 			amt := wire.Money(int64(100+100*p) * q)
 			at := now.Add(-time.Duration(float64(spread) * float64(n-j) / float64(n)))
-			ins = append(ins, ingest.SaleIn{
+			ins = append(ins, sale.In{
 				TransactionID: fmt.Sprintf("%s-%s-%d", s.ID, prefix, j), MachineID: s.Machines[j%len(s.Machines)], ProductID: s.Products[p],
 				Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: at.UTC().Format(time.RFC3339Nano),
 			})
 		}
-		res, err := s.Node.Writer.RecordSales(ctx, ins, "")
+		res, err := s.Node.Sales.RecordBatch(ctx, ins, "")
 		if err != nil {
 			t.Fatalf("sell: %v", err)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -323,7 +324,7 @@ func provisionMachines(ctx context.Context, out io.Writer, m machineSpec) error 
 	p := newProgress(out)
 	for i, id := range m.machines {
 		p.say("machine %d/%d: %s", i+1, len(m.machines), id)
-		in := ingest.MachineIn{MachineID: id, Location: &ingest.LocationIn{City: m.city, Building: m.building}, PaymentMethods: m.payments}
+		in := machine.In{MachineID: id, Location: &machine.LocationIn{City: m.city, Building: m.building}, PaymentMethods: m.payments}
 		existed := false
 		if err := register(in); err != nil {
 			var ae *apiError
@@ -371,7 +372,7 @@ func machineClient(cs []store.Client, id string) (string, bool) {
 
 // machineRegistrar registers machines through the edge API (--edge) or the
 // site's own writer.
-func machineRegistrar(ctx context.Context, st *store.Store, m machineSpec) (func(ingest.MachineIn) error, func(), error) {
+func machineRegistrar(ctx context.Context, st *store.Store, m machineSpec) (func(machine.In) error, func(), error) {
 	if m.edgeURL != "" {
 		creds := m.credentials
 		if creds == "" {
@@ -381,16 +382,17 @@ func machineRegistrar(ctx context.Context, st *store.Store, m machineSpec) (func
 		if err != nil {
 			return nil, nil, err
 		}
-		return func(in ingest.MachineIn) error { return c.do(ctx, http.MethodPost, "/machines", in, nil) }, func() {}, nil
+		return func(in machine.In) error { return c.do(ctx, http.MethodPost, "/machines", in, nil) }, func() {}, nil
 	}
 	w, err := ingest.New(st, ingest.DefaultConfig())
 	if err != nil {
 		return nil, nil, err
 	}
+	machines := machine.New(w)
 	if err := w.Open(ctx); err != nil {
 		return nil, nil, err
 	}
-	return func(in ingest.MachineIn) error { return w.RegisterMachine(ctx, in, "provision") }, func() { w.Close() }, nil
+	return func(in machine.In) error { return machines.Register(ctx, in, "provision") }, func() { w.Close() }, nil
 }
 
 func openStoreDir(ctx context.Context, dir string) (*store.Store, error) {

@@ -1,6 +1,9 @@
-// Package alert names the conditions an edge watches and decides, from a
-// product's or machine's current state, which of them hold. It does no I/O:
-// the ingest writer asks it and opens or closes alerts to match.
+// Package alert owns the site's alert rules: from a slot's or a machine's
+// current state it decides which conditions hold (Stock, Expiry, Held, pure
+// functions) and opens or closes the alerts to match in the writer's
+// transaction (CheckStock, CheckExpiry, CheckMachine, Oversold, Counted).
+// The rule packages that change stock or machine state call it; the engine
+// (edge/ingest) only records the alerts and sends them up.
 package alert
 
 import (

@@ -12,9 +12,14 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/fault"
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/sale"
+	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -30,8 +35,15 @@ const (
 
 // Config wires the API to the site.
 type Config struct {
-	Store   *store.Store
-	Writer  *ingest.Writer
+	Store *store.Store
+
+	// The rules every write goes through.
+	Machines  *machine.Rules
+	Stock     *stock.Rules
+	Sales     *sale.Rules
+	Telemetry *telemetry.Rules
+	Faults    *fault.Rules
+
 	Signer  *auth.Signer
 	Metrics *web.Metrics
 	Logger  zerolog.Logger
@@ -195,11 +207,11 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) createMachine(w http.ResponseWriter, r *http.Request) error {
-	var in ingest.MachineIn
+	var in machine.In
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	if err := s.cfg.Writer.RegisterMachine(r.Context(), in, who(r)); err != nil {
+	if err := s.cfg.Machines.Register(r.Context(), in, who(r)); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/machines/"+in.MachineID)
@@ -228,12 +240,12 @@ func (s *server) getMachine(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) patchMachine(w http.ResponseWriter, r *http.Request) error {
-	var p ingest.MachinePatch
+	var p machine.Patch
 	if err := web.Decode(w, r, &p, MaxBody); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
-	if err := s.cfg.Writer.UpdateMachine(r.Context(), id, p, who(r)); err != nil {
+	if err := s.cfg.Machines.Update(r.Context(), id, p, who(r)); err != nil {
 		return err
 	}
 	return s.writeMachine(w, r, id, http.StatusOK)
@@ -241,7 +253,7 @@ func (s *server) patchMachine(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) deleteMachine(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.cfg.Writer.DecommissionMachine(r.Context(), id, who(r)); err != nil {
+	if err := s.cfg.Machines.Decommission(r.Context(), id, who(r)); err != nil {
 		return err
 	}
 	return s.writeMachine(w, r, id, http.StatusOK)
@@ -258,11 +270,11 @@ func (s *server) writeMachine(w http.ResponseWriter, r *http.Request, id string,
 }
 
 func (s *server) addProduct(w http.ResponseWriter, r *http.Request) error {
-	var in ingest.ProductIn
+	var in stock.ProductIn
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	it, err := s.cfg.Writer.AddProduct(r.Context(), r.PathValue("id"), in, who(r))
+	it, err := s.cfg.Stock.AddProduct(r.Context(), r.PathValue("id"), in, who(r))
 	if err != nil {
 		return err
 	}
@@ -271,11 +283,11 @@ func (s *server) addProduct(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) patchProduct(w http.ResponseWriter, r *http.Request) error {
-	var p ingest.ProductPatch
+	var p stock.ProductPatch
 	if err := web.Decode(w, r, &p, MaxBody); err != nil {
 		return err
 	}
-	it, err := s.cfg.Writer.UpdateProduct(r.Context(), r.PathValue("id"), r.PathValue("pid"), p, who(r))
+	it, err := s.cfg.Stock.UpdateProduct(r.Context(), r.PathValue("id"), r.PathValue("pid"), p, who(r))
 	if err != nil {
 		return err
 	}
@@ -297,11 +309,11 @@ func (s *server) inventory(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) sale(w http.ResponseWriter, r *http.Request) error {
-	var in ingest.SaleIn
+	var in sale.In
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	res, err := s.cfg.Writer.RecordSale(r.Context(), in, r.Header.Get("Idempotency-Key"), machineScope(r))
+	res, err := s.cfg.Sales.Record(r.Context(), in, r.Header.Get("Idempotency-Key"), machineScope(r))
 	if err != nil {
 		return err
 	}
@@ -325,17 +337,17 @@ func (s *server) batch(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Events) > MaxBatch {
 		return web.Invalid("events", "events holds %d sales; at most %d per batch", len(body.Events), MaxBatch)
 	}
-	ins := make([]ingest.SaleIn, len(body.Events))
-	bad := map[int]*web.Error{}
+	ins := make([]sale.In, len(body.Events))
+	bad := map[int]*errs.Error{}
 	for i, raw := range body.Events {
 		if err := web.DecodeBytes(raw, &ins[i]); err != nil {
 			var e *web.Error
 			errors.As(err, &e)
-			bad[i] = e
-			ins[i] = ingest.SaleIn{} // rejected below by validation; the real reason is kept
+			bad[i] = &errs.Error{Kind: errs.Invalid, Code: e.Code, Message: e.Message, Field: e.Field}
+			ins[i] = sale.In{} // rejected below by validation; the real reason is kept
 		}
 	}
-	results, err := s.cfg.Writer.RecordSales(r.Context(), ins, machineScope(r))
+	results, err := s.cfg.Sales.RecordBatch(r.Context(), ins, machineScope(r))
 	if err != nil {
 		return err
 	}
@@ -359,11 +371,11 @@ func (s *server) batch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) telemetry(w http.ResponseWriter, r *http.Request) error {
-	var in ingest.TelemetryIn
+	var in telemetry.In
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	if err := s.cfg.Writer.RecordTelemetry(r.Context(), in, machineScope(r)); err != nil {
+	if err := s.cfg.Telemetry.Record(r.Context(), in, machineScope(r)); err != nil {
 		return err
 	}
 	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "ACCEPTED"})
@@ -371,11 +383,11 @@ func (s *server) telemetry(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) fault(w http.ResponseWriter, r *http.Request) error {
-	var in ingest.FaultIn
+	var in fault.In
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	f, replayed, err := s.cfg.Writer.RecordFault(r.Context(), in, r.Header.Get("Idempotency-Key"), machineScope(r))
+	f, replayed, err := s.cfg.Faults.Report(r.Context(), in, r.Header.Get("Idempotency-Key"), machineScope(r))
 	if err != nil {
 		return err
 	}
@@ -414,7 +426,7 @@ func oneOf(field, v string, allowed ...string) error {
 func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	status := strings.ToUpper(q.Get("status"))
-	if err := oneOf("status", status, ingest.FaultStatuses...); err != nil {
+	if err := oneOf("status", status, fault.Statuses...); err != nil {
 		return err
 	}
 	n, err := limit(r)
@@ -464,7 +476,7 @@ func (s *server) patchFault(w http.ResponseWriter, r *http.Request) error {
 	if body.Status == nil {
 		return web.Invalid("status", "status is required (OPEN, IN_PROGRESS or RESOLVED)")
 	}
-	f, err := s.cfg.Writer.UpdateFault(r.Context(), id, *body.Status, who(r))
+	f, err := s.cfg.Faults.Update(r.Context(), id, *body.Status, who(r))
 	if err != nil {
 		return err
 	}

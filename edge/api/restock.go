@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/internal/web"
 )
 
@@ -11,11 +11,11 @@ import (
 // 201 with the stock movements, or the first answer again with
 // Idempotent-Replayed: true for a replayed movementId.
 func (s *server) restock(w http.ResponseWriter, r *http.Request) error {
-	var in ingest.RestockIn
+	var in stock.RestockIn
 	if err := web.Decode(w, r, &in, MaxBody*4); err != nil {
 		return err
 	}
-	res, err := s.cfg.Writer.Restock(r.Context(), r.PathValue("id"), in, who(r))
+	res, err := s.cfg.Stock.Restock(r.Context(), r.PathValue("id"), in, who(r))
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/vendsync/vendsync/sync/bucket"
 )
 
-// Clock is a settable clock for ingest.Config.Now.
+// Clock is a settable clock for edge.IngestConfig.Now.
 type Clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -436,6 +436,25 @@ func CheckOutbox(t testing.TB, db *sql.DB) {
 	if lo != 1 || hi != n || last != hi {
 		t.Fatalf("outbox not gap-free: count %d, min %d, max %d, last_seq %d", n, lo, hi, last)
 	}
+}
+
+// CheckAlerts checks the alerts table against the outbox: at most one open
+// alert per condition, every closed alert has a close time and reason, and
+// each alert's opening (and closing) went into the outbox, which is gap-free.
+func CheckAlerts(t testing.TB, db *sql.DB) {
+	t.Helper()
+	if n := Count(t, db, `SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE status = 'OPEN' GROUP BY machine_id, product_id, alert_type HAVING COUNT(*) > 1)`); n != 0 {
+		t.Fatalf("%d conditions with more than one open alert", n)
+	}
+	if n := Count(t, db, `SELECT COUNT(*) FROM alerts WHERE status = 'CLOSED' AND (closed_at IS NULL OR COALESCE(close_reason, '') = '')`); n != 0 {
+		t.Fatalf("%d closed alerts without close time or reason", n)
+	}
+	events := Count(t, db, `SELECT COUNT(*) FROM outbox WHERE kind = 'alert'`)
+	want := Count(t, db, `SELECT COUNT(*) + SUM(status = 'CLOSED') FROM alerts`)
+	if events != want {
+		t.Fatalf("%d alert events in the outbox, want %d (one per opening and closing)", events, want)
+	}
+	CheckOutbox(t, db)
 }
 
 type aggKey struct {

@@ -1,84 +1,88 @@
-// Package ingest is the edge's single writer. Every change to the site's
-// facts — sales, telemetry, faults, machines, products, alerts — runs as an
-// operation on one goroutine that group-commits: it takes every request that
-// is waiting, runs them in one SQLite transaction (synchronous=FULL), and
-// answers each only after that transaction commits. Throughput is therefore
-// not bounded by one fsync per sale, and nothing is acknowledged before it is
-// durable.
+// Package ingest is the edge's single writer: the engine that runs the site's
+// rules. Every change to the site's facts runs as a function on one goroutine
+// that group-commits: it takes every request that is waiting, runs them in
+// one SQLite transaction (synchronous=FULL), and answers each only after that
+// transaction commits. Throughput is therefore not bounded by one fsync per
+// request, and nothing is acknowledged before it is durable.
 //
-// Each operation validates against the writer's in-memory view of machines,
-// inventory and open alerts before it writes, so a rejected request writes
-// nothing. If a transaction fails, every request in it gets the error and the
-// in-memory view is reloaded from the database.
+// The engine knows no rule. Rules live in their own packages (edge/sale,
+// edge/stock, edge/machine, edge/telemetry, edge/fault, with edge/alert
+// deciding which alerts hold) and reach the database only through a *Tx,
+// which gives them what every rule needs: statements prepared once, the next
+// outbox sequence and Emit (an event for central, in the same transaction as
+// its effect), Audit, SetAlert and CloseAlerts (the alerts table and its
+// events), CountSale (the local sales aggregates, one upsert per bucket per
+// transaction) and the transaction's clock.
+//
+// # How a rule package plugs in
+//
+// A rule package exports a type built from the writer before Open:
+//
+//	func New(w *ingest.Writer, deps ...) *Rules {
+//		r := &Rules{w: w, insert: w.Prepare(insertQuery)}
+//		w.Register(&r.view) // only if it keeps an in-memory view
+//		w.OnSweep(r.sweep)  // only if it has time-driven rules
+//		return r
+//	}
+//
+// and one method per operation, which validates what needs no state, then
+// submits a function that decides against the in-memory view and writes:
+//
+//	func (r *Rules) Record(ctx context.Context, in In) (Result, error) {
+//		if err := check(in); err != nil {
+//			return Result{}, err // an *errs.Error
+//		}
+//		return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { ... })
+//	}
+//
+// Wiring it is a few lines in edge.Node.Open (New after the packages it
+// depends on) and a field in api.Config for its endpoints.
+//
+// # Rejected and failed
+//
+// A submitted function that returns an *errs.Error (of any kind but
+// errs.Internal) rejects its own request only: it must not have written
+// anything, nor changed its view, before deciding to refuse. Any other error
+// fails the whole transaction: every request in it gets the error, and every
+// registered View is loaded again from the database, since it may hold
+// changes that were rolled back.
 package ingest
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/internal/web"
-	"github.com/vendsync/vendsync/sync/bucket"
-	"github.com/vendsync/vendsync/sync/envelope"
-	"github.com/vendsync/vendsync/sync/wire"
+	"github.com/vendsync/vendsync/internal/errs"
 )
 
 // Config tunes the writer. DefaultConfig gives the defaults.
 type Config struct {
-	Thresholds alert.Thresholds
-	// AmountTolerance is how far a sale's amount may differ from price ×
-	// quantity, as a fraction of it (0.10 = 10%), on top of one cent.
-	AmountTolerance float64
-	// MaxClockSkew is how far in the future an event timestamp may be.
-	MaxClockSkew time.Duration
 	// MaxBatch caps how many requests share one transaction.
 	MaxBatch int
-	// TelemetrySummaryEvery is how often a machine's telemetry summary goes
-	// up to central when nothing changes.
-	TelemetrySummaryEvery time.Duration
-	Now                   func() time.Time
-	Logger                zerolog.Logger
+	// Now is the writer's clock (default time.Now).
+	Now    func() time.Time
+	Logger zerolog.Logger
 	// Registerer receives the writer's metrics (nil: none).
 	Registerer prometheus.Registerer
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{
-		Thresholds:            alert.DefaultThresholds(),
-		AmountTolerance:       0.10,
-		MaxClockSkew:          5 * time.Minute,
-		MaxBatch:              512,
-		TelemetrySummaryEvery: 5 * time.Minute,
-		Now:                   time.Now,
-		Logger:                zerolog.Nop(),
-	}
+	return Config{MaxBatch: 512, Now: time.Now, Logger: zerolog.Nop()}
 }
 
 // Validate names the first bad field.
 func (c Config) Validate() error {
-	if err := c.Thresholds.Validate(); err != nil {
-		return err
-	}
-	switch {
-	case c.AmountTolerance < 0 || c.AmountTolerance > 1:
-		return fmt.Errorf("amount tolerance %v: must be between 0 and 1", c.AmountTolerance)
-	case c.MaxClockSkew < 0:
-		return fmt.Errorf("max clock skew must not be negative")
-	case c.MaxBatch < 1:
+	if c.MaxBatch < 1 {
 		return fmt.Errorf("max batch %d: must be at least 1", c.MaxBatch)
-	case c.TelemetrySummaryEvery <= 0:
-		return fmt.Errorf("telemetry summary interval must be positive")
 	}
 	return nil
 }
@@ -86,10 +90,30 @@ func (c Config) Validate() error {
 // ErrClosed is returned for requests made after Close.
 var ErrClosed = errors.New("writer is closed")
 
+// Querier reads the database; a View loads itself through it.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// A View is a rule package's share of the writer's in-memory view: what it
+// keeps in memory so that it decides without reading the database. Only the
+// writer's goroutine touches it, inside submitted functions.
+type View interface {
+	// Load (re)reads the view from the database: at Open, and after a
+	// transaction failed (the view may hold changes that were rolled back).
+	Load(ctx context.Context, db Querier) error
+}
+
+// Stmt is a statement prepared once, when the writer opens.
+type Stmt struct {
+	query string
+	st    *sql.Stmt
+}
+
 type request struct {
 	ctx  context.Context
-	fn   func(*Tx) (any, error)
-	res  any
+	fn   func(*Tx) error
 	err  error
 	done chan struct{}
 }
@@ -107,68 +131,23 @@ type Writer struct {
 	wg       sync.WaitGroup
 	closeMu  sync.RWMutex
 	closed   bool
+	opened   bool
 
-	stmts statements
+	stmts  map[string]*Stmt
+	views  []View
+	sweeps []func(*Tx) error
+	own    engineStmts
 
-	// The in-memory view, owned by the loop goroutine.
-	machines map[string]*machine
-	products map[string]*product
-	items    map[itemKey]*item
-	states   map[string]*mstate
-	alerts   map[alertKey]openAlert
-	lastSeq  uint64
+	// The engine's own view, owned by the loop goroutine.
+	alerts  map[alertKey]openAlert
+	lastSeq uint64
 
 	batchSize prometheus.Histogram
 	committed prometheus.Counter
 	failed    prometheus.Counter
 }
 
-type machine struct {
-	id, status, city, building string
-	lat, lng                   *float64
-	payment                    []string
-	tempMax                    *float64
-	created                    int64
-}
-
-func (m *machine) location() store.Location {
-	return store.Location{City: m.city, Building: m.building, Lat: m.lat, Lng: m.lng}
-}
-
-type product struct {
-	name     string
-	casePack int64
-}
-
-type itemKey struct{ machine, product string }
-
-type item struct {
-	price, qty, low int64
-	par             sql.NullInt64
-	expiry          string
-}
-
-type mstate struct {
-	lastTel       int64 // unix ms of the newest telemetry, 0 = never
-	temp          *float64
-	power, door   string
-	tempHighSince int64
-	doorOpenSince int64
-	lastSummary   int64 // not persisted: a restart sends one summary early
-}
-
-type alertKey struct {
-	machine, product string
-	typ              wire.AlertType
-}
-
-type openAlert struct {
-	id      int64
-	created int64
-	detail  string
-}
-
-// New returns a writer for st. Call Open to start it.
+// New returns a writer for st. Register rule packages on it, then call Open.
 func New(st *store.Store, cfg Config) (*Writer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -182,6 +161,7 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 		reqs:     make(chan *request, 4096),
 		appended: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
+		stmts:    map[string]*Stmt{},
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "vendsync_edge_commit_batch_size", Help: "Requests group-committed per transaction.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
@@ -189,6 +169,7 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 		committed: prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_commits_total", Help: "Committed write transactions."}),
 		failed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_commit_failures_total", Help: "Write transactions that failed and were rolled back."}),
 	}
+	w.own.prepare(w)
 	if cfg.Registerer != nil {
 		for _, c := range []prometheus.Collector{w.batchSize, w.committed, w.failed} {
 			if err := cfg.Registerer.Register(c); err != nil {
@@ -199,17 +180,65 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 	return w, nil
 }
 
+// Prepare returns a handle for query, prepared when the writer opens (an
+// error in it fails Open). Call it before Open, typically in a rule
+// package's constructor; the same query twice gives the same handle.
+func (w *Writer) Prepare(query string) *Stmt {
+	if w.opened {
+		panic("ingest: Prepare after Open")
+	}
+	if s, ok := w.stmts[query]; ok {
+		return s
+	}
+	s := &Stmt{query: query}
+	w.stmts[query] = s
+	return s
+}
+
+// Register adds v to the in-memory view: it is loaded at Open and reloaded
+// after a failed transaction, in the order registered. Call it before Open.
+func (w *Writer) Register(v View) {
+	if w.opened {
+		panic("ingest: Register after Open")
+	}
+	w.views = append(w.views, v)
+}
+
+// OnSweep adds a time-driven rule to Sweep. Call it before Open.
+func (w *Writer) OnSweep(fn func(*Tx) error) {
+	if w.opened {
+		panic("ingest: OnSweep after Open")
+	}
+	w.sweeps = append(w.sweeps, fn)
+}
+
 // Open prepares statements, loads the in-memory view and starts the loop.
 func (w *Writer) Open(ctx context.Context) error {
-	if err := w.stmts.prepare(ctx, w.st.DB.W); err != nil {
-		return err
+	w.opened = true
+	for q, s := range w.stmts {
+		st, err := w.st.DB.W.PrepareContext(ctx, q)
+		if err != nil {
+			w.closeStmts()
+			return fmt.Errorf("prepare %q: %w", q[:min(len(q), 40)], err)
+		}
+		s.st = st
 	}
 	if err := w.load(ctx); err != nil {
+		w.closeStmts()
 		return err
 	}
 	w.wg.Add(1)
 	go w.loop()
 	return nil
+}
+
+func (w *Writer) closeStmts() {
+	for _, s := range w.stmts {
+		if s.st != nil {
+			s.st.Close()
+			s.st = nil
+		}
+	}
 }
 
 // Close stops accepting requests, finishes those already queued, and waits.
@@ -223,7 +252,8 @@ func (w *Writer) Close() error {
 	close(w.stop)
 	w.closeMu.Unlock()
 	w.wg.Wait()
-	return w.stmts.close()
+	w.closeStmts()
+	return nil
 }
 
 // Appended is signalled (without blocking) after each commit that added
@@ -233,28 +263,65 @@ func (w *Writer) Appended() <-chan struct{} { return w.appended }
 // Site is the site this writer writes for.
 func (w *Writer) Site() store.Site { return w.site }
 
-// Do runs fn in the writer's next transaction and returns its result after
-// the transaction commits. fn must not write before it has decided to
-// succeed: an *web.Error it returns rejects only its own request, any other
-// error fails the whole transaction.
-func (w *Writer) Do(ctx context.Context, fn func(*Tx) (any, error)) (any, error) {
+// Store is the store this writer writes to (rules read their answers from
+// it after a commit).
+func (w *Writer) Store() *store.Store { return w.st }
+
+// Now reads the writer's clock (rules check timestamps against it before
+// submitting).
+func (w *Writer) Now() time.Time { return w.cfg.Now() }
+
+// Do runs fn in the writer's next transaction and returns after that
+// transaction commits: fn's *errs.Error if it rejected the request, the
+// transaction's error if it failed, ErrClosed after Close, or ctx's error if
+// ctx ends before the request is queued.
+func (w *Writer) Do(ctx context.Context, fn func(*Tx) error) error {
 	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
 	w.closeMu.RLock()
 	if w.closed {
 		w.closeMu.RUnlock()
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	select {
 	case w.reqs <- r:
 	case <-ctx.Done():
 		w.closeMu.RUnlock()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	w.closeMu.RUnlock()
 	// Once queued the request runs: wait for its answer even if ctx ends, so
 	// the caller never mistakes a committed write for a failed one.
 	<-r.done
-	return r.res, r.err
+	return r.err
+}
+
+// Submit is Do for a function with a result: it returns fn's result once
+// the transaction has committed, or the zero T and the error Do returns.
+func Submit[T any](ctx context.Context, w *Writer, fn func(*Tx) (T, error)) (T, error) {
+	var res T
+	err := w.Do(ctx, func(t *Tx) error {
+		var err error
+		res, err = fn(t)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return res, nil
+}
+
+// Sweep runs every time-driven rule (OnSweep) as of the writer's clock, in
+// one transaction.
+func (w *Writer) Sweep(ctx context.Context) error {
+	return w.Do(ctx, func(t *Tx) error {
+		for _, fn := range w.sweeps {
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (w *Writer) loop() {
@@ -299,7 +366,7 @@ func (w *Writer) run(batch []*request) {
 			w.log.Error().Err(lerr).Msg("reload after failed transaction")
 		}
 		for _, r := range batch {
-			r.res, r.err = nil, fmt.Errorf("store write failed: %w", err)
+			r.err = fmt.Errorf("store write failed: %w", err)
 		}
 	} else {
 		w.committed.Inc()
@@ -329,12 +396,11 @@ func (w *Writer) runTx(batch []*request) error {
 			r.err = r.ctx.Err() // the caller is gone; nothing written for it
 			continue
 		}
-		res, err := r.fn(t)
-		var we *web.Error
-		if err != nil && !errors.As(err, &we) {
+		err := r.fn(t)
+		if err != nil && errs.KindOf(err) == errs.Internal {
 			return err
 		}
-		r.res, r.err = res, err
+		r.err = err
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -346,291 +412,19 @@ func (w *Writer) runTx(batch []*request) error {
 	return nil
 }
 
-// load (re)reads the in-memory view from the database.
+// load (re)reads the engine's own view and every registered View.
 func (w *Writer) load(ctx context.Context) error {
 	db := w.st.DB.W
-	w.machines = map[string]*machine{}
-	w.products = map[string]*product{}
-	w.items = map[itemKey]*item{}
-	w.states = map[string]*mstate{}
-	w.alerts = map[alertKey]openAlert{}
-	rows, err := db.QueryContext(ctx, `SELECT machine_id, status, city, building, latitude, longitude, payment_methods, temp_max_c, created_at FROM vending_machines`)
-	if err != nil {
-		return fmt.Errorf("load machines: %w", err)
+	if err := w.loadAlerts(ctx, db); err != nil {
+		return err
 	}
-	for rows.Next() {
-		m := &machine{}
-		var pm string
-		if err := rows.Scan(&m.id, &m.status, &m.city, &m.building, &m.lat, &m.lng, &pm, &m.tempMax, &m.created); err != nil {
-			rows.Close()
-			return fmt.Errorf("load machines: %w", err)
-		}
-		_ = json.Unmarshal([]byte(pm), &m.payment)
-		w.machines[m.id] = m
-	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT product_id, name, case_pack FROM products`)
-	if err != nil {
-		return fmt.Errorf("load products: %w", err)
-	}
-	for rows.Next() {
-		p := &product{}
-		var id string
-		if err := rows.Scan(&id, &p.name, &p.casePack); err != nil {
-			rows.Close()
-			return fmt.Errorf("load products: %w", err)
-		}
-		w.products[id] = p
-	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT machine_id, product_id, price_cents, quantity, low_stock_limit, par_level, COALESCE(expiry_date, '') FROM machine_inventory`)
-	if err != nil {
-		return fmt.Errorf("load inventory: %w", err)
-	}
-	for rows.Next() {
-		var k itemKey
-		it := &item{}
-		if err := rows.Scan(&k.machine, &k.product, &it.price, &it.qty, &it.low, &it.par, &it.expiry); err != nil {
-			rows.Close()
-			return fmt.Errorf("load inventory: %w", err)
-		}
-		w.items[k] = it
-	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT machine_id, COALESCE(last_telemetry_at, 0), temperature, COALESCE(power_status, ''), COALESCE(door_status, ''),
-		COALESCE(temp_high_since, 0), COALESCE(door_open_since, 0) FROM machine_state`)
-	if err != nil {
-		return fmt.Errorf("load machine state: %w", err)
-	}
-	for rows.Next() {
-		s := &mstate{}
-		var id string
-		if err := rows.Scan(&id, &s.lastTel, &s.temp, &s.power, &s.door, &s.tempHighSince, &s.doorOpenSince); err != nil {
-			rows.Close()
-			return fmt.Errorf("load machine state: %w", err)
-		}
-		w.states[id] = s
-	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT alert_id, machine_id, product_id, alert_type, created_at, detail FROM alerts WHERE status = 'OPEN'`)
-	if err != nil {
-		return fmt.Errorf("load alerts: %w", err)
-	}
-	for rows.Next() {
-		var k alertKey
-		var a openAlert
-		if err := rows.Scan(&a.id, &k.machine, &k.product, &k.typ, &a.created, &a.detail); err != nil {
-			rows.Close()
-			return fmt.Errorf("load alerts: %w", err)
-		}
-		w.alerts[k] = a
-	}
-	rows.Close()
 	if err := db.QueryRowContext(ctx, `SELECT last_seq FROM sync_state WHERE id = 1`).Scan(&w.lastSeq); err != nil {
 		return fmt.Errorf("load sequence: %w", err)
 	}
-	return nil
-}
-
-// Tx is one group-commit transaction, shared by the requests in a batch.
-type Tx struct {
-	w   *Writer
-	tx  *sql.Tx
-	ctx context.Context
-	now time.Time
-	agg map[aggKey]*aggVal
-	seq uint64
-	day string // the site-local date of now, computed once per transaction
-}
-
-// Now is the transaction's clock reading.
-func (t *Tx) Now() time.Time { return t.now }
-
-// today is the site-local date of the transaction's clock.
-func (t *Tx) today() string {
-	if t.day == "" {
-		t.day = t.now.In(t.w.site.Loc).Format(time.DateOnly)
-	}
-	return t.day
-}
-
-// text is a fixed alert detail.
-func text(s string) func() string { return func() string { return s } }
-
-type aggKey struct {
-	dim    string
-	win    bucket.Window
-	bucket int64
-	key    string
-}
-
-type aggVal struct{ tx, qty, rev int64 }
-
-func (t *Tx) exec(st *sql.Stmt, args ...any) (sql.Result, error) {
-	return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
-}
-
-// emit appends an event to the outbox with the next sequence number.
-func (t *Tx) emit(kind envelope.Kind, at time.Time, data any) (uint64, error) {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return 0, fmt.Errorf("encode %s event: %w", kind, err)
-	}
-	seq := t.seq + 1
-	ev, err := json.Marshal(envelope.Event{V: envelope.Version, Site: t.w.site.ID, Seq: seq, Kind: kind, Time: at.UTC(), Data: raw})
-	if err != nil {
-		return 0, fmt.Errorf("encode envelope: %w", err)
-	}
-	if _, err := t.exec(t.w.stmts.outbox, seq, string(kind), at.UnixMilli(), ev, t.now.UnixMilli()); err != nil {
-		return 0, fmt.Errorf("append outbox: %w", err)
-	}
-	t.seq = seq
-	return seq, nil
-}
-
-// audit records who did what to which entity.
-func (t *Tx) audit(entityType, entityID, action, by string, detail any) error {
-	d, err := json.Marshal(detail)
-	if err != nil {
-		return fmt.Errorf("encode audit detail: %w", err)
-	}
-	if _, err := t.exec(t.w.stmts.audit, entityType, entityID, action, by, t.now.UnixMilli(), string(d)); err != nil {
-		return fmt.Errorf("write audit log: %w", err)
-	}
-	return nil
-}
-
-// setAlert opens or closes the alert (machine, product, typ) so that it is
-// open exactly when want is true; describe gives an opened alert its detail. Opening and closing go up as events.
-func (t *Tx) setAlert(machineID, productID string, typ wire.AlertType, want bool, describe func() string, closeReason string) error {
-	k := alertKey{machineID, productID, typ}
-	cur, open := t.w.alerts[k]
-	switch {
-	case want && !open:
-		detail := ""
-		if describe != nil {
-			detail = describe() // formatted only when an alert opens, not on every sale
-		}
-		var id int64
-		if err := t.tx.StmtContext(t.ctx, t.w.stmts.openAlert).QueryRowContext(t.ctx, machineID, productID, string(typ), detail, t.now.UnixMilli()).Scan(&id); err != nil {
-			return fmt.Errorf("open %s alert: %w", typ, err)
-		}
-		t.w.alerts[k] = openAlert{id: id, created: t.now.UnixMilli(), detail: detail}
-		_, err := t.emit(envelope.KindAlert, t.now, envelope.Alert{AlertID: id, MachineID: machineID, ProductID: productID, Type: string(typ), Status: "OPEN", Detail: detail, OpenedAt: t.now.UTC()})
-		return err
-	case !want && open:
-		if _, err := t.exec(t.w.stmts.closeAlert, t.now.UnixMilli(), closeReason, cur.id); err != nil {
-			return fmt.Errorf("close %s alert: %w", typ, err)
-		}
-		delete(t.w.alerts, k)
-		closed := t.now.UTC()
-		_, err := t.emit(envelope.KindAlert, t.now, envelope.Alert{AlertID: cur.id, MachineID: machineID, ProductID: productID, Type: string(typ), Status: "CLOSED", Detail: closeReason, OpenedAt: time.UnixMilli(cur.created).UTC(), ClosedAt: &closed})
-		return err
-	}
-	return nil
-}
-
-// stockAlerts brings LOW_STOCK, OUT_OF_STOCK, EXPIRED and EXPIRING_SOON in
-// line with an item's current state.
-func (t *Tx) stockAlerts(k itemKey, it *item, reason string) error {
-	low, out := alert.Stock(it.qty, it.low)
-	if err := t.setAlert(k.machine, k.product, wire.LowStock, low, func() string {
-		return fmt.Sprintf("quantity %d at or below limit %d", it.qty, it.low)
-	}, reason); err != nil {
-		return err
-	}
-	if err := t.setAlert(k.machine, k.product, wire.OutOfStock, out, text("quantity 0"), reason); err != nil {
-		return err
-	}
-	return t.expiryAlerts(k, it, reason)
-}
-
-func (t *Tx) expiryAlerts(k itemKey, it *item, reason string) error {
-	expired, soon := alert.Expiry(it.expiry, t.today(), it.qty, t.w.cfg.Thresholds.ExpiringSoonDays)
-	if err := t.setAlert(k.machine, k.product, wire.Expired, expired, func() string { return "expired on " + it.expiry }, reason); err != nil {
-		return err
-	}
-	return t.setAlert(k.machine, k.product, wire.ExpiringSoon, soon, func() string { return "expires on " + it.expiry }, reason)
-}
-
-func (t *Tx) addAgg(dim, key string, at time.Time, qty, rev int64) {
-	ks := bucket.Keys(at, t.w.site.Loc)
-	for i, win := range bucket.All {
-		k := aggKey{dim, win, ks[i], key}
-		v := t.agg[k]
-		if v == nil {
-			v = &aggVal{}
-			t.agg[k] = v
-		}
-		v.tx++
-		v.qty += qty
-		v.rev += rev
-	}
-}
-
-// flush writes the batch's aggregate deltas (one upsert per bucket and key,
-// however many sales hit it) and the new sequence high-water mark.
-func (t *Tx) flush() error {
-	for k, v := range t.agg {
-		if _, err := t.exec(t.w.stmts.agg, k.dim, string(k.win), k.bucket, k.key, v.tx, v.qty, v.rev); err != nil {
-			return fmt.Errorf("update aggregates: %w", err)
-		}
-	}
-	if t.seq != t.w.lastSeq {
-		if _, err := t.exec(t.w.stmts.seq, t.seq); err != nil {
-			return fmt.Errorf("record sequence: %w", err)
+	for _, v := range w.views {
+		if err := v.Load(ctx, db); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-type statements struct {
-	insertSale, findSale, setQty, outbox, audit, agg, seq, openAlert, closeAlert *sql.Stmt
-	all                                                                          []*sql.Stmt
-}
-
-func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
-	for _, p := range []struct {
-		dst **sql.Stmt
-		q   string
-	}{
-		{&s.insertSale, `INSERT INTO sales_events (transaction_id, machine_id, product_id, quantity, amount_cents, payment_method, event_time, received_at, body_hash, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_id) DO NOTHING`},
-		{&s.findSale, `SELECT body_hash, seq FROM sales_events WHERE transaction_id = ?`},
-		{&s.setQty, `UPDATE machine_inventory SET quantity = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`},
-		{&s.outbox, `INSERT INTO outbox (seq, kind, event_time, payload, created_at) VALUES (?, ?, ?, ?, ?)`},
-		{&s.audit, `INSERT INTO audit_logs (entity_type, entity_id, action, performed_by, performed_at, detail) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&s.agg, `INSERT INTO sales_agg (dim, win, bucket, key, tx_count, quantity, revenue_cents) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (dim, win, bucket, key) DO UPDATE SET tx_count = tx_count + excluded.tx_count,
-			quantity = quantity + excluded.quantity, revenue_cents = revenue_cents + excluded.revenue_cents`},
-		{&s.seq, `UPDATE sync_state SET last_seq = ? WHERE id = 1`},
-		{&s.openAlert, `INSERT INTO alerts (machine_id, product_id, alert_type, status, detail, created_at) VALUES (?, ?, ?, 'OPEN', ?, ?) RETURNING alert_id`},
-		{&s.closeAlert, `UPDATE alerts SET status = 'CLOSED', closed_at = ?, close_reason = ? WHERE alert_id = ?`},
-	} {
-		st, err := db.PrepareContext(ctx, p.q)
-		if err != nil {
-			s.close()
-			return fmt.Errorf("prepare %q: %w", p.q[:30], err)
-		}
-		*p.dst = st
-		s.all = append(s.all, st)
-	}
-	return nil
-}
-
-func (s *statements) close() error {
-	for _, st := range s.all {
-		st.Close()
-	}
-	s.all = nil
-	return nil
-}
-
-// errUnknownMachine and friends are the writer's validation errors.
-func errUnknownMachine(id string) *web.Error {
-	return web.Errorf(http.StatusUnprocessableEntity, "UNKNOWN_MACHINE", "machineId", "machine %q is not registered at this site", id)
-}
-
-func errDecommissioned(id string) *web.Error {
-	return web.Errorf(http.StatusConflict, "MACHINE_DECOMMISSIONED", "machineId", "machine %q is decommissioned", id)
 }

@@ -1,4 +1,4 @@
-package ingest_test
+package alert_test
 
 import (
 	"context"
@@ -32,29 +32,9 @@ func run(t *testing.T, s *edgetest.Site, steps []step) {
 			if got, want := s.OpenAlerts(st.machine, st.product), st.want; got != want {
 				t.Fatalf("open alerts of %s/%s = %q, want %q", st.machine, st.product, got, want)
 			}
-			checkAlertInvariants(t, s)
+			edgetest.CheckAlerts(t, s.DB())
 		})
 	}
-}
-
-// checkAlertInvariants: at most one open alert per condition, every closed
-// alert has a close time and reason, and each alert's opening (and closing)
-// went into the outbox.
-func checkAlertInvariants(t *testing.T, s *edgetest.Site) {
-	t.Helper()
-	db := s.DB()
-	if n := edgetest.Count(t, db, `SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE status = 'OPEN' GROUP BY machine_id, product_id, alert_type HAVING COUNT(*) > 1)`); n != 0 {
-		t.Fatalf("%d conditions with more than one open alert", n)
-	}
-	if n := edgetest.Count(t, db, `SELECT COUNT(*) FROM alerts WHERE status = 'CLOSED' AND (closed_at IS NULL OR COALESCE(close_reason, '') = '')`); n != 0 {
-		t.Fatalf("%d closed alerts without close time or reason", n)
-	}
-	events := edgetest.Count(t, db, `SELECT COUNT(*) FROM outbox WHERE kind = 'alert'`)
-	want := edgetest.Count(t, db, `SELECT COUNT(*) + SUM(status = 'CLOSED') FROM alerts`)
-	if events != want {
-		t.Fatalf("%d alert events in the outbox, want %d (one per opening and closing)", events, want)
-	}
-	edgetest.CheckOutbox(t, db)
 }
 
 func post(s *edgetest.Site, path string, body any, status int) func(t *testing.T) {
@@ -249,7 +229,7 @@ func TestAlerts_RestartKeepsState(t *testing.T) {
 	if got, want := s.OpenAlerts("M1", ""), "DOOR_OPEN,TEMPERATURE_HIGH"; got != want {
 		t.Fatalf("after a second restart and power on: %q, want %q", got, want)
 	}
-	checkAlertInvariants(t, s)
+	edgetest.CheckAlerts(t, s.DB())
 }
 
 // TestAlerts_ExpiryAcrossTimezones: an item is good through its expiry date
@@ -321,7 +301,7 @@ func TestAlerts_ExpiryAcrossTimezones(t *testing.T) {
 			if got, want := strings.Join(closed, " "), "EXPIRING_SOON:SWEEP EXPIRED:SALE OUT_OF_STOCK:UPDATED"; got != want {
 				t.Fatalf("closed alerts = %q, want %q", got, want)
 			}
-			checkAlertInvariants(t, s)
+			edgetest.CheckAlerts(t, s.DB())
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package stock
 
 import (
 	"bytes"
@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
-	"github.com/vendsync/vendsync/internal/web"
+	"github.com/vendsync/vendsync/edge/alert"
+	"github.com/vendsync/vendsync/edge/check"
+	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -65,35 +67,33 @@ type RestockResult struct {
 // MaxRestockItems bounds the products in one restock.
 const MaxRestockItems = 1000
 
-func checkRestock(machineID string, in RestockIn) ([]byte, *web.Error) {
-	if e := ValidID("movementId", in.MovementID); e != nil {
-		return nil, e
+func checkRestock(machineID string, in RestockIn) ([]byte, error) {
+	if err := check.ID("movementId", in.MovementID); err != nil {
+		return nil, err
 	}
 	if len(in.Items) == 0 {
-		return nil, web.Invalid("items", "items must hold at least one product")
+		return nil, errs.Invalidf("items", "items must hold at least one product")
 	}
 	if len(in.Items) > MaxRestockItems {
-		return nil, web.Invalid("items", "items holds %d products; at most %d per restock", len(in.Items), MaxRestockItems)
+		return nil, errs.Invalidf("items", "items holds %d products; at most %d per restock", len(in.Items), MaxRestockItems)
 	}
 	seen := map[string]bool{}
 	for i, it := range in.Items {
 		f := func(name string) string { return fmt.Sprintf("items[%d].%s", i, name) }
-		if e := ValidID(f("productId"), it.ProductID); e != nil {
-			return nil, e
+		if err := check.ID(f("productId"), it.ProductID); err != nil {
+			return nil, err
 		}
 		if seen[it.ProductID] {
-			return nil, web.Invalid(f("productId"), "product %q appears twice; give one line per product", it.ProductID)
+			return nil, errs.Invalidf(f("productId"), "product %q appears twice; give one line per product", it.ProductID)
 		}
 		seen[it.ProductID] = true
-		for _, e := range []*web.Error{checkNonNeg(f("added"), it.Added, wire.MaxQuantity), checkNonNeg(f("removedExpired"), it.RemovedExpired, wire.MaxQuantity),
-			checkNonNeg(f("removedDamaged"), it.RemovedDamaged, wire.MaxQuantity), checkNonNeg(f("countedQuantity"), it.CountedQuantity, wire.MaxQuantity),
-			checkDate(f("expiryDate"), it.ExpiryDate)} {
-			if e != nil {
-				return nil, e
-			}
+		if err := check.First(check.Count(f("added"), it.Added, wire.MaxQuantity), check.Count(f("removedExpired"), it.RemovedExpired, wire.MaxQuantity),
+			check.Count(f("removedDamaged"), it.RemovedDamaged, wire.MaxQuantity), check.Count(f("countedQuantity"), it.CountedQuantity, wire.MaxQuantity),
+			check.Date(f("expiryDate"), it.ExpiryDate)); err != nil {
+			return nil, err
 		}
 		if val(it.Added) == 0 && val(it.RemovedExpired) == 0 && val(it.RemovedDamaged) == 0 && it.CountedQuantity == nil && it.ExpiryDate == "" {
-			return nil, web.Invalid(f("productId"), "nothing to record for product %q: give added, removedExpired, removedDamaged, countedQuantity or expiryDate", it.ProductID)
+			return nil, errs.Invalidf(f("productId"), "nothing to record for product %q: give added, removedExpired, removedDamaged, countedQuantity or expiryDate", it.ProductID)
 		}
 	}
 	// The hash covers the machine and the normalized body: the same key for
@@ -118,24 +118,21 @@ func val(p *int64) int64 {
 // optional shelf count, each as a stock movement (outbox event, audit row)
 // with stock alerts re-evaluated; a count closes INVENTORY_MISMATCH.
 //
-// It returns a *web.Error for bad input (400 naming the field), an unknown
-// machine (404) or product (422 UNKNOWN_PRODUCT), a removal larger than the
-// stock (400), a decommissioned machine (409), or a movementId already used
-// with a different body (409 IDEMPOTENCY_CONFLICT). A replay of the same
-// body returns the first result with Replayed set and changes nothing.
-func (w *Writer) Restock(ctx context.Context, machineID string, in RestockIn, by string) (RestockResult, error) {
-	if e := ValidID("machineId", machineID); e != nil {
-		return RestockResult{}, e
+// It returns an *errs.Error for bad input (Invalid, naming the field), an
+// unknown machine (NOT_FOUND) or product (Unprocessable UNKNOWN_PRODUCT), a
+// removal larger than the stock (Invalid), a decommissioned machine
+// (Conflict MACHINE_DECOMMISSIONED), or a movementId already used with a
+// different body (Conflict IDEMPOTENCY_CONFLICT). A replay of the same body
+// returns the first result with Replayed set and changes nothing.
+func (r *Rules) Restock(ctx context.Context, machineID string, in RestockIn, by string) (RestockResult, error) {
+	if err := check.ID("machineId", machineID); err != nil {
+		return RestockResult{}, err
 	}
-	hash, e := checkRestock(machineID, in)
-	if e != nil {
-		return RestockResult{}, e
-	}
-	res, err := w.Do(ctx, func(t *Tx) (any, error) { return t.restock(machineID, in, hash, by) })
+	hash, err := checkRestock(machineID, in)
 	if err != nil {
 		return RestockResult{}, err
 	}
-	return res.(RestockResult), nil
+	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (RestockResult, error) { return r.restock(t, machineID, in, hash, by) })
 }
 
 const (
@@ -147,8 +144,8 @@ const (
 
 // findRestock answers a movement id seen before: the same body is a replay,
 // a different one a conflict. ok is false for a new movement id.
-func (t *Tx) findRestock(id string, hash []byte) (res RestockResult, ok bool, err error) {
-	rows, err := t.tx.QueryContext(t.ctx, findMovement, id)
+func (r *Rules) findRestock(t *ingest.Tx, id string, hash []byte) (res RestockResult, ok bool, err error) {
+	rows, err := t.Query(r.findMovement, id)
 	if err != nil {
 		return res, false, fmt.Errorf("find movement: %w", err)
 	}
@@ -161,7 +158,7 @@ func (t *Tx) findRestock(id string, hash []byte) (res RestockResult, ok bool, er
 			return res, false, fmt.Errorf("find movement: %w", err)
 		}
 		if !bytes.Equal(h, hash) {
-			return res, true, web.Errorf(http.StatusConflict, "IDEMPOTENCY_CONFLICT", "movementId",
+			return res, true, errs.Errorf(errs.Conflict, "IDEMPOTENCY_CONFLICT", "movementId",
 				"movement %q was already recorded with a different body", id)
 		}
 		ok = true
@@ -178,43 +175,37 @@ type plannedLine struct {
 	delta, after int64
 }
 
-func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (RestockResult, error) {
-	if prev, ok, err := t.findRestock(in.MovementID, hash); err != nil || ok {
+func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, hash []byte, by string) (RestockResult, error) {
+	if prev, ok, err := r.findRestock(t, in.MovementID, hash); err != nil || ok {
 		return prev, err
 	}
-	m := t.w.machines[machineID]
-	if m == nil {
-		return RestockResult{}, web.NotFound("machineId", "machine %q is not registered", machineID)
-	}
-	if m.status == "DECOMMISSIONED" {
-		return RestockResult{}, errDecommissioned(machineID)
+	if _, err := r.machines.Find(machineID); err != nil {
+		return RestockResult{}, err
 	}
 	// Plan every line against the current view before writing anything, so
 	// a bad line rejects the whole visit.
 	type planned struct {
-		k      itemKey
-		it     *item
+		it     *Slot
 		before int64
-		next   item
+		next   Slot
 		lines  []plannedLine
 	}
 	plans := make([]planned, 0, len(in.Items))
 	for i, ri := range in.Items {
-		k := itemKey{machineID, ri.ProductID}
-		it := t.w.items[k]
+		it := r.slots[slotKey{machineID, ri.ProductID}]
 		if it == nil {
-			return RestockResult{}, web.Errorf(http.StatusUnprocessableEntity, "UNKNOWN_PRODUCT", fmt.Sprintf("items[%d].productId", i),
+			return RestockResult{}, errs.Errorf(errs.Unprocessable, "UNKNOWN_PRODUCT", fmt.Sprintf("items[%d].productId", i),
 				"machine %q has no product %q", machineID, ri.ProductID)
 		}
-		p := planned{k: k, it: it, before: it.qty, next: *it}
-		qty := it.qty
+		p := planned{it: it, before: it.Qty, next: *it}
+		qty := it.Qty
 		removed := val(ri.RemovedExpired) + val(ri.RemovedDamaged)
 		if removed > qty {
 			field := "removedExpired"
 			if val(ri.RemovedDamaged) > 0 {
 				field = "removedDamaged"
 			}
-			return RestockResult{}, web.Invalid(fmt.Sprintf("items[%d].%s", i, field),
+			return RestockResult{}, errs.Invalidf(fmt.Sprintf("items[%d].%s", i, field),
 				"cannot remove %d units of %q: the machine holds %d", removed, ri.ProductID, qty)
 		}
 		add := func(reason string, delta int64) {
@@ -229,7 +220,7 @@ func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (Re
 		}
 		if n := val(ri.Added); n > 0 {
 			if qty+n > wire.MaxQuantity {
-				return RestockResult{}, web.Invalid(fmt.Sprintf("items[%d].added", i), "adding %d units of %q would hold %d, more than %d", n, ri.ProductID, qty+n, wire.MaxQuantity)
+				return RestockResult{}, errs.Invalidf(fmt.Sprintf("items[%d].added", i), "adding %d units of %q would hold %d, more than %d", n, ri.ProductID, qty+n, wire.MaxQuantity)
 			}
 			add(ReasonRestock, n)
 		}
@@ -242,57 +233,53 @@ func (t *Tx) restock(machineID string, in RestockIn, hash []byte, by string) (Re
 		// The slot's expiry is its earliest one: new units' date unless
 		// older units that expire sooner are still in it.
 		if ri.ExpiryDate != "" {
-			left := it.qty - removed
-			if left <= 0 || it.expiry == "" || ri.ExpiryDate < it.expiry {
-				p.next.expiry = ri.ExpiryDate
+			left := it.Qty - removed
+			if left <= 0 || it.Expiry == "" || ri.ExpiryDate < it.Expiry {
+				p.next.Expiry = ri.ExpiryDate
 			}
 		}
-		p.next.qty = qty
+		p.next.Qty = qty
 		plans = append(plans, p)
 	}
 
 	res := RestockResult{MovementID: in.MovementID, MachineID: machineID, Lines: []StockLine{}}
 	line := 0
 	for i, p := range plans {
-		var expiry any
-		if p.next.expiry != "" {
-			expiry = p.next.expiry
-		}
-		if _, err := t.tx.ExecContext(t.ctx, `UPDATE machine_inventory SET quantity = ?, expiry_date = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`,
-			p.next.qty, expiry, t.now.UnixMilli(), p.k.machine, p.k.product); err != nil {
+		product := p.it.ProductID
+		if _, err := t.Exec(r.restockSlot, p.next.Qty, nullable(p.next.Expiry), t.Now().UnixMilli(), machineID, product); err != nil {
 			return RestockResult{}, fmt.Errorf("update stock: %w", err)
 		}
-		expiryChanged := p.next.expiry != p.it.expiry
+		expiryChanged := p.next.Expiry != p.it.Expiry
 		*p.it = p.next
 		for _, l := range p.lines {
 			line++
 			mvID := fmt.Sprintf("%s:%d", in.MovementID, line)
-			seq, err := t.emit(envelope.KindStock, t.now, envelope.StockMovement{MovementID: mvID, MachineID: machineID, ProductID: p.k.product,
+			seq, err := t.Emit(envelope.KindStock, t.Now(), envelope.StockMovement{MovementID: mvID, MachineID: machineID, ProductID: product,
 				Reason: l.reason, Delta: l.delta, After: l.after, By: by})
 			if err != nil {
 				return RestockResult{}, err
 			}
-			if _, err := t.tx.ExecContext(t.ctx, insertMovement, in.MovementID, line, machineID, p.k.product, l.reason, l.delta, l.after,
-				by, t.now.UnixMilli(), hash, seq); err != nil {
+			if _, err := t.Exec(r.insertMovement, in.MovementID, line, machineID, product, l.reason, l.delta, l.after,
+				by, t.Now().UnixMilli(), hash, seq); err != nil {
 				return RestockResult{}, fmt.Errorf("insert stock movement: %w", err)
 			}
-			res.Lines = append(res.Lines, StockLine{Line: line, ProductID: p.k.product, Reason: l.reason, Delta: l.delta, After: l.after, Sequence: seq})
+			res.Lines = append(res.Lines, StockLine{Line: line, ProductID: product, Reason: l.reason, Delta: l.delta, After: l.after, Sequence: seq})
 		}
-		if err := t.audit("inventory", machineID+"/"+p.k.product, "RESTOCK", by, map[string]any{
-			"movementId": in.MovementID, "item": in.Items[i], "before": p.before, "after": p.next.qty}); err != nil {
+		if err := t.Audit("inventory", machineID+"/"+product, "RESTOCK", by, map[string]any{
+			"movementId": in.MovementID, "item": in.Items[i], "before": p.before, "after": p.next.Qty}); err != nil {
 			return RestockResult{}, err
 		}
 		if expiryChanged {
-			if err := t.inventoryEvent(p.k, p.it, "UPDATED", by); err != nil {
+			if err := r.inventoryEvent(t, p.it, "UPDATED", by); err != nil {
 				return RestockResult{}, err
 			}
 		}
 		if in.Items[i].CountedQuantity != nil {
-			if err := t.setAlert(machineID, p.k.product, wire.InventoryMismatch, false, nil, "COUNTED"); err != nil {
+			if err := alert.Counted(t, machineID, product); err != nil {
 				return RestockResult{}, err
 			}
 		}
-		if err := t.stockAlerts(p.k, p.it, ReasonRestock); err != nil {
+		if err := r.alerts.CheckStock(t, p.it.alertSlot(), ReasonRestock); err != nil {
 			return RestockResult{}, err
 		}
 	}

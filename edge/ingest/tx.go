@@ -1,0 +1,227 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/sync/bucket"
+	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
+)
+
+// Tx is one group-commit transaction, shared by the requests in a batch.
+// Submitted functions use it and nothing else to write.
+type Tx struct {
+	w   *Writer
+	tx  *sql.Tx
+	ctx context.Context
+	now time.Time
+	agg map[aggKey]*aggVal
+	seq uint64
+	day string // the site-local date of now, computed once per transaction
+}
+
+// Now is the transaction's clock reading.
+func (t *Tx) Now() time.Time { return t.now }
+
+// Today is the site-local date (YYYY-MM-DD) of the transaction's clock.
+func (t *Tx) Today() string {
+	if t.day == "" {
+		t.day = t.now.In(t.w.site.Loc).Format(time.DateOnly)
+	}
+	return t.day
+}
+
+// Site is the site the transaction writes for.
+func (t *Tx) Site() store.Site { return t.w.site }
+
+// Exec runs a prepared statement in the transaction.
+func (t *Tx) Exec(s *Stmt, args ...any) (sql.Result, error) {
+	return t.tx.StmtContext(t.ctx, s.st).ExecContext(t.ctx, args...)
+}
+
+// QueryRow runs a prepared query returning at most one row.
+func (t *Tx) QueryRow(s *Stmt, args ...any) *sql.Row {
+	return t.tx.StmtContext(t.ctx, s.st).QueryRowContext(t.ctx, args...)
+}
+
+// Query runs a prepared query in the transaction.
+func (t *Tx) Query(s *Stmt, args ...any) (*sql.Rows, error) {
+	return t.tx.StmtContext(t.ctx, s.st).QueryContext(t.ctx, args...)
+}
+
+// NextSeq is the outbox sequence number the next Emit will use.
+func (t *Tx) NextSeq() uint64 { return t.seq + 1 }
+
+// Emit appends an event to the outbox with the next sequence number and
+// returns that number. at is the event's own time.
+func (t *Tx) Emit(kind envelope.Kind, at time.Time, data any) (uint64, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return 0, fmt.Errorf("encode %s event: %w", kind, err)
+	}
+	seq := t.seq + 1
+	ev, err := json.Marshal(envelope.Event{V: envelope.Version, Site: t.w.site.ID, Seq: seq, Kind: kind, Time: at.UTC(), Data: raw})
+	if err != nil {
+		return 0, fmt.Errorf("encode envelope: %w", err)
+	}
+	if _, err := t.Exec(t.w.own.outbox, seq, string(kind), at.UnixMilli(), ev, t.now.UnixMilli()); err != nil {
+		return 0, fmt.Errorf("append outbox: %w", err)
+	}
+	t.seq = seq
+	return seq, nil
+}
+
+// Audit records who (by) did what (action) to which entity; detail is
+// stored as JSON.
+func (t *Tx) Audit(entityType, entityID, action, by string, detail any) error {
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return fmt.Errorf("encode audit detail: %w", err)
+	}
+	if _, err := t.Exec(t.w.own.audit, entityType, entityID, action, by, t.now.UnixMilli(), string(d)); err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	return nil
+}
+
+type alertKey struct {
+	machine, product string
+	typ              wire.AlertType
+}
+
+type openAlert struct {
+	id      int64
+	created int64
+}
+
+// SetAlert opens or closes the alert (machine, product, typ) (product ""
+// for a machine's own alerts) so that it is open exactly when open is true.
+// describe gives an opened alert its detail and is called only then; reason
+// is recorded when it closes. Opening and closing each go up as an event.
+func (t *Tx) SetAlert(machineID, productID string, typ wire.AlertType, open bool, describe func() string, reason string) error {
+	k := alertKey{machineID, productID, typ}
+	cur, isOpen := t.w.alerts[k]
+	switch {
+	case open && !isOpen:
+		detail := ""
+		if describe != nil {
+			detail = describe()
+		}
+		var id int64
+		if err := t.QueryRow(t.w.own.openAlert, machineID, productID, string(typ), detail, t.now.UnixMilli()).Scan(&id); err != nil {
+			return fmt.Errorf("open %s alert: %w", typ, err)
+		}
+		t.w.alerts[k] = openAlert{id: id, created: t.now.UnixMilli()}
+		_, err := t.Emit(envelope.KindAlert, t.now, envelope.Alert{AlertID: id, MachineID: machineID, ProductID: productID, Type: string(typ),
+			Status: "OPEN", Detail: detail, OpenedAt: t.now.UTC()})
+		return err
+	case !open && isOpen:
+		if _, err := t.Exec(t.w.own.closeAlert, t.now.UnixMilli(), reason, cur.id); err != nil {
+			return fmt.Errorf("close %s alert: %w", typ, err)
+		}
+		delete(t.w.alerts, k)
+		closed := t.now.UTC()
+		_, err := t.Emit(envelope.KindAlert, t.now, envelope.Alert{AlertID: cur.id, MachineID: machineID, ProductID: productID, Type: string(typ),
+			Status: "CLOSED", Detail: reason, OpenedAt: time.UnixMilli(cur.created).UTC(), ClosedAt: &closed})
+		return err
+	}
+	return nil
+}
+
+// CloseAlerts closes every open alert of a machine and its products.
+func (t *Tx) CloseAlerts(machineID, reason string) error {
+	for k := range t.w.alerts {
+		if k.machine == machineID {
+			if err := t.SetAlert(k.machine, k.product, k.typ, false, nil, reason); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type aggKey struct {
+	dim    string
+	win    bucket.Window
+	bucket int64
+	key    string
+}
+
+type aggVal struct{ tx, qty, rev int64 }
+
+// CountSale adds one sale of qty for revenue cents at time at to the local
+// aggregates of dimension dim ("machine", "product", "location") and key, in
+// every window (hour, day, week, month) in the site's timezone. The sums are
+// written once per bucket when the transaction commits.
+func (t *Tx) CountSale(dim, key string, at time.Time, qty, revenue int64) {
+	ks := bucket.Keys(at, t.w.site.Loc)
+	for i, win := range bucket.All {
+		k := aggKey{dim, win, ks[i], key}
+		v := t.agg[k]
+		if v == nil {
+			v = &aggVal{}
+			t.agg[k] = v
+		}
+		v.tx++
+		v.qty += qty
+		v.rev += revenue
+	}
+}
+
+// flush writes the batch's aggregate deltas (one upsert per bucket and key,
+// however many sales hit it) and the new sequence high-water mark.
+func (t *Tx) flush() error {
+	for k, v := range t.agg {
+		if _, err := t.Exec(t.w.own.agg, k.dim, string(k.win), k.bucket, k.key, v.tx, v.qty, v.rev); err != nil {
+			return fmt.Errorf("update aggregates: %w", err)
+		}
+	}
+	if t.seq != t.w.lastSeq {
+		if _, err := t.Exec(t.w.own.seq, t.seq); err != nil {
+			return fmt.Errorf("record sequence: %w", err)
+		}
+	}
+	return nil
+}
+
+// engineStmts are the statements behind the Tx API.
+type engineStmts struct {
+	outbox, audit, agg, seq, openAlert, closeAlert *Stmt
+}
+
+func (s *engineStmts) prepare(w *Writer) {
+	s.outbox = w.Prepare(`INSERT INTO outbox (seq, kind, event_time, payload, created_at) VALUES (?, ?, ?, ?, ?)`)
+	s.audit = w.Prepare(`INSERT INTO audit_logs (entity_type, entity_id, action, performed_by, performed_at, detail) VALUES (?, ?, ?, ?, ?, ?)`)
+	s.agg = w.Prepare(`INSERT INTO sales_agg (dim, win, bucket, key, tx_count, quantity, revenue_cents) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (dim, win, bucket, key) DO UPDATE SET tx_count = tx_count + excluded.tx_count,
+			quantity = quantity + excluded.quantity, revenue_cents = revenue_cents + excluded.revenue_cents`)
+	s.seq = w.Prepare(`UPDATE sync_state SET last_seq = ? WHERE id = 1`)
+	s.openAlert = w.Prepare(`INSERT INTO alerts (machine_id, product_id, alert_type, status, detail, created_at) VALUES (?, ?, ?, 'OPEN', ?, ?) RETURNING alert_id`)
+	s.closeAlert = w.Prepare(`UPDATE alerts SET status = 'CLOSED', closed_at = ?, close_reason = ? WHERE alert_id = ?`)
+}
+
+func (w *Writer) loadAlerts(ctx context.Context, db Querier) error {
+	w.alerts = map[alertKey]openAlert{}
+	rows, err := db.QueryContext(ctx, `SELECT alert_id, machine_id, product_id, alert_type, created_at FROM alerts WHERE status = 'OPEN'`)
+	if err != nil {
+		return fmt.Errorf("load alerts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k alertKey
+		var a openAlert
+		if err := rows.Scan(&a.id, &k.machine, &k.product, &k.typ, &a.created); err != nil {
+			return fmt.Errorf("load alerts: %w", err)
+		}
+		w.alerts[k] = a
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load alerts: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+// Package sale records the sales machines report (seed 000 POST
+// /events/sales and /events/batch): each is checked against the machine and
+// the slot's price, recorded once per transactionId (a replay answers with
+// the first result, another body under the same id is a conflict), takes its
+// units from stock (edge/stock), counts in the local aggregates and goes up
+// to central through the outbox, all in one transaction.
+package sale
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/edge/check"
+	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/stock"
+	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
+)
+
+// Config tunes the sale rules. DefaultConfig gives the defaults.
+type Config struct {
+	// AmountTolerance is how far a sale's amount may differ from price ×
+	// quantity, as a fraction of it (0.10 = 10%), on top of one cent.
+	AmountTolerance float64
+	// MaxClockSkew is how far in the future a sale's timestamp may be.
+	MaxClockSkew time.Duration
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{AmountTolerance: 0.10, MaxClockSkew: 5 * time.Minute}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.AmountTolerance < 0 || c.AmountTolerance > 1:
+		return fmt.Errorf("amount tolerance %v: must be between 0 and 1", c.AmountTolerance)
+	case c.MaxClockSkew < 0:
+		return fmt.Errorf("max clock skew must not be negative")
+	}
+	return nil
+}
+
+// In is a sale as a machine posts it (seed 000 POST /events/sales).
+type In struct {
+	TransactionID string      `json:"transactionId"`
+	MachineID     string      `json:"machineId"`
+	ProductID     string      `json:"productId"`
+	Quantity      *int64      `json:"quantity"`
+	Amount        *wire.Money `json:"amount"`
+	PaymentMethod string      `json:"paymentMethod"`
+	Timestamp     string      `json:"timestamp"`
+}
+
+// Result is the answer to an accepted sale; a replay gets the same one.
+type Result struct {
+	Status        string `json:"status"`
+	TransactionID string `json:"transactionId"`
+	Sequence      uint64 `json:"sequence"`
+	Replayed      bool   `json:"-"`
+}
+
+// BatchResult is one event's outcome in POST /events/batch.
+type BatchResult struct {
+	Index         int         `json:"index"`
+	TransactionID string      `json:"transactionId,omitempty"`
+	Status        string      `json:"status"` // ACCEPTED, DUPLICATE, REJECTED
+	Sequence      uint64      `json:"sequence,omitempty"`
+	Error         *errs.Error `json:"error,omitempty"`
+}
+
+// MaxQuantity bounds one sale's quantity.
+const MaxQuantity = 1000
+
+// Rules records sales.
+type Rules struct {
+	w        *ingest.Writer
+	machines *machine.Rules
+	stock    *stock.Rules
+	cfg      Config
+
+	insert, find *ingest.Stmt
+}
+
+// New returns the sale rules on w (before w.Open). It returns an error for
+// a bad cfg.
+func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config) (*Rules, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sale config: %w", err)
+	}
+	return &Rules{
+		w: w, machines: machines, stock: st, cfg: cfg,
+		insert: w.Prepare(`INSERT INTO sales_events (transaction_id, machine_id, product_id, quantity, amount_cents, payment_method, event_time, received_at, body_hash, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_id) DO NOTHING`),
+		find: w.Prepare(`SELECT body_hash, seq FROM sales_events WHERE transaction_id = ?`),
+	}, nil
+}
+
+type sale struct {
+	in     In
+	at     time.Time
+	qty    int64
+	amount int64
+	hash   []byte
+}
+
+// checkSale validates the parts of a sale that need no store state.
+func (r *Rules) checkSale(in In, now time.Time) (sale, error) {
+	s := sale{in: in}
+	if err := check.ID("transactionId", in.TransactionID); err != nil {
+		return s, err
+	}
+	if err := check.ID("machineId", in.MachineID); err != nil {
+		return s, err
+	}
+	if err := check.ID("productId", in.ProductID); err != nil {
+		return s, err
+	}
+	if in.Quantity == nil {
+		return s, errs.Invalidf("quantity", "quantity is required")
+	}
+	if *in.Quantity <= 0 || *in.Quantity > MaxQuantity {
+		return s, errs.Invalidf("quantity", "quantity %d: must be between 1 and %d", *in.Quantity, MaxQuantity)
+	}
+	if in.Amount == nil {
+		return s, errs.Invalidf("amount", "amount is required")
+	}
+	if *in.Amount < 0 {
+		return s, errs.Invalidf("amount", "amount %s must not be negative", *in.Amount)
+	}
+	if in.PaymentMethod == "" {
+		return s, errs.Invalidf("paymentMethod", "paymentMethod is required (e.g. CASH, CARD, UPI)")
+	}
+	if len(in.PaymentMethod) > 32 || strings.ToUpper(in.PaymentMethod) != in.PaymentMethod {
+		return s, errs.Invalidf("paymentMethod", "paymentMethod %q: use an upper-case name of at most 32 characters, e.g. CARD", in.PaymentMethod)
+	}
+	at, err := check.Timestamp("timestamp", in.Timestamp, now, r.cfg.MaxClockSkew)
+	if err != nil {
+		return s, err
+	}
+	s.at, s.qty, s.amount = at, *in.Quantity, int64(*in.Amount)
+	s.hash = hash(in.TransactionID, in.MachineID, in.ProductID, s.qty, s.amount, in.PaymentMethod, at)
+	return s, nil
+}
+
+func hash(tx, m, p string, qty, amount int64, pay string, at time.Time) []byte {
+	h := sha256.New()
+	for _, s := range []string{tx, m, p, pay} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var b [24]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(qty))
+	binary.BigEndian.PutUint64(b[8:], uint64(amount))
+	binary.BigEndian.PutUint64(b[16:], uint64(at.UnixMilli()))
+	h.Write(b[:])
+	return h.Sum(nil)
+}
+
+// Record records one sale. The Idempotency-Key header (idemKey), when
+// given, must equal the body's transactionId. machineScope, when not empty,
+// is the only machine the caller may post for (a MACHINE token). It returns
+// an *errs.Error for a sale it refuses: Invalid naming the field, Forbidden
+// for another machine, Unprocessable UNKNOWN_MACHINE, UNKNOWN_PRODUCT or
+// AMOUNT_MISMATCH, Conflict MACHINE_DECOMMISSIONED or IDEMPOTENCY_CONFLICT.
+func (r *Rules) Record(ctx context.Context, in In, idemKey, machineScope string) (Result, error) {
+	if idemKey != "" && in.TransactionID != "" && idemKey != in.TransactionID {
+		return Result{}, errs.Invalidf("Idempotency-Key", "Idempotency-Key %q differs from transactionId %q; send the same value in both", idemKey, in.TransactionID)
+	}
+	if in.TransactionID == "" {
+		in.TransactionID = idemKey
+	}
+	s, err := r.checkSale(in, r.w.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	if err := machine.CheckScope(machineScope, s.in.MachineID); err != nil {
+		return Result{}, err
+	}
+	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
+}
+
+// RecordBatch records many sales, each on its own: a bad one is rejected
+// with its reason and never affects the others. All accepted ones commit
+// together.
+func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) ([]BatchResult, error) {
+	now := r.w.Now()
+	out := make([]BatchResult, len(ins))
+	valid := make([]sale, 0, len(ins))
+	idx := make([]int, 0, len(ins))
+	for i, in := range ins {
+		out[i] = BatchResult{Index: i, TransactionID: in.TransactionID}
+		s, err := r.checkSale(in, now)
+		if err == nil {
+			err = machine.CheckScope(machineScope, in.MachineID)
+		}
+		if err != nil {
+			e, _ := errs.As(err)
+			out[i].Status, out[i].Error = "REJECTED", e
+			continue
+		}
+		valid = append(valid, s)
+		idx = append(idx, i)
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	err := r.w.Do(ctx, func(t *ingest.Tx) error {
+		for j := range valid {
+			res, err := r.record(t, &valid[j])
+			i := idx[j]
+			if e, ok := errs.As(err); ok && e.Kind != errs.Internal {
+				out[i].Status, out[i].Error = "REJECTED", e
+				continue
+			}
+			switch {
+			case err != nil:
+				return err
+			case res.Replayed:
+				out[i].Status, out[i].Sequence = "DUPLICATE", res.Sequence
+			default:
+				out[i].Status, out[i].Sequence = "ACCEPTED", res.Sequence
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// record applies one validated sale inside the transaction: raw event,
+// outbox row, stock, aggregates and alerts.
+func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
+	m, reject := r.machines.Reporting(s.in.MachineID)
+	var slot *stock.Slot
+	if reject == nil {
+		slot = r.stock.Slot(s.in.MachineID, s.in.ProductID)
+		if slot == nil {
+			reject = errs.Errorf(errs.Unprocessable, "UNKNOWN_PRODUCT", "productId", "product %q is not stocked in machine %q", s.in.ProductID, s.in.MachineID)
+		} else {
+			reject = r.checkAmount(s, slot.Price)
+		}
+	}
+	if reject != nil {
+		// A replay of a sale accepted earlier still answers with its first
+		// result, even if the machine has since changed.
+		if prev, ok, err := r.findSale(t, s); err != nil || ok {
+			return prev, err
+		}
+		return Result{}, reject
+	}
+	seq := t.NextSeq()
+	res, err := t.Exec(r.insert, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
+		s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq)
+	if err != nil {
+		return Result{}, fmt.Errorf("insert sale: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		prev, _, err := r.findSale(t, s)
+		return prev, err
+	}
+	loc := m.Location()
+	locKey := loc.Key()
+	after := max(0, slot.Qty-s.qty)
+	if _, err := t.Emit(envelope.KindSale, s.at, envelope.Sale{
+		TransactionID: s.in.TransactionID, MachineID: s.in.MachineID, ProductID: s.in.ProductID, Quantity: s.qty,
+		AmountCents: s.amount, PaymentMethod: s.in.PaymentMethod, City: loc.City, Location: locKey, StockAfter: &after,
+	}); err != nil {
+		return Result{}, err
+	}
+	t.CountSale("machine", s.in.MachineID, s.at, s.qty, s.amount)
+	t.CountSale("product", s.in.ProductID, s.at, s.qty, s.amount)
+	t.CountSale("location", locKey, s.at, s.qty, s.amount)
+	if err := r.stock.Sell(t, slot, s.qty, s.in.TransactionID); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq}, nil
+}
+
+// findSale looks up an earlier sale with the same transaction id: the same
+// body is a replay, a different one is a conflict.
+func (r *Rules) findSale(t *ingest.Tx, s *sale) (Result, bool, error) {
+	var h []byte
+	var seq uint64
+	err := t.QueryRow(r.find, s.in.TransactionID).Scan(&h, &seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, fmt.Errorf("find sale: %w", err)
+	}
+	if !bytes.Equal(h, s.hash) {
+		return Result{}, true, errs.Errorf(errs.Conflict, "IDEMPOTENCY_CONFLICT", "transactionId",
+			"transaction %q was already recorded with a different body", s.in.TransactionID)
+	}
+	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Replayed: true}, true, nil
+}
+
+// checkAmount: the amount must be price × quantity within one cent plus
+// AmountTolerance of it (machines round, and a price change may reach the
+// machine after the edge).
+func (r *Rules) checkAmount(s *sale, price int64) error {
+	expect := price * s.qty
+	tol := int64(math.Round(float64(expect)*r.cfg.AmountTolerance)) + 1
+	if d := s.amount - expect; d > tol || d < -tol {
+		return errs.Errorf(errs.Unprocessable, "AMOUNT_MISMATCH", "amount",
+			"amount %s does not match price %s × quantity %d = %s (tolerance %s)",
+			wire.Money(s.amount), wire.Money(price), s.qty, wire.Money(expect), wire.Money(tol))
+	}
+	return nil
+}

@@ -1,0 +1,390 @@
+// Package stock owns what each machine holds: its products (seed 000
+// /machines/{id}/products: price, count, expiry, limits), restock visits
+// (POST /machines/{id}/restock), the units a sale takes, and the stock alerts
+// that follow (decided by edge/alert). It keeps every slot in memory so a
+// sale needs no read.
+package stock
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/vendsync/vendsync/edge/alert"
+	"github.com/vendsync/vendsync/edge/check"
+	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
+)
+
+// Slot is a product in a machine: its price and what the edge thinks it
+// holds. Read it only inside a writer transaction; only this package
+// changes it.
+type Slot struct {
+	MachineID, ProductID string
+	// Price is the price of one unit in cents.
+	Price int64
+	// Qty is the units in the machine; Low the low-stock limit.
+	Qty, Low int64
+	Par      sql.NullInt64
+	// Expiry is the earliest expiry date of the units (YYYY-MM-DD, "" for none).
+	Expiry string
+}
+
+func (s *Slot) alertSlot() alert.Slot {
+	return alert.Slot{MachineID: s.MachineID, ProductID: s.ProductID, Qty: s.Qty, Low: s.Low, Expiry: s.Expiry}
+}
+
+type product struct {
+	name     string
+	casePack int64
+}
+
+type slotKey struct{ machine, product string }
+
+// Rules keeps the site's stock.
+type Rules struct {
+	w        *ingest.Writer
+	machines *machine.Rules
+	alerts   alert.Thresholds
+
+	products map[string]*product
+	slots    map[slotKey]*Slot
+
+	setQty, insertProduct, updateProduct, insertSlot, updateSlot, restockSlot, findMovement, insertMovement *ingest.Stmt
+}
+
+// New returns the stock rules, registered on w (before w.Open): a view of
+// every slot and product, and a sweep that re-evaluates expiry alerts.
+func New(w *ingest.Writer, machines *machine.Rules, th alert.Thresholds) *Rules {
+	r := &Rules{
+		w: w, machines: machines, alerts: th,
+		products:       map[string]*product{},
+		slots:          map[slotKey]*Slot{},
+		setQty:         w.Prepare(`UPDATE machine_inventory SET quantity = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`),
+		insertProduct:  w.Prepare(`INSERT INTO products (product_id, name, case_pack, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`),
+		updateProduct:  w.Prepare(`UPDATE products SET name = ?, case_pack = ?, updated_at = ? WHERE product_id = ?`),
+		insertSlot:     w.Prepare(insertSlot),
+		updateSlot:     w.Prepare(updateSlot),
+		restockSlot:    w.Prepare(`UPDATE machine_inventory SET quantity = ?, expiry_date = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`),
+		findMovement:   w.Prepare(findMovement),
+		insertMovement: w.Prepare(insertMovement),
+	}
+	w.Register(r)
+	w.OnSweep(r.sweep)
+	return r
+}
+
+const (
+	insertSlot = `INSERT INTO machine_inventory (machine_id, product_id, price_cents, quantity, expiry_date, low_stock_limit, par_level, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	updateSlot = `UPDATE machine_inventory SET price_cents = ?, quantity = ?, expiry_date = ?, low_stock_limit = ?, par_level = ?, updated_at = ?
+		WHERE machine_id = ? AND product_id = ?`
+)
+
+// Load reads every product and slot (ingest.View).
+func (r *Rules) Load(ctx context.Context, db ingest.Querier) error {
+	r.products = map[string]*product{}
+	r.slots = map[slotKey]*Slot{}
+	rows, err := db.QueryContext(ctx, `SELECT product_id, name, case_pack FROM products`)
+	if err != nil {
+		return fmt.Errorf("load products: %w", err)
+	}
+	for rows.Next() {
+		p := &product{}
+		var id string
+		if err := rows.Scan(&id, &p.name, &p.casePack); err != nil {
+			rows.Close()
+			return fmt.Errorf("load products: %w", err)
+		}
+		r.products[id] = p
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load products: %w", err)
+	}
+	rows, err = db.QueryContext(ctx, `SELECT machine_id, product_id, price_cents, quantity, low_stock_limit, par_level, COALESCE(expiry_date, '') FROM machine_inventory`)
+	if err != nil {
+		return fmt.Errorf("load inventory: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s := &Slot{}
+		if err := rows.Scan(&s.MachineID, &s.ProductID, &s.Price, &s.Qty, &s.Low, &s.Par, &s.Expiry); err != nil {
+			return fmt.Errorf("load inventory: %w", err)
+		}
+		r.slots[slotKey{s.MachineID, s.ProductID}] = s
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load inventory: %w", err)
+	}
+	return nil
+}
+
+// Slot returns the slot of product in machine, nil if the machine does not
+// stock it. Call it only inside a writer transaction.
+func (r *Rules) Slot(machineID, productID string) *Slot {
+	return r.slots[slotKey{machineID, productID}]
+}
+
+// Sell takes the units of a sale from s: the count goes down (not below
+// zero), INVENTORY_MISMATCH opens if the machine sold more than the edge
+// thought it held (the sale is a fact, the count is what is wrong), and the
+// stock alerts follow. The sale's own event must already be emitted.
+func (r *Rules) Sell(t *ingest.Tx, s *Slot, qty int64, transactionID string) error {
+	before := s.Qty
+	s.Qty = max(0, before-qty)
+	if _, err := t.Exec(r.setQty, s.Qty, t.Now().UnixMilli(), s.MachineID, s.ProductID); err != nil {
+		return fmt.Errorf("update stock: %w", err)
+	}
+	if qty > before {
+		if err := alert.Oversold(t, s.MachineID, s.ProductID, transactionID, qty, before); err != nil {
+			return err
+		}
+	}
+	return r.alerts.CheckStock(t, s.alertSlot(), "SALE")
+}
+
+// sweep re-evaluates expiry on the site-local date (machines retired excepted).
+func (r *Rules) sweep(t *ingest.Tx) error {
+	for _, s := range r.slots {
+		if m := r.machines.Get(s.MachineID); m == nil || m.Decommissioned() {
+			continue
+		}
+		if err := r.alerts.CheckExpiry(t, s.alertSlot(), "SWEEP"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProductIn adds a product to a machine (seed 000 POST /machines/{id}/products).
+type ProductIn struct {
+	ProductID     string      `json:"productId"`
+	Name          string      `json:"name"`
+	Price         *wire.Money `json:"price"`
+	Quantity      *int64      `json:"quantity"`
+	ExpiryDate    string      `json:"expiryDate"`
+	LowStockLimit *int64      `json:"lowStockLimit"`
+	ParLevel      *int64      `json:"parLevel"`
+	CasePack      *int64      `json:"casePack"`
+}
+
+// ProductPatch changes a machine's product (PATCH /machines/{id}/products/{pid}).
+// A quantity is a counted correction of the stock.
+type ProductPatch struct {
+	Name          *string     `json:"name"`
+	Price         *wire.Money `json:"price"`
+	Quantity      *int64      `json:"quantity"`
+	ExpiryDate    *string     `json:"expiryDate"`
+	LowStockLimit *int64      `json:"lowStockLimit"`
+	ParLevel      *int64      `json:"parLevel"`
+	CasePack      *int64      `json:"casePack"`
+}
+
+func (r *Rules) inventoryEvent(t *ingest.Tx, s *Slot, action, by string) error {
+	p := r.products[s.ProductID]
+	ev := envelope.Inventory{MachineID: s.MachineID, ProductID: s.ProductID, Name: p.name, PriceCents: s.Price, Quantity: s.Qty,
+		ExpiryDate: s.Expiry, LowStockLimit: s.Low, CasePack: p.casePack, Action: action, By: by}
+	if s.Par.Valid {
+		v := s.Par.Int64
+		ev.ParLevel = &v
+	}
+	_, err := t.Emit(envelope.KindInventory, t.Now(), ev)
+	return err
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// AddProduct puts a product into a machine, creating the catalog entry if
+// the site has not seen the product before, audited as done by by. It
+// returns an errs.Invalid error naming the bad field, 404 NOT_FOUND for an
+// unknown machine, 409 MACHINE_DECOMMISSIONED, or 409 PRODUCT_EXISTS if the
+// machine already has it (use UpdateProduct).
+func (r *Rules) AddProduct(ctx context.Context, machineID string, in ProductIn, by string) (store.InventoryItem, error) {
+	if err := check.ID("productId", in.ProductID); err != nil {
+		return store.InventoryItem{}, err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 128 {
+		return store.InventoryItem{}, errs.Invalidf("name", "name is required (at most 128 characters)")
+	}
+	if in.Price == nil {
+		return store.InventoryItem{}, errs.Invalidf("price", "price is required")
+	}
+	if in.Quantity == nil {
+		return store.InventoryItem{}, errs.Invalidf("quantity", "quantity is required")
+	}
+	if err := check.First(check.Price(in.Price), check.Count("quantity", in.Quantity, wire.MaxQuantity),
+		check.Count("lowStockLimit", in.LowStockLimit, wire.MaxQuantity), check.Count("parLevel", in.ParLevel, wire.MaxQuantity),
+		check.Count("casePack", in.CasePack, wire.MaxCasePack), check.Date("expiryDate", in.ExpiryDate)); err != nil {
+		return store.InventoryItem{}, err
+	}
+	err := r.w.Do(ctx, func(t *ingest.Tx) error {
+		if _, err := r.machines.Find(machineID); err != nil {
+			return err
+		}
+		k := slotKey{machineID, in.ProductID}
+		if r.slots[k] != nil {
+			return errs.Errorf(errs.Conflict, "PRODUCT_EXISTS", "productId", "machine %q already has product %q; use PATCH to change it", machineID, in.ProductID)
+		}
+		now := t.Now().UnixMilli()
+		p := r.products[in.ProductID]
+		casePack := int64(0)
+		if in.CasePack != nil {
+			casePack = *in.CasePack
+		}
+		if p == nil {
+			if _, err := t.Exec(r.insertProduct, in.ProductID, in.Name, casePack, now, now); err != nil {
+				return fmt.Errorf("insert product: %w", err)
+			}
+			p = &product{name: in.Name, casePack: casePack}
+			r.products[in.ProductID] = p
+		} else if p.name != in.Name || (in.CasePack != nil && p.casePack != casePack) {
+			if in.CasePack == nil {
+				casePack = p.casePack
+			}
+			if _, err := t.Exec(r.updateProduct, in.Name, casePack, now, in.ProductID); err != nil {
+				return fmt.Errorf("update product: %w", err)
+			}
+			p.name, p.casePack = in.Name, casePack
+		}
+		s := &Slot{MachineID: machineID, ProductID: in.ProductID, Price: int64(*in.Price), Qty: *in.Quantity, Low: 5, Expiry: in.ExpiryDate}
+		if in.LowStockLimit != nil {
+			s.Low = *in.LowStockLimit
+		}
+		if in.ParLevel != nil {
+			s.Par = sql.NullInt64{Int64: *in.ParLevel, Valid: true}
+		}
+		if _, err := t.Exec(r.insertSlot, machineID, in.ProductID, s.Price, s.Qty, nullable(s.Expiry), s.Low, s.Par, now); err != nil {
+			return fmt.Errorf("insert inventory: %w", err)
+		}
+		r.slots[k] = s
+		if err := t.Audit("inventory", machineID+"/"+in.ProductID, "ADD_PRODUCT", by, in); err != nil {
+			return err
+		}
+		if err := r.inventoryEvent(t, s, "ADDED", by); err != nil {
+			return err
+		}
+		return r.alerts.CheckStock(t, s.alertSlot(), "ADDED")
+	})
+	if err != nil {
+		return store.InventoryItem{}, err
+	}
+	return r.item(ctx, machineID, in.ProductID)
+}
+
+func (r *Rules) item(ctx context.Context, machineID, productID string) (store.InventoryItem, error) {
+	items, err := r.w.Store().Inventory(ctx, machineID)
+	if err != nil {
+		return store.InventoryItem{}, err
+	}
+	for _, it := range items {
+		if it.ProductID == productID {
+			return it, nil
+		}
+	}
+	return store.InventoryItem{}, fmt.Errorf("product %q on %q: %w", productID, machineID, store.ErrNotFound)
+}
+
+// UpdateProduct changes a machine's product: price, stock count, expiry,
+// limits, name or case pack, audited as done by by. A new quantity is
+// recorded as a COUNT stock movement and closes INVENTORY_MISMATCH. It
+// returns an errs.Invalid error naming the bad field, 404 NOT_FOUND for an
+// unknown machine or product, or 409 MACHINE_DECOMMISSIONED.
+func (r *Rules) UpdateProduct(ctx context.Context, machineID, productID string, p ProductPatch, by string) (store.InventoryItem, error) {
+	if p == (ProductPatch{}) {
+		return store.InventoryItem{}, errs.Invalidf("", "nothing to change: give price, quantity, expiryDate, lowStockLimit, parLevel, casePack or name")
+	}
+	if p.Name != nil && (strings.TrimSpace(*p.Name) == "" || len(*p.Name) > 128) {
+		return store.InventoryItem{}, errs.Invalidf("name", "name must be 1 to 128 characters")
+	}
+	if err := check.First(check.Price(p.Price), check.Count("quantity", p.Quantity, wire.MaxQuantity),
+		check.Count("lowStockLimit", p.LowStockLimit, wire.MaxQuantity), check.Count("parLevel", p.ParLevel, wire.MaxQuantity),
+		check.Count("casePack", p.CasePack, wire.MaxCasePack)); err != nil {
+		return store.InventoryItem{}, err
+	}
+	if p.ExpiryDate != nil {
+		if err := check.Date("expiryDate", *p.ExpiryDate); err != nil {
+			return store.InventoryItem{}, err
+		}
+	}
+	err := r.w.Do(ctx, func(t *ingest.Tx) error {
+		if _, err := r.machines.Find(machineID); err != nil {
+			return err
+		}
+		cur := r.slots[slotKey{machineID, productID}]
+		if cur == nil {
+			return errs.NotFoundf("productId", "machine %q has no product %q", machineID, productID)
+		}
+		return r.update(t, cur, p, by)
+	})
+	if err != nil {
+		return store.InventoryItem{}, err
+	}
+	return r.item(ctx, machineID, productID)
+}
+
+func (r *Rules) update(t *ingest.Tx, cur *Slot, p ProductPatch, by string) error {
+	n := *cur
+	if p.Price != nil {
+		n.Price = int64(*p.Price)
+	}
+	if p.Quantity != nil {
+		n.Qty = *p.Quantity
+	}
+	if p.ExpiryDate != nil {
+		n.Expiry = *p.ExpiryDate
+	}
+	if p.LowStockLimit != nil {
+		n.Low = *p.LowStockLimit
+	}
+	if p.ParLevel != nil {
+		n.Par = sql.NullInt64{Int64: *p.ParLevel, Valid: true}
+	}
+	now := t.Now().UnixMilli()
+	if _, err := t.Exec(r.updateSlot, n.Price, n.Qty, nullable(n.Expiry), n.Low, n.Par, now, n.MachineID, n.ProductID); err != nil {
+		return fmt.Errorf("update inventory: %w", err)
+	}
+	if p.Name != nil || p.CasePack != nil {
+		pr := r.products[n.ProductID]
+		np := *pr
+		if p.Name != nil {
+			np.name = strings.TrimSpace(*p.Name)
+		}
+		if p.CasePack != nil {
+			np.casePack = *p.CasePack
+		}
+		if _, err := t.Exec(r.updateProduct, np.name, np.casePack, now, n.ProductID); err != nil {
+			return fmt.Errorf("update product: %w", err)
+		}
+		*pr = np
+	}
+	before := cur.Qty
+	*cur = n
+	if err := t.Audit("inventory", n.MachineID+"/"+n.ProductID, "UPDATE_PRODUCT", by, p); err != nil {
+		return err
+	}
+	if err := r.inventoryEvent(t, cur, "UPDATED", by); err != nil {
+		return err
+	}
+	if p.Quantity != nil {
+		if _, err := t.Emit(envelope.KindStock, t.Now(), envelope.StockMovement{MachineID: n.MachineID, ProductID: n.ProductID,
+			Reason: ReasonCount, Delta: n.Qty - before, After: n.Qty, By: by}); err != nil {
+			return err
+		}
+		if err := alert.Counted(t, n.MachineID, n.ProductID); err != nil {
+			return err
+		}
+	}
+	return r.alerts.CheckStock(t, cur.alertSlot(), "UPDATED")
+}
