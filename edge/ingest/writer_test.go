@@ -59,7 +59,7 @@ func count(t *testing.T, w *Writer, q string) int64 {
 	return n
 }
 
-// batch holds the writer's loop in one request until the returned release
+// hold holds the writer's loop in one request until the returned release
 // is called, so that everything submitted meanwhile shares the next
 // transaction. It waits until n requests are queued behind it first.
 func hold(t *testing.T, w *Writer) (queued func(n int), release func()) {
@@ -91,7 +91,10 @@ func TestSubmit_RejectionAffectsOnlyItsRequest(t *testing.T) {
 	var seqA, seqB uint64
 	var errA, errB, errRej error
 	wg.Add(3)
-	go func() { defer wg.Done(); seqA, errA = Submit(context.Background(), w, func(t *Tx) (uint64, error) { return v.note(t, "a") }) }()
+	go func() {
+		defer wg.Done()
+		seqA, errA = Submit(context.Background(), w, func(t *Tx) (uint64, error) { return v.note(t, "a") })
+	}()
 	queued(1)
 	go func() {
 		defer wg.Done()
@@ -100,7 +103,10 @@ func TestSubmit_RejectionAffectsOnlyItsRequest(t *testing.T) {
 		})
 	}()
 	queued(2)
-	go func() { defer wg.Done(); seqB, errB = Submit(context.Background(), w, func(t *Tx) (uint64, error) { return v.note(t, "b") }) }()
+	go func() {
+		defer wg.Done()
+		seqB, errB = Submit(context.Background(), w, func(t *Tx) (uint64, error) { return v.note(t, "b") })
+	}()
 	queued(3)
 	release()
 	wg.Wait()
