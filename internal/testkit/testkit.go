@@ -162,14 +162,13 @@ func Connect(t testing.TB, srv *server.Server, opts ...nats.Option) *nats.Conn {
 	return nc
 }
 
-// JetStream starts a server as StartServer does and returns a client
-// connection to it and a JetStream handle on that connection.
-func JetStream(t testing.TB, domain string) (*nats.Conn, jetstream.JetStream) {
+// JetStream starts a server as StartServer does and returns a JetStream
+// handle on a client connected to it.
+func JetStream(t testing.TB, domain string) jetstream.JetStream {
 	t.Helper()
-	nc := Connect(t, StartServer(t, domain))
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(Connect(t, StartServer(t, domain)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return nc, js
+	return js
 }
