@@ -226,15 +226,8 @@ func (h *Hub) Open(ctx context.Context) error {
 			return fmt.Errorf("open hub: %w", err)
 		}
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(h.cfg.ServerName+"-internal"),
-		nats.Nkey(mustPublic(h.kp), h.kp.Sign), nats.MaxReconnects(-1))
+	nc, js, err := natsserver.Connect(srv, nats.Nkey(mustPublic(h.kp), h.kp.Sign))
 	if err != nil {
-		h.Close()
-		return fmt.Errorf("open hub: connect: %w", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
 		h.Close()
 		return fmt.Errorf("open hub: %w", err)
 	}
@@ -296,13 +289,7 @@ func (h *Hub) Close() {
 		cancel()
 		_ = g.Wait() // the loop ends only on cancel
 	}
-	if nc != nil {
-		nc.Close()
-	}
-	if srv != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	}
+	natsserver.Stop(nc, srv)
 }
 
 // Conn returns the hub's in-process client, nil before Open.

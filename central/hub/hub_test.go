@@ -18,12 +18,7 @@ import (
 func TestHub_SitePublishesBatchIntoFleet(t *testing.T) {
 	dir := t.TempDir()
 	h := natstest.StartHub(t, func(c *hub.Config) { c.StoreDir = dir })
-	seed, _, err := h.IssueSite("s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := natstest.StartLeaf(t, "s1", seed, h.LeafURL())
-	natstest.WaitConnected(t, n, true)
+	n, _ := natstest.ConnectSite(t, h, "s1")
 
 	js, err := jetstream.New(n.Conn())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,18 +64,8 @@ func apiError(resp *nats.Msg) error {
 
 func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 	h := natstest.StartHub(t)
-	seedA, _, err := h.IssueSite("A")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedB, _, err := h.IssueSite("B")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := natstest.StartLeaf(t, "A", seedA, h.LeafURL())
-	b := natstest.StartLeaf(t, "B", seedB, h.LeafURL())
-	natstest.WaitConnected(t, a, true)
-	natstest.WaitConnected(t, b, true)
+	a, seedA := natstest.ConnectSite(t, h, "A")
+	b, _ := natstest.ConnectSite(t, h, "B")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -163,7 +154,7 @@ func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 				}
 				gotB = append(gotB, m.Subject)
 			}
-			if !contains(gotA, "vsync.dl.A.M.x") || !contains(gotA, "vsync.wm.A") || !contains(gotB, "vsync.dl.B.M.x") || !contains(gotB, "vsync.wm.B") {
+			if !slices.Contains(gotA, "vsync.dl.A.M.x") || !slices.Contains(gotA, "vsync.wm.A") || !slices.Contains(gotB, "vsync.dl.B.M.x") || !slices.Contains(gotB, "vsync.wm.B") {
 				return fmt.Errorf("A got %v, B got %v", gotA, gotB)
 			}
 			return nil
@@ -255,29 +246,10 @@ func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 	})
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func TestHub_RevokedSiteIsDisconnectedAndRefused(t *testing.T) {
 	h := natstest.StartHub(t)
-	seedA, _, err := h.IssueSite("A")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedB, _, err := h.IssueSite("B")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := natstest.StartLeaf(t, "A", seedA, h.LeafURL())
-	b := natstest.StartLeaf(t, "B", seedB, h.LeafURL())
-	natstest.WaitConnected(t, a, true)
-	natstest.WaitConnected(t, b, true)
+	a, seedA := natstest.ConnectSite(t, h, "A")
+	b, _ := natstest.ConnectSite(t, h, "B")
 	direct, err := connectAs(t, h.ClientURL(), seedA)
 	if err != nil {
 		t.Fatal(err)

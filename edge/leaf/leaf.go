@@ -154,16 +154,9 @@ func (n *Node) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open leaf: %w", err)
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(ServerName(n.cfg.SiteID)+"-internal"),
-		nats.CustomInboxPrefix(envelope.InboxPrefix(n.cfg.SiteID)), nats.MaxReconnects(-1))
+	nc, js, err := natsserver.Connect(srv, nats.CustomInboxPrefix(envelope.InboxPrefix(n.cfg.SiteID)))
 	if err != nil {
-		srv.Shutdown()
-		return fmt.Errorf("open leaf: connect: %w", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		srv.Shutdown()
+		natsserver.Stop(nil, srv)
 		return fmt.Errorf("open leaf: %w", err)
 	}
 	n.mu.Lock()
@@ -179,13 +172,7 @@ func (n *Node) Close() {
 	srv, nc := n.srv, n.nc
 	n.srv, n.nc, n.js = nil, nil, nil
 	n.mu.Unlock()
-	if nc != nil {
-		nc.Close()
-	}
-	if srv != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	}
+	natsserver.Stop(nc, srv)
 }
 
 // Conn returns the in-process client (inbox prefix _INBOX_<site>), nil before

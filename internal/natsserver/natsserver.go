@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // DefaultReadyTimeout is how long Start waits for a server to accept
@@ -84,6 +86,35 @@ func waitReady(srv *server.Server, l *logger, timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("nats-server not ready after %s", timeout.Round(time.Millisecond))
 		}
+	}
+}
+
+// Connect makes srv's in-process client, named after the server, with opts
+// added (credentials, an inbox prefix), reconnecting forever, and a
+// JetStream handle on it in the server's own domain.
+func Connect(srv *server.Server, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	opts = append([]nats.Option{nats.InProcessServer(srv), nats.Name(srv.Name() + "-internal"), nats.MaxReconnects(-1)}, opts...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect in process: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
+}
+
+// Stop closes the in-process client nc and shuts srv down, waiting for it;
+// either may be nil.
+func Stop(nc *nats.Conn, srv *server.Server) {
+	if nc != nil {
+		nc.Close()
+	}
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
 	}
 }
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/sync/downlink"
@@ -58,14 +58,8 @@ func TestWatcher_OtherSiteCannotRedirectMirror(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site := func(id string) *leaf.Node {
-		seed, _, err := h.IssueSite(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return natstest.StartLeaf(t, id, seed, h.LeafURL())
-	}
-	a, b := site("A"), site("B")
+	a, _ := natstest.ConnectSite(t, h, "A")
+	b, _ := natstest.ConnectSite(t, h, "B")
 	gotB := &applied{values: map[string]string{}}
 	wB, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "B", JS: b.JetStream(), State: newApplied(t), Handle: gotB.handle, Logger: testkit.Logger(t)})
 	if err != nil {
@@ -99,7 +93,7 @@ func TestWatcher_OtherSiteCannotRedirectMirror(t *testing.T) {
 		return err
 	})
 	after := directConsumers(t, h.Server())
-	if !contains(after, before[0]) {
+	if !slices.Contains(after, before[0]) {
 		t.Fatalf("B's consumer %s is gone: %v", before[0], after)
 	}
 	if _, err := pub.Put(ctx, "B", "k2", []byte("v2")); err != nil {
@@ -109,13 +103,4 @@ func TestWatcher_OtherSiteCannotRedirectMirror(t *testing.T) {
 	if m, err := steal.NextMsg(200 * time.Millisecond); err == nil && strings.Contains(m.Subject+string(m.Data), "v2") {
 		t.Fatalf("A received B's data: %s", m.Data)
 	}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

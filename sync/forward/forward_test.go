@@ -142,12 +142,7 @@ func TestForwarder_ResendsWhatTheHubLost(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			const site = "s1"
 			h := natstest.StartHub(t)
-			seed, _, err := h.IssueSite(site)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := natstest.StartLeaf(t, site, seed, h.LeafURL())
-			natstest.WaitConnected(t, n, true)
+			n, _ := natstest.ConnectSite(t, h, site)
 			ob := newOutbox(t, site)
 			agg := newAggregator(site)
 			ob.onTrim = trimGuard(t, agg)

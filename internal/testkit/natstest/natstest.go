@@ -152,6 +152,20 @@ func OpenLeaf(t testing.TB, cfg leaf.Config) *leaf.Node {
 	return n
 }
 
+// ConnectSite issues site's leaf key on h, starts the site's leaf node
+// connected to h's leaf listener and waits until it is connected. It returns
+// the node and the site's seed.
+func ConnectSite(t testing.TB, h *hub.Hub, site string) (*leaf.Node, string) {
+	t.Helper()
+	seed, _, err := h.IssueSite(site)
+	if err != nil {
+		t.Fatalf("issue site %s: %v", site, err)
+	}
+	n := StartLeaf(t, site, seed, h.LeafURL())
+	WaitConnected(t, n, true)
+	return n, seed
+}
+
 // WaitConnected waits up to 15s until n's leaf connection to central is up
 // (want true) or down (want false).
 func WaitConnected(t testing.TB, n *leaf.Node, want bool) {
