@@ -202,13 +202,17 @@ func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
 		t.Errorf("applied %d changes after reconnect, want %d", got, want)
 	}
 	gotA.mu.Unlock()
-	last, err := stateA.LastApplied(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotA.mu.Lock()
-	if got := gotA.revs[len(gotA.revs)-1]; got != last {
-		t.Errorf("last applied = %d, handler's last = %d", last, got)
-	}
-	gotA.mu.Unlock()
+	// The watcher records a revision after its handler returns.
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		last, err := stateA.LastApplied(ctx)
+		if err != nil {
+			return err
+		}
+		gotA.mu.Lock()
+		defer gotA.mu.Unlock()
+		if got := gotA.revs[len(gotA.revs)-1]; got != last {
+			return fmt.Errorf("last applied = %d, handler's last = %d", last, got)
+		}
+		return nil
+	})
 }
