@@ -202,6 +202,12 @@ func TestDriver_OfflineRouteFromCache(t *testing.T) {
 	waitFor(t, tm, "test-site")
 	keys(tm, " ", "p")
 	waitFor(t, tm, "TOTAL")
+	// The pick list is saved by a command after it is shown: quitting at
+	// once could end the program before the save ran.
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		_, err := os.Stat(filepath.Join(dir, pickFile))
+		return err
+	})
 	keys(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	if _, err := os.Stat(filepath.Join(dir, routeFile)); err != nil {
