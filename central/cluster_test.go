@@ -3,27 +3,17 @@ package central_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vendsync/vendsync/central"
-	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/fleet"
 	"github.com/vendsync/vendsync/sync/bucket"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // clusterCfg configures node i of a 3-node cluster.
 func clusterCfg(dirs, routes, leafs []string, i int) func(*central.Config) {
@@ -46,10 +36,11 @@ func clusterCfg(dirs, routes, leafs []string, i int) func(*central.Config) {
 func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
 	base := t.TempDir()
 	var dirs, routes, leafs []string
+	addrs := testkit.FreeAddrs(t, 6)
 	for i := range 3 {
 		dirs = append(dirs, filepath.Join(base, fmt.Sprint(i)))
-		routes = append(routes, freePort(t))
-		leafs = append(leafs, freePort(t))
+		routes = append(routes, addrs[i].String())
+		leafs = append(leafs, addrs[3+i].String())
 	}
 	nodes := make([]*central.Node, 3)
 	var wg sync.WaitGroup
@@ -57,7 +48,7 @@ func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nodes[i] = fleettest.StartCentral(t, dirs[i], clusterCfg(dirs, routes, leafs, i))
+			nodes[i] = fleet.StartCentral(t, dirs[i], clusterCfg(dirs, routes, leafs, i))
 		}()
 	}
 	wg.Wait()
@@ -73,27 +64,29 @@ func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
 			}
 		}
 	}()
-	sp := fleettest.SiteSpec{ID: "ha", City: "Hyderabad", Timezone: "Asia/Kolkata", Machines: 3, Products: 3,
+	sp := fleet.SiteSpec{ID: "ha", City: "Hyderabad", Timezone: "Asia/Kolkata", Machines: 3, Products: 3,
 		HubURL: "nats-leaf://" + leafs[0] + ",nats-leaf://" + leafs[1] + ",nats-leaf://" + leafs[2]}
-	seed := fleettest.Register(t, nodes[0], sp.ID, sp.City, sp.Timezone)
-	s := fleettest.StartSite(t, sp, seed)
+	seed := fleet.Register(t, nodes[0], sp.ID, sp.City, sp.Timezone)
+	s := fleet.StartSite(t, sp, seed)
 	defer s.Close()
 	// A site registered through node 1 and pointed only at node 3 is admitted
 	// there: the site registry reaches every node's hub.
-	sp3 := fleettest.SiteSpec{ID: "ha3", City: "Hyderabad", Timezone: "Asia/Kolkata", Machines: 1, Products: 1, HubURL: "nats-leaf://" + leafs[2]}
-	s3 := fleettest.StartSite(t, sp3, fleettest.Register(t, nodes[0], sp3.ID, sp3.City, sp3.Timezone))
+	sp3 := fleet.SiteSpec{ID: "ha3", City: "Hyderabad", Timezone: "Asia/Kolkata", Machines: 1, Products: 1, HubURL: "nats-leaf://" + leafs[2]}
+	s3 := fleet.StartSite(t, sp3, fleet.Register(t, nodes[0], sp3.ID, sp3.City, sp3.Timezone))
 	defer s3.Close()
 	s3.Sell(t, "x", 10, time.Hour)
-	fleettest.WaitSynced(t, nodes[2], s3, time.Minute)
+	fleet.WaitSynced(t, nodes[2], s3, time.Minute)
 	s.Sell(t, "a", 1500, 24*time.Hour)
-	fleettest.WaitSynced(t, nodes[2], s, 2*time.Minute)
+	fleet.WaitSynced(t, nodes[2], s, 2*time.Minute)
 
 	// Lose node 2 while the site keeps selling.
 	done := make(chan int)
 	go func() { done <- s.Sell(t, "b", 4500, 12*time.Hour) }()
-	fleettest.WaitFor(t, time.Minute, "ingest under way", func() (bool, string) {
-		f, _ := nodes[0].Store.Site(context.Background(), s.ID)
-		return f.Contiguous > s.LastSeq(t)-4000, fmt.Sprint(f.Contiguous)
+	testkit.CheckFor(t, time.Minute, func() error {
+		if f, _ := nodes[0].Store.Site(context.Background(), s.ID); f.Contiguous <= s.LastSeq(t)-4000 {
+			return fmt.Errorf("ingest not under way: central at %d", f.Contiguous)
+		}
+		return nil
 	})
 	if err := nodes[1].Close(); err != nil {
 		t.Logf("close node 2: %v", err)
@@ -103,19 +96,19 @@ func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
 		t.Fatalf("accepted %d, want 4500", got)
 	}
 	for _, i := range []int{0, 2} {
-		fleettest.WaitSynced(t, nodes[i], s, 2*time.Minute)
+		fleet.WaitSynced(t, nodes[i], s, 2*time.Minute)
 		assertSiteMatches(t, nodes[i], s)
-		if tot := fleettest.Sum(fleettest.CentralAgg(t, nodes[i], readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
+		if tot := fleet.Sum(fleet.CentralAgg(t, nodes[i], readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
 			t.Fatalf("node %d counts %d sales, want 6000", i+1, tot.Tx)
 		}
 	}
 	// Node 2 returns and catches up from the replicated stream; every node
 	// answers queries with the same totals.
-	nodes[1] = fleettest.StartCentral(t, dirs[1], clusterCfg(dirs, routes, leafs, 1))
-	fleettest.WaitSynced(t, nodes[1], s, 2*time.Minute)
+	nodes[1] = fleet.StartCentral(t, dirs[1], clusterCfg(dirs, routes, leafs, 1))
+	fleet.WaitSynced(t, nodes[1], s, 2*time.Minute)
 	assertSiteMatches(t, nodes[1], s)
 	for i, n := range nodes {
-		if tot := fleettest.Sum(fleettest.CentralAgg(t, n, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
+		if tot := fleet.Sum(fleet.CentralAgg(t, n, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
 			t.Fatalf("node %d counts %d sales, want 6000", i+1, tot.Tx)
 		}
 	}

@@ -11,8 +11,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/edge/sale"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/fleet"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -26,12 +28,12 @@ func pct(ds []time.Duration, p float64) float64 {
 // at the edge to the same sale counted in central's read model (watermark
 // covering its sequence), one sale at a time.
 func BenchmarkFreshness(b *testing.B) {
-	c := fleettest.StartCentral(b, b.TempDir(), nil)
+	c := fleet.StartCentral(b, b.TempDir(), nil)
 	defer c.Close()
-	sp := fleettest.SiteSpec{ID: "fresh", City: "Bangalore", Timezone: "Asia/Kolkata", Machines: 1, Products: 1, HubURL: c.Hub.LeafURL()}
-	s := fleettest.StartSite(b, sp, fleettest.Register(b, c, sp.ID, sp.City, sp.Timezone))
+	sp := fleet.SiteSpec{ID: "fresh", City: "Bangalore", Timezone: "Asia/Kolkata", Machines: 1, Products: 1, HubURL: c.Hub.LeafURL()}
+	s := fleet.StartSite(b, sp, fleet.Register(b, c, sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
-	fleettest.WaitSynced(b, c, s, time.Minute)
+	fleet.WaitSynced(b, c, s, time.Minute)
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -61,21 +63,21 @@ func BenchmarkFreshness(b *testing.B) {
 // drains into central's read model once the link returns (from reconnect to
 // central's watermark covering the whole outbox).
 func BenchmarkCatchUp(b *testing.B) {
-	c := fleettest.StartCentral(b, b.TempDir(), nil)
+	c := fleet.StartCentral(b, b.TempDir(), nil)
 	defer c.Close()
-	proxy := fleettest.NewProxy(b, fleettest.HostPort(c.Hub.LeafURL()))
-	sp := fleettest.SiteSpec{ID: "backlog", City: "Pune", Timezone: "Asia/Kolkata", Machines: 10, Products: 10, HubURL: proxy.URL()}
-	s := fleettest.StartSite(b, sp, fleettest.Register(b, c, sp.ID, sp.City, sp.Timezone))
+	proxy := testkit.NewLink(b, c.Hub.LeafURL())
+	sp := fleet.SiteSpec{ID: "backlog", City: "Pune", Timezone: "Asia/Kolkata", Machines: 10, Products: 10, HubURL: proxy.URL()}
+	s := fleet.StartSite(b, sp, fleet.Register(b, c, sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
-	fleettest.WaitSynced(b, c, s, time.Minute)
+	fleet.WaitSynced(b, c, s, time.Minute)
 	proxy.Cut()
-	fleettest.WaitFor(b, 20*time.Second, "leaf down", func() (bool, string) { return !s.Node.Leaf.Connected(), "" })
+	natstest.WaitConnected(b, s.Node.Leaf, false)
 	s.Sell(b, fmt.Sprintf("cu%d", b.N), b.N, 7*24*time.Hour)
 	before, _ := c.Store.Site(context.Background(), s.ID)
 	b.ResetTimer()
 	start := time.Now()
 	proxy.Restore("")
-	fleettest.WaitSynced(b, c, s, 10*time.Minute)
+	fleet.WaitSynced(b, c, s, 10*time.Minute)
 	el := time.Since(start)
 	b.StopTimer()
 	after, _ := c.Store.Site(context.Background(), s.ID)
@@ -86,7 +88,7 @@ func BenchmarkCatchUp(b *testing.B) {
 // sales each published to the hub as fast as it acks them, until the read
 // model has applied them all.
 func BenchmarkIngest100Sites(b *testing.B) {
-	c := fleettest.StartCentral(b, b.TempDir(), nil)
+	c := fleet.StartCentral(b, b.TempDir(), nil)
 	defer c.Close()
 	const sites, per = 100, 100
 	nc, err := nats.Connect("", nats.InProcessServer(c.Hub.Server()), nats.UserInfo("", ""))
@@ -137,9 +139,15 @@ func BenchmarkIngest100Sites(b *testing.B) {
 	want := uint64(batches * per)
 	for si := range sites {
 		site := fmt.Sprintf("s%03d", si)
-		fleettest.WaitFor(b, 10*time.Minute, "site "+site+" applied", func() (bool, string) {
+		testkit.CheckFor(b, 10*time.Minute, func() error {
 			f, err := c.Store.Site(ctx, site)
-			return err == nil && f.Contiguous >= want, fmt.Sprint(f.Contiguous)
+			if err != nil {
+				return err
+			}
+			if f.Contiguous < want {
+				return fmt.Errorf("site %s applied up to %d, want %d", site, f.Contiguous, want)
+			}
+			return nil
 		})
 	}
 	el := time.Since(start)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -12,10 +13,12 @@ import (
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/aggregator"
-	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/sale"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/fleet"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
@@ -25,11 +28,11 @@ const syncTimeout = 90 * time.Second
 
 // assertSiteMatches checks that central's per-product day buckets for the
 // site equal the site's own aggregates exactly, bucket by bucket.
-func assertSiteMatches(t *testing.T, c *central.Node, s *fleettest.Site) {
+func assertSiteMatches(t *testing.T, c *central.Node, s *fleet.Site) {
 	t.Helper()
 	for _, w := range []bucket.Window{bucket.Hour, bucket.Day, bucket.Week, bucket.Month} {
 		edgeRows := s.EdgeAgg(t, "product", w)
-		centralRows := fleettest.CentralAgg(t, c, readmodel.ByProduct, w, "", s.ID)
+		centralRows := fleet.CentralAgg(t, c, readmodel.ByProduct, w, "", s.ID)
 		if len(edgeRows) == 0 {
 			t.Fatalf("site %s has no %s aggregates", s.ID, w)
 		}
@@ -45,45 +48,45 @@ func assertSiteMatches(t *testing.T, c *central.Node, s *fleettest.Site) {
 }
 
 func TestFleet_CentralTotalsEqualSumOfSites(t *testing.T) {
-	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	c := fleet.StartCentral(t, t.TempDir(), nil)
 	defer c.Close()
-	specs := []fleettest.SiteSpec{
+	specs := []fleet.SiteSpec{
 		{ID: "blr", City: "Bangalore", Timezone: "Asia/Kolkata", Machines: 3, Products: 4},
 		{ID: "ber", City: "Berlin", Timezone: "Europe/Berlin", Machines: 2, Products: 4},
 		{ID: "nyc", City: "New York", Timezone: "America/New_York", Machines: 2, Products: 3},
 	}
-	var sites []*fleettest.Site
+	var sites []*fleet.Site
 	for i, sp := range specs {
 		sp.HubURL = c.Hub.LeafURL()
-		s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+		s := fleet.StartSite(t, sp, fleet.Register(t, c, sp.ID, sp.City, sp.Timezone))
 		defer s.Close()
 		s.Sell(t, "a", 700+100*i, 72*time.Hour)
 		sites = append(sites, s)
 	}
 	for _, s := range sites {
-		fleettest.WaitSynced(t, c, s, syncTimeout)
+		fleet.WaitSynced(t, c, s, syncTimeout)
 	}
 	// Per city: central's city totals equal the site's own location totals.
 	for _, s := range sites {
 		city := map[string]string{"blr": "Bangalore", "ber": "Berlin", "nyc": "New York"}[s.ID]
-		want := fleettest.Sum(s.EdgeAgg(t, "product", bucket.Month))
-		var wantAll fleettest.Totals
+		want := fleet.Sum(s.EdgeAgg(t, "product", bucket.Month))
+		var wantAll fleet.Totals
 		for _, v := range want {
 			wantAll.Tx, wantAll.Qty, wantAll.Rev = wantAll.Tx+v.Tx, wantAll.Qty+v.Qty, wantAll.Rev+v.Rev
 		}
-		if got := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.ByCity, bucket.Month, "", ""))[city]; got != wantAll {
+		if got := fleet.Sum(fleet.CentralAgg(t, c, readmodel.ByCity, bucket.Month, "", ""))[city]; got != wantAll {
 			t.Fatalf("city %s: central %+v, site %+v", city, got, wantAll)
 		}
 		assertSiteMatches(t, c, s)
 		assertStockMirrored(t, c, s)
 	}
 	// Per product across the fleet: central equals the sum of the sites.
-	var edgeRows []map[fleettest.Key]fleettest.Totals
+	var edgeRows []map[fleet.Key]fleet.Totals
 	for _, s := range sites {
 		edgeRows = append(edgeRows, s.EdgeAgg(t, "product", bucket.Day))
 	}
-	want := fleettest.Sum(edgeRows...)
-	got := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.ByProduct, bucket.Day, "", ""))
+	want := fleet.Sum(edgeRows...)
+	got := fleet.Sum(fleet.CentralAgg(t, c, readmodel.ByProduct, bucket.Day, "", ""))
 	if len(got) != len(want) {
 		t.Fatalf("products: central %d, sites %d", len(got), len(want))
 	}
@@ -94,41 +97,45 @@ func TestFleet_CentralTotalsEqualSumOfSites(t *testing.T) {
 	}
 	// Trimmed: every site's outbox is empty once central has it all.
 	for _, s := range sites {
-		fleettest.WaitFor(t, 30*time.Second, "outbox of "+s.ID+" trimmed", func() (bool, string) {
+		testkit.CheckFor(t, 30*time.Second, func() error {
 			st, err := s.Node.Store.OutboxStats(context.Background(), time.Now())
-			return err == nil && st.Depth == 0, fmt.Sprintf("%+v %v", st, err)
+			if err != nil || st.Depth != 0 {
+				return fmt.Errorf("outbox of %s not trimmed: %+v %v", s.ID, st, err)
+			}
+			return nil
 		})
 	}
 }
 
 func TestFleet_OfflineSiteConvergesExactlyOnce(t *testing.T) {
-	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	c := fleet.StartCentral(t, t.TempDir(), nil)
 	defer c.Close()
-	proxy := fleettest.NewProxy(t, fleettest.HostPort(c.Hub.LeafURL()))
-	sp := fleettest.SiteSpec{ID: "field", City: "Pune", Timezone: "Asia/Kolkata", Machines: 4, Products: 5, HubURL: proxy.URL()}
-	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	proxy := testkit.NewLink(t, c.Hub.LeafURL())
+	sp := fleet.SiteSpec{ID: "field", City: "Pune", Timezone: "Asia/Kolkata", Machines: 4, Products: 5, HubURL: proxy.URL()}
+	s := fleet.StartSite(t, sp, fleet.Register(t, c, sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
-	fleettest.WaitSynced(t, c, s, syncTimeout)
+	fleet.WaitSynced(t, c, s, syncTimeout)
 
 	proxy.Cut()
-	fleettest.WaitFor(t, 20*time.Second, "leaf down", func() (bool, string) { return !s.Node.Leaf.Connected(), "" })
+	natstest.WaitConnected(t, s.Node.Leaf, false)
 	if got := s.Sell(t, "offline", 10000, 48*time.Hour); got != 10000 {
 		t.Fatalf("accepted %d offline sales, want 10000", got)
 	}
 	// The site stays offline for several of its reconnect intervals: central
 	// gets nothing (a reconnect around the proxy would show up here).
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	testkit.Consistently(t, 5*time.Second, func() error {
 		if s.Node.Leaf.Connected() {
-			t.Fatal("the site reconnected while its link was cut")
+			return errors.New("the site reconnected while its link was cut")
 		}
 		if f, _ := c.Store.Site(context.Background(), s.ID); f.Contiguous >= s.LastSeq(t) {
-			t.Fatalf("central has seq %d while the site was cut off", f.Contiguous)
+			return fmt.Errorf("central has seq %d while the site was cut off", f.Contiguous)
 		}
-	}
+		return nil
+	})
 	proxy.Restore("")
-	fleettest.WaitSynced(t, c, s, syncTimeout)
+	fleet.WaitSynced(t, c, s, syncTimeout)
 	assertSiteMatches(t, c, s)
-	tot := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]
+	tot := fleet.Sum(fleet.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]
 	if tot.Tx != 10000 {
 		t.Fatalf("central counts %d sales for the site, want exactly 10000", tot.Tx)
 	}
@@ -136,42 +143,44 @@ func TestFleet_OfflineSiteConvergesExactlyOnce(t *testing.T) {
 
 func TestFleet_CentralRestartMidConsumeStaysExact(t *testing.T) {
 	dir := t.TempDir()
-	c := fleettest.StartCentral(t, dir, nil)
-	proxy := fleettest.NewProxy(t, fleettest.HostPort(c.Hub.LeafURL()))
-	sp := fleettest.SiteSpec{ID: "mum", City: "Mumbai", Timezone: "Asia/Kolkata", Machines: 3, Products: 4, HubURL: proxy.URL()}
-	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	c := fleet.StartCentral(t, dir, nil)
+	proxy := testkit.NewLink(t, c.Hub.LeafURL())
+	sp := fleet.SiteSpec{ID: "mum", City: "Mumbai", Timezone: "Asia/Kolkata", Machines: 3, Products: 4, HubURL: proxy.URL()}
+	s := fleet.StartSite(t, sp, fleet.Register(t, c, sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
 	done := make(chan int)
 	go func() { done <- s.Sell(t, "r", 6000, 24*time.Hour) }()
 	// Restart central while the site is still selling and forwarding.
-	fleettest.WaitFor(t, syncTimeout, "central consuming", func() (bool, string) {
-		f, _ := c.Store.Site(context.Background(), s.ID)
-		return f.Contiguous > 50, fmt.Sprint(f.Contiguous)
+	testkit.CheckFor(t, syncTimeout, func() error {
+		if f, _ := c.Store.Site(context.Background(), s.ID); f.Contiguous <= 50 {
+			return fmt.Errorf("central consumed up to %d, want > 50", f.Contiguous)
+		}
+		return nil
 	})
 	proxy.Cut()
 	if err := c.Close(); err != nil {
 		t.Fatalf("close central: %v", err)
 	}
-	c = fleettest.StartCentral(t, dir, nil)
+	c = fleet.StartCentral(t, dir, nil)
 	defer c.Close()
-	proxy.Restore(fleettest.HostPort(c.Hub.LeafURL()))
+	proxy.Restore(c.Hub.LeafURL())
 	if got := <-done; got != 6000 {
 		t.Fatalf("accepted %d, want 6000", got)
 	}
-	fleettest.WaitSynced(t, c, s, syncTimeout)
+	fleet.WaitSynced(t, c, s, syncTimeout)
 	assertSiteMatches(t, c, s)
-	if tot := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
+	if tot := fleet.Sum(fleet.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 6000 {
 		t.Fatalf("central counts %d sales, want exactly 6000", tot.Tx)
 	}
 }
 
 func TestFleet_LostMessageIsResent(t *testing.T) {
-	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	c := fleet.StartCentral(t, t.TempDir(), nil)
 	defer c.Close()
-	sp := fleettest.SiteSpec{ID: "gap", City: "Chennai", Timezone: "Asia/Kolkata", Machines: 2, Products: 2, HubURL: c.Hub.LeafURL()}
-	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	sp := fleet.SiteSpec{ID: "gap", City: "Chennai", Timezone: "Asia/Kolkata", Machines: 2, Products: 2, HubURL: c.Hub.LeafURL()}
+	s := fleet.StartSite(t, sp, fleet.Register(t, c, sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
-	fleettest.WaitSynced(t, c, s, syncTimeout)
+	fleet.WaitSynced(t, c, s, syncTimeout)
 	ctx := context.Background()
 
 	// Pause this node's aggregator, let batches pile up in the stream, and
@@ -187,9 +196,15 @@ func TestFleet_LostMessageIsResent(t *testing.T) {
 	for i := range 3 {
 		s.Sell(t, fmt.Sprintf("g%d", i), 300, time.Hour)
 		want := before.State.Msgs + uint64(i) + 1
-		fleettest.WaitFor(t, 30*time.Second, "batch in stream", func() (bool, string) {
+		testkit.CheckFor(t, 30*time.Second, func() error {
 			info, err := stream.Info(ctx)
-			return err == nil && info.State.Msgs >= want, fmt.Sprint(info.State.Msgs)
+			if err != nil {
+				return err
+			}
+			if info.State.Msgs < want {
+				return fmt.Errorf("stream has %d batches, want %d", info.State.Msgs, want)
+			}
+			return nil
 		})
 	}
 	info, _ := stream.Info(ctx)
@@ -206,27 +221,27 @@ func TestFleet_LostMessageIsResent(t *testing.T) {
 	}
 	defer agg.Close()
 	c.Aggregator = nil // closed above; the replacement is closed by the defer
-	fleettest.WaitSynced(t, c, s, syncTimeout)
+	fleet.WaitSynced(t, c, s, syncTimeout)
 	assertSiteMatches(t, c, s)
-	if tot := fleettest.Sum(fleettest.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 900 {
+	if tot := fleet.Sum(fleet.CentralAgg(t, c, readmodel.BySite, bucket.Month, "", ""))[s.ID]; tot.Tx != 900 {
 		t.Fatalf("central counts %d sales, want exactly 900", tot.Tx)
 	}
 }
 
 func TestFleet_PriceChangeReachesOfflineSite(t *testing.T) {
-	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	c := fleet.StartCentral(t, t.TempDir(), nil)
 	defer c.Close()
-	proxy := fleettest.NewProxy(t, fleettest.HostPort(c.Hub.LeafURL()))
-	sp := fleettest.SiteSpec{ID: "kiosk", City: "Delhi", Timezone: "Asia/Kolkata", Machines: 1, Products: 2, HubURL: proxy.URL()}
-	s := fleettest.StartSite(t, sp, fleettest.Register(t, c, sp.ID, sp.City, sp.Timezone))
+	proxy := testkit.NewLink(t, c.Hub.LeafURL())
+	sp := fleet.SiteSpec{ID: "kiosk", City: "Delhi", Timezone: "Asia/Kolkata", Machines: 1, Products: 2, HubURL: proxy.URL()}
+	s := fleet.StartSite(t, sp, fleet.Register(t, c, sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
-	fleettest.WaitSynced(t, c, s, syncTimeout) // central knows the machine and its products
-	fleettest.WaitFor(t, 30*time.Second, "machine known at central", func() (bool, string) {
+	fleet.WaitSynced(t, c, s, syncTimeout) // central knows the machine and its products
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		_, err := c.Store.Machine(context.Background(), s.Machines[0])
-		return err == nil, fmt.Sprint(err)
+		return err
 	})
 	proxy.Cut()
-	fleettest.WaitFor(t, 20*time.Second, "leaf down", func() (bool, string) { return !s.Node.Leaf.Connected(), "" })
+	natstest.WaitConnected(t, s.Node.Leaf, false)
 
 	// HQ changes the price of P01 (1.00 + 1 = 2.00) to 7.50 while the site is offline.
 	creds, err := edge.ReadCredentials(filepath.Join(cDir(t, c), central.CredentialsFile))
@@ -260,17 +275,20 @@ func TestFleet_PriceChangeReachesOfflineSite(t *testing.T) {
 		t.Fatal("sale at the new price accepted before the site heard of it")
 	}
 	proxy.Restore("")
-	fleettest.WaitFor(t, syncTimeout, "new price applied at the site", func() (bool, string) {
+	testkit.CheckFor(t, syncTimeout, func() error {
 		items, err := s.Node.Store.Inventory(context.Background(), s.Machines[0])
 		if err != nil {
-			return false, err.Error()
+			return err
 		}
 		for _, it := range items {
+			if it.ProductID == "P01" && it.Price != 750 {
+				return fmt.Errorf("price of P01 at the site is %s, want 7.50", it.Price)
+			}
 			if it.ProductID == "P01" {
-				return it.Price == 750, it.Price.String()
+				return nil
 			}
 		}
-		return false, "no P01"
+		return errors.New("no P01 at the site")
 	})
 	if err := sale("after", 750); err != nil {
 		t.Fatalf("sale at the new price after reconnect: %v", err)
@@ -305,7 +323,7 @@ func hqToken(t *testing.T, base string, creds edge.Credentials) string {
 
 // assertStockMirrored checks that central's count of every slot equals the
 // site's own (the site owns stock; sales carry the count after them).
-func assertStockMirrored(t *testing.T, c *central.Node, s *fleettest.Site) {
+func assertStockMirrored(t *testing.T, c *central.Node, s *fleet.Site) {
 	t.Helper()
 	ctx := context.Background()
 	for _, m := range s.Machines {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 var (
@@ -48,17 +48,6 @@ func vendsyncBinary(t *testing.T) string {
 	return binPath
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // edgeProc is `vendsync edge run` as a child process.
 type edgeProc struct {
 	cmd  *exec.Cmd
@@ -69,7 +58,7 @@ type edgeProc struct {
 
 func startEdge(t *testing.T, bin, dir string) *edgeProc {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	p := &edgeProc{url: "http://" + addr, out: &bytes.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "edge", "run", "--dir", dir, "--http", addr, "--log-level", "warn", "--log-format", "json")
 	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: p.out}, &lockedWriter{w: p.out}
@@ -84,22 +73,22 @@ func startEdge(t *testing.T, bin, dir string) *edgeProc {
 		}
 	})
 	// A slow machine may take a while to start the binary and open the store.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := edgetest.Send(context.Background(), http.DefaultClient, p.url, "GET", "/readyz", "", nil)
-		if err == nil && r.Status == http.StatusOK {
-			return p
-		}
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		select {
 		case err := <-p.done:
 			t.Fatalf("edge exited before it was ready: %v\n%s", err, p.out)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("edge not ready after 30s: %v %d\n%s", err, r.Status, p.out)
+		r, err := edgetest.Send(context.Background(), http.DefaultClient, p.url, "GET", "/readyz", "", nil)
+		if err == nil && r.Status != http.StatusOK {
+			err = fmt.Errorf("GET /readyz: %d", r.Status)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		if err != nil {
+			return fmt.Errorf("edge not ready: %w", err) // its output is read only once it has exited
+		}
+		return nil
+	})
+	return p
 }
 
 type lockedWriter struct {
@@ -225,7 +214,7 @@ func TestCrash_KillDuringSales(t *testing.T) {
 	}
 	// Let the clients run ~1.5s and at least until some sales are in.
 	started := time.Now()
-	edgetest.Eventually(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		mu.Lock()
 		n := len(acked)
 		mu.Unlock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 var t0 = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -185,7 +186,7 @@ func TestNode_CloseAndReopen(t *testing.T) {
 			}
 		}()
 	}
-	edgetest.Eventually(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(acked) < 200 {

@@ -12,6 +12,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // TestDriver_RealCentral runs the app against a real central node (hub,
@@ -57,7 +58,7 @@ func TestDriver_RealCentral(t *testing.T) {
 	s.Product("M1", "P1", 150, 2, map[string]any{"name": "Cola", "lowStockLimit": 5, "casePack": 6})
 	s.Product("M1", "P2", 100, 0, map[string]any{"name": "Chips", "parLevel": 8})
 	edgeDriver := s.Client(auth.RoleDriver, "")
-	eventually(t, "the site's alerts at central", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the site's alerts at central", func() bool {
 		m, err := cn.Store.Machine(ctx, "M1")
 		return err == nil && len(m.Products) == 2
 	})
@@ -87,7 +88,7 @@ func TestDriver_RealCentral(t *testing.T) {
 	if got := s.Stock("M1", "P1"); got != 15 {
 		t.Fatalf("edge stock of M1/P1 = %d, want 15", got)
 	}
-	eventually(t, "the restock at central", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the restock at central", func() bool {
 		m, err := cn.Store.Machine(ctx, "M1")
 		if err != nil {
 			return false

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // TestDriver_RouteToPickListToRestock walks a driver's day: the route from
@@ -134,7 +135,7 @@ func TestDriver_QueuesWhileEdgeDown(t *testing.T) {
 
 	s.Open()
 	waitFor(t, tm, "delivered 1", "pending 0")
-	eventually(t, "the queue to empty", func() bool { return q.Pending() == 0 && len(q.Items()) == 0 })
+	testkit.Eventually(t, 15*time.Second, "the queue to empty", func() bool { return q.Pending() == 0 && len(q.Items()) == 0 })
 	if got := edgetest.Count(t, s.DB(), `SELECT COUNT(DISTINCT movement_id) FROM stock_movements`); got != 1 {
 		t.Fatalf("%d movements at the edge, want 1", got)
 	}
@@ -201,6 +202,12 @@ func TestDriver_OfflineRouteFromCache(t *testing.T) {
 	waitFor(t, tm, "test-site")
 	keys(tm, " ", "p")
 	waitFor(t, tm, "TOTAL")
+	// The pick list is saved by a command after it is shown: quitting at
+	// once could end the program before the save ran.
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		_, err := os.Stat(filepath.Join(dir, pickFile))
+		return err
+	})
 	keys(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	if _, err := os.Stat(filepath.Join(dir, routeFile)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -170,27 +172,21 @@ func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
 	// could miss a frame that arrived between two checks).
 	var seen bytes.Buffer
 	buf := make([]byte, 1<<16)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		n, _ := tm.Output().Read(buf)
-		seen.Write(buf[:n])
-		all := true
-		for _, s := range want {
-			if !bytes.Contains(seen.Bytes(), []byte(s)) {
-				all = false
+	testkit.CheckFor(t, 15*time.Second, func() error {
+		for {
+			n, _ := tm.Output().Read(buf)
+			if n == 0 {
 				break
 			}
+			seen.Write(buf[:n])
 		}
-		if all {
-			return
+		for _, s := range want {
+			if !bytes.Contains(seen.Bytes(), []byte(s)) {
+				return fmt.Errorf("waiting for %q: %q not seen; last output:\n%s", want, s, tail(seen.Bytes(), 2000))
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %q: not seen after 15s; last output:\n%s", want, tail(seen.Bytes(), 2000))
-		}
-		if n == 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+		return nil
+	})
 }
 
 func tail(b []byte, n int) []byte {
@@ -218,17 +214,6 @@ func keys(tm *teatest.TestModel, ks ...string) {
 		default:
 			tm.Type(k)
 		}
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

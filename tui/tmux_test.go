@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // TestSmoke_Tmux drives the real binary in a tmux session: route, pick list
@@ -58,22 +60,16 @@ func TestSmoke_Tmux(t *testing.T) {
 	}
 	waitScreen := func(want ...string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		testkit.CheckFor(t, 20*time.Second, func() error {
 			s := screen()
-			ok := true
 			for _, w := range want {
-				ok = ok && strings.Contains(s, w)
+				if !strings.Contains(s, w) {
+					stderr, _ := os.ReadFile(filepath.Join(cache, "stderr"))
+					return fmt.Errorf("screen does not show %q:\n%s\nstderr: %s", w, s, stderr)
+				}
 			}
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				stderr, _ := os.ReadFile(filepath.Join(cache, "stderr"))
-				t.Fatalf("screen never showed %q:\n%s\nstderr: %s", want, s, stderr)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	send := func(keys ...string) {
 		t.Helper()
@@ -99,16 +95,12 @@ func TestSmoke_Tmux(t *testing.T) {
 	send("/", "S", "a", "n", "d", "Enter")
 	waitScreen("/Sand")
 	send("q")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := run("has-session", "-t", "drv"); err != nil {
-			break
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		if _, err := run("has-session", "-t", "drv"); err == nil {
+			return fmt.Errorf("the app did not quit on q:\n%s", screen())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the app did not quit on q:\n%s", screen())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if b, err := os.ReadFile(filepath.Join(cache, "driver.log")); err != nil || !strings.Contains(string(b), "driver app stopped") {
 		t.Fatalf("driver.log: %v %s", err, b)
 	}

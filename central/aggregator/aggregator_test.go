@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
@@ -34,26 +35,8 @@ func startHub(t *testing.T) *hub {
 
 func startHubTB(t testing.TB) *hub {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{
-		ServerName: "central-1", Host: "127.0.0.1", Port: -1,
-		JetStream: true, JetStreamDomain: envelope.HubDomain, StoreDir: t.TempDir(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.JetStreamEnabled() {
-		t.Fatal("JetStream did not start")
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	srv := testkit.StartServer(t, envelope.HubDomain)
+	nc := testkit.Connect(t, srv)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -65,22 +48,6 @@ func startHubTB(t testing.TB) *hub {
 		t.Fatal(err)
 	}
 	return &hub{srv: srv, nc: nc, js: js}
-}
-
-// waitFor polls f until it returns nil or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func openStore(t *testing.T, path string) *readmodel.Store {
@@ -165,7 +132,7 @@ func wantTotal(n uint64) (int64, int64) { return int64(n), int64(n * (n + 1) / 2
 
 func waitWatermark(t *testing.T, s *readmodel.Store, id string, want uint64) {
 	t.Helper()
-	waitFor(t, 20*time.Second, func() error {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		w, err := s.Watermark(context.Background(), id)
 		if err != nil {
 			return err
@@ -219,7 +186,7 @@ func TestAggregator_AppliesBatchesAndPushesWatermarks(t *testing.T) {
 			t.Fatalf("%s: %d tx %d cents, want %d tx %d cents", st.id, tx, cents, wtx, wc)
 		}
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testkit.CheckFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, st := range sites {
@@ -271,7 +238,7 @@ func TestAggregator_RestartOnSameFileIsExactlyOnce(t *testing.T) {
 	s := openStore(t, path)
 	a := startAggregator(t, h, s, nil)
 	// Stop mid-stream: some but not all of the first half applied.
-	waitFor(t, 20*time.Second, func() error {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		w, err := s.Watermark(context.Background(), st.id)
 		if err != nil {
 			return err
@@ -307,7 +274,7 @@ func TestAggregator_RestartOnSameFileIsExactlyOnce(t *testing.T) {
 	waitWatermark(t, s, st.id, batches*per)
 	// Wait for the stream to drain so that the overlapping resend (published
 	// last) has been applied too before the totals are checked.
-	waitFor(t, 20*time.Second, func() error {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		info, err := h.js.Stream(context.Background(), envelope.StreamIngest)
 		if err != nil {
 			return err
@@ -398,7 +365,7 @@ func TestAggregator_MalformedMessagesDoNotBlock(t *testing.T) {
 		t.Fatalf("terminated = %v, want %v", got, want)
 	}
 	// Nothing stays pending or comes back.
-	waitFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		cons, err := h.js.Consumer(ctx, envelope.StreamIngest, "central-1")
 		if err != nil {
 			return err

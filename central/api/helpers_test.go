@@ -17,10 +17,10 @@ import (
 
 	"github.com/vendsync/vendsync/central/api"
 	"github.com/vendsync/vendsync/central/hqauth"
-	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -54,18 +54,7 @@ type central struct {
 func newCentral(t *testing.T) *central {
 	t.Helper()
 	ctx := context.Background()
-	hcfg := hub.DefaultConfig()
-	hcfg.StoreDir = t.TempDir()
-	hcfg.LeafListen = ""
-	h, err := hub.New(hcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	js := h.JetStream()
+	js := natstest.StartHub(t).JetStream()
 
 	path := filepath.Join(t.TempDir(), "central.db")
 	store, err := readmodel.Open(ctx, path, readmodel.WithClock(func() time.Time { return t0 }))

@@ -13,27 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vendsync/vendsync/central/hqauth"
-	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 )
-
-// startHub runs a single-node hub with no listeners and returns a JetStream
-// handle in its domain.
-func startHub(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	cfg := hub.DefaultConfig()
-	cfg.StoreDir = t.TempDir()
-	cfg.LeafListen = ""
-	h, err := hub.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h.JetStream()
-}
 
 func open(t *testing.T, js jetstream.JetStream) *hqauth.Store {
 	t.Helper()
@@ -45,7 +27,7 @@ func open(t *testing.T, js jetstream.JetStream) *hqauth.Store {
 }
 
 func TestOpen_ConcurrentNodesAgreeOnSigningKey(t *testing.T) {
-	js := startHub(t)
+	js := natstest.StartHub(t).JetStream()
 	const nodes = 6
 	stores := make([]*hqauth.Store, nodes)
 	errs := make([]error, nodes)
@@ -101,7 +83,7 @@ func TestOpen_ConcurrentNodesAgreeOnSigningKey(t *testing.T) {
 
 func TestStore_ClientLifecycle(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, startHub(t))
+	s := open(t, natstest.StartHub(t).JetStream())
 	id, secret, err := s.AddClient(ctx, auth.RoleOps, "ops desk")
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +146,7 @@ func TestStore_ClientLifecycle(t *testing.T) {
 }
 
 func TestStore_AddClientRefusesBadInput(t *testing.T) {
-	s := open(t, startHub(t))
+	s := open(t, natstest.StartHub(t).JetStream())
 	tests := []struct {
 		name string
 		role auth.Role
@@ -186,7 +168,7 @@ func TestStore_AddClientRefusesBadInput(t *testing.T) {
 
 func TestBootstrap_CreatesExactlyOneAdmin(t *testing.T) {
 	ctx := context.Background()
-	js := startHub(t)
+	js := natstest.StartHub(t).JetStream()
 	const nodes = 3
 	dir := t.TempDir()
 	created := make([]bool, nodes)
@@ -281,7 +263,7 @@ func TestBootstrap_CreatesExactlyOneAdmin(t *testing.T) {
 
 func TestBootstrap_RefusesToOverwriteFile(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, startHub(t))
+	s := open(t, natstest.StartHub(t).JetStream())
 	path := filepath.Join(t.TempDir(), "admin.json")
 	if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)

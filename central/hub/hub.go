@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vendsync/vendsync/central/siteauth"
+	"github.com/vendsync/vendsync/internal/natsserver"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -43,6 +42,9 @@ type Config struct {
 
 	ReadyTimeout time.Duration // how long Open waits for the server and JetStream
 	Logger       zerolog.Logger
+	// ServerLogLevel is the embedded server's own log level: "" = warn (info
+	// when Logger is at debug), or trace, debug, info, warn, error.
+	ServerLogLevel string
 }
 
 // DefaultConfig returns a single-node configuration: FLEET kept 90 days, no
@@ -80,9 +82,12 @@ func (c Config) Validate() error {
 		if addr == "" {
 			continue
 		}
-		if _, _, err := splitHostPort(addr); err != nil {
+		if _, _, err := natsserver.SplitHostPort(addr); err != nil {
 			return fmt.Errorf("hub config: %s: %w", name, err)
 		}
+	}
+	if _, err := natsserver.ParseLevel(c.ServerLogLevel, c.Logger); err != nil {
+		return fmt.Errorf("hub config: ServerLogLevel: %w", err)
 	}
 	return nil
 }
@@ -159,14 +164,14 @@ func (h *Hub) options() (*server.Options, error) {
 	case c.ClientListen == "":
 		o.DontListen = true
 	default:
-		host, port, err := splitHostPort(c.ClientListen)
+		host, port, err := natsserver.SplitHostPort(c.ClientListen)
 		if err != nil {
 			return nil, fmt.Errorf("client listen: %w", err)
 		}
 		o.Host, o.Port = host, port
 	}
 	if c.LeafListen != "" {
-		host, port, err := splitHostPort(c.LeafListen)
+		host, port, err := natsserver.SplitHostPort(c.LeafListen)
 		if err != nil {
 			return nil, fmt.Errorf("leaf listen: %w", err)
 		}
@@ -177,15 +182,15 @@ func (h *Hub) options() (*server.Options, error) {
 		o.LeafNode.IsolateLeafnodeInterest = true
 	}
 	if c.ClusterName != "" {
-		host, port, err := splitHostPort(c.ClusterListen)
+		host, port, err := natsserver.SplitHostPort(c.ClusterListen)
 		if err != nil {
 			return nil, fmt.Errorf("cluster listen: %w", err)
 		}
 		o.Cluster.Name = c.ClusterName
 		o.Cluster.Host, o.Cluster.Port = host, port
-		routes, err := parseRoutes(c.Routes)
+		routes, err := natsserver.ParseURLs(c.Routes)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("routes: %w", err)
 		}
 		o.Routes = routes
 	}
@@ -201,20 +206,13 @@ func (h *Hub) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open hub: %w", err)
 	}
-	srv, err := server.NewServer(opts)
+	srv, err := natsserver.Start(ctx, opts, natsserver.Config{
+		Log:          natsserver.Log{Logger: h.log, Level: h.cfg.ServerLogLevel, Hints: hints},
+		ReadyTimeout: h.cfg.ReadyTimeout,
+		Prepare:      h.auth.Bind,
+	})
 	if err != nil {
 		return fmt.Errorf("open hub: %w", err)
-	}
-	srv.SetLoggerV2(serverLogger{h.log}, false, false, false)
-	h.auth.Bind(srv)
-	go srv.Start()
-	if !srv.ReadyForConnections(h.cfg.ReadyTimeout) {
-		srv.Shutdown()
-		return fmt.Errorf("open hub: server not ready after %s", h.cfg.ReadyTimeout)
-	}
-	if !srv.JetStreamEnabled() {
-		srv.Shutdown()
-		return errors.New("open hub: jetstream did not start (see server log)")
 	}
 	h.mu.Lock()
 	h.srv = srv
@@ -223,20 +221,13 @@ func (h *Hub) Open(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.ReadyTimeout)
 	defer cancel()
 	if h.cfg.ClusterName != "" {
-		if err := h.waitCurrent(ctx); err != nil {
+		if err := natsserver.WaitCurrent(ctx, srv); err != nil {
 			h.Close()
 			return fmt.Errorf("open hub: %w", err)
 		}
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(h.cfg.ServerName+"-internal"),
-		nats.Nkey(mustPublic(h.kp), h.kp.Sign), nats.MaxReconnects(-1))
+	nc, js, err := natsserver.Connect(srv, nats.Nkey(mustPublic(h.kp), h.kp.Sign))
 	if err != nil {
-		h.Close()
-		return fmt.Errorf("open hub: connect: %w", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
 		h.Close()
 		return fmt.Errorf("open hub: %w", err)
 	}
@@ -253,28 +244,6 @@ func (h *Hub) Open(ctx context.Context) error {
 	}
 	h.log.Info().Str("leaf", h.LeafURL()).Str("client", h.ClientURL()).Msg("hub ready")
 	return nil
-}
-
-// waitCurrent polls until the JetStream meta group has a leader this server
-// is current with and the server reports healthy.
-func (h *Hub) waitCurrent(ctx context.Context) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	var last string
-	for {
-		hs := h.srv.Healthz(nil)
-		if hs != nil && hs.StatusCode == 200 && h.srv.JetStreamIsCurrent() {
-			return nil
-		}
-		if hs != nil {
-			last = hs.Error
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("jetstream not current: %s: %w", last, ctx.Err())
-		case <-t.C:
-		}
-	}
 }
 
 // ensureStreams creates or updates FLEET and CONFIG, retrying while the
@@ -320,13 +289,7 @@ func (h *Hub) Close() {
 		cancel()
 		_ = g.Wait() // the loop ends only on cancel
 	}
-	if nc != nil {
-		nc.Close()
-	}
-	if srv != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	}
+	natsserver.Stop(nc, srv)
 }
 
 // Conn returns the hub's in-process client, nil before Open.
@@ -360,7 +323,7 @@ func (h *Hub) LeafURL() string {
 	if err != nil || v.LeafNode.Port <= 0 {
 		return ""
 	}
-	return fmt.Sprintf("nats-leaf://%s", net.JoinHostPort(dialHost(net.ParseIP(v.LeafNode.Host)), strconv.Itoa(v.LeafNode.Port)))
+	return "nats-leaf://" + natsserver.DialAddr(net.ParseIP(v.LeafNode.Host), v.LeafNode.Port)
 }
 
 // ClientURL returns nats://host:port of the client listener, "" if none.
@@ -382,11 +345,18 @@ func (h *Hub) ClusterURL() string {
 	if addr == nil {
 		return ""
 	}
-	return fmt.Sprintf("nats-route://%s", net.JoinHostPort(dialHost(addr.IP), strconv.Itoa(addr.Port)))
+	return "nats-route://" + natsserver.DialAddr(addr.IP, addr.Port)
 }
 
 // Sites returns the site registry.
 func (h *Hub) Sites() *siteauth.Registry { return h.reg }
+
+// hints say what to do about the server errors an operator can fix.
+var hints = []natsserver.Hint{{
+	Match: "authentication error",
+	Hint: "a site or client presented a key central does not know (a revoked site, or one whose key was rotated " +
+		"and not yet replaced at the site): 'vendsync central site list' shows the registered sites",
+}}
 
 func orUnlimited(n int64) int64 {
 	if n <= 0 {
@@ -401,37 +371,6 @@ func mustPublic(kp nkeys.KeyPair) string {
 		panic(err) // a key pair made by nkeys.CreateUser always has one
 	}
 	return pub
-}
-
-func splitHostPort(addr string) (string, int, error) {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < -1 || port > 65535 {
-		return "", 0, fmt.Errorf("bad port %q", p)
-	}
-	return host, port, nil
-}
-
-func dialHost(ip net.IP) string {
-	if ip == nil || ip.IsUnspecified() {
-		return "127.0.0.1"
-	}
-	return ip.String()
-}
-
-func parseRoutes(urls []string) ([]*url.URL, error) {
-	out := make([]*url.URL, 0, len(urls))
-	for _, s := range urls {
-		u, err := url.Parse(s)
-		if err != nil {
-			return nil, fmt.Errorf("route %q: %w", s, err)
-		}
-		out = append(out, u)
-	}
-	return out, nil
 }
 
 // retry runs f until it succeeds or ctx ends, backing off up to a second.

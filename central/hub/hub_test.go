@@ -2,96 +2,23 @@ package hub_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/hub"
-	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-func testLogger(t *testing.T) zerolog.Logger {
-	if os.Getenv("VENDSYNC_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
-	}
-	return zerolog.Nop()
-}
-
-// checkFor polls f until it returns nil or d passes.
-func checkFor(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("condition not met after %s: %v", d, err)
-}
-
-func startHub(t *testing.T, dir string) *hub.Hub {
-	t.Helper()
-	cfg := hub.DefaultConfig()
-	cfg.StoreDir = dir
-	cfg.LeafListen = "127.0.0.1:-1"
-	cfg.ClientListen = "127.0.0.1:-1"
-	cfg.Logger = testLogger(t)
-	h, err := hub.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := h.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
-
-func startSite(t *testing.T, site, seed string, hubURLs ...string) *leaf.Node {
-	t.Helper()
-	n, err := leaf.New(leaf.Config{
-		SiteID: site, StoreDir: t.TempDir(), HubURLs: hubURLs, CredsSeed: seed,
-		ReconnectInterval: 100 * time.Millisecond, Logger: testLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
-	return n
-}
-
-func waitConnected(t *testing.T, n *leaf.Node) {
-	t.Helper()
-	checkFor(t, 10*time.Second, func() error {
-		if !n.Connected() {
-			return errors.New("leaf not connected")
-		}
-		return nil
-	})
-}
-
 func TestHub_SitePublishesBatchIntoFleet(t *testing.T) {
 	dir := t.TempDir()
-	h := startHub(t, dir)
-	seed, _, err := h.IssueSite("s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := startSite(t, "s1", seed, h.LeafURL())
-	waitConnected(t, n)
+	h := natstest.StartHub(t, func(c *hub.Config) { c.StoreDir = dir })
+	n, _ := natstest.ConnectSite(t, h, "s1")
 
 	js, err := jetstream.New(n.Conn())
 	if err != nil {
@@ -100,7 +27,7 @@ func TestHub_SitePublishesBatchIntoFleet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// The hub's interest in fleet.*.batch reaches the leaf shortly after it connects.
-	checkFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		_, err := js.Publish(ctx, envelope.SubjectBatch("s1"), []byte(`{}`), jetstream.WithMsgID("s1:1-1"))
 		return err
 	})

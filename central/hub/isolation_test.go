@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/vendsync/vendsync/central/hub"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -59,19 +63,9 @@ func apiError(resp *nats.Msg) error {
 }
 
 func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
-	h := startHub(t, t.TempDir())
-	seedA, _, err := h.IssueSite("A")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedB, _, err := h.IssueSite("B")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := startSite(t, "A", seedA, h.LeafURL())
-	b := startSite(t, "B", seedB, h.LeafURL())
-	waitConnected(t, a)
-	waitConnected(t, b)
+	h := natstest.StartHub(t)
+	a, seedA := natstest.ConnectSite(t, h, "A")
+	b, _ := natstest.ConnectSite(t, h, "B")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -80,7 +74,7 @@ func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Positive control: A publishes its own batch.
-	checkFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		_, err := jsA.Publish(ctx, envelope.SubjectBatch("A"), []byte(`{}`), jetstream.WithMsgID("A:1-1"))
 		return err
 	})
@@ -135,7 +129,7 @@ func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 		// Publish until each site's own subjects arrive (interest takes a
 		// moment to cross the leaf), always B's before A's.
 		var gotA, gotB []string
-		checkFor(t, 10*time.Second, func() error {
+		testkit.CheckFor(t, 10*time.Second, func() error {
 			for _, site := range []string{"B", "A"} {
 				for _, subj := range []string{envelope.SubjectWatermarkPush(site), envelope.DownlinkDeliverPrefix(site) + ".M.x"} {
 					if err := hc.Publish(subj, []byte(site)); err != nil {
@@ -160,7 +154,7 @@ func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 				}
 				gotB = append(gotB, m.Subject)
 			}
-			if !contains(gotA, "vsync.dl.A.M.x") || !contains(gotA, "vsync.wm.A") || !contains(gotB, "vsync.dl.B.M.x") || !contains(gotB, "vsync.wm.B") {
+			if !slices.Contains(gotA, "vsync.dl.A.M.x") || !slices.Contains(gotA, "vsync.wm.A") || !slices.Contains(gotB, "vsync.dl.B.M.x") || !slices.Contains(gotB, "vsync.wm.B") {
 				return fmt.Errorf("A got %v, B got %v", gotA, gotB)
 			}
 			return nil
@@ -181,7 +175,7 @@ func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 		nc := a.Conn()
 		own := "$JS.hub.API.CONSUMER.CREATE.KV_CONFIG.ca.$KV.CONFIG.A.>"
 		var resp *nats.Msg
-		checkFor(t, 10*time.Second, func() error {
+		testkit.CheckFor(t, 10*time.Second, func() error {
 			var err error
 			resp, err = nc.Request(own, consumerCreate("ca", "$KV.CONFIG.A.>", "vsync.dl.A.test"), time.Second)
 			return err
@@ -252,29 +246,10 @@ func TestHub_SiteCannotActAsAnotherSite(t *testing.T) {
 	})
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func TestHub_RevokedSiteIsDisconnectedAndRefused(t *testing.T) {
-	h := startHub(t, t.TempDir())
-	seedA, _, err := h.IssueSite("A")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedB, _, err := h.IssueSite("B")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := startSite(t, "A", seedA, h.LeafURL())
-	b := startSite(t, "B", seedB, h.LeafURL())
-	waitConnected(t, a)
-	waitConnected(t, b)
+	h := natstest.StartHub(t)
+	a, seedA := natstest.ConnectSite(t, h, "A")
+	b, _ := natstest.ConnectSite(t, h, "B")
 	direct, err := connectAs(t, h.ClientURL(), seedA)
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +259,7 @@ func TestHub_RevokedSiteIsDisconnectedAndRefused(t *testing.T) {
 	if err := h.RevokeSite("A"); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 5*time.Second, func() error {
+	testkit.CheckFor(t, 5*time.Second, func() error {
 		if a.Connected() {
 			return errors.New("site A still connected")
 		}
@@ -294,16 +269,15 @@ func TestHub_RevokedSiteIsDisconnectedAndRefused(t *testing.T) {
 		return nil
 	})
 	// A retries every 100ms; it must stay out, and B must stay in.
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Consistently(t, time.Second, func() error {
 		if a.Connected() {
-			t.Fatal("revoked site reconnected")
+			return errors.New("revoked site reconnected")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !b.Connected() {
-		t.Fatal("site B lost its connection")
-	}
+		if !b.Connected() {
+			return errors.New("site B lost its connection")
+		}
+		return nil
+	})
 	if _, err := connectAs(t, h.ClientURL(), seedA); err == nil {
 		t.Fatal("revoked key connected")
 	}
@@ -314,13 +288,13 @@ func TestHub_RevokedSiteIsDisconnectedAndRefused(t *testing.T) {
 
 func TestHub_RegistrySurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	h := startHub(t, dir)
+	h := natstest.StartHub(t, func(c *hub.Config) { c.StoreDir = dir })
 	seed, _, err := h.IssueSite("A")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Close()
-	h2 := startHub(t, dir)
+	h2 := natstest.StartHub(t, func(c *hub.Config) { c.StoreDir = dir })
 	nc, err := connectAs(t, h2.ClientURL(), seed)
 	if err != nil {
 		t.Fatalf("site key after restart: %v", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,22 +99,13 @@ func TestPermissions_OnlyOwnSubjects(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"fleet.s1.>", "$JS.hub.API.CONSUMER.CREATE.KV_CONFIG.*.$KV.CONFIG.s1.>"} {
-		if !contains(p.Publish.Allow, want) {
+		if !slices.Contains(p.Publish.Allow, want) {
 			t.Errorf("publish allow lacks %s", want)
 		}
 	}
 	for _, want := range []string{"_INBOX_s1.>", "vsync.wm.s1", "vsync.dl.s1.>"} {
-		if !contains(p.Subscribe.Allow, want) {
+		if !slices.Contains(p.Subscribe.Allow, want) {
 			t.Errorf("subscribe allow lacks %s", want)
 		}
 	}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

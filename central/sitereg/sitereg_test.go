@@ -7,35 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"github.com/rs/zerolog"
-)
 
-func startJS(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, JetStreamDomain: "hub", StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
+	"github.com/vendsync/vendsync/internal/testkit"
+)
 
 type recorder struct {
 	mu    sync.Mutex
@@ -63,20 +39,9 @@ func (r *recorder) state(site string) (string, bool) {
 	return r.keys[site], r.revok[site]
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestRegistry_AddRevokeSync(t *testing.T) {
 	ctx := context.Background()
-	js := startJS(t)
+	js := testkit.JetStream(t, "hub")
 	reg, err := Open(ctx, js, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -114,11 +79,11 @@ func TestRegistry_AddRevokeSync(t *testing.T) {
 	if rotated.PublicKey == s.PublicKey {
 		t.Fatal("rotation kept the old key")
 	}
-	waitFor(t, "rotated key on the hub", func() bool { k, _ := rec.state("blr-1"); return k == rotated.PublicKey })
+	testkit.Eventually(t, 10*time.Second, "rotated key on the hub", func() bool { k, _ := rec.state("blr-1"); return k == rotated.PublicKey })
 	if _, err := reg.Revoke(ctx, "blr-1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "revocation on the hub", func() bool { _, r := rec.state("blr-1"); return r })
+	testkit.Eventually(t, 10*time.Second, "revocation on the hub", func() bool { _, r := rec.state("blr-1"); return r })
 	// A revoked site can be registered again (re-provisioned).
 	if _, _, err := reg.Add(ctx, Site{ID: "blr-1"}, false); err != nil {
 		t.Fatalf("re-register after revoke: %v", err)

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // binary is the vendsync binary TestMain builds for the end-to-end tests.
@@ -261,11 +261,6 @@ func cents(t *testing.T, s string) int64 {
 	return int64(f*100 + 0.5)
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	fleettest.WaitFor(t, timeout, what, cond)
-}
-
 // TestE2E_ProvisionSyncQueryRevoke drives the real binary as an installer
 // and HQ would: central, two provisioned sites with machines, sales over
 // HTTP, one site's link cut and restored, queries in JSON and CSV, and a
@@ -278,7 +273,7 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	m := c.expect(t, `HQ API (http://\S+), sites connect to (nats-leaf://\S+)`, 60*time.Second)
 	hq, leaf := m[1], m[2]
 	// Site b reaches central through a link the test can cut.
-	link := fleettest.NewProxy(t, fleettest.HostPort(leaf))
+	link := testkit.NewLink(t, leaf)
 
 	sites := map[string]*e2eSite{}
 	for _, s := range []struct{ id, city, tz, hub string }{
@@ -331,25 +326,25 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	blr, ber := sites["blr-e2e"], sites["ber-e2e"]
 	blr.sell(t, 20, "first")
 	ber.sell(t, 15, "first")
-	converged := func(want ...*e2eSite) func() (bool, string) {
-		return func() (bool, string) {
+	converged := func(want ...*e2eSite) func() error {
+		return func() error {
 			got := sitesTotals(t, hq, hqCreds)
 			for _, s := range want {
 				if got[s.id] != [2]int64{s.tx, s.sold} {
-					return false, fmt.Sprintf("central %v, want %s %d tx %d cents", got, s.id, s.tx, s.sold)
+					return fmt.Errorf("central %v, want %s %d tx %d cents", got, s.id, s.tx, s.sold)
 				}
 			}
-			return true, ""
+			return nil
 		}
 	}
-	waitFor(t, 30*time.Second, "both sites at central", converged(blr, ber))
+	testkit.CheckFor(t, 30*time.Second, converged(blr, ber)) // both sites at central
 
 	// Berlin's link goes down; it keeps selling; central keeps its old figure.
 	link.Cut()
 	before := ber.sold
 	ber.sell(t, 10, "offline")
 	blr.sell(t, 5, "second")
-	waitFor(t, 30*time.Second, "bangalore's new sales", converged(blr))
+	testkit.CheckFor(t, 30*time.Second, converged(blr)) // bangalore's new sales
 	time.Sleep(500 * time.Millisecond)
 	if got := sitesTotals(t, hq, hqCreds)[ber.id][1]; got != before {
 		t.Fatalf("berlin at central while offline: %d cents, want %d", got, before)
@@ -387,7 +382,7 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	for id := range ber.machines {
 		ber.machines[id] = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"))
 	}
-	waitFor(t, 60*time.Second, "berlin converged after the link came back", converged(blr, ber))
+	testkit.CheckFor(t, 60*time.Second, converged(blr, ber)) // berlin converged after the link came back
 
 	// Reports: today's daily report and a streamed export carry the same figures.
 	var daily struct {
@@ -435,10 +430,12 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 			Connected bool `json:"connected"`
 		} `json:"uplink"`
 	}
-	waitFor(t, 20*time.Second, "berlin disconnected", func() (bool, string) {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		var s syncState
-		ber.admin.call(t, "GET", "/sync", nil, &s, 200)
-		return !s.Uplink.Connected, fmt.Sprintf("%+v", s)
+		if ber.admin.call(t, "GET", "/sync", nil, &s, 200); s.Uplink.Connected {
+			return fmt.Errorf("berlin still connected: %+v", s)
+		}
+		return nil
 	})
 	revokedAt := ber.sold
 	ber.sell(t, 3, "revoked")
@@ -458,10 +455,12 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	if !strings.Contains(out, "provisioned in") {
 		t.Fatalf("provision site --rotate: %s", out)
 	}
-	waitFor(t, 20*time.Second, "bangalore's old key refused", func() (bool, string) {
+	testkit.CheckFor(t, 20*time.Second, func() error {
 		var s syncState
-		blr.admin.call(t, "GET", "/sync", nil, &s, 200)
-		return !s.Uplink.Connected, fmt.Sprintf("%+v", s)
+		if blr.admin.call(t, "GET", "/sync", nil, &s, 200); s.Uplink.Connected {
+			return fmt.Errorf("bangalore's old key still connected: %+v", s)
+		}
+		return nil
 	})
 	list := run(t, "provision", "list", "--central", hq, "--credentials", hqCreds, "--format", "csv")
 	if !regexp.MustCompile(ber.id + `,[^\n]*,revoked,`).MatchString(list) {

@@ -302,23 +302,6 @@ func Send(ctx context.Context, c *http.Client, base, method, path, token string,
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
-// Eventually polls cond every 20ms until it returns nil or timeout passes,
-// then fails the test with cond's last error.
-func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not true after %s: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // Count runs a query returning one integer.
 func Count(t testing.TB, db *sql.DB, q string, args ...any) int64 {
 	t.Helper()

@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/rs/zerolog"
 
+	"github.com/vendsync/vendsync/internal/natsserver"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -40,6 +39,9 @@ type Config struct {
 	// ReadyTimeout bounds how long Open waits for the server; 0 = 30s.
 	ReadyTimeout time.Duration
 	Logger       zerolog.Logger
+	// ServerLogLevel is the embedded server's own log level: "" = warn (info
+	// when Logger is at debug), or trace, debug, info, warn, error.
+	ServerLogLevel string
 }
 
 // Validate names the first bad field.
@@ -51,9 +53,12 @@ func (c Config) Validate() error {
 		return errors.New("leaf config: StoreDir is required")
 	}
 	if c.ListenAddr != "" {
-		if _, _, err := splitHostPort(c.ListenAddr); err != nil {
+		if _, _, err := natsserver.SplitHostPort(c.ListenAddr); err != nil {
 			return fmt.Errorf("leaf config: ListenAddr: %w", err)
 		}
+	}
+	if _, err := natsserver.ParseLevel(c.ServerLogLevel, c.Logger); err != nil {
+		return fmt.Errorf("leaf config: ServerLogLevel: %w", err)
 	}
 	if len(c.HubURLs) > 0 {
 		if c.CredsSeed == "" {
@@ -111,20 +116,16 @@ func (n *Node) options() (*server.Options, error) {
 	if c.ListenAddr == "" {
 		o.DontListen = true
 	} else {
-		host, port, err := splitHostPort(c.ListenAddr)
+		host, port, err := natsserver.SplitHostPort(c.ListenAddr)
 		if err != nil {
 			return nil, err
 		}
 		o.Host, o.Port = host, port
 	}
 	if len(c.HubURLs) > 0 {
-		urls := make([]*url.URL, 0, len(c.HubURLs))
-		for _, s := range c.HubURLs {
-			u, err := url.Parse(s)
-			if err != nil {
-				return nil, fmt.Errorf("hub url %q: %w", s, err)
-			}
-			urls = append(urls, u)
+		urls, err := natsserver.ParseURLs(c.HubURLs)
+		if err != nil {
+			return nil, fmt.Errorf("hub urls: %w", err)
 		}
 		o.LeafNode.ReconnectInterval = c.ReconnectInterval
 		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{
@@ -146,34 +147,16 @@ func (n *Node) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open leaf: %w", err)
 	}
-	srv, err := server.NewServer(opts)
+	srv, err := natsserver.Start(ctx, opts, natsserver.Config{
+		Log:          natsserver.Log{Logger: n.log, Level: n.cfg.ServerLogLevel, Hints: n.hints()},
+		ReadyTimeout: n.cfg.ReadyTimeout,
+	})
 	if err != nil {
 		return fmt.Errorf("open leaf: %w", err)
 	}
-	srv.SetLoggerV2(serverLogger{n.log}, false, false, false)
-	go srv.Start()
-	wait := n.cfg.ReadyTimeout
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
-		wait = time.Until(d)
-	}
-	if !srv.ReadyForConnections(wait) {
-		srv.Shutdown()
-		return fmt.Errorf("open leaf: server not ready after %s", wait)
-	}
-	if !srv.JetStreamEnabled() {
-		srv.Shutdown()
-		return errors.New("open leaf: jetstream did not start (see server log)")
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(ServerName(n.cfg.SiteID)+"-internal"),
-		nats.CustomInboxPrefix(envelope.InboxPrefix(n.cfg.SiteID)), nats.MaxReconnects(-1))
+	nc, js, err := natsserver.Connect(srv, nats.CustomInboxPrefix(envelope.InboxPrefix(n.cfg.SiteID)))
 	if err != nil {
-		srv.Shutdown()
-		return fmt.Errorf("open leaf: connect: %w", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		srv.Shutdown()
+		natsserver.Stop(nil, srv)
 		return fmt.Errorf("open leaf: %w", err)
 	}
 	n.mu.Lock()
@@ -189,13 +172,7 @@ func (n *Node) Close() {
 	srv, nc := n.srv, n.nc
 	n.srv, n.nc, n.js = nil, nil, nil
 	n.mu.Unlock()
-	if nc != nil {
-		nc.Close()
-	}
-	if srv != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	}
+	natsserver.Stop(nc, srv)
 }
 
 // Conn returns the in-process client (inbox prefix _INBOX_<site>), nil before
@@ -236,14 +213,12 @@ func (n *Node) ClientURL() string {
 	return srv.ClientURL()
 }
 
-func splitHostPort(addr string) (string, int, error) {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < -1 || port > 65535 {
-		return "", 0, fmt.Errorf("bad port %q", p)
-	}
-	return host, port, nil
+// hints say what to do about the server errors an operator can fix.
+func (n *Node) hints() []natsserver.Hint {
+	return []natsserver.Hint{{
+		Match: "Authorization Violation",
+		Hint: "central refuses this site's leaf key (revoked, or a newer key was issued): re-provision it with " +
+			"'vendsync provision site --site " + n.cfg.SiteID + " --rotate' (or 'vendsync central site add " + n.cfg.SiteID +
+			" --rotate') and restart with the new leaf seed",
+	}}
 }

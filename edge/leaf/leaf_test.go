@@ -2,7 +2,11 @@ package leaf_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,22 +14,10 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/rs/zerolog"
 
-	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 )
-
-func checkFor(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("condition not met after %s: %v", d, err)
-}
 
 func userSeed(t *testing.T) string {
 	t.Helper()
@@ -93,49 +85,88 @@ func TestNode_StandaloneHasJetStreamInItsDomain(t *testing.T) {
 }
 
 func TestNode_UnknownKeyNeverConnects(t *testing.T) {
-	cfg := hub.DefaultConfig()
-	cfg.StoreDir = t.TempDir()
-	cfg.LeafListen = "127.0.0.1:-1"
-	h, err := hub.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := h.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := natstest.StartHub(t)
 	seed, _, err := h.IssueSite("known")
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	open := func(site, seed string) *leaf.Node {
-		n, err := leaf.New(leaf.Config{SiteID: site, StoreDir: t.TempDir(), HubURLs: []string{h.LeafURL()}, CredsSeed: seed,
-			ReconnectInterval: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Open(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(n.Close)
-		return n
+		cfg := natstest.LeafConfig(t, site, seed, h.LeafURL())
+		cfg.ReconnectInterval = 50 * time.Millisecond
+		return natstest.OpenLeaf(t, cfg)
 	}
 	good := open("known", seed)
 	bad := open("stranger", userSeed(t))
-	checkFor(t, 10*time.Second, func() error {
-		if !good.Connected() {
-			return errors.New("registered site not connected")
+	natstest.WaitConnected(t, good, true)
+	// The stranger retries every 50ms; it must stay out.
+	testkit.Consistently(t, 500*time.Millisecond, func() error {
+		if bad.Connected() {
+			return errors.New("unregistered key connected")
 		}
 		return nil
 	})
-	// The stranger retries every 50ms; it must stay out.
-	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); {
-		if bad.Connected() {
-			t.Fatal("unregistered key connected")
+}
+
+// logLines collects a zerolog JSON log.
+type logLines struct {
+	mu    sync.Mutex
+	lines []map[string]any
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	var m map[string]any
+	if err := json.Unmarshal(p, &m); err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, m)
+	return len(p), nil
+}
+
+func (l *logLines) match(f func(map[string]any) bool) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, m := range l.lines {
+		if f(m) {
+			out = append(out, m)
 		}
-		time.Sleep(20 * time.Millisecond)
+	}
+	return out
+}
+
+func TestNode_RefusedKeyLogsOnceWithWhatToDo(t *testing.T) {
+	h := natstest.StartHub(t)
+	var logs logLines
+	cfg := natstest.LeafConfig(t, "stranger", userSeed(t), h.LeafURL())
+	cfg.ReconnectInterval = 50 * time.Millisecond
+	cfg.Logger = zerolog.New(&logs).Level(zerolog.InfoLevel)
+	natstest.OpenLeaf(t, cfg)
+
+	refused := func(m map[string]any) bool {
+		msg, _ := m["message"].(string)
+		return strings.Contains(msg, "Authorization Violation")
+	}
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		if len(logs.match(refused)) == 0 {
+			return errors.New("no refusal logged")
+		}
+		return nil
+	})
+	// Retried every 50ms for a second: still one line, and it says what to do.
+	testkit.Consistently(t, time.Second, func() error {
+		if got := logs.match(refused); len(got) != 1 {
+			return fmt.Errorf("refusal logged %d times, want once a minute", len(got))
+		}
+		return nil
+	})
+	got := logs.match(refused)[0]
+	if hint, _ := got["hint"].(string); got["level"] != "error" || !strings.Contains(hint, "--rotate") || !strings.Contains(hint, "stranger") {
+		t.Fatalf("refusal logged as %v, want an error with a hint to re-provision stranger with --rotate", got)
+	}
+	// The server's banner (notices) is not logged at the default level.
+	if banner := logs.match(func(m map[string]any) bool { return m["message"] == "Starting nats-server" }); len(banner) != 0 {
+		t.Fatalf("banner logged: %v", banner)
 	}
 }

@@ -5,107 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	_ "modernc.org/sqlite"
 
-	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/sync/downlink"
 )
-
-func testLogger(t *testing.T) zerolog.Logger {
-	if os.Getenv("VENDSYNC_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
-	}
-	return zerolog.Nop()
-}
-
-func checkFor(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("condition not met after %s: %v", d, err)
-}
-
-// link is a TCP proxy standing for the site's network link: Down cuts every
-// connection and refuses new ones until Up.
-type link struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	up     bool
-	conns  []net.Conn
-}
-
-func newLink(t *testing.T, target string) *link {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &link{ln: ln, target: target, up: true}
-	t.Cleanup(func() { ln.Close(); l.Down() })
-	go l.serve()
-	return l
-}
-
-func (l *link) URL() string { return "nats-leaf://" + l.ln.Addr().String() }
-
-func (l *link) serve() {
-	for {
-		c, err := l.ln.Accept()
-		if err != nil {
-			return
-		}
-		l.mu.Lock()
-		if !l.up {
-			l.mu.Unlock()
-			c.Close()
-			continue
-		}
-		u, err := net.Dial("tcp", l.target)
-		if err != nil {
-			l.mu.Unlock()
-			c.Close()
-			continue
-		}
-		l.conns = append(l.conns, c, u)
-		l.mu.Unlock()
-		go func() { io.Copy(u, c); u.Close() }()
-		go func() { io.Copy(c, u); c.Close() }()
-	}
-}
-
-func (l *link) Down() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.up = false
-	for _, c := range l.conns {
-		c.Close()
-	}
-	l.conns = nil
-}
-
-func (l *link) Up() {
-	l.mu.Lock()
-	l.up = true
-	l.mu.Unlock()
-}
 
 // sqliteApplied is the Applied state in a real SQLite table.
 type sqliteApplied struct{ db *sql.DB }
@@ -185,48 +97,27 @@ func (a *applied) wantValues(want map[string]string) error {
 func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg := hub.DefaultConfig()
-	cfg.StoreDir = t.TempDir()
-	cfg.LeafListen = "127.0.0.1:-1"
-	cfg.Logger = testLogger(t)
-	h, err := hub.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := natstest.StartHub(t)
 	pub, err := downlink.NewPublisher(ctx, h.JetStream())
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	startSite := func(site string, l *link) *leaf.Node {
+	startSite := func(site string, l *testkit.Link) *leaf.Node {
 		seed, _, err := h.IssueSite(site)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := leaf.New(leaf.Config{SiteID: site, StoreDir: t.TempDir(), HubURLs: []string{l.URL()}, CredsSeed: seed,
-			ReconnectInterval: 100 * time.Millisecond, Logger: testLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Open(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(n.Close)
-		return n
+		return natstest.StartLeaf(t, site, seed, l.URL())
 	}
-	target := strings.TrimPrefix(h.LeafURL(), "nats-leaf://")
-	linkA, linkB := newLink(t, target), newLink(t, target)
+	linkA, linkB := testkit.NewLink(t, h.LeafURL()), testkit.NewLink(t, h.LeafURL())
 	a, b := startSite("A", linkA), startSite("B", linkB)
 
 	stateA := newApplied(t)
 	gotA := &applied{values: map[string]string{}, failOne: true}
 	newWatcher := func() *downlink.Watcher {
 		w, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "A", JS: a.JetStream(), State: stateA, Handle: gotA.handle,
-			Retry: 50 * time.Millisecond, Logger: testLogger(t)})
+			Retry: 50 * time.Millisecond, Logger: testkit.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +128,7 @@ func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
 	}
 	wA := newWatcher()
 	gotB := &applied{values: map[string]string{}}
-	wB, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "B", JS: b.JetStream(), State: newApplied(t), Handle: gotB.handle, Logger: testLogger(t)})
+	wB, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "B", JS: b.JetStream(), State: newApplied(t), Handle: gotB.handle, Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,8 +154,8 @@ func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	want["machine.m1"] = `{"status":"ACTIVE"}`
-	checkFor(t, 30*time.Second, func() error { return gotA.wantValues(want) })
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error { return gotA.wantValues(want) })
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		return gotB.wantValues(map[string]string{"price.m1.p1": "B-secret"})
 	})
 	if got := gotA.get("price.m1.p1"); got == "B-secret" {
@@ -272,13 +163,8 @@ func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
 	}
 
 	// The link goes down; central changes A's config meanwhile.
-	linkA.Down()
-	checkFor(t, 10*time.Second, func() error {
-		if a.Connected() {
-			return errors.New("A still connected")
-		}
-		return nil
-	})
+	linkA.Cut()
+	natstest.WaitConnected(t, a, false)
 	if _, err := pub.Put(ctx, "A", "machine.m1", []byte(`{"status":"MAINTENANCE"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -306,23 +192,27 @@ func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
 	wA = newWatcher()
 	defer wA.Close()
 
-	linkA.Up()
+	linkA.Restore("")
 	want["machine.m1"] = `{"status":"MAINTENANCE"}`
 	want["price.m0.p1"] = "<deleted>"
 	want["threshold.m1.p1"] = "5"
-	checkFor(t, 30*time.Second, func() error { return gotA.wantValues(want) })
+	testkit.CheckFor(t, 30*time.Second, func() error { return gotA.wantValues(want) })
 	gotA.mu.Lock()
 	if got, want := len(gotA.revs)-callsBefore, 3; got != want {
 		t.Errorf("applied %d changes after reconnect, want %d", got, want)
 	}
 	gotA.mu.Unlock()
-	last, err := stateA.LastApplied(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotA.mu.Lock()
-	if got := gotA.revs[len(gotA.revs)-1]; got != last {
-		t.Errorf("last applied = %d, handler's last = %d", last, got)
-	}
-	gotA.mu.Unlock()
+	// The watcher records a revision after its handler returns.
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		last, err := stateA.LastApplied(ctx)
+		if err != nil {
+			return err
+		}
+		gotA.mu.Lock()
+		defer gotA.mu.Unlock()
+		if got := gotA.revs[len(gotA.revs)-1]; got != last {
+			return fmt.Errorf("last applied = %d, handler's last = %d", last, got)
+		}
+		return nil
+	})
 }

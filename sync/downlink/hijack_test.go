@@ -4,14 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/vendsync/vendsync/central/hub"
-	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/sync/downlink"
 )
 
@@ -52,41 +53,15 @@ func directConsumers(t *testing.T, s *server.Server) []string {
 func TestWatcher_OtherSiteCannotRedirectMirror(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg := hub.DefaultConfig()
-	cfg.StoreDir = t.TempDir()
-	cfg.LeafListen = "127.0.0.1:-1"
-	cfg.Logger = testLogger(t)
-	h, err := hub.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := natstest.StartHub(t)
 	pub, err := downlink.NewPublisher(ctx, h.JetStream())
 	if err != nil {
 		t.Fatal(err)
 	}
-	site := func(id string) *leaf.Node {
-		seed, _, err := h.IssueSite(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := leaf.New(leaf.Config{SiteID: id, StoreDir: t.TempDir(), HubURLs: []string{h.LeafURL()}, CredsSeed: seed,
-			ReconnectInterval: 100 * time.Millisecond, Logger: testLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Open(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(n.Close)
-		return n
-	}
-	a, b := site("A"), site("B")
+	a, _ := natstest.ConnectSite(t, h, "A")
+	b, _ := natstest.ConnectSite(t, h, "B")
 	gotB := &applied{values: map[string]string{}}
-	wB, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "B", JS: b.JetStream(), State: newApplied(t), Handle: gotB.handle, Logger: testLogger(t)})
+	wB, err := downlink.NewWatcher(downlink.WatcherConfig{Site: "B", JS: b.JetStream(), State: newApplied(t), Handle: gotB.handle, Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +72,7 @@ func TestWatcher_OtherSiteCannotRedirectMirror(t *testing.T) {
 	if _, err := pub.Put(ctx, "B", "k1", []byte("v1")); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 10*time.Second, func() error { return gotB.wantValues(map[string]string{"k1": "v1"}) })
+	testkit.CheckFor(t, 10*time.Second, func() error { return gotB.wantValues(map[string]string{"k1": "v1"}) })
 	before := directConsumers(t, h.Server())
 	if len(before) != 1 || !strings.HasPrefix(before[0], stableName("B")) {
 		t.Fatalf("direct consumers = %v, want one named %s...", before, stableName("B"))
@@ -113,28 +88,19 @@ func TestWatcher_OtherSiteCannotRedirectMirror(t *testing.T) {
 	body, _ := json.Marshal(map[string]any{"stream_name": "KV_CONFIG", "config": map[string]any{
 		"name": name, "deliver_subject": "vsync.dl.A.steal", "ack_policy": "none",
 		"filter_subject": "$KV.CONFIG.A.>", "direct": true}})
-	checkFor(t, 10*time.Second, func() error {
+	testkit.CheckFor(t, 10*time.Second, func() error {
 		_, err := a.Conn().Request("$JS.hub.API.CONSUMER.CREATE.KV_CONFIG."+name+".$KV.CONFIG.A.>", body, time.Second)
 		return err
 	})
 	after := directConsumers(t, h.Server())
-	if !contains(after, before[0]) {
+	if !slices.Contains(after, before[0]) {
 		t.Fatalf("B's consumer %s is gone: %v", before[0], after)
 	}
 	if _, err := pub.Put(ctx, "B", "k2", []byte("v2")); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 10*time.Second, func() error { return gotB.wantValues(map[string]string{"k2": "v2"}) })
+	testkit.CheckFor(t, 10*time.Second, func() error { return gotB.wantValues(map[string]string{"k2": "v2"}) })
 	if m, err := steal.NextMsg(200 * time.Millisecond); err == nil && strings.Contains(m.Subject+string(m.Data), "v2") {
 		t.Fatalf("A received B's data: %s", m.Data)
 	}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -393,7 +393,7 @@ func (f *Forwarder) recover(ctx context.Context, st *state, cause error) error {
 	st.failures++
 	d := backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff, st.failures)
 	if st.failures == 1 || st.failures%20 == 0 {
-		f.log.Warn().Err(cause).Uint64("from", from).Dur("retry_in", d).Int("failures", st.failures).Msg("uplink publish failed")
+		f.log.Warn().Err(cause).Uint64("from", from).Stringer("retry_in", d.Round(time.Millisecond)).Int("failures", st.failures).Msg("uplink publish failed")
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -4,46 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 	_ "modernc.org/sqlite"
 
-	"github.com/vendsync/vendsync/central/hub"
-	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
-
-func testLogger(t *testing.T) zerolog.Logger {
-	if os.Getenv("VENDSYNC_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	}
-	return zerolog.Nop()
-}
-
-// checkFor polls f until it returns nil or d passes.
-func checkFor(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("condition not met after %s: %v", d, err)
-}
 
 // sqliteOutbox is a minimal outbox table, the shape the edge store has.
 type sqliteOutbox struct {
@@ -188,7 +161,7 @@ func (a *aggregator) Attach(t *testing.T, nc *nats.Conn) {
 	start := a.streamSeq + 1
 	a.mu.Unlock()
 	var cons jetstream.Consumer
-	checkFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, 30*time.Second, func() error {
 		var err error
 		cons, err = js.OrderedConsumer(ctx, envelope.StreamIngest, jetstream.OrderedConsumerConfig{
 			FilterSubjects: []string{envelope.SubjectBatch(a.site)},
@@ -289,66 +262,3 @@ func (a *aggregator) Verify(t *testing.T, n uint64) {
 		}
 	}
 }
-
-func hubConfig(t *testing.T, dir string) hub.Config {
-	cfg := hub.DefaultConfig()
-	cfg.ServerName = "hub-" + filepath.Base(dir)
-	cfg.StoreDir = dir
-	cfg.LeafListen = "127.0.0.1:-1"
-	cfg.Logger = testLogger(t)
-	return cfg
-}
-
-func openHub(t *testing.T, cfg hub.Config) *hub.Hub {
-	t.Helper()
-	h, err := hub.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := h.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
-
-func startSite(t *testing.T, site, seed string, hubURLs ...string) *leaf.Node {
-	t.Helper()
-	n, err := leaf.New(leaf.Config{
-		SiteID: site, StoreDir: t.TempDir(), HubURLs: hubURLs, CredsSeed: seed,
-		ReconnectInterval: 100 * time.Millisecond, Logger: testLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Close)
-	return n
-}
-
-func waitConnected(t *testing.T, n *leaf.Node, want bool) {
-	t.Helper()
-	checkFor(t, 15*time.Second, func() error {
-		if n.Connected() != want {
-			return fmt.Errorf("leaf connected = %v, want %v", !want, want)
-		}
-		return nil
-	})
-}
-
-// leafPort returns the port of a hub's leaf listener.
-func leafPort(t *testing.T, h *hub.Hub) int {
-	t.Helper()
-	_, p, err := net.SplitHostPort(h.LeafURL()[len("nats-leaf://"):])
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(p)
-	return port
-}
-
-var errNotYet = errors.New("not yet")

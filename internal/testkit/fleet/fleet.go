@@ -1,21 +1,17 @@
-// Package fleettest starts real fleets for tests and benchmarks: central
-// nodes, sites (edge nodes with their embedded leaf servers) and a TCP proxy
-// between them that can cut the network. Nothing is mocked.
-package fleettest
+// Package fleet starts real fleets for tests and benchmarks: central nodes
+// and sites (edge nodes with their embedded leaf servers), and compares what
+// each side counted. Nothing is mocked. A cuttable link between them is
+// testkit.NewLink.
+package fleet
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/readmodel"
@@ -25,45 +21,17 @@ import (
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/wire"
 )
 
-// TB is the part of testing.TB the helpers use.
-type TB interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Cleanup(func())
-	TempDir() string
-	Logf(format string, args ...any)
-}
-
-var _ TB = (testing.TB)(nil)
-
-// WaitFor polls cond until it holds or timeout passes.
-func WaitFor(t TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s (last: %s)", timeout, what, last)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // StartCentral starts a single central node in dir with random ports.
-func StartCentral(t TB, dir string, mod func(*central.Config)) *central.Node {
+func StartCentral(t testing.TB, dir string, mod func(*central.Config)) *central.Node {
 	t.Helper()
 	cfg := central.DefaultConfig()
 	cfg.Dir, cfg.HTTPAddr, cfg.LeafListen = dir, "127.0.0.1:0", "127.0.0.1:-1"
-	cfg.Logger = zerolog.Nop()
+	cfg.Logger = testkit.Logger(t)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -77,101 +45,6 @@ func StartCentral(t TB, dir string, mod func(*central.Config)) *central.Node {
 		t.Fatalf("open central: %v", err)
 	}
 	return n
-}
-
-// Proxy forwards TCP connections to a target and can cut them, like a
-// network link that goes down and comes back.
-type Proxy struct {
-	ln     net.Listener
-	mu     sync.Mutex
-	target string
-	down   bool
-	conns  map[net.Conn]struct{}
-}
-
-// NewProxy listens on a random loopback port and forwards to target.
-func NewProxy(t TB, target string) *Proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
-	}
-	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	return p
-}
-
-// URL is the proxy's nats-leaf URL.
-func (p *Proxy) URL() string { return "nats-leaf://" + p.ln.Addr().String() }
-
-// Cut closes every connection and refuses new ones until Restore.
-func (p *Proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]struct{}{}
-}
-
-// Restore lets connections through again, optionally to a new target ("" keeps it).
-func (p *Proxy) Restore(target string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
-	if target != "" {
-		p.target = target
-	}
-}
-
-func (p *Proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		down, target := p.down, p.target
-		p.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		u, err := net.DialTimeout("tcp", target, 2*time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			u.Close()
-			continue
-		}
-		p.conns[c], p.conns[u] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go pipe(c, u)
-		go pipe(u, c)
-	}
-}
-
-func pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-// HostPort strips the scheme from a nats URL.
-func HostPort(url string) string {
-	for i := 0; i+3 <= len(url); i++ {
-		if url[i:i+3] == "://" {
-			return url[i+3:]
-		}
-	}
-	return url
 }
 
 // Site is a running site for tests.
@@ -195,7 +68,7 @@ type SiteSpec struct {
 }
 
 // Register registers a site at central and returns its leaf seed.
-func Register(t TB, c *central.Node, id, city, tz string) string {
+func Register(t testing.TB, c *central.Node, id, city, tz string) string {
 	t.Helper()
 	seed, _, err := c.Sites.Add(context.Background(), sitereg.Site{ID: id, City: city, Timezone: tz}, false)
 	if err != nil {
@@ -206,7 +79,7 @@ func Register(t TB, c *central.Node, id, city, tz string) string {
 
 // StartSite initializes and opens an edge for spec, registering machines and
 // products (price of product i = 1.00 + i, stock 100000).
-func StartSite(t TB, spec SiteSpec, seed string) *Site {
+func StartSite(t testing.TB, spec SiteSpec, seed string) *Site {
 	t.Helper()
 	s := &Site{ID: spec.ID, Dir: filepath.Join(t.TempDir(), spec.ID), hub: spec.HubURL, seed: seed, tz: spec.Timezone}
 	ctx := context.Background()
@@ -236,7 +109,7 @@ func StartSite(t TB, spec SiteSpec, seed string) *Site {
 }
 
 // Open (re)opens the site's edge node on its directory.
-func (s *Site) Open(t TB) {
+func (s *Site) Open(t testing.TB) {
 	t.Helper()
 	cfg := edge.DefaultConfig()
 	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.Dir, "127.0.0.1:0", time.Hour
@@ -264,7 +137,7 @@ func (s *Site) Close() {
 // Sell records n sales through the writer's batch path, spread over the
 // `spread` before now, round-robin over machines and products; quantity
 // cycles 1..3. It returns the number accepted.
-func (s *Site) Sell(t TB, prefix string, n int, spread time.Duration) int {
+func (s *Site) Sell(t testing.TB, prefix string, n int, spread time.Duration) int {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
@@ -297,7 +170,7 @@ func (s *Site) Sell(t TB, prefix string, n int, spread time.Duration) int {
 }
 
 // LastSeq is the site's highest outbox sequence.
-func (s *Site) LastSeq(t TB) uint64 {
+func (s *Site) LastSeq(t testing.TB) uint64 {
 	t.Helper()
 	st, err := s.Node.Store.OutboxStats(context.Background(), time.Now())
 	if err != nil {
@@ -318,7 +191,7 @@ type Key struct {
 var wide = struct{ from, to time.Time }{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
 
 // EdgeAgg is the site's own aggregate rows for dim and window.
-func (s *Site) EdgeAgg(t TB, dim string, w bucket.Window) map[Key]Totals {
+func (s *Site) EdgeAgg(t testing.TB, dim string, w bucket.Window) map[Key]Totals {
 	t.Helper()
 	rows, _, err := s.Node.Store.SalesAgg(context.Background(), dim, w, wide.from, wide.to)
 	if err != nil {
@@ -332,7 +205,7 @@ func (s *Site) EdgeAgg(t TB, dim string, w bucket.Window) map[Key]Totals {
 }
 
 // CentralAgg is a central node's aggregate rows.
-func CentralAgg(t TB, c *central.Node, dim readmodel.Dim, w bucket.Window, city, site string) map[Key]Totals {
+func CentralAgg(t testing.TB, c *central.Node, dim readmodel.Dim, w bucket.Window, city, site string) map[Key]Totals {
 	t.Helper()
 	res, err := c.Store.Sales(context.Background(), readmodel.SalesQuery{GroupBy: dim, Window: w, From: wide.from, To: wide.to, City: city, Site: site})
 	if err != nil {
@@ -362,14 +235,17 @@ func Sum(rows ...map[Key]Totals) map[string]Totals {
 
 // WaitSynced waits until central's watermark for the site covers all of the
 // site's outbox and the site has trimmed it.
-func WaitSynced(t TB, c *central.Node, s *Site, timeout time.Duration) {
+func WaitSynced(t testing.TB, c *central.Node, s *Site, timeout time.Duration) {
 	t.Helper()
 	want := s.LastSeq(t)
-	WaitFor(t, timeout, "site "+s.ID+" synced to seq "+fmt.Sprint(want), func() (bool, string) {
+	testkit.CheckFor(t, timeout, func() error {
 		f, err := c.Store.Site(context.Background(), s.ID)
 		if err != nil && !errors.Is(err, readmodel.ErrNotFound) {
-			return false, err.Error()
+			return err
 		}
-		return f.Contiguous >= want, fmt.Sprintf("central contiguous %d maxSeen %d", f.Contiguous, f.MaxSeen)
+		if f.Contiguous < want {
+			return fmt.Errorf("site %s: central contiguous %d maxSeen %d, want %d", s.ID, f.Contiguous, f.MaxSeen, want)
+		}
+		return nil
 	})
 }
