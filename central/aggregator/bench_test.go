@@ -16,7 +16,8 @@ import (
 )
 
 // BenchmarkAggregator_CatchUp100k measures a backlog catch-up end to end: 200
-// batches of 500 sales (100 sites) wait in the FLEET stream; the timer runs
+// batches of 500 sales (100 sites), framed as forwarders send them, wait in
+// the FLEET stream; the timer runs
 // from Open until the read model's position reaches the last message. Run
 // with -benchtime=1x (each iteration is a whole catch-up).
 func BenchmarkAggregator_CatchUp100k(b *testing.B) {
@@ -39,7 +40,11 @@ func BenchmarkAggregator_CatchUp100k(b *testing.B) {
 				bt.Events = append(bt.Events, envelope.Event{V: envelope.Version, Site: st.id, Seq: seq, Kind: envelope.KindSale,
 					Time: at.Add(time.Duration(seq) * 6 * time.Second), Data: data})
 			}
-			data, err := json.Marshal(bt)
+			f, err := bt.Frame()
+			if err != nil {
+				b.Fatal(err)
+			}
+			data, err := f.Append(nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vendsync/vendsync/central/aggregate"
 	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
 )
@@ -27,8 +28,8 @@ var (
 	// ErrNotFound is returned when the asked-for site or machine is unknown.
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidBatch wraps every reason Apply refuses a batch as malformed:
-	// redelivering it can never succeed.
-	ErrInvalidBatch = errors.New("invalid batch")
+	// redelivering it can never succeed. It is aggregate.ErrInvalid.
+	ErrInvalidBatch = aggregate.ErrInvalid
 	// ErrInvalidQuery wraps every reason a query is refused; the message names
 	// the bad field.
 	ErrInvalidQuery = errors.New("invalid query")
@@ -74,9 +75,6 @@ type Store struct {
 	mu    sync.Mutex // serializes writers and guards stmts and multi
 	stmts map[string]*sql.Stmt
 	multi map[multiKey]*sql.Stmt
-
-	locMu sync.Mutex
-	locs  map[string]*time.Location
 }
 
 // Open opens (creating and migrating if needed) the read model at path.
@@ -104,7 +102,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		now:      o.now,
 		stmts:    map[string]*sql.Stmt{},
 		multi:    map[multiKey]*sql.Stmt{},
-		locs:     map[string]*time.Location{"": time.UTC, "UTC": time.UTC},
 	}, nil
 }
 
@@ -208,21 +205,6 @@ func multiRow(head, row, tail string, n int) string {
 	b.WriteByte(' ')
 	b.WriteString(tail)
 	return b.String()
-}
-
-// location resolves an IANA zone name, caching it.
-func (s *Store) location(tz string) (*time.Location, error) {
-	s.locMu.Lock()
-	defer s.locMu.Unlock()
-	if l, ok := s.locs[tz]; ok {
-		return l, nil
-	}
-	l, err := time.LoadLocation(tz)
-	if err != nil {
-		return nil, err
-	}
-	s.locs[tz] = l
-	return l, nil
 }
 
 func ms(t time.Time) int64 {
