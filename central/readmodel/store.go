@@ -5,6 +5,11 @@
 // Apply commits a batch's raw events, their effects, the site's watermark and
 // the consumed stream position in one transaction, so a redelivered batch
 // changes nothing and a crash loses nothing that was acknowledged upstream.
+//
+// The rules (what a batch changes) are pure functions in central/aggregate;
+// ApplyBatch runs them in steps against a Sink, the storage of one
+// transaction. SQLite (sink.go) is the Sink here; another database would be
+// another Sink.
 package readmodel
 
 import (
