@@ -99,8 +99,10 @@ func (h *Hub) importLegacy(ctx context.Context, reg *sitereg.Registry) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", legacyBucket, err)
 	}
+	complete := false
 	for e := range w.Updates() {
 		if e == nil {
+			complete = true
 			break
 		}
 		mentioned[e.Key()] = true
@@ -111,6 +113,9 @@ func (h *Hub) importLegacy(ctx context.Context, reg *sitereg.Registry) error {
 		}
 	}
 	_ = w.Stop()
+	if !complete {
+		return fmt.Errorf("read %s: %w", legacyBucket, cmp.Or(ctx.Err(), errors.New("watch ended early")))
+	}
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
