@@ -151,9 +151,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.g, bg = errgroup.WithContext(bg)
+	n.g, _ = errgroup.WithContext(bg)
 
 	js := n.Hub.JetStream()
+	// The hub admits the sites of the shared registry; the API registers and
+	// revokes them there.
+	n.Sites = n.Hub.Registry()
 	// A new cluster answers "JetStream temporarily unavailable" until its
 	// meta leader settles, and a node that gave up would take its vote
 	// away from the others: retry the shared-state set-up until ReadyTimeout.
@@ -162,11 +165,6 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	credPath := filepath.Join(n.cfg.Dir, CredentialsFile)
 	err = retry(ctx, n.cfg.ReadyTimeout, n.log, func(ctx context.Context) error {
 		var err error
-		if n.Sites == nil {
-			if n.Sites, err = sitereg.Open(ctx, js, n.cfg.Replicas); err != nil {
-				return err
-			}
-		}
 		if n.Auth == nil {
 			if n.Auth, err = hqauth.Open(ctx, js, n.cfg.Replicas); err != nil {
 				return err
@@ -192,15 +190,6 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	})
 	if err != nil {
 		return err
-	}
-	ready, err := n.Sites.Sync(bg, n.Hub, n.log)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	if n.Store, err = readmodel.Open(ctx, filepath.Join(n.cfg.Dir, ReadModelFile), readmodel.WithLogger(n.cfg.Logger)); err != nil {
 		return err

@@ -27,7 +27,7 @@ var (
 
 type storeOutbox struct{ *Node }
 
-func (o storeOutbox) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Event, error) {
+func (o storeOutbox) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Record, error) {
 	return o.Store.ReadAfter(ctx, after, max)
 }
 func (o storeOutbox) Trim(ctx context.Context, upTo uint64) error { return o.Store.Trim(ctx, upTo) }

@@ -302,18 +302,18 @@ func (a *Aggregator) prepare(msg jetstream.Msg) (item, bool) {
 		return item{}, false
 	}
 	a.metrics.lag.Set(float64(meta.NumPending))
-	var b envelope.Batch
-	if err := json.Unmarshal(msg.Data(), &b); err != nil {
+	f, err := envelope.ParseFrame(msg.Data())
+	if err != nil {
 		a.terminate(msg, "malformed batch", err)
 		return item{}, false
 	}
 	// A site may publish only under fleet.<its site>.>: a batch naming
 	// another site is refused.
-	if site := subjectSite(msg.Subject()); site != b.Site {
-		a.terminate(msg, "batch site does not match subject", fmt.Errorf("subject %s carries site %q", msg.Subject(), b.Site))
+	if site := subjectSite(msg.Subject()); site != f.Site {
+		a.terminate(msg, "batch site does not match subject", fmt.Errorf("subject %s carries site %q", msg.Subject(), f.Site))
 		return item{}, false
 	}
-	p, err := a.cfg.Store.Prepare(&b)
+	p, err := a.cfg.Store.Prepare(f)
 	if err != nil {
 		a.terminate(msg, "invalid batch", err)
 		return item{}, false

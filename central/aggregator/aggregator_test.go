@@ -449,3 +449,37 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, result string) fl
 	}
 	return -1
 }
+
+// A backlog written by an older forwarder (version 1: one JSON object) and
+// batches of the current framing (version 2) apply alike.
+func TestAggregator_ReadsBothFramings(t *testing.T) {
+	h := startHub(t)
+	s := openStore(t, filepath.Join(t.TempDir(), "rm.db"))
+	defer s.Close()
+	a := startAggregator(t, h, s, nil)
+	defer a.Close()
+
+	st := sites[0]
+	old := mkBatch(t, st, 1, 5)
+	old.V = 1
+	for i := range old.Events {
+		old.Events[i].V = 1
+	}
+	publish(t, h, old)
+	f, err := mkBatch(t, st, 6, 5).Frame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := f.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.js.Publish(context.Background(), envelope.SubjectBatch(st.id), data, jetstream.WithMsgID(f.MsgID())); err != nil {
+		t.Fatal(err)
+	}
+	waitWatermark(t, s, st.id, 10)
+	wantTx, wantCents := wantTotal(10)
+	if tx, cents := siteTotal(t, s, st.id); tx != wantTx || cents != wantCents {
+		t.Fatalf("total = %d tx %d cents, want %d tx %d cents", tx, cents, wantTx, wantCents)
+	}
+}

@@ -1,7 +1,7 @@
 // Package hub runs central's embedded nats-server: the JetStream domain "hub"
 // that sites reach over leaf connections, the FLEET ingest stream and the
-// downlink CONFIG key-value bucket, and the per-site NKEY users that may
-// connect to it.
+// downlink CONFIG key-value bucket, and the site registry (central/sitereg)
+// whose NKEY users may connect to it.
 package hub
 
 import (
@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vendsync/vendsync/central/siteauth"
+	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/natsserver"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
@@ -28,13 +28,13 @@ import (
 // Config configures the hub's embedded server.
 type Config struct {
 	ServerName    string   // unique per hub node
-	StoreDir      string   // JetStream storage and the site registry (sites.json)
+	StoreDir      string   // JetStream storage
 	ClientListen  string   // host:port for NATS clients; "" = in-process only
 	LeafListen    string   // host:port sites connect their leaf nodes to; "" = none
 	ClusterName   string   // JetStream cluster name; "" = single node
 	ClusterListen string   // host:port for routes between hub nodes
 	Routes        []string // nats-route://host:port of the other hub nodes
-	Replicas      int      // replicas of FLEET and CONFIG: 1, or 3 in a cluster
+	Replicas      int      // replicas of FLEET, CONFIG and the site registry: 1, or 3 in a cluster
 
 	IngestMaxAge   time.Duration // FLEET retention by age; 0 = unlimited
 	IngestMaxBytes int64         // FLEET retention by size; 0 = unlimited
@@ -97,7 +97,6 @@ type Hub struct {
 	cfg Config
 	log zerolog.Logger
 
-	reg  *siteauth.Registry
 	auth *siteauth.Authenticator
 	kp   nkeys.KeyPair // the hub's internal user
 
@@ -105,12 +104,12 @@ type Hub struct {
 	srv    *server.Server
 	nc     *nats.Conn
 	js     jetstream.JetStream
-	sites  jetstream.KeyValue // cluster-wide copy of the site registry
-	cancel context.CancelFunc
+	reg    *sitereg.Registry
+	cancel context.CancelFunc // stops following reg
 	g      *errgroup.Group
 }
 
-// New checks cfg and loads the site registry; it starts nothing.
+// New checks cfg; it starts nothing.
 func New(cfg Config) (*Hub, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = time.Minute
@@ -120,10 +119,6 @@ func New(cfg Config) (*Hub, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	reg, err := siteauth.OpenRegistry(filepath.Join(cfg.StoreDir, "sites.json"))
-	if err != nil {
-		return nil, fmt.Errorf("new hub: %w", err)
 	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
@@ -136,8 +131,7 @@ func New(cfg Config) (*Hub, error) {
 	return &Hub{
 		cfg:  cfg,
 		log:  cfg.Logger.With().Str("component", "hub").Str("server", cfg.ServerName).Logger(),
-		reg:  reg,
-		auth: siteauth.NewAuthenticator(reg, pub),
+		auth: siteauth.NewAuthenticator(pub),
 		kp:   kp,
 	}, nil
 }
@@ -198,9 +192,10 @@ func (h *Hub) options() (*server.Options, error) {
 }
 
 // Open starts the server, waits until it accepts connections and JetStream is
-// enabled (and, in a cluster, current), connects the internal client and
-// creates or updates FLEET and CONFIG. It fails if any of these does not
-// happen before ctx ends or ReadyTimeout passes.
+// enabled (and, in a cluster, current), connects the internal client,
+// creates or updates FLEET and CONFIG, and admits the registry's sites. It
+// fails if any of these does not happen before ctx ends or ReadyTimeout
+// passes.
 func (h *Hub) Open(ctx context.Context) error {
 	opts, err := h.options()
 	if err != nil {
@@ -283,7 +278,7 @@ func (h *Hub) ensureStreams(ctx context.Context) error {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	nc, srv, cancel, g := h.nc, h.srv, h.cancel, h.g
-	h.nc, h.js, h.srv, h.sites, h.cancel, h.g = nil, nil, nil, nil, nil, nil
+	h.nc, h.js, h.srv, h.reg, h.cancel, h.g = nil, nil, nil, nil, nil, nil
 	h.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -347,9 +342,6 @@ func (h *Hub) ClusterURL() string {
 	}
 	return "nats-route://" + natsserver.DialAddr(addr.IP, addr.Port)
 }
-
-// Sites returns the site registry.
-func (h *Hub) Sites() *siteauth.Registry { return h.reg }
 
 // hints say what to do about the server errors an operator can fix.
 var hints = []natsserver.Hint{{

@@ -281,7 +281,7 @@ func TestHub_RevokedSiteIsDisconnectedAndRefused(t *testing.T) {
 	if _, err := connectAs(t, h.ClientURL(), seedA); err == nil {
 		t.Fatal("revoked key connected")
 	}
-	if got := h.Sites().Sites(); len(got) != 1 || got[0] != "B" {
+	if got := h.Sites(); len(got) != 1 || got[0] != "B" {
 		t.Fatalf("sites = %v, want [B]", got)
 	}
 }

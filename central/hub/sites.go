@@ -1,9 +1,13 @@
 package hub
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -11,138 +15,156 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vendsync/vendsync/central/siteauth"
-	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/central/sitereg"
 )
 
-// BucketSites is the hub-domain KV bucket that carries the site registry to
-// every hub node: key = site id, value = the site's user public key. Each
-// node keeps its own copy in sites.json (so it can authenticate sites before
-// JetStream is up) and follows the bucket, so a site issued or revoked on one
-// node is admitted or disconnected on all of them. Sites cannot read it.
-const BucketSites = "SITES"
+// The hub admits exactly the sites of the registry bucket (sitereg.Bucket),
+// which every node follows: a site registered or revoked through any node is
+// admitted or disconnected on all of them.
+
+var _ sitereg.Target = (*siteauth.Authenticator)(nil)
 
 const siteOpTimeout = 10 * time.Second
 
-// openSites ensures the SITES bucket and starts following it.
+// Where an older central kept site keys besides the registry: a bucket
+// copied from it (site id → public key; a deleted key was a revocation) and
+// a per-node file copy of that bucket.
+const (
+	legacyBucket = "SITES"
+	legacyFile   = "sites.json"
+)
+
+// openSites opens the registry, imports what an older central kept
+// elsewhere, and starts following the registry into the authenticator. The
+// registry's current state is applied before it returns, so that a
+// revocation made while this node was down is not honoured late.
 func (h *Hub) openSites(ctx context.Context) error {
-	var kv jetstream.KeyValue
+	var reg *sitereg.Registry
 	err := retry(ctx, func(ctx context.Context) error {
 		var err error
-		kv, err = h.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      BucketSites,
-			Description: "site id -> NKEY user public key of its leaf connection",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    h.cfg.Replicas,
-		})
-		if err != nil {
-			return fmt.Errorf("ensure kv %s: %w", BucketSites, err)
-		}
-		return nil
+		reg, err = sitereg.Open(ctx, h.js, h.cfg.Replicas)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	// The first pass (the bucket's current content) must be applied before
-	// Open returns, so that a revocation made while this node was down is
-	// not honoured late.
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", BucketSites, err)
-	}
-	seen := map[string]bool{}
-	for initial := true; initial; {
-		select {
-		case <-ctx.Done():
-			_ = w.Stop()
-			return fmt.Errorf("load %s: %w", BucketSites, ctx.Err())
-		case e := <-w.Updates():
-			if e == nil {
-				initial = false
-				break
-			}
-			seen[e.Key()] = true
-			h.applySite(e)
-		}
-	}
-	// Sites only in the local file (registered before the bucket existed)
-	// are published, never silently dropped.
-	for _, site := range h.reg.Sites() {
-		if seen[site] {
-			continue
-		}
-		if pub, ok := h.reg.Key(site); ok {
-			if _, err := kv.Create(ctx, site, []byte(pub)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-				_ = w.Stop()
-				return fmt.Errorf("publish site %s: %w", site, err)
-			}
-		}
+	if err := retry(ctx, func(ctx context.Context) error { return h.importLegacy(ctx, reg) }); err != nil {
+		return err
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	g, lctx := errgroup.WithContext(lctx)
+	ready, failed := make(chan struct{}), make(chan error, 1)
 	g.Go(func() error {
-		defer w.Stop()
-		for {
-			select {
-			case <-lctx.Done():
-				return nil
-			case e, ok := <-w.Updates():
-				if !ok {
-					return nil
-				}
-				if e != nil {
-					h.applySite(e)
-				}
-			}
-		}
+		err := reg.Follow(lctx, h.auth, func() { close(ready) }, func(site string, err error) {
+			h.log.Error().Err(err).Str("site", site).Msg("apply site registration")
+		})
+		failed <- err
+		return err
 	})
 	h.mu.Lock()
-	h.sites, h.cancel, h.g = kv, cancel, g
+	h.reg, h.cancel, h.g = reg, cancel, g
 	h.mu.Unlock()
+	select {
+	case <-ready:
+		return nil
+	case err := <-failed:
+		return fmt.Errorf("follow site registry: %w", cmp.Or(err, errors.New("stopped")))
+	case <-ctx.Done():
+		return fmt.Errorf("load site registry: %w", ctx.Err())
+	}
+}
+
+// importLegacy registers, once, the keys an older central kept in the SITES
+// bucket, and in this node's sites.json copy of it, that the registry does not
+// hold; then it deletes the bucket and renames the file sites.json.imported.
+// A key the bucket had deleted (revoked) is not imported from the file, and a
+// file found without the bucket is only retired: it is a stale copy of a
+// bucket some node has imported already (every central that wrote the file
+// also had the bucket). Every key an older central's registry issued is in
+// the registry already: only keys issued to the hub directly are new.
+func (h *Hub) importLegacy(ctx context.Context, reg *sitereg.Registry) error {
+	path := filepath.Join(h.cfg.StoreDir, legacyFile)
+	kv, err := h.js.KeyValue(ctx, legacyBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		if err := os.Rename(path, path+".imported"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("retire %s: %w", path, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", legacyBucket, err)
+	}
+	keys, mentioned := map[string]string{}, map[string]bool{}
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", legacyBucket, err)
+	}
+	complete := false
+	for e := range w.Updates() {
+		if e == nil {
+			complete = true
+			break
+		}
+		mentioned[e.Key()] = true
+		if e.Operation() == jetstream.KeyValuePut {
+			keys[e.Key()] = string(e.Value())
+		} else {
+			delete(keys, e.Key())
+		}
+	}
+	_ = w.Stop()
+	if !complete {
+		return fmt.Errorf("read %s: %w", legacyBucket, cmp.Or(ctx.Err(), errors.New("watch ended early")))
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("read %s: %w", path, err)
+	default:
+		var f struct {
+			Sites map[string]string `json:"sites"`
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("parse %s: %w", path, err)
+		}
+		for site, pub := range f.Sites {
+			if !mentioned[site] {
+				keys[site] = pub
+			}
+		}
+	}
+	added, err := reg.Import(ctx, keys)
+	if err != nil {
+		return err
+	}
+	if len(added) > 0 {
+		h.log.Info().Strs("sites", added).Msg("imported site keys of an older central into the site registry")
+	}
+	if err := os.Rename(path, path+".imported"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("retire %s: %w", path, err)
+	}
+	if err := h.js.DeleteKeyValue(ctx, legacyBucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return fmt.Errorf("delete %s: %w", legacyBucket, err)
+	}
 	return nil
 }
 
-// applySite mirrors one bucket entry into the local registry, disconnecting
-// connections made with a key that is no longer valid.
-func (h *Hub) applySite(e jetstream.KeyValueEntry) {
-	site := e.Key()
-	switch e.Operation() {
-	case jetstream.KeyValuePut:
-		prev, err := h.reg.Add(site, string(e.Value()))
-		if err != nil {
-			h.log.Error().Err(err).Str("site", site).Msg("apply site registration")
-			return
-		}
-		if prev != "" && prev != string(e.Value()) {
-			h.auth.Kick(site)
-		}
-	default: // delete or purge: revoked
-		if _, err := h.reg.Remove(site); err != nil && !errors.Is(err, siteauth.ErrUnknownSite) {
-			h.log.Error().Err(err).Str("site", site).Msg("apply site revocation")
-		}
-		if n := h.auth.Kick(site); n > 0 {
-			h.log.Info().Str("site", site).Int("disconnected", n).Msg("site revoked")
-		}
-	}
-}
-
-func (h *Hub) sitesKV() (jetstream.KeyValue, error) {
+func (h *Hub) registry() (*sitereg.Registry, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.sites == nil {
+	if h.reg == nil {
 		return nil, errors.New("hub is not open")
 	}
-	return h.sites, nil
+	return h.reg, nil
 }
 
-// IssueSite creates (or rotates) site's NKEY user and returns its seed, which
-// only the site keeps, and public key. Every hub node admits the new key and
-// disconnects connections made with a previous one. It returns an error for a
-// bad site id, a closed hub, or if the registry cannot be written.
+// IssueSite registers (or gives a new key to) site with a new NKEY user and
+// returns its seed, which only the site keeps, and public key. Every hub
+// node admits the new key and disconnects connections made with a previous
+// one. It returns an error for a bad site id, a closed hub, or if the
+// registry cannot be written.
 func (h *Hub) IssueSite(site string) (seed, pub string, err error) {
-	if err := envelope.ValidateSiteID(site); err != nil {
-		return "", "", fmt.Errorf("issue site: %w", err)
-	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return "", "", fmt.Errorf("issue site: %w", err)
@@ -158,61 +180,66 @@ func (h *Hub) IssueSite(site string) (seed, pub string, err error) {
 	return string(s), pub, nil
 }
 
-// AddSite registers a public key made elsewhere (an installer) for site on
-// every hub node, disconnecting connections made with a previous key. It
-// returns an error for a bad site id or key, a key of another site, a closed
-// hub, or if the registry cannot be written.
+// AddSite registers a public key made elsewhere (an installer) for site,
+// keeping what the registry says about the site otherwise. Every hub node
+// admits it and disconnects connections made with a previous key; this one
+// before AddSite returns. It returns an error for a bad site id or key, a key
+// of another site, a closed hub, or if the registry cannot be written.
 func (h *Hub) AddSite(site, pub string) error {
-	if err := envelope.ValidateSiteID(site); err != nil {
-		return fmt.Errorf("add site: %w", err)
-	}
-	if !nkeys.IsValidPublicUserKey(pub) {
-		return fmt.Errorf("add site %s: not a user public key", site)
-	}
-	if other, ok := h.reg.Lookup(pub); ok && other != site {
+	if other, ok := h.auth.Lookup(pub); ok && other != site {
 		return fmt.Errorf("add site %s: key already belongs to site %s", site, other)
 	}
-	kv, err := h.sitesKV()
+	reg, err := h.registry()
 	if err != nil {
 		return fmt.Errorf("add site: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), siteOpTimeout)
 	defer cancel()
-	if _, err := kv.Put(ctx, site, []byte(pub)); err != nil {
-		return fmt.Errorf("add site %s: %w", site, err)
-	}
-	// Apply locally now rather than when the watch delivers it, so that the
-	// caller can connect the site as soon as this returns.
-	prev, err := h.reg.Add(site, pub)
-	if err != nil {
+	s, err := reg.Get(ctx, site)
+	switch {
+	case err != nil && !errors.Is(err, sitereg.ErrNotFound):
 		return fmt.Errorf("add site: %w", err)
+	case err == nil && s.PublicKey == pub && s.RevokedAt == nil:
+		// Registered already (through another node, say).
+	default:
+		s.ID, s.PublicKey = site, pub
+		if _, err := reg.Register(ctx, s, true); err != nil {
+			return fmt.Errorf("add site: %w", err)
+		}
 	}
-	if prev != "" && prev != pub {
-		h.auth.Kick(site)
+	// Apply here now rather than when the watch delivers it, so that the
+	// caller can connect the site as soon as this returns.
+	if err := h.auth.AddSite(site, pub); err != nil {
+		return fmt.Errorf("add site: %w", err)
 	}
 	return nil
 }
 
-// RevokeSite removes site's key on every hub node and disconnects its live
-// connections; its reconnects are refused. It returns siteauth.ErrUnknownSite
-// (wrapped) if the site was not registered.
+// RevokeSite revokes site in the registry: every hub node disconnects its
+// live connections and refuses its reconnects; this one before RevokeSite
+// returns. It returns an error wrapping sitereg.ErrNotFound if the site was
+// never registered.
 func (h *Hub) RevokeSite(site string) error {
-	kv, err := h.sitesKV()
+	reg, err := h.registry()
 	if err != nil {
 		return fmt.Errorf("revoke site: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), siteOpTimeout)
 	defer cancel()
-	if _, ok := h.reg.Key(site); !ok {
-		return fmt.Errorf("revoke site %s: %w", site, siteauth.ErrUnknownSite)
-	}
-	if err := kv.Delete(ctx, site); err != nil {
-		return fmt.Errorf("revoke site %s: %w", site, err)
-	}
-	if _, err := h.reg.Remove(site); err != nil && !errors.Is(err, siteauth.ErrUnknownSite) {
+	if _, err := reg.Revoke(ctx, site); err != nil {
 		return fmt.Errorf("revoke site: %w", err)
 	}
-	n := h.auth.Kick(site)
+	n := h.auth.Revoke(site)
 	h.log.Info().Str("site", site).Int("disconnected", n).Msg("site revoked")
 	return nil
 }
+
+// Registry returns the site registry the hub follows, nil before Open.
+func (h *Hub) Registry() *sitereg.Registry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.reg
+}
+
+// Sites returns the ids of the sites this node admits, sorted.
+func (h *Hub) Sites() []string { return h.auth.Sites() }

@@ -11,14 +11,14 @@ import (
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-// salesBatches makes n batches of per sales: 100 sites in 10 cities and 5
-// timezones, 10 machines and 30 products per site, a sale every 6 seconds
-// per site.
-func salesBatches(b *testing.B, n, per int) []*envelope.Batch {
+// salesBatches makes n batches of per sales, framed as a forwarder sends
+// them: 100 sites in 10 cities and 5 timezones, 10 machines and 30 products
+// per site, a sale every 6 seconds per site.
+func salesBatches(b *testing.B, n, per int) []*envelope.Frame {
 	const sites = 100
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	zones := []string{"Europe/Berlin", "Asia/Kolkata", "America/New_York", "UTC", "Asia/Tokyo"}
-	batches := make([]*envelope.Batch, n)
+	batches := make([]*envelope.Frame, n)
 	next := make([]uint64, sites)
 	for i := range batches {
 		si := i % sites
@@ -30,14 +30,18 @@ func salesBatches(b *testing.B, n, per int) []*envelope.Batch {
 			evs[j] = saleEv(fmt.Sprintf("%s-%d", site, k), fmt.Sprintf("%s-m%d", site, k%10), fmt.Sprintf("p%d", (k*7)%30),
 				city, 1, 150, start.Add(time.Duration(k)*6*time.Second))
 		}
-		batches[i] = mkBatch(b, site, zones[si%len(zones)], next[si]+1, evs...)
+		f, err := mkBatch(b, site, zones[si%len(zones)], next[si]+1, evs...).Frame()
+		if err != nil {
+			b.Fatal(err)
+		}
+		batches[i] = f
 		next[si] += uint64(per)
 	}
 	return batches
 }
 
 // BenchmarkApply_Sales500 applies batches of 500 sales one after another
-// (Apply = Prepare + ApplyPrepared on one goroutine) into a store with
+// (Prepare + ApplyPrepared on one goroutine) into a store with
 // synchronous=FULL. Run with -benchtime=200x for a 100,000-event backlog.
 func BenchmarkApply_Sales500(b *testing.B) {
 	const per = 500
@@ -47,7 +51,11 @@ func BenchmarkApply_Sales500(b *testing.B) {
 	b.ResetTimer()
 	t0, c0 := time.Now(), cpuTime()
 	for i := range b.N {
-		if _, err := s.Apply(ctx, uint64(i+1), batches[i]); err != nil {
+		p, err := s.Prepare(batches[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.ApplyPrepared(ctx, uint64(i+1), p); err != nil {
 			b.Fatal(err)
 		}
 	}

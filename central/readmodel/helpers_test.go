@@ -91,19 +91,3 @@ func sameAgg(t testing.TB, got, want map[string][3]int64) {
 		}
 	}
 }
-
-func TestEventJSON_MatchesMarshal(t *testing.T) {
-	b := mkBatch(t, "s-1_x", "UTC", 7, saleEv("t\"1", "m1", "p1", "Zürich", 1, 100, time.Date(2026, 5, 1, 10, 0, 0, 123, time.FixedZone("x", 3600))))
-	b.Events[0].Kind = "odd\"kind"
-	want, err := json.Marshal(&b.Events[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := eventJSON(&b.Events[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("eventJSON = %s\nwant        %s", got, want)
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vendsync/vendsync/central/aggregate"
 	"github.com/vendsync/vendsync/sync/bucket"
 )
 
@@ -17,10 +18,10 @@ type Dim string
 
 // The aggregate dimensions.
 const (
-	ByMachine Dim = dimMachine
-	BySite    Dim = dimSite
-	ByCity    Dim = dimCity
-	ByProduct Dim = dimProduct
+	ByMachine Dim = aggregate.DimMachine
+	BySite    Dim = aggregate.DimSite
+	ByCity    Dim = aggregate.DimCity
+	ByProduct Dim = aggregate.DimProduct
 )
 
 // ParseDim accepts machine, site, city or product. It returns an error
@@ -110,13 +111,13 @@ func scopeCTE(dim Dim, city, site string) string {
 	case site != "":
 		return `sc(site, city) AS (SELECT site, city FROM sales_scopes WHERE site = ?1 AND (?2 = '' OR city = ?2))`
 	case city != "" && (dim == ByCity || dim == ByProduct):
-		return `sc(site, city) AS (SELECT '` + scopeCity + `', ?2 WHERE ?1 = ?1)`
+		return `sc(site, city) AS (SELECT '` + aggregate.ScopeCity + `', ?2 WHERE ?1 = ?1)`
 	case city != "":
 		return `sc(site, city) AS (SELECT site, city FROM sales_scopes WHERE city = ?2 AND ?1 = ?1)`
 	case dim == ByProduct:
-		return `sc(site, city) AS (SELECT '` + scopeFleet + `', '' WHERE ?1 = ?1 AND ?2 = ?2)`
+		return `sc(site, city) AS (SELECT '` + aggregate.ScopeFleet + `', '' WHERE ?1 = ?1 AND ?2 = ?2)`
 	case dim == ByCity:
-		return `sc(site, city) AS (SELECT DISTINCT '` + scopeCity + `', city FROM sales_scopes WHERE ?1 = ?1 AND ?2 = ?2)`
+		return `sc(site, city) AS (SELECT DISTINCT '` + aggregate.ScopeCity + `', city FROM sales_scopes WHERE ?1 = ?1 AND ?2 = ?2)`
 	default:
 		return `sc(site, city) AS (SELECT site, city FROM sales_scopes WHERE ?1 = ?1 AND ?2 = ?2)`
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/vendsync/vendsync/central/aggregate"
 )
 
 const (
@@ -58,7 +60,7 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 			rows.Close()
 			return 0, fmt.Errorf("read sites: %w", err)
 		}
-		loc, err := s.location(tz)
+		loc, err := aggregate.Location(tz)
 		if err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("site %s timezone %q: %w", site, tz, err)
@@ -73,7 +75,8 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("read sites: %w", err)
 	}
 
-	d := newAggDeltas()
+	sink := &sqliteSink{s: s}
+	d := aggregate.NewDeltas()
 	var n int64
 	after := ""
 	for {
@@ -93,7 +96,7 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 			if loc == nil {
 				loc = time.UTC
 			}
-			d.addSale(site, city, machine, product, qty, rev, time.UnixMilli(at), loc)
+			d.AddSale(aggregate.Sale{Site: site, City: city, Machine: machine, Product: product, Quantity: qty, Revenue: rev, At: time.UnixMilli(at)}, loc)
 			after = id
 			page++
 		}
@@ -105,11 +108,11 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("read sales: %w", err)
 		}
 		n += int64(page)
-		if len(d.m) >= rebuildFlush || page < rebuildPage {
-			if err := s.flushAgg(ctx, d, nil); err != nil {
-				return 0, err
+		if len(d.Rows) >= rebuildFlush || page < rebuildPage {
+			if err := sink.AddTotals(ctx, d); err != nil {
+				return 0, fmt.Errorf("upsert aggregates: %w", err)
 			}
-			d = newAggDeltas()
+			d = aggregate.NewDeltas()
 		}
 		if page < rebuildPage {
 			break

@@ -5,6 +5,11 @@
 // Apply commits a batch's raw events, their effects, the site's watermark and
 // the consumed stream position in one transaction, so a redelivered batch
 // changes nothing and a crash loses nothing that was acknowledged upstream.
+//
+// The rules (what a batch changes) are pure functions in central/aggregate;
+// ApplyBatch runs them in steps against a Sink, the storage of one
+// transaction. SQLite (sink.go) is the Sink here; another database would be
+// another Sink.
 package readmodel
 
 import (
@@ -18,6 +23,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vendsync/vendsync/central/aggregate"
 	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
 )
@@ -27,8 +33,8 @@ var (
 	// ErrNotFound is returned when the asked-for site or machine is unknown.
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidBatch wraps every reason Apply refuses a batch as malformed:
-	// redelivering it can never succeed.
-	ErrInvalidBatch = errors.New("invalid batch")
+	// redelivering it can never succeed. It is aggregate.ErrInvalid.
+	ErrInvalidBatch = aggregate.ErrInvalid
 	// ErrInvalidQuery wraps every reason a query is refused; the message names
 	// the bad field.
 	ErrInvalidQuery = errors.New("invalid query")
@@ -74,9 +80,6 @@ type Store struct {
 	mu    sync.Mutex // serializes writers and guards stmts and multi
 	stmts map[string]*sql.Stmt
 	multi map[multiKey]*sql.Stmt
-
-	locMu sync.Mutex
-	locs  map[string]*time.Location
 }
 
 // Open opens (creating and migrating if needed) the read model at path.
@@ -104,7 +107,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		now:      o.now,
 		stmts:    map[string]*sql.Stmt{},
 		multi:    map[multiKey]*sql.Stmt{},
-		locs:     map[string]*time.Location{"": time.UTC, "UTC": time.UTC},
 	}, nil
 }
 
@@ -208,21 +210,6 @@ func multiRow(head, row, tail string, n int) string {
 	b.WriteByte(' ')
 	b.WriteString(tail)
 	return b.String()
-}
-
-// location resolves an IANA zone name, caching it.
-func (s *Store) location(tz string) (*time.Location, error) {
-	s.locMu.Lock()
-	defer s.locMu.Unlock()
-	if l, ok := s.locs[tz]; ok {
-		return l, nil
-	}
-	l, err := time.LoadLocation(tz)
-	if err != nil {
-		return nil, err
-	}
-	s.locs[tz] = l
-	return l, nil
 }
 
 func ms(t time.Time) int64 {

@@ -1,21 +1,18 @@
-// Package siteauth holds central's registry of site credentials and the NATS
-// authenticator that admits each site's leaf connection with permissions
-// limited to its own subjects.
+// Package siteauth is the NATS authenticator of central's hub: it admits
+// each site's leaf connection, signed with the site's NKEY user, with
+// permissions limited to its own subjects.
 //
-// Every site has one NKEY user. Its public key is kept in a small JSON file
-// (mode 0600) so that a restart of the hub keeps every site's registration.
-// Authentication is done by a custom nats-server authenticator that consults
-// the registry on every connect, so adding or revoking a site needs no server
-// reload; revoking also disconnects the site's live connections.
+// The authenticator keeps the admitted keys in memory; central/sitereg's
+// bucket is their source, which the hub follows (sitereg.Registry.Follow)
+// into AddSite and RevokeSite. Every connect is checked against the current
+// keys, so adding or revoking a site needs no server reload; revoking, or
+// giving a site a new key, also disconnects the connections made with the
+// old one.
 package siteauth
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 
@@ -24,180 +21,6 @@ import (
 
 	"github.com/vendsync/vendsync/sync/envelope"
 )
-
-// ErrUnknownSite is returned when a site is not in the registry.
-var ErrUnknownSite = errors.New("unknown site")
-
-// Registry maps site ids to their NKEY user public keys, persisted as JSON.
-// It is safe for concurrent use.
-type Registry struct {
-	path string
-
-	mu    sync.RWMutex
-	sites map[string]string // site -> public key
-	keys  map[string]string // public key -> site
-}
-
-type registryFile struct {
-	Sites map[string]string `json:"sites"`
-}
-
-// OpenRegistry loads the registry at path, or starts an empty one if the file
-// does not exist. It returns an error if the file cannot be read or parsed.
-func OpenRegistry(path string) (*Registry, error) {
-	r := &Registry{path: path, sites: map[string]string{}, keys: map[string]string{}}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return r, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read site registry: %w", err)
-	}
-	var f registryFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("parse site registry %s: %w", path, err)
-	}
-	for site, pub := range f.Sites {
-		r.sites[site] = pub
-		r.keys[pub] = site
-	}
-	return r, nil
-}
-
-// Issue creates a new NKEY user for site, registers it (replacing any previous
-// key of the site) and returns its seed and public key. The seed is not kept.
-func (r *Registry) Issue(site string) (seed, pub string, err error) {
-	if err := envelope.ValidateSiteID(site); err != nil {
-		return "", "", err
-	}
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		return "", "", fmt.Errorf("create site key: %w", err)
-	}
-	s, err := kp.Seed()
-	if err != nil {
-		return "", "", fmt.Errorf("site key seed: %w", err)
-	}
-	pub, err = kp.PublicKey()
-	if err != nil {
-		return "", "", fmt.Errorf("site public key: %w", err)
-	}
-	if _, err := r.Add(site, pub); err != nil {
-		return "", "", err
-	}
-	return string(s), pub, nil
-}
-
-// Add registers pub as site's user key, replacing and returning any previous
-// key (prev is "" if there was none). It returns an error for a bad site id,
-// a key that is not a user public key, a key already used by another site, or
-// a failure to save the registry.
-func (r *Registry) Add(site, pub string) (prev string, err error) {
-	if err := envelope.ValidateSiteID(site); err != nil {
-		return "", err
-	}
-	if !nkeys.IsValidPublicUserKey(pub) {
-		return "", fmt.Errorf("site %s: not a user public key", site)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if other, ok := r.keys[pub]; ok && other != site {
-		return "", fmt.Errorf("site %s: key already belongs to site %s", site, other)
-	}
-	prev = r.sites[site]
-	if prev == pub {
-		return prev, nil
-	}
-	if prev != "" {
-		delete(r.keys, prev)
-	}
-	r.sites[site] = pub
-	r.keys[pub] = site
-	if err := r.saveLocked(); err != nil {
-		return "", err
-	}
-	return prev, nil
-}
-
-// Remove drops site from the registry and returns the key it had. It returns
-// ErrUnknownSite if the site is not registered, or a failure to save.
-func (r *Registry) Remove(site string) (pub string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	pub, ok := r.sites[site]
-	if !ok {
-		return "", fmt.Errorf("remove site %s: %w", site, ErrUnknownSite)
-	}
-	delete(r.sites, site)
-	delete(r.keys, pub)
-	if err := r.saveLocked(); err != nil {
-		return "", err
-	}
-	return pub, nil
-}
-
-// Lookup returns the site whose key is pub.
-func (r *Registry) Lookup(pub string) (site string, ok bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	site, ok = r.keys[pub]
-	return site, ok
-}
-
-// Key returns site's public key.
-func (r *Registry) Key(site string) (pub string, ok bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	pub, ok = r.sites[site]
-	return pub, ok
-}
-
-// Sites returns the registered site ids, sorted.
-func (r *Registry) Sites() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]string, 0, len(r.sites))
-	for s := range r.sites {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// saveLocked writes the registry atomically (temp file, fsync, rename).
-func (r *Registry) saveLocked() error {
-	b, err := json.MarshalIndent(registryFile{Sites: r.sites}, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode site registry: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
-		return fmt.Errorf("save site registry: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(r.path), ".sites-*.json")
-	if err != nil {
-		return fmt.Errorf("save site registry: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save site registry: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save site registry: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save site registry: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save site registry: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), r.path); err != nil {
-		return fmt.Errorf("save site registry: %w", err)
-	}
-	return nil
-}
 
 // Permissions returns what site's NATS user may do, written from the site's
 // point of view (nats-server reverses them on the hub side of a leaf link):
@@ -231,25 +54,107 @@ func Permissions(site string) *server.Permissions {
 }
 
 // Authenticator is a nats-server custom authenticator: it admits the hub's own
-// internal user with full rights and every registered site's NKEY user with
+// internal user with full rights and every admitted site's NKEY user with
 // Permissions(site), and refuses everything else. It remembers the connection
-// ids of each site so that Kick can disconnect them.
+// ids of each site so that it can disconnect them. It is safe for concurrent
+// use.
 type Authenticator struct {
-	reg         *Registry
 	internalPub string
 
 	mu    sync.Mutex
 	srv   *server.Server
 	acc   *server.Account
-	conns map[string]map[uint64]struct{} // site -> connection ids
+	sites map[string]string            // site -> public key
+	keys  map[string]string            // public key -> site
+	conns map[string]map[uint64]string // site -> connection id -> key it signed with
 }
 
 var _ server.Authentication = (*Authenticator)(nil)
 
-// NewAuthenticator returns an authenticator over reg that also admits the
-// user internalPub without restrictions.
-func NewAuthenticator(reg *Registry, internalPub string) *Authenticator {
-	return &Authenticator{reg: reg, internalPub: internalPub, conns: map[string]map[uint64]struct{}{}}
+// NewAuthenticator returns an authenticator that admits no site yet and
+// the user internalPub without restrictions.
+func NewAuthenticator(internalPub string) *Authenticator {
+	return &Authenticator{internalPub: internalPub, sites: map[string]string{}, keys: map[string]string{},
+		conns: map[string]map[uint64]string{}}
+}
+
+// AddSite admits site's connections signed with the user key pub. A site
+// that had another key is disconnected, and its old key refused. It returns
+// an error for a bad site id, a key that is not a user public key, or a key
+// another site has.
+func (a *Authenticator) AddSite(site, pub string) error {
+	if err := envelope.ValidateSiteID(site); err != nil {
+		return fmt.Errorf("admit site: %w", err)
+	}
+	if !nkeys.IsValidPublicUserKey(pub) {
+		return fmt.Errorf("admit site %s: not a user public key", site)
+	}
+	a.mu.Lock()
+	if other, ok := a.keys[pub]; ok && other != site {
+		a.mu.Unlock()
+		return fmt.Errorf("admit site %s: key already belongs to site %s", site, other)
+	}
+	prev := a.sites[site]
+	if prev == pub {
+		a.mu.Unlock()
+		return nil
+	}
+	if prev != "" {
+		delete(a.keys, prev)
+	}
+	a.sites[site], a.keys[pub] = pub, site
+	stale := a.takeConnsLocked(site, func(key string) bool { return key != pub })
+	a.mu.Unlock()
+	a.disconnect(stale)
+	return nil
+}
+
+// RevokeSite refuses site from now on and disconnects its connections. A
+// site that is not admitted is left as it is. It never fails: its error is
+// sitereg.Target's.
+func (a *Authenticator) RevokeSite(site string) error {
+	a.Revoke(site)
+	return nil
+}
+
+// Revoke is RevokeSite, returning how many connections it closed.
+func (a *Authenticator) Revoke(site string) (disconnected int) {
+	a.mu.Lock()
+	if pub, ok := a.sites[site]; ok {
+		delete(a.sites, site)
+		delete(a.keys, pub)
+	}
+	ids := a.takeConnsLocked(site, func(string) bool { return true })
+	a.mu.Unlock()
+	return a.disconnect(ids)
+}
+
+// Lookup returns the admitted site whose key is pub.
+func (a *Authenticator) Lookup(pub string) (site string, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	site, ok = a.keys[pub]
+	return site, ok
+}
+
+// Key returns site's admitted key.
+func (a *Authenticator) Key(site string) (pub string, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pub, ok = a.sites[site]
+	return pub, ok
+}
+
+// Sites returns the admitted site ids, sorted.
+func (a *Authenticator) Sites() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]string, 0, len(a.sites))
+	for s := range a.sites {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Bind tells the authenticator which server it serves; call it after
@@ -288,29 +193,44 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 		c.RegisterUser(&server.User{Username: "vendsync-hub", Account: acc})
 		return true
 	}
-	site, ok := a.reg.Lookup(o.Nkey)
+	site, ok := a.keys[o.Nkey]
 	if !ok {
 		return false
 	}
 	c.RegisterUser(&server.User{Username: "site-" + site, Account: acc, Permissions: Permissions(site)})
 	ids := a.conns[site]
 	if ids == nil {
-		ids = map[uint64]struct{}{}
+		ids = map[uint64]string{}
 		a.conns[site] = ids
 	}
-	ids[c.GetID()] = struct{}{}
+	ids[c.GetID()] = o.Nkey
 	return true
 }
 
-// Kick disconnects every connection that authenticated as site and returns
-// how many were still open.
-func (a *Authenticator) Kick(site string) int {
+// takeConnsLocked forgets and returns the ids of site's connections made
+// with a key for which drop is true. The caller holds a.mu.
+func (a *Authenticator) takeConnsLocked(site string, drop func(key string) bool) []uint64 {
+	var out []uint64
+	for id, key := range a.conns[site] {
+		if drop(key) {
+			out = append(out, id)
+			delete(a.conns[site], id)
+		}
+	}
+	if len(a.conns[site]) == 0 {
+		delete(a.conns, site)
+	}
+	return out
+}
+
+// disconnect closes the connections ids and returns how many were still
+// open.
+func (a *Authenticator) disconnect(ids []uint64) int {
 	a.mu.Lock()
-	srv, ids := a.srv, a.conns[site]
-	delete(a.conns, site)
+	srv := a.srv
 	a.mu.Unlock()
 	n := 0
-	for id := range ids {
+	for _, id := range ids {
 		if srv != nil && srv.DisconnectClientByID(id) == nil {
 			n++
 		}

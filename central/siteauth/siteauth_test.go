@@ -1,9 +1,6 @@
 package siteauth_test
 
 import (
-	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,81 +10,65 @@ import (
 	"github.com/vendsync/vendsync/central/siteauth"
 )
 
-func TestRegistry_PersistsAcrossReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sites.json")
-	r, err := siteauth.OpenRegistry(path)
+func userKey(t *testing.T) string {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, pub, err := r.Issue("s1")
+	pub, err := kp.PublicKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	kp, err := nkeys.FromSeed([]byte(seed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := kp.PublicKey(); got != pub {
-		t.Fatalf("seed's key = %s, want %s", got, pub)
-	}
-	if _, _, err := r.Issue("s2"); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := fi.Mode().Perm(), os.FileMode(0o600); got != want {
-		t.Fatalf("mode = %v, want %v", got, want)
-	}
-	b, _ := os.ReadFile(path)
-	if strings.Contains(string(b), seed) {
-		t.Fatal("registry file holds a seed")
-	}
-
-	r2, err := siteauth.OpenRegistry(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if site, ok := r2.Lookup(pub); !ok || site != "s1" {
-		t.Fatalf("Lookup = %q, %v; want s1", site, ok)
-	}
-	if got := r2.Sites(); len(got) != 2 || got[0] != "s1" || got[1] != "s2" {
-		t.Fatalf("Sites = %v", got)
-	}
+	return pub
 }
 
-func TestRegistry_Errors(t *testing.T) {
-	r, err := siteauth.OpenRegistry(filepath.Join(t.TempDir(), "sites.json"))
-	if err != nil {
+func TestAuthenticator_AdmitsOneKeyPerSite(t *testing.T) {
+	a := siteauth.NewAuthenticator(userKey(t))
+	pub := userKey(t)
+	if err := a.AddSite("s1", pub); err != nil {
 		t.Fatal(err)
 	}
-	_, pub, err := r.Issue("s1")
-	if err != nil {
+	if err := a.AddSite("s2", userKey(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Add("s2", pub); err == nil {
-		t.Fatal("one key registered for two sites")
+	if site, ok := a.Lookup(pub); !ok || site != "s1" {
+		t.Fatalf("Lookup = %q, %v; want s1", site, ok)
 	}
-	if _, err := r.Add("s2", "not-a-key"); err == nil {
+	if got := a.Sites(); len(got) != 2 || got[0] != "s1" || got[1] != "s2" {
+		t.Fatalf("Sites = %v", got)
+	}
+	if err := a.AddSite("s2", pub); err == nil {
+		t.Fatal("one key admitted for two sites")
+	}
+	if err := a.AddSite("s2", "not-a-key"); err == nil {
 		t.Fatal("accepted a malformed key")
 	}
-	if _, _, err := r.Issue("bad.site"); err == nil {
+	if err := a.AddSite("bad.site", userKey(t)); err == nil {
 		t.Fatal("accepted a bad site id")
 	}
-	if _, err := r.Remove("nope"); !errors.Is(err, siteauth.ErrUnknownSite) {
-		t.Fatalf("Remove unknown = %v, want ErrUnknownSite", err)
-	}
 	// Rotation replaces the old key.
-	_, pub2, err := r.Issue("s1")
-	if err != nil {
+	pub2 := userKey(t)
+	if err := a.AddSite("s1", pub2); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := r.Lookup(pub); ok {
+	if _, ok := a.Lookup(pub); ok {
 		t.Fatal("old key still valid after rotation")
 	}
-	if site, ok := r.Lookup(pub2); !ok || site != "s1" {
-		t.Fatal("new key not registered")
+	if site, ok := a.Lookup(pub2); !ok || site != "s1" {
+		t.Fatal("new key not admitted")
+	}
+	if err := a.RevokeSite("s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Lookup(pub2); ok {
+		t.Fatal("revoked key still valid")
+	}
+	if err := a.RevokeSite("nope"); err != nil {
+		t.Fatalf("RevokeSite of an unknown site = %v", err)
+	}
+	if got := a.Sites(); len(got) != 1 || got[0] != "s2" {
+		t.Fatalf("Sites = %v, want [s2]", got)
 	}
 }
 

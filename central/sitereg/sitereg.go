@@ -1,8 +1,9 @@
 // Package sitereg is central's registry of sites, shared by every central
-// node through a replicated JetStream KV bucket. Registering a site creates
-// its NKEY user: the public key goes into the bucket, the seed goes once to the
-// installer. Every node mirrors the bucket into its hub, so a site can connect
-// its leaf to any node, and a revocation disconnects it everywhere.
+// node through one replicated JetStream KV bucket: the single source of the
+// sites' identities. Registering a site creates its NKEY user: the public key
+// goes into the bucket, the seed goes once to the installer. Every hub node
+// follows the bucket (Follow) to admit and refuse leaf connections, so a site
+// can connect to any node, and a revocation disconnects it everywhere.
 package sitereg
 
 import (
@@ -15,13 +16,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
-	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-// Bucket is the KV bucket holding the registry (the hub keeps its own
-// authentication copy, site id → public key, in hub.BucketSites).
+// Bucket is the KV bucket holding the registry: key = site id, value = Site
+// as JSON. Sites cannot read it.
 const Bucket = "SITE_REGISTRY"
 
 // Errors returned by the registry.
@@ -87,49 +87,127 @@ func (r *Registry) Add(ctx context.Context, s Site, rotate bool) (seed string, o
 	if err := s.Validate(); err != nil {
 		return "", Site{}, err
 	}
-	cur, rev, err := r.get(ctx, s.ID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return "", Site{}, err
-	case cur.RevokedAt == nil && !rotate:
-		return "", cur, fmt.Errorf("%w: %s (registered %s)", ErrExists, s.ID, cur.CreatedAt.Format(time.RFC3339))
-	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return "", Site{}, fmt.Errorf("create site key: %w", err)
 	}
 	pub, _ := kp.PublicKey()
 	rawSeed, _ := kp.Seed()
-	s.PublicKey, s.CreatedAt, s.RevokedAt = pub, r.now().UTC(), nil
-	b, _ := json.Marshal(s)
-	if rev == 0 {
-		_, err = r.kv.Create(ctx, s.ID, b)
-	} else {
-		_, err = r.kv.Update(ctx, s.ID, b, rev)
+	s.PublicKey = pub
+	if out, err = r.Register(ctx, s, rotate); err != nil {
+		return "", out, err
 	}
-	if err != nil {
-		return "", Site{}, fmt.Errorf("register site %s: %w", s.ID, err)
-	}
-	return string(rawSeed), s, nil
+	return string(rawSeed), out, nil
 }
 
-// Revoke marks a site revoked: every node disconnects it and refuses it.
-func (r *Registry) Revoke(ctx context.Context, id string) (Site, error) {
-	cur, rev, err := r.get(ctx, id)
-	if err != nil {
+// Register registers s with the NKEY user key s.PublicKey, made elsewhere
+// (by an installer). It fails for a bad site or key, and with ErrExists as
+// Add does.
+func (r *Registry) Register(ctx context.Context, s Site, rotate bool) (Site, error) {
+	if err := s.Validate(); err != nil {
 		return Site{}, err
 	}
-	if cur.RevokedAt != nil {
-		return cur, nil
+	if !nkeys.IsValidPublicUserKey(s.PublicKey) {
+		return Site{}, fmt.Errorf("site %s: publicKey is not an NKEY user public key", s.ID)
 	}
-	t := r.now().UTC()
-	cur.RevokedAt = &t
-	b, _ := json.Marshal(cur)
-	if _, err := r.kv.Update(ctx, id, b, rev); err != nil {
-		return Site{}, fmt.Errorf("revoke site %s: %w", id, err)
+	return r.change(ctx, s.ID, "register", func(cur *Site) (Site, bool, error) {
+		if cur != nil && cur.RevokedAt == nil && !rotate {
+			return *cur, false, fmt.Errorf("%w: %s (registered %s)", ErrExists, s.ID, cur.CreatedAt.Format(time.RFC3339))
+		}
+		s.CreatedAt, s.RevokedAt = r.now().UTC(), nil
+		return s, true, nil
+	})
+}
+
+// change writes f's answer to site id's current record (nil when there is
+// none) unless f says not to, retrying f with the record read again when it
+// changed in between: registrations through different nodes are serialized
+// by the bucket's revisions, and a replica may answer with an older one.
+func (r *Registry) change(ctx context.Context, id, what string, f func(cur *Site) (Site, bool, error)) (Site, error) {
+	wait := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		cur, rev, err := r.get(ctx, id)
+		var curp *Site
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return Site{}, err
+		default:
+			curp = &cur
+		}
+		next, write, err := f(curp)
+		if err != nil || !write {
+			return next, err
+		}
+		b, _ := json.Marshal(next)
+		if rev == 0 {
+			_, err = r.kv.Create(ctx, id, b)
+		} else {
+			_, err = r.kv.Update(ctx, id, b, rev)
+		}
+		if err == nil {
+			return next, nil
+		}
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence || attempt == 10 {
+			return Site{}, fmt.Errorf("%s site %s: %w", what, id, err)
+		}
+		select {
+		case <-ctx.Done():
+			return Site{}, fmt.Errorf("%s site %s: %w", what, id, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
 	}
-	return cur, nil
+}
+
+// Import registers each site of keys (site id → user public key) that the
+// registry does not hold at all, revoked or not, and returns the ids it
+// added. It is for keys kept by an older central; a site the registry
+// knows is never changed.
+func (r *Registry) Import(ctx context.Context, keys map[string]string) ([]string, error) {
+	ids := make([]string, 0, len(keys))
+	for id := range keys {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var added []string
+	for _, id := range ids {
+		s := Site{ID: id, PublicKey: keys[id], CreatedAt: r.now().UTC()}
+		if err := s.Validate(); err != nil {
+			return added, fmt.Errorf("import site: %w", err)
+		}
+		if !nkeys.IsValidPublicUserKey(s.PublicKey) {
+			return added, fmt.Errorf("import site %s: not an NKEY user public key", id)
+		}
+		b, _ := json.Marshal(s)
+		_, err := r.kv.Create(ctx, id, b)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyExists):
+		case err != nil:
+			return added, fmt.Errorf("import site %s: %w", id, err)
+		default:
+			added = append(added, id)
+		}
+	}
+	return added, nil
+}
+
+// Revoke marks a site revoked: every node disconnects it and refuses it. It
+// returns ErrNotFound (wrapped) for a site never registered.
+func (r *Registry) Revoke(ctx context.Context, id string) (Site, error) {
+	return r.change(ctx, id, "revoke", func(cur *Site) (Site, bool, error) {
+		if cur == nil {
+			return Site{}, false, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		if cur.RevokedAt != nil {
+			return *cur, false, nil
+		}
+		t := r.now().UTC()
+		s := *cur
+		s.RevokedAt = &t
+		return s, true, nil
+	})
 }
 
 // Get returns one site, or ErrNotFound.
@@ -174,54 +252,65 @@ func (r *Registry) List(ctx context.Context) ([]Site, error) {
 	return out, nil
 }
 
-// Target is what Sync keeps in line with the registry: a hub node.
+// Target is what Follow keeps in line with the registry: a hub node's
+// authenticator.
 type Target interface {
+	// AddSite admits site's leaf connections made with key pub (and no
+	// longer those made with another key).
 	AddSite(site, pub string) error
+	// RevokeSite refuses site and disconnects it.
 	RevokeSite(site string) error
 }
 
-// Sync applies every registration and revocation, past and future, to t
-// until ctx ends. It returns once the current state has been applied
-// (ready is closed then) and keeps watching in the background.
-func (r *Registry) Sync(ctx context.Context, t Target, log zerolog.Logger) (ready <-chan struct{}, err error) {
+// Follow applies every registration and revocation, past and future, to t
+// until ctx ends, calling ready once the registry's current state has been
+// applied. It returns nil when ctx ends, or an error if the bucket cannot be
+// watched. Errors of t are passed to onErr (nil to ignore them).
+func (r *Registry) Follow(ctx context.Context, t Target, ready func(), onErr func(site string, err error)) error {
 	w, err := r.kv.WatchAll(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("watch site registry: %w", err)
+		return fmt.Errorf("watch site registry: %w", err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer w.Stop()
-		initial := true
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
+	defer w.Stop()
+	if onErr == nil {
+		onErr = func(string, error) {}
+	}
+	initial := true
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil { // end of the current values
+				if initial {
+					initial = false
+					ready()
 				}
-				if e == nil { // end of the initial values
-					if initial {
-						initial = false
-						close(done)
-					}
-					continue
-				}
-				var s Site
-				if e.Operation() != jetstream.KeyValuePut || json.Unmarshal(e.Value(), &s) != nil {
-					continue
-				}
-				if s.RevokedAt != nil {
-					if err := t.RevokeSite(s.ID); err != nil {
-						log.Debug().Err(err).Str("site", s.ID).Msg("revoke on hub")
-					}
-					continue
-				}
-				if err := t.AddSite(s.ID, s.PublicKey); err != nil {
-					log.Error().Err(err).Str("site", s.ID).Msg("register site on hub")
-				}
+				continue
+			}
+			if err := apply(t, e); err != nil {
+				onErr(e.Key(), err)
 			}
 		}
-	}()
-	return done, nil
+	}
+}
+
+// apply hands one bucket entry to t: a site that is revoked, deleted or
+// unreadable is refused.
+func apply(t Target, e jetstream.KeyValueEntry) error {
+	var s Site
+	if e.Operation() != jetstream.KeyValuePut {
+		return t.RevokeSite(e.Key())
+	}
+	if err := json.Unmarshal(e.Value(), &s); err != nil || s.ID != e.Key() {
+		_ = t.RevokeSite(e.Key())
+		return fmt.Errorf("undecodable registration: %v", err)
+	}
+	if s.RevokedAt != nil {
+		return t.RevokeSite(s.ID)
+	}
+	return t.AddSite(s.ID, s.PublicKey)
 }

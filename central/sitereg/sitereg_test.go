@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nkeys"
-	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/internal/testkit"
 )
@@ -63,12 +62,19 @@ func TestRegistry_AddRevokeSync(t *testing.T) {
 	// A node that starts later sees the existing registration, then changes.
 	rec := &recorder{keys: map[string]string{}, revok: map[string]bool{}}
 	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ready, err := reg.Sync(sctx, rec, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- reg.Follow(sctx, rec, func() { close(ready) }, nil) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Follow = %v", err)
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Follow ended before the registry was applied: %v", err)
 	}
-	<-ready
 	if got, _ := rec.state("blr-1"); got != s.PublicKey {
 		t.Fatalf("hub key after sync = %q, want %q", got, s.PublicKey)
 	}
@@ -114,5 +120,51 @@ func TestSite_Validate(t *testing.T) {
 				t.Fatal("Validate accepted it")
 			}
 		})
+	}
+}
+
+func TestRegistry_RegisterAndImport(t *testing.T) {
+	ctx := context.Background()
+	reg, err := Open(ctx, testkit.JetStream(t, "hub"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func() string {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := kp.PublicKey()
+		return pub
+	}
+	if _, err := reg.Register(ctx, Site{ID: "a", PublicKey: "nope"}, false); err == nil {
+		t.Fatal("Register accepted a key that is not a user key")
+	}
+	pubA := key()
+	if _, err := reg.Register(ctx, Site{ID: "a", City: "Lyon", PublicKey: pubA}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Revoke(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	// Import adds only sites the registry has never held: a revoked site
+	// keeps its revocation.
+	pubB := key()
+	added, err := reg.Import(ctx, map[string]string{"a": key(), "b": pubB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 1 || added[0] != "b" {
+		t.Fatalf("imported %v, want [b]", added)
+	}
+	a, err := reg.Get(ctx, "a")
+	if err != nil || a.RevokedAt == nil || a.PublicKey != pubA {
+		t.Fatalf("a after import = %+v, %v; want revoked with its own key", a, err)
+	}
+	if b, err := reg.Get(ctx, "b"); err != nil || b.PublicKey != pubB || b.RevokedAt != nil {
+		t.Fatalf("b after import = %+v, %v", b, err)
+	}
+	if added, err := reg.Import(ctx, map[string]string{"b": key()}); err != nil || len(added) != 0 {
+		t.Fatalf("second import added %v, %v", added, err)
 	}
 }

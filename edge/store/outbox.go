@@ -3,33 +3,34 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-// ReadAfter returns up to max outbox events with seq > after, ascending.
-func (s *Store) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Event, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, max)
+// ReadAfter returns up to max outbox events with seq > after, ascending,
+// as stored: the forwarder sends their JSON without decoding it.
+func (s *Store) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Record, error) {
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT seq, event_time, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, max)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	defer rows.Close()
-	var out []envelope.Event
+	out := make([]envelope.Record, 0, min(max, 512))
 	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		var r envelope.Record
+		var at int64
+		if err := rows.Scan(&r.Seq, &at, &r.JSON); err != nil {
 			return nil, fmt.Errorf("read outbox: %w", err)
 		}
-		var e envelope.Event
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("decode outbox row: %w", err)
-		}
-		out = append(out, e)
+		r.Time = time.UnixMilli(at).UTC()
+		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return out, nil
 }
 
 // Trim drops outbox rows up to and including upTo and records upTo as

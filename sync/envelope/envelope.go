@@ -15,7 +15,11 @@ import (
 
 // Version is the envelope schema version written by this binary. Central
 // accepts every version up to its own and refuses newer ones.
-const Version = 1
+//
+//   - 1: a batch is one JSON object (Batch).
+//   - 2: a batch is a header line and each event's stored JSON on its own
+//     line (Frame); events are unchanged.
+const Version = 2
 
 // Kind names what an event is about.
 type Kind string
@@ -134,7 +138,8 @@ type Telemetry struct {
 }
 
 // Batch is a contiguous run of one site's events, First..Last inclusive,
-// published as one message. Its Nats-Msg-Id is MsgID().
+// decoded. As one JSON object it is the version 1 framing of a batch
+// message; Frame is the version 2 one. Its Nats-Msg-Id is MsgID().
 type Batch struct {
 	V      int     `json:"v"`
 	Site   string  `json:"site"`

@@ -3,6 +3,9 @@
 // connection, and trims the outbox only below the watermark central's read
 // model reports, never on a stream acknowledgement alone.
 //
+// A batch is an envelope.Frame: a header line and each event's JSON exactly
+// as the outbox stored it. The forwarder never decodes an event.
+//
 // # Watermark protocol
 //
 // Central publishes an envelope.Watermark on envelope.SubjectWatermarkPush
@@ -46,8 +49,8 @@ import (
 // Outbox is the site's durable queue of events, implemented by the edge store.
 type Outbox interface {
 	// ReadAfter returns up to max events with Seq > after, ascending and
-	// gap-free.
-	ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Event, error)
+	// gap-free, as stored: the forwarder sends their JSON unchanged.
+	ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Record, error)
 	// Trim drops events with Seq <= upTo and remembers upTo as central's
 	// watermark.
 	Trim(ctx context.Context, upTo uint64) error
@@ -334,23 +337,18 @@ func (f *Forwarder) step(ctx context.Context, st *state, tick <-chan time.Time) 
 // fill publishes batches until the window is full or the outbox is drained.
 func (f *Forwarder) fill(ctx context.Context, st *state) error {
 	for len(st.window) < f.cfg.MaxInFlight {
-		evs, err := f.cfg.Outbox.ReadAfter(ctx, st.next-1, f.cfg.BatchSize)
+		recs, err := f.cfg.Outbox.ReadAfter(ctx, st.next-1, f.cfg.BatchSize)
 		if err != nil {
 			return fmt.Errorf("forwarder: read outbox: %w", err)
 		}
-		if len(evs) == 0 {
+		if len(recs) == 0 {
 			return nil
 		}
-		b := envelope.Batch{V: envelope.Version, Site: f.cfg.Site, TZ: f.cfg.TZ,
-			First: evs[0].Seq, Last: evs[len(evs)-1].Seq, Events: evs}
-		if err := b.Validate(); err != nil || b.First != st.next {
-			return fmt.Errorf("forwarder: outbox returned a bad run after %d: %v", st.next-1, err)
-		}
-		data, err := json.Marshal(&b)
+		data, h, err := f.frame(st.next, recs)
 		if err != nil {
-			return fmt.Errorf("forwarder: encode batch: %w", err)
+			return err
 		}
-		id := MsgID(&b, st.epoch)
+		id := MsgID(&h, st.epoch)
 		msg := nats.NewMsg(envelope.SubjectBatch(f.cfg.Site))
 		msg.Data = data
 		fut, err := f.js.PublishMsgAsync(msg, jetstream.WithMsgID(id),
@@ -362,23 +360,44 @@ func (f *Forwarder) fill(ctx context.Context, st *state) error {
 			}
 			continue
 		}
-		st.window = append(st.window, inflight{first: b.First, last: b.Last, fut: fut})
-		st.next = b.Last + 1
-		if b.Last > st.maxRead {
-			st.maxRead = b.Last
+		st.window = append(st.window, inflight{first: h.First, last: h.Last, fut: fut})
+		st.next = h.Last + 1
+		if h.Last > st.maxRead {
+			st.maxRead = h.Last
 		}
 		f.m.depth.Set(float64(st.maxRead - st.trimmed))
 	}
 	return nil
 }
 
-// MsgID is the Nats-Msg-Id of b in resend epoch n: b.MsgID() for n == 0,
-// b.MsgID()+"/r<n>" after.
-func MsgID(b *envelope.Batch, n int) string {
-	if n == 0 {
-		return b.MsgID()
+// frame builds the batch message of recs, which must start at next and be
+// contiguous: the stored JSON of each event, framed (envelope.Frame), not
+// decoded and encoded again.
+func (f *Forwarder) frame(next uint64, recs []envelope.Record) ([]byte, envelope.Header, error) {
+	h := envelope.Header{V: envelope.Version, Site: f.cfg.Site, TZ: f.cfg.TZ, First: recs[0].Seq, Last: recs[len(recs)-1].Seq}
+	fr := envelope.Frame{Header: h, Events: make([][]byte, len(recs))}
+	size := 128
+	for i := range recs {
+		if recs[i].Seq != next+uint64(i) {
+			return nil, h, fmt.Errorf("forwarder: outbox returned seq %d after %d, want %d", recs[i].Seq, next-1, next+uint64(i))
+		}
+		fr.Events[i] = recs[i].JSON
+		size += len(recs[i].JSON) + 1
 	}
-	return fmt.Sprintf("%s/r%d", b.MsgID(), n)
+	data, err := fr.Append(make([]byte, 0, size))
+	if err != nil {
+		return nil, h, fmt.Errorf("forwarder: %w", err)
+	}
+	return data, h, nil
+}
+
+// MsgID is the Nats-Msg-Id of the batch h heads in resend epoch n:
+// h.MsgID() for n == 0, h.MsgID()+"/r<n>" after.
+func MsgID(h *envelope.Header, n int) string {
+	if n == 0 {
+		return h.MsgID()
+	}
+	return fmt.Sprintf("%s/r%d", h.MsgID(), n)
 }
 
 // recover handles a failed publish: drop the window, back off with jitter,
@@ -516,14 +535,14 @@ func (f *Forwarder) requestWatermark(ctx context.Context) (envelope.Watermark, e
 // refreshOldest sets the oldest-unsynced gauge from the first row above the
 // watermark.
 func (f *Forwarder) refreshOldest(ctx context.Context, st *state) {
-	evs, err := f.cfg.Outbox.ReadAfter(ctx, st.trimmed, 1)
-	if err != nil || len(evs) == 0 {
+	recs, err := f.cfg.Outbox.ReadAfter(ctx, st.trimmed, 1)
+	if err != nil || len(recs) == 0 {
 		f.m.oldest.Set(0)
 		return
 	}
-	f.m.oldest.Set(float64(evs[0].Time.Unix()))
-	if evs[0].Seq > st.maxRead {
-		st.maxRead = evs[0].Seq
+	f.m.oldest.Set(float64(recs[0].Time.Unix()))
+	if recs[0].Seq > st.maxRead {
+		st.maxRead = recs[0].Seq
 	}
 }
 

@@ -69,13 +69,13 @@ func (o *sqliteOutbox) Append(t *testing.T, n int) uint64 {
 	return o.last
 }
 
-func (o *sqliteOutbox) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Event, error) {
+func (o *sqliteOutbox) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Record, error) {
 	rows, err := o.db.QueryContext(ctx, `SELECT seq, kind, time, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, max)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []envelope.Event
+	var out []envelope.Record
 	for rows.Next() {
 		var e envelope.Event
 		var ts string
@@ -87,7 +87,11 @@ func (o *sqliteOutbox) ReadAfter(ctx context.Context, after uint64, max int) ([]
 		if e.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
 			return nil, err
 		}
-		out = append(out, e)
+		b, err := e.AppendJSON(nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, envelope.Record{Seq: e.Seq, Time: e.Time, JSON: b})
 	}
 	return out, rows.Err()
 }
@@ -174,14 +178,20 @@ func (a *aggregator) Attach(t *testing.T, nc *nats.Conn) {
 		if err != nil {
 			return
 		}
-		var b envelope.Batch
-		if err := json.Unmarshal(m.Data(), &b); err != nil || b.Validate() != nil {
+		f, err := envelope.ParseFrame(m.Data())
+		if err != nil || f.Validate() != nil {
 			return
+		}
+		evs := make([]envelope.Event, len(f.Events))
+		for i, raw := range f.Events {
+			if evs[i], err = envelope.DecodeEvent(raw); err != nil || evs[i].Seq != f.First+uint64(i) {
+				return
+			}
 		}
 		a.mu.Lock()
 		a.streamSeq = md.Sequence.Stream
 		a.batches++
-		for _, e := range b.Events {
+		for _, e := range evs {
 			if _, ok := a.events[e.Seq]; !ok {
 				a.events[e.Seq] = e
 			}
