@@ -6,6 +6,8 @@
 package hqapi
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/sync/wire"
@@ -281,6 +283,22 @@ type RegisteredSite struct {
 	Seed string `json:"seed"`
 }
 
+// Reason codes of a route candidate, in the order a candidate lists them.
+// Most are the alert types that cause them.
+const (
+	ReasonOutOfStock     = "OUT_OF_STOCK"
+	ReasonLowStock       = "LOW_STOCK"
+	ReasonExpired        = "EXPIRED"
+	ReasonExpiringSoon   = "EXPIRING_SOON"
+	ReasonTemperature    = "TEMPERATURE_HIGH"
+	ReasonOffline        = "MACHINE_OFFLINE"
+	ReasonPowerOff       = "POWER_OFF"
+	ReasonDoorOpen       = "DOOR_OPEN"
+	ReasonMismatch       = "INVENTORY_MISMATCH"
+	ReasonSiteOffline    = "SITE_OFFLINE"
+	ReasonDaysSinceVisit = "DAYS_SINCE_VISIT"
+)
+
 // Reason is one cause of a route candidate's priority.
 type Reason struct {
 	Code   string `json:"code"`
@@ -301,6 +319,9 @@ type Slot struct {
 	Alerts        []string `json:"alerts,omitempty"`
 }
 
+// Need is how many units bring the slot up to its par level.
+func (s Slot) Need() int64 { return max(0, s.ParLevel-s.Quantity) }
+
 // RouteMachine is one machine of a route candidate.
 type RouteMachine struct {
 	MachineID string   `json:"machineId"`
@@ -320,6 +341,23 @@ type Candidate struct {
 	LastContact time.Time      `json:"lastContact"`
 	LastVisit   *time.Time     `json:"lastVisit,omitempty"`
 	Machines    []RouteMachine `json:"machines"`
+}
+
+// Summary is the candidate's reasons in words, e.g. "2 out of stock, 1 low
+// stock, 3 days since visit".
+func (c Candidate) Summary() string {
+	var parts []string
+	for _, r := range c.Reasons {
+		switch r.Code {
+		case ReasonDaysSinceVisit:
+			parts = append(parts, fmt.Sprintf("%d days since visit", r.Count))
+		case ReasonSiteOffline:
+			parts = append(parts, "site offline")
+		default:
+			parts = append(parts, fmt.Sprintf("%d %s", r.Count, strings.ToLower(strings.ReplaceAll(r.Code, "_", " "))))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // CandidateList is the answer of GET /routes/candidates, most urgent first.
