@@ -99,7 +99,7 @@ type TopAnswer struct {
 
 // TopQuery selects GET /aggregations/products/top (zero fields: the defaults).
 type TopQuery struct {
-	N                         int
+	N                          int
 	By, From, To, City, SiteID string
 }
 
