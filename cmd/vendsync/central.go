@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 func newCentralCmd(logs *logOptions) *cobra.Command {
@@ -117,35 +119,16 @@ mix). Run it on a stopped node, or on a running one during a quiet moment.`,
 	return cmd
 }
 
-// siteInfo is central's answer about a registered site.
-type siteInfo struct {
-	SiteID    string  `json:"siteId"`
-	Name      string  `json:"name"`
-	City      string  `json:"city"`
-	Timezone  string  `json:"timezone"`
-	PublicKey string  `json:"publicKey"`
-	RevokedAt *string `json:"revokedAt"`
-	Seed      string  `json:"seed,omitempty"`
-}
-
 func newCentralSiteCmd() *cobra.Command {
 	var base, creds string
 	cmd := &cobra.Command{
 		Use:   "site",
 		Short: "Register, list and revoke sites at central",
 	}
-	cmd.PersistentFlags().StringVar(&base, "central", "http://127.0.0.1:9080", "central's HQ API URL")
+	cmd.PersistentFlags().StringVar(&base, "central", "http://127.0.0.1:9080", "central's HQ API URL, http://host:port (or host:port)")
 	cmd.PersistentFlags().StringVar(&creds, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
 
-	var body struct {
-		SiteID   string   `json:"siteId"`
-		Name     string   `json:"name,omitempty"`
-		City     string   `json:"city,omitempty"`
-		Timezone string   `json:"timezone,omitempty"`
-		Lat      *float64 `json:"lat,omitempty"`
-		Lng      *float64 `json:"lng,omitempty"`
-		Rotate   bool     `json:"rotate,omitempty"`
-	}
+	var body hqapi.NewSite
 	var out string
 	var lat, lng float64
 	add := &cobra.Command{
@@ -157,13 +140,13 @@ site may publish only its own subjects and read only its own downlink.
 Re-running for a registered site fails unless --rotate, which issues a new key
 and disconnects the old one.`,
 		Example: `  vendsync central site add blr-techpark --credentials hq-admin.json --city Bangalore \
-      --timezone Asia/Kolkata --out ./site/leaf.seed`,
+      --timezone Asia/Kolkata --out ./data/site/leaf.seed`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return fmt.Errorf("--out is required: the file the site's seed is written to")
 			}
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
@@ -174,8 +157,8 @@ and disconnects the old one.`,
 			if cmd.Flags().Changed("lng") {
 				body.Lng = &lng
 			}
-			var s siteInfo
-			if err := c.do(cmd.Context(), "POST", "/sites", body, &s); err != nil {
+			s, err := c.RegisterSite(cmd.Context(), body)
+			if err != nil {
 				return err
 			}
 			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -189,7 +172,7 @@ and disconnects the old one.`,
 			if err := f.Close(); err != nil {
 				return fmt.Errorf("--out: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "site %s registered (key %s…); seed written to %s\n", s.SiteID, s.PublicKey[:12], out)
+			fmt.Fprintf(cmd.OutOrStdout(), "site %s registered (key %s…); seed written to %s\n", s.ID, s.PublicKey[:min(12, len(s.PublicKey))], out)
 			return nil
 		},
 	}
@@ -204,24 +187,22 @@ and disconnects the old one.`,
 	list := &cobra.Command{
 		Use: "list", Short: "List registered sites", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
-			var res struct {
-				Sites []siteInfo `json:"sites"`
-			}
-			if err := c.do(cmd.Context(), "GET", "/sites/registry", nil, &res); err != nil {
+			sites, err := c.Registry(cmd.Context())
+			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SITE\tNAME\tCITY\tTIMEZONE\tSTATE")
-			for _, s := range res.Sites {
+			for _, s := range sites {
 				state := "active"
 				if s.RevokedAt != nil {
-					state = "revoked " + *s.RevokedAt
+					state = "revoked " + s.RevokedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.SiteID, s.Name, s.City, s.Timezone, state)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.City, s.Timezone, state)
 			}
 			return tw.Flush()
 		},
@@ -230,11 +211,11 @@ and disconnects the old one.`,
 		Use: "revoke SITE_ID", Short: "Revoke a site: its leaf is disconnected and refused", Args: cobra.ExactArgs(1),
 		Example: `  vendsync central site revoke blr-techpark --credentials hq-admin.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
-			if err := c.do(cmd.Context(), "DELETE", "/sites/"+strings.TrimSpace(args[0]), nil, nil); err != nil {
+			if _, err := c.RevokeSite(cmd.Context(), strings.TrimSpace(args[0])); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "site %s revoked: disconnected and refused from now on\n", args[0])
