@@ -12,6 +12,7 @@ import (
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/portcheck"
 	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
@@ -31,8 +32,12 @@ func newCentralRunCmd(logs *logOptions) *cobra.Command {
 		Short: "Run a central node: NATS hub for sites, aggregator, HQ API",
 		Long: `Run one central node. It embeds the NATS hub (JetStream domain "hub") with a
 leafnode listener that sites connect to, consumes every site's events into this
-node's SQLite read model, and serves the HQ API. On a fresh fleet the first
-node writes an ADMIN credential to DIR/admin-credentials.json.
+node's SQLite read model, and serves the HQ API. On its first start every
+node writes an HQ ADMIN credential of its own to DIR/admin-credentials.json
+(HQ credentials are shared: any node accepts any of them).
+
+Before anything is started or written, every port it is to listen on is
+checked: one in use is an error naming the flag.
 
 For a 3-node cluster give each node its own --dir and --server-name, the same
 --cluster-name, a --cluster-listen address and the other nodes' --routes, and
@@ -58,6 +63,14 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 			if err != nil {
 				return err
 			}
+			// A port in use is one line, before anything is started or
+			// written (the node's directory, its admin credential).
+			if err := portcheck.Free(
+				portcheck.Listener{Setting: "--http", Addr: cfg.HTTPAddr}, portcheck.Listener{Setting: "--leaf", Addr: cfg.LeafListen},
+				portcheck.Listener{Setting: "--nats-listen", Addr: cfg.ClientListen}, portcheck.Listener{Setting: "--cluster-listen", Addr: cfg.ClusterListen},
+			); err != nil {
+				return err
+			}
 			if err := n.Open(cmd.Context()); err != nil {
 				return err
 			}
@@ -71,7 +84,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringVar(&cfg.ServerName, "server-name", cfg.ServerName, "node name, unique in the cluster")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HQ API")
 	f.StringVar(&cfg.LeafListen, "leaf", cfg.LeafListen, "host:port sites connect their leaf nodes to")
-	f.StringVar(&cfg.ClientListen, "nats-listen", "", "host:port for NATS clients (default: none)")
+	f.StringVar(&cfg.ClientListen, "nats-listen", "", "host:port for NATS clients (default: none on a single node; a node of a cluster listens on a random 127.0.0.1 port, which routing needs)")
 	f.StringVar(&cfg.ClusterName, "cluster-name", "", "JetStream cluster name (empty: single node)")
 	f.StringVar(&cfg.ClusterListen, "cluster-listen", "", "host:port for routes from the other nodes")
 	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")

@@ -12,6 +12,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/portcheck"
 )
 
 func newEdgeCmd(logs *logOptions) *cobra.Command {
@@ -86,6 +87,10 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 				return err
 			}
 			cfg.Logger = log
+			// A port in use is one line, before anything is opened or written.
+			if err := portcheck.Free(portcheck.Listener{Setting: "--http", Addr: cfg.HTTPAddr}, portcheck.Listener{Setting: "--nats-listen", Addr: cfg.NATSListen}); err != nil {
+				return err
+			}
 			if seedFile != "" {
 				b, err := os.ReadFile(seedFile)
 				if err != nil {
