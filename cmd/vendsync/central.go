@@ -12,8 +12,8 @@ import (
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/readmodel"
-	"github.com/vendsync/vendsync/internal/portcheck"
 	"github.com/vendsync/vendsync/internal/hqapi"
+	"github.com/vendsync/vendsync/internal/portcheck"
 )
 
 func newCentralCmd(logs *logOptions) *cobra.Command {
