@@ -484,7 +484,38 @@ func TestE2E_Demo(t *testing.T) {
 		t.Fatalf("--dir %s does not hold the demo's data", dir)
 	}
 	logs, _ := os.ReadFile(filepath.Join(dir, "demo.log"))
+	for i, line := range bytes.Split(bytes.TrimSpace(logs), []byte("\n")) {
+		if k := repeatedKey(line); k != "" {
+			t.Fatalf("demo.log line %d has %q twice: %s", i+1, k, line)
+		}
+	}
 	if !strings.Contains(string(logs), "cutting the site's link") || !regexp.MustCompile(`"wasOffline":true[^\n]*demo: link restored`).Match(logs) {
 		t.Fatalf("the New York site's link never went down and came back (demo.log)")
 	}
+}
+
+// repeatedKey returns a key that a JSON log line's object holds twice ("" if
+// none, or if the line is not an object).
+func repeatedKey(line []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return ""
+		}
+	}
+	return ""
 }

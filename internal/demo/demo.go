@@ -173,8 +173,8 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (err error) {
 		sim.Machines, sim.City, sim.Building, sim.Timezone, sim.SalesPerMinute = cfg.Machines, s.city, sites[i].name, loc, cfg.Rate
 		sim.MachinePrefix, sim.Seed, sim.TelemetryEvery = sites[i].prefix, int64(i+1), 5*time.Second
 		sim.Products, sim.Concurrency = 8, 4
-		// The simulator names its own component.
-		sim.Logger = log.With().Str("edge", s.id).Logger()
+		// The simulator names its own component (and the edge's URL).
+		sim.Logger = log.With().Str("site", s.id).Logger()
 		sims.Go(func() error {
 			if cfg.Backfill > 0 {
 				h := sim
