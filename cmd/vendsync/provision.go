@@ -95,7 +95,7 @@ working. Secrets are never printed.`,
 	f.StringVar(&s.Timezone, "timezone", "", "IANA timezone of the site, e.g. Asia/Kolkata")
 	f.Float64Var(&lat, "lat", 0, "latitude")
 	f.Float64Var(&lng, "lng", 0, "longitude")
-	f.StringSliceVar(&s.Hubs, "hub", nil, "central's leaf URL(s) as the site reaches them, nats-leaf://host:port")
+	f.StringSliceVar(&s.Hubs, "hub", nil, "central's leaf URL(s) as the site reaches them, nats-leaf://host:port or host:port")
 	f.StringVar(&s.HTTP, "http", s.HTTP, "host:port the site's edge API will listen on (written to the config)")
 	f.StringVar(&s.Dir, "out", "", "the site's data directory (created)")
 	f.BoolVar(&s.Rotate, "rotate", false, "issue a new leaf key for a site already registered at central (the old key stops working)")

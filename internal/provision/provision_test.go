@@ -52,9 +52,12 @@ func TestSite_ValidateNamesTheBadField(t *testing.T) {
 	}
 	// A bare host:port is an address.
 	s := good
-	s.Central = "127.0.0.1:9080"
+	s.Central, s.Hubs = "127.0.0.1:9080", []string{"127.0.0.1:7422"}
 	if err := s.Validate(); err != nil {
-		t.Fatalf("central host:port: %v", err)
+		t.Fatalf("central and hub as host:port: %v", err)
+	}
+	if got, err := LeafURL("127.0.0.1:7422"); err != nil || got != "nats-leaf://127.0.0.1:7422" {
+		t.Fatalf("LeafURL(host:port) = %q, %v", got, err)
 	}
 }
 

@@ -105,14 +105,32 @@ func (s Site) Validate() error {
 		return bad("central", "%v", err)
 	}
 	for _, h := range s.Hubs {
-		if u, err := url.Parse(h); err != nil || (u.Scheme != "nats-leaf" && u.Scheme != "tls") || u.Host == "" {
-			return bad("hub", "%q: want nats-leaf://host:port", h)
+		if _, err := LeafURL(h); err != nil {
+			return bad("hub", "%v", err)
 		}
 	}
 	if _, _, err := net.SplitHostPort(s.HTTP); err != nil {
 		return bad("http", "%q: not host:port", s.HTTP)
 	}
 	return nil
+}
+
+// LeafURL turns what a user typed for central's leaf listener into a URL:
+// nats-leaf:// and tls:// URLs are kept, and a bare host:port gets
+// nats-leaf://. Anything else is an error saying what is wrong.
+func LeafURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "://") {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return "", fmt.Errorf("%q: want nats-leaf://host:port or host:port", s)
+		}
+		return "nats-leaf://" + s, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "nats-leaf" && u.Scheme != "tls") || u.Host == "" {
+		return "", fmt.Errorf("%q: want nats-leaf://host:port", s)
+	}
+	return s, nil
 }
 
 // SiteOutcome says what ProvisionSite did.
@@ -164,6 +182,11 @@ func ProvisionSite(ctx context.Context, s Site, step func(string)) (SiteResult, 
 	if err := s.Validate(); err != nil {
 		return SiteResult{}, err
 	}
+	hubs := make([]string, len(s.Hubs))
+	for i, h := range s.Hubs {
+		hubs[i], _ = LeafURL(h) // checked by Validate
+	}
+	s.Hubs = hubs
 	res := SiteResult{
 		ConfigPath: filepath.Join(s.Dir, ConfigFile), SeedPath: filepath.Join(s.Dir, LeafSeedFile),
 		AdminCredentials: filepath.Join(s.Dir, edge.CredentialsFile),
