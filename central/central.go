@@ -39,8 +39,9 @@ const (
 
 // Config configures a central node. DefaultConfig gives the defaults.
 type Config struct {
-	// Dir holds the node's JetStream store (nats/), its read model and, on
-	// the node that bootstraps, admin-credentials.json.
+	// Dir holds the node's JetStream store (nats/), its read model and
+	// admin-credentials.json, an HQ ADMIN credential of this node's own
+	// written on its first start.
 	Dir string
 	// ServerName is unique per node (default "central-1").
 	ServerName string
@@ -123,8 +124,9 @@ func New(cfg Config) (*Node, error) {
 	return &Node{cfg: cfg, log: cfg.Logger.With().Str("component", "central").Str("node", cfg.ServerName).Logger()}, nil
 }
 
-// Open starts the hub, the read model, the aggregator and the HTTP API. On a
-// fresh fleet it writes the first ADMIN credential to Dir/admin-credentials.json.
+// Open starts the hub, the read model, the aggregator and the HTTP API. On
+// the node's first start (no Dir/admin-credentials.json) it creates an HQ
+// ADMIN client of the node's own and writes its credentials there.
 func (n *Node) Open(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
@@ -170,12 +172,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 				return err
 			}
 		}
-		created, err := n.Auth.Bootstrap(ctx, credPath)
+		created, err := n.Auth.EnsureAdmin(ctx, credPath, "admin of node "+n.cfg.ServerName)
 		if err != nil {
 			return err
 		}
 		if created {
-			n.log.Info().Str("file", credPath).Msg("first HQ admin credential written")
+			n.log.Info().Str("file", credPath).Msg("this node's HQ admin credential written")
 		}
 		if signer, err = n.Auth.Signer(n.cfg.TokenTTL); err != nil {
 			return err

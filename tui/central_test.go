@@ -12,14 +12,14 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/client"
 	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // TestDriver_RealCentral runs the app against a real central node (hub,
 // aggregator, read model, HQ API) and a real edge linked to it: the route
-// comes from central's query API (ranked by route.Candidates in the app,
-// central having no /routes/candidates yet), the restock is recorded at the
-// edge, flows up the leaf connection and shows at central.
+// comes from central's route endpoint (GET /routes/candidates), the restock
+// is recorded at the edge, flows up the leaf connection and shows at central.
 func TestDriver_RealCentral(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a central node and a linked edge")
@@ -68,8 +68,8 @@ func TestDriver_RealCentral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewHTTPClient(cn.URL(), s.URL(), Credentials{ClientID: hqID, ClientSecret: hqSecret},
-		Credentials{ClientID: edgeDriver.ClientID, ClientSecret: edgeDriver.ClientSecret}, 5*time.Second)
+	c := NewHTTPClient(cn.URL(), s.URL(), client.Credentials{ClientID: hqID, ClientSecret: hqSecret},
+		client.Credentials{ClientID: edgeDriver.ClientID, ClientSecret: edgeDriver.ClientSecret}, 5*time.Second)
 	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return now }})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(130, 30))
 	waitFor(t, tm, "test-site", "1 out of stock", "1 low stock")

@@ -11,7 +11,9 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/vendsync/vendsync/central/route"
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 // Messages: every answer of an I/O command, and the screens' requests to
@@ -23,23 +25,23 @@ type (
 		err   error
 	}
 	routeMsg struct {
-		cands []route.Candidate
+		cands []hqapi.Candidate
 		at    time.Time
 		err   error
 	}
 	machinesMsg struct {
-		machines []Machine
-		alerts   []Alert
+		machines []edgeapi.Machine
+		alerts   []edgeapi.Alert
 		err      error
 	}
 	inventoryMsg struct {
 		machine string
-		items   []Item
+		items   []edgeapi.InventoryItem
 		err     error
 	}
 	restockMsg struct {
 		restock Restock
-		result  *RestockResult
+		result  *edgeapi.RestockResult
 		queued  bool
 		err     error
 	}
@@ -176,7 +178,7 @@ func (d deps) submit(r Restock) tea.Cmd {
 		if err := d.queue.Add(r, d.now()); err != nil {
 			return restockMsg{restock: r, err: fmt.Errorf("queue restock: %w", err)}
 		}
-		var mine *RestockResult
+		var mine *edgeapi.RestockResult
 		var mineErr error
 		_, err := d.queue.Deliver(func(x Restock) error {
 			ctx, cancel := d.ctx()
@@ -194,7 +196,7 @@ func (d deps) submit(r Restock) tea.Cmd {
 		if mine != nil {
 			return restockMsg{restock: r, result: mine}
 		}
-		if mineErr != nil && !Retryable(mineErr) {
+		if mineErr != nil && !client.Retryable(mineErr) {
 			// Refused: the driver corrects the form and confirms again.
 			_ = d.queue.Discard(r.MovementID)
 			return restockMsg{restock: r, err: mineErr}

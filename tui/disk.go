@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vendsync/vendsync/central/route"
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 // Files in the cache directory.
@@ -81,7 +82,7 @@ func readJSON(path string, v any) (bool, error) {
 // cachedRoute is the last route fetched from central.
 type cachedRoute struct {
 	FetchedAt  time.Time         `json:"fetchedAt"`
-	Candidates []route.Candidate `json:"candidates"`
+	Candidates []hqapi.Candidate `json:"candidates"`
 }
 
 // Pending is a restock waiting to be delivered to the edge.
@@ -189,7 +190,7 @@ func (q *Queue) Deliver(send func(Restock) error) (int, error) {
 				return n, uerr
 			}
 			n++
-		case Retryable(err):
+		case client.Retryable(err):
 			_ = q.update(p.Restock.MovementID, func(x *Pending) bool { x.Attempts++; return true })
 			return n, err
 		default:

@@ -24,6 +24,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/client"
 	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
@@ -80,7 +81,7 @@ func newWorld(t *testing.T) *world {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/token", func(rw http.ResponseWriter, r *http.Request) {
-		var c Credentials
+		var c client.Credentials
 		if err := json.NewDecoder(r.Body).Decode(&c); err != nil || c.ClientID != w.creds.ClientID || c.ClientSecret != w.creds.ClientSecret {
 			http.Error(rw, `{"error":{"code":"INVALID_CLIENT","message":"bad credentials"}}`, http.StatusUnauthorized)
 			return
@@ -144,8 +145,8 @@ func (w *world) sync() {
 	w.synced = b.Last
 }
 
-func (w *world) driverCreds() Credentials {
-	return Credentials{ClientID: w.creds.ClientID, ClientSecret: w.creds.ClientSecret}
+func (w *world) driverCreds() client.Credentials {
+	return client.Credentials{ClientID: w.creds.ClientID, ClientSecret: w.creds.ClientSecret}
 }
 
 func (w *world) edgeURL() string { return "http://" + w.addr }

@@ -12,6 +12,9 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 )
 
 // state is the screen the app shows.
@@ -53,7 +56,7 @@ func (c conn) String() string {
 }
 
 func linkState(err error) conn {
-	if err != nil && errors.Is(err, ErrUnreachable) {
+	if err != nil && errors.Is(err, client.ErrUnreachable) {
 		return connOffline
 	}
 	return connOnline
@@ -164,7 +167,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		switch {
 		case msg.err == nil:
-		case c.cands != nil && errors.Is(msg.err, ErrUnreachable):
+		case c.cands != nil && errors.Is(msg.err, client.ErrUnreachable):
 			c.setStatus("central unreachable: showing the route cached %s", c.routeAt.In(d.loc).Format("Jan 2 15:04"))
 		default:
 			c.setErr(msg.err)
@@ -186,7 +189,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.machine == m.inventory.machine {
 			m.inventory.items = msg.items
 			if m.inventory.items == nil {
-				m.inventory.items = []Item{}
+				m.inventory.items = []edgeapi.InventoryItem{}
 			}
 		}
 	case restockMsg:

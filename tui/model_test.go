@@ -9,7 +9,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/vendsync/vendsync/central/route"
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 // offlineModel is a model whose central and edge refuse connections, fed
@@ -21,40 +23,40 @@ func offlineModel(t *testing.T) *model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewHTTPClient("http://127.0.0.1:1", "http://127.0.0.1:1", Credentials{"a", "b"}, Credentials{"a", "b"}, 100*time.Millisecond)
+	c := NewHTTPClient("http://127.0.0.1:1", "http://127.0.0.1:1", client.Credentials{ClientID: "a", ClientSecret: "b"}, client.Credentials{ClientID: "a", ClientSecret: "b"}, 100*time.Millisecond)
 	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return t0 }, loc: time.UTC})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
 	return m
 }
 
-func sampleCandidates() []route.Candidate {
+func sampleCandidates() []hqapi.Candidate {
 	par := func(v int64) int64 { return v }
-	return []route.Candidate{
-		{Site: "blr-1", City: "Bangalore", Score: 34, Reasons: []route.Reason{{Code: route.OutOfStock, Count: 2, Points: 20}, {Code: route.Expired, Count: 1, Points: 8}, {Code: route.Temperature, Count: 1, Points: 6}},
-			Machines: []route.Machine{{MachineID: "VM-1", City: "Bangalore", Building: "Tower A", Status: "ACTIVE", Slots: []route.Slot{
+	return []hqapi.Candidate{
+		{Site: "blr-1", City: "Bangalore", Score: 34, Reasons: []hqapi.Reason{{Code: hqapi.ReasonOutOfStock, Count: 2, Points: 20}, {Code: hqapi.ReasonExpired, Count: 1, Points: 8}, {Code: hqapi.ReasonTemperature, Count: 1, Points: 6}},
+			Machines: []hqapi.RouteMachine{{MachineID: "VM-1", City: "Bangalore", Building: "Tower A", Status: "ACTIVE", Slots: []hqapi.Slot{
 				{ProductID: "COLA", Name: "Cola 330ml", Quantity: 0, ParLevel: par(24), LowStockLimit: 6, CasePack: 12},
 				{ProductID: "CHIPS", Name: "Chips", Quantity: 3, ParLevel: par(10), LowStockLimit: 3},
-			}}, {MachineID: "VM-2", Status: "ACTIVE", Slots: []route.Slot{
+			}}, {MachineID: "VM-2", Status: "ACTIVE", Slots: []hqapi.Slot{
 				{ProductID: "COLA", Name: "Cola 330ml", Quantity: 20, ParLevel: par(24), LowStockLimit: 6, CasePack: 12},
 				{ProductID: "WATER", Name: "Water", Quantity: 0, ParLevel: par(12), LowStockLimit: 4, CasePack: 6},
 			}}}},
-		{Site: "blr-2", City: "Bangalore", Score: 4, Reasons: []route.Reason{{Code: route.LowStock, Count: 1, Points: 4}},
-			Machines: []route.Machine{{MachineID: "VM-9", Slots: []route.Slot{{ProductID: "CHIPS", Name: "Chips", Quantity: 1, ParLevel: 10, LowStockLimit: 3}}}}},
+		{Site: "blr-2", City: "Bangalore", Score: 4, Reasons: []hqapi.Reason{{Code: hqapi.ReasonLowStock, Count: 1, Points: 4}},
+			Machines: []hqapi.RouteMachine{{MachineID: "VM-9", Slots: []hqapi.Slot{{ProductID: "CHIPS", Name: "Chips", Quantity: 1, ParLevel: 10, LowStockLimit: 3}}}}},
 	}
 }
 
 func feed(m *model) {
 	m.Update(routeMsg{cands: sampleCandidates(), at: t0})
-	var mc Machine
+	var mc edgeapi.Machine
 	mc.MachineID, mc.Status = "VM-1", "ACTIVE"
 	mc.Location.City = "Bangalore"
-	m.Update(machinesMsg{machines: []Machine{mc}, alerts: []Alert{{MachineID: "VM-1", ProductID: "COLA", Type: "OUT_OF_STOCK"}}})
+	m.Update(machinesMsg{machines: []edgeapi.Machine{mc}, alerts: []edgeapi.Alert{{MachineID: "VM-1", ProductID: "COLA", Type: "OUT_OF_STOCK"}}})
 	m.inventory.machine = "VM-1"
 	m.Update(inventoryMsg{machine: "VM-1", items: sampleItems()})
 }
 
-func sampleItems() []Item {
-	return []Item{
+func sampleItems() []edgeapi.InventoryItem {
+	return []edgeapi.InventoryItem{
 		{ProductID: "CHIPS", Name: "Chips", Quantity: 3, ParLevel: 10, ExpiryDate: "2025-03-01", OpenAlerts: []string{"EXPIRED"}},
 		{ProductID: "COLA", Name: "Cola 330ml", Quantity: 0, ParLevel: 24, OpenAlerts: []string{"OUT_OF_STOCK"}},
 	}
@@ -86,7 +88,7 @@ func TestModel_NoPanicOnAnyKey(t *testing.T) {
 			case 2:
 				m.Update(restockMsg{restock: Restock{MachineID: "VM-1"}, queued: true})
 			case 3:
-				m.Update(machinesMsg{err: &APIError{Status: 500, Code: "INTERNAL", Message: "boom"}})
+				m.Update(machinesMsg{err: &client.Error{Status: 500, Code: "INTERNAL", Message: "boom"}})
 			case 4:
 				m.Update(inventoryMsg{machine: m.inventory.machine, items: nil})
 			default:
@@ -235,7 +237,7 @@ func TestView_Screens(t *testing.T) {
 	m := offlineModel(t)
 	m.Update(tea.WindowSizeMsg{Width: 110, Height: 16})
 	feed(m)
-	m.Update(routeMsg{err: ErrUnreachable}) // central offline, the route as fetched earlier
+	m.Update(routeMsg{err: client.ErrUnreachable}) // central offline, the route as fetched earlier
 	for _, s := range screens {
 		t.Run(s.name, func(t *testing.T) {
 			press(m, s.keys...)

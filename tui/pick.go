@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vendsync/vendsync/central/route"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 // PlannedSlot is what the pick list plans to put into one slot.
@@ -46,7 +46,7 @@ type PickList struct {
 
 // BuildPickList plans the load that fills every slot of the chosen
 // candidates to its par level, rounded up to case packs, products ordered by id.
-func BuildPickList(cands []route.Candidate, at time.Time) PickList {
+func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 	pl := PickList{BuiltAt: at.UTC(), Sites: []string{}, Lines: []PickLine{}, Slots: []PlannedSlot{}}
 	byProduct := map[string]*PickLine{}
 	for _, c := range cands {

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 )
 
 func TestQueue_Deliver(t *testing.T) {
-	refused := &APIError{Status: http.StatusBadRequest, Code: "VALIDATION_FAILED", Message: "no"}
-	down := fmt.Errorf("POST /x: %w", ErrUnreachable)
-	busy := &APIError{Status: 503, Code: "NOT_READY", Message: "starting"}
+	refused := &client.Error{Status: http.StatusBadRequest, Code: "VALIDATION_FAILED", Message: "no"}
+	down := fmt.Errorf("POST /x: %w", client.ErrUnreachable)
+	busy := &client.Error{Status: 503, Code: "NOT_READY", Message: "starting"}
 	tests := []struct {
 		name string
 		// answers by movement id (missing: accepted)
@@ -27,7 +29,7 @@ func TestQueue_Deliver(t *testing.T) {
 	}{
 		{name: "all accepted", wantSent: []string{"a", "b", "c"}, wantDelivered: 3, wantLeft: []string{}},
 		{name: "unreachable stops delivery and keeps order", answers: map[string]error{"b": down},
-			wantSent: []string{"a", "b"}, wantDelivered: 1, wantErr: ErrUnreachable, wantLeft: []string{"b", "c"}, wantPending: 2},
+			wantSent: []string{"a", "b"}, wantDelivered: 1, wantErr: client.ErrUnreachable, wantLeft: []string{"b", "c"}, wantPending: 2},
 		{name: "a refusal is kept aside and the rest go on", answers: map[string]error{"a": refused},
 			wantSent: []string{"a", "b", "c"}, wantDelivered: 2, wantLeft: []string{"a"}, wantPending: 0},
 		{name: "server errors are retried", answers: map[string]error{"a": busy},
@@ -41,7 +43,7 @@ func TestQueue_Deliver(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, id := range []string{"a", "b", "c"} {
-				if err := q.Add(Restock{MovementID: id, MachineID: "M" + id, Items: []RestockLine{{ProductID: "P", Added: 1}}}, t0); err != nil {
+				if err := q.Add(Restock{MachineID: "M" + id, Restock: edgeapi.Restock{MovementID: id, Items: []edgeapi.RestockItem{{ProductID: "P", Added: 1}}}}, t0); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -108,10 +110,10 @@ func TestHTTPClient_TokenReused(t *testing.T) {
 		t.Fatalf("%v sign-ins after expiry, want 2", got)
 	}
 	// A wrong secret is an API error shown as such, not "unreachable".
-	bad := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), Credentials{ClientID: w.creds.ClientID, ClientSecret: "nope"}, 5*time.Second)
+	bad := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), client.Credentials{ClientID: w.creds.ClientID, ClientSecret: "nope"}, 5*time.Second)
 	_, err := bad.Machines(t.Context())
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.Code != "INVALID_CLIENT" || Retryable(err) {
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Code != "INVALID_CLIENT" || client.Retryable(err) {
 		t.Fatalf("err = %v, want INVALID_CLIENT, not retryable", err)
 	}
 }

@@ -12,12 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/internal/client"
 )
 
 // Config configures Run. DefaultConfig gives the defaults.
@@ -57,8 +58,8 @@ func (c Config) Validate() error {
 		if v == "" {
 			continue
 		}
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s %q: must be an http(s) URL", name, v)
+		if _, err := client.BaseURL(v); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	if c.CredentialsFile == "" {
@@ -79,15 +80,15 @@ func (c Config) Validate() error {
 // ReadCredentials reads a credentials file: {"client_id","client_secret"}
 // used with both central and the edge, optionally overridden for one of them
 // by a "central" or "edge" object of the same shape.
-func ReadCredentials(path string) (central, edge Credentials, err error) {
+func ReadCredentials(path string) (central, edge client.Credentials, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return central, edge, fmt.Errorf("read credentials: %w", err)
 	}
 	var f struct {
-		Credentials
-		Central *Credentials `json:"central"`
-		Edge    *Credentials `json:"edge"`
+		client.Credentials
+		Central *client.Credentials `json:"central"`
+		Edge    *client.Credentials `json:"edge"`
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
 		return central, edge, fmt.Errorf("read credentials %s: %w", path, err)
@@ -99,7 +100,7 @@ func ReadCredentials(path string) (central, edge Credentials, err error) {
 	if f.Edge != nil {
 		edge = *f.Edge
 	}
-	for name, c := range map[string]Credentials{"central": central, "edge": edge} {
+	for name, c := range map[string]client.Credentials{"central": central, "edge": edge} {
 		if c.ClientID == "" || c.ClientSecret == "" {
 			return central, edge, fmt.Errorf("read credentials %s: client_id and client_secret are required (for %s)", path, name)
 		}
@@ -129,8 +130,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if export == "" {
 		export = cfg.CacheDir
 	}
-	client := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout)
-	m := newModel(deps{client: client, queue: q, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
+	c := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout)
+	m := newModel(deps{client: c, queue: q, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if cfg.AltScreen {
 		opts = append(opts, tea.WithAltScreen())

@@ -12,7 +12,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/vendsync/vendsync/central/route"
+	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 // common is what every screen reads: the app's data, owned by the root
@@ -26,12 +27,12 @@ type common struct {
 	central   conn
 	edge      conn
 
-	cands       []route.Candidate
+	cands       []hqapi.Candidate
 	routeAt     time.Time
 	routeCached bool
 	pick        *PickList
-	machines    []Machine
-	alerts      []Alert
+	machines    []edgeapi.Machine
+	alerts      []edgeapi.Alert
 	// query is the active filter, lower case.
 	query string
 }
@@ -127,14 +128,14 @@ func (s *routeScreen) update(msg tea.KeyMsg) tea.Cmd {
 			s.chosen[site] = !s.chosen[site]
 		}
 	case key.Matches(msg, k.Pick), key.Matches(msg, k.Open):
-		var chosen []route.Candidate
+		var chosen []hqapi.Candidate
 		for _, c := range s.c.cands {
 			if s.chosen[c.Site] {
 				chosen = append(chosen, c)
 			}
 		}
 		if len(chosen) == 0 && cur >= 0 {
-			chosen = []route.Candidate{s.c.cands[vis[cur]]}
+			chosen = []hqapi.Candidate{s.c.cands[vis[cur]]}
 		}
 		if len(chosen) == 0 {
 			s.c.setErr(errors.New("no site to build a pick list for"))
@@ -364,7 +365,7 @@ type inventoryScreen struct {
 	c       *common
 	cur     listCursor
 	machine string
-	items   []Item // nil until loaded
+	items   []edgeapi.InventoryItem // nil until loaded
 }
 
 func (s *inventoryScreen) rows() []int {
@@ -427,7 +428,7 @@ func (s *inventoryScreen) help() screenKeys {
 
 // formRow is one product in the restock form; fields hold what was typed.
 type formRow struct {
-	item   Item
+	item   edgeapi.InventoryItem
 	fields [5]string // added, expired, damaged, counted, expiry
 }
 
@@ -444,7 +445,7 @@ type restockScreen struct {
 // newRestockScreen pre-fills the units added: what the pick list loaded for
 // each slot, but never past its par level (the slot may have been refilled
 // or counted since the route was planned).
-func newRestockScreen(c *common, machine string, items []Item) *restockScreen {
+func newRestockScreen(c *common, machine string, items []edgeapi.InventoryItem) *restockScreen {
 	s := &restockScreen{c: c, machine: machine, form: make([]formRow, len(items))}
 	for i, it := range items {
 		add := max(0, it.ParLevel-it.Quantity)
@@ -545,7 +546,7 @@ func (s *restockScreen) build() (Restock, error) {
 				return r, fmt.Errorf("new expiry of %s: %q is not a date YYYY-MM-DD", p, exp)
 			}
 		}
-		line := RestockLine{ProductID: p, Added: vals[0], RemovedExpired: vals[1], RemovedDamaged: vals[2], ExpiryDate: exp}
+		line := edgeapi.RestockItem{ProductID: p, Added: vals[0], RemovedExpired: vals[1], RemovedDamaged: vals[2], ExpiryDate: exp}
 		if set[3] {
 			c := vals[3]
 			line.CountedQuantity = &c

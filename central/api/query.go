@@ -19,30 +19,6 @@ import (
 // localLayout formats naive-local times (a site's wall clock).
 const localLayout = "2006-01-02T15:04:05"
 
-// Freshness is how current one site's data is at this node, so HQ can tell
-// "no sales" from "not synced yet".
-type Freshness struct {
-	SiteID string `json:"siteId"`
-	// Known is false for a site this node has never received data from.
-	Known    bool   `json:"known"`
-	Timezone string `json:"timezone,omitempty"`
-	// LastEventTime is the newest event time received from the site.
-	LastEventTime *time.Time `json:"lastEventTime"`
-	// Watermark is the highest sequence with no gap below it: every event of
-	// the site up to it is in the answer. LastSeq is the highest received.
-	Watermark uint64 `json:"watermark"`
-	LastSeq   uint64 `json:"lastSeq"`
-	// Backlog is LastSeq - Watermark: events received above a gap, waiting
-	// for the site to resend what is missing.
-	Backlog uint64 `json:"backlog"`
-	// LastContact is when this node last received a batch from the site.
-	LastContact         *time.Time `json:"lastContact"`
-	SecondsSinceContact *int64     `json:"secondsSinceContact"`
-	// Stale is true when the site was never heard from or not for
-	// Config.StaleAfter.
-	Stale bool `json:"stale"`
-}
-
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -149,36 +125,6 @@ func (s *server) timeRange(r *http.Request, site string) (from, to time.Time, er
 	return web.Range(r, web.EndOfHour(s.cfg.Now(), nowLoc), loc)
 }
 
-// SalesRow is one key's totals in one bucket.
-type SalesRow struct {
-	Key string `json:"key"`
-	// Bucket is the bucket's start as the sites' wall-clock time.
-	Bucket       string     `json:"bucket"`
-	Transactions int64      `json:"transactions"`
-	Quantity     int64      `json:"quantity"`
-	Revenue      wire.Money `json:"revenue"`
-}
-
-// Totals sums an answer's rows.
-type Totals struct {
-	Transactions int64      `json:"transactions"`
-	Quantity     int64      `json:"quantity"`
-	Revenue      wire.Money `json:"revenue"`
-}
-
-// SalesAnswer is the body of GET /aggregations/sales.
-type SalesAnswer struct {
-	GroupBy   string      `json:"groupBy"`
-	Window    string      `json:"window"`
-	From      string      `json:"from"`
-	To        string      `json:"to"`
-	City      string      `json:"city,omitempty"`
-	SiteID    string      `json:"siteId,omitempty"`
-	Rows      []SalesRow  `json:"rows"`
-	Totals    Totals      `json:"totals"`
-	Freshness []Freshness `json:"freshness"`
-}
-
 func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	dimName := q.Get("groupBy")
@@ -224,26 +170,6 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	}
 	web.WriteJSON(w, http.StatusOK, ans)
 	return nil
-}
-
-// ProductTotal is one product's totals over a range.
-type ProductTotal struct {
-	ProductID    string     `json:"productId"`
-	Transactions int64      `json:"transactions"`
-	Quantity     int64      `json:"quantity"`
-	Revenue      wire.Money `json:"revenue"`
-}
-
-// TopAnswer is the body of GET /aggregations/products/top.
-type TopAnswer struct {
-	By        string         `json:"by"`
-	N         int            `json:"n"`
-	From      string         `json:"from"`
-	To        string         `json:"to"`
-	City      string         `json:"city,omitempty"`
-	SiteID    string         `json:"siteId,omitempty"`
-	Products  []ProductTotal `json:"products"`
-	Freshness []Freshness    `json:"freshness"`
 }
 
 // allProducts is the limit asked of the read model when ranking by
@@ -304,21 +230,6 @@ func (s *server) topProducts(w http.ResponseWriter, r *http.Request) error {
 // FaultStatuses are the statuses of a fault.
 var FaultStatuses = []string{"OPEN", "IN_PROGRESS", "RESOLVED"}
 
-// Fault is a fault's latest state as synced from its site.
-type Fault struct {
-	SiteID      string     `json:"siteId"`
-	FaultID     int64      `json:"faultId"`
-	MachineID   string     `json:"machineId"`
-	City        string     `json:"city,omitempty"`
-	FaultType   string     `json:"faultType"`
-	Description string     `json:"description"`
-	Status      string     `json:"status"`
-	ReportedAt  time.Time  `json:"reportedAt"`
-	ResolvedAt  *time.Time `json:"resolvedAt,omitempty"`
-	UpdatedBy   string     `json:"updatedBy,omitempty"`
-	UpdatedAt   time.Time  `json:"updatedAt"`
-}
-
 func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	status := strings.ToUpper(q.Get("status"))
@@ -344,21 +255,6 @@ func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"faults": out})
 	return nil
-}
-
-// Alert is an alert's latest state as synced from its site.
-type Alert struct {
-	SiteID    string     `json:"siteId"`
-	AlertID   int64      `json:"alertId"`
-	MachineID string     `json:"machineId"`
-	City      string     `json:"city,omitempty"`
-	ProductID string     `json:"productId,omitempty"`
-	Type      string     `json:"type"`
-	Status    string     `json:"status"`
-	Detail    string     `json:"detail,omitempty"`
-	OpenedAt  time.Time  `json:"openedAt"`
-	ClosedAt  *time.Time `json:"closedAt,omitempty"`
-	UpdatedAt time.Time  `json:"updatedAt"`
 }
 
 func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
@@ -408,50 +304,6 @@ func (s *server) getSite(w http.ResponseWriter, r *http.Request) error {
 	}
 	web.WriteJSON(w, http.StatusOK, s.freshness(f))
 	return nil
-}
-
-// Location is where a machine stands.
-type Location struct {
-	City     string   `json:"city"`
-	Building string   `json:"building"`
-	Lat      *float64 `json:"lat,omitempty"`
-	Lng      *float64 `json:"lng,omitempty"`
-}
-
-// MachineProduct is a product on a machine and its last reported count.
-type MachineProduct struct {
-	ProductID     string     `json:"productId"`
-	Name          string     `json:"name"`
-	Price         wire.Money `json:"price"`
-	Quantity      int64      `json:"quantity"`
-	ExpiryDate    string     `json:"expiryDate,omitempty"`
-	LowStockLimit int64      `json:"lowStockLimit"`
-	ParLevel      *int64     `json:"parLevel,omitempty"`
-	CasePack      int64      `json:"casePack,omitempty"`
-	UpdatedAt     time.Time  `json:"updatedAt"`
-}
-
-// Telemetry is a machine's latest reported telemetry.
-type Telemetry struct {
-	Temperature *float64  `json:"temperature,omitempty"`
-	PowerStatus string    `json:"powerStatus,omitempty"`
-	DoorStatus  string    `json:"doorStatus,omitempty"`
-	At          time.Time `json:"at"`
-}
-
-// Machine is the body of GET /machines/{id}: the machine as last synced
-// from its site, and how fresh that site's data is.
-type Machine struct {
-	MachineID      string           `json:"machineId"`
-	SiteID         string           `json:"siteId"`
-	Location       Location         `json:"location"`
-	PaymentMethods []string         `json:"paymentMethods"`
-	Status         string           `json:"status"`
-	TemperatureMax *float64         `json:"temperatureMax,omitempty"`
-	UpdatedAt      time.Time        `json:"updatedAt"`
-	Products       []MachineProduct `json:"products"`
-	Telemetry      *Telemetry       `json:"telemetry,omitempty"`
-	Freshness      Freshness        `json:"freshness"`
 }
 
 func (s *server) getMachine(w http.ResponseWriter, r *http.Request) error {

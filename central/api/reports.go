@@ -18,41 +18,6 @@ import (
 // ReportTopN is how many top products a report lists per city and site.
 const ReportTopN = 3
 
-// ReportFigures are one scope's figures in a report. OpenFaults and
-// OpenAlerts are what is open now, not during the period.
-type ReportFigures struct {
-	Transactions int64          `json:"transactions"`
-	Quantity     int64          `json:"quantity"`
-	Revenue      wire.Money     `json:"revenue"`
-	TopProducts  []ProductTotal `json:"topProducts"`
-	OpenFaults   int            `json:"openFaults"`
-	OpenAlerts   int            `json:"openAlerts"`
-}
-
-// SiteReport is one site's figures in a report.
-type SiteReport struct {
-	SiteID string `json:"siteId"`
-	ReportFigures
-}
-
-// CityReport is one city's figures and its sites'.
-type CityReport struct {
-	City string `json:"city"`
-	ReportFigures
-	Sites []SiteReport `json:"sites"`
-}
-
-// Report is the body of GET /reports/daily and /reports/monthly: per city
-// and site, over the period in every site's local wall clock.
-type Report struct {
-	Period    string        `json:"period"`
-	From      string        `json:"from"`
-	To        string        `json:"to"`
-	Cities    []CityReport  `json:"cities"`
-	Totals    ReportFigures `json:"totals"`
-	Freshness []Freshness   `json:"freshness"`
-}
-
 // dailyReport is GET /reports/daily?date=YYYY-MM-DD.
 func (s *server) dailyReport(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query().Get("date")
@@ -178,18 +143,6 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 	rep.Period, rep.From, rep.To = period, from.Format(localLayout), to.Format(localLayout)
 	web.WriteJSON(w, http.StatusOK, rep)
 	return nil
-}
-
-// ExportRequest is the body of POST /reports/export.
-type ExportRequest struct {
-	Kind    string `json:"kind"`
-	GroupBy string `json:"groupBy"`
-	Window  string `json:"window"`
-	From    string `json:"from"`
-	To      string `json:"to"`
-	City    string `json:"city"`
-	SiteID  string `json:"siteId"`
-	Format  string `json:"format"`
 }
 
 // exportChunk is how much of the range one read model query covers while

@@ -11,16 +11,10 @@ import (
 
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
+	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
-
-// NewSite is the body of POST /sites: the registered site and, this once,
-// the NKEY seed its leaf connection authenticates with.
-type NewSite struct {
-	sitereg.Site
-	Seed string `json:"seed"`
-}
 
 func (s *server) registry() (*sitereg.Registry, error) {
 	if s.cfg.Sites == nil {
@@ -96,7 +90,7 @@ func (s *server) registerSite(w http.ResponseWriter, r *http.Request) error {
 	s.log.Info().Str("site", site.ID).Str("by", who(r)).Bool("rotate", body.Rotate).Msg("site registered")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", "/sites/"+site.ID)
-	web.WriteJSON(w, http.StatusCreated, NewSite{Site: site, Seed: seed})
+	web.WriteJSON(w, http.StatusCreated, hqapi.RegisteredSite{Site: siteOut(site), Seed: seed})
 	return nil
 }
 
@@ -111,10 +105,11 @@ func (s *server) listRegistry(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if sites == nil {
-		sites = []sitereg.Site{}
+	out := hqapi.SiteList{Sites: make([]hqapi.Site, len(sites))}
+	for i, site := range sites {
+		out.Sites[i] = siteOut(site)
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"sites": sites})
+	web.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -137,7 +132,7 @@ func (s *server) revokeSite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info().Str("site", id).Str("by", who(r)).Msg("site revoked")
-	web.WriteJSON(w, http.StatusOK, site)
+	web.WriteJSON(w, http.StatusOK, siteOut(site))
 	return nil
 }
 

@@ -7,7 +7,6 @@
 //	signing-key         the HMAC token key (raw bytes), created once with
 //	                    kv.Create so that nodes starting together agree on it
 //	client.<clientId>   a Client record as JSON, with the secret's hash
-//	bootstrap           the client id of the admin Bootstrap created
 //
 // Secrets are never stored, only their SHA-256 (see edge/auth).
 package hqauth
@@ -37,7 +36,6 @@ const Issuer = "central"
 // Keys in Bucket.
 const (
 	keySigning   = "signing-key"
-	keyBootstrap = "bootstrap"
 	clientPrefix = "client."
 )
 
@@ -88,7 +86,7 @@ type Store struct {
 	key []byte
 	now func() time.Time
 
-	mu sync.Mutex // serializes this node's Bootstrap calls
+	mu sync.Mutex // serializes this node's EnsureAdmin calls
 }
 
 // Open binds to (creating if needed) Bucket through js, a JetStream handle
@@ -343,74 +341,46 @@ func (s *Store) List(ctx context.Context) ([]Client, error) {
 	return out, nil
 }
 
-// bootstrapFile is what Bootstrap writes.
-type bootstrapFile struct {
+// credentialsFile is what EnsureAdmin writes.
+type credentialsFile struct {
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
 }
 
-// Bootstrap creates a first ADMIN client when no usable (unrevoked) ADMIN
-// exists and writes its credentials as {"client_id","client_secret"} to
-// path (mode 0600, refusing to overwrite a file). Central nodes running it
-// at the same time create exactly one admin: each creates a candidate, and
-// only the one that then wins a compare-and-set on the bucket's bootstrap
-// key keeps it; the others delete theirs and report created = false.
+// EnsureAdmin gives the node whose credentials file is path an ADMIN client
+// of its own: when path does not exist it creates one, named name, and
+// writes its credentials there as {"client_id","client_secret"} (mode
+// 0600). Every node of a cluster runs it on start with the file in its own
+// data directory, so each node's directory holds a working ADMIN
+// credential, whichever node started first; HQ credentials are shared, so
+// any node accepts any of them. An existing file is left alone (delete it
+// and restart the node for a new one; revoke the old one with DELETE
+// /clients/{id}).
 //
-// It returns created = false and no error when an admin already exists or
-// another node won, and an error if the bucket or the file cannot be
-// written (the new admin is then revoked, so the next Bootstrap tries again).
-func (s *Store) Bootstrap(ctx context.Context, path string) (created bool, err error) {
+// It returns created = false when path exists, and an error when the
+// client or the file cannot be written (the new client is then revoked).
+func (s *Store) EnsureAdmin(ctx context.Context, path, name string) (created bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Read the marker's revision before looking for admins: an admin made
-	// by a node that wins after this read cannot be missed, because that
-	// node's win moves the revision and our compare-and-set below fails.
-	var rev uint64
-	switch e, err := s.kv.Get(ctx, keyBootstrap); {
-	case err == nil:
-		rev = e.Revision()
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-	default:
-		return false, fmt.Errorf("bootstrap: %w", err)
+	if _, err := os.Stat(path); err == nil {
+		return false, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("admin credentials: %w", err)
 	}
-	cs, err := s.List(ctx)
+	c, secret, err := s.addClient(ctx, auth.RoleAdmin, name)
 	if err != nil {
-		return false, fmt.Errorf("bootstrap: %w", err)
+		return false, fmt.Errorf("admin credentials: %w", err)
 	}
-	for _, c := range cs {
-		if c.Role == auth.RoleAdmin && !c.Revoked() {
-			return false, nil
-		}
-	}
-	c, secret, err := s.addClient(ctx, auth.RoleAdmin, "bootstrap admin")
-	if err != nil {
-		return false, fmt.Errorf("bootstrap: %w", err)
-	}
-	if rev == 0 {
-		_, err = s.kv.Create(ctx, keyBootstrap, []byte(c.ID))
-	} else {
-		_, err = s.kv.Update(ctx, keyBootstrap, []byte(c.ID), rev)
-	}
-	if err != nil {
-		// Lost the race (or failed): this candidate must not stay usable.
-		if perr := s.kv.Purge(ctx, clientPrefix+c.ID); perr != nil {
-			return false, fmt.Errorf("bootstrap: drop candidate %s: %w", c.ID, errors.Join(err, perr))
-		}
-		if conflict(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("bootstrap: %w", err)
-	}
-	if err := writeCredentials(path, bootstrapFile{ClientID: c.ID, ClientSecret: secret}); err != nil {
+	if err := writeCredentials(path, credentialsFile{ClientID: c.ID, ClientSecret: secret}); err != nil {
 		if _, rerr := s.Revoke(ctx, c.ID); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
-		return false, fmt.Errorf("bootstrap: %w", err)
+		return false, fmt.Errorf("admin credentials: %w", err)
 	}
 	return true, nil
 }
 
-func writeCredentials(path string, v bootstrapFile) error {
+func writeCredentials(path string, v credentialsFile) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode credentials: %w", err)

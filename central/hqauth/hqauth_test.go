@@ -166,11 +166,15 @@ func TestStore_AddClientRefusesBadInput(t *testing.T) {
 	}
 }
 
-func TestBootstrap_CreatesExactlyOneAdmin(t *testing.T) {
+// TestEnsureAdmin_EachNodeWritesItsOwn: nodes starting together each write
+// a working ADMIN credential into their own file, whichever starts first;
+// a restart with the file in place creates nothing.
+func TestEnsureAdmin_EachNodeWritesItsOwn(t *testing.T) {
 	ctx := context.Background()
 	js := natstest.StartHub(t).JetStream()
 	const nodes = 3
 	dir := t.TempDir()
+	path := func(i int) string { return filepath.Join(dir, "admin-"+string(rune('a'+i))+".json") }
 	created := make([]bool, nodes)
 	errs := make([]error, nodes)
 	var wg sync.WaitGroup
@@ -186,97 +190,82 @@ func TestBootstrap_CreatesExactlyOneAdmin(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			created[i], errs[i] = s.Bootstrap(ctx, filepath.Join(dir, "admin-"+string(rune('a'+i))+".json"))
+			created[i], errs[i] = s.EnsureAdmin(ctx, path(i), "admin of node "+string(rune('a'+i)))
 		})
 	}
 	wg.Wait()
-	winners := 0
-	var path string
-	for i := range nodes {
-		if errs[i] != nil {
-			t.Fatalf("node %d: %v", i, errs[i])
-		}
-		p := filepath.Join(dir, "admin-"+string(rune('a'+i))+".json")
-		_, statErr := os.Stat(p)
-		if created[i] {
-			winners++
-			path = p
-			if statErr != nil {
-				t.Fatalf("winner wrote no file: %v", statErr)
-			}
-		} else if statErr == nil {
-			t.Fatalf("node %d did not create an admin but wrote %s", i, p)
-		}
-	}
-	if got, want := winners, 1; got != want {
-		t.Fatalf("bootstraps that created an admin = %d, want %d", got, want)
-	}
-
 	s := open(t, js)
+	ids := map[string]bool{}
+	for i := range nodes {
+		if errs[i] != nil || !created[i] {
+			t.Fatalf("node %d: created=%v err=%v, want a new admin", i, created[i], errs[i])
+		}
+		st, err := os.Stat(path(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := st.Mode().Perm(), os.FileMode(0o600); got != want {
+			t.Fatalf("file mode = %v, want %v", got, want)
+		}
+		b, err := os.ReadFile(path(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var creds struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		if err := json.Unmarshal(b, &creds); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Authenticate(ctx, creds.ClientID, creds.ClientSecret)
+		if err != nil {
+			t.Fatalf("node %d's credentials: %v", i, err)
+		}
+		if got, want := c.Role, auth.RoleAdmin; got != want {
+			t.Fatalf("role = %s, want %s", got, want)
+		}
+		ids[creds.ClientID] = true
+	}
+	if got, want := len(ids), nodes; got != want {
+		t.Fatalf("%d distinct admins, want one per node (%d)", got, want)
+	}
+	// A restart finds its file: nothing new.
+	again, err := s.EnsureAdmin(ctx, path(0), "admin of node a")
+	if err != nil || again {
+		t.Fatalf("restart: created=%v err=%v", again, err)
+	}
 	list, err := s.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(list), 1; got != want {
+	if got, want := len(list), nodes; got != want {
 		t.Fatalf("clients = %d (%+v), want %d", got, list, want)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := st.Mode().Perm(), os.FileMode(0o600); got != want {
-		t.Fatalf("file mode = %v, want %v", got, want)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var creds struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
-	if err := json.Unmarshal(b, &creds); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Authenticate(ctx, creds.ClientID, creds.ClientSecret)
-	if err != nil {
-		t.Fatalf("bootstrap credentials: %v", err)
-	}
-	if got, want := c.Role, auth.RoleAdmin; got != want {
-		t.Fatalf("role = %s, want %s", got, want)
-	}
-
-	// An admin exists: a later bootstrap does nothing.
-	again, err := s.Bootstrap(ctx, filepath.Join(dir, "later.json"))
-	if err != nil || again {
-		t.Fatalf("second bootstrap: created=%v err=%v", again, err)
-	}
-	// With every admin revoked, bootstrap recovers access.
-	if _, err := s.Revoke(ctx, creds.ClientID); err != nil {
-		t.Fatal(err)
-	}
-	again, err = s.Bootstrap(ctx, filepath.Join(dir, "recovered.json"))
-	if err != nil || !again {
-		t.Fatalf("bootstrap after revocation: created=%v err=%v", again, err)
 	}
 }
 
-func TestBootstrap_RefusesToOverwriteFile(t *testing.T) {
+func TestEnsureAdmin_LeavesAnExistingFile(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, natstest.StartHub(t).JetStream())
 	path := filepath.Join(t.TempDir(), "admin.json")
 	if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Bootstrap(ctx, path); err == nil {
-		t.Fatal("bootstrap overwrote an existing file")
+	if created, err := s.EnsureAdmin(ctx, path, "n"); err != nil || created {
+		t.Fatalf("created=%v err=%v, want nothing done", created, err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "keep me" {
 		t.Fatalf("file changed: %q", b)
 	}
-	// The admin it made is revoked, so a retry to another path succeeds.
-	created, err := s.Bootstrap(ctx, filepath.Join(t.TempDir(), "admin.json"))
-	if err != nil || !created {
-		t.Fatalf("retry: created=%v err=%v", created, err)
+	if list, err := s.List(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("clients %+v, %v; want none", list, err)
+	}
+	// A directory that cannot be written: the client made is revoked.
+	if _, err := s.EnsureAdmin(ctx, filepath.Join(t.TempDir(), "missing", "admin.json"), "n"); err == nil {
+		t.Fatal("wrote into a missing directory")
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 1 || !list[0].Revoked() {
+		t.Fatalf("clients %+v, %v; want the one made revoked", list, err)
 	}
 }

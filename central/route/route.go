@@ -11,10 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 // Source is what Candidates reads. *readmodel.Store satisfies it.
@@ -41,19 +41,19 @@ type VisitSource interface {
 	LastRestocks(ctx context.Context, site string) (map[string]time.Time, error)
 }
 
-// Reason codes, in the order a row shows them.
+// Reason codes, in the order a row shows them (the wire values of hqapi).
 const (
-	OutOfStock    = "OUT_OF_STOCK"
-	LowStock      = "LOW_STOCK"
-	Expired       = "EXPIRED"
-	ExpiringSoon  = "EXPIRING_SOON"
-	Temperature   = "TEMPERATURE_HIGH"
-	Offline       = "MACHINE_OFFLINE"
-	PowerOff      = "POWER_OFF"
-	DoorOpen      = "DOOR_OPEN"
-	Mismatch      = "INVENTORY_MISMATCH"
-	SiteOffline   = "SITE_OFFLINE"
-	DaysSinceLast = "DAYS_SINCE_VISIT"
+	OutOfStock    = hqapi.ReasonOutOfStock
+	LowStock      = hqapi.ReasonLowStock
+	Expired       = hqapi.ReasonExpired
+	ExpiringSoon  = hqapi.ReasonExpiringSoon
+	Temperature   = hqapi.ReasonTemperature
+	Offline       = hqapi.ReasonOffline
+	PowerOff      = hqapi.ReasonPowerOff
+	DoorOpen      = hqapi.ReasonDoorOpen
+	Mismatch      = hqapi.ReasonMismatch
+	SiteOffline   = hqapi.ReasonSiteOffline
+	DaysSinceLast = hqapi.ReasonDaysSinceVisit
 )
 
 // points per occurrence of each reason. Stock-outs lose sales now; expired
@@ -87,64 +87,18 @@ func ParLevel(par *int64, lowLimit int64) int64 {
 	return max(DefaultParMin, DefaultParMultiple*lowLimit)
 }
 
-// Reason is one cause of a candidate's priority.
-type Reason struct {
-	Code   string `json:"code"`
-	Count  int    `json:"count"`
-	Points int    `json:"points"`
-}
-
-// Slot is one product on a machine as central last saw it.
-type Slot struct {
-	ProductID     string   `json:"productId"`
-	Name          string   `json:"name"`
-	Quantity      int64    `json:"quantity"`
-	ParLevel      int64    `json:"parLevel"`
-	LowStockLimit int64    `json:"lowStockLimit"`
-	CasePack      int64    `json:"casePack,omitempty"`
-	ExpiryDate    string   `json:"expiryDate,omitempty"`
-	Alerts        []string `json:"alerts,omitempty"`
-}
-
-// Need is how many units bring the slot up to its par level.
-func (s Slot) Need() int64 { return max(0, s.ParLevel-s.Quantity) }
-
-// Machine is one machine of a candidate site.
-type Machine struct {
-	MachineID string   `json:"machineId"`
-	City      string   `json:"city"`
-	Building  string   `json:"building"`
-	Status    string   `json:"status"`
-	Alerts    []string `json:"alerts,omitempty"` // machine-level open alerts
-	Slots     []Slot   `json:"slots"`
-}
-
-// Candidate is one site on a driver's route with its priority and reasons.
-type Candidate struct {
-	Site        string     `json:"site"`
-	City        string     `json:"city"`
-	Score       int        `json:"score"`
-	Reasons     []Reason   `json:"reasons"`
-	LastContact time.Time  `json:"lastContact"`
-	LastVisit   *time.Time `json:"lastVisit,omitempty"`
-	Machines    []Machine  `json:"machines"`
-}
-
-// Summary is the candidate's reasons in words, e.g. "2 out of stock, 1 low".
-func (c Candidate) Summary() string {
-	var parts []string
-	for _, r := range c.Reasons {
-		switch r.Code {
-		case DaysSinceLast:
-			parts = append(parts, fmt.Sprintf("%d days since visit", r.Count))
-		case SiteOffline:
-			parts = append(parts, "site offline")
-		default:
-			parts = append(parts, fmt.Sprintf("%d %s", r.Count, strings.ToLower(strings.ReplaceAll(r.Code, "_", " "))))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
+// The route's answer is the HQ API's wire types: central serves it as is
+// (GET /routes/candidates) and the driver's app decodes it.
+type (
+	// Reason is one cause of a candidate's priority.
+	Reason = hqapi.Reason
+	// Slot is one product on a machine as central last saw it.
+	Slot = hqapi.Slot
+	// Machine is one machine of a candidate site.
+	Machine = hqapi.RouteMachine
+	// Candidate is one site on a driver's route with its priority and reasons.
+	Candidate = hqapi.Candidate
+)
 
 // Candidates ranks every site with a reason to visit, most urgent first, at
 // the current time. See CandidatesAt.

@@ -6,11 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/hqapi"
+	"github.com/vendsync/vendsync/internal/portcheck"
 )
 
 func newCentralCmd(logs *logOptions) *cobra.Command {
@@ -29,8 +32,12 @@ func newCentralRunCmd(logs *logOptions) *cobra.Command {
 		Short: "Run a central node: NATS hub for sites, aggregator, HQ API",
 		Long: `Run one central node. It embeds the NATS hub (JetStream domain "hub") with a
 leafnode listener that sites connect to, consumes every site's events into this
-node's SQLite read model, and serves the HQ API. On a fresh fleet the first
-node writes an ADMIN credential to DIR/admin-credentials.json.
+node's SQLite read model, and serves the HQ API. On its first start every
+node writes an HQ ADMIN credential of its own to DIR/admin-credentials.json
+(HQ credentials are shared: any node accepts any of them).
+
+Before anything is started or written, every port it is to listen on is
+checked: one in use is an error naming the flag.
 
 For a 3-node cluster give each node its own --dir and --server-name, the same
 --cluster-name, a --cluster-listen address and the other nodes' --routes, and
@@ -56,6 +63,14 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 			if err != nil {
 				return err
 			}
+			// A port in use is one line, before anything is started or
+			// written (the node's directory, its admin credential).
+			if err := portcheck.Free(
+				portcheck.Listener{Setting: "--http", Addr: cfg.HTTPAddr}, portcheck.Listener{Setting: "--leaf", Addr: cfg.LeafListen},
+				portcheck.Listener{Setting: "--nats-listen", Addr: cfg.ClientListen}, portcheck.Listener{Setting: "--cluster-listen", Addr: cfg.ClusterListen},
+			); err != nil {
+				return err
+			}
 			if err := n.Open(cmd.Context()); err != nil {
 				return err
 			}
@@ -69,7 +84,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringVar(&cfg.ServerName, "server-name", cfg.ServerName, "node name, unique in the cluster")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HQ API")
 	f.StringVar(&cfg.LeafListen, "leaf", cfg.LeafListen, "host:port sites connect their leaf nodes to")
-	f.StringVar(&cfg.ClientListen, "nats-listen", "", "host:port for NATS clients (default: none)")
+	f.StringVar(&cfg.ClientListen, "nats-listen", "", "host:port for NATS clients (default: none on a single node; a node of a cluster listens on a random 127.0.0.1 port, which routing needs)")
 	f.StringVar(&cfg.ClusterName, "cluster-name", "", "JetStream cluster name (empty: single node)")
 	f.StringVar(&cfg.ClusterListen, "cluster-listen", "", "host:port for routes from the other nodes")
 	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")
@@ -117,35 +132,16 @@ mix). Run it on a stopped node, or on a running one during a quiet moment.`,
 	return cmd
 }
 
-// siteInfo is central's answer about a registered site.
-type siteInfo struct {
-	SiteID    string  `json:"siteId"`
-	Name      string  `json:"name"`
-	City      string  `json:"city"`
-	Timezone  string  `json:"timezone"`
-	PublicKey string  `json:"publicKey"`
-	RevokedAt *string `json:"revokedAt"`
-	Seed      string  `json:"seed,omitempty"`
-}
-
 func newCentralSiteCmd() *cobra.Command {
 	var base, creds string
 	cmd := &cobra.Command{
 		Use:   "site",
 		Short: "Register, list and revoke sites at central",
 	}
-	cmd.PersistentFlags().StringVar(&base, "central", "http://127.0.0.1:9080", "central's HQ API URL")
+	cmd.PersistentFlags().StringVar(&base, "central", "http://127.0.0.1:9080", "central's HQ API URL, http://host:port (or host:port)")
 	cmd.PersistentFlags().StringVar(&creds, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
 
-	var body struct {
-		SiteID   string   `json:"siteId"`
-		Name     string   `json:"name,omitempty"`
-		City     string   `json:"city,omitempty"`
-		Timezone string   `json:"timezone,omitempty"`
-		Lat      *float64 `json:"lat,omitempty"`
-		Lng      *float64 `json:"lng,omitempty"`
-		Rotate   bool     `json:"rotate,omitempty"`
-	}
+	var body hqapi.NewSite
 	var out string
 	var lat, lng float64
 	add := &cobra.Command{
@@ -157,13 +153,13 @@ site may publish only its own subjects and read only its own downlink.
 Re-running for a registered site fails unless --rotate, which issues a new key
 and disconnects the old one.`,
 		Example: `  vendsync central site add blr-techpark --credentials hq-admin.json --city Bangalore \
-      --timezone Asia/Kolkata --out ./site/leaf.seed`,
+      --timezone Asia/Kolkata --out ./data/site/leaf.seed`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return fmt.Errorf("--out is required: the file the site's seed is written to")
 			}
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
@@ -174,8 +170,8 @@ and disconnects the old one.`,
 			if cmd.Flags().Changed("lng") {
 				body.Lng = &lng
 			}
-			var s siteInfo
-			if err := c.do(cmd.Context(), "POST", "/sites", body, &s); err != nil {
+			s, err := c.RegisterSite(cmd.Context(), body)
+			if err != nil {
 				return err
 			}
 			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -189,7 +185,7 @@ and disconnects the old one.`,
 			if err := f.Close(); err != nil {
 				return fmt.Errorf("--out: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "site %s registered (key %s…); seed written to %s\n", s.SiteID, s.PublicKey[:12], out)
+			fmt.Fprintf(cmd.OutOrStdout(), "site %s registered (key %s…); seed written to %s\n", s.ID, s.PublicKey[:min(12, len(s.PublicKey))], out)
 			return nil
 		},
 	}
@@ -204,24 +200,22 @@ and disconnects the old one.`,
 	list := &cobra.Command{
 		Use: "list", Short: "List registered sites", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
-			var res struct {
-				Sites []siteInfo `json:"sites"`
-			}
-			if err := c.do(cmd.Context(), "GET", "/sites/registry", nil, &res); err != nil {
+			sites, err := c.Registry(cmd.Context())
+			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SITE\tNAME\tCITY\tTIMEZONE\tSTATE")
-			for _, s := range res.Sites {
+			for _, s := range sites {
 				state := "active"
 				if s.RevokedAt != nil {
-					state = "revoked " + *s.RevokedAt
+					state = "revoked " + s.RevokedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.SiteID, s.Name, s.City, s.Timezone, state)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.City, s.Timezone, state)
 			}
 			return tw.Flush()
 		},
@@ -230,11 +224,11 @@ and disconnects the old one.`,
 		Use: "revoke SITE_ID", Short: "Revoke a site: its leaf is disconnected and refused", Args: cobra.ExactArgs(1),
 		Example: `  vendsync central site revoke blr-techpark --credentials hq-admin.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
-			if err := c.do(cmd.Context(), "DELETE", "/sites/"+strings.TrimSpace(args[0]), nil, nil); err != nil {
+			if _, err := c.RevokeSite(cmd.Context(), strings.TrimSpace(args[0])); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "site %s revoked: disconnected and refused from now on\n", args[0])

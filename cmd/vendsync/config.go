@@ -6,16 +6,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
-
-// ConfigFileName is the config file `vendsync provision site` writes into a
-// site's directory.
-const ConfigFileName = "vendsync.yaml"
 
 // pathKeys are config-file keys holding paths; relative ones are read
 // relative to the file's own directory, so a site directory can move.
@@ -120,25 +115,4 @@ func yamlValues(v any) ([]string, error) {
 	default:
 		return []string{fmt.Sprint(v)}, nil
 	}
-}
-
-// writeConfigFile writes settings (flag name → value) as YAML, mode 0600.
-func writeConfigFile(path, header string, settings map[string]any) error {
-	b, err := yaml.Marshal(settings)
-	if err != nil {
-		return err
-	}
-	var out strings.Builder
-	for _, l := range strings.Split(strings.TrimSpace(header), "\n") {
-		out.WriteString("# " + l + "\n")
-	}
-	out.Write(b)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(out.String()), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

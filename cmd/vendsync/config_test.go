@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vendsync/vendsync/internal/provision"
 )
 
 // TestLoadSettings_Precedence: flag > VENDSYNC_* env > config file > default,
 // for every kind of value, through the real loadSettings.
 func TestLoadSettings_Precedence(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, ConfigFileName)
+	path := filepath.Join(dir, provision.ConfigFile)
 	if err := os.WriteFile(path, []byte(`
 http: file-http
 nats-listen: file-nats

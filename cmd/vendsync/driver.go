@@ -69,8 +69,8 @@ Keys: ? help, / filter, tab route ↔ site, q quit.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&cfg.CentralURL, "central", "", "central's HTTP API, e.g. http://central.example:9080 (the route)")
-	fl.StringVar(&cfg.EdgeURL, "edge", "", "the site's edge HTTP API, e.g. http://192.168.1.20:8080 (machines, restocks)")
+	fl.StringVar(&cfg.CentralURL, "central", "", "central's HTTP API, e.g. http://central.example:9080 or central.example:9080 (the route)")
+	fl.StringVar(&cfg.EdgeURL, "edge", "", "the site's edge HTTP API, e.g. http://192.168.1.20:8080 or 192.168.1.20:8080 (machines, restocks)")
 	fl.StringVar(&cfg.CredentialsFile, "credentials", "", "a DRIVER client's credentials file (JSON)")
 	fl.StringVar(&cfg.CacheDir, "cache", "", "directory for the cached route, pick list, restock queue and log (default: the user cache dir)")
 	fl.StringVar(&cfg.ExportDir, "export", "", "directory the pick list is exported to (default: --cache)")

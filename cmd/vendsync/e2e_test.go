@@ -6,8 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // binary is the vendsync binary TestMain builds for the end-to-end tests.
@@ -156,57 +157,36 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
-// edgeHTTP calls an edge with client credentials from a file.
-type edgeHTTP struct {
-	base  string
-	token string
-}
-
-func newEdgeHTTP(t *testing.T, base, credsFile string) *edgeHTTP {
+// newEdgeClient is a client of the edge at base with the credentials in a file.
+func newEdgeClient(t *testing.T, base, credsFile string) *client.Edge {
 	t.Helper()
-	c, err := edge.ReadCredentials(credsFile)
+	creds, err := client.ReadCredentials(credsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &edgeHTTP{base: base}
-	var tok struct {
-		AccessToken string `json:"access_token"`
+	c, err := client.NewEdge(base, creds, client.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.call(t, "POST", "/auth/token", map[string]string{"client_id": c.ClientID, "client_secret": c.ClientSecret}, &tok, 200)
-	e.token = tok.AccessToken
-	return e
+	return c
 }
 
-func (e *edgeHTTP) call(t *testing.T, method, path string, body, out any, want int) {
+// syncState is the site's GET /sync, failing t if it cannot be read.
+func syncState(t *testing.T, c *client.Edge) edgeapi.SyncState {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, e.base+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if e.token != "" {
-		req.Header.Set("Authorization", "Bearer "+e.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	s, err := c.Sync(t.Context())
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("GET /sync: %v", err)
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, resp.StatusCode, want, data)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, data)
-		}
-	}
+	return s
 }
 
 // e2eSite is one provisioned and running site.
 type e2eSite struct {
 	id, dir, url string
 	proc         *proc
-	admin        *edgeHTTP
-	machines     map[string]*edgeHTTP
+	admin        *client.Edge
+	machines     map[string]*client.Edge
 	sold         int64 // cents
 	tx           int64
 }
@@ -217,10 +197,12 @@ func (s *e2eSite) sell(t *testing.T, n int, tag string) {
 	for id, m := range s.machines {
 		for j := 0; j < n; j++ {
 			q := int64(1 + (i+j)%3)
-			m.call(t, "POST", "/events/sales", map[string]any{
-				"transactionId": fmt.Sprintf("%s-%s-%s-%d", s.id, tag, id, j), "machineId": id, "productId": "COLA",
-				"quantity": q, "amount": json.Number(fmt.Sprintf("%d.%02d", 250*q/100, 250*q%100)), "paymentMethod": "CARD", "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
-			}, nil, 201)
+			tx := fmt.Sprintf("%s-%s-%s-%d", s.id, tag, id, j)
+			if _, err := m.Sale(t.Context(), edgeapi.Sale{TransactionID: tx, MachineID: id, ProductID: "COLA",
+				Quantity: q, Amount: wire.Money(250 * q), PaymentMethod: "CARD", Timestamp: time.Now().UTC().Format(time.RFC3339Nano),
+			}); err != nil {
+				t.Fatalf("sale %s: %v", tx, err)
+			}
 			s.sold += 250 * q
 			s.tx++
 		}
@@ -290,25 +272,28 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 		if again := run(t, args...); !strings.Contains(again, "nothing to do") {
 			t.Fatalf("re-running provision site: %q, want nothing to do", again)
 		}
-		seed, err := os.ReadFile(filepath.Join(dir, LeafSeedFile))
+		seed, err := os.ReadFile(filepath.Join(dir, provision.LeafSeedFile))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(out, strings.TrimSpace(string(seed))) {
 			t.Fatal("provision site printed the seed")
 		}
-		if fi, _ := os.Stat(filepath.Join(dir, LeafSeedFile)); fi.Mode().Perm() != 0o600 {
+		if fi, _ := os.Stat(filepath.Join(dir, provision.LeafSeedFile)); fi.Mode().Perm() != 0o600 {
 			t.Fatalf("seed mode %v, want 0600", fi.Mode().Perm())
 		}
 		ids := s.id + "-m1," + s.id + "-m2"
 		run(t, "provision", "machine", "--dir", dir, "--machine", ids, "--city", s.city, "--building", "HQ", "--payment-methods", "CASH,CARD", "--out-dir", filepath.Join(dir, "machines"))
-		p := start(t, "edge", "run", "--config", filepath.Join(dir, ConfigFileName))
+		p := start(t, "edge", "run", "--config", filepath.Join(dir, provision.ConfigFile))
 		url := p.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
-		site := &e2eSite{id: s.id, dir: dir, url: url, proc: p, machines: map[string]*edgeHTTP{}}
-		site.admin = newEdgeHTTP(t, url, filepath.Join(dir, "admin-credentials.json"))
+		site := &e2eSite{id: s.id, dir: dir, url: url, proc: p, machines: map[string]*client.Edge{}}
+		site.admin = newEdgeClient(t, url, filepath.Join(dir, "admin-credentials.json"))
 		for _, id := range strings.Split(ids, ",") {
-			site.admin.call(t, "POST", "/machines/"+id+"/products", map[string]any{"productId": "COLA", "name": "Cola", "price": json.Number("2.50"), "quantity": 100000}, nil, 201)
-			site.machines[id] = newEdgeHTTP(t, url, filepath.Join(dir, "machines", id+".json"))
+			price, qty := wire.Money(250), int64(100000)
+			if _, err := site.admin.AddProduct(t.Context(), id, edgeapi.NewProduct{ProductID: "COLA", Name: "Cola", Price: &price, Quantity: &qty}); err != nil {
+				t.Fatalf("add product to %s: %v", id, err)
+			}
+			site.machines[id] = newEdgeClient(t, url, filepath.Join(dir, "machines", id+".json"))
 		}
 		sites[s.id] = site
 	}
@@ -376,11 +361,11 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	// link comes back. Its offline sales arrive exactly once.
 	ber.proc.stop(t)
 	link.Restore("")
-	ber.proc = start(t, "edge", "run", "--config", filepath.Join(ber.dir, ConfigFileName))
+	ber.proc = start(t, "edge", "run", "--config", filepath.Join(ber.dir, provision.ConfigFile))
 	ber.url = ber.proc.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
-	ber.admin = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "admin-credentials.json"))
+	ber.admin = newEdgeClient(t, ber.url, filepath.Join(ber.dir, "admin-credentials.json"))
 	for id := range ber.machines {
-		ber.machines[id] = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"))
+		ber.machines[id] = newEdgeClient(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"))
 	}
 	testkit.CheckFor(t, 60*time.Second, converged(blr, ber)) // berlin converged after the link came back
 
@@ -422,17 +407,8 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 
 	// Revoked: Berlin's leaf is disconnected and refused; its outbox stops draining.
 	run(t, "provision", "revoke", "--central", hq, "--credentials", hqCreds, "--site", ber.id)
-	type syncState struct {
-		Outbox struct {
-			Depth int64 `json:"depth"`
-		} `json:"outbox"`
-		Uplink struct {
-			Connected bool `json:"connected"`
-		} `json:"uplink"`
-	}
 	testkit.CheckFor(t, 20*time.Second, func() error {
-		var s syncState
-		if ber.admin.call(t, "GET", "/sync", nil, &s, 200); s.Uplink.Connected {
+		if s := syncState(t, ber.admin); s.Uplink.Connected {
 			return fmt.Errorf("berlin still connected: %+v", s)
 		}
 		return nil
@@ -440,8 +416,7 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	revokedAt := ber.sold
 	ber.sell(t, 3, "revoked")
 	time.Sleep(3 * time.Second) // long enough for several reconnect attempts
-	var s syncState
-	ber.admin.call(t, "GET", "/sync", nil, &s, 200)
+	s := syncState(t, ber.admin)
 	if s.Uplink.Connected || s.Outbox.Depth == 0 {
 		t.Fatalf("revoked site: %+v, want disconnected with a non-empty outbox", s)
 	}
@@ -456,8 +431,7 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 		t.Fatalf("provision site --rotate: %s", out)
 	}
 	testkit.CheckFor(t, 20*time.Second, func() error {
-		var s syncState
-		if blr.admin.call(t, "GET", "/sync", nil, &s, 200); s.Uplink.Connected {
+		if s := syncState(t, blr.admin); s.Uplink.Connected {
 			return fmt.Errorf("bangalore's old key still connected: %+v", s)
 		}
 		return nil
@@ -502,11 +476,45 @@ func TestE2E_Demo(t *testing.T) {
 		}
 	}
 	// --dir keeps the data; the log went to a file, not the terminal.
-	if !fileExists(filepath.Join(dir, "demo.log")) || !fileExists(filepath.Join(dir, "site-nyc-midtown", ConfigFileName)) {
+	if _, err := os.Stat(filepath.Join(dir, "demo.log")); err != nil {
+		t.Fatalf("--dir %s does not hold the demo's log: %v", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "site-nyc-midtown", provision.ConfigFile)); err != nil {
 		t.Fatalf("--dir %s does not hold the demo's data", dir)
 	}
 	logs, _ := os.ReadFile(filepath.Join(dir, "demo.log"))
+	for i, line := range bytes.Split(bytes.TrimSpace(logs), []byte("\n")) {
+		if k := repeatedKey(line); k != "" {
+			t.Fatalf("demo.log line %d has %q twice: %s", i+1, k, line)
+		}
+	}
 	if !strings.Contains(string(logs), "cutting the site's link") || !regexp.MustCompile(`"wasOffline":true[^\n]*demo: link restored`).Match(logs) {
 		t.Fatalf("the New York site's link never went down and came back (demo.log)")
 	}
+}
+
+// repeatedKey returns a key that a JSON log line's object holds twice ("" if
+// none, or if the line is not an object).
+func repeatedKey(line []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return ""
+		}
+	}
+	return ""
 }

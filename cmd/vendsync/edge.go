@@ -12,6 +12,8 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/portcheck"
+	"github.com/vendsync/vendsync/internal/provision"
 )
 
 func newEdgeCmd(logs *logOptions) *cobra.Command {
@@ -86,6 +88,15 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 				return err
 			}
 			cfg.Logger = log
+			// A port in use is one line, before anything is opened or written.
+			if err := portcheck.Free(portcheck.Listener{Setting: "--http", Addr: cfg.HTTPAddr}, portcheck.Listener{Setting: "--nats-listen", Addr: cfg.NATSListen}); err != nil {
+				return err
+			}
+			for i, h := range cfg.HubURLs {
+				if cfg.HubURLs[i], err = provision.LeafURL(h); err != nil {
+					return fmt.Errorf("--hub: %w", err)
+				}
+			}
 			if seedFile != "" {
 				b, err := os.ReadFile(seedFile)
 				if err != nil {
@@ -106,12 +117,12 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Dir, "dir", "", "the site's data directory (made by `vendsync edge init`)")
+	f.StringVar(&cfg.Dir, "dir", "", "the site's data directory (made by 'vendsync edge init' or 'vendsync provision site')")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HTTP API")
 	f.StringVar(&cfg.NATSListen, "nats-listen", "", "host:port for on-site NATS clients of the embedded server (default: none)")
-	f.StringSliceVar(&cfg.HubURLs, "hub", nil, "central's leaf URL(s), nats-leaf://host:port (repeat or comma-separate); none: standalone")
+	f.StringSliceVar(&cfg.HubURLs, "hub", nil, "central's leaf URL(s), nats-leaf://host:port or host:port (repeat or comma-separate); none: standalone")
 	f.BoolVar(&cfg.HubURLsOnly, "hub-urls-only", cfg.HubURLsOnly, "connect only to --hub, never to the addresses central's nodes advertise (set false to follow them)")
-	f.StringVar(&seedFile, "leaf-seed", "", "file holding the site's NKEY seed for the leaf connection (from `vendsync central site add`)")
+	f.StringVar(&seedFile, "leaf-seed", "", "file holding the site's NKEY seed for the leaf connection (from 'vendsync central site add')")
 	f.IntVar(&cfg.ForwardBatch, "forward-batch", 500, "outbox events per message to central")
 	f.DurationVar(&cfg.SweepEvery, "sweep-every", cfg.SweepEvery, "how often time-driven alerts (offline, door, temperature, expiry) are evaluated")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of access tokens")

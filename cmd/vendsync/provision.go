@@ -1,31 +1,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/vendsync/vendsync/edge"
-	"github.com/vendsync/vendsync/edge/ingest"
-	"github.com/vendsync/vendsync/edge/machine"
-	"github.com/vendsync/vendsync/edge/store"
-	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/hqapi"
+	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
-
-// LeafSeedFile is where `provision site` writes the site's leaf NKEY seed.
-const LeafSeedFile = "leaf.seed"
 
 func newProvisionCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -46,65 +33,9 @@ and secrets go to 0600 files (a machine's secret is printed once).`,
 	return cmd
 }
 
-// siteSpec is what `provision site` is asked to set up.
-type siteSpec struct {
-	central, credentials string
-	out                  string
-	site, name, city, tz string
-	lat, lng             float64
-	hasLat, hasLng       bool
-	hubs                 []string
-	http                 string
-	rotate               bool
-}
-
-func (s siteSpec) validate() error {
-	switch {
-	case s.central == "":
-		return errors.New("--central is required: central's HQ API URL, e.g. http://central.example:9080")
-	case s.credentials == "":
-		return errors.New("--credentials is required: an HQ ADMIN credentials file (central's DIR/admin-credentials.json)")
-	case s.out == "":
-		return errors.New("--out is required: the site's data directory to create")
-	case s.site == "":
-		return errors.New("--site is required: the site id, e.g. blr-techpark")
-	case s.city == "":
-		return errors.New("--city is required")
-	case s.tz == "":
-		return errors.New("--timezone is required: the site's IANA timezone, e.g. Asia/Kolkata")
-	case len(s.hubs) == 0:
-		return errors.New("--hub is required: central's leaf URL, nats-leaf://host:7422")
-	case s.hasLat != s.hasLng:
-		return errors.New("--lat and --lng go together")
-	}
-	if err := envelope.ValidateSiteID(s.site); err != nil {
-		return fmt.Errorf("--site: %w", err)
-	}
-	if _, err := time.LoadLocation(s.tz); err != nil || s.tz == "Local" {
-		return fmt.Errorf("--timezone %q: not a known IANA timezone (e.g. Asia/Kolkata)", s.tz)
-	}
-	if s.hasLat && (math.IsNaN(s.lat) || s.lat < -90 || s.lat > 90) {
-		return fmt.Errorf("--lat %v: must be between -90 and 90", s.lat)
-	}
-	if s.hasLng && (math.IsNaN(s.lng) || s.lng < -180 || s.lng > 180) {
-		return fmt.Errorf("--lng %v: must be between -180 and 180", s.lng)
-	}
-	if u, err := url.Parse(s.central); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--central %q: want http(s)://host:port", s.central)
-	}
-	for _, h := range s.hubs {
-		if u, err := url.Parse(h); err != nil || (u.Scheme != "nats-leaf" && u.Scheme != "tls") || u.Host == "" {
-			return fmt.Errorf("--hub %q: want nats-leaf://host:port", h)
-		}
-	}
-	if _, _, err := splitHostPort(s.http); err != nil {
-		return fmt.Errorf("--http %q: not host:port", s.http)
-	}
-	return nil
-}
-
 func newProvisionSiteCmd() *cobra.Command {
-	s := siteSpec{http: "0.0.0.0:8080"}
+	s := provision.Site{HTTP: "0.0.0.0:8080"}
+	var lat, lng float64
 	cmd := &cobra.Command{
 		Use:   "site",
 		Short: "Register a site at central and prepare its directory (config, database, credentials)",
@@ -125,136 +56,54 @@ working. Secrets are never printed.`,
   vendsync edge run --config /var/lib/vendsync/vendsync.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s.hasLat, s.hasLng = cmd.Flags().Changed("lat"), cmd.Flags().Changed("lng")
-			return provisionSite(cmd.Context(), cmd.OutOrStdout(), s)
+			if cmd.Flags().Changed("lat") {
+				s.Lat = &lat
+			}
+			if cmd.Flags().Changed("lng") {
+				s.Lng = &lng
+			}
+			out := cmd.OutOrStdout()
+			p := newProgress(out)
+			res, err := provision.ProvisionSite(cmd.Context(), s, p.say)
+			p.done()
+			if err != nil {
+				return flagError(err)
+			}
+			switch res.Outcome {
+			case provision.AlreadyProvisioned:
+				fmt.Fprintf(out, "site %s already provisioned in %s: nothing to do\n  run: vendsync edge run --config %s\n", s.ID, s.Dir, res.ConfigPath)
+			case provision.ConfigRewritten:
+				fmt.Fprintf(out, "site %s already provisioned in %s; wrote the missing %s\n", s.ID, s.Dir, res.ConfigPath)
+			default:
+				key := res.PublicKey
+				if len(key) > 12 {
+					key = key[:12] + "…"
+				}
+				fmt.Fprintf(out, "site %s provisioned in %s (leaf key %s)\n", s.ID, s.Dir, key)
+				fmt.Fprintf(out, "  config       %s\n  leaf seed    %s (0600)\n  site admin   %s (0600)\n  run          vendsync edge run --config %s\n",
+					res.ConfigPath, res.SeedPath, res.AdminCredentials, res.ConfigPath)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&s.central, "central", "", "central's HQ API URL")
-	f.StringVar(&s.credentials, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
-	f.StringVar(&s.site, "site", "", "site id: letters, digits, '-' and '_'")
-	f.StringVar(&s.name, "name", "", "human-readable site name")
-	f.StringVar(&s.city, "city", "", "city the site is in")
-	f.StringVar(&s.tz, "timezone", "", "IANA timezone of the site, e.g. Asia/Kolkata")
-	f.Float64Var(&s.lat, "lat", 0, "latitude")
-	f.Float64Var(&s.lng, "lng", 0, "longitude")
-	f.StringSliceVar(&s.hubs, "hub", nil, "central's leaf URL(s) as the site reaches them, nats-leaf://host:port")
-	f.StringVar(&s.http, "http", s.http, "host:port the site's edge API will listen on (written to the config)")
-	f.StringVar(&s.out, "out", "", "the site's data directory (created)")
-	f.BoolVar(&s.rotate, "rotate", false, "issue a new leaf key for a site already registered at central (the old key stops working)")
+	f.StringVar(&s.Central, "central", "", "central's HQ API URL, http://host:port (or host:port)")
+	f.StringVar(&s.Credentials, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
+	f.StringVar(&s.ID, "site", "", "site id: letters, digits, '-' and '_'")
+	f.StringVar(&s.Name, "name", "", "human-readable site name")
+	f.StringVar(&s.City, "city", "", "city the site is in")
+	f.StringVar(&s.Timezone, "timezone", "", "IANA timezone of the site, e.g. Asia/Kolkata")
+	f.Float64Var(&lat, "lat", 0, "latitude")
+	f.Float64Var(&lng, "lng", 0, "longitude")
+	f.StringSliceVar(&s.Hubs, "hub", nil, "central's leaf URL(s) as the site reaches them, nats-leaf://host:port or host:port")
+	f.StringVar(&s.HTTP, "http", s.HTTP, "host:port the site's edge API will listen on (written to the config)")
+	f.StringVar(&s.Dir, "out", "", "the site's data directory (created)")
+	f.BoolVar(&s.Rotate, "rotate", false, "issue a new leaf key for a site already registered at central (the old key stops working)")
 	return cmd
 }
 
-// provisionSite does the work of `provision site`; see its help.
-func provisionSite(ctx context.Context, out io.Writer, s siteSpec) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
-	seedPath := filepath.Join(s.out, LeafSeedFile)
-	cfgPath := filepath.Join(s.out, ConfigFileName)
-	haveDB := fileExists(filepath.Join(s.out, store.DBFile))
-	if haveDB {
-		st, err := store.Open(ctx, s.out)
-		if err != nil {
-			return fmt.Errorf("--out %s: %w", s.out, err)
-		}
-		id := st.Site.ID
-		st.Close()
-		if id != s.site {
-			return fmt.Errorf("--out %s already holds site %q, not %q: choose another directory", s.out, id, s.site)
-		}
-		if fileExists(seedPath) && !s.rotate {
-			if !fileExists(cfgPath) {
-				if err := writeSiteConfig(cfgPath, s); err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "site %s already provisioned in %s; wrote the missing %s\n", s.site, s.out, cfgPath)
-				return nil
-			}
-			fmt.Fprintf(out, "site %s already provisioned in %s: nothing to do\n  run: vendsync edge run --config %s\n", s.site, s.out, cfgPath)
-			return nil
-		}
-	}
-	c, err := newAPIClient(s.central, s.credentials)
-	if err != nil {
-		return err
-	}
-	step := newProgress(out)
-	step.say("registering site %s at %s", s.site, s.central)
-	body := map[string]any{"siteId": s.site, "name": s.name, "city": s.city, "timezone": s.tz, "rotate": s.rotate}
-	if s.hasLat {
-		body["lat"], body["lng"] = s.lat, s.lng
-	}
-	var site siteInfo
-	err = c.do(ctx, http.MethodPost, "/sites", body, &site)
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Code == "SITE_EXISTS" {
-		return fmt.Errorf("site %s is already registered at central but %s holds no seed for it; re-run with --rotate to issue a new key (the old one stops working)", s.site, seedPath)
-	}
-	if err != nil {
-		return fmt.Errorf("register site: %w", err)
-	}
-	if !haveDB {
-		step.say("creating the site database in %s", s.out)
-		if _, err := edge.Init(ctx, s.out, store.SiteInit{ID: s.site, Name: s.name, City: s.city, Timezone: s.tz}); err != nil {
-			return err
-		}
-	}
-	step.say("writing %s", seedPath)
-	if err := writeSecretFile(seedPath, site.Seed+"\n"); err != nil {
-		return err
-	}
-	if err := writeSiteConfig(cfgPath, s); err != nil {
-		return err
-	}
-	step.done()
-	key := site.PublicKey
-	if len(key) > 12 {
-		key = key[:12] + "…"
-	}
-	fmt.Fprintf(out, "site %s provisioned in %s (leaf key %s)\n", s.site, s.out, key)
-	fmt.Fprintf(out, "  config       %s\n  leaf seed    %s (0600)\n  site admin   %s (0600)\n  run          vendsync edge run --config %s\n",
-		cfgPath, seedPath, filepath.Join(s.out, edge.CredentialsFile), cfgPath)
-	return nil
-}
-
-func writeSiteConfig(path string, s siteSpec) error {
-	return writeConfigFile(path, fmt.Sprintf(`vendsync edge settings for site %s, written by 'vendsync provision site'.
-Run: vendsync edge run --config %s
-Keys are 'vendsync edge run' flag names; flags and VENDSYNC_* override them.
-Relative paths are relative to this file.`, s.site, path), map[string]any{
-		"dir": ".", "http": s.http, "hub": s.hubs, "leaf-seed": LeafSeedFile,
-	})
-}
-
-// writeSecretFile writes data to path (0600) through a temporary file.
-func writeSecretFile(path, data string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// machineSpec is what `provision machine` is asked to set up.
-type machineSpec struct {
-	dir, edgeURL, credentials string
-	machines                  []string
-	city, building            string
-	payments                  []string
-	outDir                    string
-}
-
 func newProvisionMachineCmd() *cobra.Command {
-	var m machineSpec
+	var m provision.Machines
 	cmd := &cobra.Command{
 		Use:   "machine",
 		Short: "Register machines at a site and create their MACHINE credentials",
@@ -272,134 +121,37 @@ no new ones (revoke them with 'vendsync edge client revoke' first).`,
   vendsync provision machine --dir D --machine VM_1,VM_2,VM_3 --city Berlin --out-dir ./machines`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return provisionMachines(cmd.Context(), cmd.OutOrStdout(), m)
+			out := cmd.OutOrStdout()
+			p := newProgress(out)
+			rs, err := provision.ProvisionMachines(cmd.Context(), m, p.say)
+			p.done()
+			for _, r := range rs {
+				state := "registered"
+				if !r.Registered {
+					state = "already registered; new credentials"
+				}
+				switch {
+				case r.Existing:
+					fmt.Fprintf(out, "machine %s: already registered with credentials %s; nothing to do\n", r.MachineID, r.ClientID)
+				case r.File != "":
+					fmt.Fprintf(out, "machine %s: %s; credentials %s written to %s\n", r.MachineID, state, r.ClientID, r.File)
+				default:
+					fmt.Fprintf(out, "machine %s: %s\n  client_id:     %s\n  client_secret: %s\n  (the secret is not shown again)\n", r.MachineID, state, r.ClientID, r.Secret)
+				}
+			}
+			return flagError(err)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&m.dir, "dir", "", "the site's data directory")
-	f.StringVar(&m.edgeURL, "edge", "", "the running edge's API URL (default: write to --dir directly; the edge must be stopped)")
-	f.StringVar(&m.credentials, "credentials", "", "site ADMIN credentials for --edge (default DIR/admin-credentials.json)")
-	f.StringSliceVar(&m.machines, "machine", nil, "machine id(s) (repeat or comma-separate)")
-	f.StringVar(&m.city, "city", "", "city the machines stand in")
-	f.StringVar(&m.building, "building", "", "building the machines stand in")
-	f.StringSliceVar(&m.payments, "payment-methods", []string{"CASH", "CARD"}, "payment methods the machines take")
-	f.StringVar(&m.outDir, "out-dir", "", "write each machine's credentials to DIR/MACHINE.json (0600) instead of printing them")
+	f.StringVar(&m.Dir, "dir", "", "the site's data directory")
+	f.StringVar(&m.Edge, "edge", "", "the running edge's API URL, http://host:port (default: write to --dir directly; the edge must be stopped)")
+	f.StringVar(&m.Credentials, "credentials", "", "site ADMIN credentials for --edge (default DIR/admin-credentials.json)")
+	f.StringSliceVar(&m.IDs, "machine", nil, "machine id(s) (repeat or comma-separate)")
+	f.StringVar(&m.City, "city", "", "city the machines stand in")
+	f.StringVar(&m.Building, "building", "", "building the machines stand in")
+	f.StringSliceVar(&m.Payments, "payment-methods", []string{"CASH", "CARD"}, "payment methods the machines take")
+	f.StringVar(&m.OutDir, "out-dir", "", "write each machine's credentials to DIR/MACHINE.json (0600) instead of printing them")
 	return cmd
-}
-
-// provisionMachines does the work of `provision machine`; see its help.
-func provisionMachines(ctx context.Context, out io.Writer, m machineSpec) error {
-	switch {
-	case m.dir == "":
-		return errors.New("--dir is required: the site's data directory (its credentials are created there)")
-	case len(m.machines) == 0:
-		return errors.New("--machine is required")
-	case m.city == "":
-		return errors.New("--city is required")
-	}
-	for _, id := range m.machines {
-		if id == "" || len(id) > 64 || strings.ContainsAny(id, " /\t\n") {
-			return fmt.Errorf("--machine %q: 1 to 64 characters, no spaces or slashes", id)
-		}
-	}
-	st, err := openStoreDir(ctx, m.dir)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	register, closeReg, err := machineRegistrar(ctx, st, m)
-	if err != nil {
-		return err
-	}
-	defer closeReg()
-	clients, err := st.ListClients(ctx)
-	if err != nil {
-		return err
-	}
-	if m.outDir != "" {
-		if err := os.MkdirAll(m.outDir, 0o700); err != nil {
-			return fmt.Errorf("--out-dir: %w", err)
-		}
-	}
-	p := newProgress(out)
-	for i, id := range m.machines {
-		p.say("machine %d/%d: %s", i+1, len(m.machines), id)
-		in := machine.In{MachineID: id, Location: &machine.LocationIn{City: m.city, Building: m.building}, PaymentMethods: m.payments}
-		existed := false
-		if err := register(in); err != nil {
-			var ae *apiError
-			if !(errors.As(err, &ae) && ae.Code == "MACHINE_EXISTS") && !strings.Contains(err.Error(), "MACHINE_EXISTS") && !strings.Contains(err.Error(), "already registered") {
-				return fmt.Errorf("register machine %s: %w", id, err)
-			}
-			existed = true
-		}
-		if c, ok := machineClient(clients, id); ok {
-			p.done()
-			fmt.Fprintf(out, "machine %s: already registered with credentials %s; nothing to do\n", id, c)
-			continue
-		}
-		c, secret, err := st.AddClient(ctx, auth.RoleMachine, id, "machine "+id)
-		if err != nil {
-			return fmt.Errorf("credentials for %s: %w", id, err)
-		}
-		state := "registered"
-		if existed {
-			state = "already registered; new credentials"
-		}
-		p.done()
-		if m.outDir != "" {
-			path := filepath.Join(m.outDir, id+".json")
-			if err := edge.WriteCredentials(path, edge.Credentials{ClientID: c.ClientID, ClientSecret: secret}); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "machine %s: %s; credentials %s written to %s\n", id, state, c.ClientID, path)
-			continue
-		}
-		fmt.Fprintf(out, "machine %s: %s\n  client_id:     %s\n  client_secret: %s\n  (the secret is not shown again)\n", id, state, c.ClientID, secret)
-	}
-	return nil
-}
-
-// machineClient finds a live MACHINE client bound to id.
-func machineClient(cs []store.Client, id string) (string, bool) {
-	for _, c := range cs {
-		if c.Role == auth.RoleMachine && c.MachineID == id && !c.Revoked {
-			return c.ClientID, true
-		}
-	}
-	return "", false
-}
-
-// machineRegistrar registers machines through the edge API (--edge) or the
-// site's own writer.
-func machineRegistrar(ctx context.Context, st *store.Store, m machineSpec) (func(machine.In) error, func(), error) {
-	if m.edgeURL != "" {
-		creds := m.credentials
-		if creds == "" {
-			creds = filepath.Join(m.dir, edge.CredentialsFile)
-		}
-		c, err := newAPIClient(m.edgeURL, creds)
-		if err != nil {
-			return nil, nil, err
-		}
-		return func(in machine.In) error { return c.do(ctx, http.MethodPost, "/machines", in, nil) }, func() {}, nil
-	}
-	w, err := ingest.New(st, ingest.DefaultConfig())
-	if err != nil {
-		return nil, nil, err
-	}
-	machines := machine.New(w)
-	if err := w.Open(ctx); err != nil {
-		return nil, nil, err
-	}
-	return func(in machine.In) error { return machines.Register(ctx, in, "provision") }, func() { w.Close() }, nil
-}
-
-func openStoreDir(ctx context.Context, dir string) (*store.Store, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("--dir %s: %w", dir, err)
-	}
-	return store.Open(ctx, dir)
 }
 
 func newProvisionListCmd() *cobra.Command {
@@ -410,34 +162,30 @@ func newProvisionListCmd() *cobra.Command {
 		Example: `  vendsync provision list --central http://hq.example:9080 --credentials hq-admin.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
-			var reg struct {
-				Sites []siteInfo `json:"sites"`
-			}
-			if err := c.do(cmd.Context(), http.MethodGet, "/sites/registry", nil, &reg); err != nil {
+			reg, err := c.Registry(cmd.Context())
+			if err != nil {
 				return err
 			}
-			var fresh struct {
-				Sites []freshness `json:"sites"`
-			}
-			if err := c.do(cmd.Context(), http.MethodGet, "/sites", nil, &fresh); err != nil {
+			fresh, err := c.Sites(cmd.Context())
+			if err != nil {
 				return err
 			}
-			byID := map[string]freshness{}
-			for _, f := range fresh.Sites {
+			byID := map[string]hqapi.Freshness{}
+			for _, f := range fresh {
 				byID[f.SiteID] = f
 			}
 			t := table{cols: []string{"site", "name", "city", "timezone", "state", "last_contact", "watermark"}}
-			for _, s := range reg.Sites {
+			for _, s := range reg {
 				state := "active"
 				if s.RevokedAt != nil {
 					state = "revoked"
 				}
-				f := byID[s.SiteID]
-				t.add(s.SiteID, s.Name, s.City, s.Timezone, state, fmtTime(f.LastContact), fmt.Sprint(f.Watermark))
+				f := byID[s.ID]
+				t.add(s.ID, s.Name, s.City, s.Timezone, state, fmtTime(f.LastContact), fmt.Sprint(f.Watermark))
 			}
 			return t.write(cmd.OutOrStdout(), format)
 		},
@@ -465,11 +213,11 @@ stays in HQ's figures; its outbox keeps growing locally. To bring it back,
 			if err := envelope.ValidateSiteID(site); err != nil {
 				return fmt.Errorf("--site: %w", err)
 			}
-			c, err := newAPIClient(base, creds)
+			c, err := hqClient(base, creds)
 			if err != nil {
 				return err
 			}
-			if err := c.do(cmd.Context(), http.MethodDelete, "/sites/"+site, nil, nil); err != nil {
+			if _, err := c.RevokeSite(cmd.Context(), site); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "site %s revoked: disconnected and refused from now on\n", site)
@@ -483,7 +231,7 @@ stays in HQ's figures; its outbox keeps growing locally. To bring it back,
 
 // addCentralFlags adds --central and --credentials.
 func addCentralFlags(cmd *cobra.Command, base, creds *string) {
-	cmd.Flags().StringVar(base, "central", "http://127.0.0.1:9080", "central's HQ API URL")
+	cmd.Flags().StringVar(base, "central", "http://127.0.0.1:9080", "central's HQ API URL, http://host:port (or host:port)")
 	cmd.Flags().StringVar(creds, "credentials", "", "HQ credentials file ({\"client_id\",\"client_secret\"}), e.g. central's DIR/admin-credentials.json")
 }
 
@@ -500,11 +248,11 @@ func newProgress(out io.Writer) *progress {
 	return &progress{out: out, tty: ok && isatty.IsTerminal(f.Fd())}
 }
 
-func (p *progress) say(format string, args ...any) {
+func (p *progress) say(step string) {
 	if !p.tty {
 		return
 	}
-	fmt.Fprintf(p.out, "\r\x1b[K… "+format, args...)
+	fmt.Fprint(p.out, "\r\x1b[K… "+step)
 	p.on = true
 }
 

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +13,8 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/vendsync/vendsync/sync/wire"
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
 func newQueryCmd() *cobra.Command {
@@ -48,44 +45,24 @@ func (q *queryFlags) add(cmd *cobra.Command) {
 	addFormatFlag(cmd, &q.format)
 }
 
-// get fetches path with params (empty values dropped) and returns the raw answer.
-func (q *queryFlags) get(cmd *cobra.Command, path string, params map[string]string) (json.RawMessage, error) {
-	c, err := newAPIClient(q.base, q.creds)
-	if err != nil {
+// client checks --format and returns the HQ client of --central.
+func (q *queryFlags) client() (*client.HQ, error) {
+	if err := checkFormat(q.format); err != nil {
 		return nil, err
 	}
-	v := url.Values{}
-	for k, val := range params {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
-	var raw json.RawMessage
-	if err := c.do(cmd.Context(), http.MethodGet, path, nil, &raw); err != nil {
-		return nil, err
-	}
-	return raw, nil
+	return hqClient(q.base, q.creds)
 }
 
-// render writes raw as JSON, or decodes it into a table with fill.
-func (q *queryFlags) render(cmd *cobra.Command, raw json.RawMessage, fill func(*table) error) error {
+// render writes the API's answer as JSON, or as a table that fill makes.
+func (q *queryFlags) render(cmd *cobra.Command, answer any, fill func(*table)) error {
 	out := cmd.OutOrStdout()
 	if resolveFormat(out, q.format) == "json" {
-		var b bytes.Buffer
-		if err := json.Indent(&b, raw, "", "  "); err != nil {
-			return err
-		}
-		b.WriteByte('\n')
-		_, err := out.Write(b.Bytes())
-		return err
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(answer)
 	}
 	t := &table{}
-	if err := fill(t); err != nil {
-		return err
-	}
+	fill(t)
 	return t.write(out, q.format)
 }
 
@@ -154,20 +131,6 @@ func (t *table) write(out io.Writer, format string) error {
 	return nil
 }
 
-// freshness is a site's sync state as the HQ API reports it.
-type freshness struct {
-	SiteID              string     `json:"siteId"`
-	Known               bool       `json:"known"`
-	Timezone            string     `json:"timezone"`
-	LastEventTime       *time.Time `json:"lastEventTime"`
-	Watermark           uint64     `json:"watermark"`
-	LastSeq             uint64     `json:"lastSeq"`
-	Backlog             uint64     `json:"backlog"`
-	LastContact         *time.Time `json:"lastContact"`
-	SecondsSinceContact *int64     `json:"secondsSinceContact"`
-	Stale               bool       `json:"stale"`
-}
-
 func fmtTime(t *time.Time) string {
 	if t == nil {
 		return "never"
@@ -175,10 +138,8 @@ func fmtTime(t *time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
 }
 
-func splitHostPort(s string) (string, string, error) { return net.SplitHostPort(s) }
-
 // staleNote says which sites the figures may be missing data from.
-func staleNote(fs []freshness) string {
+func staleNote(fs []hqapi.Freshness) string {
 	var stale []string
 	for _, f := range fs {
 		if f.Stale {
@@ -208,30 +169,15 @@ time (2025-01-10T10:00:00) or RFC 3339. Default range: the last 30 days.`,
   vendsync query sales --credentials hq.json --by product --window month --from 2025-01-01 --city Berlin --format csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(q.format); err != nil {
-				return err
-			}
-			raw, err := q.get(cmd, "/aggregations/sales", map[string]string{"groupBy": by, "window": window, "from": from, "to": to, "city": city, "siteId": site})
+			c, err := q.client()
 			if err != nil {
 				return err
 			}
-			return q.render(cmd, raw, func(t *table) error {
-				var a struct {
-					Rows []struct {
-						Key, Bucket  string
-						Transactions int64
-						Quantity     int64
-						Revenue      wire.Money
-					} `json:"rows"`
-					Totals struct {
-						Transactions, Quantity int64
-						Revenue                wire.Money
-					} `json:"totals"`
-					Freshness []freshness `json:"freshness"`
-				}
-				if err := json.Unmarshal(raw, &a); err != nil {
-					return err
-				}
+			a, err := c.Sales(cmd.Context(), hqapi.SalesQuery{GroupBy: by, Window: window, From: from, To: to, City: city, SiteID: site})
+			if err != nil {
+				return err
+			}
+			return q.render(cmd, a, func(t *table) {
 				t.cols = []string{by, "bucket", "transactions", "quantity", "revenue"}
 				for _, r := range a.Rows {
 					t.add(r.Key, r.Bucket, fmt.Sprint(r.Transactions), fmt.Sprint(r.Quantity), r.Revenue.String())
@@ -240,7 +186,6 @@ time (2025-01-10T10:00:00) or RFC 3339. Default range: the last 30 days.`,
 				if n := staleNote(a.Freshness); n != "" {
 					t.footer += "\n" + n
 				}
-				return nil
 			})
 		},
 	}
@@ -265,31 +210,20 @@ func newQueryTopCmd() *cobra.Command {
 		Example: `  vendsync query top-products --credentials hq.json --n 5 --city Bangalore --from 2025-01-01`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(q.format); err != nil {
-				return err
-			}
-			raw, err := q.get(cmd, "/aggregations/products/top", map[string]string{"n": fmt.Sprint(n), "by": by, "from": from, "to": to, "city": city, "siteId": site})
+			c, err := q.client()
 			if err != nil {
 				return err
 			}
-			return q.render(cmd, raw, func(t *table) error {
-				var a struct {
-					Products []struct {
-						ProductID              string
-						Transactions, Quantity int64
-						Revenue                wire.Money
-					} `json:"products"`
-					Freshness []freshness `json:"freshness"`
-				}
-				if err := json.Unmarshal(raw, &a); err != nil {
-					return err
-				}
+			a, err := c.TopProducts(cmd.Context(), hqapi.TopQuery{N: n, By: by, From: from, To: to, City: city, SiteID: site})
+			if err != nil {
+				return err
+			}
+			return q.render(cmd, a, func(t *table) {
 				t.cols = []string{"rank", "product", "transactions", "quantity", "revenue"}
 				for i, p := range a.Products {
 					t.add(fmt.Sprint(i+1), p.ProductID, fmt.Sprint(p.Transactions), fmt.Sprint(p.Quantity), p.Revenue.String())
 				}
 				t.footer = staleNote(a.Freshness)
-				return nil
 			})
 		},
 	}
@@ -314,29 +248,19 @@ func newQueryFaultsCmd() *cobra.Command {
 		Example: `  vendsync query faults --credentials hq.json --status OPEN --city Berlin`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(q.format); err != nil {
-				return err
-			}
-			raw, err := q.get(cmd, "/faults", map[string]string{"status": status, "city": city, "siteId": site, "machineId": machine, "limit": fmt.Sprint(limit)})
+			c, err := q.client()
 			if err != nil {
 				return err
 			}
-			return q.render(cmd, raw, func(t *table) error {
-				var a struct {
-					Faults []struct {
-						SiteID, MachineID, City, FaultType, Description, Status string
-						FaultID                                                 int64
-						ReportedAt                                              time.Time
-					} `json:"faults"`
-				}
-				if err := json.Unmarshal(raw, &a); err != nil {
-					return err
-				}
+			fs, err := c.Faults(cmd.Context(), hqapi.FaultQuery{Status: status, City: city, SiteID: site, MachineID: machine, Limit: limit})
+			if err != nil {
+				return err
+			}
+			return q.render(cmd, hqapi.FaultList{Faults: fs}, func(t *table) {
 				t.cols = []string{"site", "fault", "machine", "city", "type", "status", "reported", "description"}
-				for _, f := range a.Faults {
+				for _, f := range fs {
 					t.add(f.SiteID, fmt.Sprint(f.FaultID), f.MachineID, f.City, f.FaultType, f.Status, fmtTime(&f.ReportedAt), f.Description)
 				}
-				return nil
 			})
 		},
 	}
@@ -360,29 +284,19 @@ func newQueryAlertsCmd() *cobra.Command {
 		Example: `  vendsync query alerts --credentials hq.json --status OPEN --type TEMPERATURE_HIGH`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(q.format); err != nil {
-				return err
-			}
-			raw, err := q.get(cmd, "/alerts", map[string]string{"status": status, "type": typ, "city": city, "siteId": site, "machineId": machine, "limit": fmt.Sprint(limit)})
+			c, err := q.client()
 			if err != nil {
 				return err
 			}
-			return q.render(cmd, raw, func(t *table) error {
-				var a struct {
-					Alerts []struct {
-						SiteID, MachineID, City, ProductID, Type, Status, Detail string
-						AlertID                                                  int64
-						OpenedAt                                                 time.Time
-					} `json:"alerts"`
-				}
-				if err := json.Unmarshal(raw, &a); err != nil {
-					return err
-				}
+			as, err := c.Alerts(cmd.Context(), hqapi.AlertQuery{Status: status, Type: typ, City: city, SiteID: site, MachineID: machine, Limit: limit})
+			if err != nil {
+				return err
+			}
+			return q.render(cmd, hqapi.AlertList{Alerts: as}, func(t *table) {
 				t.cols = []string{"site", "alert", "machine", "city", "product", "type", "status", "opened", "detail"}
-				for _, x := range a.Alerts {
+				for _, x := range as {
 					t.add(x.SiteID, fmt.Sprint(x.AlertID), x.MachineID, x.City, x.ProductID, x.Type, x.Status, fmtTime(&x.OpenedAt), x.Detail)
 				}
-				return nil
 			})
 		},
 	}
@@ -409,22 +323,17 @@ stale. Registered sites that never synced are listed too.`,
 		Example: `  vendsync query sites --credentials hq.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(q.format); err != nil {
-				return err
-			}
-			raw, err := q.get(cmd, "/sites", nil)
+			c, err := q.client()
 			if err != nil {
 				return err
 			}
-			return q.render(cmd, raw, func(t *table) error {
-				var a struct {
-					Sites []freshness `json:"sites"`
-				}
-				if err := json.Unmarshal(raw, &a); err != nil {
-					return err
-				}
+			sites, err := c.Sites(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return q.render(cmd, hqapi.FreshnessList{Sites: sites}, func(t *table) {
 				t.cols = []string{"site", "timezone", "last_contact", "since", "watermark", "last_seq", "backlog", "last_event", "state"}
-				for _, s := range a.Sites {
+				for _, s := range sites {
 					since, state := "", "fresh"
 					if s.SecondsSinceContact != nil {
 						since = (time.Duration(*s.SecondsSinceContact) * time.Second).String()
@@ -437,7 +346,6 @@ stale. Registered sites that never synced are listed too.`,
 					}
 					t.add(s.SiteID, s.Timezone, fmtTime(s.LastContact), since, fmt.Sprint(s.Watermark), fmt.Sprint(s.LastSeq), fmt.Sprint(s.Backlog), fmtTime(s.LastEventTime), state)
 				}
-				return nil
 			})
 		},
 	}

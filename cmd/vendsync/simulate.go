@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/edge/simulate"
+	"github.com/vendsync/vendsync/internal/client"
 )
 
 // newSimulateCmd is `vendsync simulate`: realistic machine traffic against
@@ -67,16 +66,16 @@ stops cleanly.`,
 			}
 			cfg.Logger = log
 			if credentials != "" {
-				id, secret, err := readCredentials(credentials)
+				creds, err := client.ReadCredentials(credentials)
 				if err != nil {
-					return err
+					return fmt.Errorf("--credentials: %w", err)
 				}
 				// Explicit flags win over the file.
 				if !cmd.Flags().Changed("client-id") {
-					cfg.ClientID = id
+					cfg.ClientID = creds.ClientID
 				}
 				if !cmd.Flags().Changed("client-secret") {
-					cfg.ClientSecret = secret
+					cfg.ClientSecret = creds.ClientSecret
 				}
 			}
 			if tz != "" {
@@ -110,7 +109,7 @@ stops cleanly.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.EdgeURL, "edge", cfg.EdgeURL, "base URL of the edge API")
+	f.StringVar(&cfg.EdgeURL, "edge", cfg.EdgeURL, "the edge API, http://host:port (or host:port)")
 	f.StringVar(&credentials, "credentials", "", `JSON file with {"client_id","client_secret"} (e.g. DIR/admin-credentials.json)`)
 	f.StringVar(&cfg.ClientID, "client-id", "", "client id (instead of --credentials)")
 	f.StringVar(&cfg.ClientSecret, "client-secret", "", "client secret (instead of --credentials)")
@@ -150,25 +149,6 @@ var simulateFlags = map[string]string{
 	"Duration": "duration", "Backfill": "backfill", "BackfillOnly": "backfill-only",
 	"BatchSize": "batch-size", "Concurrency": "concurrency", "MaxAttempts": "max-attempts",
 	"RetryBackoff": "retry-backoff",
-}
-
-// readCredentials reads a {"client_id","client_secret"} file.
-func readCredentials(path string) (id, secret string, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", fmt.Errorf("read credentials: %w", err)
-	}
-	var c struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return "", "", fmt.Errorf("read credentials %s: %w", path, err)
-	}
-	if c.ClientID == "" || c.ClientSecret == "" {
-		return "", "", fmt.Errorf("read credentials %s: client_id and client_secret are required", path)
-	}
-	return c.ClientID, c.ClientSecret, nil
 }
 
 func printStats(w io.Writer, st simulate.Stats) {

@@ -19,12 +19,16 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
 )
+
+// localLayout formats naive-local times (the site's wall clock).
+const localLayout = "2006-01-02T15:04:05"
 
 // Body size limits.
 const (
@@ -56,9 +60,9 @@ type Config struct {
 
 // Uplink is the state of the site's link to central.
 type Uplink struct {
-	Configured bool                `json:"configured"`
-	Connected  bool                `json:"connected"`
-	Watermark  *envelope.Watermark `json:"watermark,omitempty"`
+	Configured bool
+	Connected  bool
+	Watermark  *envelope.Watermark
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).
@@ -227,7 +231,7 @@ func (s *server) listMachines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"machines": ms})
+	web.WriteJSON(w, http.StatusOK, edgeapi.MachineList{Machines: machinesOut(ms)})
 	return nil
 }
 
@@ -265,7 +269,7 @@ func (s *server) writeMachine(w http.ResponseWriter, r *http.Request, id string,
 	if err != nil {
 		return storeErr(err)
 	}
-	web.WriteJSON(w, status, m)
+	web.WriteJSON(w, status, machineOut(m))
 	return nil
 }
 
@@ -278,7 +282,7 @@ func (s *server) addProduct(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, it)
+	web.WriteJSON(w, http.StatusCreated, itemOut(it))
 	return nil
 }
 
@@ -291,7 +295,7 @@ func (s *server) patchProduct(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, it)
+	web.WriteJSON(w, http.StatusOK, itemOut(it))
 	return nil
 }
 
@@ -304,7 +308,7 @@ func (s *server) inventory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeErr(err)
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"machineId": id, "items": items})
+	web.WriteJSON(w, http.StatusOK, edgeapi.Inventory{Items: itemsOut(items), MachineID: id})
 	return nil
 }
 
@@ -320,7 +324,7 @@ func (s *server) sale(w http.ResponseWriter, r *http.Request) error {
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	web.WriteJSON(w, http.StatusCreated, res)
+	web.WriteJSON(w, http.StatusCreated, saleOut(res))
 	return nil
 }
 
@@ -366,7 +370,7 @@ func (s *server) batch(w http.ResponseWriter, r *http.Request) error {
 			s.cfg.Metrics.CountRejected("POST /events/batch (event)", results[i].Error.Code)
 		}
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"accepted": acc, "duplicates": dup, "rejected": rej, "results": results})
+	web.WriteJSON(w, http.StatusOK, edgeapi.BatchAnswer{Accepted: acc, Duplicates: dup, Rejected: rej, Results: batchOut(results)})
 	return nil
 }
 
@@ -378,7 +382,7 @@ func (s *server) telemetry(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Telemetry.Record(r.Context(), in, machineScope(r)); err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "ACCEPTED"})
+	web.WriteJSON(w, http.StatusAccepted, edgeapi.Accepted{Status: "ACCEPTED"})
 	return nil
 }
 
@@ -395,7 +399,7 @@ func (s *server) fault(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/faults/"+strconv.FormatInt(f.FaultID, 10))
-	web.WriteJSON(w, http.StatusCreated, f)
+	web.WriteJSON(w, http.StatusCreated, faultOut(f))
 	return nil
 }
 
@@ -437,7 +441,7 @@ func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"faults": fs})
+	web.WriteJSON(w, http.StatusOK, edgeapi.FaultList{Faults: faultsOut(fs)})
 	return nil
 }
 
@@ -458,7 +462,7 @@ func (s *server) getFault(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeErr(err)
 	}
-	web.WriteJSON(w, http.StatusOK, f)
+	web.WriteJSON(w, http.StatusOK, faultOut(f))
 	return nil
 }
 
@@ -480,7 +484,7 @@ func (s *server) patchFault(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, f)
+	web.WriteJSON(w, http.StatusOK, faultOut(f))
 	return nil
 }
 
@@ -504,7 +508,7 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"alerts": as})
+	web.WriteJSON(w, http.StatusOK, edgeapi.AlertList{Alerts: alertsOut(as)})
 	return nil
 }
 
@@ -535,9 +539,10 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{
-		"site": s.cfg.Store.Site.ID, "timezone": s.cfg.Store.Site.Timezone, "groupBy": dim, "window": win,
-		"from": from.Format("2006-01-02T15:04:05"), "to": to.Format("2006-01-02T15:04:05"), "rows": rows, "totals": tot,
+	web.WriteJSON(w, http.StatusOK, edgeapi.SalesAnswer{
+		Site: s.cfg.Store.Site.ID, Timezone: s.cfg.Store.Site.Timezone, GroupBy: dim, Window: string(win),
+		From: from.Format(localLayout), To: to.Format(localLayout), Rows: salesRowsOut(rows),
+		Totals: edgeapi.Totals{Transactions: tot.Transactions, Quantity: tot.Quantity, Revenue: tot.Revenue},
 	})
 	return nil
 }
@@ -563,9 +568,9 @@ func (s *server) topProducts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{
-		"site": s.cfg.Store.Site.ID, "timezone": s.cfg.Store.Site.Timezone,
-		"from": from.Format("2006-01-02T15:04:05"), "to": to.Format("2006-01-02T15:04:05"), "products": ps,
+	web.WriteJSON(w, http.StatusOK, edgeapi.TopAnswer{
+		Site: s.cfg.Store.Site.ID, Timezone: s.cfg.Store.Site.Timezone,
+		From: from.Format(localLayout), To: to.Format(localLayout), Products: productTotalsOut(ps),
 	})
 	return nil
 }
@@ -580,7 +585,7 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"entries": es})
+	web.WriteJSON(w, http.StatusOK, edgeapi.AuditList{Entries: auditOut(es)})
 	return nil
 }
 
@@ -593,6 +598,9 @@ func (s *server) syncState(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Uplink != nil {
 		up = s.cfg.Uplink()
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"site": s.cfg.Store.Site.ID, "outbox": st, "uplink": up})
+	web.WriteJSON(w, http.StatusOK, edgeapi.SyncState{
+		Outbox: edgeapi.OutboxStats{LastSeq: st.LastSeq, AckedSeq: st.AckedSeq, Depth: st.Depth, Oldest: st.Oldest},
+		Site:   s.cfg.Store.Site.ID, Uplink: uplinkOut(up),
+	})
 	return nil
 }

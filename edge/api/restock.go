@@ -22,6 +22,6 @@ func (s *server) restock(w http.ResponseWriter, r *http.Request) error {
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	web.WriteJSON(w, http.StatusCreated, res)
+	web.WriteJSON(w, http.StatusCreated, restockOut(res))
 	return nil
 }

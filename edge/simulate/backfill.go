@@ -2,12 +2,12 @@ package simulate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vendsync/vendsync/internal/edgeapi"
 )
 
 // backfill fires the generator's timers in virtual time up to end, posting
@@ -104,17 +104,8 @@ generate:
 	return fatal(parent, ctx)
 }
 
-// batchResult is one element of the edge's per-event answer to a batch.
-type batchResult struct {
-	TransactionID string `json:"transactionId"`
-	Status        string `json:"status"`
-	Error         *struct {
-		Code string `json:"code"`
-	} `json:"error"`
-}
-
 // failed reports whether the edge refused this event, and its error code.
-func (b batchResult) failed() (string, bool) {
+func failed(b edgeapi.BatchResult) (string, bool) {
 	if b.Error != nil && b.Error.Code != "" {
 		return b.Error.Code, true
 	}
@@ -128,15 +119,14 @@ func (b batchResult) failed() (string, bool) {
 // postBatch posts one chunk and counts each event's outcome. It returns an
 // error only when the run must stop.
 func (r *runner) postBatch(ctx context.Context, chunk []sale) error {
-	events := make([]json.RawMessage, len(chunk))
+	events := make([]edgeapi.Sale, len(chunk))
 	for i, s := range chunk {
-		events[i], _ = json.Marshal(s)
+		events[i] = s.wire()
 	}
-	body, _ := json.Marshal(batchBody{Events: events})
 	n := int64(len(chunk))
 	r.st.salesSent.Add(n)
 	r.st.backfilled.Add(n)
-	res, err := r.c.do(ctx, http.MethodPost, "/events/batch", body, "")
+	ans, err := r.c.Batch(ctx, events)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -148,18 +138,18 @@ func (r *runner) postBatch(ctx context.Context, chunk []sale) error {
 		r.countError("", err)
 		return nil
 	}
-	results, ok := parseBatchResults(res.body)
-	if !ok || len(results) != len(chunk) {
+	results := ans.Results
+	if len(results) != len(chunk) {
 		// Unknown shape: a 2xx for the whole batch is taken as all recorded.
 		r.warnBatchShape.Do(func() {
-			r.log.Warn().Str("answer", truncate(string(res.body), 300)).Msg("cannot read per-event results of /events/batch; counting the whole batch as accepted")
+			r.log.Warn().Int("results", len(results)).Int("sent", len(chunk)).Msg("cannot read per-event results of /events/batch; counting the whole batch as accepted")
 		})
 		for _, s := range chunk {
 			r.accepted(s.Amount)
 		}
 		return nil
 	}
-	byID := make(map[string]batchResult, len(results))
+	byID := make(map[string]edgeapi.BatchResult, len(results))
 	for _, res := range results {
 		if res.TransactionID != "" {
 			byID[res.TransactionID] = res
@@ -170,7 +160,7 @@ func (r *runner) postBatch(ctx context.Context, chunk []sale) error {
 		if !found {
 			res = results[i]
 		}
-		if code, bad := res.failed(); bad {
+		if code, bad := failed(res); bad {
 			r.st.salesFailed.Add(1)
 			r.countError(code, nil)
 			continue
@@ -178,31 +168,4 @@ func (r *runner) postBatch(ctx context.Context, chunk []sale) error {
 		r.accepted(s.Amount)
 	}
 	return nil
-}
-
-// parseBatchResults finds the per-event results in a batch answer: the
-// first array among "results", "events" and "items".
-func parseBatchResults(body []byte) ([]batchResult, bool) {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return nil, false
-	}
-	for _, name := range []string{"results", "events", "items"} {
-		raw, ok := top[name]
-		if !ok {
-			continue
-		}
-		var rs []batchResult
-		if json.Unmarshal(raw, &rs) == nil {
-			return rs, true
-		}
-	}
-	return nil, false
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

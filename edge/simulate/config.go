@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/internal/client"
 )
 
 // Config is everything Run needs. Start from DefaultConfig.
 type Config struct {
-	// EdgeURL is the base URL of the site's edge API, e.g. http://127.0.0.1:8080.
+	// EdgeURL is the base URL of the site's edge API, e.g. http://127.0.0.1:8080
+	// (a bare host:port means http://).
 	EdgeURL string
 	// ClientID and ClientSecret are the client credentials used on
 	// POST /auth/token; the client must be allowed to register machines and
@@ -128,10 +130,10 @@ func (c *Config) Validate() error {
 		return &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)}
 	}
 	prob := func(p float64) bool { return p >= 0 && p <= 1 }
-	u, err := url.Parse(c.EdgeURL)
+	_, err := client.BaseURL(c.EdgeURL)
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return bad("EdgeURL", "%q is not an http(s) URL", c.EdgeURL)
+	case err != nil:
+		return bad("EdgeURL", "%v", err)
 	case c.ClientID == "":
 		return bad("ClientID", "required")
 	case c.ClientSecret == "":

@@ -2,12 +2,14 @@ package simulate
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Money is an amount in minor units (cents). It encodes as a JSON decimal
@@ -177,41 +179,10 @@ func lookupCity(name string) (city, bool) {
 	return c, ok
 }
 
-// Wire shapes of the edge API.
+// sale, telemetry and fault are what the generator makes, in the JSON shape
+// the edge receives them (wire converts them to the client's types).
 
-type machineBody struct {
-	MachineID      string   `json:"machineId"`
-	Location       location `json:"location"`
-	PaymentMethods []string `json:"paymentMethods"`
-}
-
-type location struct {
-	City     string   `json:"city"`
-	Building string   `json:"building"`
-	Lat      *float64 `json:"lat,omitempty"`
-	Lng      *float64 `json:"lng,omitempty"`
-}
-
-type productBody struct {
-	ProductID     string `json:"productId"`
-	Name          string `json:"name"`
-	Price         Money  `json:"price"`
-	Quantity      int    `json:"quantity"`
-	ExpiryDate    string `json:"expiryDate"`
-	LowStockLimit int    `json:"lowStockLimit"`
-}
-
-type inventoryBody struct {
-	MachineID string `json:"machineId"`
-	Items     []struct {
-		ProductID     string `json:"productId"`
-		Price         Money  `json:"price"`
-		Quantity      int    `json:"quantity"`
-		LowStockLimit *int   `json:"lowStockLimit"`
-	} `json:"items"`
-}
-
-// sale is the body of POST /events/sales and an element of a batch.
+// sale is a sale a machine reports.
 type sale struct {
 	TransactionID string `json:"transactionId"`
 	MachineID     string `json:"machineId"`
@@ -237,8 +208,18 @@ type fault struct {
 	Timestamp   string `json:"timestamp"`
 }
 
-type batchBody struct {
-	Events []json.RawMessage `json:"events"`
+func (s sale) wire() edgeapi.Sale {
+	return edgeapi.Sale{TransactionID: s.TransactionID, MachineID: s.MachineID, ProductID: s.ProductID, Quantity: int64(s.Quantity),
+		Amount: wire.Money(s.Amount), PaymentMethod: s.PaymentMethod, Timestamp: s.Timestamp}
+}
+
+func (t telemetry) wire() edgeapi.Telemetry {
+	temp := t.Temperature
+	return edgeapi.Telemetry{MachineID: t.MachineID, Temperature: &temp, PowerStatus: t.PowerStatus, DoorStatus: t.DoorStatus, Timestamp: t.Timestamp}
+}
+
+func (f fault) wire() edgeapi.NewFault {
+	return edgeapi.NewFault{MachineID: f.MachineID, FaultType: f.FaultType, Description: f.Description, Timestamp: f.Timestamp}
 }
 
 // stamp formats t as RFC 3339 in UTC with milliseconds.

@@ -12,18 +12,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Stats counts what a run did.
@@ -74,7 +76,7 @@ type counters struct {
 
 type runner struct {
 	cfg *Config
-	c   *client
+	c   *client.Edge
 	st  *counters
 	log zerolog.Logger
 
@@ -87,8 +89,7 @@ type runner struct {
 
 type recentSale struct {
 	m    int
-	key  string
-	body []byte
+	sale edgeapi.Sale
 }
 
 const recentSize = 256
@@ -115,11 +116,15 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		st:  &counters{errors: map[string]int64{}},
 		log: cfg.Logger.With().Str("component", "simulate").Str("run", runID).Logger(),
 	}
-	r.c = newClient(&cfg, func(code string) {
+	c, err := newClient(&cfg, func(code string) {
 		r.st.retries.Add(1)
 		r.countError(code, nil)
 	})
-	err := r.run(ctx, runID)
+	if err != nil { // Validate has checked the URL
+		return Stats{}, &FieldError{Field: "EdgeURL", Reason: err.Error()}
+	}
+	r.c = c
+	err = r.run(ctx, runID)
 	st := r.stats()
 	st.Elapsed = time.Since(started)
 	return st, err
@@ -168,7 +173,7 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 	}
 	// One token up front: refused credentials fail here, clearly, and the
 	// workers below do not queue for it.
-	if _, err := r.c.token(ctx); err != nil {
+	if err := r.c.SignIn(ctx); err != nil {
 		r.countError("", err)
 		return fmt.Errorf("setup: %w", err)
 	}
@@ -181,44 +186,36 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 	eg.SetLimit(r.cfg.Concurrency)
 	for m, ms := range g.machines {
 		eg.Go(func() error {
-			body, _ := json.Marshal(machineBody{
+			_, err := r.c.RegisterMachine(ctx, edgeapi.NewMachine{
 				MachineID:      ms.id,
-				Location:       location{City: r.cfg.City, Building: r.cfg.Building, Lat: ms.lat, Lng: ms.lng},
+				Location:       &edgeapi.Location{City: r.cfg.City, Building: r.cfg.Building, Lat: ms.lat, Lng: ms.lng},
 				PaymentMethods: paymentMethods,
 			})
-			if err := r.create(ctx, "/machines", body, "MACHINE_EXISTS"); err != nil {
+			if err := r.created(ctx, err, "MACHINE_EXISTS"); err != nil {
 				return fmt.Errorf("register machine %s: %w", ms.id, err)
 			}
-			base := "/machines/" + url.PathEscape(ms.id)
 			for _, it := range ms.items {
 				p := it.product
-				body, _ := json.Marshal(productBody{
+				price, qty, low := wire.Money(p.Price), int64(p.Capacity), int64(p.LowStockLimit)
+				_, err := r.c.AddProduct(ctx, ms.id, edgeapi.NewProduct{
 					ProductID:     p.ID,
 					Name:          p.Name,
-					Price:         p.Price,
-					Quantity:      p.Capacity,
+					Price:         &price,
+					Quantity:      &qty,
 					ExpiryDate:    today.Add(p.ShelfLife).Format(time.DateOnly),
-					LowStockLimit: p.LowStockLimit,
+					LowStockLimit: &low,
 				})
-				if err := r.create(ctx, base+"/products", body, "PRODUCT_EXISTS"); err != nil {
+				if err := r.created(ctx, err, "PRODUCT_EXISTS"); err != nil {
 					return fmt.Errorf("add product %s to %s: %w", p.ID, ms.id, err)
 				}
 			}
-			res, err := r.c.do(ctx, http.MethodGet, base+"/inventory", nil, "")
+			items, err := r.c.Inventory(ctx, ms.id)
 			if err != nil {
 				return fmt.Errorf("read inventory of %s: %w", ms.id, err)
 			}
-			var ib inventoryBody
-			if err := json.Unmarshal(res.body, &ib); err != nil {
-				return fmt.Errorf("read inventory of %s: %w", ms.id, err)
-			}
 			inv[m] = map[string]found{}
-			for _, x := range ib.Items {
-				f := found{price: x.Price, qty: x.Quantity, low: -1}
-				if x.LowStockLimit != nil {
-					f.low = *x.LowStockLimit
-				}
-				inv[m][x.ProductID] = f
+			for _, x := range items {
+				inv[m][x.ProductID] = found{price: Money(x.Price), qty: int(x.Quantity), low: int(x.LowStockLimit)}
 			}
 			return nil
 		})
@@ -247,12 +244,9 @@ func (r *runner) setup(ctx context.Context, g *generator, now time.Time) error {
 // edgeTimezone asks the edge for its site's timezone, which its aggregation
 // answers carry; time.Local if it cannot tell.
 func (r *runner) edgeTimezone(ctx context.Context) *time.Location {
-	res, err := r.c.do(ctx, http.MethodGet, "/aggregations/sales?window=hour&from=2000-01-01T00:00&to=2000-01-01T01:00", nil, "")
-	var body struct {
-		Timezone string `json:"timezone"`
-	}
-	if err == nil && json.Unmarshal(res.body, &body) == nil && body.Timezone != "" {
-		if loc, err := time.LoadLocation(body.Timezone); err == nil {
+	ans, err := r.c.Sales(ctx, edgeapi.SalesQuery{Window: "hour", From: "2000-01-01T00:00", To: "2000-01-01T01:00"})
+	if err == nil && ans.Timezone != "" {
+		if loc, err := time.LoadLocation(ans.Timezone); err == nil {
 			return loc
 		}
 	}
@@ -260,10 +254,9 @@ func (r *runner) edgeTimezone(ctx context.Context) *time.Location {
 	return time.Local
 }
 
-// create POSTs body and treats a 409 carrying existsCode as success.
-func (r *runner) create(ctx context.Context, path string, body []byte, existsCode string) error {
-	_, err := r.c.do(ctx, http.MethodPost, path, body, "")
-	var ae *APIError
+// created is the error of a create: a 409 carrying existsCode is success.
+func (r *runner) created(ctx context.Context, err error, existsCode string) error {
+	var ae *client.Error
 	if errors.As(err, &ae) && ae.Status == http.StatusConflict && ae.Code == existsCode {
 		return nil
 	}
@@ -351,36 +344,34 @@ func (r *runner) exec(ctx context.Context, a action) error {
 	var err error
 	switch a.kind {
 	case actSale:
-		body, _ := json.Marshal(a.sale)
+		s := a.sale.wire()
 		r.st.salesSent.Add(1)
-		_, err = r.c.do(ctx, http.MethodPost, "/events/sales", body, a.sale.TransactionID)
+		_, err = r.c.Sale(ctx, s)
 		switch {
 		case err == nil:
 			// Even if answered as a replay: then a retry of ours found the
 			// first try recorded.
 			r.accepted(a.sale.Amount)
-			r.remember(a.m, a.sale.TransactionID, body)
+			r.remember(a.m, s)
 		case ctx.Err() == nil:
 			r.st.salesFailed.Add(1)
 		}
 	case actReplay:
-		var res reply
-		res, err = r.c.do(ctx, http.MethodPost, "/events/sales", a.replay.body, a.replay.key)
+		var res edgeapi.SaleResult
+		res, err = r.c.Sale(ctx, a.replay.sale)
 		if err == nil {
-			if res.replayed {
+			if res.Replayed {
 				r.st.salesReplayed.Add(1)
 			} else {
 				r.countError("REPLAY_ACCEPTED_AS_NEW", nil)
 			}
 		}
 	case actTelemetry:
-		body, _ := json.Marshal(a.tel)
-		if _, err = r.c.do(ctx, http.MethodPost, "/events/telemetry", body, ""); err == nil {
+		if err = r.c.Telemetry(ctx, a.tel.wire()); err == nil {
 			r.st.telemetry.Add(1)
 		}
 	case actFault:
-		body, _ := json.Marshal(a.fault)
-		if _, err = r.c.do(ctx, http.MethodPost, "/events/faults", body, a.key); err == nil {
+		if _, err = r.c.ReportFault(ctx, a.fault.wire(), a.key); err == nil {
 			r.st.faults.Add(1)
 		}
 	case actRestock:
@@ -401,9 +392,8 @@ func (r *runner) exec(ctx context.Context, a action) error {
 }
 
 func (r *runner) patchStock(ctx context.Context, m int, it restockItem) error {
-	body, _ := json.Marshal(map[string]int{"quantity": it.qty})
-	path := "/machines/" + url.PathEscape(r.cfg.machineID(m)) + "/products/" + url.PathEscape(it.productID)
-	if _, err := r.c.do(ctx, http.MethodPatch, path, body, ""); err != nil {
+	qty := int64(it.qty)
+	if _, err := r.c.PatchProduct(ctx, r.cfg.machineID(m), it.productID, edgeapi.ProductPatch{Quantity: &qty}); err != nil {
 		return err
 	}
 	r.st.restocks.Add(1)
@@ -415,14 +405,14 @@ func (r *runner) accepted(amount Money) {
 	r.st.revenue.Add(int64(amount))
 }
 
-func (r *runner) remember(m int, key string, body []byte) {
+func (r *runner) remember(m int, s edgeapi.Sale) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.recent) < recentSize {
-		r.recent = append(r.recent, recentSale{m, key, body})
+		r.recent = append(r.recent, recentSale{m, s})
 		return
 	}
-	r.recent[r.next] = recentSale{m, key, body}
+	r.recent[r.next] = recentSale{m, s}
 	r.next = (r.next + 1) % recentSize
 }
 
@@ -447,7 +437,7 @@ func (r *runner) countError(code string, err error) {
 		return
 	}
 	if code == "" {
-		var ae *APIError
+		var ae *client.Error
 		switch {
 		case errors.As(err, &ae):
 			code = ae.Code
@@ -489,8 +479,20 @@ func (r *runner) stats() Stats {
 		Restocks:      r.st.restocks.Load(),
 		Revenue:       Money(r.st.revenue.Load()),
 		Retries:       r.st.retries.Load(),
-		Tokens:        r.c.tokenCount(),
+		Tokens:        r.c.Tokens(),
 		Errors:        errs,
 		Timezone:      tz,
+	}
+}
+
+// sleep waits d or until ctx is done, returning ctx's error then.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

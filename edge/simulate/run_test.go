@@ -44,6 +44,33 @@ type fakeEdge struct {
 	unauthed    int    // 401s answered
 }
 
+// Request bodies as the fake edge decodes them.
+type machineBody struct {
+	MachineID      string   `json:"machineId"`
+	Location       location `json:"location"`
+	PaymentMethods []string `json:"paymentMethods"`
+}
+
+type location struct {
+	City     string   `json:"city"`
+	Building string   `json:"building"`
+	Lat      *float64 `json:"lat,omitempty"`
+	Lng      *float64 `json:"lng,omitempty"`
+}
+
+type productBody struct {
+	ProductID     string `json:"productId"`
+	Name          string `json:"name"`
+	Price         Money  `json:"price"`
+	Quantity      int    `json:"quantity"`
+	ExpiryDate    string `json:"expiryDate"`
+	LowStockLimit int    `json:"lowStockLimit"`
+}
+
+type batchBody struct {
+	Events []json.RawMessage `json:"events"`
+}
+
 type fakeItem struct {
 	price Money
 	qty   int

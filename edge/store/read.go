@@ -16,10 +16,10 @@ import (
 
 // Location is where a machine stands.
 type Location struct {
-	City     string   `json:"city"`
-	Building string   `json:"building"`
-	Lat      *float64 `json:"lat,omitempty"`
-	Lng      *float64 `json:"lng,omitempty"`
+	City     string
+	Building string
+	Lat      *float64
+	Lng      *float64
 }
 
 // Key is the location's aggregation key: "city/building", or the city alone.
@@ -32,23 +32,23 @@ func (l Location) Key() string {
 
 // MachineState is a machine's last reported telemetry.
 type MachineState struct {
-	LastTelemetryAt *time.Time `json:"lastTelemetryAt,omitempty"`
-	Temperature     *float64   `json:"temperature,omitempty"`
-	PowerStatus     string     `json:"powerStatus,omitempty"`
-	DoorStatus      string     `json:"doorStatus,omitempty"`
+	LastTelemetryAt *time.Time
+	Temperature     *float64
+	PowerStatus     string
+	DoorStatus      string
 }
 
 // Machine is a registered machine.
 type Machine struct {
-	MachineID        string        `json:"machineId"`
-	Location         Location      `json:"location"`
-	PaymentMethods   []string      `json:"paymentMethods"`
-	Status           string        `json:"status"`
-	TemperatureMax   *float64      `json:"temperatureMax,omitempty"`
-	CreatedAt        time.Time     `json:"createdAt"`
-	UpdatedAt        time.Time     `json:"updatedAt"`
-	DecommissionedAt *time.Time    `json:"decommissionedAt,omitempty"`
-	State            *MachineState `json:"state,omitempty"`
+	MachineID        string
+	Location         Location
+	PaymentMethods   []string
+	Status           string
+	TemperatureMax   *float64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DecommissionedAt *time.Time
+	State            *MachineState
 }
 
 const machineCols = `m.machine_id, m.city, m.building, m.latitude, m.longitude, m.payment_methods, m.status, m.temp_max_c,
@@ -117,16 +117,16 @@ func (s *Store) Machines(ctx context.Context, status string) ([]Machine, error) 
 
 // InventoryItem is one product on one machine.
 type InventoryItem struct {
-	ProductID     string     `json:"productId"`
-	Name          string     `json:"name"`
-	Price         wire.Money `json:"price"`
-	Quantity      int64      `json:"quantity"`
-	ExpiryDate    string     `json:"expiryDate,omitempty"`
-	LowStockLimit int64      `json:"lowStockLimit"`
-	ParLevel      int64      `json:"parLevel"`
-	CasePack      int64      `json:"casePack,omitempty"`
-	UpdatedAt     time.Time  `json:"updatedAt"`
-	OpenAlerts    []string   `json:"openAlerts"`
+	ProductID     string
+	Name          string
+	Price         wire.Money
+	Quantity      int64
+	ExpiryDate    string
+	LowStockLimit int64
+	ParLevel      int64
+	CasePack      int64
+	UpdatedAt     time.Time
+	OpenAlerts    []string
 }
 
 // DefaultParMultiple is the par level of a product with none set, as a
@@ -185,16 +185,16 @@ func (s *Store) Inventory(ctx context.Context, machineID string) ([]InventoryIte
 
 // Fault is a reported machine fault.
 type Fault struct {
-	FaultID     int64      `json:"faultId"`
-	MachineID   string     `json:"machineId"`
-	FaultType   string     `json:"faultType"`
-	Description string     `json:"description"`
-	Status      string     `json:"status"`
-	Timestamp   time.Time  `json:"timestamp"`
-	ReportedAt  time.Time  `json:"reportedAt"`
-	UpdatedAt   time.Time  `json:"updatedAt"`
-	ResolvedAt  *time.Time `json:"resolvedAt,omitempty"`
-	ResolvedBy  string     `json:"resolvedBy,omitempty"`
+	FaultID     int64
+	MachineID   string
+	FaultType   string
+	Description string
+	Status      string
+	Timestamp   time.Time
+	ReportedAt  time.Time
+	UpdatedAt   time.Time
+	ResolvedAt  *time.Time
+	ResolvedBy  string
 }
 
 const faultCols = `fault_id, machine_id, fault_type, description, status, event_time, reported_at, updated_at, resolved_at, COALESCE(resolved_by, '')`
@@ -247,15 +247,15 @@ func (s *Store) Faults(ctx context.Context, status, machineID string, limit int)
 
 // Alert is an alert with its lifecycle.
 type Alert struct {
-	AlertID     int64      `json:"alertId"`
-	MachineID   string     `json:"machineId"`
-	ProductID   string     `json:"productId,omitempty"`
-	Type        string     `json:"type"`
-	Status      string     `json:"status"`
-	Detail      string     `json:"detail,omitempty"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ClosedAt    *time.Time `json:"closedAt,omitempty"`
-	CloseReason string     `json:"closeReason,omitempty"`
+	AlertID     int64
+	MachineID   string
+	ProductID   string
+	Type        string
+	Status      string
+	Detail      string
+	CreatedAt   time.Time
+	ClosedAt    *time.Time
+	CloseReason string
 }
 
 // Alerts lists alerts, newest first, filtered by status, type and machine.
@@ -287,18 +287,18 @@ func (s *Store) Alerts(ctx context.Context, status, typ, machineID string, limit
 
 // AggRow is one group's totals in one bucket.
 type AggRow struct {
-	Key          string     `json:"key"`
-	Bucket       string     `json:"bucket"` // local wall-clock start of the bucket
-	Transactions int64      `json:"transactions"`
-	Quantity     int64      `json:"quantity"`
-	Revenue      wire.Money `json:"revenue"`
+	Key          string
+	Bucket       string // local wall-clock start of the bucket
+	Transactions int64
+	Quantity     int64
+	Revenue      wire.Money
 }
 
 // Totals sums rows.
 type Totals struct {
-	Transactions int64      `json:"transactions"`
-	Quantity     int64      `json:"quantity"`
-	Revenue      wire.Money `json:"revenue"`
+	Transactions int64
+	Quantity     int64
+	Revenue      wire.Money
 }
 
 // Dims are the edge's aggregation dimensions.
@@ -333,11 +333,11 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 
 // ProductTotal is one product's totals over a range.
 type ProductTotal struct {
-	ProductID    string     `json:"productId"`
-	Name         string     `json:"name"`
-	Transactions int64      `json:"transactions"`
-	Quantity     int64      `json:"quantity"`
-	Revenue      wire.Money `json:"revenue"`
+	ProductID    string
+	Name         string
+	Transactions int64
+	Quantity     int64
+	Revenue      wire.Money
 }
 
 // TopProducts returns the n best products over the naive-local range
@@ -397,13 +397,13 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 
 // AuditEntry is one audit log row.
 type AuditEntry struct {
-	ID          int64           `json:"id"`
-	EntityType  string          `json:"entityType"`
-	EntityID    string          `json:"entityId"`
-	Action      string          `json:"action"`
-	PerformedBy string          `json:"performedBy"`
-	PerformedAt time.Time       `json:"performedAt"`
-	Detail      json.RawMessage `json:"detail"`
+	ID          int64
+	EntityType  string
+	EntityID    string
+	Action      string
+	PerformedBy string
+	PerformedAt time.Time
+	Detail      json.RawMessage
 }
 
 // Audit lists audit entries, newest first, optionally for one entity.
