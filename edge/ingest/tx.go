@@ -20,9 +20,13 @@ type Tx struct {
 	tx  *sql.Tx
 	ctx context.Context
 	now time.Time
-	agg map[aggKey]*aggVal
+	agg map[aggKey]aggVal
 	seq uint64
 	day string // the site-local date of now, computed once per transaction
+	// stmts are the writer's statements bound to this transaction, made on
+	// first use: binding costs an allocation and a lock, once per batch
+	// rather than once per statement run.
+	stmts []*sql.Stmt
 }
 
 // Now is the transaction's clock reading.
@@ -39,19 +43,29 @@ func (t *Tx) Today() string {
 // Site is the site the transaction writes for.
 func (t *Tx) Site() store.Site { return t.w.site }
 
+// stmt is s bound to the transaction.
+func (t *Tx) stmt(s *Stmt) *sql.Stmt {
+	if ts := t.stmts[s.idx]; ts != nil {
+		return ts
+	}
+	ts := t.tx.StmtContext(t.ctx, s.st)
+	t.stmts[s.idx] = ts
+	return ts
+}
+
 // Exec runs a prepared statement in the transaction.
 func (t *Tx) Exec(s *Stmt, args ...any) (sql.Result, error) {
-	return t.tx.StmtContext(t.ctx, s.st).ExecContext(t.ctx, args...)
+	return t.stmt(s).ExecContext(t.ctx, args...)
 }
 
 // QueryRow runs a prepared query returning at most one row.
 func (t *Tx) QueryRow(s *Stmt, args ...any) *sql.Row {
-	return t.tx.StmtContext(t.ctx, s.st).QueryRowContext(t.ctx, args...)
+	return t.stmt(s).QueryRowContext(t.ctx, args...)
 }
 
 // Query runs a prepared query in the transaction.
 func (t *Tx) Query(s *Stmt, args ...any) (*sql.Rows, error) {
-	return t.tx.StmtContext(t.ctx, s.st).QueryContext(t.ctx, args...)
+	return t.stmt(s).QueryContext(t.ctx, args...)
 }
 
 // NextSeq is the outbox sequence number the next Emit will use.
@@ -60,20 +74,30 @@ func (t *Tx) NextSeq() uint64 { return t.seq + 1 }
 // Emit appends an event to the outbox with the next sequence number and
 // returns that number. at is the event's own time.
 func (t *Tx) Emit(kind envelope.Kind, at time.Time, data any) (uint64, error) {
-	raw, err := json.Marshal(data)
+	seq := t.seq + 1
+	// One pass: the envelope with its data inline gives the same bytes as
+	// envelope.Event with Data marshalled first, without encoding the data
+	// and then scanning it again as a RawMessage.
+	ev, err := json.Marshal(outEvent{V: envelope.Version, Site: t.w.site.ID, Seq: seq, Kind: kind, Time: at.UTC(), Data: data})
 	if err != nil {
 		return 0, fmt.Errorf("encode %s event: %w", kind, err)
-	}
-	seq := t.seq + 1
-	ev, err := json.Marshal(envelope.Event{V: envelope.Version, Site: t.w.site.ID, Seq: seq, Kind: kind, Time: at.UTC(), Data: raw})
-	if err != nil {
-		return 0, fmt.Errorf("encode envelope: %w", err)
 	}
 	if _, err := t.Exec(t.w.own.outbox, seq, string(kind), at.UnixMilli(), ev, t.now.UnixMilli()); err != nil {
 		return 0, fmt.Errorf("append outbox: %w", err)
 	}
 	t.seq = seq
 	return seq, nil
+}
+
+// outEvent is envelope.Event as Emit writes it: the same fields and names,
+// with the data not yet encoded.
+type outEvent struct {
+	V    int           `json:"v"`
+	Site string        `json:"site"`
+	Seq  uint64        `json:"seq"`
+	Kind envelope.Kind `json:"kind"`
+	Time time.Time     `json:"time"`
+	Data any           `json:"data"`
 }
 
 // Audit records who (by) did what (action) to which entity; detail is
@@ -163,13 +187,10 @@ func (t *Tx) CountSale(dim, key string, at time.Time, qty, revenue int64) {
 	for i, win := range bucket.All {
 		k := aggKey{dim, win, ks[i], key}
 		v := t.agg[k]
-		if v == nil {
-			v = &aggVal{}
-			t.agg[k] = v
-		}
 		v.tx++
 		v.qty += qty
 		v.rev += revenue
+		t.agg[k] = v
 	}
 }
 

@@ -108,6 +108,7 @@ type View interface {
 // Stmt is a statement prepared once, when the writer opens.
 type Stmt struct {
 	query string
+	idx   int // its place in a Tx's bound statements
 	st    *sql.Stmt
 }
 
@@ -141,6 +142,7 @@ type Writer struct {
 	// The engine's own view, owned by the loop goroutine.
 	alerts  map[alertKey]openAlert
 	lastSeq uint64
+	agg     map[aggKey]aggVal // a transaction's aggregate deltas
 
 	batchSize prometheus.Histogram
 	committed prometheus.Counter
@@ -162,6 +164,7 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 		appended: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		stmts:    map[string]*Stmt{},
+		agg:      map[aggKey]aggVal{},
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "vendsync_edge_commit_batch_size", Help: "Requests group-committed per transaction.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
@@ -190,7 +193,7 @@ func (w *Writer) Prepare(query string) *Stmt {
 	if s, ok := w.stmts[query]; ok {
 		return s
 	}
-	s := &Stmt{query: query}
+	s := &Stmt{query: query, idx: len(w.stmts)}
 	w.stmts[query] = s
 	return s
 }
@@ -390,7 +393,9 @@ func (w *Writer) runTx(batch []*request) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: map[aggKey]*aggVal{}, seq: w.lastSeq}
+	clear(w.agg) // reused: its buckets stay allocated from one batch to the next
+	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq,
+		stmts: make([]*sql.Stmt, len(w.stmts))}
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err() // the caller is gone; nothing written for it
