@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -39,6 +41,52 @@ func TestOutEvent_SameBytesAsEnvelope(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("outEvent encodes\n%s\nenvelope.Event encodes\n%s", got, want)
+			}
+		})
+	}
+}
+
+// CountSale's deltas reach sales_agg whatever mix of multi-row and
+// single-row upserts flush uses, and add to the rows already there.
+func TestCountSale_FlushesEveryBucket(t *testing.T) {
+	at := time.Date(2026, 11, 2, 10, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name string
+		keys int // distinct keys; × 4 windows = rows flushed
+	}{
+		{"single-row statements only", 1}, // 4 rows
+		{"eight-row statements", 2},       // 8 rows
+		{"all sizes", 45},                 // 180 rows: 5 × 32, 2 × 8, 4 singles
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, _ := openWriter(t)
+			for round := range 2 {
+				err := w.Do(context.Background(), func(tx *Tx) error {
+					for k := range tc.keys {
+						id := fmt.Sprintf("VM_%02d", k)
+						tx.CountSale("machine", id, at, 2, 150)
+						tx.CountSale("machine", id, at.Add(time.Minute), 1, 50)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if got, want := count(t, w, `SELECT COUNT(*) FROM sales_agg`), int64(4*tc.keys); got != want {
+				t.Fatalf("%d aggregate rows, want %d", got, want)
+			}
+			for _, q := range []struct {
+				sql  string
+				want int64
+			}{
+				{`SELECT COUNT(*) FROM sales_agg WHERE tx_count = 4 AND quantity = 6 AND revenue_cents = 400`, int64(4 * tc.keys)},
+				{`SELECT COUNT(DISTINCT win) FROM sales_agg`, 4},
+			} {
+				if got := count(t, w, q.sql); got != q.want {
+					t.Fatalf("%s = %d, want %d", q.sql, got, q.want)
+				}
 			}
 		})
 	}
