@@ -1,0 +1,68 @@
+// vendsync HQ dashboard: live updates and small conveniences. Pages work
+// without this script; with it, the main section is fetched again whenever
+// central's read model changes (server-sent events from /ui/events), so
+// figures move without a reload.
+(function () {
+  "use strict";
+
+  // Filter forms submit on change.
+  document.addEventListener("change", function (ev) {
+    var form = ev.target.form;
+    if (form && form.hasAttribute("data-autosubmit")) {
+      form.requestSubmit();
+    }
+  });
+
+  var main = document.getElementById("main");
+  if (!main || !main.hasAttribute("data-live") || !window.EventSource) {
+    return;
+  }
+  var dot = document.getElementById("live");
+  var busy = false, again = false;
+
+  function mark(state, title) {
+    if (!dot) return;
+    dot.className = "live " + state;
+    dot.title = "live updates: " + title;
+  }
+
+  // refresh fetches this page's main section and swaps it in, unless the
+  // user is typing in it (their input would be lost).
+  function refresh() {
+    if (busy) { again = true; return; }
+    var active = document.activeElement;
+    if (active && main.contains(active) && (active.tagName === "INPUT" || active.tagName === "SELECT")) {
+      again = true;
+      return;
+    }
+    busy = true;
+    fetch(location.href, { headers: { "X-Partial": "main" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (res) {
+        if (res.status === 401) { location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search)); return null; }
+        if (!res.ok) { return null; }
+        return res.text();
+      })
+      .then(function (html) {
+        if (html !== null && html !== undefined) {
+          main.innerHTML = html;
+          main.dataset.refreshed = String(Date.now());
+          document.dispatchEvent(new CustomEvent("vs:refreshed"));
+        }
+      })
+      .catch(function () {})
+      .then(function () {
+        busy = false;
+        if (again) { again = false; setTimeout(refresh, 250); }
+      });
+  }
+
+  document.addEventListener("focusout", function () { if (again && !busy) { again = false; refresh(); } });
+
+  var es = new EventSource("/ui/events");
+  es.addEventListener("open", function () { mark("on", "connected"); });
+  es.addEventListener("error", function () { mark("off", "reconnecting"); });
+  es.addEventListener("change", refresh);
+  es.addEventListener("tick", refresh);
+  es.addEventListener("signedout", function () { es.close(); location.assign("/ui/login"); });
+  window.addEventListener("pagehide", function () { es.close(); });
+})();
