@@ -85,7 +85,9 @@ func (d *Dashboard) driverRoutes(w http.ResponseWriter, r *http.Request, s *sess
 			v.Units += pl.Units
 			v.Pick = append(v.Pick, *pl)
 		}
-		slices.SortFunc(v.Pick, func(a, b pickLine) int { return cmp.Or(cmp.Compare(b.Units, a.Units), cmp.Compare(a.ProductID, b.ProductID)) })
+		slices.SortFunc(v.Pick, func(a, b pickLine) int {
+			return cmp.Or(cmp.Compare(b.Units, a.Units), cmp.Compare(a.ProductID, b.ProductID))
+		})
 		p.Units += v.Units
 		p.Candidates = append(p.Candidates, v)
 	}

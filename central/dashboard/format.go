@@ -23,9 +23,9 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprint(v)
 	},
-	"clock": clock,
-	"lower": strings.ToLower,
-	"words": func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", " ")) },
+	"clock":  clock,
+	"lower":  strings.ToLower,
+	"words":  func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", " ")) },
 	"isTrue": func(p *bool) bool { return p != nil && *p },
 	"active": func(item, path string) bool {
 		if item == Prefix {

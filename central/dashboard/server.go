@@ -198,8 +198,10 @@ func httpErr(status int, format string, args ...any) error {
 
 // view is what every page template gets.
 type view struct {
-	Title   string
-	Path    string
+	Title string
+	Path  string
+	// URI is the page's path and query, where its forms come back to.
+	URI     string
 	Session *session
 	Nav     []navItem
 	Flash   string
@@ -208,7 +210,9 @@ type view struct {
 
 // can reports whether the session's role may do what roles allow (used by
 // templates to show or hide controls).
-func (v view) can(roles []auth.Role) bool { return v.Session != nil && slices.Contains(roles, v.Session.Role) }
+func (v view) can(roles []auth.Role) bool {
+	return v.Session != nil && slices.Contains(roles, v.Session.Role)
+}
 
 // CanSales and friends tell templates what the role may see and do.
 func (v view) CanSales() bool   { return v.can(rolesSales) }
@@ -226,7 +230,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	if !ok {
 		return fmt.Errorf("render: no template %q", name)
 	}
-	v := view{Title: title, Path: r.URL.Path, Session: s, Page: data, Flash: r.URL.Query().Get("flash")}
+	v := view{Title: title, Path: r.URL.Path, URI: r.URL.RequestURI(), Session: s, Page: data, Flash: r.URL.Query().Get("flash")}
 	if s != nil {
 		for _, n := range nav {
 			if slices.Contains(n.Roles, s.Role) {

@@ -37,7 +37,7 @@ type siteView struct {
 	LastEvent   time.Time
 	LastContact time.Time
 	// Age is how long since the last contact.
-	Age                        string
+	Age                         string
 	Watermark, LastSeq, Backlog uint64
 	// Connected and Since are the link state once the node knows it (site
 	// heartbeats); nil until then, and the state comes from LastContact.
@@ -265,11 +265,11 @@ type machineView struct {
 	ID, City, Building, Status string
 	Temperature, TempMax       *float64
 	// TempState is "high", "ok" or "" (no reading).
-	TempState        string
-	Power, Door      string
-	TelemetryAt      time.Time
-	Slots            []slotView
-	Fill, Capacity   int64
+	TempState         string
+	Power, Door       string
+	TelemetryAt       time.Time
+	Slots             []slotView
+	Fill, Capacity    int64
 	Expiring, Expired int
 }
 
