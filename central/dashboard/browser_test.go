@@ -240,6 +240,27 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Give the Accra site something to visit for: a restock visit that
+	// leaves one product low and one empty, a lot about to expire, and a
+	// warm machine.
+	acc, bg := sites["acc"], context.Background()
+	one, two, none := int64(1), int64(2), int64(0)
+	if _, err := acc.Node.Writer.Restock(bg, acc.Machines[2], ingest.RestockIn{MovementID: "visit-1", Items: []ingest.RestockItem{
+		{ProductID: "P03", Added: &one}, {ProductID: "P01", CountedQuantity: &two}, {ProductID: "P02", CountedQuantity: &none},
+	}}, "driver"); err != nil {
+		t.Fatal(err)
+	}
+	soon := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	if _, err := acc.Node.Writer.UpdateProduct(bg, acc.Machines[0], "P00", ingest.ProductPatch{ExpiryDate: &soon}, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.Node.Writer.UpdateMachine(bg, acc.Machines[1], ingest.MachinePatch{TemperatureMax: ptr(6)}, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if err := acc.Node.Writer.RecordTelemetry(bg, ingest.TelemetryIn{MachineID: acc.Machines[1], Temperature: ptr(9.5),
+		PowerStatus: "ON", DoorStatus: "CLOSED", Timestamp: time.Now().UTC().Format(time.RFC3339)}, ""); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range sites {
 		fleettest.WaitSynced(t, c, s, syncTimeout)
 	}
@@ -286,11 +307,13 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if n := sites["acc"].Sell(t, "live", 3, time.Minute); n != 3 {
 		t.Fatalf("live sales accepted: %d", n)
 	}
+	sold := time.Now()
 	poll(t, ctx, "the live sale on the overview",
 		fmt.Sprintf(`+document.querySelector('[data-figure="revenue-today"]').dataset.cents > %d`, before), liveTimeout)
 	if got := eval[int](t, ctx, `window.vsNoReload || 0`); got != 42 {
 		t.Fatal("the page reloaded to show the sale")
 	}
+	t.Logf("the live sale showed after %v", time.Since(sold).Round(time.Millisecond))
 	fleettest.WaitSynced(t, c, sites["acc"], syncTimeout)
 	poll(t, ctx, "the overview to settle", fmt.Sprintf(`+document.querySelector('[data-figure="revenue-today"]').dataset.cents === %d`,
 		func() int64 {
@@ -302,6 +325,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	step(t, ctx, "open sales", chromedp.Navigate(ui+"sales"), chromedp.WaitVisible(chromedp.CSS(`svg[data-chart="sales"]`)))
 	chartDrawn(t, ctx, "sales", "rect.bar", 10)
 	chartDrawn(t, ctx, "top-products", "rect.bar", 3)
+	poll(t, ctx, "the hour-of-week chart", `document.querySelector('svg[data-chart="hour-of-week"]')`, 30*time.Second)
 	chartDrawn(t, ctx, "hour-of-week", "rect.cell", 7*24)
 	fleetTotal := eval[int64](t, ctx, `+document.querySelector('svg[data-chart="sales"]').dataset.total`)
 	legend := eval[string](t, ctx, `document.querySelector('.legend').innerText`)
@@ -351,14 +375,19 @@ func TestBrowser_Dashboard(t *testing.T) {
 	screenshot(t, ctx, shots, "08-alerts")
 	step(t, ctx, "resolve the fault", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-resolve="acc/%d"]`, fault.FaultID))), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	eval[chromedp.Void](t, ctx, `window.vsNoReload = 7`)
+	resolved := time.Now()
 	poll(t, ctx, "the fault to close", `document.querySelector('`+row+`') && document.querySelector('`+row+`').dataset.status === "RESOLVED"`, liveTimeout)
 	if got := eval[int](t, ctx, `window.vsNoReload || 0`); got != 7 {
 		t.Fatal("the page reloaded to show the resolution")
 	}
+	t.Logf("the resolution came back from the site after %v", time.Since(resolved).Round(time.Millisecond))
 	screenshot(t, ctx, shots, "09-fault-resolved")
 
-	// Drivers' routes.
-	step(t, ctx, "open routes", chromedp.Navigate(ui+"routes"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	// Drivers' routes: Accra, with its pick list.
+	step(t, ctx, "open routes", chromedp.Navigate(ui+"routes"), chromedp.WaitVisible(chromedp.CSS(`[data-candidate="acc"]`)))
+	if pick := eval[string](t, ctx, `document.querySelector('[data-candidate="acc"] .pick').innerText`); !strings.Contains(pick, "P02") {
+		t.Fatalf("Accra's pick list lacks the empty P02:\n%s", pick)
+	}
 	screenshot(t, ctx, shots, "10-routes")
 
 	// Sign out: the dashboard asks for sign-in again.

@@ -5,6 +5,7 @@ import (
 	"html"
 	"html/template"
 	"math"
+	"net/url"
 	"strings"
 )
 
@@ -127,7 +128,7 @@ func shortLabel(s string) string {
 
 // rankedBars draws one horizontal bar per row, largest first as given.
 func rankedBars(name string, labels []string, values []int64, f valueFormat) template.HTML {
-	const w, left, right, rowH = 800.0, 150.0, 90.0, 22.0
+	const w, left, right, rowH = 560.0, 120.0, 80.0, 24.0
 	h := rowH*float64(len(labels)) + 8
 	var maxV, sum int64
 	for _, v := range values {
@@ -229,8 +230,13 @@ func siteMap(name string, pts []mapPoint) template.HTML {
 		fmt.Fprintf(&b, `<line class="graticule" x1="0" x2="%g" y1="%.1f" y2="%.1f"/><text class="axis" x="3" y="%.1f">%g°</text>`, w, y(g), y(g), y(g)-3, g)
 	}
 	for _, p := range pts {
-		fmt.Fprintf(&b, `<a href="%ssites/%s"><circle class="site st-%s" cx="%.1f" cy="%.1f" r="7"><title>%s</title></circle></a>`,
-			Prefix, esc(p.ID), esc(p.State), x(p.Lng), y(p.Lat), esc(p.Label))
+		id := esc(url.PathEscape(p.ID))
+		fmt.Fprintf(&b, `<a href="%ssites/%s"><circle class="site st-%s" cx="%.1f" cy="%.1f" r="7"><title>%s</title></circle>`,
+			Prefix, id, esc(p.State), x(p.Lng), y(p.Lat), esc(p.Label))
+		if len(pts) <= 60 { // beyond that, labels only hide each other
+			fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f">%s</text>`, x(p.Lng)+10, y(p.Lat)+4, esc(p.ID))
+		}
+		b.WriteString(`</a>`)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

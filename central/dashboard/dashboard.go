@@ -47,7 +47,7 @@ const Prefix = "/ui/"
 // Defaults.
 const (
 	DefaultSessionTTL = 12 * time.Hour
-	DefaultCoalesce   = 300 * time.Millisecond
+	DefaultCoalesce   = time.Second
 	DefaultTick       = time.Minute
 )
 
@@ -91,8 +91,9 @@ type Config struct {
 	StaleAfter time.Duration
 	// SessionTTL is how long a session lasts (default DefaultSessionTTL).
 	SessionTTL time.Duration
-	// Coalesce is how long change notices are gathered before pages are
-	// told (default DefaultCoalesce).
+	// Coalesce is the least time between two change notices to open pages
+	// (default DefaultCoalesce): a busy fleet commits many batches a
+	// second, and a page is not read faster than that.
 	Coalesce time.Duration
 	// Tick is how often open pages refresh when nothing changed, so ages
 	// ("5 min ago") and staleness stay true (default DefaultTick).
@@ -110,6 +111,8 @@ type Dashboard struct {
 	live     *notifier
 	limiter  *limiter
 	reg      registryCache
+	heats    *memo // hour-of-week charts by filter
+	plans    *memo // the drivers' route
 
 	mu     sync.Mutex
 	closed bool
@@ -128,6 +131,11 @@ func New(cfg Config) (*Dashboard, error) {
 	case cfg.API == nil:
 		return nil, errors.New("dashboard config: API is required")
 	}
+	return newDashboard(cfg)
+}
+
+// newDashboard fills cfg's defaults and parses the templates.
+func newDashboard(cfg Config) (*Dashboard, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -165,6 +173,8 @@ func New(cfg Config) (*Dashboard, error) {
 		live:    newNotifier(cfg.Store, cfg.Coalesce),
 		limiter: newLimiter(10, time.Minute, cfg.Now),
 		reg:     registryCache{reg: cfg.Sites, ttl: 30 * time.Second, now: cfg.Now},
+		heats:   newMemo(heatTTL, 64, cfg.Now),
+		plans:   newMemo(routeTTL, 1, cfg.Now),
 	}
 	d.handler = d.routes()
 	return d, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -259,10 +260,26 @@ func TestSales_ChartsFollowTheFilter(t *testing.T) {
 	if got, want := total.FindStringSubmatch(city.Body)[1], "1200"; got != want {
 		t.Fatalf("Berlin total = %s, want %s", got, want)
 	}
-	for _, chart := range []string{"sales", "top-products", "hour-of-week"} {
+	for _, chart := range []string{"sales", "top-products"} {
 		if !strings.Contains(all.Body, `data-chart="`+chart+`"`) {
 			t.Fatalf("no %s chart", chart)
 		}
+	}
+	// The hour-of-week chart comes after the page (the page's script
+	// fetches it), then with the page while it is kept.
+	src := regexp.MustCompile(`data-src="([^"]+)"`).FindStringSubmatch(all.Body)
+	if src == nil || strings.Contains(all.Body, `data-chart="hour-of-week"`) {
+		t.Fatalf("the first sales page does not defer the hour-of-week chart:\n%s", all.Body)
+	}
+	heat := b.get(html.UnescapeString(src[1]))
+	if heat.Status != http.StatusOK || !strings.Contains(heat.Body, `data-chart="hour-of-week" data-total="1550"`) {
+		t.Fatalf("hour-of-week: %d\n%s", heat.Status, heat.Body)
+	}
+	if again := b.get("/ui/sales"); !strings.Contains(again.Body, `data-chart="hour-of-week" data-total="1550"`) {
+		t.Fatalf("the second sales page lacks the kept hour-of-week chart")
+	}
+	if csv := b.get("/ui/heatmap.csv"); csv.Status != http.StatusOK || strings.Count(csv.Body, "\n") != 1+7*24 {
+		t.Fatalf("heatmap.csv: %d, %d lines", csv.Status, strings.Count(csv.Body, "\n"))
 	}
 	bad := b.get("/ui/sales?window=hour&from=2020-01-01&to=2021-01-01")
 	if bad.Status != http.StatusBadRequest || !strings.Contains(bad.Body, "limited to 93 days") {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -35,22 +36,43 @@ type candidateView struct {
 	Visited  string
 }
 
+// routeShown is how many candidates the page details: more than a day's
+// visits for a driver.
+const routeShown = 50
+
 // routesPage is GET /ui/routes.
 type routesPage struct {
 	Candidates []candidateView
-	Units      int64
+	// More is how many lower-ranked candidates are not shown.
+	More  int
+	Units int64
+	// At is when the plan was made: it is kept for routeTTL, as ranking a
+	// large fleet reads every machine.
+	At time.Time
 }
 
 // driverRoutes shows the drivers' route: every site with a reason to be
 // visited, most urgent first (route.CandidatesAt, as GET
 // /routes/candidates), with its pick list and each machine's last restock.
 func (d *Dashboard) driverRoutes(w http.ResponseWriter, r *http.Request, s *session) error {
-	ctx := r.Context()
-	cs, err := route.CandidatesAt(ctx, d.cfg.Store, d.cfg.Now())
+	v, err := d.plans.get("routes", func() (any, error) { return d.plan(r.Context()) })
 	if err != nil {
 		return err
 	}
-	var p routesPage
+	return d.render(w, r, http.StatusOK, "routes", "Drivers' routes", s, v)
+}
+
+// plan ranks the candidates and makes their pick lists.
+func (d *Dashboard) plan(ctx context.Context) (routesPage, error) {
+	p := routesPage{At: d.cfg.Now()}
+	cs, err := route.CandidatesAt(ctx, d.cfg.Store, p.At)
+	if err != nil {
+		return p, err
+	}
+	if len(cs) > routeShown {
+		p.More = len(cs) - routeShown
+		cs = cs[:routeShown]
+	}
 	for i, c := range cs {
 		v := candidateView{Candidate: c, Rank: i + 1, Summary: c.Summary()}
 		if c.LastVisit != nil {
@@ -58,7 +80,7 @@ func (d *Dashboard) driverRoutes(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		restocked, err := d.cfg.Store.LastRestocks(ctx, c.Site)
 		if err != nil {
-			return err
+			return p, err
 		}
 		pick := map[string]*pickLine{}
 		for _, m := range c.Machines {
@@ -91,5 +113,5 @@ func (d *Dashboard) driverRoutes(w http.ResponseWriter, r *http.Request, s *sess
 		p.Units += v.Units
 		p.Candidates = append(p.Candidates, v)
 	}
-	return d.render(w, r, http.StatusOK, "routes", "Drivers' routes", s, p)
+	return p, nil
 }

@@ -16,11 +16,11 @@ import (
 
 // notifier tells open pages that this node's read model changed. The
 // aggregator pushes a site's watermark on NATS after every batch it commits;
-// the notifier gathers those pushes for a short while, then compares the
-// read model's stream position with the last one announced, so a burst of
-// batches makes one refresh and a push from another node's aggregator
-// (whose batch this node has not applied yet) makes none until this node's
-// own push follows.
+// the notifier then compares the read model's stream position with the last
+// one announced, so a push from another node's aggregator (whose batch this
+// node has not applied yet) announces nothing until this node's own push
+// follows. Announcements are at least coalesce apart: a burst of batches
+// makes one refresh.
 type notifier struct {
 	store    *readmodel.Store
 	coalesce time.Duration
@@ -28,6 +28,7 @@ type notifier struct {
 	mu      sync.Mutex
 	subs    map[chan uint64]struct{}
 	last    uint64
+	lastAt  time.Time
 	pending bool
 	sub     *nats.Subscription
 	done    chan struct{}
@@ -56,7 +57,11 @@ func (n *notifier) listen(nc *nats.Conn) error {
 	return nil
 }
 
-// poke schedules a check unless one is already due.
+// gather is how long a check waits for the pushes of the same moment.
+const gather = 50 * time.Millisecond
+
+// poke schedules a check unless one is already due: soon after the push,
+// or coalesce after the last announcement.
 func (n *notifier) poke() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -64,7 +69,7 @@ func (n *notifier) poke() {
 		return
 	}
 	n.pending = true
-	time.AfterFunc(n.coalesce, n.check)
+	time.AfterFunc(max(gather, time.Until(n.lastAt.Add(n.coalesce))), n.check)
 }
 
 // check announces the read model's position if it moved.
@@ -87,7 +92,7 @@ func (n *notifier) check() {
 	if pos == n.last || n.closed {
 		return
 	}
-	n.last = pos
+	n.last, n.lastAt = pos, time.Now()
 	for ch := range n.subs {
 		// Buffered by one: a page that has not yet taken the previous
 		// notice refreshes once for both.

@@ -111,16 +111,18 @@ type keyTotal struct {
 
 // salesPage is GET /ui/sales.
 type salesPage struct {
-	Filter              salesFilter
-	Error               string
-	Chart               template.HTML
-	Legend              []legendItem
-	Keys                []keyTotal
-	MoreKeys            int
-	Tx, Qty, Revenue    int64
-	Top                 template.HTML
-	Heat                template.HTML
-	HeatFrom, HeatTo    string
+	Filter           salesFilter
+	Error            string
+	Chart            template.HTML
+	Legend           []legendItem
+	Keys             []keyTotal
+	MoreKeys         int
+	Tx, Qty, Revenue int64
+	Top              template.HTML
+	// Heat is the hour-of-week panel when ready; else the page fetches
+	// HeatURL (HeatLink without script).
+	Heat                *heatPanel
+	HeatURL, HeatLink   string
 	SalesCSV, TopCSV    string
 	HeatCSV             string
 	Cities, Sites       []string
@@ -172,12 +174,25 @@ func (d *Dashboard) sales(w http.ResponseWriter, r *http.Request, s *session) er
 	}
 	p.Top = rankedBars("top-products", labels, vals, moneyFormat)
 
-	cells, hf, ht, err := d.heat(ctx, f)
-	if err != nil {
-		return err
+	// The hour-of-week chart reads hourly rows for four weeks: shown here
+	// when a recent one is kept (or the page asks, without script), else
+	// the page's script fetches it after the page has loaded.
+	if v, ok := d.heats.peek(heatKey(f)); ok {
+		h := heatView(v.(heatCells))
+		p.Heat = &h
+	} else if r.URL.Query().Get("heat") == "1" {
+		hc, err := d.heat(ctx, f)
+		if err != nil {
+			return err
+		}
+		h := heatView(hc)
+		p.Heat = &h
 	}
-	p.Heat = heatMap("hour-of-week", revenueCells(cells), moneyFormat)
-	p.HeatFrom, p.HeatTo = hf.Format("2006-01-02 15:04"), ht.Format("2006-01-02 15:04")
+	p.HeatURL = Prefix + "sales/heat?" + q.Encode()
+	hq := f.query()
+	hq.Set("measure", f.Measure)
+	hq.Set("heat", "1")
+	p.HeatLink = Prefix + "sales?" + hq.Encode()
 
 	if p.Cities, err = d.cities(ctx, f); err != nil {
 		return err
@@ -281,28 +296,100 @@ func salesChart(f salesFilter, rows []readmodel.SalesRow) (template.HTML, []lege
 	return barsOverTime("sales", labels, ss, fmtv), legend, keys, more
 }
 
+// heatRange is the most of a range the hour-of-week chart covers: four
+// whole weeks give every cell the same number of hours, and bound the
+// hourly rows read (keys × 672).
+const heatRange = 28 * 24 * time.Hour
+
+// Hour-of-week charts and the drivers' route are kept this long (memo):
+// a four-week pattern does not change in minutes, and a route plan is
+// made for the day.
+const (
+	heatTTL  = 5 * time.Minute
+	routeTTL = 30 * time.Second
+)
+
+// heatCells is an hour-of-week chart's figures and the range they cover.
+type heatCells struct {
+	cells    [7][24]totals
+	from, to time.Time
+}
+
+// heatKey names a filter's hour-of-week chart in the memo.
+func heatKey(f salesFilter) string {
+	return f.City + "\x00" + f.Site + "\x00" + f.from.Format(time.RFC3339) + "\x00" + f.to.Format(time.RFC3339)
+}
+
 // heat sums hourly sales by weekday and hour over the filter's range (its
-// last 93 days at most), for the filter's city or site or the whole fleet.
-func (d *Dashboard) heat(ctx context.Context, f salesFilter) ([7][24]totals, time.Time, time.Time, error) {
-	var cells [7][24]totals
-	from, to := f.from, f.to
-	if to.Sub(from) > maxHourRange {
-		from = to.Add(-maxHourRange)
-	}
-	dim := readmodel.ByCity
-	if f.Site != "" {
-		dim = readmodel.BySite
-	}
-	res, err := d.cfg.Store.Sales(ctx, readmodel.SalesQuery{GroupBy: dim, Window: bucket.Hour, From: from, To: to, City: f.City, Site: f.Site})
+// last four weeks at most), for the filter's city or site or the whole
+// fleet, reusing a recent answer.
+func (d *Dashboard) heat(ctx context.Context, f salesFilter) (heatCells, error) {
+	v, err := d.heats.get(heatKey(f), func() (any, error) { return d.computeHeat(ctx, f) })
 	if err != nil {
-		return cells, from, to, err
+		return heatCells{}, err
+	}
+	return v.(heatCells), nil
+}
+
+func (d *Dashboard) computeHeat(ctx context.Context, f salesFilter) (heatCells, error) {
+	h := heatCells{from: f.from, to: f.to}
+	if h.to.Sub(h.from) > heatRange {
+		h.from = h.to.Add(-heatRange)
+	}
+	// Hourly rows exist per city and per product, not for the fleet as one
+	// key: read whichever has fewer keys.
+	dim := readmodel.ByCity
+	switch {
+	case f.Site != "":
+		dim = readmodel.BySite
+	case f.City == "":
+		cities, err := d.cities(ctx, salesFilter{from: h.from, to: h.to})
+		if err != nil {
+			return h, err
+		}
+		top, err := d.cfg.Store.TopProducts(ctx, readmodel.TopQuery{From: h.from, To: h.to, Limit: len(cities) + 1})
+		if err != nil && !errors.Is(err, readmodel.ErrInvalidQuery) {
+			return h, err
+		}
+		if len(top.Products) < len(cities) {
+			dim = readmodel.ByProduct
+		}
+	}
+	res, err := d.cfg.Store.Sales(ctx, readmodel.SalesQuery{GroupBy: dim, Window: bucket.Hour, From: h.from, To: h.to, City: f.City, Site: f.Site})
+	if err != nil {
+		return h, err
 	}
 	for _, row := range res.Rows {
 		wd := (int(row.Bucket.Weekday()) + 6) % 7 // Monday first
-		c := &cells[wd][row.Bucket.Hour()]
+		c := &h.cells[wd][row.Bucket.Hour()]
 		c.tx, c.qty, c.rev = c.tx+row.TxCount, c.qty+row.Quantity, c.rev+row.RevenueCents
 	}
-	return cells, from, to, nil
+	return h, nil
+}
+
+// heatPanel is the hour-of-week chart as a page shows it.
+type heatPanel struct {
+	Chart    template.HTML
+	From, To string
+}
+
+func heatView(h heatCells) heatPanel {
+	return heatPanel{Chart: heatMap("hour-of-week", revenueCells(h.cells), moneyFormat),
+		From: h.from.Format("2006-01-02 15:04"), To: h.to.Format("2006-01-02 15:04")}
+}
+
+// salesHeat is GET /ui/sales/heat: the hour-of-week panel alone, which
+// the sales page fetches after it loads when the chart was not ready.
+func (d *Dashboard) salesHeat(w http.ResponseWriter, r *http.Request, s *session) error {
+	f, err := d.parseSalesFilter(r)
+	if err != nil {
+		return err
+	}
+	h, err := d.heat(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return d.renderFragment(w, "heat", heatView(h))
 }
 
 func revenueCells(c [7][24]totals) [7][24]int64 {
@@ -374,14 +461,14 @@ func (d *Dashboard) heatmapCSV(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	cells, _, _, err := d.heat(r.Context(), f)
+	h, err := d.heat(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	cw := csvWriter(w, "hour-of-week.csv")
 	cw.Write([]string{"weekday", "hour", "transactions", "quantity", "revenue"})
-	for wd := range cells {
-		for h, c := range cells[wd] {
+	for wd := range h.cells {
+		for h, c := range h.cells[wd] {
 			cw.Write([]string{weekdays[wd], strconv.Itoa(h), strconv.FormatInt(c.tx, 10), strconv.FormatInt(c.qty, 10), wire.Money(c.rev).String()})
 		}
 	}

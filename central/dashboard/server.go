@@ -80,6 +80,7 @@ func (d *Dashboard) routes() http.Handler {
 	mux.Handle("GET /ui/sales.csv", d.authed(rolesExport, d.salesCSV))
 	mux.Handle("GET /ui/top.csv", d.authed(rolesSales, d.topCSV))
 	mux.Handle("GET /ui/heatmap.csv", d.authed(rolesSales, d.heatmapCSV))
+	mux.Handle("GET /ui/sales/heat", d.authed(rolesSales, d.salesHeat))
 	mux.Handle("GET /ui/sites", d.authed(rolesSites, d.sites))
 	mux.Handle("GET /ui/sites/{siteId}", d.authed(rolesSites, d.site))
 	mux.Handle("GET /ui/machines/{id}", d.authed(rolesMachine, d.machine))
@@ -250,6 +251,22 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// renderFragment writes the main section of page name with data as its
+// page data, for a page's script to place.
+func (d *Dashboard) renderFragment(w http.ResponseWriter, name string, data any) error {
+	t, ok := d.pages[name]
+	if !ok {
+		return fmt.Errorf("render: no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "main", view{Page: data}); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, err := w.Write(buf.Bytes())
 	return err
 }

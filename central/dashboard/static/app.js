@@ -13,6 +13,21 @@
     }
   });
 
+  // Parts that take longer to compute arrive after the page:
+  // <div data-src="/ui/..."> is replaced by what that address answers.
+  function loadParts() {
+    document.querySelectorAll("[data-src]").forEach(function (el) {
+      var src = el.getAttribute("data-src");
+      el.removeAttribute("data-src");
+      fetch(src, { headers: { "X-Partial": "main" }, credentials: "same-origin" })
+        .then(function (res) { return res.ok ? res.text() : null; })
+        .then(function (html) { if (html !== null) { el.innerHTML = html; } })
+        .catch(function () {});
+    });
+  }
+  loadParts();
+  document.addEventListener("vs:refreshed", loadParts);
+
   var main = document.getElementById("main");
   if (!main || !main.hasAttribute("data-live") || !window.EventSource) {
     return;
