@@ -33,6 +33,11 @@ import (
 const (
 	syncTimeout = 90 * time.Second
 	liveTimeout = 60 * time.Second
+	// faultTimeout bounds a fault update's round trip: down to the site
+	// through its CONFIG mirror, applied there, and back up. It mostly
+	// takes well under a second, but sometimes 15 to 60 s here (the
+	// downlink's, not the dashboard's: central's read model is that late).
+	faultTimeout = 120 * time.Second
 )
 
 // chromium finds the browser: $CHROMIUM, else Debian's /usr/bin/chromium.
@@ -376,7 +381,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 	step(t, ctx, "resolve the fault", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-resolve="acc/%d"]`, fault.FaultID))), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	eval[chromedp.Void](t, ctx, `window.vsNoReload = 7`)
 	resolved := time.Now()
-	poll(t, ctx, "the fault to close", `document.querySelector('`+row+`') && document.querySelector('`+row+`').dataset.status === "RESOLVED"`, liveTimeout)
+	poll(t, ctx, "the fault to close", `document.querySelector('`+row+`') && document.querySelector('`+row+`').dataset.status === "RESOLVED"`, faultTimeout)
 	if got := eval[int](t, ctx, `window.vsNoReload || 0`); got != 7 {
 		t.Fatal("the page reloaded to show the resolution")
 	}

@@ -441,9 +441,16 @@ func TestEvents_ChangeAfterACommit(t *testing.T) {
 		}
 		close(lines)
 	}()
-	// Wait for the stream's first bytes, so the subscription is in place.
-	if l := <-lines; !strings.HasPrefix(l, "retry:") {
-		t.Fatalf("first line %q", l)
+	// The stream opens with the read model's position (which is also the
+	// pages'), so the subscription is in place once it is read.
+	start, _ := f.Store.Position(context.Background())
+	for i, want := range []string{"retry: 3000", "event: position", fmt.Sprintf("data: %d", start)} {
+		if l := <-lines; l != want {
+			t.Fatalf("line %d = %q, want %q", i, l, want)
+		}
+	}
+	if pg := b.get("/ui/"); !strings.Contains(pg.Body, fmt.Sprintf(`data-pos="%d"`, start)) || pg.Header.Get("X-Position") != fmt.Sprint(start) {
+		t.Fatalf("the overview was not read at position %d (X-Position %q)", start, pg.Header.Get("X-Position"))
 	}
 	// A push without a commit announces nothing; a commit and its push do.
 	if err := f.Hub.Conn().Publish(envelope.SubjectWatermarkPush("s1"), []byte(`{}`)); err != nil {

@@ -131,9 +131,10 @@ func (n *notifier) close() {
 	close(n.done)
 }
 
-// events is GET /ui/events: a server-sent event stream that says "change"
-// after this node's read model moved and "tick" every Tick, and ends with
-// "signedout" once the session is gone.
+// events is GET /ui/events: a server-sent event stream that says
+// "position" (the read model's) first, "change" after this node's read
+// model moved and "tick" every Tick, and ends with "signedout" once the
+// session is gone.
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *session) error {
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -148,7 +149,13 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request, s *session) e
 		}
 		return rc.Flush() == nil
 	}
-	if !send("retry: 3000\n: live\n\n") {
+	// The position now: a page read at an older one refreshes at once
+	// (a change committed between the page's reading and this stream).
+	pos, err := d.cfg.Store.Position(r.Context())
+	if err != nil {
+		return err
+	}
+	if !send("retry: 3000\nevent: position\ndata: %d\n\n", pos) {
 		return nil
 	}
 	tick := time.NewTicker(d.cfg.Tick)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vendsync/vendsync/central/api"
@@ -176,11 +177,26 @@ func (d *Dashboard) authed(roles []auth.Role, h page) http.Handler {
 				return
 			}
 		}
+		if r.Method == http.MethodGet {
+			// The read model's position before the page reads it: the
+			// page's script compares it with the event stream's, so a
+			// change committed while the page loaded is not missed.
+			pos, err := d.cfg.Store.Position(r.Context())
+			if err != nil {
+				d.fail(w, r, &s, err)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), posKey{}, pos))
+			w.Header().Set("X-Position", strconv.FormatUint(pos, 10))
+		}
 		if err := h(w, r, &s); err != nil {
 			d.fail(w, r, &s, err)
 		}
 	})
 }
+
+// posKey carries the read model's position a page was read at.
+type posKey struct{}
 
 // partial reports whether the page's script asks for the main section only.
 func partial(r *http.Request) bool { return r.Header.Get("X-Partial") == "main" }
@@ -207,6 +223,8 @@ type view struct {
 	Nav     []navItem
 	Flash   string
 	Page    any
+	// Pos is the read model's position the page was read at.
+	Pos uint64
 }
 
 // can reports whether the session's role may do what roles allow (used by
@@ -232,6 +250,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 		return fmt.Errorf("render: no template %q", name)
 	}
 	v := view{Title: title, Path: r.URL.Path, URI: r.URL.RequestURI(), Session: s, Page: data, Flash: r.URL.Query().Get("flash")}
+	v.Pos, _ = r.Context().Value(posKey{}).(uint64)
 	if s != nil {
 		for _, n := range nav {
 			if slices.Contains(n.Roles, s.Role) {

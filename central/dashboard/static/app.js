@@ -55,6 +55,8 @@
       .then(function (res) {
         if (res.status === 401) { location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search)); return null; }
         if (!res.ok) { return null; }
+        var pos = res.headers.get("X-Position");
+        if (pos) { main.dataset.pos = pos; }
         return res.text();
       })
       .then(function (html) {
@@ -76,7 +78,14 @@
   var es = new EventSource("/ui/events");
   es.addEventListener("open", function () { mark("on", "connected"); });
   es.addEventListener("error", function () { mark("off", "reconnecting"); });
-  es.addEventListener("change", refresh);
+  // The stream opens with the read model's position: a page read at an
+  // older one missed a change while it loaded (or while reconnecting).
+  es.addEventListener("position", function (ev) {
+    if (ev.data !== main.dataset.pos) { refresh(); }
+  });
+  es.addEventListener("change", function (ev) {
+    if (ev.data !== main.dataset.pos) { refresh(); }
+  });
   es.addEventListener("tick", refresh);
   es.addEventListener("signedout", function () { es.close(); location.assign("/ui/login"); });
   window.addEventListener("pagehide", function () { es.close(); });
