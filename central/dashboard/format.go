@@ -27,6 +27,12 @@ var funcs = template.FuncMap{
 	"lower":  strings.ToLower,
 	"words":  func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", " ")) },
 	"isTrue": func(p *bool) bool { return p != nil && *p },
+	"derefU": func(p *uint64) uint64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 	"active": func(item, path string) bool {
 		if item == Prefix {
 			return path == Prefix

@@ -43,7 +43,9 @@ type siteView struct {
 	// heartbeats); nil until then, and the state comes from LastContact.
 	Connected *bool
 	Since     time.Time
-	// Version is the site's software version, once sites report it.
+	// Outbox is the site's outbox depth and Version its software version,
+	// once sites report them (heartbeats); nil and "" until then.
+	Outbox   *uint64
 	Version  string
 	Lat, Lng *float64
 }
