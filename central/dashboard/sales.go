@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/bucket"
@@ -149,31 +151,44 @@ func (d *Dashboard) sales(w http.ResponseWriter, r *http.Request, s *session) er
 		}
 		return d.render(w, r, http.StatusBadRequest, "sales", "Sales", s, p)
 	}
-	win := bucket.Window(f.Window)
-	res, err := d.cfg.Store.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.Dim(f.GroupBy), Window: win, From: f.from, To: f.to, City: f.City, Site: f.Site})
-	if err != nil {
-		return err
-	}
-	p.Note = d.note(res.Freshness)
-	p.Chart, p.Legend, p.Keys, p.MoreKeys = salesChart(f, res.Rows)
-	for _, k := range p.Keys {
-		p.Tx, p.Qty, p.Revenue = p.Tx+k.Tx, p.Qty+k.Qty, p.Revenue+k.Revenue
-	}
 	q := f.query()
 	p.SalesCSV = Prefix + "sales.csv?" + q.Encode()
 	p.TopCSV = Prefix + "top.csv?" + q.Encode()
 	p.HeatCSV = Prefix + "heatmap.csv?" + q.Encode()
+	p.HeatURL = Prefix + "sales/heat?" + q.Encode()
+	hq := f.query()
+	hq.Set("measure", f.Measure)
+	hq.Set("heat", "1")
+	p.HeatLink = Prefix + "sales?" + hq.Encode()
 
-	top, err := d.cfg.Store.TopProducts(ctx, readmodel.TopQuery{From: f.from, To: f.to, City: f.City, Site: f.Site, Limit: topProducts})
-	if err != nil && !errors.Is(err, readmodel.ErrInvalidQuery) {
-		return err
-	}
-	labels, vals := make([]string, 0, len(top.Products)), make([]int64, 0, len(top.Products))
-	for _, pr := range top.Products {
-		labels, vals = append(labels, pr.ProductID), append(vals, pr.RevenueCents)
-	}
-	p.Top = rankedBars("top-products", labels, vals, moneyFormat)
-
+	// The page's parts read independently: side by side, each filling its
+	// own fields of p.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		res, err := d.cfg.Store.Sales(gctx, readmodel.SalesQuery{GroupBy: readmodel.Dim(f.GroupBy), Window: bucket.Window(f.Window),
+			From: f.from, To: f.to, City: f.City, Site: f.Site})
+		if err != nil {
+			return err
+		}
+		p.Note = d.note(res.Freshness)
+		p.Chart, p.Legend, p.Keys, p.MoreKeys = salesChart(f, res.Rows)
+		for _, k := range p.Keys {
+			p.Tx, p.Qty, p.Revenue = p.Tx+k.Tx, p.Qty+k.Qty, p.Revenue+k.Revenue
+		}
+		return nil
+	})
+	g.Go(func() error {
+		top, err := d.cfg.Store.TopProducts(gctx, readmodel.TopQuery{From: f.from, To: f.to, City: f.City, Site: f.Site, Limit: topProducts})
+		if err != nil && !errors.Is(err, readmodel.ErrInvalidQuery) {
+			return err
+		}
+		labels, vals := make([]string, 0, len(top.Products)), make([]int64, 0, len(top.Products))
+		for _, pr := range top.Products {
+			labels, vals = append(labels, pr.ProductID), append(vals, pr.RevenueCents)
+		}
+		p.Top = rankedBars("top-products", labels, vals, moneyFormat)
+		return nil
+	})
 	// The hour-of-week chart reads hourly rows for four weeks: shown here
 	// when a recent one is kept (or the page asks, without script), else
 	// the page's script fetches it after the page has loaded.
@@ -181,28 +196,33 @@ func (d *Dashboard) sales(w http.ResponseWriter, r *http.Request, s *session) er
 		h := heatView(v.(heatCells))
 		p.Heat = &h
 	} else if r.URL.Query().Get("heat") == "1" {
-		hc, err := d.heat(ctx, f)
+		g.Go(func() error {
+			hc, err := d.heat(gctx, f)
+			if err != nil {
+				return err
+			}
+			h := heatView(hc)
+			p.Heat = &h
+			return nil
+		})
+	}
+	g.Go(func() error {
+		var err error
+		p.Cities, err = d.cities(gctx, f)
+		return err
+	})
+	g.Go(func() error {
+		fs, err := d.cfg.Store.Sites(gctx)
 		if err != nil {
 			return err
 		}
-		h := heatView(hc)
-		p.Heat = &h
-	}
-	p.HeatURL = Prefix + "sales/heat?" + q.Encode()
-	hq := f.query()
-	hq.Set("measure", f.Measure)
-	hq.Set("heat", "1")
-	p.HeatLink = Prefix + "sales?" + hq.Encode()
-
-	if p.Cities, err = d.cities(ctx, f); err != nil {
+		for _, x := range fs {
+			p.Sites = append(p.Sites, x.Site)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		return err
-	}
-	fs, err := d.cfg.Store.Sites(ctx)
-	if err != nil {
-		return err
-	}
-	for _, x := range fs {
-		p.Sites = append(p.Sites, x.Site)
 	}
 	return d.render(w, r, http.StatusOK, "sales", "Sales", s, p)
 }
