@@ -48,9 +48,9 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.showLogin(w, r, http.StatusForbidden, p)
 		return
 	}
-	if !d.limiter.allow(clientAddr(r)) {
-		d.log.Warn().Str("addr", clientAddr(r)).Msg("sign-in refused: too many attempts")
-		p.Error = "Too many sign-in attempts from this address; wait a minute."
+	if d.limiter.blocked(clientAddr(r)) {
+		d.log.Warn().Str("addr", clientAddr(r)).Msg("sign-in refused: too many failed attempts")
+		p.Error = "Too many failed sign-ins from this address; wait a minute."
 		d.showLogin(w, r, http.StatusTooManyRequests, p)
 		return
 	}
@@ -61,6 +61,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	cl, err := d.cfg.Auth.Authenticate(r.Context(), id, secret)
 	if errors.Is(err, hqauth.ErrBadCredentials) {
+		d.limiter.fail(clientAddr(r))
 		d.log.Warn().Str("client", id).Str("addr", clientAddr(r)).Msg("sign-in refused: bad credentials")
 		p.Error = "Unknown client, wrong secret or revoked credentials."
 		d.showLogin(w, r, http.StatusUnauthorized, p)

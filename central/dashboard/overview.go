@@ -55,10 +55,12 @@ type overviewPage struct {
 	OpenFaults   int
 	FaultsBy     []countBy
 	Today        string
+	// StaleAfter is how long without contact makes a site stale.
+	StaleAfter string
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *session) error {
-	p := overviewPage{Money: slices.Contains(rolesSales, s.Role), Today: d.today().Format(time.DateOnly)}
+	p := overviewPage{Money: slices.Contains(rolesSales, s.Role), Today: d.today().Format(time.DateOnly), StaleAfter: span(d.cfg.StaleAfter)}
 	// The three parts read different tables: read them side by side (the
 	// read model has a pool of readers). Each fills its own fields of p.
 	g, ctx := errgroup.WithContext(r.Context())

@@ -180,7 +180,8 @@ func csrfValue(r *http.Request) string {
 	return r.PostFormValue("csrf")
 }
 
-// limiter bounds sign-in attempts per client address: n per window.
+// limiter bounds failed sign-ins per client address: after n in a window,
+// the address must wait until the oldest leaves the window.
 type limiter struct {
 	n      int
 	window time.Duration
@@ -194,32 +195,39 @@ func newLimiter(n int, window time.Duration, now func() time.Time) *limiter {
 	return &limiter{n: n, window: window, now: now, seen: map[string][]time.Time{}}
 }
 
-// allow records an attempt from addr and reports whether it is within the
-// limit.
-func (l *limiter) allow(addr string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	cut := now.Add(-l.window)
-	if len(l.seen) > 10000 {
-		for k, ts := range l.seen {
-			if len(ts) == 0 || ts[len(ts)-1].Before(cut) {
-				delete(l.seen, k)
-			}
-		}
-	}
+// recent returns addr's failures within the window. The caller holds l.mu.
+func (l *limiter) recent(addr string) []time.Time {
+	cut := l.now().Add(-l.window)
 	ts := l.seen[addr]
 	i := 0
 	for i < len(ts) && ts[i].Before(cut) {
 		i++
 	}
-	ts = ts[i:]
-	if len(ts) >= l.n {
-		l.seen[addr] = ts
-		return false
+	if ts = ts[i:]; len(ts) == 0 {
+		delete(l.seen, addr)
+		return nil
 	}
-	l.seen[addr] = append(ts, now)
-	return true
+	l.seen[addr] = ts
+	return ts
+}
+
+// blocked reports whether addr has used up its failures.
+func (l *limiter) blocked(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent(addr)) >= l.n
+}
+
+// fail records a failed sign-in from addr.
+func (l *limiter) fail(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.seen) > 10000 {
+		for k := range l.seen {
+			l.recent(k)
+		}
+	}
+	l.seen[addr] = append(l.recent(addr), l.now())
 }
 
 func clientAddr(r *http.Request) string {
