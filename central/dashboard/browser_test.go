@@ -24,10 +24,13 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vendsync/vendsync/central"
-	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/central/sitereg"
-	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/fault"
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/stock"
+	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit/fleet"
 )
 
 const (
@@ -215,17 +218,17 @@ func TestBrowser_Dashboard(t *testing.T) {
 
 	// A fleet: central, and two sites that sync over their leaf links.
 	// Accra keeps UTC all year, so its "today" is the dashboard's.
-	c := fleettest.StartCentral(t, t.TempDir(), nil)
+	c := fleet.StartCentral(t, t.TempDir(), nil)
 	t.Cleanup(func() { c.Close() })
 	specs := []struct {
-		spec     fleettest.SiteSpec
+		spec     fleet.SiteSpec
 		name     string
 		lat, lng float64
 	}{
-		{fleettest.SiteSpec{ID: "acc", City: "Accra", Timezone: "Africa/Accra", Machines: 3, Products: 4}, "Accra Mall", 5.60, -0.19},
-		{fleettest.SiteSpec{ID: "ber", City: "Berlin", Timezone: "Europe/Berlin", Machines: 2, Products: 3}, "Berlin Hbf", 52.52, 13.40},
+		{fleet.SiteSpec{ID: "acc", City: "Accra", Timezone: "Africa/Accra", Machines: 3, Products: 4}, "Accra Mall", 5.60, -0.19},
+		{fleet.SiteSpec{ID: "ber", City: "Berlin", Timezone: "Europe/Berlin", Machines: 2, Products: 3}, "Berlin Hbf", 52.52, 13.40},
 	}
-	sites := map[string]*fleettest.Site{}
+	sites := map[string]*fleet.Site{}
 	for _, sp := range specs {
 		seed, _, err := c.Sites.Add(context.Background(), sitereg.Site{ID: sp.spec.ID, Name: sp.name, City: sp.spec.City,
 			Timezone: sp.spec.Timezone, Lat: ptr(sp.lat), Lng: ptr(sp.lng)}, false)
@@ -233,13 +236,13 @@ func TestBrowser_Dashboard(t *testing.T) {
 			t.Fatal(err)
 		}
 		sp.spec.HubURL = c.Hub.LeafURL()
-		s := fleettest.StartSite(t, sp.spec, seed)
+		s := fleet.StartSite(t, sp.spec, seed)
 		t.Cleanup(s.Close)
 		s.Sell(t, "hist", 400, 20*24*time.Hour)
 		s.Sell(t, "recent", 30, 2*time.Hour)
 		sites[sp.spec.ID] = s
 	}
-	fault, _, err := sites["acc"].Node.Writer.RecordFault(context.Background(), ingest.FaultIn{
+	fault, _, err := sites["acc"].Node.Faults.Report(context.Background(), fault.In{
 		MachineID: sites["acc"].Machines[1], FaultType: "PAYMENT_FAILURE", Description: "card reader does not answer",
 		Timestamp: time.Now().UTC().Format(time.RFC3339)}, "", "")
 	if err != nil {
@@ -250,24 +253,24 @@ func TestBrowser_Dashboard(t *testing.T) {
 	// warm machine.
 	acc, bg := sites["acc"], context.Background()
 	one, two, none := int64(1), int64(2), int64(0)
-	if _, err := acc.Node.Writer.Restock(bg, acc.Machines[2], ingest.RestockIn{MovementID: "visit-1", Items: []ingest.RestockItem{
+	if _, err := acc.Node.Stock.Restock(bg, acc.Machines[2], stock.RestockIn{MovementID: "visit-1", Items: []stock.RestockItem{
 		{ProductID: "P03", Added: &one}, {ProductID: "P01", CountedQuantity: &two}, {ProductID: "P02", CountedQuantity: &none},
 	}}, "driver"); err != nil {
 		t.Fatal(err)
 	}
 	soon := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
-	if _, err := acc.Node.Writer.UpdateProduct(bg, acc.Machines[0], "P00", ingest.ProductPatch{ExpiryDate: &soon}, "ops"); err != nil {
+	if _, err := acc.Node.Stock.UpdateProduct(bg, acc.Machines[0], "P00", stock.ProductPatch{ExpiryDate: &soon}, "ops"); err != nil {
 		t.Fatal(err)
 	}
-	if err := acc.Node.Writer.UpdateMachine(bg, acc.Machines[1], ingest.MachinePatch{TemperatureMax: ptr(6)}, "ops"); err != nil {
+	if err := acc.Node.Machines.Update(bg, acc.Machines[1], machine.Patch{TemperatureMax: ptr(6)}, "ops"); err != nil {
 		t.Fatal(err)
 	}
-	if err := acc.Node.Writer.RecordTelemetry(bg, ingest.TelemetryIn{MachineID: acc.Machines[1], Temperature: ptr(9.5),
+	if err := acc.Node.Telemetry.Record(bg, telemetry.In{MachineID: acc.Machines[1], Temperature: ptr(9.5),
 		PowerStatus: "ON", DoorStatus: "CLOSED", Timestamp: time.Now().UTC().Format(time.RFC3339)}, ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range sites {
-		fleettest.WaitSynced(t, c, s, syncTimeout)
+		fleet.WaitSynced(t, c, s, syncTimeout)
 	}
 	id, secret, err := c.Auth.AddClient(context.Background(), auth.RoleOps, "Ops desk")
 	if err != nil {
@@ -319,7 +322,7 @@ func TestBrowser_Dashboard(t *testing.T) {
 		t.Fatal("the page reloaded to show the sale")
 	}
 	t.Logf("the live sale showed after %v", time.Since(sold).Round(time.Millisecond))
-	fleettest.WaitSynced(t, c, sites["acc"], syncTimeout)
+	fleet.WaitSynced(t, c, sites["acc"], syncTimeout)
 	poll(t, ctx, "the overview to settle", fmt.Sprintf(`+document.querySelector('[data-figure="revenue-today"]').dataset.cents === %d`,
 		func() int64 {
 			_, v := apiTotals(t, c, apiToken, today.Format(time.DateOnly), today.AddDate(0, 0, 1).Format(time.DateOnly))
