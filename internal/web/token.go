@@ -29,6 +29,10 @@ func TokenHandler(signer *auth.Signer, now func() time.Time, maxBody int64,
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			if err := r.ParseForm(); err != nil {
+				var tooB *http.MaxBytesError
+				if errors.As(err, &tooB) {
+					return decodeError(err, maxBody)
+				}
 				return Errorf(http.StatusBadRequest, "INVALID_FORM", "", "malformed form body: %v", err)
 			}
 			req.ClientID, req.ClientSecret, req.GrantType = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), r.PostForm.Get("grant_type")

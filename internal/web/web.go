@@ -200,12 +200,24 @@ type Authenticator struct {
 	Now    func() time.Time
 }
 
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// header; the scheme is case-insensitive (RFC 7235) and may be followed by
+// more than one space.
+func BearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	return tok, tok != ""
+}
+
 // Require wraps h so it runs only for a valid token whose role is in roles:
 // 401 UNAUTHENTICATED without a valid token, 403 FORBIDDEN for another role.
 func (a *Authenticator) Require(h http.Handler, roles ...auth.Role) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || raw == "" {
+		raw, ok := BearerToken(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer`)
 			WriteError(w, r, Errorf(http.StatusUnauthorized, "UNAUTHENTICATED", "Authorization", "a bearer token is required; get one from POST /auth/token"))
 			return
