@@ -62,14 +62,17 @@ type Config struct {
 	// ReadyTimeout bounds how long Open waits for the hub (and cluster).
 	ReadyTimeout    time.Duration
 	ShutdownTimeout time.Duration
-	Logger          zerolog.Logger
+	// HTTPLimits bound the HQ API's connections, headers and timeouts.
+	HTTPLimits web.ServerLimits
+	Logger     zerolog.Logger
 }
 
 // DefaultConfig returns a single-node configuration.
 func DefaultConfig() Config {
 	return Config{
 		ServerName: "central-1", HTTPAddr: "127.0.0.1:9080", LeafListen: "127.0.0.1:7422",
-		Replicas: 1, TokenTTL: time.Hour, ReadyTimeout: time.Minute, ShutdownTimeout: 10 * time.Second, Logger: zerolog.Nop(),
+		Replicas: 1, TokenTTL: time.Hour, ReadyTimeout: time.Minute, ShutdownTimeout: 10 * time.Second,
+		HTTPLimits: web.DefaultServerLimits(), Logger: zerolog.Nop(),
 	}
 }
 
@@ -91,6 +94,9 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("http %q: not host:port", c.HTTPAddr)
+	}
+	if err := c.HTTPLimits.Validate(); err != nil {
+		return fmt.Errorf("http limits: %w", err)
 	}
 	return nil
 }
@@ -221,17 +227,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 	})
-	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
+	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, nil); err != nil {
+		return err
 	}
-	n.srv = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	ln := n.ln
-	n.g.Go(func() error {
-		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
-		}
-		return nil
-	})
+	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
+	srv, ln := n.srv, n.ln
+	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.log.Info().Str("http", n.ln.Addr().String()).Str("leaf", n.Hub.LeafURL()).Msg("central node started")
 	return nil
 }

@@ -49,6 +49,8 @@ type Config struct {
 	TokenTTL time.Duration
 	// ShutdownTimeout bounds how long Close waits for in-flight requests.
 	ShutdownTimeout time.Duration
+	// HTTPLimits bound the API's connections, headers and timeouts.
+	HTTPLimits web.ServerLimits
 
 	// NATSListen is host:port for on-site NATS clients of the embedded
 	// server; "" serves in-process clients only.
@@ -79,6 +81,7 @@ func DefaultConfig() Config {
 		SweepEvery:      30 * time.Second,
 		TokenTTL:        time.Hour,
 		ShutdownTimeout: 10 * time.Second,
+		HTTPLimits:      web.DefaultServerLimits(),
 		Logger:          zerolog.Nop(),
 	}
 }
@@ -105,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.ForwardBatch < 0 {
 		return errors.New("forward batch must not be negative")
+	}
+	if err := c.HTTPLimits.Validate(); err != nil {
+		return fmt.Errorf("http limits: %w", err)
 	}
 	return c.Ingest.Validate()
 }
@@ -229,20 +235,15 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Writer: n.Writer, Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now,
 		Uplink: n.uplinkState})
-	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
+	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, nil); err != nil {
+		return err
 	}
-	n.srv = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
 	bg, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.g, bg = errgroup.WithContext(bg)
-	ln := n.ln
-	n.g.Go(func() error {
-		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
-		}
-		return nil
-	})
+	srv, ln := n.srv, n.ln
+	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.g.Go(func() error { return n.sweep(bg) })
 	if n.Forwarder != nil {
 		n.g.Go(func() error { return n.poke(bg) })
