@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -51,6 +52,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HTTPLimits bound the API's connections, headers and timeouts.
 	HTTPLimits web.ServerLimits
+	// AuthRefresh is how often the node rereads revoked clients and the
+	// token signing key, which other processes may change (`edge client
+	// revoke`, `edge rotate-key`): the longest a revoked token still works.
+	AuthRefresh time.Duration
 
 	// NATSListen is host:port for on-site NATS clients of the embedded
 	// server; "" serves in-process clients only.
@@ -82,6 +87,7 @@ func DefaultConfig() Config {
 		TokenTTL:        time.Hour,
 		ShutdownTimeout: 10 * time.Second,
 		HTTPLimits:      web.DefaultServerLimits(),
+		AuthRefresh:     time.Second,
 		Logger:          zerolog.Nop(),
 	}
 }
@@ -102,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.TokenTTL < time.Minute {
 		return errors.New("token ttl must be at least a minute")
+	}
+	if c.AuthRefresh <= 0 {
+		return errors.New("auth refresh interval must be positive")
 	}
 	if len(c.HubURLs) > 0 && c.LeafSeed == "" {
 		return errors.New("leaf seed: required to connect to central (from `vendsync central site add`)")
@@ -172,16 +181,18 @@ func ReadCredentials(path string) (Credentials, error) {
 
 // Node is a running site appliance.
 type Node struct {
-	cfg     Config
-	log     zerolog.Logger
-	Store   *store.Store
-	Writer  *ingest.Writer
-	Metrics *web.Metrics
-	handler http.Handler
-	srv     *http.Server
-	ln      net.Listener
-	cancel  context.CancelFunc
-	g       *errgroup.Group
+	cfg        Config
+	log        zerolog.Logger
+	Store      *store.Store
+	Writer     *ingest.Writer
+	Metrics    *web.Metrics
+	handler    http.Handler
+	srv        *http.Server
+	ln         net.Listener
+	cancel     context.CancelFunc
+	g          *errgroup.Group
+	signer     *auth.Signer
+	revokedIDs atomic.Pointer[map[string]struct{}]
 
 	// Leaf is the site's embedded NATS server (always running).
 	Leaf *leaf.Node
@@ -229,12 +240,16 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	n.signer = signer
+	if err = n.refreshAuth(ctx); err != nil {
+		return err
+	}
 	now := icfg.Now
 	if now == nil {
 		now = time.Now
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Writer: n.Writer, Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now,
-		Uplink: n.uplinkState})
+		Uplink: n.uplinkState, Revoked: n.revoked})
 	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, nil); err != nil {
 		return err
 	}
@@ -245,6 +260,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	srv, ln := n.srv, n.ln
 	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.g.Go(func() error { return n.sweep(bg) })
+	n.g.Go(func() error { return n.watchAuth(bg) })
 	if n.Forwarder != nil {
 		n.g.Go(func() error { return n.poke(bg) })
 	}
@@ -263,6 +279,44 @@ func (n *Node) sweep(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+	}
+}
+
+// revoked reports whether clientID's credentials were revoked.
+func (n *Node) revoked(clientID string) bool {
+	_, ok := (*n.revokedIDs.Load())[clientID]
+	return ok
+}
+
+// refreshAuth rereads the revoked clients and the signing key.
+func (n *Node) refreshAuth(ctx context.Context) error {
+	st, err := n.Store.AuthState(ctx)
+	if err != nil {
+		return err
+	}
+	n.revokedIDs.Store(&st.Revoked)
+	if !n.signer.KeyIs(st.TokenKey) {
+		if err := n.signer.Rotate(st.TokenKey); err != nil {
+			return fmt.Errorf("rotate token key: %w", err)
+		}
+		n.log.Info().Msg("token signing key rotated: tokens signed before are refused")
+	}
+	return nil
+}
+
+// watchAuth keeps the revoked set and the signing key current.
+func (n *Node) watchAuth(ctx context.Context) error {
+	t := time.NewTicker(n.cfg.AuthRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := n.refreshAuth(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error().Err(err).Msg("reread revoked clients and token key")
 		}
 	}
 }

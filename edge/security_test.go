@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/auth"
 )
 
 func dialSite(t *testing.T, s *edgetest.Site) net.Conn {
@@ -67,5 +70,61 @@ func TestNode_HTTPLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("healthz after the flood: %d", resp.StatusCode)
+	}
+}
+
+// TestNode_RevokedClientRefusedAtOnce: a client revoked with `vendsync edge
+// client revoke` (another process writing the site database) loses access
+// within a second or two, not when its token expires.
+func TestNode_RevokedClientRefusedAtOnce(t *testing.T) {
+	s := edgetest.Start(t, edgetest.Options{})
+	s.Machine("M1")
+	drv := s.Client(auth.RoleDriver, "")
+	tok := s.TokenFor(drv)
+	if r := s.Do("GET", "/machines", tok, nil); r.Status != 200 {
+		t.Fatalf("before revoke: %d %s", r.Status, r.Body)
+	}
+	other, err := store.Open(context.Background(), s.Dir) // as the CLI does
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RevokeClient(context.Background(), drv.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := s.Do("GET", "/machines", tok, nil)
+		if r.Status == 401 {
+			if e := r.Error(t); e.Code != "UNAUTHENTICATED" {
+				t.Fatalf("revoked: code %s", e.Code)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a revoked client's token still answers %d after 5 s", r.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Other clients keep working.
+	if r := s.Do("GET", "/machines", s.AdminToken(), nil); r.Status != 200 {
+		t.Fatalf("admin after another client's revocation: %d", r.Status)
+	}
+}
+
+// TestNode_ForgedLongLivedTokenRefused: a token signed with the site's key
+// but dated far beyond the token TTL (the year 3000) is refused.
+func TestNode_ForgedLongLivedTokenRefused(t *testing.T) {
+	s := edgetest.Start(t, edgetest.Options{})
+	long, err := auth.NewSigner(s.Node.Store.Site.TokenKey, s.Node.Store.Site.ID, 200*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := long.Issue(auth.Claims{ClientID: s.Admin.ClientID, Role: auth.RoleAdmin}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Do("GET", "/machines", tok, nil); r.Status != 401 {
+		t.Fatalf("a token living 200 years: %d %s, want 401", r.Status, r.Body)
 	}
 }

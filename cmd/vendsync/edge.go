@@ -206,7 +206,7 @@ can post events only for it.`,
 			if err := st.RevokeClient(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked (tokens already issued expire within their TTL)\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked (a running edge refuses its tokens within a second)\n", args[0])
 			return nil
 		},
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	Ready func(context.Context) error
 	// Uplink reports the link to central for GET /sync (nil: standalone).
 	Uplink func() Uplink
+	// Revoked reports whether a client's credentials were revoked: its
+	// tokens are refused at once, not when they expire (nil: never).
+	Revoked func(clientID string) bool
 }
 
 // Uplink is the state of the site's link to central.
@@ -130,7 +133,24 @@ func New(cfg Config) http.Handler {
 		"GET /audit":                          s.audit,
 		"GET /sync":                           s.syncState,
 	}
-	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, nil, cfg.Logger)
+	var guard func(http.Handler) http.Handler
+	if cfg.Revoked != nil {
+		guard = s.live
+	}
+	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, guard, cfg.Logger)
+}
+
+// live refuses a valid token whose client has since been revoked. The
+// check is an in-memory lookup: the edge keeps the revoked set current.
+func (s *server) live(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Revoked(who(r)) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			web.WriteError(w, r, web.Errorf(http.StatusUnauthorized, "UNAUTHENTICATED", "Authorization", "the credentials of this token were revoked"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // machineScope is the machine a MACHINE token is bound to ("" for others).

@@ -215,3 +215,36 @@ func (s *Store) Authenticate(ctx context.Context, clientID, secret string) (Clie
 	}
 	return c, nil
 }
+
+// AuthState is what a running edge must know to verify tokens: the signing
+// key and the clients revoked since (both may be changed by another process,
+// `vendsync edge rotate-key` and `vendsync edge client revoke`).
+type AuthState struct {
+	TokenKey []byte
+	Revoked  map[string]struct{}
+}
+
+// AuthState reads the current signing key and revoked clients.
+func (s *Store) AuthState(ctx context.Context) (AuthState, error) {
+	var st AuthState
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT token_key FROM site WHERE id = 1`).Scan(&st.TokenKey); err != nil {
+		return AuthState{}, fmt.Errorf("read auth state: %w", err)
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT client_id FROM clients WHERE revoked_at IS NOT NULL`)
+	if err != nil {
+		return AuthState{}, fmt.Errorf("read auth state: %w", err)
+	}
+	defer rows.Close()
+	st.Revoked = map[string]struct{}{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return AuthState{}, fmt.Errorf("read auth state: %w", err)
+		}
+		st.Revoked[id] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return AuthState{}, fmt.Errorf("read auth state: %w", err)
+	}
+	return st, nil
+}
