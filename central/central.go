@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -137,8 +137,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			n.Close()
 		}
 	}()
-	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
+	tightened, err := secfile.MkdirAll(n.cfg.Dir)
+	if err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	if tightened {
+		n.log.Warn().Str("dir", n.cfg.Dir).Msg("data directory was open to other users; made it 0700")
 	}
 	hcfg := hub.DefaultConfig()
 	hcfg.ServerName, hcfg.StoreDir = n.cfg.ServerName, filepath.Join(n.cfg.Dir, "nats")
@@ -199,6 +203,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	n.g.Go(func() error { return n.Auth.WatchSigningKey(bg, signer) })
 	ready, err := n.Sites.Sync(bg, n.Hub, n.log)
 	if err != nil {
 		return err

@@ -1,16 +1,21 @@
 package central_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/fleettest"
+	"github.com/vendsync/vendsync/edge"
 )
 
 // TestCentral_HTTPLimits: central's HQ API cuts a body trickled in slower
@@ -59,4 +64,74 @@ func TestCentral_HTTPLimits(t *testing.T) {
 	if !strings.HasPrefix(string(answer), "HTTP/1.1 431") {
 		t.Fatalf("a 64 KB header: answer %.60q, want 431", answer)
 	}
+}
+
+func hqGet(t *testing.T, base, path, tok string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestCentral_DataIsPrivateAndKeyRotates: the node's directory is made
+// 0700 and its read model 0600; `POST /auth/rotate-key` (what `vendsync
+// central rotate-key` calls) and a rotation made by another node (a write
+// to the shared bucket) both make every earlier token refused.
+func TestCentral_DataIsPrivateAndKeyRotates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	c := fleettest.StartCentral(t, dir, nil)
+	defer c.Close()
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, central.ReadModelFile): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %04o, want %04o", path, got, want)
+		}
+	}
+
+	creds, err := edge.ReadCredentials(filepath.Join(dir, central.CredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := hqToken(t, c.URL(), creds)
+	if got := hqGet(t, c.URL(), "/clients", old); got != 200 {
+		t.Fatalf("before rotation: %d", got)
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.URL()+"/auth/rotate-key", strings.NewReader(`{"confirm":true}`))
+	req.Header.Set("Authorization", "Bearer "+old)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /auth/rotate-key: %d", resp.StatusCode)
+	}
+	if got := hqGet(t, c.URL(), "/clients", old); got != 401 {
+		t.Fatalf("a token signed before rotate-key: %d, want 401", got)
+	}
+	fresh := hqToken(t, c.URL(), creds)
+	if got := hqGet(t, c.URL(), "/clients", fresh); got != 200 {
+		t.Fatalf("a token signed after rotate-key: %d", got)
+	}
+
+	// Another node rotating writes the shared bucket; this node follows.
+	if _, err := c.Auth.RotateKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fleettest.WaitFor(t, 5*time.Second, "the node to take the new key", func() (bool, string) {
+		got := hqGet(t, c.URL(), "/clients", fresh)
+		return got == 401, fmt.Sprint(got)
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +128,74 @@ func TestNode_ForgedLongLivedTokenRefused(t *testing.T) {
 	}
 	if r := s.Do("GET", "/machines", tok, nil); r.Status != 401 {
 		t.Fatalf("a token living 200 years: %d %s, want 401", r.Status, r.Body)
+	}
+}
+
+// TestInit_DataIsPrivate: a site's directory is 0700 (even one made
+// beforehand with 0755) and its database 0600; the edge refuses to open a
+// database other users can read (it holds the token signing key).
+func TestInit_DataIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "site")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	if _, err := edge.Init(context.Background(), dir, store.SiteInit{ID: "s1", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, store.DBFile): 0o600, filepath.Join(dir, edge.CredentialsFile): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %04o, want %04o", path, got, want)
+		}
+	}
+	if err := os.Chmod(filepath.Join(dir, store.DBFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := edge.DefaultConfig()
+	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
+	n, err := edge.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Open(context.Background())
+	if err == nil {
+		n.Close()
+		t.Fatal("the edge started on a world-readable site.db")
+	}
+	if !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("refusal %q does not say how to fix it", err)
+	}
+}
+
+// TestNode_RotateKey: `vendsync edge rotate-key` (another process writing
+// the database) makes the running edge refuse every token signed before,
+// and new tokens work.
+func TestNode_RotateKey(t *testing.T) {
+	s := edgetest.Start(t, edgetest.Options{})
+	old := s.AdminToken()
+	if r := s.Do("GET", "/machines", old, nil); r.Status != 200 {
+		t.Fatalf("before rotation: %d", r.Status)
+	}
+	other, err := store.Open(context.Background(), s.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RotateTokenKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Do("GET", "/machines", old, nil).Status != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("a token signed with the old key still works 5 s after rotate-key")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r := s.Do("GET", "/machines", s.TokenFor(s.Admin), nil); r.Status != 200 {
+		t.Fatalf("a token signed after the rotation: %d %s", r.Status, r.Body)
 	}
 }

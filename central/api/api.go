@@ -102,6 +102,7 @@ var Routes = []Route{
 	{Method: "POST", Pattern: "/clients", Roles: admin},
 	{Method: "GET", Pattern: "/clients", Roles: admin},
 	{Method: "DELETE", Pattern: "/clients/{id}", Roles: admin},
+	{Method: "POST", Pattern: "/auth/rotate-key", Roles: admin},
 }
 
 type server struct {
@@ -152,6 +153,7 @@ func New(cfg Config) http.Handler {
 		"POST /clients":                       s.createClient,
 		"GET /clients":                        s.listClients,
 		"DELETE /clients/{id}":                s.revokeClient,
+		"POST /auth/rotate-key":               s.rotateKey,
 	}
 	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, s.live, log)
 }

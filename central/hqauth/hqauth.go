@@ -148,6 +148,45 @@ func (s *Store) signingKey(ctx context.Context) ([]byte, error) {
 	return nil, errors.New("signing key: kept changing while read")
 }
 
+// RotateKey replaces the shared signing key with a new random one and
+// returns it. Every node following the key with WatchSigningKey then
+// refuses tokens signed before. It returns an error if the bucket cannot be
+// written.
+func (s *Store) RotateKey(ctx context.Context) ([]byte, error) {
+	key := auth.NewKey()
+	if _, err := s.kv.Put(ctx, keySigning, key); err != nil {
+		return nil, fmt.Errorf("rotate signing key: %w", err)
+	}
+	return key, nil
+}
+
+// WatchSigningKey keeps signer's key equal to the shared one until ctx
+// ends: a rotation made on any node reaches every node within moments. It
+// returns an error only if the watch cannot be started.
+func (s *Store) WatchSigningKey(ctx context.Context, signer *auth.Signer) error {
+	w, err := s.kv.Watch(ctx, keySigning)
+	if err != nil {
+		return fmt.Errorf("watch signing key: %w", err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut || signer.KeyIs(e.Value()) {
+				continue // nil marks the end of the initial values
+			}
+			if err := signer.Rotate(e.Value()); err != nil {
+				return fmt.Errorf("watch signing key: %w", err)
+			}
+		}
+	}
+}
+
 // Signer returns a token signer with the shared key, issuer Issuer and ttl.
 // Every node's signer verifies every other node's tokens. It returns an
 // error only for a ttl the signer refuses.

@@ -18,7 +18,35 @@ func newCentralCmd(logs *logOptions) *cobra.Command {
 		Use:   "central",
 		Short: "Run central (the hub and HQ API) and manage its sites",
 	}
-	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd())
+	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd(), newCentralRotateKeyCmd())
+	return cmd
+}
+
+func newCentralRotateKeyCmd() *cobra.Command {
+	var base, creds string
+	cmd := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Replace the key that signs HQ access tokens on every central node",
+		Long: `Replace central's token signing key (shared by every node) with a new random
+one, through POST /auth/rotate-key with HQ ADMIN credentials. Every HQ token
+issued before, on any node, is refused from then on; clients keep their
+credentials and get a new token from POST /auth/token. Sites are not
+affected (each site signs its own tokens: 'vendsync edge rotate-key').`,
+		Example: `  vendsync central rotate-key --central https://hq.example:9080 --credentials hq-admin.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(base, creds)
+			if err != nil {
+				return err
+			}
+			if err := c.do(cmd.Context(), "POST", "/auth/rotate-key", map[string]bool{"confirm": true}, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "central's token signing key rotated: every HQ token issued before is refused")
+			return nil
+		},
+	}
+	addCentralFlags(cmd, &base, &creds)
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/secfile"
 )
 
 func newEdgeCmd(logs *logOptions) *cobra.Command {
@@ -19,7 +20,36 @@ func newEdgeCmd(logs *logOptions) *cobra.Command {
 		Use:   "edge",
 		Short: "Run and administer a site appliance",
 	}
-	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd())
+	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd())
+	return cmd
+}
+
+func newEdgeRotateKeyCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Replace the key that signs the site's access tokens",
+		Long: `Replace the site's token signing key with a new random one. Every token
+signed before is refused from then on (a running edge picks the new key up
+within a second); clients keep their credentials and simply get a new token
+from POST /auth/token. Use it when the key may have leaked (a copy of
+site.db, a backup readable by others) or as a routine.`,
+		Example: `  vendsync edge rotate-key --dir /var/lib/vendsync`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.RotateTokenKey(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "token signing key of site %s rotated: tokens issued before are refused\n", st.Site.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the site's data directory")
 	return cmd
 }
 
@@ -87,6 +117,9 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 			}
 			cfg.Logger = log
 			if seedFile != "" {
+				if err := secfile.Check(seedFile); err != nil {
+					return fmt.Errorf("--leaf-seed: %w", err)
+				}
 				b, err := os.ReadFile(seedFile)
 				if err != nil {
 					return fmt.Errorf("--leaf-seed: %w", err)

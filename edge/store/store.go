@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -70,7 +71,7 @@ func Init(ctx context.Context, dir string, s SiteInit) (*Store, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if _, err := secfile.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, filepath.Join(dir, DBFile), migrations.Edge, sqlite.Options{})
@@ -247,4 +248,15 @@ func (s *Store) AuthState(ctx context.Context) (AuthState, error) {
 		return AuthState{}, fmt.Errorf("read auth state: %w", err)
 	}
 	return st, nil
+}
+
+// RotateTokenKey replaces the key that signs access tokens with a new
+// random one: every token signed before is refused from then on (a running
+// edge rereads the key within its auth refresh interval), and clients get
+// new tokens from POST /auth/token with their unchanged credentials.
+func (s *Store) RotateTokenKey(ctx context.Context) error {
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE site SET token_key = ? WHERE id = 1`, auth.NewKey()); err != nil {
+		return fmt.Errorf("rotate token key: %w", err)
+	}
+	return nil
 }
