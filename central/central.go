@@ -64,6 +64,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HTTPLimits bound the HQ API's connections, headers and timeouts.
 	HTTPLimits web.ServerLimits
+	// RateLimits bound token requests and writes per client and address,
+	// and lock a client id out after repeated wrong secrets.
+	RateLimits web.RateLimits
 	Logger     zerolog.Logger
 }
 
@@ -72,7 +75,7 @@ func DefaultConfig() Config {
 	return Config{
 		ServerName: "central-1", HTTPAddr: "127.0.0.1:9080", LeafListen: "127.0.0.1:7422",
 		Replicas: 1, TokenTTL: time.Hour, ReadyTimeout: time.Minute, ShutdownTimeout: 10 * time.Second,
-		HTTPLimits: web.DefaultServerLimits(), Logger: zerolog.Nop(),
+		HTTPLimits: web.DefaultServerLimits(), RateLimits: web.DefaultRateLimits(), Logger: zerolog.Nop(),
 	}
 }
 
@@ -98,7 +101,7 @@ func (c Config) Validate() error {
 	if err := c.HTTPLimits.Validate(); err != nil {
 		return fmt.Errorf("http limits: %w", err)
 	}
-	return nil
+	return c.RateLimits.Validate()
 }
 
 // Node is a running central node.
@@ -231,6 +234,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.handler = api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
+		Limiter: web.NewLimiter(n.cfg.RateLimits, nil),
 	})
 	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, nil); err != nil {
 		return err

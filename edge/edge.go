@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,6 +51,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HTTPLimits bound the API's connections, headers and timeouts.
 	HTTPLimits web.ServerLimits
+	// RateLimits bound token requests and writes per client and address,
+	// and lock a client id out after repeated wrong secrets.
+	RateLimits web.RateLimits
+	// Retention is how long raw telemetry and audit rows are kept, and how
+	// often older ones are pruned.
+	Retention Retention
 	// AuthRefresh is how often the node rereads revoked clients and the
 	// token signing key, which other processes may change (`edge client
 	// revoke`, `edge rotate-key`): the longest a revoked token still works.
@@ -88,8 +93,39 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 10 * time.Second,
 		HTTPLimits:      web.DefaultServerLimits(),
 		AuthRefresh:     time.Second,
+		RateLimits:      web.DefaultRateLimits(),
+		Retention:       DefaultRetention(),
 		Logger:          zerolog.Nop(),
 	}
+}
+
+// Retention is how long the site keeps rows that only grow: raw telemetry
+// (a machine reporting every few seconds writes gigabytes a day) and the
+// audit log (refused logins included). Zero keeps them forever.
+type Retention struct {
+	Telemetry time.Duration
+	Audit     time.Duration
+	// Every is how often rows past their age are deleted.
+	Every time.Duration
+}
+
+// DefaultRetention keeps raw telemetry 30 days and audit rows 365 days,
+// pruned hourly.
+func DefaultRetention() Retention {
+	return Retention{Telemetry: 30 * 24 * time.Hour, Audit: 365 * 24 * time.Hour, Every: time.Hour}
+}
+
+// Validate names the first bad field.
+func (r Retention) Validate() error {
+	switch {
+	case r.Telemetry < 0, r.Audit < 0:
+		return errors.New("retention must not be negative (0 keeps rows forever)")
+	case (r.Telemetry > 0 || r.Audit > 0) && r.Every <= 0:
+		return errors.New("retention: the prune interval must be positive")
+	case r.Telemetry > 0 && r.Telemetry < time.Hour, r.Audit > 0 && r.Audit < time.Hour:
+		return errors.New("retention: keep rows at least an hour")
+	}
+	return nil
 }
 
 // Validate names the first bad field.
@@ -111,6 +147,12 @@ func (c Config) Validate() error {
 	}
 	if c.AuthRefresh <= 0 {
 		return errors.New("auth refresh interval must be positive")
+	}
+	if err := c.RateLimits.Validate(); err != nil {
+		return err
+	}
+	if err := c.Retention.Validate(); err != nil {
+		return err
 	}
 	if len(c.HubURLs) > 0 && c.LeafSeed == "" {
 		return errors.New("leaf seed: required to connect to central (from `vendsync central site add`)")
@@ -181,18 +223,17 @@ func ReadCredentials(path string) (Credentials, error) {
 
 // Node is a running site appliance.
 type Node struct {
-	cfg        Config
-	log        zerolog.Logger
-	Store      *store.Store
-	Writer     *ingest.Writer
-	Metrics    *web.Metrics
-	handler    http.Handler
-	srv        *http.Server
-	ln         net.Listener
-	cancel     context.CancelFunc
-	g          *errgroup.Group
-	signer     *auth.Signer
-	revokedIDs atomic.Pointer[map[string]struct{}]
+	cfg     Config
+	log     zerolog.Logger
+	Store   *store.Store
+	Writer  *ingest.Writer
+	Metrics *web.Metrics
+	handler http.Handler
+	srv     *http.Server
+	ln      net.Listener
+	cancel  context.CancelFunc
+	g       *errgroup.Group
+	signer  *auth.Signer
 
 	// Leaf is the site's embedded NATS server (always running).
 	Leaf *leaf.Node
@@ -249,7 +290,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		now = time.Now
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Writer: n.Writer, Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now,
-		Uplink: n.uplinkState, Revoked: n.revoked})
+		Uplink: n.uplinkState, Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil)})
 	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, nil); err != nil {
 		return err
 	}
@@ -261,6 +302,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.g.Go(func() error { return n.sweep(bg) })
 	n.g.Go(func() error { return n.watchAuth(bg) })
+	if n.cfg.Retention.Telemetry > 0 || n.cfg.Retention.Audit > 0 {
+		n.g.Go(func() error { return n.prune(bg, now) })
+	}
 	if n.Forwarder != nil {
 		n.g.Go(func() error { return n.poke(bg) })
 	}
@@ -283,26 +327,47 @@ func (n *Node) sweep(ctx context.Context) error {
 	}
 }
 
-// revoked reports whether clientID's credentials were revoked.
-func (n *Node) revoked(clientID string) bool {
-	_, ok := (*n.revokedIDs.Load())[clientID]
-	return ok
-}
-
 // refreshAuth rereads the revoked clients and the signing key.
 func (n *Node) refreshAuth(ctx context.Context) error {
-	st, err := n.Store.AuthState(ctx)
+	key, err := n.Store.RefreshAuth(ctx)
 	if err != nil {
 		return err
 	}
-	n.revokedIDs.Store(&st.Revoked)
-	if !n.signer.KeyIs(st.TokenKey) {
-		if err := n.signer.Rotate(st.TokenKey); err != nil {
+	if !n.signer.KeyIs(key) {
+		if err := n.signer.Rotate(key); err != nil {
 			return fmt.Errorf("rotate token key: %w", err)
 		}
 		n.log.Info().Msg("token signing key rotated: tokens signed before are refused")
 	}
 	return nil
+}
+
+// prune deletes telemetry and audit rows past their retention, at start
+// and then every Retention.Every.
+func (n *Node) prune(ctx context.Context, now func() time.Time) error {
+	t := time.NewTicker(n.cfg.Retention.Every)
+	defer t.Stop()
+	for {
+		var tb, ab time.Time
+		if r := n.cfg.Retention; r.Telemetry > 0 {
+			tb = now().Add(-r.Telemetry)
+		}
+		if r := n.cfg.Retention; r.Audit > 0 {
+			ab = now().Add(-r.Audit)
+		}
+		tel, aud, err := n.Store.Prune(ctx, tb, ab)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			n.log.Error().Err(err).Msg("prune old telemetry and audit rows")
+		case tel+aud > 0:
+			n.log.Info().Int64("telemetry", tel).Int64("audit", aud).Msg("pruned rows past their retention")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // watchAuth keeps the revoked set and the signing key current.

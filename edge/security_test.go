@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 func dialSite(t *testing.T, s *edgetest.Site) net.Conn {
@@ -197,5 +199,114 @@ func TestNode_RotateKey(t *testing.T) {
 	}
 	if r := s.Do("GET", "/machines", s.TokenFor(s.Admin), nil); r.Status != 200 {
 		t.Fatalf("a token signed after the rotation: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestNode_TokenLockoutAndAudit: wrong secrets for one client lock it out
+// (the right secret then answers 429 with Retry-After instead of a token),
+// and every refusal is in the site's audit log with the caller's address.
+func TestNode_TokenLockoutAndAudit(t *testing.T) {
+	s := edgetest.Start(t, edgetest.Options{})
+	victim := s.Client(auth.RoleOps, "")
+	auditor := s.AdminToken()
+	lim := web.DefaultRateLimits()
+	for i := range lim.LockoutAfter {
+		r := s.Do("POST", "/auth/token", "", map[string]string{"client_id": victim.ClientID, "client_secret": "guess"})
+		if r.Status != 401 {
+			t.Fatalf("guess %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := s.Do("POST", "/auth/token", "", map[string]string{"client_id": victim.ClientID, "client_secret": victim.ClientSecret})
+	if r.Status != http.StatusTooManyRequests || r.Error(t).Code != "LOCKED_OUT" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("the right secret after %d wrong ones: %d %s, want 429 LOCKED_OUT with Retry-After", lim.LockoutAfter, r.Status, r.Body)
+	}
+	var audit struct {
+		Entries []struct {
+			EntityID, Action, PerformedBy string
+		} `json:"entries"`
+	}
+	s.Do("GET", "/audit?entityType=client&entityId="+victim.ClientID, auditor, nil).Decode(t, &audit)
+	failed, locked := 0, 0
+	for _, e := range audit.Entries {
+		switch e.Action {
+		case "AUTH_FAILED":
+			failed++
+		case "AUTH_LOCKED_OUT":
+			locked++
+		}
+		if e.PerformedBy != "ip:127.0.0.1" {
+			t.Fatalf("audit entry performed by %q, want the caller's address", e.PerformedBy)
+		}
+	}
+	if failed != lim.LockoutAfter || locked != 1 {
+		t.Fatalf("audit: %d AUTH_FAILED and %d AUTH_LOCKED_OUT, want %d and 1", failed, locked, lim.LockoutAfter)
+	}
+}
+
+// TestNode_WritesRateLimited: a client posting faster than its write budget
+// gets 429 RATE_LIMITED with Retry-After; reads still pass.
+func TestNode_WritesRateLimited(t *testing.T) {
+	s := edgetest.Start(t, edgetest.Options{Configure: func(c *edge.Config) {
+		c.RateLimits.WritesPerClient = web.Rate{PerSecond: 1, Burst: 5}
+	}})
+	s.Machine("M1")
+	tok := s.Token(auth.RoleMachine, "M1")
+	limited := 0
+	for i := range 20 {
+		r := s.Do("POST", "/events/telemetry", tok, map[string]any{"machineId": "M1", "temperature": 4, "timestamp": time.Now().UTC().Format(time.RFC3339)})
+		switch r.Status {
+		case http.StatusAccepted:
+		case http.StatusTooManyRequests:
+			limited++
+			if r.Header.Get("Retry-After") == "" || r.Error(t).Code != "RATE_LIMITED" {
+				t.Fatalf("429 without Retry-After or RATE_LIMITED: %s", r.Body)
+			}
+		default:
+			t.Fatalf("telemetry %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if limited < 10 {
+		t.Fatalf("%d of 20 quick writes limited with a burst of 5, want most", limited)
+	}
+	if r := s.Do("GET", "/machines/M1", tok, nil); r.Status != 200 {
+		t.Fatalf("a read while writes are limited: %d", r.Status)
+	}
+}
+
+// TestNode_RetentionPrunesOldRows: raw telemetry and audit rows older than
+// their retention are deleted by the periodic prune; newer ones stay, and
+// the machine's state is untouched.
+func TestNode_RetentionPrunesOldRows(t *testing.T) {
+	clock := edgetest.NewClock(time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC))
+	s := edgetest.Start(t, edgetest.Options{Clock: clock, Configure: func(c *edge.Config) {
+		c.Retention = edge.Retention{Telemetry: 30 * 24 * time.Hour, Audit: 365 * 24 * time.Hour, Every: 50 * time.Millisecond}
+	}})
+	s.Machine("M1")
+	tok := s.AdminToken()
+	for _, age := range []time.Duration{40 * 24 * time.Hour, 31 * 24 * time.Hour, 29 * 24 * time.Hour, time.Hour} {
+		r := s.Do("POST", "/events/telemetry", tok, map[string]any{"machineId": "M1", "temperature": 4, "timestamp": clock.Now().Add(-age).Format(time.RFC3339)})
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("telemetry %v ago: %d %s", age, r.Status, r.Body)
+		}
+	}
+	for _, age := range []time.Duration{400 * 24 * time.Hour, 10 * 24 * time.Hour} {
+		if err := s.Node.Store.RecordAuthFailure(context.Background(), s.Admin.ClientID, "10.0.0.9", "BAD_CREDENTIALS", clock.Now().Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(q string) int64 { return edgetest.Count(t, s.DB(), q) }
+	deadline := time.Now().Add(10 * time.Second)
+	for count(`SELECT COUNT(*) FROM telemetry_events`) != 2 || count(`SELECT COUNT(*) FROM audit_logs WHERE action = 'AUTH_FAILED'`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %d telemetry rows (want the 2 newer than 30 days), %d auth audit rows (want 1)",
+				count(`SELECT COUNT(*) FROM telemetry_events`), count(`SELECT COUNT(*) FROM audit_logs WHERE action = 'AUTH_FAILED'`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := count(`SELECT COUNT(*) FROM telemetry_events WHERE event_time < ` + fmt.Sprint(clock.Now().Add(-30*24*time.Hour).UnixMilli())); n != 0 {
+		t.Fatalf("%d telemetry rows older than 30 days left", n)
+	}
+	if n := count(`SELECT COUNT(*) FROM machine_state WHERE machine_id = 'M1' AND last_telemetry_at IS NOT NULL`); n != 1 {
+		t.Fatalf("machine state lost its last telemetry")
 	}
 }

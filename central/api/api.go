@@ -61,6 +61,9 @@ type Config struct {
 	StaleAfter time.Duration
 	// Ready reports whether the node is ready to serve (nil: always).
 	Ready func(context.Context) error
+	// Limiter rate-limits POST /auth/token and writes and locks out a
+	// client id after repeated wrong secrets (nil: no limits).
+	Limiter *web.Limiter
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).
@@ -155,7 +158,11 @@ func New(cfg Config) http.Handler {
 		"DELETE /clients/{id}":                s.revokeClient,
 		"POST /auth/rotate-key":               s.rotateKey,
 	}
-	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, s.live, log)
+	guard := s.live
+	if cfg.Limiter != nil {
+		guard = func(h http.Handler) http.Handler { return s.live(cfg.Limiter.Writes(h)) }
+	}
+	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, guard, log)
 }
 
 // live refuses a valid token whose client has since been revoked or
@@ -197,7 +204,13 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 			return auth.Claims{}, err
 		}
 		return auth.Claims{ClientID: c.ID, Role: c.Role}, nil
-	})(w, r)
+	}, web.TokenGuard{Limiter: s.cfg.Limiter, Log: s.log, Failed: s.authFailed})(w, r)
+}
+
+// authFailed records a refused token request in central's log, marked as
+// an audit entry (central keeps no audit table; its log is the audit log).
+func (s *server) authFailed(_ context.Context, f web.AuthFailure) {
+	s.log.Warn().Bool("audit", true).Str("action", "AUTH_"+f.Reason).Str("client", f.ClientID).Str("remote", f.RemoteIP).Msg("refused HQ token request")
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 func newCentralCmd(logs *logOptions) *cobra.Command {
@@ -52,6 +53,7 @@ affected (each site signs its own tokens: 'vendsync edge rotate-key').`,
 
 func newCentralRunCmd(logs *logOptions) *cobra.Command {
 	cfg := central.DefaultConfig()
+	rateLimits := true
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a central node: NATS hub for sites, aggregator, HQ API",
@@ -80,6 +82,9 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 				return err
 			}
 			cfg.Logger = log
+			if !rateLimits {
+				cfg.RateLimits = web.NoRateLimits()
+			}
 			n, err := central.New(cfg)
 			if err != nil {
 				return err
@@ -104,6 +109,9 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
 	f.IntVar(&cfg.HTTPLimits.MaxConns, "max-conns", cfg.HTTPLimits.MaxConns, "most HTTP connections open at once (more wait to be accepted)")
+	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")
+	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock an HQ client id out of POST /auth/token (0: never)")
+	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
 	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
 	return withConfigFile(cmd)
 }

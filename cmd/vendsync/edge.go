@@ -13,6 +13,7 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/secfile"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 func newEdgeCmd(logs *logOptions) *cobra.Command {
@@ -89,6 +90,7 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 func newEdgeRunCmd(logs *logOptions) *cobra.Command {
 	cfg := edge.DefaultConfig()
 	var seedFile string
+	rateLimits := true
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Serve a site: HTTP API, alerts, local aggregates",
@@ -116,6 +118,9 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 				return err
 			}
 			cfg.Logger = log
+			if !rateLimits {
+				cfg.RateLimits = web.NoRateLimits()
+			}
 			if seedFile != "" {
 				if err := secfile.Check(seedFile); err != nil {
 					return fmt.Errorf("--leaf-seed: %w", err)
@@ -149,6 +154,11 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.DurationVar(&cfg.SweepEvery, "sweep-every", cfg.SweepEvery, "how often time-driven alerts (offline, door, temperature, expiry) are evaluated")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of access tokens")
 	f.IntVar(&cfg.HTTPLimits.MaxConns, "max-conns", cfg.HTTPLimits.MaxConns, "most HTTP connections open at once (more wait to be accepted)")
+	f.DurationVar(&cfg.Retention.Telemetry, "keep-telemetry", cfg.Retention.Telemetry, "how long raw telemetry rows are kept (0: forever); older ones are pruned hourly")
+	f.DurationVar(&cfg.Retention.Audit, "keep-audit", cfg.Retention.Audit, "how long audit log rows are kept (0: forever)")
+	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")
+	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock a client id out of POST /auth/token (0: never)")
+	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
 	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
 	th := &cfg.Ingest.Thresholds
 	f.Float64Var(&th.TempMaxC, "temp-max", th.TempMaxC, "default maximum cabinet temperature in °C (a machine's temperatureMax overrides it)")

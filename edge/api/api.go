@@ -43,6 +43,9 @@ type Config struct {
 	// Revoked reports whether a client's credentials were revoked: its
 	// tokens are refused at once, not when they expire (nil: never).
 	Revoked func(clientID string) bool
+	// Limiter rate-limits POST /auth/token and writes and locks out a
+	// client id after repeated wrong secrets (nil: no limits).
+	Limiter *web.Limiter
 }
 
 // Uplink is the state of the site's link to central.
@@ -133,9 +136,14 @@ func New(cfg Config) http.Handler {
 		"GET /audit":                          s.audit,
 		"GET /sync":                           s.syncState,
 	}
-	var guard func(http.Handler) http.Handler
-	if cfg.Revoked != nil {
-		guard = s.live
+	guard := func(h http.Handler) http.Handler {
+		if cfg.Limiter != nil {
+			h = cfg.Limiter.Writes(h)
+		}
+		if cfg.Revoked != nil {
+			h = s.live(h)
+		}
+		return h
 	}
 	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, guard, cfg.Logger)
 }
@@ -193,7 +201,15 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 			return auth.Claims{}, err
 		}
 		return auth.Claims{ClientID: c.ClientID, Role: c.Role, MachineID: c.MachineID}, nil
-	})(w, r)
+	}, web.TokenGuard{Limiter: s.cfg.Limiter, Failed: s.authFailed, Log: s.cfg.Logger})(w, r)
+}
+
+// authFailed writes a refused token request for a known client to the
+// site's audit log (unknown client ids only reach the log line).
+func (s *server) authFailed(ctx context.Context, f web.AuthFailure) {
+	if err := s.cfg.Store.RecordAuthFailure(ctx, f.ClientID, f.RemoteIP, f.Reason, s.cfg.Now()); err != nil {
+		s.cfg.Logger.Error().Err(err).Str("client", f.ClientID).Msg("audit a refused token request")
+	}
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
