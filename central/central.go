@@ -7,11 +7,13 @@ package central
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,6 +28,7 @@ import (
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/secfile"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -35,6 +38,14 @@ import (
 const (
 	ReadModelFile   = "central.db"
 	CredentialsFile = "admin-credentials.json"
+	// CAFile is the fleet CA's certificate, written by every node: what
+	// clients and sites pin (copy it to them; it is not secret).
+	CAFile = "ca.pem"
+	// NodeCertFile and NodeKeyFile are this node's certificate from the
+	// fleet CA, kept so that its leaf port serves TLS from the moment it
+	// starts (the CA itself lives in the shared bucket).
+	NodeCertFile = "tls/node.crt"
+	NodeKeyFile  = "tls/node.key"
 )
 
 // Config configures a central node. DefaultConfig gives the defaults.
@@ -67,7 +78,17 @@ type Config struct {
 	// RateLimits bound token requests and writes per client and address,
 	// and lock a client id out after repeated wrong secrets.
 	RateLimits web.RateLimits
-	Logger     zerolog.Logger
+	// HTTPTLS serves the HQ API over TLS and LeafTLS the sites' leaf port,
+	// both with a certificate the fleet CA (made on the fleet's first start,
+	// shared by every node) issues this node for localhost, the listen
+	// addresses and TLSHosts. TLSCertFile and TLSKeyFile give the HQ API
+	// another certificate (one from a public CA, say). The zero value is
+	// plaintext, for tests in one process; `vendsync central run` turns TLS
+	// on unless told --insecure-http / --insecure-leaf.
+	HTTPTLS, LeafTLS        bool
+	TLSCertFile, TLSKeyFile string
+	TLSHosts                []string
+	Logger                  zerolog.Logger
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -101,6 +122,9 @@ func (c Config) Validate() error {
 	if err := c.HTTPLimits.Validate(); err != nil {
 		return fmt.Errorf("http limits: %w", err)
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("tls cert and tls key go together")
+	}
 	return c.RateLimits.Validate()
 }
 
@@ -116,8 +140,13 @@ type Node struct {
 	Auth       *hqauth.Store
 	Publisher  *downlink.Publisher
 	Metrics    *web.Metrics
+	// CA is the fleet's certificate authority (nil until Open has it).
+	CA *tlsca.CA
+
+	cert atomic.Pointer[tls.Certificate] // this node's, from CA
 
 	handler http.Handler
+	httpsOn bool
 	srv     *http.Server
 	ln      net.Listener
 	cancel  context.CancelFunc
@@ -152,6 +181,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	hcfg.ClientListen, hcfg.LeafListen = n.cfg.ClientListen, n.cfg.LeafListen
 	hcfg.ClusterName, hcfg.ClusterListen, hcfg.Routes = n.cfg.ClusterName, n.cfg.ClusterListen, n.cfg.Routes
 	hcfg.Replicas, hcfg.Logger = n.cfg.Replicas, n.cfg.Logger
+	n.loadNodeCert()
+	if n.cfg.LeafTLS {
+		hcfg.LeafTLS = &tls.Config{GetCertificate: n.nodeCert, MinVersion: tls.VersionTLS12}
+	}
 	if n.cfg.ReadyTimeout > 0 {
 		hcfg.ReadyTimeout = n.cfg.ReadyTimeout
 	}
@@ -195,6 +228,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		if signer, err = n.Auth.Signer(n.cfg.TokenTTL); err != nil {
 			return err
 		}
+		if n.CA == nil {
+			if err := n.openCA(ctx); err != nil {
+				return err
+			}
+		}
 		if n.Publisher, err = downlink.NewPublisher(ctx, js); err != nil {
 			return err
 		}
@@ -234,11 +272,21 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.handler = api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
-		Limiter: web.NewLimiter(n.cfg.RateLimits, nil),
+		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA,
 	})
-	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, nil); err != nil {
+	var httpTLS *tls.Config
+	switch {
+	case n.cfg.TLSCertFile != "":
+		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
+			return err
+		}
+	case n.cfg.HTTPTLS:
+		httpTLS = &tls.Config{GetCertificate: n.nodeCert, MinVersion: tls.VersionTLS12}
+	}
+	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, httpTLS); err != nil {
 		return err
 	}
+	n.httpsOn = httpTLS != nil
 	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
 	srv, ln := n.srv, n.ln
 	n.g.Go(func() error { return web.Serve(srv, ln) })
@@ -246,8 +294,75 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	return nil
 }
 
-// URL is the HQ API's base URL.
-func (n *Node) URL() string { return "http://" + n.ln.Addr().String() }
+// URL is the HQ API's base URL (https:// when it serves TLS).
+func (n *Node) URL() string {
+	if n.httpsOn {
+		return "https://" + n.ln.Addr().String()
+	}
+	return "http://" + n.ln.Addr().String()
+}
+
+// CAPath is the file holding the fleet CA's certificate, for clients and
+// sites to pin.
+func (n *Node) CAPath() string { return filepath.Join(n.cfg.Dir, CAFile) }
+
+// nodeCert serves this node's certificate to TLS handshakes; until the CA
+// is known (a first start, before the cluster forms) there is none and the
+// handshake fails: clients and sites retry.
+func (n *Node) nodeCert(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := n.cert.Load(); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("this node has no certificate from the fleet CA yet")
+}
+
+// tlsHosts are the names this node's certificate is valid for.
+func (n *Node) tlsHosts() []string {
+	return append(tlsca.DefaultHosts(n.cfg.HTTPAddr, n.cfg.LeafListen), n.cfg.TLSHosts...)
+}
+
+// loadNodeCert takes the certificate kept from the last start, if any, so
+// that TLS works before the fleet CA can be read from the bucket.
+func (n *Node) loadNodeCert() {
+	certFile, keyFile := filepath.Join(n.cfg.Dir, NodeCertFile), filepath.Join(n.cfg.Dir, NodeKeyFile)
+	if secfile.Check(keyFile) != nil {
+		return
+	}
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return
+	}
+	n.cert.Store(&c)
+}
+
+// openCA reads (or, on the fleet's first start, creates) the fleet CA,
+// issues this node a certificate from it, and writes the CA certificate
+// and the node's certificate to Dir.
+func (n *Node) openCA(ctx context.Context) error {
+	ca, err := n.Auth.FleetCA(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	leaf, err := ca.Issue("vendsync central "+n.cfg.ServerName, n.tlsHosts(), time.Now())
+	if err != nil {
+		return err
+	}
+	c, err := leaf.TLSCertificate()
+	if err != nil {
+		return fmt.Errorf("node certificate: %w", err)
+	}
+	if _, err := secfile.MkdirAll(filepath.Dir(filepath.Join(n.cfg.Dir, NodeKeyFile))); err != nil {
+		return err
+	}
+	for path, b := range map[string][]byte{CAFile: ca.CertPEM, NodeCertFile: leaf.CertPEM, NodeKeyFile: leaf.KeyPEM} {
+		if err := secfile.Write(filepath.Join(n.cfg.Dir, path), b); err != nil {
+			return err
+		}
+	}
+	n.cert.Store(&c)
+	n.CA = ca
+	return nil
+}
 
 // Handler is the HQ API handler.
 func (n *Node) Handler() http.Handler { return n.handler }

@@ -4,6 +4,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/forward"
@@ -51,6 +53,14 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// HTTPLimits bound the API's connections, headers and timeouts.
 	HTTPLimits web.ServerLimits
+	// TLSCertFile and TLSKeyFile serve the API over TLS (a provisioned site
+	// has them in DIR/tls/, issued by the fleet CA). Empty: plaintext, for
+	// tests in one process; `vendsync edge run` refuses that without
+	// --insecure-http.
+	TLSCertFile, TLSKeyFile string
+	// HubCAFile is the CA certificate the hub's leaf port must present a
+	// certificate from: the leaf link then runs over TLS. Empty: plaintext.
+	HubCAFile string
 	// RateLimits bound token requests and writes per client and address,
 	// and lock a client id out after repeated wrong secrets.
 	RateLimits web.RateLimits
@@ -151,6 +161,9 @@ func (c Config) Validate() error {
 	if err := c.RateLimits.Validate(); err != nil {
 		return err
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("tls cert and tls key go together")
+	}
 	if err := c.Retention.Validate(); err != nil {
 		return err
 	}
@@ -183,6 +196,23 @@ func Init(ctx context.Context, dir string, site store.SiteInit) (Credentials, er
 		return Credentials{}, err
 	}
 	return creds, nil
+}
+
+// InitTLS gives a standalone site a certificate for its API, valid for
+// hosts: a CA made for this one purpose signs it and is then forgotten (its
+// key is never written), so DIR/tls/ca.pem is what the site's clients pin.
+// A site provisioned by central gets a certificate from the fleet CA
+// instead ('provision site' replaces these files).
+func InitTLS(dir, site string, hosts []string) error {
+	ca, err := tlsca.New("vendsync site "+site+" CA", time.Now())
+	if err != nil {
+		return err
+	}
+	leaf, err := ca.Issue("vendsync site "+site, hosts, time.Now())
+	if err != nil {
+		return err
+	}
+	return tlsca.WriteSite(dir, leaf.CertPEM, leaf.KeyPEM, ca.CertPEM)
 }
 
 // WriteCredentials writes creds as JSON to path with mode 0600, refusing to
@@ -291,7 +321,13 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Writer: n.Writer, Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now,
 		Uplink: n.uplinkState, Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil)})
-	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, nil); err != nil {
+	var httpTLS *tls.Config
+	if n.cfg.TLSCertFile != "" {
+		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
+			return err
+		}
+	}
+	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, httpTLS); err != nil {
 		return err
 	}
 	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
@@ -389,8 +425,13 @@ func (n *Node) watchAuth(ctx context.Context) error {
 // Addr is the address the API listens on.
 func (n *Node) Addr() string { return n.ln.Addr().String() }
 
-// URL is the API's base URL.
-func (n *Node) URL() string { return "http://" + n.Addr() }
+// URL is the API's base URL (https:// when it serves TLS).
+func (n *Node) URL() string {
+	if n.cfg.TLSCertFile != "" {
+		return "https://" + n.Addr()
+	}
+	return "http://" + n.Addr()
+}
 
 // Handler is the API handler (for in-process tests).
 func (n *Node) Handler() http.Handler { return n.handler }

@@ -8,10 +8,12 @@ package tui
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -35,6 +37,9 @@ type Config struct {
 	RetryEvery time.Duration
 	// RequestTimeout bounds each HTTP request.
 	RequestTimeout time.Duration
+	// TLS, when set, is the client TLS configuration for https:// URLs
+	// (its RootCAs pin the fleet CA); nil trusts the system's roots.
+	TLS *tls.Config
 	// AltScreen runs full screen (the default for a terminal).
 	AltScreen bool
 	// Input and Output default to the process's terminal.
@@ -130,6 +135,11 @@ func Run(ctx context.Context, cfg Config) error {
 		export = cfg.CacheDir
 	}
 	client := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout)
+	if cfg.TLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.TLS
+		client.HTTP.Transport = tr
+	}
 	m := newModel(deps{client: client, queue: q, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if cfg.AltScreen {

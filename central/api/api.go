@@ -24,6 +24,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 )
@@ -64,6 +65,9 @@ type Config struct {
 	// Limiter rate-limits POST /auth/token and writes and locks out a
 	// client id after repeated wrong secrets (nil: no limits).
 	Limiter *web.Limiter
+	// CA is the fleet CA that signs site certificates for POST
+	// /sites/{siteId}/certificate (nil: that route answers 501).
+	CA *tlsca.CA
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).
@@ -106,6 +110,7 @@ var Routes = []Route{
 	{Method: "GET", Pattern: "/clients", Roles: admin},
 	{Method: "DELETE", Pattern: "/clients/{id}", Roles: admin},
 	{Method: "POST", Pattern: "/auth/rotate-key", Roles: admin},
+	{Method: "POST", Pattern: "/sites/{siteId}/certificate", Roles: admin},
 }
 
 type server struct {
@@ -157,6 +162,7 @@ func New(cfg Config) http.Handler {
 		"GET /clients":                        s.listClients,
 		"DELETE /clients/{id}":                s.revokeClient,
 		"POST /auth/rotate-key":               s.rotateKey,
+		"POST /sites/{siteId}/certificate":    s.siteCertificate,
 	}
 	guard := s.live
 	if cfg.Limiter != nil {

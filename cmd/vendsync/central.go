@@ -36,7 +36,7 @@ affected (each site signs its own tokens: 'vendsync edge rotate-key').`,
 		Example: `  vendsync central rotate-key --central https://hq.example:9080 --credentials hq-admin.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := newAPIClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -54,6 +54,7 @@ affected (each site signs its own tokens: 'vendsync edge rotate-key').`,
 func newCentralRunCmd(logs *logOptions) *cobra.Command {
 	cfg := central.DefaultConfig()
 	rateLimits := true
+	var insecureHTTP, insecureLeaf bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a central node: NATS hub for sites, aggregator, HQ API",
@@ -85,6 +86,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 			if !rateLimits {
 				cfg.RateLimits = web.NoRateLimits()
 			}
+			cfg.HTTPTLS, cfg.LeafTLS = !insecureHTTP, !insecureLeaf
 			n, err := central.New(cfg)
 			if err != nil {
 				return err
@@ -92,7 +94,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 			if err := n.Open(cmd.Context()); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "central %s: HQ API %s, sites connect to %s\n", cfg.ServerName, n.URL(), n.Hub.LeafURL())
+			fmt.Fprintf(cmd.OutOrStdout(), "central %s: HQ API %s, sites connect to %s; fleet CA certificate %s\n", cfg.ServerName, n.URL(), n.Hub.LeafURL(), n.CAPath())
 			<-cmd.Context().Done()
 			return n.Close()
 		},
@@ -109,6 +111,11 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
 	f.IntVar(&cfg.HTTPLimits.MaxConns, "max-conns", cfg.HTTPLimits.MaxConns, "most HTTP connections open at once (more wait to be accepted)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "certificate (PEM) for the HQ API instead of one from the fleet CA, e.g. from a public CA")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the --tls-cert's private key (PEM, mode 0600)")
+	f.StringSliceVar(&cfg.TLSHosts, "tls-host", nil, "host names or addresses sites and clients reach this node by, for its certificate (localhost and the listen addresses are always in it)")
+	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve the HQ API over plain HTTP (local development only)")
+	f.BoolVar(&insecureLeaf, "insecure-leaf", false, "accept sites' leaf connections without TLS (local development only)")
 	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")
 	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock an HQ client id out of POST /auth/token (0: never)")
 	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
@@ -201,7 +208,7 @@ and disconnects the old one.`,
 			if out == "" {
 				return fmt.Errorf("--out is required: the file the site's seed is written to")
 			}
-			c, err := newAPIClient(base, creds)
+			c, err := newAPIClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -242,7 +249,7 @@ and disconnects the old one.`,
 	list := &cobra.Command{
 		Use: "list", Short: "List registered sites", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := newAPIClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -268,7 +275,7 @@ and disconnects the old one.`,
 		Use: "revoke SITE_ID", Short: "Revoke a site: its leaf is disconnected and refused", Args: cobra.ExactArgs(1),
 		Example: `  vendsync central site revoke blr-techpark --credentials hq-admin.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := newAPIClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}

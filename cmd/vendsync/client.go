@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/internal/tlsca"
 )
 
 // apiClient calls a vendsync HTTP API (edge or central) with client
@@ -22,7 +25,10 @@ type apiClient struct {
 	token string
 }
 
-func newAPIClient(base, credsFile string) (*apiClient, error) {
+// newAPIClient returns a client of the API at base with the credentials in
+// credsFile; for an https:// base it trusts only the CA certificate in
+// caFile (the system's roots when caFile is empty).
+func newAPIClient(base, credsFile, caFile string) (*apiClient, error) {
 	if base == "" {
 		return nil, fmt.Errorf("--central is required (e.g. http://127.0.0.1:9080)")
 	}
@@ -33,7 +39,31 @@ func newAPIClient(base, credsFile string) (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &apiClient{base: strings.TrimRight(base, "/"), creds: creds, http: &http.Client{Timeout: 30 * time.Second}}, nil
+	hc, err := httpClient(caFile, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{base: strings.TrimRight(base, "/"), creds: creds, http: hc}, nil
+}
+
+// httpClient is an HTTP client with timeout that, for https:// URLs,
+// trusts only the CA certificate in caFile (the system's roots when empty).
+func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		cfg, err := tlsca.ClientConfig(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %w", err)
+		}
+		tr.TLSClientConfig = cfg
+	}
+	return &http.Client{Timeout: timeout, Transport: tr}, nil
+}
+
+// caFlag is the root's --ca: the CA certificate clients pin for https://.
+func caFlag(cmd *cobra.Command) string {
+	ca, _ := cmd.Flags().GetString("ca")
+	return ca
 }
 
 // apiError is an error answer of the API.

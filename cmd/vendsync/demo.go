@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/simulate"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -183,6 +185,10 @@ func runDemo(ctx context.Context, out io.Writer, logs *logOptions, o demoOptions
 		loc, _ := time.LoadLocation(s.tz)
 		sim := simulate.DefaultConfig()
 		sim.EdgeURL, sim.ClientID, sim.ClientSecret = s.node.URL(), creds.ClientID, creds.ClientSecret
+		if sim.HTTPClient, err = httpClient(filepath.Join(s.dir, tlsca.TLSDir, tlsca.CAFile), 15*time.Second); err != nil {
+			return err
+		}
+		sim.HTTPClient.Transport.(*http.Transport).MaxIdleConnsPerHost = 8
 		sim.Machines, sim.City, sim.Building, sim.Timezone, sim.SalesPerMinute = o.machines, s.city, demoSites[i].name, loc, o.rate
 		sim.MachinePrefix, sim.Seed, sim.TelemetryEvery = demoSites[i].prefix, int64(i+1), 5*time.Second
 		sim.Products, sim.Concurrency = 8, 4
@@ -304,6 +310,7 @@ func (fl *demoFleet) startCentral(ctx context.Context) error {
 		cfg.Dir = filepath.Join(fl.dir, fmt.Sprintf("central-%d", i+1))
 		cfg.ServerName = fmt.Sprintf("central-%d", i+1)
 		cfg.HTTPAddr, cfg.LeafListen = "127.0.0.1:0", leafs[i]
+		cfg.HTTPTLS, cfg.LeafTLS = true, true // as `central run` does
 		cfg.ClusterName, cfg.ClusterListen, cfg.Replicas = "hq", routes[i], 3
 		cfg.ReadyTimeout = 90 * time.Second
 		for j, r := range routes {
@@ -354,7 +361,7 @@ func (fl *demoFleet) startSites(ctx context.Context) error {
 			siteHubs = []string{s.link.url()}
 		}
 		spec := siteSpec{central: fl.nodes[i%3].URL(), credentials: fl.hqCreds, out: s.dir, site: d.id, name: d.name, city: d.city, tz: d.tz,
-			lat: d.lat, lng: d.lng, hasLat: true, hasLng: true, hubs: siteHubs, http: "127.0.0.1:0"}
+			lat: d.lat, lng: d.lng, hasLat: true, hasLng: true, hubs: siteHubs, http: "127.0.0.1:0", ca: fl.nodes[0].CAPath()}
 		if err := provisionSite(ctx, io.Discard, spec); err != nil {
 			return fmt.Errorf("provision %s: %w", d.id, err)
 		}
@@ -365,6 +372,8 @@ func (fl *demoFleet) startSites(ctx context.Context) error {
 		cfg := edge.DefaultConfig()
 		cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.dir, "127.0.0.1:0", 10*time.Second
 		cfg.HubURLs, cfg.LeafSeed = siteHubs, strings.TrimSpace(string(seed))
+		tdir := filepath.Join(s.dir, tlsca.TLSDir) // from provisioning, as the site's vendsync.yaml says
+		cfg.TLSCertFile, cfg.TLSKeyFile, cfg.HubCAFile = filepath.Join(tdir, tlsca.CertFile), filepath.Join(tdir, tlsca.KeyFile), filepath.Join(tdir, tlsca.CAFile)
 		// The flaky site must reach central only through its proxy, which is
 		// what gets cut (never around it through a gossiped address).
 		cfg.HubURLsOnly = true
@@ -398,8 +407,9 @@ func (fl *demoFleet) printAccess(out io.Writer) {
 		}
 		fmt.Fprintf(out, "site        %-13s %s  %s%s\n", s.id, s.node.URL(), filepath.Join(s.dir, edge.CredentialsFile), note)
 	}
-	fmt.Fprintf(out, "try         vendsync query sales --central %s --credentials %s --by city\n", fl.nodes[0].URL(), fl.hqCreds)
-	fmt.Fprintf(out, "            vendsync query sites --central %s --credentials %s\n\n", fl.nodes[1].URL(), fl.hqCreds)
+	fmt.Fprintf(out, "fleet CA    %s (every API and leaf link is TLS; clients pin it with --ca)\n", fl.nodes[0].CAPath())
+	fmt.Fprintf(out, "try         vendsync query sales --central %s --credentials %s --ca %s --by city\n", fl.nodes[0].URL(), fl.hqCreds, fl.nodes[0].CAPath())
+	fmt.Fprintf(out, "            vendsync query sites --central %s --credentials %s --ca %s\n\n", fl.nodes[1].URL(), fl.hqCreds, fl.nodes[1].CAPath())
 }
 
 var wideRange = struct{ from, to time.Time }{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}

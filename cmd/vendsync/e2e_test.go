@@ -21,6 +21,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/fleettest"
 	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/internal/tlsca"
 )
 
 // binary is the vendsync binary TestMain builds for the end-to-end tests.
@@ -160,15 +161,21 @@ func (p *proc) stop(t *testing.T) {
 type edgeHTTP struct {
 	base  string
 	token string
+	hc    *http.Client
 }
 
-func newEdgeHTTP(t *testing.T, base, credsFile string) *edgeHTTP {
+// newEdgeHTTP signs in to the edge at base, pinning the CA in caFile.
+func newEdgeHTTP(t *testing.T, base, credsFile, caFile string) *edgeHTTP {
 	t.Helper()
 	c, err := edge.ReadCredentials(credsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &edgeHTTP{base: base}
+	tc, err := tlsca.ClientConfig(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &edgeHTTP{base: base, hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}}
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
@@ -185,7 +192,7 @@ func (e *edgeHTTP) call(t *testing.T, method, path string, body, out any, want i
 	if e.token != "" {
 		req.Header.Set("Authorization", "Bearer "+e.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -210,6 +217,10 @@ type e2eSite struct {
 	sold         int64 // cents
 	tx           int64
 }
+
+// ca is the CA certificate the site's clients pin (the fleet CA, written
+// by provision site).
+func (s *e2eSite) ca() string { return filepath.Join(s.dir, tlsca.TLSDir, tlsca.CAFile) }
 
 func (s *e2eSite) sell(t *testing.T, n int, tag string) {
 	t.Helper()
@@ -275,8 +286,11 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	hqCreds := filepath.Join(work, "central", "admin-credentials.json")
 
 	c := start(t, "central", "run", "--dir", filepath.Join(work, "central"), "--http", "127.0.0.1:0", "--leaf", "127.0.0.1:-1")
-	m := c.expect(t, `HQ API (http://\S+), sites connect to (nats-leaf://\S+)`, 60*time.Second)
+	m := c.expect(t, `HQ API (https://\S+), sites connect to (nats-leaf://\S+); fleet CA certificate (\S+)`, 60*time.Second)
 	hq, leaf := m[1], m[2]
+	// Every command below pins the fleet CA, as an installer given central's
+	// ca.pem would (VENDSYNC_CA is the root's --ca).
+	t.Setenv("VENDSYNC_CA", m[3])
 	// Site b reaches central through a link the test can cut.
 	link := fleettest.NewProxy(t, fleettest.HostPort(leaf))
 
@@ -308,12 +322,12 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 		ids := s.id + "-m1," + s.id + "-m2"
 		run(t, "provision", "machine", "--dir", dir, "--machine", ids, "--city", s.city, "--building", "HQ", "--payment-methods", "CASH,CARD", "--out-dir", filepath.Join(dir, "machines"))
 		p := start(t, "edge", "run", "--config", filepath.Join(dir, ConfigFileName))
-		url := p.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
+		url := p.expect(t, `edge \S+ listening on (https://\S+)`, 30*time.Second)[1]
 		site := &e2eSite{id: s.id, dir: dir, url: url, proc: p, machines: map[string]*edgeHTTP{}}
-		site.admin = newEdgeHTTP(t, url, filepath.Join(dir, "admin-credentials.json"))
+		site.admin = newEdgeHTTP(t, url, filepath.Join(dir, "admin-credentials.json"), site.ca())
 		for _, id := range strings.Split(ids, ",") {
 			site.admin.call(t, "POST", "/machines/"+id+"/products", map[string]any{"productId": "COLA", "name": "Cola", "price": json.Number("2.50"), "quantity": 100000}, nil, 201)
-			site.machines[id] = newEdgeHTTP(t, url, filepath.Join(dir, "machines", id+".json"))
+			site.machines[id] = newEdgeHTTP(t, url, filepath.Join(dir, "machines", id+".json"), site.ca())
 		}
 		sites[s.id] = site
 	}
@@ -382,10 +396,10 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	ber.proc.stop(t)
 	link.Restore("")
 	ber.proc = start(t, "edge", "run", "--config", filepath.Join(ber.dir, ConfigFileName))
-	ber.url = ber.proc.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
-	ber.admin = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "admin-credentials.json"))
+	ber.url = ber.proc.expect(t, `edge \S+ listening on (https://\S+)`, 30*time.Second)[1]
+	ber.admin = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "admin-credentials.json"), ber.ca())
 	for id := range ber.machines {
-		ber.machines[id] = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"))
+		ber.machines[id] = newEdgeHTTP(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"), ber.ca())
 	}
 	waitFor(t, 60*time.Second, "berlin converged after the link came back", converged(blr, ber))
 

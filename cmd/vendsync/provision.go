@@ -20,6 +20,7 @@ import (
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -55,6 +56,9 @@ type siteSpec struct {
 	hubs                 []string
 	http                 string
 	rotate               bool
+	ca                   string   // CA to pin for --central (https)
+	tlsHosts             []string // extra names for the site's certificate
+	insecureLeaf         bool     // no TLS on the leaf link
 }
 
 func (s siteSpec) validate() error {
@@ -125,6 +129,7 @@ working. Secrets are never printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s.hasLat, s.hasLng = cmd.Flags().Changed("lat"), cmd.Flags().Changed("lng")
+			s.ca = caFlag(cmd)
 			return provisionSite(cmd.Context(), cmd.OutOrStdout(), s)
 		},
 	}
@@ -141,6 +146,8 @@ working. Secrets are never printed.`,
 	f.StringVar(&s.http, "http", s.http, "host:port the site's edge API will listen on (written to the config)")
 	f.StringVar(&s.out, "out", "", "the site's data directory (created)")
 	f.BoolVar(&s.rotate, "rotate", false, "issue a new leaf key for a site already registered at central (the old key stops working)")
+	f.StringSliceVar(&s.tlsHosts, "tls-host", nil, "host names or addresses machines reach the site by, for its certificate (the --http host and localhost are always in it)")
+	f.BoolVar(&s.insecureLeaf, "insecure-leaf", false, "configure the site's leaf link without TLS (for a central run with --insecure-leaf)")
 	return cmd
 }
 
@@ -162,6 +169,21 @@ func provisionSite(ctx context.Context, out io.Writer, s siteSpec) error {
 		if id != s.site {
 			return fmt.Errorf("--out %s already holds site %q, not %q: choose another directory", s.out, id, s.site)
 		}
+		if fileExists(seedPath) && !s.rotate && !fileExists(filepath.Join(s.out, tlsca.TLSDir, tlsca.CertFile)) {
+			// Provisioned before sites had certificates: get one.
+			c, err := newAPIClient(s.central, s.credentials, s.ca)
+			if err != nil {
+				return err
+			}
+			if err := provisionCert(ctx, c, s); err != nil {
+				return err
+			}
+			if err := writeSiteConfig(cfgPath, s); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "site %s already provisioned in %s; got its certificate and rewrote %s\n", s.site, s.out, cfgPath)
+			return nil
+		}
 		if fileExists(seedPath) && !s.rotate {
 			if !fileExists(cfgPath) {
 				if err := writeSiteConfig(cfgPath, s); err != nil {
@@ -174,7 +196,7 @@ func provisionSite(ctx context.Context, out io.Writer, s siteSpec) error {
 			return nil
 		}
 	}
-	c, err := newAPIClient(s.central, s.credentials)
+	c, err := newAPIClient(s.central, s.credentials, s.ca)
 	if err != nil {
 		return err
 	}
@@ -203,6 +225,10 @@ func provisionSite(ctx context.Context, out io.Writer, s siteSpec) error {
 	if err := writeSecretFile(seedPath, site.Seed+"\n"); err != nil {
 		return err
 	}
+	step.say("getting the site's certificate from central's fleet CA")
+	if err := provisionCert(ctx, c, s); err != nil {
+		return err
+	}
 	if err := writeSiteConfig(cfgPath, s); err != nil {
 		return err
 	}
@@ -212,18 +238,44 @@ func provisionSite(ctx context.Context, out io.Writer, s siteSpec) error {
 		key = key[:12] + "…"
 	}
 	fmt.Fprintf(out, "site %s provisioned in %s (leaf key %s)\n", s.site, s.out, key)
-	fmt.Fprintf(out, "  config       %s\n  leaf seed    %s (0600)\n  site admin   %s (0600)\n  run          vendsync edge run --config %s\n",
-		cfgPath, seedPath, filepath.Join(s.out, edge.CredentialsFile), cfgPath)
+	fmt.Fprintf(out, "  config       %s\n  leaf seed    %s (0600)\n  site admin   %s (0600)\n  certificate  %s (key 0600; clients pin %s)\n  run          vendsync edge run --config %s\n",
+		cfgPath, seedPath, filepath.Join(s.out, edge.CredentialsFile), filepath.Join(s.out, tlsca.TLSDir, tlsca.CertFile),
+		filepath.Join(s.out, tlsca.TLSDir, tlsca.CAFile), cfgPath)
 	return nil
 }
 
+// provisionCert has central's fleet CA sign a certificate for the site's
+// API and leaf link: the key is made here and never sent, only a request
+// for the --http host, localhost and --tls-host names.
+func provisionCert(ctx context.Context, c *apiClient, s siteSpec) error {
+	csr, key, err := tlsca.NewCSR(s.site, append(tlsca.DefaultHosts(s.http), s.tlsHosts...))
+	if err != nil {
+		return err
+	}
+	var ans struct {
+		Certificate string `json:"certificate"`
+		CA          string `json:"ca"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/sites/"+s.site+"/certificate", map[string]string{"csr": string(csr)}, &ans); err != nil {
+		return fmt.Errorf("site certificate: %w", err)
+	}
+	return tlsca.WriteSite(s.out, []byte(ans.Certificate), key, []byte(ans.CA))
+}
+
 func writeSiteConfig(path string, s siteSpec) error {
+	settings := map[string]any{
+		"dir": ".", "http": s.http, "hub": s.hubs, "leaf-seed": LeafSeedFile,
+		"tls-cert": filepath.Join(tlsca.TLSDir, tlsca.CertFile), "tls-key": filepath.Join(tlsca.TLSDir, tlsca.KeyFile),
+		"hub-ca": filepath.Join(tlsca.TLSDir, tlsca.CAFile),
+	}
+	if s.insecureLeaf {
+		delete(settings, "hub-ca")
+		settings["insecure-leaf"] = true
+	}
 	return writeConfigFile(path, fmt.Sprintf(`vendsync edge settings for site %s, written by 'vendsync provision site'.
 Run: vendsync edge run --config %s
 Keys are 'vendsync edge run' flag names; flags and VENDSYNC_* override them.
-Relative paths are relative to this file.`, s.site, path), map[string]any{
-		"dir": ".", "http": s.http, "hub": s.hubs, "leaf-seed": LeafSeedFile,
-	})
+Relative paths are relative to this file.`, s.site, path), settings)
 }
 
 // writeSecretFile writes data to path (0600) through a temporary file.
@@ -250,6 +302,7 @@ type machineSpec struct {
 	city, building            string
 	payments                  []string
 	outDir                    string
+	ca                        string
 }
 
 func newProvisionMachineCmd() *cobra.Command {
@@ -271,6 +324,7 @@ no new ones (revoke them with 'vendsync edge client revoke' first).`,
   vendsync provision machine --dir D --machine VM_1,VM_2,VM_3 --city Berlin --out-dir ./machines`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			m.ca = caFlag(cmd)
 			return provisionMachines(cmd.Context(), cmd.OutOrStdout(), m)
 		},
 	}
@@ -377,7 +431,11 @@ func machineRegistrar(ctx context.Context, st *store.Store, m machineSpec) (func
 		if creds == "" {
 			creds = filepath.Join(m.dir, edge.CredentialsFile)
 		}
-		c, err := newAPIClient(m.edgeURL, creds)
+		ca := m.ca
+		if ca == "" && fileExists(filepath.Join(m.dir, tlsca.TLSDir, tlsca.CAFile)) {
+			ca = filepath.Join(m.dir, tlsca.TLSDir, tlsca.CAFile) // the site's own
+		}
+		c, err := newAPIClient(m.edgeURL, creds, ca)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -408,7 +466,7 @@ func newProvisionListCmd() *cobra.Command {
 		Example: `  vendsync provision list --central http://hq.example:9080 --credentials hq-admin.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(base, creds)
+			c, err := newAPIClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -463,7 +521,7 @@ stays in HQ's figures; its outbox keeps growing locally. To bring it back,
 			if err := envelope.ValidateSiteID(site); err != nil {
 				return fmt.Errorf("--site: %w", err)
 			}
-			c, err := newAPIClient(base, creds)
+			c, err := newAPIClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}

@@ -50,7 +50,7 @@ func (q *queryFlags) add(cmd *cobra.Command) {
 
 // get fetches path with params (empty values dropped) and returns the raw answer.
 func (q *queryFlags) get(cmd *cobra.Command, path string, params map[string]string) (json.RawMessage, error) {
-	c, err := newAPIClient(q.base, q.creds)
+	c, err := newAPIClient(q.base, q.creds, caFlag(cmd))
 	if err != nil {
 		return nil, err
 	}

@@ -143,7 +143,7 @@ to stdout or to --out, with the bytes received shown on a terminal.`,
 					body[k] = v
 				}
 			}
-			c, err := newAPIClient(base, creds)
+			c, err := newAPIClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
