@@ -179,7 +179,7 @@ func newCentralSiteCmd() *cobra.Command {
 		Use:   "site",
 		Short: "Register, list and revoke sites at central",
 	}
-	cmd.PersistentFlags().StringVar(&base, "central", "http://127.0.0.1:9080", "central's HQ API URL")
+	cmd.PersistentFlags().StringVar(&base, "central", "https://127.0.0.1:9080", "central's HQ API URL (https unless central runs --insecure-http; pin its CA with --ca)")
 	cmd.PersistentFlags().StringVar(&creds, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
 
 	var body struct {

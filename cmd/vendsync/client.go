@@ -30,7 +30,7 @@ type apiClient struct {
 // caFile (the system's roots when caFile is empty).
 func newAPIClient(base, credsFile, caFile string) (*apiClient, error) {
 	if base == "" {
-		return nil, fmt.Errorf("--central is required (e.g. http://127.0.0.1:9080)")
+		return nil, fmt.Errorf("--central is required (e.g. https://127.0.0.1:9080)")
 	}
 	if credsFile == "" {
 		return nil, fmt.Errorf("--credentials is required (the {\"client_id\",\"client_secret\"} file, e.g. DIR/admin-credentials.json)")

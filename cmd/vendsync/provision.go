@@ -539,7 +539,7 @@ stays in HQ's figures; its outbox keeps growing locally. To bring it back,
 
 // addCentralFlags adds --central and --credentials.
 func addCentralFlags(cmd *cobra.Command, base, creds *string) {
-	cmd.Flags().StringVar(base, "central", "http://127.0.0.1:9080", "central's HQ API URL")
+	cmd.Flags().StringVar(base, "central", "https://127.0.0.1:9080", "central's HQ API URL (https unless central runs --insecure-http; pin its CA with --ca)")
 	cmd.Flags().StringVar(creds, "credentials", "", "HQ credentials file ({\"client_id\",\"client_secret\"}), e.g. central's DIR/admin-credentials.json")
 }
 
