@@ -244,7 +244,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	n.g.Go(func() error { return n.Auth.WatchSigningKey(bg, signer) })
+	n.g.Go(func() error { return n.followSigningKey(bg, signer) })
 	ready, err := n.Sites.Sync(bg, n.Hub, n.log)
 	if err != nil {
 		return err
@@ -389,6 +389,23 @@ func (n *Node) Close() error {
 		n.Hub.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// followSigningKey keeps signer on the shared key (a rotation on any node
+// reaches this one), restarting the watch if the hub drops it.
+func (n *Node) followSigningKey(ctx context.Context, signer *auth.Signer) error {
+	for {
+		err := n.Auth.WatchSigningKey(ctx, signer)
+		if ctx.Err() != nil {
+			return nil
+		}
+		n.log.Warn().Err(err).Msg("watch of the token signing key ended; restarting")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // retry runs f until it succeeds or timeout passes, bounding each attempt
