@@ -13,7 +13,8 @@ BENCH     ?= .
 FUZZTIME  ?= 10s
 # Every fuzz target, as package:Func.
 FUZZ_TARGETS := internal/web:FuzzDecode internal/web:FuzzRange sync/wire:FuzzParseMoney \
-	internal/auth:FuzzVerify sync/envelope:FuzzBatch sync/envelope:FuzzParseDownlinkKey
+	internal/auth:FuzzVerify sync/envelope:FuzzBatch sync/envelope:FuzzParseFrame \
+	sync/envelope:FuzzParseDownlinkKey
 
 .PHONY: all build test lint demo bench fuzz clean
 
