@@ -21,8 +21,8 @@ import (
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/internal/testkit"
-	"github.com/vendsync/vendsync/sync/wire"
 	"github.com/vendsync/vendsync/internal/tlsca"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // binary is the vendsync binary TestMain builds for the end-to-end tests.
