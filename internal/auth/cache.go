@@ -9,28 +9,36 @@ import (
 // a few hundred clients at most, each with one live token at a time.
 const maxCached = 4096
 
-// verified remembers tokens whose signature and issuer checked out, with
-// their claims, keyed by the whole token: only the exact bytes that were
-// verified ever hit. Entries are dropped once expired (when the map is
-// full); a token is never remembered past its expiry, and Verify checks the
-// expiry on every hit.
+// verified remembers tokens whose signature and claims checked out, with
+// their claims and the key that checked them, keyed by the whole token:
+// only the exact bytes that were verified ever hit, and only while that key
+// is the signer's key. Entries are dropped once expired (when the map is
+// full); Verify checks the times on every hit.
 type verified struct {
 	mu sync.RWMutex
-	m  map[string]Claims
+	m  map[string]verifiedToken
 }
 
-func (v *verified) get(token string) (Claims, bool) {
+type verifiedToken struct {
+	Claims
+	key *[]byte
+}
+
+func (v *verified) get(token string, key *[]byte) (Claims, bool) {
 	v.mu.RLock()
-	c, ok := v.m[token]
+	e, ok := v.m[token]
 	v.mu.RUnlock()
-	return c, ok
+	if !ok || e.key != key {
+		return Claims{}, false
+	}
+	return e.Claims, true
 }
 
-func (v *verified) put(token string, c Claims, now time.Time) {
+func (v *verified) put(token string, key *[]byte, c Claims, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.m == nil {
-		v.m = make(map[string]Claims)
+		v.m = make(map[string]verifiedToken)
 	}
 	if len(v.m) >= maxCached {
 		for k, e := range v.m {
@@ -42,5 +50,5 @@ func (v *verified) put(token string, c Claims, now time.Time) {
 			clear(v.m) // all live: start again rather than track use
 		}
 	}
-	v.m[token] = c
+	v.m[token] = verifiedToken{c, key}
 }

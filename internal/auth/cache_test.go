@@ -27,7 +27,7 @@ func TestSigner_VerifyCachedExpiry(t *testing.T) {
 			t.Fatalf("call %d: claims = %+v", i, c)
 		}
 	}
-	if _, ok := s.cache.get(tok); !ok {
+	if _, ok := s.cache.get(tok, s.key.Load()); !ok {
 		t.Fatal("verified token not remembered")
 	}
 	if _, err := s.Verify(tok, now.Add(time.Hour)); !errors.Is(err, ErrExpired) {
@@ -38,7 +38,7 @@ func TestSigner_VerifyCachedExpiry(t *testing.T) {
 	if _, err := s.Verify(late, now.Add(2*time.Hour)); !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired token: err = %v, want ErrExpired", err)
 	}
-	if _, ok := s.cache.get(late); ok {
+	if _, ok := s.cache.get(late, s.key.Load()); ok {
 		t.Fatal("an expired token was remembered")
 	}
 }
@@ -61,19 +61,35 @@ func TestSigner_VerifyCachedTampered(t *testing.T) {
 	}
 }
 
+// A token remembered under a key that Rotate replaced is refused at once.
+func TestSigner_VerifyCachedRotated(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, _ := NewSigner(NewKey(), "site-a", time.Hour)
+	tok, _ := s.Issue(Claims{ClientID: "m1", Role: RoleAdmin}, now)
+	if _, err := s.Verify(tok, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rotate(NewKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(tok, now); !errors.Is(err, ErrSignature) {
+		t.Fatalf("token of the old key after Rotate: err = %v, want ErrSignature", err)
+	}
+}
+
 // The cache stays bounded: when full, expired tokens go first, then all.
 func TestVerified_Bounded(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	var v verified
 	for i := range maxCached {
-		v.put(string(rune(i+1))+"old", Claims{ExpiresAt: now.Unix()}, now) // expired as of now
+		v.put(string(rune(i+1))+"old", nil, Claims{ExpiresAt: now.Unix()}, now) // expired as of now
 	}
-	v.put("live", Claims{ExpiresAt: now.Unix() + 60}, now)
+	v.put("live", nil, Claims{ExpiresAt: now.Unix() + 60}, now)
 	if got, want := len(v.m), 1; got != want {
 		t.Fatalf("after dropping expired: %d entries, want %d", got, want)
 	}
 	for i := range 2 * maxCached {
-		v.put(string(rune(i+1))+"live", Claims{ExpiresAt: now.Unix() + 60}, now)
+		v.put(string(rune(i+1))+"live", nil, Claims{ExpiresAt: now.Unix() + 60}, now)
 		if len(v.m) > maxCached {
 			t.Fatalf("cache holds %d entries, bound is %d", len(v.m), maxCached)
 		}
@@ -89,7 +105,7 @@ func BenchmarkSigner_Verify(b *testing.B) {
 	b.Run("full", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := s.verify(tok); err != nil {
+			if _, err := s.verify(tok, *s.key.Load()); err != nil {
 				b.Fatal(err)
 			}
 		}
