@@ -73,6 +73,9 @@ type Config struct {
 	HubURLsOnly bool
 	// ForwardBatch is how many outbox events go up in one message.
 	ForwardBatch int
+	// HeartbeatEvery is how often the site tells central it is connected
+	// (0: DefaultHeartbeatEvery).
+	HeartbeatEvery time.Duration
 
 	Logger zerolog.Logger
 }
@@ -303,6 +306,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.g.Go(func() error { return n.sweep(bg) })
 	if n.Forwarder != nil {
 		n.g.Go(func() error { return n.poke(bg) })
+		n.g.Go(func() error { return n.heartbeat(bg) })
 	}
 	n.log.Info().Str("site", n.Store.Site.ID).Str("http", n.ln.Addr().String()).Msg("edge started")
 	return nil

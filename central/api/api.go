@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -61,7 +62,16 @@ type Config struct {
 	StaleAfter time.Duration
 	// Ready reports whether the node is ready to serve (nil: always).
 	Ready func(context.Context) error
+	// Behind reports, while the node's read model is catching up after a
+	// start, how many stream messages it still has to apply. Every answer
+	// then carries them in the HeaderBehind header. nil: never behind.
+	Behind func() (pending uint64, behind bool)
 }
+
+// HeaderBehind is set on every answer of a node whose read model is still
+// catching up after a start: its value is how many stream messages it has
+// yet to apply, so its figures may be older than its peers'.
+const HeaderBehind = "Vendsync-Behind"
 
 // Route is one endpoint and the roles allowed to call it (none: public).
 type Route = web.Route
@@ -153,7 +163,20 @@ func New(cfg Config) http.Handler {
 		"GET /clients":                        s.listClients,
 		"DELETE /clients/{id}":                s.revokeClient,
 	}
-	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, s.live, log)
+	return s.behind(web.Mount(Routes, handlers, cfg.Metrics, s.auth, s.live, log))
+}
+
+// behind marks every answer of a node still catching up (see HeaderBehind).
+func (s *server) behind(h http.Handler) http.Handler {
+	if s.cfg.Behind == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, ok := s.cfg.Behind(); ok {
+			w.Header().Set(HeaderBehind, strconv.FormatUint(n, 10))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // live refuses a valid token whose client has since been revoked or

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/central"
+	"github.com/vendsync/vendsync/central/api"
+	"github.com/vendsync/vendsync/central/liveness"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/portcheck"
@@ -90,6 +92,8 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
+	f.DurationVar(&cfg.StaleAfter, "stale-after", api.DefaultStaleAfter, "how long a site that is not connected may go unheard before its figures are reported stale")
+	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", liveness.DefaultTimeout, "how long without a heartbeat makes a site disconnected")
 	return withConfigFile(cmd)
 }
 
