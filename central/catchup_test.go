@@ -37,7 +37,7 @@ func TestFleet_RestartedNodeNotReadyUntilCaughtUp(t *testing.T) {
 	// One event per stream message: a backlog of many messages takes the
 	// restarted node a while to apply.
 	sp := fleet.SiteSpec{ID: "cu", City: "Pune", Timezone: "Asia/Kolkata", Machines: 2, Products: 2,
-		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 1}
+		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 1, HeartbeatEvery: 200 * time.Millisecond}
 	s := fleet.StartSite(t, sp, fleet.Register(t, c.nodes[0], sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
 	s.Sell(t, "a", 50, time.Hour)
@@ -89,5 +89,17 @@ func TestFleet_RestartedNodeNotReadyUntilCaughtUp(t *testing.T) {
 	}
 	if err := n.Aggregator.CaughtUp(context.Background()); err != nil {
 		t.Fatalf("ready, but CaughtUp: %v", err)
+	}
+	t.Logf("restarted node answered /readyz 503 %d times", notReady)
+
+	// The site's leaf reaches node 1 only, yet every node hears its
+	// heartbeats, the restarted one included.
+	for i, n := range c.nodes {
+		testkit.CheckFor(t, time.Minute, func() error {
+			if f, err := n.Store.Site(context.Background(), s.ID); err != nil || !f.Connected || f.Since.IsZero() {
+				return fmt.Errorf("node %d: site %+v, %v: want connected", i+1, f, err)
+			}
+			return nil
+		})
 	}
 }
