@@ -34,20 +34,20 @@ func readyz(t *testing.T, n *central.Node) (int, string) {
 func TestFleet_RestartedNodeNotReadyUntilCaughtUp(t *testing.T) {
 	c := startCluster(t)
 	defer c.Close()
-	// One event per stream message: a backlog of many messages takes the
-	// restarted node a while to apply.
+	// Few events per stream message: a backlog of many messages takes the
+	// restarted node a while to apply (a commit each).
 	sp := fleet.SiteSpec{ID: "cu", City: "Pune", Timezone: "Asia/Kolkata", Machines: 2, Products: 2,
-		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 1, HeartbeatEvery: 200 * time.Millisecond}
+		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 10, HeartbeatEvery: 200 * time.Millisecond}
 	s := fleet.StartSite(t, sp, fleet.Register(t, c.nodes[0], sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
 	s.Sell(t, "a", 50, time.Hour)
-	fleet.WaitSynced(t, c.nodes[1], s, time.Minute)
+	fleet.WaitSynced(t, c.nodes[1], s, 2*time.Minute)
 
 	if err := c.nodes[1].Close(); err != nil {
 		t.Logf("close node 2: %v", err)
 	}
 	c.nodes[1] = nil
-	const backlog = 1500
+	const backlog = 3000
 	if got := s.Sell(t, "b", backlog, time.Hour); got != backlog {
 		t.Fatalf("accepted %d, want %d", got, backlog)
 	}
