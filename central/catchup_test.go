@@ -37,7 +37,7 @@ func TestFleet_RestartedNodeNotReadyUntilCaughtUp(t *testing.T) {
 	// Few events per stream message: a backlog of many messages takes the
 	// restarted node a while to apply (a commit each).
 	sp := fleet.SiteSpec{ID: "cu", City: "Pune", Timezone: "Asia/Kolkata", Machines: 2, Products: 2,
-		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 10, HeartbeatEvery: 200 * time.Millisecond}
+		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 50, HeartbeatEvery: 200 * time.Millisecond}
 	s := fleet.StartSite(t, sp, fleet.Register(t, c.nodes[0], sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
 	s.Sell(t, "a", 50, time.Hour)
@@ -47,7 +47,7 @@ func TestFleet_RestartedNodeNotReadyUntilCaughtUp(t *testing.T) {
 		t.Logf("close node 2: %v", err)
 	}
 	c.nodes[1] = nil
-	const backlog = 3000
+	const backlog = 5000
 	if got := s.Sell(t, "b", backlog, time.Hour); got != backlog {
 		t.Fatalf("accepted %d, want %d", got, backlog)
 	}
