@@ -37,7 +37,7 @@ func TestFleet_RestartedNodeNotReadyUntilCaughtUp(t *testing.T) {
 	// Few events per stream message: a backlog of many messages takes the
 	// restarted node a while to apply (a commit each).
 	sp := fleet.SiteSpec{ID: "cu", City: "Pune", Timezone: "Asia/Kolkata", Machines: 2, Products: 2,
-		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 50, HeartbeatEvery: 200 * time.Millisecond}
+		HubURL: "nats-leaf://" + c.leafs[0], ForwardBatch: 30, HeartbeatEvery: 200 * time.Millisecond}
 	s := fleet.StartSite(t, sp, fleet.Register(t, c.nodes[0], sp.ID, sp.City, sp.Timezone))
 	defer s.Close()
 	s.Sell(t, "a", 50, time.Hour)
@@ -47,11 +47,11 @@ func TestFleet_RestartedNodeNotReadyUntilCaughtUp(t *testing.T) {
 		t.Logf("close node 2: %v", err)
 	}
 	c.nodes[1] = nil
-	const backlog = 5000
+	const backlog = 3000
 	if got := s.Sell(t, "b", backlog, time.Hour); got != backlog {
 		t.Fatalf("accepted %d, want %d", got, backlog)
 	}
-	fleet.WaitSynced(t, c.nodes[0], s, 2*time.Minute)
+	fleet.WaitSynced(t, c.nodes[0], s, 5*time.Minute)
 	want := fleet.Sum(fleet.CentralAgg(t, c.nodes[0], readmodel.BySite, bucket.Month, "", ""))[s.ID]
 	if want.Tx != 50+backlog {
 		t.Fatalf("node 1 counts %d sales, want %d", want.Tx, 50+backlog)
