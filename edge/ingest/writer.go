@@ -54,6 +54,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,6 +134,7 @@ type Writer struct {
 	closeMu  sync.RWMutex
 	closed   bool
 	opened   bool
+	full     atomic.Bool // the last transaction failed for a full storage
 
 	stmts  map[string]*Stmt
 	views  []View
@@ -363,14 +365,18 @@ func (w *Writer) loop() {
 func (w *Writer) run(batch []*request) {
 	seqBefore := w.lastSeq
 	err := w.runTx(batch)
+	full := storageFull(err)
+	w.noteFull(full, err)
 	if err != nil {
 		w.failed.Inc()
-		w.log.Error().Err(err).Int("requests", len(batch)).Msg("write transaction failed; reloading state")
-		if lerr := w.load(context.Background()); lerr != nil {
+		if !full { // a full storage is logged once, by noteFull
+			w.log.Error().Err(err).Int("requests", len(batch)).Msg("write transaction failed; reloading state")
+		}
+		if lerr := w.load(context.Background()); lerr != nil && !storageFull(lerr) {
 			w.log.Error().Err(lerr).Msg("reload after failed transaction")
 		}
 		for _, r := range batch {
-			r.err = fmt.Errorf("store write failed: %w", err)
+			r.err = fmt.Errorf("store write failed: %w", classify(err))
 		}
 	} else {
 		w.committed.Inc()

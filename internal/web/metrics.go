@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/internal/errs"
 )
 
 // Metrics are the HTTP metrics of one server.
@@ -130,6 +132,9 @@ func (m *Metrics) Instrument(next http.Handler, log zerolog.Logger) http.Handler
 		case rec.status >= 500 && r.Context().Err() != nil:
 			// The client went away (or the server is shutting down): not a fault.
 			log.Debug().Err(rec.cause).Str("route", route).Msg("request cancelled")
+		case rec.status == http.StatusServiceUnavailable && errs.KindOf(rec.cause) == errs.Unavailable:
+			// A known state (storage full, catching up): whoever owns it
+			// logs its changes, not every request it refuses.
 		case rec.status >= 500:
 			log.Error().Err(rec.cause).Str("route", route).Int("status", rec.status).Msg("request failed")
 		case rec.status >= 400:
