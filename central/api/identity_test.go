@@ -104,7 +104,7 @@ func TestIdentity_SameMachineIDAtTwoSitesKeptApart(t *testing.T) {
 		if got, want := lines[0], "site,machine,bucket,transactions,quantity,revenue"; got != want {
 			t.Fatalf("csv header = %q, want %q", got, want)
 		}
-		if got, want := strings.Join(lines[1:], "|"), "sa,VM_0001,2025-03-01T00:00:00,1,2,2.00|sa,VM_0002,2025-03-01T00:00:00,1,1,1.00|sb,VM_0001,2025-03-01T00:00:00,1,308,308.00"; got != want {
+		if got, want := strings.Join(lines[1:], "|"), "sa,VM_0001,2025-03-01T00:00:00,1,2,2.00|sb,VM_0001,2025-03-01T00:00:00,1,308,308.00|sa,VM_0002,2025-03-01T00:00:00,1,1,1.00"; got != want {
 			t.Fatalf("csv rows = %q, want %q", got, want)
 		}
 	}
