@@ -33,3 +33,11 @@ bench:
 
 clean:
 	rm -rf bin
+
+# The dashboard in headless Chromium (Debian: apt-get install -y chromium).
+# Screenshots of every page go to SCREENSHOTS.
+SCREENSHOTS ?= $(CURDIR)/artefacts/dashboard
+.PHONY: test-browser
+test-browser:
+	mkdir -p $(SCREENSHOTS)
+	VENDSYNC_SCREENSHOTS=$(SCREENSHOTS) $(GO) test -tags browser -race -count=1 -timeout 10m -run Browser -v ./central/dashboard/

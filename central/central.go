@@ -21,6 +21,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/aggregator"
 	"github.com/vendsync/vendsync/central/api"
+	"github.com/vendsync/vendsync/central/dashboard"
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/readmodel"
@@ -108,6 +109,7 @@ type Node struct {
 	Auth       *hqauth.Store
 	Publisher  *downlink.Publisher
 	Metrics    *web.Metrics
+	Dashboard  *dashboard.Dashboard
 
 	handler http.Handler
 	srv     *http.Server
@@ -208,10 +210,21 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.Aggregator = nil
 		return fmt.Errorf("start aggregator: %w", err)
 	}
-	n.handler = api.New(api.Config{
+	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 	})
+	n.Dashboard, err = dashboard.New(dashboard.Config{
+		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
+		NC: n.Hub.Conn(), Sites: n.Sites, Metrics: n.Metrics, Logger: n.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err = retry(ctx, n.cfg.ReadyTimeout, n.log, n.Dashboard.Open); err != nil {
+		return fmt.Errorf("start dashboard: %w", err)
+	}
+	n.handler = n.Dashboard.Wrap(apiHandler)
 	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
 	}
@@ -230,12 +243,16 @@ func (n *Node) Open(ctx context.Context) (err error) {
 // URL is the HQ API's base URL.
 func (n *Node) URL() string { return "http://" + n.ln.Addr().String() }
 
-// Handler is the HQ API handler.
+// Handler is the node's HTTP handler: the HQ API and the dashboard at /ui/.
 func (n *Node) Handler() http.Handler { return n.handler }
 
 // Close stops the API, the aggregator and the hub, in that order.
 func (n *Node) Close() error {
 	var errs []error
+	if n.Dashboard != nil {
+		// Ends the dashboard's event streams, which would hold Shutdown.
+		errs = append(errs, n.Dashboard.Close())
+	}
 	if n.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 		errs = append(errs, n.srv.Shutdown(ctx))

@@ -101,6 +101,7 @@ type fleet struct {
 	nodes   []*central.Node
 	hq      []*client.HQ // one per node
 	hqCreds string
+	hqLogin client.Credentials // the demo fleet's ADMIN, shown for the dashboard's sign-in
 	sites   []*site
 	log     zerolog.Logger
 }
@@ -323,6 +324,7 @@ func (fl *fleet) startCentral(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hq credentials: %w", err)
 	}
+	fl.hqLogin = creds
 	for _, n := range fl.nodes {
 		c, err := client.NewHQ(n.URL(), creds, client.Options{})
 		if err != nil {
@@ -396,6 +398,8 @@ func (fl *fleet) printAccess(out io.Writer, command string) {
 		fmt.Fprint(out, n.URL())
 	}
 	fmt.Fprintf(out, "\nHQ login    %s (ADMIN client credentials)\n", fl.hqCreds)
+	fmt.Fprintf(out, "dashboard   %s/ui/  sign in with client id %s and secret %s (a demo fleet's; a real one's stays in its file)\n",
+		fl.nodes[0].URL(), fl.hqLogin.ClientID, fl.hqLogin.ClientSecret)
 	for _, s := range fl.sites {
 		note := ""
 		if s.link != nil {
