@@ -1,11 +1,11 @@
 package dashboard
 
 import (
-	"strings"
 	"errors"
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/central/readmodel"
