@@ -27,13 +27,13 @@ func upTo(t *testing.T, fsys fs.FS, n int) fs.FS {
 	return out
 }
 
-// Edge migration 0004 keeps every sale and keys sales_events by (machine,
+// Edge migration 0005 keeps every sale and keys sales_events by (machine,
 // transaction): the same id at two machines is two sales, at one machine a
 // conflict.
-func TestEdge0004_SaleKeyPerMachine(t *testing.T) {
+func TestEdge0005_SaleKeyPerMachine(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "site.db")
-	db, err := sqlite.Open(ctx, path, upTo(t, migrations.Edge, 3), sqlite.Options{})
+	db, err := sqlite.Open(ctx, path, upTo(t, migrations.Edge, 4), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestEdge0004_SaleKeyPerMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := db.W.ExecContext(ctx, insert, "TXN-1", "M2", 8); err == nil {
-		t.Fatal("before 0004 the same id at another machine was accepted; the test proves nothing")
+		t.Fatal("before 0005 the same id at another machine was accepted; the test proves nothing")
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestEdge0004_SaleKeyPerMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m != "M1" || p != "P1" || qty != 2 || amt != 500 || pay != "CARD" || at != 1000 || recv != 2000 || seq != 7 {
-		t.Fatalf("sale after 0004 = %s %s %d %d %s %d %d %d", m, p, qty, amt, pay, at, recv, seq)
+		t.Fatalf("sale after 0005 = %s %s %d %d %s %d %d %d", m, p, qty, amt, pay, at, recv, seq)
 	}
 	if _, err := db.W.ExecContext(ctx, insert, "TXN-1", "M2", 8); err != nil {
 		t.Fatalf("same id at another machine: %v", err)
