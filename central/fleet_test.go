@@ -237,7 +237,7 @@ func TestFleet_PriceChangeReachesOfflineSite(t *testing.T) {
 	defer s.Close()
 	fleet.WaitSynced(t, c, s, syncTimeout) // central knows the machine and its products
 	testkit.CheckFor(t, 30*time.Second, func() error {
-		_, err := c.Store.Machine(context.Background(), s.Machines[0])
+		_, err := c.Store.Machine(context.Background(), s.ID, s.Machines[0])
 		return err
 	})
 	proxy.Cut()
@@ -331,7 +331,7 @@ func assertStockMirrored(t *testing.T, c *central.Node, s *fleet.Site) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cm, err := c.Store.Machine(ctx, m)
+		cm, err := c.Store.Machine(ctx, s.ID, m)
 		if err != nil {
 			t.Fatalf("machine %s at central: %v", m, err)
 		}

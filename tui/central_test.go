@@ -59,7 +59,7 @@ func TestDriver_RealCentral(t *testing.T) {
 	s.Product("M1", "P2", 100, 0, map[string]any{"name": "Chips", "parLevel": 8})
 	edgeDriver := s.Client(auth.RoleDriver, "")
 	testkit.Eventually(t, 15*time.Second, "the site's alerts at central", func() bool {
-		m, err := cn.Store.Machine(ctx, "M1")
+		m, err := cn.Store.Machine(ctx, "", "M1")
 		return err == nil && len(m.Products) == 2
 	})
 
@@ -89,7 +89,7 @@ func TestDriver_RealCentral(t *testing.T) {
 		t.Fatalf("edge stock of M1/P1 = %d, want 15", got)
 	}
 	testkit.Eventually(t, 15*time.Second, "the restock at central", func() bool {
-		m, err := cn.Store.Machine(ctx, "M1")
+		m, err := cn.Store.Machine(ctx, "", "M1")
 		if err != nil {
 			return false
 		}

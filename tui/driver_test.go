@@ -82,7 +82,7 @@ func TestDriver_RouteToPickListToRestock(t *testing.T) {
 
 	// After sync, central sees the new stock and the site drops off the route.
 	w.sync()
-	cm, err := w.rm.Machine(context.Background(), "M1")
+	cm, err := w.rm.Machine(context.Background(), "", "M1")
 	if err != nil {
 		t.Fatal(err)
 	}

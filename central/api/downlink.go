@@ -107,6 +107,11 @@ func (s *server) patchFault(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	if _, err := s.cfg.Store.Fault(r.Context(), site, id); errors.Is(err, readmodel.ErrNotFound) {
+		return web.NotFound("faultId", "central knows no fault %d at site %q", id, site)
+	} else if err != nil {
+		return err
+	}
 	up := envelope.FaultUpdate{Status: status, By: who(r)}
 	b, err := json.Marshal(up)
 	if err != nil {

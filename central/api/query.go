@@ -171,7 +171,7 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 		City: city, SiteID: site, Rows: make([]SalesRow, 0, len(res.Rows)), Freshness: s.freshnessList(res.Freshness),
 	}
 	for _, row := range res.Rows {
-		ans.Rows = append(ans.Rows, SalesRow{Key: row.Key, Bucket: row.Bucket.Format(localLayout),
+		ans.Rows = append(ans.Rows, SalesRow{SiteID: row.Site, Key: row.Key, Bucket: row.Bucket.Format(localLayout),
 			Transactions: row.TxCount, Quantity: row.Quantity, Revenue: wire.Money(row.RevenueCents)})
 		ans.Totals.Transactions += row.TxCount
 		ans.Totals.Quantity += row.Quantity
@@ -346,12 +346,25 @@ func (s *server) getMachine(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// machine looks up the path's {id}: 404 when central does not know it.
+// machine looks up the path's {id} at the optional siteId parameter (a
+// machine is identified by its site and its id): 404 when central does not
+// know it, 409 when no site is named and more than one site has the id.
 func (s *server) machine(r *http.Request) (readmodel.Machine, error) {
 	id := r.PathValue("id")
-	m, err := s.cfg.Store.Machine(r.Context(), id)
-	if errors.Is(err, readmodel.ErrNotFound) {
+	site, err := siteParam(r)
+	if err != nil {
+		return readmodel.Machine{}, err
+	}
+	m, err := s.cfg.Store.Machine(r.Context(), site, id)
+	var amb *readmodel.AmbiguousError
+	switch {
+	case errors.Is(err, readmodel.ErrNotFound) && site != "":
+		return readmodel.Machine{}, web.NotFound("machineId", "central knows no machine %q at site %q", id, site)
+	case errors.Is(err, readmodel.ErrNotFound):
 		return readmodel.Machine{}, web.NotFound("machineId", "central knows no machine %q", id)
+	case errors.As(err, &amb):
+		return readmodel.Machine{}, web.Errorf(http.StatusConflict, "AMBIGUOUS_MACHINE", "siteId",
+			"machine %q exists at sites %s: name one with ?siteId=", id, strings.Join(amb.Sites, ", "))
 	}
 	return m, err
 }

@@ -218,7 +218,11 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Disposition", `attachment; filename="sales-`+string(dim)+"-"+string(win)+`.csv"`)
 		w.WriteHeader(http.StatusOK)
 		cw = csv.NewWriter(w)
-		cw.Write([]string{string(dim), "bucket", "transactions", "quantity", "revenue"})
+		head := []string{string(dim), "bucket", "transactions", "quantity", "revenue"}
+		if dim == readmodel.ByMachine {
+			head = append([]string{"site"}, head...)
+		}
+		cw.Write(head)
 	} else {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
@@ -234,11 +238,15 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) error {
 			tot.Quantity += row.Quantity
 			tot.Revenue += wire.Money(row.RevenueCents)
 			if cw != nil {
-				cw.Write([]string{row.Key, row.Bucket.Format(localLayout), strconv.FormatInt(row.TxCount, 10),
-					strconv.FormatInt(row.Quantity, 10), wire.Money(row.RevenueCents).String()})
+				rec := []string{row.Key, row.Bucket.Format(localLayout), strconv.FormatInt(row.TxCount, 10),
+					strconv.FormatInt(row.Quantity, 10), wire.Money(row.RevenueCents).String()}
+				if dim == readmodel.ByMachine {
+					rec = append([]string{row.Site}, rec...)
+				}
+				cw.Write(rec)
 				continue
 			}
-			b, _ := json.Marshal(SalesRow{Key: row.Key, Bucket: row.Bucket.Format(localLayout), Transactions: row.TxCount,
+			b, _ := json.Marshal(SalesRow{SiteID: row.Site, Key: row.Key, Bucket: row.Bucket.Format(localLayout), Transactions: row.TxCount,
 				Quantity: row.Quantity, Revenue: wire.Money(row.RevenueCents)})
 			if n > 0 {
 				w.Write([]byte(","))

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/central/readmodel"
@@ -31,7 +32,12 @@ type machinePage struct {
 func (d *Dashboard) machine(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	m, err := d.cfg.Store.Machine(ctx, id)
+	// A machine is identified by its site and its id; links carry the site.
+	m, err := d.cfg.Store.Machine(ctx, r.URL.Query().Get("siteId"), id)
+	var amb *readmodel.AmbiguousError
+	if errors.As(err, &amb) {
+		return httpErr(http.StatusConflict, "Machine %q exists at sites %s: open it from its site.", id, strings.Join(amb.Sites, ", "))
+	}
 	if errors.Is(err, readmodel.ErrNotFound) {
 		return httpErr(http.StatusNotFound, "Central knows no machine %q.", id)
 	}

@@ -104,7 +104,11 @@ func buckets(win bucket.Window, from, to time.Time) []time.Time {
 
 // keyTotal is one key's totals over the range.
 type keyTotal struct {
+	// Key is what the row is shown as: site/machine for a machine (a
+	// machine is identified by its site and its id), else the key. Site
+	// and ID are a machine's, for its link.
 	Key               string
+	Site, ID          string
 	Tx, Qty, Revenue  int64
 	Share             string
 	Class             string
@@ -252,18 +256,24 @@ func salesChart(f salesFilter, rows []readmodel.SalesRow) (template.HTML, []lege
 		labels[i] = b.Format("2006-01-02T15:04:05")
 	}
 	byKey := map[string]*totals{}
+	machines := map[string][2]string{} // shown key → site, machine id
 	for _, row := range rows {
-		t := byKey[row.Key]
+		k := rowKey(row)
+		if row.Site != "" {
+			machines[k] = [2]string{row.Site, row.Key}
+		}
+		t := byKey[k]
 		if t == nil {
 			t = &totals{}
-			byKey[row.Key] = t
+			byKey[k] = t
 		}
 		t.tx, t.qty, t.rev = t.tx+row.TxCount, t.qty+row.Quantity, t.rev+row.RevenueCents
 	}
 	keys := make([]keyTotal, 0, len(byKey))
 	var all int64
 	for k, t := range byKey {
-		keys = append(keys, keyTotal{Key: k, Tx: t.tx, Qty: t.qty, Revenue: t.rev})
+		m := machines[k]
+		keys = append(keys, keyTotal{Key: k, Site: m[0], ID: m[1], Tx: t.tx, Qty: t.qty, Revenue: t.rev})
 		all += t.measure(f.Measure)
 	}
 	slices.SortFunc(keys, func(a, b keyTotal) int {
@@ -298,7 +308,7 @@ func salesChart(f salesFilter, rows []readmodel.SalesRow) (template.HTML, []lege
 		if !ok {
 			continue
 		}
-		si, ok := drawn[row.Key]
+		si, ok := drawn[rowKey(row)]
 		if !ok {
 			si = len(ss) - 1
 		}
@@ -314,6 +324,15 @@ func salesChart(f salesFilter, rows []readmodel.SalesRow) (template.HTML, []lege
 		keys = keys[:tableRows]
 	}
 	return barsOverTime("sales", labels, ss, fmtv), legend, keys, more
+}
+
+// rowKey is what a row is shown as: site/machine for a machine row, which
+// carries its site, else its key.
+func rowKey(row readmodel.SalesRow) string {
+	if row.Site != "" {
+		return row.Site + "/" + row.Key
+	}
+	return row.Key
 }
 
 // heatRange is the most of a range the hour-of-week chart covers: four

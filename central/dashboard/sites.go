@@ -344,15 +344,12 @@ func (d *Dashboard) site(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	for _, mid := range ids {
-		m, err := d.cfg.Store.Machine(ctx, mid)
+		m, err := d.cfg.Store.Machine(ctx, id, mid)
 		if errors.Is(err, readmodel.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return err
-		}
-		if m.Site != id {
-			continue // the same id at another site, changed more recently
 		}
 		p.Machines = append(p.Machines, d.machineOf(m))
 	}

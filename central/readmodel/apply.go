@@ -56,9 +56,9 @@ type Sink interface {
 	// Upsert records each fact as its entity's state unless that entity's
 	// state comes from a higher sequence.
 	Upsert(ctx context.Context, site string, facts []aggregate.Fact) error
-	// InsertSales records each sale whose transaction id is not held yet
-	// and reports which were new; a transaction id repeated in sales is new
-	// at most once, the first time.
+	// InsertSales records each sale whose key (site, machine, transaction
+	// id) is not held yet and reports which were new; a key repeated in
+	// sales is new at most once, the first time.
 	InsertSales(ctx context.Context, site string, sales []aggregate.SaleRow) (isNew []bool, err error)
 	// AddTotals adds d's totals to the aggregate rows and records its
 	// scopes.

@@ -360,7 +360,7 @@ func TestApply_OlderEventDoesNotRegressState(t *testing.T) {
 		{envelope.KindTelemetry, resolved, envelope.Telemetry{MachineID: "m1", PowerStatus: "ON", DoorStatus: "CLOSED", Reason: "CHANGE"}},
 	}
 	check := func(t *testing.T, s *Store) {
-		m, err := s.Machine(ctx, "m1")
+		m, err := s.Machine(ctx, "", "m1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -483,7 +483,7 @@ func TestApply_UndecodableEventKeepsWatermarkMoving(t *testing.T) {
 func TestQueries_NotFoundAndInvalid(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	if _, err := s.Machine(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Machine(ctx, "", "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Machine = %v, want ErrNotFound", err)
 	}
 	if _, err := s.Site(ctx, "nope"); !errors.Is(err, ErrNotFound) {

@@ -68,7 +68,10 @@ type SalesQuery struct {
 
 // SalesRow is one key's totals in one bucket.
 type SalesRow struct {
-	Key string
+	// Site is the machine's site when grouped by machine (a machine is
+	// identified by site and machine id), else "".
+	Site string
+	Key  string
 	// Bucket is the bucket's start, naive-local.
 	Bucket       time.Time
 	TxCount      int64
@@ -128,7 +131,7 @@ func scopeCTE(dim Dim, city, site string) string {
 }
 
 // Sales answers a sales aggregate query: per key and bucket totals, ordered
-// by bucket then key. It returns an error wrapping ErrInvalidQuery when a
+// by bucket then key (then site, for machines: a machine is a site's). It returns an error wrapping ErrInvalidQuery when a
 // field is bad.
 func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	if _, err := ParseDim(string(q.GroupBy)); err != nil {
@@ -140,11 +143,17 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	if !q.From.Before(q.To) {
 		return SalesResult{}, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
 	}
+	// Machine rows live only in per-site scopes, so grouping them by site
+	// too keeps two sites' machines with the same id apart.
+	site, group := `''`, `a.bucket, a.key`
+	if q.GroupBy == ByMachine {
+		site, group = `a.site`, `a.bucket, a.key, a.site`
+	}
 	query := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + `
-		SELECT a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents)
+		SELECT ` + site + `, a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents)
 		FROM sc CROSS JOIN sales_agg a
 		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6
-		GROUP BY a.bucket, a.key ORDER BY a.bucket, a.key`
+		GROUP BY ` + group + ` ORDER BY ` + group
 	from := bucket.Start(q.Window, q.From).Unix()
 	rows, err := s.db.R.QueryContext(ctx, query, q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix())
 	if err != nil {
@@ -155,7 +164,7 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	for rows.Next() {
 		var r SalesRow
 		var b int64
-		if err := rows.Scan(&r.Key, &b, &r.TxCount, &r.Quantity, &r.RevenueCents); err != nil {
+		if err := rows.Scan(&r.Site, &r.Key, &b, &r.TxCount, &r.Quantity, &r.RevenueCents); err != nil {
 			return SalesResult{}, fmt.Errorf("query sales: %w", err)
 		}
 		r.Bucket = time.Unix(b, 0).UTC()
@@ -334,11 +343,29 @@ type FaultFilter struct {
 	Limit int
 }
 
+const selectFault = `SELECT f.site, f.fault_id, f.machine_id, coalesce(m.city, ''), f.fault_type, f.description, f.status,
+			f.reported_at, f.resolved_at, f.updated_by, f.seq, f.event_time
+		FROM faults f LEFT JOIN machines m ON m.site = f.site AND m.machine_id = f.machine_id`
+
+func scanFault(r rowScanner) (Fault, error) {
+	var x Fault
+	var rep, at, seq int64
+	var res sql.NullInt64
+	if err := r.Scan(&x.Site, &x.FaultID, &x.MachineID, &x.City, &x.FaultType, &x.Description, &x.Status,
+		&rep, &res, &x.By, &seq, &at); err != nil {
+		return Fault{}, err
+	}
+	x.ReportedAt, x.EventTime, x.Seq = fromMS(rep), fromMS(at), uint64(seq)
+	if res.Valid {
+		t := fromMS(res.Int64)
+		x.ResolvedAt = &t
+	}
+	return x, nil
+}
+
 // Faults lists faults matching f, newest event first.
 func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
-	const query = `SELECT f.site, f.fault_id, f.machine_id, coalesce(m.city, ''), f.fault_type, f.description, f.status,
-			f.reported_at, f.resolved_at, f.updated_by, f.seq, f.event_time
-		FROM faults f LEFT JOIN machines m ON m.site = f.site AND m.machine_id = f.machine_id
+	const query = selectFault + `
 		WHERE (?1 = '' OR f.status = ?1) AND (?2 = '' OR m.city = ?2) AND (?3 = '' OR f.site = ?3)
 			AND (?4 = '' OR f.machine_id = ?4)
 		ORDER BY f.event_time DESC, f.site, f.fault_id LIMIT ?5`
@@ -349,17 +376,9 @@ func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 	defer rows.Close()
 	out := []Fault{}
 	for rows.Next() {
-		var x Fault
-		var rep, at, seq int64
-		var res sql.NullInt64
-		if err := rows.Scan(&x.Site, &x.FaultID, &x.MachineID, &x.City, &x.FaultType, &x.Description, &x.Status,
-			&rep, &res, &x.By, &seq, &at); err != nil {
+		x, err := scanFault(rows)
+		if err != nil {
 			return nil, fmt.Errorf("query faults: %w", err)
-		}
-		x.ReportedAt, x.EventTime, x.Seq = fromMS(rep), fromMS(at), uint64(seq)
-		if res.Valid {
-			t := fromMS(res.Int64)
-			x.ResolvedAt = &t
 		}
 		out = append(out, x)
 	}
@@ -367,6 +386,18 @@ func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 		return nil, fmt.Errorf("query faults: %w", err)
 	}
 	return out, nil
+}
+
+// Fault returns fault id of site, or ErrNotFound.
+func (s *Store) Fault(ctx context.Context, site string, id int64) (Fault, error) {
+	x, err := scanFault(s.db.R.QueryRowContext(ctx, selectFault+` WHERE f.site = ? AND f.fault_id = ?`, site, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Fault{}, fmt.Errorf("fault %d of site %s: %w", id, site, ErrNotFound)
+	}
+	if err != nil {
+		return Fault{}, fmt.Errorf("query fault %d of site %s: %w", id, site, err)
+	}
+	return x, nil
 }
 
 // Alert is an alert's latest known state.
@@ -469,32 +500,68 @@ type Telemetry struct {
 	EventTime   time.Time
 }
 
-// Machine returns the machine with id (the most recently changed one if two
-// sites registered the same id), its products and latest telemetry, or
-// ErrNotFound.
-func (s *Store) Machine(ctx context.Context, id string) (Machine, error) {
+// AmbiguousError is returned by Machine when no site is given and more than
+// one site has a machine with the id: a machine is identified by its site
+// and its id.
+type AmbiguousError struct {
+	MachineID string
+	Sites     []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("machine %s exists at sites %s", e.MachineID, strings.Join(e.Sites, ", "))
+}
+
+// Machine returns the machine id of site, its products and latest
+// telemetry. With site "" it finds the machine at whichever site has it,
+// and returns an *AmbiguousError when more than one does. It returns
+// ErrNotFound when there is no such machine.
+func (s *Store) Machine(ctx context.Context, site, id string) (Machine, error) {
 	const query = `SELECT site, machine_id, city, building, latitude, longitude, payment_methods, status, temp_max_c,
 			action, seq, event_time
-		FROM machines WHERE machine_id = ? ORDER BY event_time DESC, site LIMIT 1`
-	var m Machine
-	var pm string
-	var seq, at int64
-	var lat, lng, tmax sql.NullFloat64
-	err := s.db.R.QueryRowContext(ctx, query, id).Scan(&m.Site, &m.MachineID, &m.City, &m.Building, &lat, &lng, &pm,
-		&m.Status, &tmax, &m.Action, &seq, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Machine{}, fmt.Errorf("machine %s: %w", id, ErrNotFound)
-	}
+		FROM machines WHERE machine_id = ?1 AND (?2 = '' OR site = ?2) ORDER BY site LIMIT 50`
+	rows, err := s.db.R.QueryContext(ctx, query, id, site)
 	if err != nil {
 		return Machine{}, fmt.Errorf("query machine %s: %w", id, err)
 	}
-	m.Lat, m.Lng, m.TempMaxC = floatPtr(lat), floatPtr(lng), floatPtr(tmax)
-	m.Seq, m.EventTime = uint64(seq), fromMS(at)
-	if err := json.Unmarshal([]byte(pm), &m.PaymentMethods); err != nil {
-		return Machine{}, fmt.Errorf("machine %s: payment methods: %w", id, err)
+	var found []Machine
+	for rows.Next() {
+		var m Machine
+		var pm string
+		var seq, at int64
+		var lat, lng, tmax sql.NullFloat64
+		if err := rows.Scan(&m.Site, &m.MachineID, &m.City, &m.Building, &lat, &lng, &pm,
+			&m.Status, &tmax, &m.Action, &seq, &at); err != nil {
+			rows.Close()
+			return Machine{}, fmt.Errorf("query machine %s: %w", id, err)
+		}
+		m.Lat, m.Lng, m.TempMaxC = floatPtr(lat), floatPtr(lng), floatPtr(tmax)
+		m.Seq, m.EventTime = uint64(seq), fromMS(at)
+		if err := json.Unmarshal([]byte(pm), &m.PaymentMethods); err != nil {
+			rows.Close()
+			return Machine{}, fmt.Errorf("machine %s: payment methods: %w", id, err)
+		}
+		found = append(found, m)
 	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return Machine{}, fmt.Errorf("query machine %s: %w", id, err)
+	}
+	rows.Close()
+	switch len(found) {
+	case 0:
+		return Machine{}, fmt.Errorf("machine %s: %w", id, ErrNotFound)
+	case 1:
+	default:
+		e := &AmbiguousError{MachineID: id}
+		for _, m := range found {
+			e.Sites = append(e.Sites, m.Site)
+		}
+		return Machine{}, e
+	}
+	m := found[0]
 
-	rows, err := s.db.R.QueryContext(ctx, `SELECT product_id, name, price_cents, quantity, expiry_date, low_stock_limit,
+	rows, err = s.db.R.QueryContext(ctx, `SELECT product_id, name, price_cents, quantity, expiry_date, low_stock_limit,
 			par_level, case_pack, updated_at
 		FROM machine_products WHERE site = ? AND machine_id = ? ORDER BY product_id`, m.Site, m.MachineID)
 	if err != nil {
@@ -523,6 +590,7 @@ func (s *Store) Machine(ctx context.Context, id string) (Machine, error) {
 
 	var t Telemetry
 	var temp sql.NullFloat64
+	var at int64
 	err = s.db.R.QueryRowContext(ctx, `SELECT temperature, power_status, door_status, event_time
 		FROM machine_telemetry WHERE site = ? AND machine_id = ?`, m.Site, m.MachineID).Scan(&temp, &t.PowerStatus, &t.DoorStatus, &at)
 	switch {

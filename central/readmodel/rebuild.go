@@ -10,8 +10,10 @@ import (
 
 const (
 	selectSiteZones = `SELECT site, tz FROM sites`
-	selectSalesPage = `SELECT transaction_id, site, machine_id, product_id, city, quantity, amount_cents, event_time
-		FROM sales WHERE transaction_id > ? ORDER BY transaction_id LIMIT ?`
+	selectSalesPage = `SELECT site, machine_id, transaction_id, product_id, city, quantity, amount_cents, event_time
+		FROM sales WHERE (site, machine_id, transaction_id) > (?, ?, ?) ORDER BY site, machine_id, transaction_id LIMIT ?`
+	deletePending = `DELETE FROM rebuild_pending`
+	selectPending = `SELECT count(*) FROM rebuild_pending`
 )
 
 // rebuildPage is how many sales Rebuild reads per query; rebuildFlush is how
@@ -44,7 +46,7 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 }
 
 func (s *Store) rebuild(ctx context.Context) (int64, error) {
-	for _, q := range []string{`DELETE FROM sales_agg`, `DELETE FROM sales_scopes`} {
+	for _, q := range []string{`DELETE FROM sales_agg`, `DELETE FROM sales_scopes`, deletePending} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			return 0, fmt.Errorf("clear: %w", err)
 		}
@@ -78,9 +80,9 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 	sink := &sqliteSink{s: s}
 	d := aggregate.NewDeltas()
 	var n int64
-	after := ""
+	var afterSite, afterMachine, afterTx string
 	for {
-		rows, err := s.query(ctx, selectSalesPage, after, rebuildPage)
+		rows, err := s.query(ctx, selectSalesPage, afterSite, afterMachine, afterTx, rebuildPage)
 		if err != nil {
 			return 0, fmt.Errorf("read sales: %w", err)
 		}
@@ -88,7 +90,7 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 		for rows.Next() {
 			var id, site, machine, product, city string
 			var qty, rev, at int64
-			if err := rows.Scan(&id, &site, &machine, &product, &city, &qty, &rev, &at); err != nil {
+			if err := rows.Scan(&site, &machine, &id, &product, &city, &qty, &rev, &at); err != nil {
 				rows.Close()
 				return 0, fmt.Errorf("read sales: %w", err)
 			}
@@ -97,7 +99,7 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 				loc = time.UTC
 			}
 			d.AddSale(aggregate.Sale{Site: site, City: city, Machine: machine, Product: product, Quantity: qty, Revenue: rev, At: time.UnixMilli(at)}, loc)
-			after = id
+			afterSite, afterMachine, afterTx = site, machine, id
 			page++
 		}
 		if err := rows.Err(); err != nil {

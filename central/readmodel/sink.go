@@ -21,9 +21,9 @@ const (
 	insertRawTail = `ON CONFLICT (site, seq) DO NOTHING`
 	selectHeld    = `SELECT seq FROM raw_events WHERE site = ? AND seq BETWEEN ? AND ?`
 
-	insertSaleHead = `INSERT INTO sales (transaction_id, site, seq, machine_id, product_id, city, location, quantity, amount_cents, payment_method, event_time)`
+	insertSaleHead = `INSERT INTO sales (site, machine_id, transaction_id, seq, product_id, city, location, quantity, amount_cents, payment_method, event_time)`
 	insertSaleRow  = `(?,?,?,?,?,?,?,?,?,?,?)`
-	insertSaleTail = `ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id`
+	insertSaleTail = `ON CONFLICT (site, machine_id, transaction_id) DO NOTHING RETURNING machine_id, transaction_id`
 
 	upsertAggHead = `INSERT INTO sales_agg (dim, win, site, city, bucket, key, tx_count, quantity, revenue_cents)`
 	upsertAggRow  = `(?,?,?,?,?,?,?,?,?)`
@@ -204,17 +204,19 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 func (k *sqliteSink) InsertSales(ctx context.Context, site string, sales []aggregate.SaleRow) ([]bool, error) {
 	args := make([]any, 0, len(sales)*11)
 	for _, sl := range sales {
-		args = append(args, sl.TransactionID, site, int64(sl.Seq), sl.MachineID, sl.ProductID, sl.City, sl.Location,
+		args = append(args, site, sl.MachineID, sl.TransactionID, int64(sl.Seq), sl.ProductID, sl.City, sl.Location,
 			sl.Quantity, sl.AmountCents, sl.PaymentMethod, ms(sl.Time))
 	}
-	// RETURNING names the transactions that were inserted.
-	newTx := make(map[string]int, len(sales))
+	// RETURNING names the sales that were inserted, by their key within
+	// the site.
+	type saleKey struct{ machine, tx string }
+	newTx := make(map[saleKey]int, len(sales))
 	err := k.s.execChunks(ctx, insertSaleHead, insertSaleRow, insertSaleTail, args, func(r *sql.Rows) error {
-		var id string
-		if err := r.Scan(&id); err != nil {
+		var k saleKey
+		if err := r.Scan(&k.machine, &k.tx); err != nil {
 			return err
 		}
-		newTx[id]++
+		newTx[k]++
 		return nil
 	})
 	if err != nil {
@@ -222,9 +224,9 @@ func (k *sqliteSink) InsertSales(ctx context.Context, site string, sales []aggre
 	}
 	isNew := make([]bool, len(sales))
 	for i, sl := range sales {
-		if newTx[sl.TransactionID] > 0 {
+		if k := (saleKey{sl.MachineID, sl.TransactionID}); newTx[k] > 0 {
 			isNew[i] = true
-			newTx[sl.TransactionID]-- // a transaction repeated inside the batch is new once
+			newTx[k]-- // a sale repeated inside the batch is new once
 		}
 	}
 	return isNew, nil

@@ -40,11 +40,12 @@ func (m *memSink) Upsert(_ context.Context, _ string, facts []aggregate.Fact) er
 	return nil
 }
 
-func (m *memSink) InsertSales(_ context.Context, _ string, sales []aggregate.SaleRow) ([]bool, error) {
+func (m *memSink) InsertSales(_ context.Context, site string, sales []aggregate.SaleRow) ([]bool, error) {
 	isNew := make([]bool, len(sales))
 	for i, s := range sales {
-		isNew[i] = !m.tx[s.TransactionID]
-		m.tx[s.TransactionID] = true
+		k := site + "/" + s.MachineID + "/" + s.TransactionID
+		isNew[i] = !m.tx[k]
+		m.tx[k] = true
 	}
 	return isNew, nil
 }

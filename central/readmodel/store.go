@@ -110,12 +110,30 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		stmts:    map[string]*sql.Stmt{},
 		multi:    map[multiKey]*sql.Stmt{},
 	}
+	if err := s.rebuildIfPending(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open read model: %w", err)
+	}
 	if err := s.fresh.load(ctx, s); err != nil {
-		w.Close()
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("open read model: %w", err)
 	}
 	return s, nil
+}
+
+// rebuildIfPending rebuilds the aggregates when a migration changed what
+// sales count (it leaves a row in rebuild_pending, which Rebuild deletes).
+func (s *Store) rebuildIfPending(ctx context.Context) error {
+	var n int
+	if err := s.db.R.QueryRowContext(ctx, selectPending).Scan(&n); err != nil {
+		return fmt.Errorf("read rebuild_pending: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	s.log.Info().Msg("schema changed how sales count: rebuilding aggregates")
+	_, err := s.Rebuild(ctx)
+	return err
 }
 
 // Close closes the prepared statements and the database.

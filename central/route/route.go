@@ -25,7 +25,7 @@ type Source interface {
 	Alerts(ctx context.Context, f readmodel.AlertFilter) ([]readmodel.Alert, error)
 	// Machine returns a machine with its products, or an error wrapping
 	// readmodel.ErrNotFound.
-	Machine(ctx context.Context, id string) (readmodel.Machine, error)
+	Machine(ctx context.Context, site, id string) (readmodel.Machine, error)
 }
 
 // MachineLister is optionally implemented by a Source that can list a
@@ -158,7 +158,7 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 			}
 		}
 		for _, id := range sortedKeys(ids) {
-			m, err := src.Machine(ctx, id)
+			m, err := src.Machine(ctx, site.Site, id)
 			if errors.Is(err, readmodel.ErrNotFound) {
 				c.Machines = append(c.Machines, Machine{MachineID: id, Alerts: sorted(machineAlerts[id]), Slots: []Slot{}})
 				continue
@@ -166,7 +166,7 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 			if err != nil {
 				return nil, fmt.Errorf("route: machine %s: %w", id, err)
 			}
-			if m.Site != site.Site || m.Status == "DECOMMISSIONED" {
+			if m.Status == "DECOMMISSIONED" {
 				continue
 			}
 			if c.City == "" {

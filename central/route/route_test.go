@@ -34,9 +34,9 @@ func (d data) Alerts(_ context.Context, f readmodel.AlertFilter) ([]readmodel.Al
 	}
 	return out, nil
 }
-func (d data) Machine(_ context.Context, id string) (readmodel.Machine, error) {
+func (d data) Machine(_ context.Context, site, id string) (readmodel.Machine, error) {
 	m, ok := d.machines[id]
-	if !ok {
+	if !ok || (site != "" && m.Site != site) {
 		return m, fmt.Errorf("machine %s: %w", id, readmodel.ErrNotFound)
 	}
 	return m, nil

@@ -363,6 +363,26 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	if csvCents[blr.id] != blr.sold || csvCents[ber.id] != before {
 		t.Fatalf("csv revenue %v, want %s %d and %s %d", csvCents, blr.id, blr.sold, ber.id, before)
 	}
+	// By machine: each row names the machine's site (ids may repeat across
+	// sites), and the rows sum to the same figures.
+	out = run(t, "query", "sales", "--central", hq, "--credentials", hqCreds, "--by", "machine", "--window", "month", "--format", "csv")
+	recs, err = csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("csv by machine: %v\n%s", err, out)
+	}
+	if got, want := strings.Join(recs[0], ","), "site,machine,bucket,transactions,quantity,revenue"; got != want {
+		t.Fatalf("csv by machine header %q, want %q", got, want)
+	}
+	machineCents := map[string]int64{}
+	for _, r := range recs[1:] {
+		if !strings.HasPrefix(r[1], r[0]+"-") {
+			t.Fatalf("machine %s listed under site %q", r[1], r[0])
+		}
+		machineCents[r[0]] += cents(t, r[5])
+	}
+	if machineCents[blr.id] != blr.sold || machineCents[ber.id] != before {
+		t.Fatalf("csv by machine revenue %v, want %s %d and %s %d", machineCents, blr.id, blr.sold, ber.id, before)
+	}
 	sitesOut := run(t, "query", "sites", "--central", hq, "--credentials", hqCreds, "--format", "csv")
 	if !strings.Contains(sitesOut, blr.id) || !strings.Contains(sitesOut, ber.id) {
 		t.Fatalf("query sites: %s", sitesOut)

@@ -179,8 +179,18 @@ time (2025-01-10T10:00:00) or RFC 3339. Default range: the last 30 days.`,
 			}
 			return q.render(cmd, a, func(t *table) {
 				t.cols = []string{by, "bucket", "transactions", "quantity", "revenue"}
+				// A machine is identified by its site and its id: two sites
+				// may each have a VM_0001.
+				bySite := a.GroupBy == "machine"
+				if bySite {
+					t.cols = append([]string{"site"}, t.cols...)
+				}
 				for _, r := range a.Rows {
-					t.add(r.Key, r.Bucket, fmt.Sprint(r.Transactions), fmt.Sprint(r.Quantity), r.Revenue.String())
+					cells := []string{r.Key, r.Bucket, fmt.Sprint(r.Transactions), fmt.Sprint(r.Quantity), r.Revenue.String()}
+					if bySite {
+						cells = append([]string{r.SiteID}, cells...)
+					}
+					t.add(cells...)
 				}
 				t.footer = fmt.Sprintf("total: %d transactions, %d units, revenue %s", a.Totals.Transactions, a.Totals.Quantity, a.Totals.Revenue)
 				if n := staleNote(a.Freshness); n != "" {

@@ -476,7 +476,7 @@ func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fs, err := s.cfg.Store.Faults(r.Context(), status, q.Get("machineId"), n)
+	fs, err := s.cfg.Store.Faults(r.Context(), store.FaultFilter{Status: status, MachineID: q.Get("machineId"), City: q.Get("city"), Limit: n})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
 // Package sale records the sales machines report (seed 000 POST
 // /events/sales and /events/batch): each is checked against the machine and
 // the slot's price, recorded once per transactionId (a replay answers with
-// the first result, another body under the same id is a conflict), takes its
+// the first result, another body under the same id is a conflict; the id is
+// scoped to its machine, so no machine can shadow another's sale), takes its
 // units from stock (edge/stock), counts in the local aggregates and goes up
 // to central through the outbox, all in one transaction.
 package sale
@@ -102,8 +103,8 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 	return &Rules{
 		w: w, machines: machines, stock: st, cfg: cfg,
 		insert: w.Prepare(`INSERT INTO sales_events (transaction_id, machine_id, product_id, quantity, amount_cents, payment_method, event_time, received_at, body_hash, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_id) DO NOTHING`),
-		find: w.Prepare(`SELECT body_hash, seq FROM sales_events WHERE transaction_id = ?`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`),
+		find: w.Prepare(`SELECT body_hash, seq FROM sales_events WHERE machine_id = ? AND transaction_id = ?`),
 	}, nil
 }
 
@@ -290,12 +291,13 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq}, nil
 }
 
-// findSale looks up an earlier sale with the same transaction id: the same
-// body is a replay, a different one is a conflict.
+// findSale looks up an earlier sale of the same machine with the same
+// transaction id (the key is the machine's: another machine's id is never
+// looked at): the same body is a replay, a different one is a conflict.
 func (r *Rules) findSale(t *ingest.Tx, s *sale) (Result, bool, error) {
 	var h []byte
 	var seq uint64
-	err := t.QueryRow(r.find, s.in.TransactionID).Scan(&h, &seq)
+	err := t.QueryRow(r.find, s.in.MachineID, s.in.TransactionID).Scan(&h, &seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Result{}, false, nil
 	}

@@ -226,10 +226,21 @@ func (s *Store) Fault(ctx context.Context, id int64) (Fault, error) {
 	return f, nil
 }
 
-// Faults lists faults, newest first, filtered by status and machine ("" = any).
-func (s *Store) Faults(ctx context.Context, status, machineID string, limit int) ([]Fault, error) {
+// FaultFilter selects faults; empty fields match everything.
+type FaultFilter struct {
+	Status    string
+	MachineID string
+	// City matches the faults of machines in that city.
+	City  string
+	Limit int
+}
+
+// Faults lists faults matching f, newest first.
+func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+faultCols+` FROM fault_events
-		WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR machine_id = ?2) ORDER BY fault_id DESC LIMIT ?3`, status, machineID, limit)
+		WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR machine_id = ?2)
+			AND (?3 = '' OR machine_id IN (SELECT machine_id FROM vending_machines WHERE city = ?3))
+		ORDER BY fault_id DESC LIMIT ?4`, f.Status, f.MachineID, f.City, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list faults: %w", err)
 	}

@@ -158,13 +158,24 @@ type Client struct {
 }
 
 // AddClient creates credentials with role (bound to machineID for MACHINE)
-// and returns the client and its secret, which is stored only hashed.
+// and returns the client and its secret, which is stored only hashed. A
+// MACHINE client's machine must be registered at the site: otherwise it
+// returns an error wrapping ErrNotFound.
 func (s *Store) AddClient(ctx context.Context, role auth.Role, machineID, name string) (Client, string, error) {
 	if role == auth.RoleMachine && machineID == "" {
 		return Client{}, "", errors.New("machine: a MACHINE client must be bound to a machine id")
 	}
 	if role != auth.RoleMachine && machineID != "" {
 		return Client{}, "", fmt.Errorf("machine: only MACHINE clients are bound to a machine, not %s", role)
+	}
+	if machineID != "" {
+		var n int
+		if err := s.DB.W.QueryRowContext(ctx, `SELECT count(*) FROM vending_machines WHERE machine_id = ?`, machineID).Scan(&n); err != nil {
+			return Client{}, "", fmt.Errorf("add client: find machine: %w", err)
+		}
+		if n == 0 {
+			return Client{}, "", fmt.Errorf("machine %q is not registered at this site (register it first: vendsync provision machine or POST /machines): %w", machineID, ErrNotFound)
+		}
 	}
 	prefix := map[auth.Role]string{auth.RoleMachine: "mch", auth.RoleDriver: "drv", auth.RoleOps: "ops", auth.RoleFinance: "fin", auth.RoleAdmin: "adm"}[role]
 	c := Client{ClientID: auth.NewClientID(prefix), Role: role, MachineID: machineID, Name: name, CreatedAt: time.Now()}

@@ -145,6 +145,7 @@ func TestEdge_AgainstARealEdge(t *testing.T) {
 	}
 
 	// A MACHINE client may not read another machine: an API error, kept.
+	s.Machine("M2") // credentials are bound only to a registered machine
 	mc := s.Client(auth.RoleMachine, "M2")
 	other, err := client.NewEdge(s.URL(), client.Credentials{ClientID: mc.ClientID, ClientSecret: mc.ClientSecret}, client.Options{})
 	if err != nil {

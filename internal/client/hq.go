@@ -72,10 +72,17 @@ func (h *HQ) Site(ctx context.Context, id string) (hqapi.Freshness, error) {
 	return out, err
 }
 
-// Machine reads a machine as last synced from its site.
-func (h *HQ) Machine(ctx context.Context, id string) (hqapi.Machine, error) {
+// Machine reads machine id of site as last synced from that site. A
+// machine is identified by its site and its id: with site "", central finds
+// it at whichever site has it, and answers an *Error with status 409
+// (AMBIGUOUS_MACHINE) when more than one does.
+func (h *HQ) Machine(ctx context.Context, site, id string) (hqapi.Machine, error) {
 	var out hqapi.Machine
-	err := h.Do(ctx, http.MethodGet, "/machines/"+url.PathEscape(id), nil, &out)
+	path := "/machines/" + url.PathEscape(id)
+	if site != "" {
+		path += "?" + url.Values{"siteId": {site}}.Encode()
+	}
+	err := h.Do(ctx, http.MethodGet, path, nil, &out)
 	return out, err
 }
 

@@ -51,7 +51,10 @@ type FreshnessList struct {
 
 // SalesRow is one key's totals in one bucket.
 type SalesRow struct {
-	Key string `json:"key"`
+	// SiteID is the machine's site in rows grouped by machine: a machine is
+	// identified by its site and its id.
+	SiteID string `json:"siteId,omitempty"`
+	Key    string `json:"key"`
 	// Bucket is the bucket's start as the sites' wall-clock time.
 	Bucket       string     `json:"bucket"`
 	Transactions int64      `json:"transactions"`
