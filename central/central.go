@@ -26,6 +26,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -114,6 +115,7 @@ type Node struct {
 	ln      net.Listener
 	cancel  context.CancelFunc
 	g       *errgroup.Group
+	lock    *dirlock.Lock // keeps a second process off cfg.Dir
 }
 
 // New validates cfg and returns an unopened node.
@@ -135,6 +137,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}()
 	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	if n.lock, err = dirlock.Acquire(n.cfg.Dir); err != nil {
+		return err
 	}
 	hcfg := hub.DefaultConfig()
 	hcfg.ServerName, hcfg.StoreDir = n.cfg.ServerName, filepath.Join(n.cfg.Dir, "nats")
@@ -254,6 +259,8 @@ func (n *Node) Close() error {
 	if n.Hub != nil {
 		n.Hub.Close()
 	}
+	errs = append(errs, n.lock.Release())
+	n.lock = nil
 	return errors.Join(errs...)
 }
 

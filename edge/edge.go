@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/forward"
@@ -233,6 +235,7 @@ type Node struct {
 	ln      net.Listener
 	cancel  context.CancelFunc
 	g       *errgroup.Group
+	lock    *dirlock.Lock // keeps a second process off cfg.Dir
 
 	// Leaf is the site's embedded NATS server (always running).
 	Leaf *leaf.Node
@@ -260,6 +263,16 @@ func New(cfg Config) (*Node, error) {
 // Open opens the store, starts the writer and the sweeper, and starts
 // serving HTTP. It fails if the directory holds no site or a newer schema.
 func (n *Node) Open(ctx context.Context) (err error) {
+	// A missing directory is left to store.Open, which says to run init.
+	if n.lock, err = dirlock.Acquire(n.cfg.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	defer func() {
+		if err != nil && n.Store == nil {
+			n.lock.Release()
+			n.lock = nil
+		}
+	}()
 	n.Store, err = store.Open(ctx, n.cfg.Dir)
 	if err != nil {
 		return err
@@ -383,6 +396,8 @@ func (n *Node) Close() error {
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())
 	}
+	errs = append(errs, n.lock.Release())
+	n.lock = nil
 	n.log.Info().Msg("edge stopped")
 	return errors.Join(errs...)
 }
