@@ -77,6 +77,59 @@ func (p *Publisher) Put(ctx context.Context, site, key string, value []byte) (ui
 	return rev, nil
 }
 
+// ErrConflict is returned by Merge when the key kept changing under it.
+var ErrConflict = errors.New("config key changed concurrently")
+
+// mergeAttempts bounds Merge's retries; each conflict means another writer
+// succeeded, so running out takes sustained contention on one key.
+const mergeAttempts = 32
+
+// Merge sets key for site to merge(current) and returns the new revision,
+// where current is the value now in force (nil if none). The write is
+// checked against the revision read, so a concurrent writer (another
+// central node) is never overwritten: on a conflict Merge reads again and
+// calls merge again. It returns an error for a bad site or key, merge's
+// error, a read or write failure, or ErrConflict after many conflicts.
+func (p *Publisher) Merge(ctx context.Context, site, key string, merge func(current []byte) ([]byte, error)) (uint64, error) {
+	if err := envelope.ValidateSiteID(site); err != nil {
+		return 0, err
+	}
+	if err := validKey(key); err != nil {
+		return 0, err
+	}
+	full := envelope.ConfigKeyPrefix(site) + key
+	for range mergeAttempts {
+		var current []byte
+		var last uint64
+		e, err := p.kv.Get(ctx, full)
+		switch {
+		case err == nil:
+			current, last = e.Value(), e.Revision()
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			// None yet, or deleted: Create succeeds on both.
+		default:
+			return 0, fmt.Errorf("read config %s/%s: %w", site, key, err)
+		}
+		value, err := merge(current)
+		if err != nil {
+			return 0, err
+		}
+		var rev uint64
+		if last == 0 {
+			rev, err = p.kv.Create(ctx, full, value)
+		} else {
+			rev, err = p.kv.Update(ctx, full, value, last)
+		}
+		if err == nil {
+			return rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, fmt.Errorf("write config %s/%s: %w", site, key, err)
+		}
+	}
+	return 0, fmt.Errorf("write config %s/%s: %w", site, key, ErrConflict)
+}
+
 // Delete removes key for site; the sites see a change with a nil value.
 func (p *Publisher) Delete(ctx context.Context, site, key string) error {
 	if err := envelope.ValidateSiteID(site); err != nil {
