@@ -191,7 +191,7 @@ func (t *Tx) flush() error {
 
 // engineStmts are the statements behind the Tx API.
 type engineStmts struct {
-	outbox, audit, agg, seq, openAlert, closeAlert *Stmt
+	outbox, audit, agg, seq, openAlert, closeAlert, applied *Stmt
 }
 
 func (s *engineStmts) prepare(w *Writer) {
@@ -201,6 +201,7 @@ func (s *engineStmts) prepare(w *Writer) {
 			ON CONFLICT (dim, win, bucket, key) DO UPDATE SET tx_count = tx_count + excluded.tx_count,
 			quantity = quantity + excluded.quantity, revenue_cents = revenue_cents + excluded.revenue_cents`)
 	s.seq = w.Prepare(`UPDATE sync_state SET last_seq = ? WHERE id = 1`)
+	s.applied = w.Prepare(store.SetAppliedQuery)
 	s.openAlert = w.Prepare(`INSERT INTO alerts (machine_id, product_id, alert_type, status, detail, created_at) VALUES (?, ?, ?, 'OPEN', ?, ?) RETURNING alert_id`)
 	s.closeAlert = w.Prepare(`UPDATE alerts SET status = 'CLOSED', closed_at = ?, close_reason = ? WHERE alert_id = ?`)
 }

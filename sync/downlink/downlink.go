@@ -145,11 +145,15 @@ func (p *Publisher) Delete(ctx context.Context, site, key string) error {
 }
 
 // Applied remembers the last revision a site applied; the edge store
-// implements it (in the same transaction as the change, ideally).
+// implements it. The watcher calls SetApplied after Handle returns; a
+// Handler that writes should also record the revision itself in the same
+// transaction as the change, so a crash between the two cannot apply a
+// change twice. SetApplied must therefore never lower the revision.
 type Applied interface {
-	// LastApplied returns the last revision passed to SetApplied, 0 if none.
+	// LastApplied returns the last revision recorded, 0 if none.
 	LastApplied(ctx context.Context) (uint64, error)
-	// SetApplied records that every change up to revision is applied.
+	// SetApplied records that every change up to revision is applied; a
+	// lower revision than the one recorded changes nothing.
 	SetApplied(ctx context.Context, revision uint64) error
 }
 
