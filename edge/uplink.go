@@ -73,6 +73,7 @@ func (n *Node) openSync(ctx context.Context) error {
 	}
 	n.Downlink, err = downlink.NewWatcher(downlink.WatcherConfig{
 		Site: site.ID, JS: n.Leaf.JetStream(), State: storeOutbox{n}, Handle: n.applyDownlink, Logger: n.cfg.Logger,
+		Conn: n.Leaf.Conn(), Connected: n.Leaf.Connected,
 	})
 	if err != nil {
 		return err
