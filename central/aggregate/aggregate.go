@@ -45,11 +45,12 @@ type Event struct {
 	Time time.Time
 	// JSON is the event as the site stored it.
 	JSON []byte
-	// Fact is its decoded data: envelope.Sale, envelope.Machine,
-	// envelope.Inventory, StockCount (for a stock movement), envelope.Fault,
-	// envelope.Alert or envelope.Telemetry. It is nil when the data cannot
-	// be decoded, lacks its key or is of a kind this binary does not know:
-	// the event is then kept raw, without effect.
+	// Fact is its decoded data: *envelope.Sale, *envelope.Machine,
+	// *envelope.Inventory, *StockCount (for a stock movement),
+	// *envelope.Fault, *envelope.Alert or *envelope.Telemetry, not to be
+	// changed. It is nil when the data cannot be decoded, lacks its key or is
+	// of a kind this binary does not know: the event is then kept raw,
+	// without effect.
 	Fact any
 }
 
@@ -83,7 +84,7 @@ func Decode(f *envelope.Frame) (*Batch, error) {
 			return nil, fmt.Errorf("%w: batch %s: event %d is %s/%d", ErrInvalid, f.MsgID(), i, e.Site, e.Seq)
 		}
 		b.Events[i] = Event{Seq: e.Seq, Kind: e.Kind, Time: e.Time, JSON: raw, Fact: decodeFact(e.Kind, e.Data)}
-		if s, ok := b.Events[i].Fact.(envelope.Sale); ok {
+		if s, ok := b.Events[i].Fact.(*envelope.Sale); ok {
 			b.Sales = append(b.Sales, i)
 			b.Deltas.AddSale(saleOf(b.Site, s, e.Time), loc)
 		}
@@ -99,43 +100,43 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 		if json.Unmarshal(data, &d) != nil || d.TransactionID == "" || d.MachineID == "" || d.ProductID == "" {
 			return nil
 		}
-		return d
+		return &d
 	case envelope.KindMachine:
 		var d envelope.Machine
 		if json.Unmarshal(data, &d) != nil || d.MachineID == "" {
 			return nil
 		}
-		return d
+		return &d
 	case envelope.KindInventory:
 		var d envelope.Inventory
 		if json.Unmarshal(data, &d) != nil || d.MachineID == "" || d.ProductID == "" {
 			return nil
 		}
-		return d
+		return &d
 	case envelope.KindStock:
 		var d envelope.StockMovement
 		if json.Unmarshal(data, &d) != nil || d.MachineID == "" || d.ProductID == "" {
 			return nil
 		}
-		return StockCount{MachineID: d.MachineID, ProductID: d.ProductID, After: d.After}
+		return &StockCount{MachineID: d.MachineID, ProductID: d.ProductID, After: d.After}
 	case envelope.KindFault:
 		var d envelope.Fault
 		if json.Unmarshal(data, &d) != nil || d.FaultID == 0 {
 			return nil
 		}
-		return d
+		return &d
 	case envelope.KindAlert:
 		var d envelope.Alert
 		if json.Unmarshal(data, &d) != nil || d.AlertID == 0 {
 			return nil
 		}
-		return d
+		return &d
 	case envelope.KindTelemetry:
 		var d envelope.Telemetry
 		if json.Unmarshal(data, &d) != nil || d.MachineID == "" {
 			return nil
 		}
-		return d
+		return &d
 	}
 	return nil
 }
@@ -145,8 +146,8 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 type Fact struct {
 	Seq  uint64
 	Time time.Time
-	// Data is envelope.Machine, envelope.Inventory, StockCount,
-	// envelope.Fault, envelope.Alert or envelope.Telemetry.
+	// Data is *envelope.Machine, *envelope.Inventory, *StockCount,
+	// *envelope.Fault, *envelope.Alert or *envelope.Telemetry.
 	Data any
 }
 
@@ -162,7 +163,7 @@ func Facts(b *Batch, fresh []bool) []Fact {
 		if !fresh[i] || e.Fact == nil {
 			continue
 		}
-		s, ok := e.Fact.(envelope.Sale)
+		s, ok := e.Fact.(*envelope.Sale)
 		if !ok {
 			out = append(out, Fact{Seq: e.Seq, Time: e.Time, Data: e.Fact})
 			continue
@@ -170,7 +171,7 @@ func Facts(b *Batch, fresh []bool) []Fact {
 		if s.StockAfter == nil {
 			continue
 		}
-		f := Fact{Seq: e.Seq, Time: e.Time, Data: StockCount{MachineID: s.MachineID, ProductID: s.ProductID, After: *s.StockAfter}}
+		f := Fact{Seq: e.Seq, Time: e.Time, Data: &StockCount{MachineID: s.MachineID, ProductID: s.ProductID, After: *s.StockAfter}}
 		k := key{s.MachineID, s.ProductID}
 		if j, ok := latest[k]; ok {
 			out[j] = f // events are in sequence order: this one is newer
@@ -196,7 +197,7 @@ func NewSales(b *Batch, fresh []bool) []SaleRow {
 	for _, i := range b.Sales {
 		if fresh[i] {
 			e := &b.Events[i]
-			out = append(out, SaleRow{Seq: e.Seq, Time: e.Time, Sale: e.Fact.(envelope.Sale)})
+			out = append(out, SaleRow{Seq: e.Seq, Time: e.Time, Sale: *e.Fact.(*envelope.Sale)})
 		}
 	}
 	return out
@@ -219,7 +220,7 @@ func Counted(b *Batch, fresh, counts []bool, loc *time.Location) *Deltas {
 		d := NewDeltas()
 		for j, r := range NewSales(b, fresh) {
 			if counts[j] {
-				d.AddSale(saleOf(b.Site, r.Sale, r.Time), loc)
+				d.AddSale(saleOf(b.Site, &r.Sale, r.Time), loc)
 			}
 		}
 		return d
@@ -234,12 +235,12 @@ func Counted(b *Batch, fresh, counts []bool, loc *time.Location) *Deltas {
 				continue
 			}
 		}
-		minus.AddSale(saleOf(b.Site, e.Fact.(envelope.Sale), e.Time), loc)
+		minus.AddSale(saleOf(b.Site, e.Fact.(*envelope.Sale), e.Time), loc)
 	}
 	return b.Deltas.Minus(minus)
 }
 
-func saleOf(site string, s envelope.Sale, at time.Time) Sale {
+func saleOf(site string, s *envelope.Sale, at time.Time) Sale {
 	return Sale{Site: site, City: s.City, Machine: s.MachineID, Product: s.ProductID, Quantity: s.Quantity, Revenue: s.AmountCents, At: at}
 }
 

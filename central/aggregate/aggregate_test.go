@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -61,8 +62,19 @@ func TestDecode_FactsPerKind(t *testing.T) {
 		t.Fatalf("loc = %v", b.Loc)
 	}
 	want := []any{sale("t1", "m1", "p1", 100, nil), nil, StockCount{"m1", "p1", 9}, nil, nil, envelope.Machine{MachineID: "m1", Status: "ACTIVE"}}
+	deref := func(v any) any {
+		switch f := v.(type) {
+		case *envelope.Sale:
+			return *f
+		case *StockCount:
+			return *f
+		case *envelope.Machine:
+			return *f
+		}
+		return v
+	}
 	for i, w := range want {
-		if got := b.Events[i].Fact; fmt.Sprint(got) != fmt.Sprint(w) {
+		if got := deref(b.Events[i].Fact); fmt.Sprint(got) != fmt.Sprint(w) {
 			t.Errorf("event %d fact = %#v, want %#v", i+1, got, w)
 		}
 		if string(b.Events[i].JSON) != string(f.Events[i]) {
@@ -124,12 +136,15 @@ func TestFacts_NewestSaleCountPerProduct(t *testing.T) {
 	))
 	got := Facts(b, []bool{true, true, true, true, false, true})
 	want := []Fact{
-		{Seq: 3, Time: t0, Data: StockCount{"m1", "p1", 4}},
-		{Seq: 2, Time: t0, Data: StockCount{"m1", "p2", 7}}, // 5 is not new
-		{Seq: 6, Time: t0, Data: envelope.Telemetry{MachineID: "m1", PowerStatus: "ON"}},
+		{Seq: 3, Time: t0, Data: &StockCount{"m1", "p1", 4}},
+		{Seq: 2, Time: t0, Data: &StockCount{"m1", "p2", 7}}, // 5 is not new
+		{Seq: 6, Time: t0, Data: &envelope.Telemetry{MachineID: "m1", PowerStatus: "ON"}},
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("Facts = %+v\nwant    %+v", got, want)
+	if !reflect.DeepEqual(got, want) {
+		for i := range got {
+			t.Logf("got %d: %+v %+v", i, got[i], got[i].Data)
+		}
+		t.Fatalf("Facts differ from %+v", want)
 	}
 }
 

@@ -162,7 +162,7 @@ func (k *sqliteSink) Upsert(ctx context.Context, site string, facts []aggregate.
 func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) error {
 	seq, at := int64(f.Seq), ms(f.Time)
 	switch d := f.Data.(type) {
-	case envelope.Machine:
+	case *envelope.Machine:
 		pm := []byte("[]")
 		if d.PaymentMethods != nil {
 			var err error
@@ -172,12 +172,12 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 		}
 		return k.s.exec(ctx, upsertMachine, site, d.MachineID, d.City, d.Building, d.Lat, d.Lng,
 			string(pm), d.Status, d.TempMaxC, d.Action, seq, at)
-	case envelope.Inventory:
+	case *envelope.Inventory:
 		return k.s.exec(ctx, upsertInventory, site, d.MachineID, d.ProductID, d.Name, d.PriceCents,
 			d.Quantity, d.ExpiryDate, d.LowStockLimit, d.ParLevel, d.CasePack, seq, seq, at)
-	case aggregate.StockCount:
+	case *aggregate.StockCount:
 		return k.s.exec(ctx, upsertStock, site, d.MachineID, d.ProductID, d.After, seq, at)
-	case envelope.Fault:
+	case *envelope.Fault:
 		var resolved *int64
 		if d.ResolvedAt != nil {
 			v := ms(*d.ResolvedAt)
@@ -185,7 +185,7 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 		}
 		return k.s.exec(ctx, upsertFault, site, d.FaultID, d.MachineID, d.FaultType, d.Description,
 			d.Status, ms(d.ReportedAt), resolved, d.By, seq, at)
-	case envelope.Alert:
+	case *envelope.Alert:
 		var closed *int64
 		if d.ClosedAt != nil {
 			v := ms(*d.ClosedAt)
@@ -193,7 +193,7 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 		}
 		return k.s.exec(ctx, upsertAlert, site, d.AlertID, d.MachineID, d.ProductID, d.Type,
 			d.Status, d.Detail, ms(d.OpenedAt), closed, seq, at)
-	case envelope.Telemetry:
+	case *envelope.Telemetry:
 		return k.s.exec(ctx, upsertTelemetry, site, d.MachineID, d.Temperature, d.PowerStatus,
 			d.DoorStatus, seq, at)
 	}
