@@ -58,8 +58,9 @@ func TestEdge_AgainstARealEdge(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 	s := edgetest.Start(t, edgetest.Options{Clock: edgetest.NewClock(now)})
-	addr := strings.TrimPrefix(s.URL(), "http://")
-	e, err := client.NewEdge(addr, client.Credentials{ClientID: s.Admin.ClientID, ClientSecret: s.Admin.ClientSecret}, client.Options{})
+	// edgetest serves plain HTTP, so the scheme is given (a bare host:port
+	// means https://, see TestBaseURL).
+	e, err := client.NewEdge(s.URL(), client.Credentials{ClientID: s.Admin.ClientID, ClientSecret: s.Admin.ClientSecret}, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
