@@ -29,6 +29,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
@@ -166,6 +167,7 @@ type Node struct {
 	ln      net.Listener
 	cancel  context.CancelFunc
 	g       *errgroup.Group
+	lock    *dirlock.Lock // keeps a second process off cfg.Dir
 }
 
 // New validates cfg and returns an unopened node.
@@ -191,6 +193,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	if tightened {
 		n.log.Warn().Str("dir", n.cfg.Dir).Msg("data directory was open to other users; made it 0700")
+	}
+	if n.lock, err = dirlock.Acquire(n.cfg.Dir); err != nil {
+		return err
 	}
 	hcfg := hub.DefaultConfig()
 	hcfg.ServerName, hcfg.StoreDir = n.cfg.ServerName, filepath.Join(n.cfg.Dir, "nats")
@@ -421,6 +426,8 @@ func (n *Node) Close() error {
 	if n.Hub != nil {
 		n.Hub.Close()
 	}
+	errs = append(errs, n.lock.Release())
+	n.lock = nil
 	return errors.Join(errs...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +30,7 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
@@ -323,6 +325,7 @@ type Node struct {
 	ln      net.Listener
 	cancel  context.CancelFunc
 	g       *errgroup.Group
+	lock    *dirlock.Lock // keeps a second process off cfg.Dir
 	signer  *auth.Signer
 
 	// Leaf is the site's embedded NATS server (always running).
@@ -351,6 +354,16 @@ func New(cfg Config) (*Node, error) {
 // Open opens the store, starts the writer and the sweeper, and starts
 // serving HTTP. It fails if the directory holds no site or a newer schema.
 func (n *Node) Open(ctx context.Context) (err error) {
+	// A missing directory is left to store.Open, which says to run init.
+	if n.lock, err = dirlock.Acquire(n.cfg.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	defer func() {
+		if err != nil && n.Store == nil {
+			n.lock.Release()
+			n.lock = nil
+		}
+	}()
 	n.Store, err = store.Open(ctx, n.cfg.Dir)
 	if err != nil {
 		return err
@@ -549,6 +562,8 @@ func (n *Node) Close() error {
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())
 	}
+	errs = append(errs, n.lock.Release())
+	n.lock = nil
 	n.log.Info().Msg("edge stopped")
 	return errors.Join(errs...)
 }

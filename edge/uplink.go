@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge/api"
+	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/stock"
@@ -83,6 +84,7 @@ func (n *Node) openSync(ctx context.Context) error {
 	}
 	n.Downlink, err = downlink.NewWatcher(downlink.WatcherConfig{
 		Site: site.ID, JS: n.Leaf.JetStream(), State: storeOutbox{n}, Handle: n.applyDownlink, Logger: n.cfg.Logger,
+		Conn: n.Leaf.Conn(), Connected: n.Leaf.Connected,
 	})
 	if err != nil {
 		return err
@@ -137,7 +139,12 @@ func (n *Node) heartbeat(ctx context.Context) error {
 // up like any local change. A change the rules reject (errs.Rejected: an
 // unknown machine or product, an invalid value) is logged and skipped:
 // retrying would not help. Any other error is retried by the watcher.
+//
+// A change that writes records rev in its own transaction
+// (ingest.WithDownlinkRevision): a crash after it commits cannot apply it
+// again. A change that writes nothing is marked by the watcher afterwards.
 func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev uint64) error {
+	ctx = ingest.WithDownlinkRevision(ctx, rev)
 	log := n.log.With().Str("key", key).Uint64("revision", rev).Logger()
 	if value == nil {
 		return nil // a deleted key leaves the last value in force

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -49,7 +48,8 @@ type Config struct {
 	// ConfigKV is the hub's CONFIG bucket (envelope.BucketConfig). When set,
 	// a partial change is merged with the value already published under the
 	// same key, so a site that was offline through two changes of one key
-	// (its mirror keeps only the last) still gets both. nil: no merge.
+	// (its mirror keeps only the last) still gets both. nil: no merge. The
+	// merge reads and writes through Publisher, revision-checked.
 	ConfigKV jetstream.KeyValue
 	// Catalog finds the machines stocking a product for PUT
 	// /catalog/products/{pid}. nil: that route answers 501.
@@ -127,8 +127,6 @@ type server struct {
 	cfg  Config
 	log  zerolog.Logger
 	auth *web.Authenticator
-
-	mergeMu sync.Mutex // serializes read-merge-put of CONFIG keys on this node
 }
 
 // New returns the API's handler, instrumented with cfg.Metrics. Store,

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
@@ -45,32 +43,28 @@ func publishErr(err error) error {
 
 // publish merges change into the value published under key for site (when
 // Config.ConfigKV is set) and publishes the result; merge overlays the
-// change onto the value (a T). by is who asked, for the log.
+// change onto the value (a T). The write is revision-checked, so two central
+// nodes changing the same key at once both land: the loser merges again
+// onto the winner's value. by is who asked, for the log.
 func publish[T any](ctx context.Context, s *server, by, site, machine, key string, merge func(*T)) (Published, error) {
-	s.mergeMu.Lock()
-	defer s.mergeMu.Unlock()
 	var v T
-	if s.cfg.ConfigKV != nil {
-		e, err := s.cfg.ConfigKV.Get(ctx, envelope.ConfigKeyPrefix(site)+key)
-		switch {
-		case err == nil && len(e.Value()) > 0:
-			if err := json.Unmarshal(e.Value(), &v); err != nil {
+	rev, err := s.cfg.Publisher.Merge(ctx, site, key, func(current []byte) ([]byte, error) {
+		var zero T
+		v = zero
+		if s.cfg.ConfigKV != nil && len(current) > 0 {
+			if err := json.Unmarshal(current, &v); err != nil {
 				// A value this binary cannot read is replaced, not merged.
 				s.log.Warn().Err(err).Str("site", site).Str("key", key).Msg("published value unreadable; replaced")
-				var zero T
 				v = zero
 			}
-		case err == nil, errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrInvalidKey):
-		default:
-			return Published{}, fmt.Errorf("read config %s/%s: %w", site, key, err)
 		}
-	}
-	merge(&v)
-	b, err := json.Marshal(v)
-	if err != nil {
-		return Published{}, fmt.Errorf("encode config %s/%s: %w", site, key, err)
-	}
-	rev, err := s.cfg.Publisher.Put(ctx, site, key, b)
+		merge(&v)
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode config %s/%s: %w", site, key, err)
+		}
+		return b, nil
+	})
 	if err != nil {
 		return Published{}, publishErr(err)
 	}

@@ -11,6 +11,7 @@
 package siteauth
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"sort"
@@ -34,8 +35,9 @@ import (
 //     flag)
 //   - receive its own inbox (_INBOX_<site>.>), its watermark pushes
 //     (vsync.wm.<site>), its downlink deliveries (vsync.dl.<site>.>) and the
-//     replies to consumer creations ($JSC.R.>, random subjects chosen by the
-//     site's server; they carry consumer configuration, not data).
+//     replies to its own mirror's consumer creations
+//     ($JSC.R.hub.*.KV_CONFIG.<MirrorConsumer(site)>.>: the site's server
+//     runs with nats-server's js_api_reply_v2 flag, see edge/leaf)
 func Permissions(site string) *server.Permissions {
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: []string{
@@ -48,9 +50,29 @@ func Permissions(site string) *server.Permissions {
 			envelope.InboxPrefix(site) + ".>",
 			envelope.SubjectWatermarkPush(site),
 			envelope.DownlinkDeliverPrefix(site) + ".>",
-			"$JSC.R.>",
+			"$JSC.R." + envelope.HubDomain + ".*.KV_" + envelope.BucketConfig + "." + MirrorConsumer(site) + ".>",
 		}},
 	}
+}
+
+// MirrorConsumer is the name nats-server gives the consumer behind site's
+// mirror of the CONFIG bucket: JS_MIRROR_ and a hash of the mirror stream,
+// its account (the global account) and its domain (the site id). It is
+// deterministic, so central knows it without asking the site.
+func MirrorConsumer(site string) string {
+	return "JS_MIRROR_" + serverHash("KV_"+envelope.BucketConfig+" "+server.DEFAULT_GLOBAL_ACCOUNT+" "+site)
+}
+
+// serverHash is nats-server's short name hash (getHash): the first 8 bytes
+// of the SHA-256, each mapped to one of 62 digits.
+func serverHash(name string) string {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	sum := sha256.Sum256([]byte(name))
+	b := make([]byte, 8)
+	for i := range b {
+		b[i] = digits[int(sum[i]%62)]
+	}
+	return string(b)
 }
 
 // Authenticator is a nats-server custom authenticator: it admits the hub's own

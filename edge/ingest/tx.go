@@ -228,8 +228,8 @@ func (t *Tx) flush() error {
 
 // engineStmts are the statements behind the Tx API.
 type engineStmts struct {
-	outbox, audit, aggOne, seq, openAlert, closeAlert *Stmt
-	aggMany                                           []*Stmt // by aggRows
+	outbox, audit, aggOne, seq, openAlert, closeAlert, applied *Stmt
+	aggMany                                                    []*Stmt // by aggRows
 }
 
 // aggRows are the sizes of the multi-row aggregate upserts, largest first:
@@ -256,6 +256,7 @@ func (s *engineStmts) prepare(w *Writer) {
 		s.aggMany = append(s.aggMany, w.Prepare(aggUpsert(rows)))
 	}
 	s.seq = w.Prepare(`UPDATE sync_state SET last_seq = ? WHERE id = 1`)
+	s.applied = w.Prepare(store.SetAppliedQuery)
 	s.openAlert = w.Prepare(`INSERT INTO alerts (machine_id, product_id, alert_type, status, detail, created_at) VALUES (?, ?, ?, 'OPEN', ?, ?) RETURNING alert_id`)
 	s.closeAlert = w.Prepare(`UPDATE alerts SET status = 'CLOSED', closed_at = ?, close_reason = ? WHERE alert_id = ?`)
 }

@@ -115,6 +115,7 @@ type Stmt struct {
 
 type request struct {
 	ctx  context.Context
+	rev  uint64 // downlink revision to record with fn's writes (WithDownlinkRevision)
 	fn   func(*Tx) error
 	err  error
 	done chan struct{}
@@ -283,6 +284,7 @@ func (w *Writer) Now() time.Time { return w.cfg.Now() }
 // ctx ends before the request is queued.
 func (w *Writer) Do(ctx context.Context, fn func(*Tx) error) error {
 	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
+	r.rev, _ = ctx.Value(downlinkRevKey{}).(uint64)
 	w.closeMu.RLock()
 	if w.closed {
 		w.closeMu.RUnlock()
@@ -299,6 +301,19 @@ func (w *Writer) Do(ctx context.Context, fn func(*Tx) error) error {
 	// the caller never mistakes a committed write for a failed one.
 	<-r.done
 	return r.err
+}
+
+type downlinkRevKey struct{}
+
+// WithDownlinkRevision marks the requests made with the returned context as
+// applying central's configuration change revision: when such a request
+// succeeds, the store's last applied downlink revision (store.LastApplied)
+// is raised to revision in the same transaction as the request's writes, so
+// a crash can neither lose the mark of a committed change (it would be
+// applied twice) nor record a change that did not commit. A rejected or
+// failed request records nothing.
+func WithDownlinkRevision(ctx context.Context, revision uint64) context.Context {
+	return context.WithValue(ctx, downlinkRevKey{}, revision)
 }
 
 // Submit is Do for a function with a result: it returns fn's result once
@@ -413,6 +428,11 @@ func (w *Writer) runTx(batch []*request) error {
 			return err
 		}
 		r.err = err
+		if err == nil && r.rev > 0 {
+			if _, err := t.Exec(w.own.applied, r.rev); err != nil {
+				return fmt.Errorf("record downlink revision %d: %w", r.rev, err)
+			}
+		}
 	}
 	if err := t.flush(); err != nil {
 		return err

@@ -116,6 +116,10 @@ func (n *Node) options() (*server.Options, error) {
 		JetStreamDomain: c.SiteID,
 		StoreDir:        c.StoreDir,
 		NoSigs:          true,
+		// Replies to the server's own JetStream API requests (the downlink
+		// mirror's consumer creation) name the stream and consumer, so
+		// central can let each site receive only its own (siteauth).
+		FeatureFlags: map[string]bool{"js_api_reply_v2": true},
 	}
 	if c.ListenAddr == "" {
 		o.DontListen = true

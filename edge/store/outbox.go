@@ -100,9 +100,13 @@ func (s *Store) LastApplied(ctx context.Context) (uint64, error) {
 	return v, nil
 }
 
+// SetAppliedQuery raises the last applied downlink revision to its
+// argument; the writer runs it inside the transaction of the change.
+const SetAppliedQuery = `UPDATE downlink_state SET applied_rev = MAX(applied_rev, ?) WHERE id = 1`
+
 // SetApplied records that every downlink change up to rev is applied.
 func (s *Store) SetApplied(ctx context.Context, rev uint64) error {
-	if _, err := s.DB.W.ExecContext(ctx, `UPDATE downlink_state SET applied_rev = MAX(applied_rev, ?) WHERE id = 1`, rev); err != nil {
+	if _, err := s.DB.W.ExecContext(ctx, SetAppliedQuery, rev); err != nil {
 		return fmt.Errorf("record downlink revision: %w", err)
 	}
 	return nil

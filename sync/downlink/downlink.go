@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
@@ -77,6 +78,59 @@ func (p *Publisher) Put(ctx context.Context, site, key string, value []byte) (ui
 	return rev, nil
 }
 
+// ErrConflict is returned by Merge when the key kept changing under it.
+var ErrConflict = errors.New("config key changed concurrently")
+
+// mergeAttempts bounds Merge's retries; each conflict means another writer
+// succeeded, so running out takes sustained contention on one key.
+const mergeAttempts = 32
+
+// Merge sets key for site to merge(current) and returns the new revision,
+// where current is the value now in force (nil if none). The write is
+// checked against the revision read, so a concurrent writer (another
+// central node) is never overwritten: on a conflict Merge reads again and
+// calls merge again. It returns an error for a bad site or key, merge's
+// error, a read or write failure, or ErrConflict after many conflicts.
+func (p *Publisher) Merge(ctx context.Context, site, key string, merge func(current []byte) ([]byte, error)) (uint64, error) {
+	if err := envelope.ValidateSiteID(site); err != nil {
+		return 0, err
+	}
+	if err := validKey(key); err != nil {
+		return 0, err
+	}
+	full := envelope.ConfigKeyPrefix(site) + key
+	for range mergeAttempts {
+		var current []byte
+		var last uint64
+		e, err := p.kv.Get(ctx, full)
+		switch {
+		case err == nil:
+			current, last = e.Value(), e.Revision()
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			// None yet, or deleted: Create succeeds on both.
+		default:
+			return 0, fmt.Errorf("read config %s/%s: %w", site, key, err)
+		}
+		value, err := merge(current)
+		if err != nil {
+			return 0, err
+		}
+		var rev uint64
+		if last == 0 {
+			rev, err = p.kv.Create(ctx, full, value)
+		} else {
+			rev, err = p.kv.Update(ctx, full, value, last)
+		}
+		if err == nil {
+			return rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, fmt.Errorf("write config %s/%s: %w", site, key, err)
+		}
+	}
+	return 0, fmt.Errorf("write config %s/%s: %w", site, key, ErrConflict)
+}
+
 // Delete removes key for site; the sites see a change with a nil value.
 func (p *Publisher) Delete(ctx context.Context, site, key string) error {
 	if err := envelope.ValidateSiteID(site); err != nil {
@@ -92,11 +146,15 @@ func (p *Publisher) Delete(ctx context.Context, site, key string) error {
 }
 
 // Applied remembers the last revision a site applied; the edge store
-// implements it (in the same transaction as the change, ideally).
+// implements it. The watcher calls SetApplied after Handle returns; a
+// Handler that writes should also record the revision itself in the same
+// transaction as the change, so a crash between the two cannot apply a
+// change twice. SetApplied must therefore never lower the revision.
 type Applied interface {
-	// LastApplied returns the last revision passed to SetApplied, 0 if none.
+	// LastApplied returns the last revision recorded, 0 if none.
 	LastApplied(ctx context.Context) (uint64, error)
-	// SetApplied records that every change up to revision is applied.
+	// SetApplied records that every change up to revision is applied; a
+	// lower revision than the one recorded changes nothing.
 	SetApplied(ctx context.Context, revision uint64) error
 }
 
@@ -114,6 +172,18 @@ type WatcherConfig struct {
 	History int           // revisions kept per key in the mirror; default 1
 	Retry   time.Duration // pause before retrying a failed change; default 1s
 	Logger  zerolog.Logger
+
+	// Conn and Connected, when both set, let the watcher catch up at once
+	// when the leaf connection comes back: nats-server's mirror retries on
+	// a back-off of its own (tens of seconds after an outage of as many),
+	// so on reconnect the watcher also reads the changes after its last
+	// revision straight from central's bucket (see catchUp). Conn is a
+	// connection to the site's server with inbox prefix
+	// envelope.InboxPrefix(Site); Connected says whether the leaf link is up.
+	Conn      *nats.Conn
+	Connected func() bool
+	// CheckEvery is how often Connected is polled; default 250ms.
+	CheckEvery time.Duration
 }
 
 // Validate names the first bad field.
@@ -152,6 +222,9 @@ func NewWatcher(cfg WatcherConfig) (*Watcher, error) {
 	}
 	if cfg.Retry == 0 {
 		cfg.Retry = time.Second
+	}
+	if cfg.CheckEvery == 0 {
+		cfg.CheckEvery = 250 * time.Millisecond
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -250,22 +323,44 @@ func (w *Watcher) run(ctx context.Context, kv jetstream.KeyValue, last uint64) e
 	}
 }
 
-// drain applies updates until the watch channel closes or ctx ends.
+// drain applies updates until the watch channel closes or ctx ends, and
+// catches up straight from central whenever the leaf link comes back.
 func (w *Watcher) drain(ctx context.Context, watch jetstream.KeyWatcher, prefix string, last uint64) (uint64, error) {
+	var check <-chan time.Time
+	if w.cfg.Conn != nil && w.cfg.Connected != nil {
+		t := time.NewTicker(w.cfg.CheckEvery)
+		defer t.Stop()
+		check = t.C
+	}
+	up := true // a link that is up when the watch starts needs no catch-up: the mirror is fresh
+	retry := false
+	var nextTry time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return last, ctx.Err()
+		case <-check:
+			now := w.cfg.Connected()
+			if now && (!up || retry) && !time.Now().Before(nextTry) {
+				var err error
+				if last, err = w.catchUp(ctx, last); err != nil {
+					if ctx.Err() != nil {
+						return last, ctx.Err()
+					}
+					// Central may still be starting; the mirror delivers
+					// anyway, this is only a shortcut: try again shortly.
+					w.log.Warn().Err(err).Msg("catch up from central after reconnect")
+					nextTry = time.Now().Add(time.Second)
+				}
+				retry = err != nil
+			}
+			up = now
 		case e, ok := <-watch.Updates():
 			if !ok {
 				return last, nil
 			}
 			if e == nil || e.Revision() <= last {
 				continue // nil marks "caught up"
-			}
-			key, found := strings.CutPrefix(e.Key(), prefix)
-			if !found {
-				continue // not ours: the mirror's filter should make this impossible
 			}
 			var value []byte
 			if e.Operation() == jetstream.KeyValuePut {
@@ -274,22 +369,35 @@ func (w *Watcher) drain(ctx context.Context, watch jetstream.KeyWatcher, prefix 
 					value = []byte{}
 				}
 			}
-			for {
-				err := w.cfg.Handle(ctx, key, value, e.Revision())
-				if err == nil {
-					break
-				}
-				w.log.Warn().Err(err).Str("key", key).Uint64("revision", e.Revision()).Msg("apply config change")
-				if err := sleep(ctx, w.cfg.Retry); err != nil {
-					return last, err
-				}
-			}
-			if err := w.cfg.State.SetApplied(ctx, e.Revision()); err != nil {
-				return last, fmt.Errorf("downlink: record revision %d: %w", e.Revision(), err)
+			if err := w.apply(ctx, prefix, e.Key(), value, e.Revision()); err != nil {
+				return last, err
 			}
 			last = e.Revision()
 		}
 	}
+}
+
+// apply hands one change (value nil for a delete) to the handler until it
+// succeeds, then records its revision.
+func (w *Watcher) apply(ctx context.Context, prefix, fullKey string, value []byte, rev uint64) error {
+	key, found := strings.CutPrefix(fullKey, prefix)
+	if !found {
+		return nil // not ours: the mirror's filter should make this impossible
+	}
+	for {
+		err := w.cfg.Handle(ctx, key, value, rev)
+		if err == nil {
+			break
+		}
+		w.log.Warn().Err(err).Str("key", key).Uint64("revision", rev).Msg("apply config change")
+		if err := sleep(ctx, w.cfg.Retry); err != nil {
+			return err
+		}
+	}
+	if err := w.cfg.State.SetApplied(ctx, rev); err != nil {
+		return fmt.Errorf("downlink: record revision %d: %w", rev, err)
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

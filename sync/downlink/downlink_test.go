@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/internal/testkit"
@@ -215,4 +218,58 @@ func TestWatcher_ChangesMadeOfflineArriveAfterReconnect(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPublisher_MergeNeverLosesAConcurrentWrite: separate publishers (as on
+// separate central nodes: nothing is shared but the bucket) incrementing one
+// key at once count every increment.
+func TestPublisher_MergeNeverLosesAConcurrentWrite(t *testing.T) {
+	const writers, each = 4, 15
+	h := natstest.StartHub(t)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for range writers {
+		js, err := jetstream.New(h.Conn())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := downlink.NewPublisher(ctx, js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			for range each {
+				_, err := pub.Merge(ctx, "s1", "counter", func(cur []byte) ([]byte, error) {
+					n := 0
+					if cur != nil {
+						if _, err := fmt.Sscan(string(cur), &n); err != nil {
+							return nil, err
+						}
+					}
+					return []byte(strconv.Itoa(n + 1)), nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	kv, err := h.JetStream().KeyValue(ctx, "CONFIG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctx, "s1.counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(e.Value()), strconv.Itoa(writers*each); got != want {
+		t.Fatalf("counter = %s, want %s", got, want)
+	}
 }

@@ -20,16 +20,23 @@
 //
 // # Message ids
 //
-// A batch's Nats-Msg-Id is envelope.Batch.MsgID(), <site>:<first>-<last>, so a
-// retried publish of the same batch is dropped by the stream's duplicate
-// window. A resend because central lost something must not be dropped, so
-// every resend epoch n (counted from 1 since the forwarder opened) appends
-// "/r<n>": <site>:<first>-<last>/r<n>. Central's read model deduplicates by
-// event sequence, so a batch that arrives twice changes nothing.
+// A batch's Nats-Msg-Id is <site>:<first>-<last>/<nonce>, so a retried
+// publish of the same batch is dropped by the stream's duplicate window. The
+// nonce is random, chosen when the forwarder opens and never sent anywhere
+// but in the ids: the duplicate window is shared by every site, and another
+// site that could predict this site's ids could publish them first (on its
+// own subject) and have this site's real batches dropped as duplicates. A
+// resend because central lost something must not be dropped, so every resend
+// epoch n (counted from 1 since the forwarder opened) appends "r<n>":
+// <site>:<first>-<last>/<nonce>r<n>. Central's read model deduplicates by
+// event sequence, so a batch that arrives twice (after a restart, say)
+// changes nothing.
 package forward
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -244,6 +251,7 @@ type state struct {
 	trimmed    uint64 // outbox trimmed up to here (central's contiguous watermark)
 	maxRead    uint64 // highest sequence read from the outbox
 	epoch      int    // resend epoch; 0 = first sends
+	nonce      string // this run's secret part of every message id
 	window     []inflight
 	progress   time.Time // last time the watermark moved or the sent frontier was behind nothing
 	resentFrom uint64    // the first sequence of the last resend (0 = none), to resend once per gap
@@ -260,7 +268,7 @@ func (f *Forwarder) run(ctx context.Context) error {
 			}
 			continue
 		}
-		st = &state{next: acked + 1, trimmed: acked, progress: time.Now()}
+		st = &state{next: acked + 1, trimmed: acked, progress: time.Now(), nonce: newNonce()}
 	}
 	f.m.watermark.Set(float64(st.trimmed))
 	f.refreshOldest(ctx, st)
@@ -348,7 +356,7 @@ func (f *Forwarder) fill(ctx context.Context, st *state) error {
 		if err != nil {
 			return err
 		}
-		id := MsgID(&h, st.epoch)
+		id := MsgID(&h, st.nonce, st.epoch)
 		msg := nats.NewMsg(envelope.SubjectBatch(f.cfg.Site))
 		msg.Data = data
 		fut, err := f.js.PublishMsgAsync(msg, jetstream.WithMsgID(id),
@@ -391,13 +399,21 @@ func (f *Forwarder) frame(next uint64, recs []envelope.Record) ([]byte, envelope
 	return data, h, nil
 }
 
-// MsgID is the Nats-Msg-Id of the batch h heads in resend epoch n:
-// h.MsgID() for n == 0, h.MsgID()+"/r<n>" after.
-func MsgID(h *envelope.Header, n int) string {
+// MsgID is the Nats-Msg-Id of the batch h heads, sent by the forwarder run
+// with nonce in resend epoch n: h.MsgID()+"/<nonce>" for n == 0,
+// h.MsgID()+"/<nonce>r<n>" after.
+func MsgID(h *envelope.Header, nonce string, n int) string {
 	if n == 0 {
-		return h.MsgID()
+		return h.MsgID() + "/" + nonce
 	}
-	return fmt.Sprintf("%s/r%d", h.MsgID(), n)
+	return fmt.Sprintf("%s/%sr%d", h.MsgID(), nonce, n)
+}
+
+// newNonce returns 96 random bits, hex-encoded: beyond guessing.
+func newNonce() string {
+	var b [12]byte
+	_, _ = crand.Read(b[:]) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(b[:])
 }
 
 // recover handles a failed publish: drop the window, back off with jitter,
