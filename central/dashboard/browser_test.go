@@ -30,6 +30,7 @@ import (
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/internal/testkit/fleet"
 )
 
@@ -107,26 +108,27 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-// poll waits until expr is truthy in the page, evaluating it every 100 ms
-// (through page loads, which end a single evaluation).
+// poll waits until expr is truthy in the page, evaluating it again and
+// again (through page loads, which end a single evaluation).
 func poll(t *testing.T, ctx context.Context, what, expr string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
+	testkit.CheckFor(t, timeout, func() error {
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool]("!!("+expr+")"))
 		cancel()
 		if err == nil && ok {
-			return
+			return nil
 		}
-		last = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	body, _ := chromedp.Run(tctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	t.Fatalf("timed out after %s waiting for %s (last error: %v)\npage:\n%s", timeout, what, last, body)
+		if time.Now().Before(deadline) {
+			return fmt.Errorf("waiting for %s (last error: %v)", what, err)
+		}
+		// The last try: show the page.
+		tctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		body, _ := chromedp.Run(tctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		return fmt.Errorf("waiting for %s (last error: %v)\npage:\n%s", what, err, body)
+	})
 }
 
 // screenshot saves the whole page as name.png in the artefact folder.

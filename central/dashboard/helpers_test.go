@@ -22,6 +22,7 @@ import (
 	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit/natstest"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -52,16 +53,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	hcfg := hub.DefaultConfig()
-	hcfg.StoreDir, hcfg.LeafListen = t.TempDir(), ""
-	h, err := hub.New(hcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
+	h := natstest.StartHub(t)
 	js := h.JetStream()
 	store, err := readmodel.Open(ctx, filepath.Join(t.TempDir(), "central.db"))
 	if err != nil {
@@ -314,22 +306,6 @@ func (f *fixture) apiGet(role auth.Role, path string, v any) {
 	}
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		f.t.Fatal(err)
-	}
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s (last: %s)", timeout, what, state)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -73,13 +75,12 @@ func hold(t *testing.T, w *Writer) (queued func(n int), release func()) {
 	<-held
 	queued = func(n int) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for len(w.reqs) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d requests queued after 5s, want %d", len(w.reqs), n)
+		testkit.CheckFor(t, 5*time.Second, func() error {
+			if got := len(w.reqs); got < n {
+				return fmt.Errorf("%d requests queued, want %d", got, n)
 			}
-			time.Sleep(time.Millisecond)
-		}
+			return nil
+		})
 	}
 	return queued, func() { close(gate) }
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // fakeEdge implements the edge API contract minimally, to test the
@@ -541,12 +543,7 @@ func TestRun_Retries503WithSameTransactionID(t *testing.T) {
 }
 
 func TestRun_RetriesUntilEdgeIsUp(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // connections are refused until the edge starts
+	addr := testkit.FreeAddr(t) // connections are refused until the edge starts
 
 	_, h := newFakeEdgeHandler(t)
 	srv := httptest.NewUnstartedServer(h)
