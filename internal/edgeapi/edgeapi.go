@@ -339,10 +339,15 @@ type RestockItem struct {
 }
 
 // Restock is the body of POST /machines/{id}/restock: one visit to one
-// machine. MovementID is its idempotency key.
+// machine. MovementID is its idempotency key. SiteID, when given, is the
+// site the visit was recorded at: another site's edge refuses it (409
+// SITE_MISMATCH). PerformedAt (RFC 3339, default: on arrival) is when the
+// visit was done; a count is applied as of that time.
 type Restock struct {
-	MovementID string        `json:"movementId"`
-	Items      []RestockItem `json:"items"`
+	MovementID  string        `json:"movementId"`
+	SiteID      string        `json:"siteId,omitempty"`
+	PerformedAt string        `json:"performedAt,omitempty"`
+	Items       []RestockItem `json:"items"`
 }
 
 // StockLine is one stock movement a restock made.
