@@ -56,9 +56,11 @@ type Machine struct {
 	State            *MachineState `json:"state,omitempty"`
 }
 
-// MachineList is the answer of GET /machines.
+// MachineList is the answer of GET /machines. Site is the edge's site, so
+// a client knows which site the machines belong to.
 type MachineList struct {
 	Machines []Machine `json:"machines"`
+	Site     string    `json:"site,omitempty"`
 }
 
 // InventoryItem is one product on one machine: an element of GET
