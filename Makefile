@@ -9,8 +9,14 @@ DURATION ?= 90s
 DEMO_ARGS ?=
 # Benchmark selection (a regexp over benchmark names), e.g. make bench BENCH=SaleHTTP.
 BENCH     ?= .
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME  ?= 10s
+# Every fuzz target, as package:Func.
+FUZZ_TARGETS := internal/web:FuzzDecode internal/web:FuzzRange sync/wire:FuzzParseMoney \
+	internal/auth:FuzzVerify sync/envelope:FuzzBatch sync/envelope:FuzzParseFrame \
+	sync/envelope:FuzzParseDownlinkKey
 
-.PHONY: all build test lint demo bench clean
+.PHONY: all build test lint demo bench fuzz clean
 
 all: lint test build
 
@@ -30,6 +36,15 @@ demo: build
 
 bench:
 	scripts/bench.sh '$(BENCH)'
+
+# Runs every fuzz target for FUZZTIME; a failing input is saved under the
+# package's testdata/fuzz/ and replayed by `make test` from then on.
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn in ./$$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	done
 
 clean:
 	rm -rf bin

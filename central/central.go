@@ -7,12 +7,13 @@ package central
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -27,6 +28,8 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/secfile"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -36,6 +39,14 @@ import (
 const (
 	ReadModelFile   = "central.db"
 	CredentialsFile = "admin-credentials.json"
+	// CAFile is the fleet CA's certificate, written by every node: what
+	// clients and sites pin (copy it to them; it is not secret).
+	CAFile = "ca.pem"
+	// NodeCertFile and NodeKeyFile are this node's certificate from the
+	// fleet CA, kept so that its leaf port serves TLS from the moment it
+	// starts (the CA itself lives in the shared bucket).
+	NodeCertFile = "tls/node.crt"
+	NodeKeyFile  = "tls/node.key"
 )
 
 // Config configures a central node. DefaultConfig gives the defaults.
@@ -64,14 +75,30 @@ type Config struct {
 	// ReadyTimeout bounds how long Open waits for the hub (and cluster).
 	ReadyTimeout    time.Duration
 	ShutdownTimeout time.Duration
-	Logger          zerolog.Logger
+	// HTTPLimits bound the HQ API's connections, headers and timeouts.
+	HTTPLimits web.ServerLimits
+	// RateLimits bound token requests and writes per client and address,
+	// and lock a client id out after repeated wrong secrets.
+	RateLimits web.RateLimits
+	// HTTPTLS serves the HQ API over TLS and LeafTLS the sites' leaf port,
+	// both with a certificate the fleet CA (made on the fleet's first start,
+	// shared by every node) issues this node for localhost, the listen
+	// addresses and TLSHosts. TLSCertFile and TLSKeyFile give the HQ API
+	// another certificate (one from a public CA, say). The zero value is
+	// plaintext, for tests in one process; `vendsync central run` turns TLS
+	// on unless told --insecure-http / --insecure-leaf.
+	HTTPTLS, LeafTLS        bool
+	TLSCertFile, TLSKeyFile string
+	TLSHosts                []string
+	Logger                  zerolog.Logger
 }
 
 // DefaultConfig returns a single-node configuration.
 func DefaultConfig() Config {
 	return Config{
 		ServerName: "central-1", HTTPAddr: "127.0.0.1:9080", LeafListen: "127.0.0.1:7422",
-		Replicas: 1, TokenTTL: time.Hour, ReadyTimeout: time.Minute, ShutdownTimeout: 10 * time.Second, Logger: zerolog.Nop(),
+		Replicas: 1, TokenTTL: time.Hour, ReadyTimeout: time.Minute, ShutdownTimeout: 10 * time.Second,
+		HTTPLimits: web.DefaultServerLimits(), RateLimits: web.DefaultRateLimits(), Logger: zerolog.Nop(),
 	}
 }
 
@@ -94,7 +121,13 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("http %q: not host:port", c.HTTPAddr)
 	}
-	return nil
+	if err := c.HTTPLimits.Validate(); err != nil {
+		return fmt.Errorf("http limits: %w", err)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("tls cert and tls key go together")
+	}
+	return c.RateLimits.Validate()
 }
 
 // Node is a running central node.
@@ -110,8 +143,13 @@ type Node struct {
 	Publisher  *downlink.Publisher
 	Metrics    *web.Metrics
 	Dashboard  *dashboard.Dashboard
+	// CA is the fleet's certificate authority (nil until Open has it).
+	CA *tlsca.CA
+
+	cert atomic.Pointer[tls.Certificate] // this node's, from CA
 
 	handler http.Handler
+	httpsOn bool
 	srv     *http.Server
 	ln      net.Listener
 	cancel  context.CancelFunc
@@ -135,14 +173,22 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			n.Close()
 		}
 	}()
-	if err := os.MkdirAll(n.cfg.Dir, 0o700); err != nil {
+	tightened, err := secfile.MkdirAll(n.cfg.Dir)
+	if err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	if tightened {
+		n.log.Warn().Str("dir", n.cfg.Dir).Msg("data directory was open to other users; made it 0700")
 	}
 	hcfg := hub.DefaultConfig()
 	hcfg.ServerName, hcfg.StoreDir = n.cfg.ServerName, filepath.Join(n.cfg.Dir, "nats")
 	hcfg.ClientListen, hcfg.LeafListen = n.cfg.ClientListen, n.cfg.LeafListen
 	hcfg.ClusterName, hcfg.ClusterListen, hcfg.Routes = n.cfg.ClusterName, n.cfg.ClusterListen, n.cfg.Routes
 	hcfg.Replicas, hcfg.Logger = n.cfg.Replicas, n.cfg.Logger
+	n.loadNodeCert()
+	if n.cfg.LeafTLS {
+		hcfg.LeafTLS = &tls.Config{GetCertificate: n.nodeCert, MinVersion: tls.VersionTLS12}
+	}
 	if n.cfg.ReadyTimeout > 0 {
 		hcfg.ReadyTimeout = n.cfg.ReadyTimeout
 	}
@@ -184,6 +230,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		if signer, err = n.Auth.Signer(n.cfg.TokenTTL); err != nil {
 			return err
 		}
+		if n.CA == nil {
+			if err := n.openCA(ctx); err != nil {
+				return err
+			}
+		}
 		if n.Publisher, err = downlink.NewPublisher(ctx, js); err != nil {
 			return err
 		}
@@ -195,6 +246,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	n.g.Go(func() error { return n.followSigningKey(bg, signer) })
 	if n.Store, err = readmodel.Open(ctx, filepath.Join(n.cfg.Dir, ReadModelFile), readmodel.WithLogger(n.cfg.Logger)); err != nil {
 		return err
 	}
@@ -213,6 +265,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
+		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA,
 	})
 	n.Dashboard, err = dashboard.New(dashboard.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
@@ -225,23 +278,95 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("start dashboard: %w", err)
 	}
 	n.handler = n.Dashboard.Wrap(apiHandler)
-	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
-	}
-	n.srv = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	ln := n.ln
-	n.g.Go(func() error {
-		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
+	var httpTLS *tls.Config
+	switch {
+	case n.cfg.TLSCertFile != "":
+		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
+			return err
 		}
-		return nil
-	})
+	case n.cfg.HTTPTLS:
+		httpTLS = &tls.Config{GetCertificate: n.nodeCert, MinVersion: tls.VersionTLS12}
+	}
+	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, httpTLS); err != nil {
+		return err
+	}
+	n.httpsOn = httpTLS != nil
+	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
+	srv, ln := n.srv, n.ln
+	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.log.Info().Str("http", n.ln.Addr().String()).Str("leaf", n.Hub.LeafURL()).Msg("central node started")
 	return nil
 }
 
-// URL is the HQ API's base URL.
-func (n *Node) URL() string { return "http://" + n.ln.Addr().String() }
+// URL is the HQ API's base URL (https:// when it serves TLS).
+func (n *Node) URL() string {
+	if n.httpsOn {
+		return "https://" + n.ln.Addr().String()
+	}
+	return "http://" + n.ln.Addr().String()
+}
+
+// CAPath is the file holding the fleet CA's certificate, for clients and
+// sites to pin.
+func (n *Node) CAPath() string { return filepath.Join(n.cfg.Dir, CAFile) }
+
+// nodeCert serves this node's certificate to TLS handshakes; until the CA
+// is known (a first start, before the cluster forms) there is none and the
+// handshake fails: clients and sites retry.
+func (n *Node) nodeCert(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if c := n.cert.Load(); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("this node has no certificate from the fleet CA yet")
+}
+
+// tlsHosts are the names this node's certificate is valid for.
+func (n *Node) tlsHosts() []string {
+	return append(tlsca.DefaultHosts(n.cfg.HTTPAddr, n.cfg.LeafListen), n.cfg.TLSHosts...)
+}
+
+// loadNodeCert takes the certificate kept from the last start, if any, so
+// that TLS works before the fleet CA can be read from the bucket.
+func (n *Node) loadNodeCert() {
+	certFile, keyFile := filepath.Join(n.cfg.Dir, NodeCertFile), filepath.Join(n.cfg.Dir, NodeKeyFile)
+	if secfile.Check(keyFile) != nil {
+		return
+	}
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return
+	}
+	n.cert.Store(&c)
+}
+
+// openCA reads (or, on the fleet's first start, creates) the fleet CA,
+// issues this node a certificate from it, and writes the CA certificate
+// and the node's certificate to Dir.
+func (n *Node) openCA(ctx context.Context) error {
+	ca, err := n.Auth.FleetCA(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	leaf, err := ca.Issue("vendsync central "+n.cfg.ServerName, n.tlsHosts(), time.Now())
+	if err != nil {
+		return err
+	}
+	c, err := leaf.TLSCertificate()
+	if err != nil {
+		return fmt.Errorf("node certificate: %w", err)
+	}
+	if _, err := secfile.MkdirAll(filepath.Dir(filepath.Join(n.cfg.Dir, NodeKeyFile))); err != nil {
+		return err
+	}
+	for path, b := range map[string][]byte{CAFile: ca.CertPEM, NodeCertFile: leaf.CertPEM, NodeKeyFile: leaf.KeyPEM} {
+		if err := secfile.Write(filepath.Join(n.cfg.Dir, path), b); err != nil {
+			return err
+		}
+	}
+	n.cert.Store(&c)
+	n.CA = ca
+	return nil
+}
 
 // Handler is the node's HTTP handler: the HQ API and the dashboard at /ui/.
 func (n *Node) Handler() http.Handler { return n.handler }
@@ -272,6 +397,23 @@ func (n *Node) Close() error {
 		n.Hub.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// followSigningKey keeps signer on the shared key (a rotation on any node
+// reaches this one), restarting the watch if the hub drops it.
+func (n *Node) followSigningKey(ctx context.Context, signer *auth.Signer) error {
+	for {
+		err := n.Auth.WatchSigningKey(ctx, signer)
+		if ctx.Err() != nil {
+			return nil
+		}
+		n.log.Warn().Err(err).Msg("watch of the token signing key ended; restarting")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // retry runs f until it succeeds or timeout passes, bounding each attempt

@@ -20,6 +20,7 @@ import (
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/sqlite"
+	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -43,6 +44,7 @@ func newBenchSite(b *testing.B, dir string, machines, products int) *benchSite {
 	}
 	cfg := edge.DefaultConfig()
 	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = dir, "127.0.0.1:0", time.Hour
+	cfg.RateLimits = web.NoRateLimits() // one token at thousands of writes/s
 	n, err := edge.New(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/edge/telemetry"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/forward"
@@ -56,6 +58,26 @@ type Config struct {
 	TokenTTL time.Duration
 	// ShutdownTimeout bounds how long Close waits for in-flight requests.
 	ShutdownTimeout time.Duration
+	// HTTPLimits bound the API's connections, headers and timeouts.
+	HTTPLimits web.ServerLimits
+	// TLSCertFile and TLSKeyFile serve the API over TLS (a provisioned site
+	// has them in DIR/tls/, issued by the fleet CA). Empty: plaintext, for
+	// tests in one process; `vendsync edge run` refuses that without
+	// --insecure-http.
+	TLSCertFile, TLSKeyFile string
+	// HubCAFile is the CA certificate the hub's leaf port must present a
+	// certificate from: the leaf link then runs over TLS. Empty: plaintext.
+	HubCAFile string
+	// RateLimits bound token requests and writes per client and address,
+	// and lock a client id out after repeated wrong secrets.
+	RateLimits web.RateLimits
+	// Retention is how long raw telemetry and audit rows are kept, and how
+	// often older ones are pruned.
+	Retention Retention
+	// AuthRefresh is how often the node rereads revoked clients and the
+	// token signing key, which other processes may change (`edge client
+	// revoke`, `edge rotate-key`): the longest a revoked token still works.
+	AuthRefresh time.Duration
 
 	// NATSListen is host:port for on-site NATS clients of the embedded
 	// server; "" serves in-process clients only.
@@ -86,8 +108,41 @@ func DefaultConfig() Config {
 		SweepEvery:      30 * time.Second,
 		TokenTTL:        time.Hour,
 		ShutdownTimeout: 10 * time.Second,
+		HTTPLimits:      web.DefaultServerLimits(),
+		AuthRefresh:     time.Second,
+		RateLimits:      web.DefaultRateLimits(),
+		Retention:       DefaultRetention(),
 		Logger:          zerolog.Nop(),
 	}
+}
+
+// Retention is how long the site keeps rows that only grow: raw telemetry
+// (a machine reporting every few seconds writes gigabytes a day) and the
+// audit log (refused logins included). Zero keeps them forever.
+type Retention struct {
+	Telemetry time.Duration
+	Audit     time.Duration
+	// Every is how often rows past their age are deleted.
+	Every time.Duration
+}
+
+// DefaultRetention keeps raw telemetry 30 days and audit rows 365 days,
+// pruned hourly.
+func DefaultRetention() Retention {
+	return Retention{Telemetry: 30 * 24 * time.Hour, Audit: 365 * 24 * time.Hour, Every: time.Hour}
+}
+
+// Validate names the first bad field.
+func (r Retention) Validate() error {
+	switch {
+	case r.Telemetry < 0, r.Audit < 0:
+		return errors.New("retention must not be negative (0 keeps rows forever)")
+	case (r.Telemetry > 0 || r.Audit > 0) && r.Every <= 0:
+		return errors.New("retention: the prune interval must be positive")
+	case r.Telemetry > 0 && r.Telemetry < time.Hour, r.Audit > 0 && r.Audit < time.Hour:
+		return errors.New("retention: keep rows at least an hour")
+	}
+	return nil
 }
 
 // Validate names the first bad field.
@@ -107,11 +162,26 @@ func (c Config) Validate() error {
 	if c.TokenTTL < time.Minute {
 		return errors.New("token ttl must be at least a minute")
 	}
+	if c.AuthRefresh <= 0 {
+		return errors.New("auth refresh interval must be positive")
+	}
+	if err := c.RateLimits.Validate(); err != nil {
+		return err
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("tls cert and tls key go together")
+	}
+	if err := c.Retention.Validate(); err != nil {
+		return err
+	}
 	if len(c.HubURLs) > 0 && c.LeafSeed == "" {
 		return errors.New("leaf seed: required to connect to central (from `vendsync central site add`)")
 	}
 	if c.ForwardBatch < 0 {
 		return errors.New("forward batch must not be negative")
+	}
+	if err := c.HTTPLimits.Validate(); err != nil {
+		return fmt.Errorf("http limits: %w", err)
 	}
 	return c.Ingest.Validate()
 }
@@ -185,6 +255,23 @@ func Init(ctx context.Context, dir string, site store.SiteInit) (Credentials, er
 	return creds, nil
 }
 
+// InitTLS gives a standalone site a certificate for its API, valid for
+// hosts: a CA made for this one purpose signs it and is then forgotten (its
+// key is never written), so DIR/tls/ca.pem is what the site's clients pin.
+// A site provisioned by central gets a certificate from the fleet CA
+// instead ('provision site' replaces these files).
+func InitTLS(dir, site string, hosts []string) error {
+	ca, err := tlsca.New("vendsync site "+site+" CA", time.Now())
+	if err != nil {
+		return err
+	}
+	leaf, err := ca.Issue("vendsync site "+site, hosts, time.Now())
+	if err != nil {
+		return err
+	}
+	return tlsca.WriteSite(dir, leaf.CertPEM, leaf.KeyPEM, ca.CertPEM)
+}
+
 // WriteCredentials writes creds as JSON to path with mode 0600, refusing to
 // overwrite an existing file.
 func WriteCredentials(path string, creds Credentials) error {
@@ -233,6 +320,7 @@ type Node struct {
 	ln      net.Listener
 	cancel  context.CancelFunc
 	g       *errgroup.Group
+	signer  *auth.Signer
 
 	// Leaf is the site's embedded NATS server (always running).
 	Leaf *leaf.Node
@@ -280,27 +368,37 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	n.signer = signer
+	if err = n.refreshAuth(ctx); err != nil {
+		return err
+	}
 	now := n.cfg.Ingest.Now
 	if now == nil {
 		now = time.Now
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults,
-		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState})
-	if n.ln, err = net.Listen("tcp", n.cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
+		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
+		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil)})
+	var httpTLS *tls.Config
+	if n.cfg.TLSCertFile != "" {
+		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
+			return err
+		}
 	}
-	n.srv = &http.Server{Handler: n.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	if n.ln, err = web.Listen(n.cfg.HTTPAddr, n.cfg.HTTPLimits, httpTLS); err != nil {
+		return err
+	}
+	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
 	bg, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.g, bg = errgroup.WithContext(bg)
-	ln := n.ln
-	n.g.Go(func() error {
-		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
-		}
-		return nil
-	})
+	srv, ln := n.srv, n.ln
+	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.g.Go(func() error { return n.sweep(bg) })
+	n.g.Go(func() error { return n.watchAuth(bg) })
+	if n.cfg.Retention.Telemetry > 0 || n.cfg.Retention.Audit > 0 {
+		n.g.Go(func() error { return n.prune(bg, now) })
+	}
 	if n.Forwarder != nil {
 		n.g.Go(func() error { return n.poke(bg) })
 	}
@@ -347,11 +445,75 @@ func (n *Node) sweep(ctx context.Context) error {
 	}
 }
 
+// refreshAuth rereads the revoked clients and the signing key.
+func (n *Node) refreshAuth(ctx context.Context) error {
+	key, err := n.Store.RefreshAuth(ctx)
+	if err != nil {
+		return err
+	}
+	if !n.signer.KeyIs(key) {
+		if err := n.signer.Rotate(key); err != nil {
+			return fmt.Errorf("rotate token key: %w", err)
+		}
+		n.log.Info().Msg("token signing key rotated: tokens signed before are refused")
+	}
+	return nil
+}
+
+// prune deletes telemetry and audit rows past their retention, at start
+// and then every Retention.Every.
+func (n *Node) prune(ctx context.Context, now func() time.Time) error {
+	t := time.NewTicker(n.cfg.Retention.Every)
+	defer t.Stop()
+	for {
+		var tb, ab time.Time
+		if r := n.cfg.Retention; r.Telemetry > 0 {
+			tb = now().Add(-r.Telemetry)
+		}
+		if r := n.cfg.Retention; r.Audit > 0 {
+			ab = now().Add(-r.Audit)
+		}
+		tel, aud, err := n.Store.Prune(ctx, tb, ab)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			n.log.Error().Err(err).Msg("prune old telemetry and audit rows")
+		case tel+aud > 0:
+			n.log.Info().Int64("telemetry", tel).Int64("audit", aud).Msg("pruned rows past their retention")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// watchAuth keeps the revoked set and the signing key current.
+func (n *Node) watchAuth(ctx context.Context) error {
+	t := time.NewTicker(n.cfg.AuthRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := n.refreshAuth(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error().Err(err).Msg("reread revoked clients and token key")
+		}
+	}
+}
+
 // Addr is the address the API listens on.
 func (n *Node) Addr() string { return n.ln.Addr().String() }
 
-// URL is the API's base URL.
-func (n *Node) URL() string { return "http://" + n.Addr() }
+// URL is the API's base URL (https:// when it serves TLS).
+func (n *Node) URL() string {
+	if n.cfg.TLSCertFile != "" {
+		return "https://" + n.Addr()
+	}
+	return "http://" + n.Addr()
+}
 
 // Handler is the API handler (for in-process tests).
 func (n *Node) Handler() http.Handler { return n.handler }

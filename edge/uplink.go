@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/forward"
@@ -45,9 +47,16 @@ func (o storeOutbox) SetApplied(ctx context.Context, rev uint64) error {
 func (n *Node) openSync(ctx context.Context) error {
 	site := n.Store.Site
 	var err error
+	var hubTLS *tls.Config
+	if n.cfg.HubCAFile != "" {
+		if hubTLS, err = tlsca.ClientConfig(n.cfg.HubCAFile); err != nil {
+			return err
+		}
+	}
 	n.Leaf, err = leaf.New(leaf.Config{
 		SiteID: site.ID, StoreDir: filepath.Join(n.cfg.Dir, "nats"), ListenAddr: n.cfg.NATSListen,
 		HubURLs: n.cfg.HubURLs, HubURLsOnly: n.cfg.HubURLsOnly, CredsSeed: n.cfg.LeafSeed, Logger: n.cfg.Logger,
+		HubTLS: hubTLS,
 	})
 	if err != nil {
 		return err

@@ -69,7 +69,7 @@ func TestDriver_RealCentral(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewHTTPClient(cn.URL(), s.URL(), client.Credentials{ClientID: hqID, ClientSecret: hqSecret},
-		client.Credentials{ClientID: edgeDriver.ClientID, ClientSecret: edgeDriver.ClientSecret}, 5*time.Second)
+		client.Credentials{ClientID: edgeDriver.ClientID, ClientSecret: edgeDriver.ClientSecret}, 5*time.Second, nil)
 	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return now }})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(130, 30))
 	waitFor(t, tm, "test-site", "1 out of stock", "1 low stock")

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"time"
@@ -52,9 +53,9 @@ var _ Client = (*HTTPClient)(nil)
 // or host:port; "" for one the app does without), signing in to each with
 // its own credentials. A URL that is not an address makes every call to
 // that API fail with the reason.
-func NewHTTPClient(central, edge string, centralCreds, edgeCreds client.Credentials, timeout time.Duration) *HTTPClient {
+func NewHTTPClient(central, edge string, centralCreds, edgeCreds client.Credentials, timeout time.Duration, tlsConf *tls.Config) *HTTPClient {
 	c := &HTTPClient{Now: time.Now}
-	o := client.Options{HTTP: &http.Client{Timeout: timeout}, Now: func() time.Time { return c.Now() }}
+	o := client.Options{HTTP: &http.Client{Timeout: timeout}, Now: func() time.Time { return c.Now() }, TLS: tlsConf}
 	if central == "" {
 		c.hqErr = fmt.Errorf("no central URL configured: %w", client.ErrUnreachable)
 	} else if c.hq, c.hqErr = client.NewHQ(central, centralCreds, o); c.hqErr != nil {

@@ -148,7 +148,7 @@ func TestDriver_QueuesWhileEdgeDown(t *testing.T) {
 
 	// A resend of the same restock (as after a crash between the edge's
 	// answer and the queue write) is a replay and changes nothing.
-	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second)
+	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second, nil)
 	res, err := c.Restock(context.Background(), q2.Items()[0].Restock)
 	if err != nil {
 		t.Fatal(err)

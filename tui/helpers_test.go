@@ -158,7 +158,7 @@ func (w *world) model(dir string, retry time.Duration) (*model, *Queue) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second)
+	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second, nil)
 	n := 0
 	m := newModel(deps{client: c, queue: q, edgeURL: w.edgeURL(), cacheDir: dir, exportDir: dir, now: func() time.Time { return t0 }, retryEvery: retry, loc: time.UTC,
 		newID: func() string { n++; return "visit-" + strings.Repeat("x", n) }})

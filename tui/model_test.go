@@ -23,7 +23,7 @@ func offlineModel(t *testing.T) *model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewHTTPClient("http://127.0.0.1:1", "http://127.0.0.1:1", client.Credentials{ClientID: "a", ClientSecret: "b"}, client.Credentials{ClientID: "a", ClientSecret: "b"}, 100*time.Millisecond)
+	c := NewHTTPClient("http://127.0.0.1:1", "http://127.0.0.1:1", client.Credentials{ClientID: "a", ClientSecret: "b"}, client.Credentials{ClientID: "a", ClientSecret: "b"}, 100*time.Millisecond, nil)
 	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return t0 }, loc: time.UTC})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
 	return m

@@ -78,7 +78,7 @@ func (w *world) modelAt(dir, edgeURL string, creds edge.Credentials, now time.Ti
 		w.t.Fatal(err)
 	}
 	cc := client.Credentials{ClientID: creds.ClientID, ClientSecret: creds.ClientSecret}
-	c := NewHTTPClient(w.central.URL, edgeURL, w.driverCreds(), cc, 5*time.Second)
+	c := NewHTTPClient(w.central.URL, edgeURL, w.driverCreds(), cc, 5*time.Second, nil)
 	n := 0
 	m := newModel(deps{client: c, queue: q, edgeURL: edgeURL, cacheDir: dir, exportDir: dir, now: func() time.Time { return now }, retryEvery: retry, loc: time.UTC,
 		newID: func() string { n++; return "visit-" + strings.Repeat("y", n) }})
@@ -135,7 +135,7 @@ func TestDriver_QueuedVisitStaysWithItsSite(t *testing.T) {
 		t.Fatalf("site-b M1/P1 = %d, want 5", got)
 	}
 	// Sent anyway (an app that lost its binding), site-b's edge refuses it.
-	_, err := NewHTTPClient("", b.URL(), client.Credentials{}, client.Credentials{ClientID: bCreds.ClientID, ClientSecret: bCreds.ClientSecret}, 5*time.Second).
+	_, err := NewHTTPClient("", b.URL(), client.Credentials{}, client.Credentials{ClientID: bCreds.ClientID, ClientSecret: bCreds.ClientSecret}, 5*time.Second, nil).
 		Restock(context.Background(), q2.Items()[0].Restock)
 	var ae *client.Error
 	if !errors.As(err, &ae) || ae.Code != "SITE_MISMATCH" {

@@ -91,7 +91,7 @@ func TestQueue_Deliver(t *testing.T) {
 func TestHTTPClient_TokenReused(t *testing.T) {
 	w := newWorld(t)
 	now := time.Now()
-	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second)
+	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second, nil)
 	c.Now = func() time.Time { return now }
 	before := edgeTokens(t, w)
 	for i := 0; i < 3; i++ {
@@ -110,7 +110,7 @@ func TestHTTPClient_TokenReused(t *testing.T) {
 		t.Fatalf("%v sign-ins after expiry, want 2", got)
 	}
 	// A wrong secret is an API error shown as such, not "unreachable".
-	bad := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), client.Credentials{ClientID: w.creds.ClientID, ClientSecret: "nope"}, 5*time.Second)
+	bad := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), client.Credentials{ClientID: w.creds.ClientID, ClientSecret: "nope"}, 5*time.Second, nil)
 	_, err := bad.Machines(t.Context())
 	var ae *client.Error
 	if !errors.As(err, &ae) || ae.Code != "INVALID_CLIENT" || client.Retryable(err) {

@@ -8,6 +8,7 @@ package tui
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Config struct {
 	RetryEvery time.Duration
 	// RequestTimeout bounds each HTTP request.
 	RequestTimeout time.Duration
+	// TLS, when set, is the client TLS configuration for https:// URLs
+	// (its RootCAs pin the fleet CA); nil trusts the system's roots.
+	TLS *tls.Config
 	// AltScreen runs full screen (the default for a terminal).
 	AltScreen bool
 	// Input and Output default to the process's terminal.
@@ -130,7 +134,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if export == "" {
 		export = cfg.CacheDir
 	}
-	c := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout)
+	c := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout, cfg.TLS)
 	m := newModel(deps{client: c, queue: q, edgeURL: cfg.EdgeURL, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if cfg.AltScreen {

@@ -24,6 +24,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 	"github.com/vendsync/vendsync/sync/downlink"
 )
@@ -61,6 +62,12 @@ type Config struct {
 	StaleAfter time.Duration
 	// Ready reports whether the node is ready to serve (nil: always).
 	Ready func(context.Context) error
+	// Limiter rate-limits POST /auth/token and writes and locks out a
+	// client id after repeated wrong secrets (nil: no limits).
+	Limiter *web.Limiter
+	// CA is the fleet CA that signs site certificates for POST
+	// /sites/{siteId}/certificate (nil: that route answers 501).
+	CA *tlsca.CA
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).
@@ -102,6 +109,8 @@ var Routes = []Route{
 	{Method: "POST", Pattern: "/clients", Roles: admin},
 	{Method: "GET", Pattern: "/clients", Roles: admin},
 	{Method: "DELETE", Pattern: "/clients/{id}", Roles: admin},
+	{Method: "POST", Pattern: "/auth/rotate-key", Roles: admin},
+	{Method: "POST", Pattern: "/sites/{siteId}/certificate", Roles: admin},
 }
 
 type server struct {
@@ -152,8 +161,14 @@ func New(cfg Config) http.Handler {
 		"POST /clients":                       s.createClient,
 		"GET /clients":                        s.listClients,
 		"DELETE /clients/{id}":                s.revokeClient,
+		"POST /auth/rotate-key":               s.rotateKey,
+		"POST /sites/{siteId}/certificate":    s.siteCertificate,
 	}
-	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, s.live, log)
+	guard := s.live
+	if cfg.Limiter != nil {
+		guard = func(h http.Handler) http.Handler { return s.live(cfg.Limiter.Writes(h)) }
+	}
+	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, guard, log)
 }
 
 // live refuses a valid token whose client has since been revoked or
@@ -195,7 +210,13 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 			return auth.Claims{}, err
 		}
 		return auth.Claims{ClientID: c.ID, Role: c.Role}, nil
-	})(w, r)
+	}, web.TokenGuard{Limiter: s.cfg.Limiter, Log: s.log, Failed: s.authFailed})(w, r)
+}
+
+// authFailed records a refused token request in central's log, marked as
+// an audit entry (central keeps no audit table; its log is the audit log).
+func (s *server) authFailed(_ context.Context, f web.AuthFailure) {
+	s.log.Warn().Bool("audit", true).Str("action", "AUTH_"+f.Reason).Str("client", f.ClientID).Str("remote", f.RemoteIP).Msg("refused HQ token request")
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {

@@ -73,3 +73,29 @@ func (s *server) revokeClient(w http.ResponseWriter, r *http.Request) error {
 	web.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
+
+// rotateKey is POST /auth/rotate-key {"confirm": true}: a new token
+// signing key for every central node; every token issued before, the
+// caller's included, is refused from now on.
+func (s *server) rotateKey(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Confirm bool `json:"confirm"`
+	}
+	if err := web.Decode(w, r, &body, MaxBody); err != nil {
+		return err
+	}
+	if !body.Confirm {
+		return web.Invalid("confirm", `confirm must be true: every HQ token, yours included, stops working`)
+	}
+	key, err := s.cfg.Auth.RotateKey(r.Context())
+	if err != nil {
+		return err
+	}
+	// This node at once; the others follow the bucket (WatchSigningKey).
+	if err := s.cfg.Signer.Rotate(key); err != nil {
+		return err
+	}
+	s.log.Warn().Str("by", who(r)).Msg("token signing key rotated: every earlier HQ token is refused")
+	web.WriteJSON(w, http.StatusOK, map[string]any{"rotated": true, "message": "every token issued before is refused; get a new one from POST /auth/token"})
+	return nil
+}

@@ -124,6 +124,8 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"POST /clients":                       {A},
 		"GET /clients":                        {A},
 		"DELETE /clients/{id}":                {A},
+		"POST /auth/rotate-key":               {A},
+		"POST /sites/{siteId}/certificate":    {A},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

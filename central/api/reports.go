@@ -208,7 +208,9 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return queryErr(err)
 	}
-	flusher, _ := w.(http.Flusher)
+	// An export may outlast the server's write timeout: each chunk written
+	// gives the answer exportWriteGrace more (a stalled reader is still cut).
+	rc := http.NewResponseController(w)
 	w.Header().Set("Cache-Control", "no-store")
 	var cw *csv.Writer
 	if req.Format == "csv" {
@@ -248,9 +250,8 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) error {
 		if cw != nil {
 			cw.Flush()
 		}
-		if flusher != nil {
-			flusher.Flush()
-		}
+		_ = rc.Flush()
+		_ = rc.SetWriteDeadline(time.Now().Add(exportWriteGrace))
 		if !q.To.Before(to) || r.Context().Err() != nil {
 			break
 		}
@@ -271,6 +272,9 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
+
+// exportWriteGrace is how long writing one chunk of an export may take.
+const exportWriteGrace = 2 * time.Minute
 
 func earliest(a, b time.Time) time.Time {
 	if a.Before(b) {

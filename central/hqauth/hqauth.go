@@ -7,6 +7,8 @@
 //	signing-key         the HMAC token key (raw bytes), created once with
 //	                    kv.Create so that nodes starting together agree on it
 //	client.<clientId>   a Client record as JSON, with the secret's hash
+//	fleet-ca            the fleet's TLS certificate authority (PEM
+//	                    certificate and key), created once like the key
 //
 // Secrets are never stored, only their SHA-256 (see edge/auth).
 package hqauth
@@ -25,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/tlsca"
 )
 
 // Bucket is the key-value bucket holding HQ credentials.
@@ -36,6 +39,7 @@ const Issuer = "central"
 // Keys in Bucket.
 const (
 	keySigning   = "signing-key"
+	keyFleetCA   = "fleet-ca"
 	clientPrefix = "client."
 )
 
@@ -122,28 +126,98 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 
 // signingKey returns the shared signing key, creating it if there is none.
 func (s *Store) signingKey(ctx context.Context) ([]byte, error) {
+	key, err := s.createOnce(ctx, keySigning, func() ([]byte, error) { return auth.NewKey(), nil })
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("signing key is %d bytes, need 32", len(key))
+	}
+	return key, nil
+}
+
+// createOnce returns the value under key, creating it with make if there
+// is none: the first node to get there wins, every other node reads it.
+func (s *Store) createOnce(ctx context.Context, key string, make func() ([]byte, error)) ([]byte, error) {
 	for range 5 {
-		e, err := s.kv.Get(ctx, keySigning)
+		e, err := s.kv.Get(ctx, key)
 		if err == nil {
-			if len(e.Value()) < 32 {
-				return nil, fmt.Errorf("signing key is %d bytes, need 32", len(e.Value()))
-			}
 			return e.Value(), nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, fmt.Errorf("read signing key: %w", err)
+			return nil, fmt.Errorf("read %s: %w", key, err)
 		}
-		key := auth.NewKey()
-		_, err = s.kv.Create(ctx, keySigning, key)
+		v, err := make()
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.kv.Create(ctx, key, v)
 		if err == nil {
-			return key, nil
+			return v, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, fmt.Errorf("create signing key: %w", err)
+			return nil, fmt.Errorf("create %s: %w", key, err)
 		}
-		// Another node won the race: read its key.
+		// Another node won the race: read its value.
 	}
-	return nil, errors.New("signing key: kept changing while read")
+	return nil, fmt.Errorf("%s: kept changing while read", key)
+}
+
+// FleetCA returns the fleet's certificate authority, shared by every
+// central node through the bucket (key fleet-ca, certificate and private
+// key as PEM), creating it on first use. It returns an error if the bucket
+// cannot be read or written or holds something that is not a CA.
+func (s *Store) FleetCA(ctx context.Context, now time.Time) (*tlsca.CA, error) {
+	b, err := s.createOnce(ctx, keyFleetCA, func() ([]byte, error) {
+		ca, err := tlsca.New("vendsync fleet CA", now)
+		if err != nil {
+			return nil, err
+		}
+		return ca.Marshal()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fleet ca: %w", err)
+	}
+	return tlsca.Parse(b)
+}
+
+// RotateKey replaces the shared signing key with a new random one and
+// returns it. Every node following the key with WatchSigningKey then
+// refuses tokens signed before. It returns an error if the bucket cannot be
+// written.
+func (s *Store) RotateKey(ctx context.Context) ([]byte, error) {
+	key := auth.NewKey()
+	if _, err := s.kv.Put(ctx, keySigning, key); err != nil {
+		return nil, fmt.Errorf("rotate signing key: %w", err)
+	}
+	return key, nil
+}
+
+// WatchSigningKey keeps signer's key equal to the shared one until ctx
+// ends: a rotation made on any node reaches every node within moments. It
+// returns an error only if the watch cannot be started.
+func (s *Store) WatchSigningKey(ctx context.Context, signer *auth.Signer) error {
+	w, err := s.kv.Watch(ctx, keySigning)
+	if err != nil {
+		return fmt.Errorf("watch signing key: %w", err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut || signer.KeyIs(e.Value()) {
+				continue // nil marks the end of the initial values
+			}
+			if err := signer.Rotate(e.Value()); err != nil {
+				return fmt.Errorf("watch signing key: %w", err)
+			}
+		}
+	}
 }
 
 // Signer returns a token signer with the shared key, issuer Issuer and ttl.

@@ -6,6 +6,7 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -35,6 +36,9 @@ type Config struct {
 	ClusterListen string   // host:port for routes between hub nodes
 	Routes        []string // nats-route://host:port of the other hub nodes
 	Replicas      int      // replicas of FLEET, CONFIG and the site registry: 1, or 3 in a cluster
+	// LeafTLS, when set, makes the leaf listener TLS-only with this server
+	// configuration (its certificate may come from GetCertificate).
+	LeafTLS *tls.Config
 
 	IngestMaxAge   time.Duration // FLEET retention by age; 0 = unlimited
 	IngestMaxBytes int64         // FLEET retention by size; 0 = unlimited
@@ -174,6 +178,10 @@ func (h *Hub) options() (*server.Options, error) {
 		// site's inbox and watermark subscriptions would be sent to every
 		// other site.
 		o.LeafNode.IsolateLeafnodeInterest = true
+		if c.LeafTLS != nil {
+			o.LeafNode.TLSConfig = c.LeafTLS
+			o.LeafNode.TLSTimeout = 5 // seconds
+		}
 	}
 	if c.ClusterName != "" {
 		host, port, err := natsserver.SplitHostPort(c.ClusterListen)

@@ -14,6 +14,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/portcheck"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 func newCentralCmd(logs *logOptions) *cobra.Command {
@@ -21,12 +22,42 @@ func newCentralCmd(logs *logOptions) *cobra.Command {
 		Use:   "central",
 		Short: "Run central (the hub and HQ API) and manage its sites",
 	}
-	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd())
+	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd(), newCentralRotateKeyCmd())
+	return cmd
+}
+
+func newCentralRotateKeyCmd() *cobra.Command {
+	var base, creds string
+	cmd := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Replace the key that signs HQ access tokens on every central node",
+		Long: `Replace central's token signing key (shared by every node) with a new random
+one, through POST /auth/rotate-key with HQ ADMIN credentials. Every HQ token
+issued before, on any node, is refused from then on; clients keep their
+credentials and get a new token from POST /auth/token. Sites are not
+affected (each site signs its own tokens: 'vendsync edge rotate-key').`,
+		Example: `  vendsync central rotate-key --central https://hq.example:9080 --credentials hq-admin.json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := hqClient(base, creds, caFlag(cmd))
+			if err != nil {
+				return err
+			}
+			if err := c.Do(cmd.Context(), "POST", "/auth/rotate-key", map[string]bool{"confirm": true}, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "central's token signing key rotated: every HQ token issued before is refused")
+			return nil
+		},
+	}
+	addCentralFlags(cmd, &base, &creds)
 	return cmd
 }
 
 func newCentralRunCmd(logs *logOptions) *cobra.Command {
 	cfg := central.DefaultConfig()
+	rateLimits := true
+	var insecureHTTP, insecureLeaf bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a central node: NATS hub for sites, aggregator, HQ API",
@@ -59,6 +90,10 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 				return err
 			}
 			cfg.Logger = log
+			if !rateLimits {
+				cfg.RateLimits = web.NoRateLimits()
+			}
+			cfg.HTTPTLS, cfg.LeafTLS = !insecureHTTP, !insecureLeaf
 			n, err := central.New(cfg)
 			if err != nil {
 				return err
@@ -74,7 +109,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 			if err := n.Open(cmd.Context()); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "central %s: HQ API %s, sites connect to %s\n", cfg.ServerName, n.URL(), n.Hub.LeafURL())
+			fmt.Fprintf(cmd.OutOrStdout(), "central %s: HQ API %s, sites connect to %s; fleet CA certificate %s\n", cfg.ServerName, n.URL(), n.Hub.LeafURL(), n.CAPath())
 			<-cmd.Context().Done()
 			return n.Close()
 		},
@@ -90,6 +125,16 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
+	f.IntVar(&cfg.HTTPLimits.MaxConns, "max-conns", cfg.HTTPLimits.MaxConns, "most HTTP connections open at once (more wait to be accepted)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "certificate (PEM) for the HQ API instead of one from the fleet CA, e.g. from a public CA")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the --tls-cert's private key (PEM, mode 0600)")
+	f.StringSliceVar(&cfg.TLSHosts, "tls-host", nil, "host names or addresses sites and clients reach this node by, for its certificate (localhost and the listen addresses are always in it)")
+	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve the HQ API over plain HTTP (local development only)")
+	f.BoolVar(&insecureLeaf, "insecure-leaf", false, "accept sites' leaf connections without TLS (local development only)")
+	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")
+	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock an HQ client id out of POST /auth/token (0: never)")
+	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
+	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
 	return withConfigFile(cmd)
 }
 
@@ -138,7 +183,7 @@ func newCentralSiteCmd() *cobra.Command {
 		Use:   "site",
 		Short: "Register, list and revoke sites at central",
 	}
-	cmd.PersistentFlags().StringVar(&base, "central", "http://127.0.0.1:9080", "central's HQ API URL, http://host:port (or host:port)")
+	cmd.PersistentFlags().StringVar(&base, "central", "https://127.0.0.1:9080", "central's HQ API URL, https://host:port (or host:port; http:// only if central runs --insecure-http); pin its CA with --ca")
 	cmd.PersistentFlags().StringVar(&creds, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
 
 	var body hqapi.NewSite
@@ -159,7 +204,7 @@ and disconnects the old one.`,
 			if out == "" {
 				return fmt.Errorf("--out is required: the file the site's seed is written to")
 			}
-			c, err := hqClient(base, creds)
+			c, err := hqClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -200,7 +245,7 @@ and disconnects the old one.`,
 	list := &cobra.Command{
 		Use: "list", Short: "List registered sites", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := hqClient(base, creds)
+			c, err := hqClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -224,7 +269,7 @@ and disconnects the old one.`,
 		Use: "revoke SITE_ID", Short: "Revoke a site: its leaf is disconnected and refused", Args: cobra.ExactArgs(1),
 		Example: `  vendsync central site revoke blr-techpark --credentials hq-admin.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := hqClient(base, creds)
+			c, err := hqClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/tui"
 )
 
@@ -65,6 +66,11 @@ Keys: ? help, / filter, tab route ↔ site, q quit.`,
 			}
 			defer f.Close()
 			cfg.Logger = zerolog.New(f).Level(lvl).With().Timestamp().Logger()
+			if ca := caFlag(cmd); ca != "" {
+				if cfg.TLS, err = tlsca.ClientConfig(ca); err != nil {
+					return fmt.Errorf("--ca: %w", err)
+				}
+			}
 			return tui.Run(cmd.Context(), cfg)
 		},
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/internal/testkit"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/wire"
 )
 
@@ -158,13 +159,17 @@ func (p *proc) stop(t *testing.T) {
 }
 
 // newEdgeClient is a client of the edge at base with the credentials in a file.
-func newEdgeClient(t *testing.T, base, credsFile string) *client.Edge {
+func newEdgeClient(t *testing.T, base, credsFile, caFile string) *client.Edge {
 	t.Helper()
 	creds, err := client.ReadCredentials(credsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewEdge(base, creds, client.Options{})
+	tc, err := tlsca.ClientConfig(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewEdge(base, creds, client.Options{TLS: tc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +195,10 @@ type e2eSite struct {
 	sold         int64 // cents
 	tx           int64
 }
+
+// ca is the CA certificate the site's clients pin (the fleet CA, written
+// by provision site).
+func (s *e2eSite) ca() string { return filepath.Join(s.dir, tlsca.TLSDir, tlsca.CAFile) }
 
 func (s *e2eSite) sell(t *testing.T, n int, tag string) {
 	t.Helper()
@@ -252,8 +261,11 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	hqCreds := filepath.Join(work, "central", "admin-credentials.json")
 
 	c := start(t, "central", "run", "--dir", filepath.Join(work, "central"), "--http", "127.0.0.1:0", "--leaf", "127.0.0.1:-1")
-	m := c.expect(t, `HQ API (http://\S+), sites connect to (nats-leaf://\S+)`, 60*time.Second)
+	m := c.expect(t, `HQ API (https://\S+), sites connect to (nats-leaf://\S+); fleet CA certificate (\S+)`, 60*time.Second)
 	hq, leaf := m[1], m[2]
+	// Every command below pins the fleet CA, as an installer given central's
+	// ca.pem would (VENDSYNC_CA is the root's --ca).
+	t.Setenv("VENDSYNC_CA", m[3])
 	// Site b reaches central through a link the test can cut.
 	link := testkit.NewLink(t, leaf)
 
@@ -285,15 +297,15 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 		ids := s.id + "-m1," + s.id + "-m2"
 		run(t, "provision", "machine", "--dir", dir, "--machine", ids, "--city", s.city, "--building", "HQ", "--payment-methods", "CASH,CARD", "--out-dir", filepath.Join(dir, "machines"))
 		p := start(t, "edge", "run", "--config", filepath.Join(dir, provision.ConfigFile))
-		url := p.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
+		url := p.expect(t, `edge \S+ listening on (https://\S+)`, 30*time.Second)[1]
 		site := &e2eSite{id: s.id, dir: dir, url: url, proc: p, machines: map[string]*client.Edge{}}
-		site.admin = newEdgeClient(t, url, filepath.Join(dir, "admin-credentials.json"))
+		site.admin = newEdgeClient(t, url, filepath.Join(dir, "admin-credentials.json"), site.ca())
 		for _, id := range strings.Split(ids, ",") {
 			price, qty := wire.Money(250), int64(100000)
 			if _, err := site.admin.AddProduct(t.Context(), id, edgeapi.NewProduct{ProductID: "COLA", Name: "Cola", Price: &price, Quantity: &qty}); err != nil {
 				t.Fatalf("add product to %s: %v", id, err)
 			}
-			site.machines[id] = newEdgeClient(t, url, filepath.Join(dir, "machines", id+".json"))
+			site.machines[id] = newEdgeClient(t, url, filepath.Join(dir, "machines", id+".json"), site.ca())
 		}
 		sites[s.id] = site
 	}
@@ -362,10 +374,10 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	ber.proc.stop(t)
 	link.Restore("")
 	ber.proc = start(t, "edge", "run", "--config", filepath.Join(ber.dir, provision.ConfigFile))
-	ber.url = ber.proc.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
-	ber.admin = newEdgeClient(t, ber.url, filepath.Join(ber.dir, "admin-credentials.json"))
+	ber.url = ber.proc.expect(t, `edge \S+ listening on (https://\S+)`, 30*time.Second)[1]
+	ber.admin = newEdgeClient(t, ber.url, filepath.Join(ber.dir, "admin-credentials.json"), ber.ca())
 	for id := range ber.machines {
-		ber.machines[id] = newEdgeClient(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"))
+		ber.machines[id] = newEdgeClient(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"), ber.ca())
 	}
 	testkit.CheckFor(t, 60*time.Second, converged(blr, ber)) // berlin converged after the link came back
 

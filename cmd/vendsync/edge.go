@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/portcheck"
 	"github.com/vendsync/vendsync/internal/provision"
+	"github.com/vendsync/vendsync/internal/secfile"
+	"github.com/vendsync/vendsync/internal/tlsca"
+	"github.com/vendsync/vendsync/internal/web"
 )
 
 func newEdgeCmd(logs *logOptions) *cobra.Command {
@@ -21,13 +25,43 @@ func newEdgeCmd(logs *logOptions) *cobra.Command {
 		Use:   "edge",
 		Short: "Run and administer a site appliance",
 	}
-	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd())
+	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd())
+	return cmd
+}
+
+func newEdgeRotateKeyCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Replace the key that signs the site's access tokens",
+		Long: `Replace the site's token signing key with a new random one. Every token
+signed before is refused from then on (a running edge picks the new key up
+within a second); clients keep their credentials and simply get a new token
+from POST /auth/token. Use it when the key may have leaked (a copy of
+site.db, a backup readable by others) or as a routine.`,
+		Example: `  vendsync edge rotate-key --dir /var/lib/vendsync`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.RotateTokenKey(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "token signing key of site %s rotated: tokens issued before are refused\n", st.Site.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "the site's data directory")
 	return cmd
 }
 
 func newEdgeInitCmd() *cobra.Command {
 	var dir string
 	var site store.SiteInit
+	var tlsHosts []string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a site: its database and a first ADMIN credential",
@@ -44,8 +78,12 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "site %s created in %s\nadmin client %s; its secret is in %s\n",
-				site.ID, dir, creds.ClientID, filepath.Join(dir, edge.CredentialsFile))
+			if err := edge.InitTLS(dir, site.ID, tlsca.DefaultHosts(tlsHosts...)); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "site %s created in %s\nadmin client %s; its secret is in %s\nAPI certificate in %s; clients pin %s\n",
+				site.ID, dir, creds.ClientID, filepath.Join(dir, edge.CredentialsFile),
+				filepath.Join(dir, tlsca.TLSDir, tlsca.CertFile), filepath.Join(dir, tlsca.TLSDir, tlsca.CAFile))
 			return nil
 		},
 	}
@@ -55,12 +93,15 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 	f.StringVar(&site.Name, "name", "", "human-readable site name")
 	f.StringVar(&site.City, "city", "", "city the site is in")
 	f.StringVar(&site.Timezone, "timezone", "", "IANA timezone of the site, e.g. Asia/Kolkata (buckets days and expiry by it)")
+	f.StringSliceVar(&tlsHosts, "tls-host", nil, "host names or addresses machines reach the site by, for its API certificate (localhost and this machine's name are always in it)")
 	return cmd
 }
 
 func newEdgeRunCmd(logs *logOptions) *cobra.Command {
 	cfg := edge.DefaultConfig()
 	var seedFile string
+	rateLimits := true
+	var insecureHTTP, insecureLeaf bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Serve a site: HTTP API, alerts, local aggregates",
@@ -97,7 +138,16 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 					return fmt.Errorf("--hub: %w", err)
 				}
 			}
+			if !rateLimits {
+				cfg.RateLimits = web.NoRateLimits()
+			}
+			if err := edgeTLS(&cfg, insecureHTTP, insecureLeaf); err != nil {
+				return err
+			}
 			if seedFile != "" {
+				if err := secfile.Check(seedFile); err != nil {
+					return fmt.Errorf("--leaf-seed: %w", err)
+				}
 				b, err := os.ReadFile(seedFile)
 				if err != nil {
 					return fmt.Errorf("--leaf-seed: %w", err)
@@ -126,6 +176,18 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.IntVar(&cfg.ForwardBatch, "forward-batch", 500, "outbox events per message to central")
 	f.DurationVar(&cfg.SweepEvery, "sweep-every", cfg.SweepEvery, "how often time-driven alerts (offline, door, temperature, expiry) are evaluated")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of access tokens")
+	f.IntVar(&cfg.HTTPLimits.MaxConns, "max-conns", cfg.HTTPLimits.MaxConns, "most HTTP connections open at once (more wait to be accepted)")
+	f.DurationVar(&cfg.Retention.Telemetry, "keep-telemetry", cfg.Retention.Telemetry, "how long raw telemetry rows are kept (0: forever); older ones are pruned hourly")
+	f.DurationVar(&cfg.Retention.Audit, "keep-audit", cfg.Retention.Audit, "how long audit log rows are kept (0: forever)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "certificate (PEM) for the API (default DIR/tls/site.crt, made by 'edge init' or 'provision site')")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the --tls-cert's private key (PEM, mode 0600; default DIR/tls/site.key)")
+	f.StringVar(&cfg.HubCAFile, "hub-ca", "", "the fleet CA certificate (central's DIR/ca.pem) the leaf link to --hub pins; 'provision site' writes DIR/tls/ca.pem")
+	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve the API over plain HTTP (local development only)")
+	f.BoolVar(&insecureLeaf, "insecure-leaf", false, "connect the leaf link to --hub without TLS (local development only)")
+	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")
+	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock a client id out of POST /auth/token (0: never)")
+	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
+	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
 	th := &cfg.Ingest.Thresholds
 	f.Float64Var(&th.TempMaxC, "temp-max", th.TempMaxC, "default maximum cabinet temperature in °C (a machine's temperatureMax overrides it)")
 	f.DurationVar(&th.TempGrace, "temp-grace", th.TempGrace, "how long above the maximum before TEMPERATURE_HIGH")
@@ -215,12 +277,33 @@ can post events only for it.`,
 			if err := st.RevokeClient(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked (tokens already issued expire within their TTL)\n", args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "client %s revoked (a running edge refuses its tokens within a second)\n", args[0])
 			return nil
 		},
 	}
 	cmd.AddCommand(add, list, revoke)
 	return cmd
+}
+
+// edgeTLS completes cfg's TLS settings: the API's certificate defaults to
+// DIR/tls/site.*; without one, or a leaf link without a pinned CA, it
+// refuses unless told the plaintext is meant.
+func edgeTLS(cfg *edge.Config, insecureHTTP, insecureLeaf bool) error {
+	if insecureHTTP {
+		cfg.TLSCertFile, cfg.TLSKeyFile = "", ""
+	} else if cfg.TLSCertFile == "" && cfg.TLSKeyFile == "" {
+		crt, key := filepath.Join(cfg.Dir, tlsca.TLSDir, tlsca.CertFile), filepath.Join(cfg.Dir, tlsca.TLSDir, tlsca.KeyFile)
+		if !fileExists(crt) || !fileExists(key) {
+			return fmt.Errorf("no TLS certificate for the API in %s: make one with 'vendsync edge init' or 'vendsync provision site', give --tls-cert and --tls-key, or --insecure-http for local development", filepath.Dir(crt))
+		}
+		cfg.TLSCertFile, cfg.TLSKeyFile = crt, key
+	}
+	if insecureLeaf {
+		cfg.HubCAFile = ""
+	} else if len(cfg.HubURLs) > 0 && cfg.HubCAFile == "" {
+		return errors.New("--hub-ca is required for a TLS leaf link: the fleet CA certificate (central's DIR/ca.pem); or --insecure-leaf for local development")
+	}
+	return nil
 }
 
 func openStore(cmd *cobra.Command, dir string) (*store.Store, error) {

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/provision"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -24,10 +26,10 @@ just works; 'provision machine' registers machines at a site and creates
 their credentials; 'provision list' and 'provision revoke' manage the
 registry. Every step is safe to re-run, and no secret is ever logged: seeds
 and secrets go to 0600 files (a machine's secret is printed once).`,
-		Example: `  vendsync provision site --central http://hq:9080 --credentials hq-admin.json --site blr-techpark \
+		Example: `  vendsync provision site --central https://hq:9080 --credentials hq-admin.json --site blr-techpark \
       --city Bangalore --timezone Asia/Kolkata --hub nats-leaf://hq:7422 --out /var/lib/vendsync
   vendsync provision machine --dir /var/lib/vendsync --machine VM_1001 --city Bangalore --payment-methods CASH,CARD
-  vendsync provision list --central http://hq:9080 --credentials hq-admin.json`,
+  vendsync provision list --central https://hq:9080 --credentials hq-admin.json`,
 	}
 	cmd.AddCommand(newProvisionSiteCmd(), newProvisionMachineCmd(), newProvisionListCmd(), newProvisionRevokeCmd())
 	return cmd
@@ -50,7 +52,7 @@ Re-running is safe: if DIR already holds this site and its seed, nothing is
 done. A site registered at central whose seed is not in DIR (a reinstall, a
 lost disk) needs --rotate: central issues a new key and the old one stops
 working. Secrets are never printed.`,
-		Example: `  vendsync provision site --central http://hq.example:9080 --credentials hq-admin.json \
+		Example: `  vendsync provision site --central https://hq.example:9080 --credentials hq-admin.json \
       --site blr-techpark --name "Tech Park" --city Bangalore --lat 12.97 --lng 77.59 \
       --timezone Asia/Kolkata --hub nats-leaf://hq.example:7422 --out /var/lib/vendsync
   vendsync edge run --config /var/lib/vendsync/vendsync.yaml`,
@@ -62,6 +64,7 @@ working. Secrets are never printed.`,
 			if cmd.Flags().Changed("lng") {
 				s.Lng = &lng
 			}
+			s.CA = caFlag(cmd)
 			out := cmd.OutOrStdout()
 			p := newProgress(out)
 			res, err := provision.ProvisionSite(cmd.Context(), s, p.say)
@@ -80,14 +83,15 @@ working. Secrets are never printed.`,
 					key = key[:12] + "…"
 				}
 				fmt.Fprintf(out, "site %s provisioned in %s (leaf key %s)\n", s.ID, s.Dir, key)
-				fmt.Fprintf(out, "  config       %s\n  leaf seed    %s (0600)\n  site admin   %s (0600)\n  run          vendsync edge run --config %s\n",
-					res.ConfigPath, res.SeedPath, res.AdminCredentials, res.ConfigPath)
+				fmt.Fprintf(out, "  config       %s\n  leaf seed    %s (0600)\n  site admin   %s (0600)\n  certificate  %s (key 0600; clients pin %s)\n  run          vendsync edge run --config %s\n",
+					res.ConfigPath, res.SeedPath, res.AdminCredentials, filepath.Join(s.Dir, tlsca.TLSDir, tlsca.CertFile),
+					filepath.Join(s.Dir, tlsca.TLSDir, tlsca.CAFile), res.ConfigPath)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&s.Central, "central", "", "central's HQ API URL, http://host:port (or host:port)")
+	f.StringVar(&s.Central, "central", "", "central's HQ API URL, https://host:port (or host:port); pin its CA with --ca")
 	f.StringVar(&s.Credentials, "credentials", "", "HQ ADMIN credentials file ({\"client_id\",\"client_secret\"})")
 	f.StringVar(&s.ID, "site", "", "site id: letters, digits, '-' and '_'")
 	f.StringVar(&s.Name, "name", "", "human-readable site name")
@@ -99,6 +103,8 @@ working. Secrets are never printed.`,
 	f.StringVar(&s.HTTP, "http", s.HTTP, "host:port the site's edge API will listen on (written to the config)")
 	f.StringVar(&s.Dir, "out", "", "the site's data directory (created)")
 	f.BoolVar(&s.Rotate, "rotate", false, "issue a new leaf key for a site already registered at central (the old key stops working)")
+	f.StringSliceVar(&s.TLSHosts, "tls-host", nil, "host names or addresses machines reach the site by, for its certificate (the --http host and localhost are always in it)")
+	f.BoolVar(&s.InsecureLeaf, "insecure-leaf", false, "configure the site's leaf link without TLS (for a central run with --insecure-leaf)")
 	return cmd
 }
 
@@ -116,11 +122,12 @@ With --edge the machine is registered through the running edge's API (with
 the site's database (the edge must then be stopped). Re-running is safe: a
 registered machine is kept, and a machine that already has credentials gets
 no new ones (revoke them with 'vendsync edge client revoke' first).`,
-		Example: `  vendsync provision machine --dir /var/lib/vendsync --edge http://127.0.0.1:8080 \
+		Example: `  vendsync provision machine --dir /var/lib/vendsync --edge https://127.0.0.1:8080 \
       --machine VM_1001 --city Bangalore --building "Tower A" --payment-methods CASH,CARD
   vendsync provision machine --dir D --machine VM_1,VM_2,VM_3 --city Berlin --out-dir ./machines`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			m.CA = caFlag(cmd)
 			out := cmd.OutOrStdout()
 			p := newProgress(out)
 			rs, err := provision.ProvisionMachines(cmd.Context(), m, p.say)
@@ -159,10 +166,10 @@ func newProvisionListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List the sites registered at central, with their sync state",
-		Example: `  vendsync provision list --central http://hq.example:9080 --credentials hq-admin.json`,
+		Example: `  vendsync provision list --central https://hq.example:9080 --credentials hq-admin.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := hqClient(base, creds)
+			c, err := hqClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -204,7 +211,7 @@ func newProvisionRevokeCmd() *cobra.Command {
 site's leaf connection and refuses its key. What the site already synced
 stays in HQ's figures; its outbox keeps growing locally. To bring it back,
 'vendsync provision site --rotate'.`,
-		Example: `  vendsync provision revoke --central http://hq.example:9080 --credentials hq-admin.json --site blr-techpark`,
+		Example: `  vendsync provision revoke --central https://hq.example:9080 --credentials hq-admin.json --site blr-techpark`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if site == "" {
@@ -213,7 +220,7 @@ stays in HQ's figures; its outbox keeps growing locally. To bring it back,
 			if err := envelope.ValidateSiteID(site); err != nil {
 				return fmt.Errorf("--site: %w", err)
 			}
-			c, err := hqClient(base, creds)
+			c, err := hqClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}
@@ -231,7 +238,7 @@ stays in HQ's figures; its outbox keeps growing locally. To bring it back,
 
 // addCentralFlags adds --central and --credentials.
 func addCentralFlags(cmd *cobra.Command, base, creds *string) {
-	cmd.Flags().StringVar(base, "central", "http://127.0.0.1:9080", "central's HQ API URL, http://host:port (or host:port)")
+	cmd.Flags().StringVar(base, "central", "https://127.0.0.1:9080", "central's HQ API URL, https://host:port (or host:port; http:// only if central runs --insecure-http); pin its CA with --ca")
 	cmd.Flags().StringVar(creds, "credentials", "", "HQ credentials file ({\"client_id\",\"client_secret\"}), e.g. central's DIR/admin-credentials.json")
 }
 

@@ -46,11 +46,11 @@ func (q *queryFlags) add(cmd *cobra.Command) {
 }
 
 // client checks --format and returns the HQ client of --central.
-func (q *queryFlags) client() (*client.HQ, error) {
+func (q *queryFlags) client(cmd *cobra.Command) (*client.HQ, error) {
 	if err := checkFormat(q.format); err != nil {
 		return nil, err
 	}
-	return hqClient(q.base, q.creds)
+	return hqClient(q.base, q.creds, caFlag(cmd))
 }
 
 // render writes the API's answer as JSON, or as a table that fill makes.
@@ -169,7 +169,7 @@ time (2025-01-10T10:00:00) or RFC 3339. Default range: the last 30 days.`,
   vendsync query sales --credentials hq.json --by product --window month --from 2025-01-01 --city Berlin --format csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := q.client()
+			c, err := q.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -210,7 +210,7 @@ func newQueryTopCmd() *cobra.Command {
 		Example: `  vendsync query top-products --credentials hq.json --n 5 --city Bangalore --from 2025-01-01`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := q.client()
+			c, err := q.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -248,7 +248,7 @@ func newQueryFaultsCmd() *cobra.Command {
 		Example: `  vendsync query faults --credentials hq.json --status OPEN --city Berlin`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := q.client()
+			c, err := q.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -284,7 +284,7 @@ func newQueryAlertsCmd() *cobra.Command {
 		Example: `  vendsync query alerts --credentials hq.json --status OPEN --type TEMPERATURE_HIGH`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := q.client()
+			c, err := q.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -323,7 +323,7 @@ stale. Registered sites that never synced are listed too.`,
 		Example: `  vendsync query sites --credentials hq.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := q.client()
+			c, err := q.client(cmd)
 			if err != nil {
 				return err
 			}

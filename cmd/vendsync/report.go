@@ -50,7 +50,7 @@ func newReportPeriodCmd(kind string) *cobra.Command {
 		Example: fmt.Sprintf("  vendsync report %s --credentials hq.json --%s %s\n  vendsync report %s --credentials hq.json --format csv > report.csv", kind, param, example, kind),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := q.client()
+			c, err := q.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -106,7 +106,7 @@ to stdout or to --out, with the bytes received shown on a terminal.`,
 			if req.Format != "csv" && req.Format != "json" {
 				return fmt.Errorf("--format %q: use csv or json", req.Format)
 			}
-			c, err := hqClient(base, creds)
+			c, err := hqClient(base, creds, caFlag(cmd))
 			if err != nil {
 				return err
 			}

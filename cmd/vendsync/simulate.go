@@ -91,9 +91,12 @@ stops cleanly.`,
 			if timeout <= 0 {
 				return fmt.Errorf("--timeout %v: must be positive", timeout)
 			}
-			tr := http.DefaultTransport.(*http.Transport).Clone()
-			tr.MaxIdleConnsPerHost = cfg.Concurrency
-			cfg.HTTPClient = &http.Client{Timeout: timeout, Transport: tr}
+			hc, err := httpClient(caFlag(cmd), timeout)
+			if err != nil {
+				return err
+			}
+			hc.Transport.(*http.Transport).MaxIdleConnsPerHost = cfg.Concurrency
+			cfg.HTTPClient = hc
 			st, err := simulate.Run(cmd.Context(), cfg)
 			var fe *simulate.FieldError
 			if errors.As(err, &fe) {

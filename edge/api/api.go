@@ -56,6 +56,12 @@ type Config struct {
 	Ready func(context.Context) error
 	// Uplink reports the link to central for GET /sync (nil: standalone).
 	Uplink func() Uplink
+	// Revoked reports whether a client's credentials were revoked: its
+	// tokens are refused at once, not when they expire (nil: never).
+	Revoked func(clientID string) bool
+	// Limiter rate-limits POST /auth/token and writes and locks out a
+	// client id after repeated wrong secrets (nil: no limits).
+	Limiter *web.Limiter
 }
 
 // Uplink is the state of the site's link to central.
@@ -146,7 +152,29 @@ func New(cfg Config) http.Handler {
 		"GET /audit":                          s.audit,
 		"GET /sync":                           s.syncState,
 	}
-	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, nil, cfg.Logger)
+	guard := func(h http.Handler) http.Handler {
+		if cfg.Limiter != nil {
+			h = cfg.Limiter.Writes(h)
+		}
+		if cfg.Revoked != nil {
+			h = s.live(h)
+		}
+		return h
+	}
+	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, guard, cfg.Logger)
+}
+
+// live refuses a valid token whose client has since been revoked. The
+// check is an in-memory lookup: the edge keeps the revoked set current.
+func (s *server) live(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Revoked(who(r)) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			web.WriteError(w, r, web.Errorf(http.StatusUnauthorized, "UNAUTHENTICATED", "Authorization", "the credentials of this token were revoked"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // machineScope is the machine a MACHINE token is bound to ("" for others).
@@ -189,7 +217,15 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 			return auth.Claims{}, err
 		}
 		return auth.Claims{ClientID: c.ClientID, Role: c.Role, MachineID: c.MachineID}, nil
-	})(w, r)
+	}, web.TokenGuard{Limiter: s.cfg.Limiter, Failed: s.authFailed, Log: s.cfg.Logger})(w, r)
+}
+
+// authFailed writes a refused token request for a known client to the
+// site's audit log (unknown client ids only reach the log line).
+func (s *server) authFailed(ctx context.Context, f web.AuthFailure) {
+	if err := s.cfg.Store.RecordAuthFailure(ctx, f.ClientID, f.RemoteIP, f.Reason, s.cfg.Now()); err != nil {
+		s.cfg.Logger.Error().Err(err).Str("client", f.ClientID).Msg("audit a refused token request")
+	}
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {

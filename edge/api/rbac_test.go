@@ -212,7 +212,7 @@ func TestAuth_Tokens(t *testing.T) {
 		{name: "valid", header: "Bearer " + tok, at: t0, status: 200},
 		{name: "just before expiry", header: "Bearer " + tok, at: t0.Add(time.Hour - time.Second), status: 200},
 		{name: "expired", header: "Bearer " + tok, at: t0.Add(time.Hour), status: 401},
-		{name: "revoked client's earlier token stays valid until it expires", header: "Bearer " + revokedTok, at: t0, status: 200},
+		{name: "revoked client's earlier token is refused at once", header: "Bearer " + revokedTok, at: t0, status: 401},
 		{name: "another site's token", header: "Bearer " + otherTok, at: t0, status: 401},
 		{name: "tampered", header: "Bearer " + tok[:len(tok)-2] + "AA", at: t0, status: 401},
 		{name: "garbage", header: "Bearer not.a.token", at: t0, status: 401},

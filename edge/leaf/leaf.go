@@ -5,6 +5,7 @@ package leaf
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -32,6 +33,9 @@ type Config struct {
 	// central through a given address: a proxy, NAT or a load balancer.
 	HubURLsOnly bool
 	CredsSeed   string // the site's NKEY user seed for the leaf connection
+	// HubTLS, when set, makes the leaf connection TLS with this client
+	// configuration (its RootCAs pin the fleet CA).
+	HubTLS *tls.Config
 
 	// ReconnectInterval is the pause between leaf reconnect attempts
 	// (nats-server retries forever); 0 = 2s.
@@ -132,6 +136,9 @@ func (n *Node) options() (*server.Options, error) {
 			URLs:                    urls,
 			Nkey:                    c.CredsSeed,
 			IgnoreDiscoveredServers: c.HubURLsOnly,
+			TLS:                     c.HubTLS != nil,
+			TLSConfig:               c.HubTLS,
+			TLSTimeout:              5, // seconds
 		}}
 	}
 	return o, nil

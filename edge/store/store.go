@@ -6,13 +6,16 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -43,6 +46,11 @@ type Site struct {
 type Store struct {
 	DB   *sqlite.DB
 	Site Site
+
+	// revoked is the set of revoked client ids, kept in memory so that a
+	// request checks it without a query: RevokeClient updates it at once,
+	// RefreshAuth picks up revocations made by other processes.
+	revoked atomic.Pointer[map[string]struct{}]
 }
 
 // SiteInit describes a new site.
@@ -70,7 +78,7 @@ func Init(ctx context.Context, dir string, s SiteInit) (*Store, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if _, err := secfile.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	db, err := sqlite.Open(ctx, filepath.Join(dir, DBFile), migrations.Edge, sqlite.Options{})
@@ -123,7 +131,12 @@ func load(ctx context.Context, db *sqlite.DB) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("site timezone %q: %w", s.Timezone, err)
 	}
-	return &Store{DB: db, Site: s}, nil
+	st := &Store{DB: db, Site: s}
+	if _, err := st.RefreshAuth(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // Close closes the database.
@@ -172,7 +185,24 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("client %q: %w", clientID, ErrNotFound)
 	}
-	return nil
+	for {
+		old := s.revoked.Load()
+		next := make(map[string]struct{}, len(*old)+1)
+		for id := range *old {
+			next[id] = struct{}{}
+		}
+		next[clientID] = struct{}{}
+		if s.revoked.CompareAndSwap(old, &next) {
+			return nil
+		}
+	}
+}
+
+// Revoked reports whether clientID's credentials were revoked (by this
+// process, or by another one before the last RefreshAuth).
+func (s *Store) Revoked(clientID string) bool {
+	_, ok := (*s.revoked.Load())[clientID]
+	return ok
 }
 
 // ListClients lists every client, newest first.
@@ -214,4 +244,99 @@ func (s *Store) Authenticate(ctx context.Context, clientID, secret string) (Clie
 		return Client{}, ErrBadCredentials
 	}
 	return c, nil
+}
+
+// RefreshAuth rereads the revoked clients and returns the current token
+// signing key: both may be changed by another process (`vendsync edge client
+// revoke`, `vendsync edge rotate-key`).
+func (s *Store) RefreshAuth(ctx context.Context) (tokenKey []byte, err error) {
+	if err := s.DB.R.QueryRowContext(ctx, `SELECT token_key FROM site WHERE id = 1`).Scan(&tokenKey); err != nil {
+		return nil, fmt.Errorf("read token key: %w", err)
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT client_id FROM clients WHERE revoked_at IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read revoked clients: %w", err)
+	}
+	defer rows.Close()
+	revoked := map[string]struct{}{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read revoked clients: %w", err)
+		}
+		revoked[id] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read revoked clients: %w", err)
+	}
+	s.revoked.Store(&revoked)
+	return tokenKey, nil
+}
+
+// RotateTokenKey replaces the key that signs access tokens with a new
+// random one: every token signed before is refused from then on (a running
+// edge rereads the key within its auth refresh interval), and clients get
+// new tokens from POST /auth/token with their unchanged credentials.
+func (s *Store) RotateTokenKey(ctx context.Context) error {
+	if _, err := s.DB.W.ExecContext(ctx, `UPDATE site SET token_key = ? WHERE id = 1`, auth.NewKey()); err != nil {
+		return fmt.Errorf("rotate token key: %w", err)
+	}
+	return nil
+}
+
+// RecordAuthFailure writes a refused token request for clientID to the
+// audit log (entity "client", action AUTH_FAILED or AUTH_LOCKED_OUT for the
+// failure that locked it out, performed by "ip:<remote>") when the client
+// exists; a guessed id that matches no client writes nothing.
+func (s *Store) RecordAuthFailure(ctx context.Context, clientID, remoteIP, reason string, at time.Time) error {
+	action := "AUTH_FAILED"
+	if reason == "LOCKED_OUT" {
+		action = "AUTH_LOCKED_OUT"
+	}
+	detail, err := json.Marshal(map[string]string{"remote": remoteIP, "reason": reason})
+	if err != nil {
+		return fmt.Errorf("audit auth failure: %w", err)
+	}
+	if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO audit_logs (entity_type, entity_id, action, performed_by, performed_at, detail)
+		SELECT 'client', ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM clients WHERE client_id = ?1)`,
+		clientID, action, "ip:"+remoteIP, at.UnixMilli(), string(detail)); err != nil {
+		return fmt.Errorf("audit auth failure: %w", err)
+	}
+	return nil
+}
+
+// pruneBatch is how many rows one prune statement deletes: small enough
+// that the writer (sales) never waits long behind a prune.
+const pruneBatch = 5000
+
+// Prune deletes raw telemetry whose event time is before telemetryBefore
+// and audit rows performed before auditBefore (a zero time keeps them
+// all), a batch at a time, and returns how many rows of each it deleted.
+// Aggregates, alerts and machine state are not touched: telemetry rows are
+// only raw history.
+func (s *Store) Prune(ctx context.Context, telemetryBefore, auditBefore time.Time) (telemetry, audit int64, err error) {
+	del := func(q string, before time.Time) (int64, error) {
+		if before.IsZero() {
+			return 0, nil
+		}
+		var total int64
+		for {
+			res, err := s.DB.W.ExecContext(ctx, q, before.UnixMilli(), pruneBatch)
+			if err != nil {
+				return total, err
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			if n < pruneBatch {
+				return total, nil
+			}
+		}
+	}
+	if telemetry, err = del(`DELETE FROM telemetry_events WHERE id IN (SELECT id FROM telemetry_events WHERE event_time < ? LIMIT ?)`, telemetryBefore); err != nil {
+		return telemetry, 0, fmt.Errorf("prune telemetry: %w", err)
+	}
+	if audit, err = del(`DELETE FROM audit_logs WHERE id IN (SELECT id FROM audit_logs WHERE performed_at < ? LIMIT ?)`, auditBefore); err != nil {
+		return telemetry, audit, fmt.Errorf("prune audit log: %w", err)
+	}
+	return telemetry, audit, nil
 }

@@ -16,7 +16,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,11 +64,20 @@ var (
 	ErrSignature = errors.New("bad token signature")
 	ErrExpired   = errors.New("token expired")
 	ErrIssuer    = errors.New("token issued by another party")
+	// ErrLifetime is a validly signed token whose times this signer would
+	// never have issued: issued in the future, or living (or left to live)
+	// longer than the signer's TTL. Only a holder of the key can make one.
+	ErrLifetime = errors.New("token lifetime exceeds what this issuer grants")
 )
 
-// Signer issues and verifies tokens with one HMAC key.
+// ClockSkew is how far a token's issue time may be ahead of the verifier's
+// clock (central nodes and a site's processes share a clock only roughly).
+const ClockSkew = time.Minute
+
+// Signer issues and verifies tokens with one HMAC key, which Rotate may
+// replace while it is in use.
 type Signer struct {
-	key    []byte
+	key    atomic.Pointer[[]byte]
 	issuer string
 	ttl    time.Duration
 }
@@ -79,8 +90,25 @@ func NewSigner(key []byte, issuer string, ttl time.Duration) (*Signer, error) {
 	if ttl <= 0 {
 		ttl = time.Hour
 	}
-	return &Signer{key: append([]byte(nil), key...), issuer: issuer, ttl: ttl}, nil
+	s := &Signer{issuer: issuer, ttl: ttl}
+	k := append([]byte(nil), key...)
+	s.key.Store(&k)
+	return s, nil
 }
+
+// Rotate makes key the signing key: tokens signed with the old one are
+// refused from now on. It returns an error for a key shorter than 32 bytes.
+func (s *Signer) Rotate(key []byte) error {
+	if len(key) < 32 {
+		return fmt.Errorf("token key is %d bytes, need at least 32", len(key))
+	}
+	k := append([]byte(nil), key...)
+	s.key.Store(&k)
+	return nil
+}
+
+// KeyIs reports whether key is the current signing key.
+func (s *Signer) KeyIs(key []byte) bool { return hmac.Equal(*s.key.Load(), key) }
 
 // TTL is how long issued tokens live.
 func (s *Signer) TTL() time.Duration { return s.ttl }
@@ -100,8 +128,11 @@ func (s *Signer) Issue(c Claims, now time.Time) (string, error) {
 	return signing + "." + base64.RawURLEncoding.EncodeToString(s.mac(signing)), nil
 }
 
-// Verify checks a token's signature, issuer and expiry and returns its claims.
-// It returns ErrMalformed, ErrSignature, ErrIssuer or ErrExpired.
+// Verify checks a token's signature, issuer, expiry and lifetime and returns
+// its claims. It returns ErrMalformed (also for a token without a subject or
+// with an unknown role), ErrSignature, ErrIssuer, ErrExpired or ErrLifetime
+// (issued more than ClockSkew ahead of now, or expiring more than the TTL
+// after it was issued or after now).
 func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	var c Claims
 	dot := strings.LastIndexByte(token, '.')
@@ -109,7 +140,7 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 		return c, ErrMalformed
 	}
 	signing, sig := token[:dot], token[dot+1:]
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return c, ErrMalformed
 	}
@@ -120,7 +151,7 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	if h != header {
 		return c, ErrMalformed
 	}
-	body, err := base64.RawURLEncoding.DecodeString(payload)
+	body, err := base64.RawURLEncoding.Strict().DecodeString(payload)
 	if err != nil {
 		return c, ErrMalformed
 	}
@@ -133,11 +164,18 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	if now.Unix() >= c.ExpiresAt {
 		return c, ErrExpired
 	}
+	ttl, skew := int64(s.ttl/time.Second), int64(ClockSkew/time.Second)
+	if c.IssuedAt <= 0 || c.IssuedAt > now.Unix()+skew || c.ExpiresAt-c.IssuedAt > ttl || c.ExpiresAt > now.Unix()+ttl+skew {
+		return c, ErrLifetime
+	}
+	if c.ClientID == "" || !slices.Contains(Roles, c.Role) {
+		return c, ErrMalformed
+	}
 	return c, nil
 }
 
 func (s *Signer) mac(msg string) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, *s.key.Load())
 	m.Write([]byte(msg))
 	return m.Sum(nil)
 }

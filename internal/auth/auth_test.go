@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -25,7 +27,7 @@ func TestSigner_IssueVerify(t *testing.T) {
 		t.Fatalf("claims = %+v", c)
 	}
 	other, _ := NewSigner(NewKey(), "site-a", time.Hour)
-	otherIssuer, _ := NewSigner(s.key, "site-b", time.Hour)
+	otherIssuer, _ := NewSigner(*s.key.Load(), "site-b", time.Hour)
 	parts := strings.Split(tok, ".")
 	tests := []struct {
 		name  string
@@ -76,5 +78,69 @@ func TestParseRole(t *testing.T) {
 func TestNewSigner_ShortKey(t *testing.T) {
 	if _, err := NewSigner([]byte("short"), "x", time.Hour); err == nil {
 		t.Fatal("accepted a 5-byte key")
+	}
+}
+
+// forge signs arbitrary claims with s's key, as someone holding the key
+// (or a bug in Issue) could.
+func forge(t *testing.T, s *Signer, c Claims) string {
+	t.Helper()
+	body, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signing := header + "." + base64.RawURLEncoding.EncodeToString(body)
+	return signing + "." + base64.RawURLEncoding.EncodeToString(s.mac(signing))
+}
+
+func TestSigner_VerifyCapsLifetime(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, err := NewSigner(NewKey(), "site-a", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	year3000 := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	tests := []struct {
+		name string
+		c    Claims
+		want error
+	}{
+		{"issued now, lives the TTL", Claims{ClientID: "a", Role: RoleAdmin, Issuer: "site-a", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}, nil},
+		{"dated year 3000", Claims{ClientID: "a", Role: RoleAdmin, Issuer: "site-a", IssuedAt: now.Unix(), ExpiresAt: year3000}, ErrLifetime},
+		{"issued in the past, expires far ahead", Claims{ClientID: "a", Role: RoleAdmin, Issuer: "site-a", IssuedAt: now.Add(-time.Hour).Unix(), ExpiresAt: now.Add(10 * time.Hour).Unix()}, ErrLifetime},
+		{"issued in the future", Claims{ClientID: "a", Role: RoleAdmin, Issuer: "site-a", IssuedAt: now.Add(time.Hour).Unix(), ExpiresAt: now.Add(90 * time.Minute).Unix()}, ErrLifetime},
+		{"no issue time", Claims{ClientID: "a", Role: RoleAdmin, Issuer: "site-a", ExpiresAt: now.Add(time.Minute).Unix()}, ErrLifetime},
+		{"unknown role", Claims{ClientID: "a", Role: "ROOT", Issuer: "site-a", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}, ErrMalformed},
+		{"no subject", Claims{Role: RoleAdmin, Issuer: "site-a", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Verify(forge(t, s, tt.c), now)
+			if !errors.Is(err, tt.want) && !(tt.want == nil && err == nil) {
+				t.Fatalf("Verify err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSigner_Rotate(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, err := NewSigner(NewKey(), "site-a", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := s.Issue(Claims{ClientID: "a", Role: RoleAdmin}, now)
+	if err := s.Rotate(NewKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(old, now); !errors.Is(err, ErrSignature) {
+		t.Fatalf("a token of the old key: err = %v, want ErrSignature", err)
+	}
+	fresh, _ := s.Issue(Claims{ClientID: "a", Role: RoleAdmin}, now)
+	if _, err := s.Verify(fresh, now); err != nil {
+		t.Fatalf("a token of the new key: %v", err)
+	}
+	if err := s.Rotate([]byte("short")); err == nil {
+		t.Fatal("Rotate accepted a short key")
 	}
 }

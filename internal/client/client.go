@@ -12,6 +12,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,31 +126,32 @@ func ReadCredentials(path string) (Credentials, error) {
 
 // BaseURL turns what a user typed for an API's address into a base URL:
 // "http://host:port" and "https://host:port" are kept (without a trailing
-// slash), and a bare "host:port" gets http://. Anything else is an error
-// saying what is wrong.
+// slash), and a bare "host:port" gets https://, since every vendsync API
+// serves TLS unless it was started with --insecure-http (then say http://).
+// Anything else is an error saying what is wrong.
 func BaseURL(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", errors.New("no URL given (want http://host:port)")
+		return "", errors.New("no URL given (want https://host:port)")
 	}
 	if !strings.Contains(s, "://") {
 		if _, _, err := net.SplitHostPort(s); err != nil {
-			return "", fmt.Errorf("%q: want http://host:port or host:port", s)
+			return "", fmt.Errorf("%q: want https://host:port or host:port", s)
 		}
-		s = "http://" + s
+		s = "https://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("%q: want http://host:port (%v)", s, err)
+		return "", fmt.Errorf("%q: want https://host:port (%v)", s, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", fmt.Errorf("%q: the scheme must be http or https, not %q", s, u.Scheme)
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("%q: no host (want http://host:port)", s)
+		return "", fmt.Errorf("%q: no host (want https://host:port)", s)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%q: want http://host:port with no query, fragment or user", s)
+		return "", fmt.Errorf("%q: want https://host:port with no query, fragment or user", s)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
@@ -174,6 +176,10 @@ type Options struct {
 	OnRetry func(code string)
 	// Now is the clock tokens expire by (default time.Now).
 	Now func() time.Time
+	// TLS, when set, is the TLS configuration for https URLs, typically
+	// one that pins the fleet's CA (tlsca). It replaces the transport of
+	// HTTP (or of the default client).
+	TLS *tls.Config
 }
 
 const maxBackoff = 5 * time.Second
@@ -197,6 +203,13 @@ func newConn(base string, creds Credentials, o Options) (*conn, error) {
 	}
 	if o.HTTP == nil {
 		o.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.TLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = o.TLS
+		hc := *o.HTTP
+		hc.Transport = tr
+		o.HTTP = &hc
 	}
 	if o.MaxAttempts < 1 {
 		o.MaxAttempts = 1

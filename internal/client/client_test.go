@@ -27,11 +27,11 @@ func TestBaseURL(t *testing.T) {
 	}{
 		{name: "http", in: "http://127.0.0.1:9080", want: "http://127.0.0.1:9080"},
 		{name: "https with path", in: "https://hq.example/api/", want: "https://hq.example/api"},
-		{name: "host:port", in: "127.0.0.1:9080", want: "http://127.0.0.1:9080"},
-		{name: "name:port", in: " hq.example:9080 ", want: "http://hq.example:9080"},
-		{name: "ipv6", in: "[::1]:9080", want: "http://[::1]:9080"},
+		{name: "host:port", in: "127.0.0.1:9080", want: "https://127.0.0.1:9080"},
+		{name: "name:port", in: " hq.example:9080 ", want: "https://hq.example:9080"},
+		{name: "ipv6", in: "[::1]:9080", want: "https://[::1]:9080"},
 		{name: "empty", in: "", err: "no URL"},
-		{name: "host only", in: "127.0.0.1", err: "want http://host:port or host:port"},
+		{name: "host only", in: "127.0.0.1", err: "want https://host:port or host:port"},
 		{name: "other scheme", in: "nats-leaf://hq:7422", err: "scheme must be http or https"},
 		{name: "no host", in: "http://", err: "no host"},
 		{name: "query", in: "http://hq:9080/?x=1", err: "no query"},
@@ -58,8 +58,9 @@ func TestEdge_AgainstARealEdge(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 	s := edgetest.Start(t, edgetest.Options{Clock: edgetest.NewClock(now)})
-	addr := strings.TrimPrefix(s.URL(), "http://")
-	e, err := client.NewEdge(addr, client.Credentials{ClientID: s.Admin.ClientID, ClientSecret: s.Admin.ClientSecret}, client.Options{})
+	// edgetest serves plain HTTP, so the scheme is given (a bare host:port
+	// means https://, see TestBaseURL).
+	e, err := client.NewEdge(s.URL(), client.Credentials{ClientID: s.Admin.ClientID, ClientSecret: s.Admin.ClientSecret}, client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

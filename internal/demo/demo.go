@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,7 @@ import (
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/provision"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/wire"
 )
 
@@ -174,6 +176,9 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (err error) {
 		sim.Machines, sim.City, sim.Building, sim.Timezone, sim.SalesPerMinute = cfg.Machines, s.city, sites[i].name, loc, cfg.Rate
 		sim.MachinePrefix, sim.Seed, sim.TelemetryEvery = sites[i].prefix, int64(i+1), 5*time.Second
 		sim.Products, sim.Concurrency = 8, 4
+		if sim.HTTPClient, err = pinnedHTTP(filepath.Join(s.dir, tlsca.TLSDir, tlsca.CAFile)); err != nil {
+			return err
+		}
 		// The simulator names its own component (and the edge's URL).
 		sim.Logger = log.With().Str("site", s.id).Logger()
 		sims.Go(func() error {
@@ -293,6 +298,7 @@ func (fl *fleet) startCentral(ctx context.Context) error {
 		cfg.Dir = filepath.Join(fl.dir, fmt.Sprintf("central-%d", i+1))
 		cfg.ServerName = fmt.Sprintf("central-%d", i+1)
 		cfg.HTTPAddr, cfg.LeafListen = "127.0.0.1:0", leafs[i]
+		cfg.HTTPTLS, cfg.LeafTLS = true, true // as `central run` does
 		cfg.ClusterName, cfg.ClusterListen, cfg.Replicas = "hq", routes[i], 3
 		cfg.ReadyTimeout = 90 * time.Second
 		for j, r := range routes {
@@ -326,7 +332,11 @@ func (fl *fleet) startCentral(ctx context.Context) error {
 	}
 	fl.hqLogin = creds
 	for _, n := range fl.nodes {
-		c, err := client.NewHQ(n.URL(), creds, client.Options{})
+		tc, err := tlsca.ClientConfig(n.CAPath())
+		if err != nil {
+			return err
+		}
+		c, err := client.NewHQ(n.URL(), creds, client.Options{TLS: tc})
 		if err != nil {
 			return err
 		}
@@ -354,7 +364,7 @@ func (fl *fleet) startSites(ctx context.Context) error {
 		}
 		lat, lng := d.lat, d.lng
 		spec := provision.Site{Central: fl.nodes[i%3].URL(), Credentials: fl.hqCreds, Dir: s.dir, ID: d.id, Name: d.name, City: d.city, Timezone: d.tz,
-			Lat: &lat, Lng: &lng, Hubs: siteHubs, HTTP: "127.0.0.1:0"}
+			Lat: &lat, Lng: &lng, Hubs: siteHubs, HTTP: "127.0.0.1:0", CA: fl.nodes[0].CAPath()}
 		if _, err := provision.ProvisionSite(ctx, spec, nil); err != nil {
 			return fmt.Errorf("provision %s: %w", d.id, err)
 		}
@@ -368,6 +378,8 @@ func (fl *fleet) startSites(ctx context.Context) error {
 		cfg := edge.DefaultConfig()
 		cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.dir, "127.0.0.1:0", 10*time.Second
 		cfg.HubURLs, cfg.LeafSeed = siteHubs, strings.TrimSpace(string(seed))
+		tdir := filepath.Join(s.dir, tlsca.TLSDir) // from provisioning, as the site's vendsync.yaml says
+		cfg.TLSCertFile, cfg.TLSKeyFile, cfg.HubCAFile = filepath.Join(tdir, tlsca.CertFile), filepath.Join(tdir, tlsca.KeyFile), filepath.Join(tdir, tlsca.CAFile)
 		// The flaky site must reach central only through its proxy, which is
 		// what gets cut (never around it through a gossiped address).
 		cfg.HubURLsOnly = true
@@ -382,7 +394,11 @@ func (fl *fleet) startSites(ctx context.Context) error {
 			return fmt.Errorf("start site %s: %w", d.id, err)
 		}
 		fl.sites = append(fl.sites, s)
-		if s.api, err = client.NewEdge(s.node.URL(), s.creds, client.Options{}); err != nil {
+		tc, err := tlsca.ClientConfig(filepath.Join(tdir, tlsca.CAFile))
+		if err != nil {
+			return err
+		}
+		if s.api, err = client.NewEdge(s.node.URL(), s.creds, client.Options{TLS: tc}); err != nil {
 			return err
 		}
 	}
@@ -400,6 +416,7 @@ func (fl *fleet) printAccess(out io.Writer, command string) {
 	fmt.Fprintf(out, "\nHQ login    %s (ADMIN client credentials)\n", fl.hqCreds)
 	fmt.Fprintf(out, "dashboard   %s/ui/  sign in with client id %s and secret %s (a demo fleet's; a real one's stays in its file)\n",
 		fl.nodes[0].URL(), fl.hqLogin.ClientID, fl.hqLogin.ClientSecret)
+	fmt.Fprintf(out, "fleet CA    %s (every API and leaf link is TLS; clients pin it with --ca, a browser asks you to trust it)\n", fl.nodes[0].CAPath())
 	for _, s := range fl.sites {
 		note := ""
 		if s.link != nil {
@@ -407,8 +424,8 @@ func (fl *fleet) printAccess(out io.Writer, command string) {
 		}
 		fmt.Fprintf(out, "site        %-13s %s  %s%s\n", s.id, s.node.URL(), filepath.Join(s.dir, edge.CredentialsFile), note)
 	}
-	fmt.Fprintf(out, "try         %s query sales --central %s --credentials %s --by city\n", command, fl.nodes[0].URL(), fl.hqCreds)
-	fmt.Fprintf(out, "            %s query sites --central %s --credentials %s\n\n", command, fl.nodes[1].URL(), fl.hqCreds)
+	fmt.Fprintf(out, "try         %s query sales --central %s --credentials %s --ca %s --by city\n", command, fl.nodes[0].URL(), fl.hqCreds, fl.nodes[0].CAPath())
+	fmt.Fprintf(out, "            %s query sites --central %s --credentials %s --ca %s\n\n", command, fl.nodes[1].URL(), fl.hqCreds, fl.nodes[1].CAPath())
 }
 
 // wideRange covers every sale the demo makes (the APIs take at most ten
@@ -639,4 +656,16 @@ func (p *linkProxy) serve() {
 			go pipe(u, c)
 		}()
 	}
+}
+
+// pinnedHTTP is an HTTP client for the simulator that trusts only the CA
+// certificate in caFile.
+func pinnedHTTP(caFile string) (*http.Client, error) {
+	tc, err := tlsca.ClientConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig, tr.MaxIdleConnsPerHost = tc, 8
+	return &http.Client{Timeout: 15 * time.Second, Transport: tr}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vendsync/vendsync/internal/client"
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/internal/tlsca"
 )
 
 // Machines is what ProvisionMachines is asked to set up.
@@ -34,6 +35,9 @@ type Machines struct {
 	// OutDir, when set, receives each new credential as ID.json (0600)
 	// instead of the result carrying the secret.
 	OutDir string
+	// CA is the CA certificate to pin for an https:// Edge (default the
+	// site's own, Dir/tls/ca.pem, when it exists).
+	CA string
 }
 
 // Validate returns a *FieldError naming the first bad setting.
@@ -169,7 +173,17 @@ func registrar(ctx context.Context, st *store.Store, m Machines) (func(edgeapi.N
 		if err != nil {
 			return nil, nil, bad("credentials", "%v", err)
 		}
-		c, err := client.NewEdge(m.Edge, creds, client.Options{})
+		o := client.Options{}
+		ca := m.CA
+		if ca == "" && exists(filepath.Join(m.Dir, tlsca.TLSDir, tlsca.CAFile)) {
+			ca = filepath.Join(m.Dir, tlsca.TLSDir, tlsca.CAFile) // the site's own
+		}
+		if ca != "" {
+			if o.TLS, err = tlsca.ClientConfig(ca); err != nil {
+				return nil, nil, bad("ca", "%v", err)
+			}
+		}
+		c, err := client.NewEdge(m.Edge, creds, o)
 		if err != nil {
 			return nil, nil, bad("edge", "%v", err)
 		}

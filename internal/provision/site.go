@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/client"
 	"github.com/vendsync/vendsync/internal/hqapi"
+	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -67,6 +69,15 @@ type Site struct {
 	HTTP string
 	// Rotate issues a new leaf key for a site central already knows.
 	Rotate bool
+	// CA is the fleet CA certificate file to pin for an https:// Central
+	// (empty: the system's roots).
+	CA string
+	// TLSHosts are extra names machines reach the site by, for its
+	// certificate (HTTP's host and localhost are always in it).
+	TLSHosts []string
+	// InsecureLeaf configures the site's leaf link without TLS (for a
+	// central run with --insecure-leaf).
+	InsecureLeaf bool
 }
 
 // Validate returns a *FieldError naming the first bad setting.
@@ -202,6 +213,19 @@ func ProvisionSite(ctx context.Context, s Site, step func(string)) (SiteResult, 
 		if id != s.ID {
 			return res, bad("out", "%s already holds site %q, not %q: choose another directory", s.Dir, id, s.ID)
 		}
+		if exists(res.SeedPath) && !s.Rotate && !exists(filepath.Join(s.Dir, tlsca.TLSDir, tlsca.CertFile)) {
+			// Provisioned before sites had certificates: get one.
+			hq, err := s.hqClient()
+			if err != nil {
+				return res, err
+			}
+			step("getting the site's certificate from central's fleet CA")
+			if err := provisionCert(ctx, hq, s); err != nil {
+				return res, err
+			}
+			res.Outcome = ConfigRewritten
+			return res, writeSiteConfig(res.ConfigPath, s)
+		}
 		if exists(res.SeedPath) && !s.Rotate {
 			res.Outcome = AlreadyProvisioned
 			if !exists(res.ConfigPath) {
@@ -211,13 +235,9 @@ func ProvisionSite(ctx context.Context, s Site, step func(string)) (SiteResult, 
 			return res, nil
 		}
 	}
-	creds, err := client.ReadCredentials(s.Credentials)
+	hq, err := s.hqClient()
 	if err != nil {
-		return res, bad("credentials", "%v", err)
-	}
-	hq, err := client.NewHQ(s.Central, creds, client.Options{})
-	if err != nil {
-		return res, bad("central", "%v", err)
+		return res, err
 	}
 	step(fmt.Sprintf("registering site %s at %s", s.ID, hq.URL()))
 	site, err := hq.RegisterSite(ctx, hqapi.NewSite{SiteID: s.ID, Name: s.Name, City: s.City, Timezone: s.Timezone, Lat: s.Lat, Lng: s.Lng, Rotate: s.Rotate})
@@ -238,7 +258,48 @@ func ProvisionSite(ctx context.Context, s Site, step func(string)) (SiteResult, 
 	if err := writeSecret(res.SeedPath, []byte(site.Seed+"\n")); err != nil {
 		return res, err
 	}
+	step("getting the site's certificate from central's fleet CA")
+	if err := provisionCert(ctx, hq, s); err != nil {
+		return res, err
+	}
 	return res, writeSiteConfig(res.ConfigPath, s)
+}
+
+// hqClient is the client of s.Central, pinning s.CA.
+func (s Site) hqClient() (*client.HQ, error) {
+	creds, err := client.ReadCredentials(s.Credentials)
+	if err != nil {
+		return nil, bad("credentials", "%v", err)
+	}
+	o := client.Options{}
+	if s.CA != "" {
+		if o.TLS, err = tlsca.ClientConfig(s.CA); err != nil {
+			return nil, bad("ca", "%v", err)
+		}
+	}
+	hq, err := client.NewHQ(s.Central, creds, o)
+	if err != nil {
+		return nil, bad("central", "%v", err)
+	}
+	return hq, nil
+}
+
+// provisionCert has central's fleet CA sign a certificate for the site's
+// API and leaf link: the key is made here and never sent, only a request
+// for the HTTP host, localhost and TLSHosts names.
+func provisionCert(ctx context.Context, hq *client.HQ, s Site) error {
+	csr, key, err := tlsca.NewCSR(s.ID, append(tlsca.DefaultHosts(s.HTTP), s.TLSHosts...))
+	if err != nil {
+		return err
+	}
+	var ans struct {
+		Certificate string `json:"certificate"`
+		CA          string `json:"ca"`
+	}
+	if err := hq.Do(ctx, http.MethodPost, "/sites/"+s.ID+"/certificate", map[string]string{"csr": string(csr)}, &ans); err != nil {
+		return fmt.Errorf("site certificate: %w", err)
+	}
+	return tlsca.WriteSite(s.Dir, []byte(ans.Certificate), key, []byte(ans.CA))
 }
 
 func writeSiteConfig(path string, s Site) error {
@@ -246,7 +307,16 @@ func writeSiteConfig(path string, s Site) error {
 Run: vendsync edge run --config %s
 Keys are 'vendsync edge run' flag names; flags and VENDSYNC_* override them.
 Relative paths are relative to this file.`, s.ID, path)
-	b, err := yaml.Marshal(map[string]any{"dir": ".", "http": s.HTTP, "hub": s.Hubs, "leaf-seed": LeafSeedFile})
+	settings := map[string]any{
+		"dir": ".", "http": s.HTTP, "hub": s.Hubs, "leaf-seed": LeafSeedFile,
+		"tls-cert": filepath.Join(tlsca.TLSDir, tlsca.CertFile), "tls-key": filepath.Join(tlsca.TLSDir, tlsca.KeyFile),
+		"hub-ca": filepath.Join(tlsca.TLSDir, tlsca.CAFile),
+	}
+	if s.InsecureLeaf {
+		delete(settings, "hub-ca")
+		settings["insecure-leaf"] = true
+	}
+	b, err := yaml.Marshal(settings)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

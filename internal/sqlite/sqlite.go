@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/migrations"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -55,10 +56,20 @@ type Options struct {
 	CheckpointEvery time.Duration
 }
 
-// Open opens (creating if needed) the database at path and applies the
-// migrations in schema. It fails with migrations.ErrTooNew when the file was
-// written by a newer binary.
+// Open opens (creating if needed, mode 0600) the database at path and
+// applies the migrations in schema. SQLite gives the -wal and -shm files the
+// database's mode. It fails with migrations.ErrTooNew when the file was
+// written by a newer binary, and with an error wrapping secfile.ErrExposed
+// when the database or its -wal or -shm is accessible to every user.
 func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error) {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := secfile.Check(p); err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
+	if err := secfile.Create(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	if o.Sync == "" {
 		o.Sync = SyncFull
 	}

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -71,5 +73,44 @@ func TestOpen_ReopenIsNoop(t *testing.T) {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
 		db.Close()
+	}
+}
+
+func TestOpen_FilesArePrivate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := Open(ctx, path, migrations.Edge, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.W.Exec(`UPDATE sync_state SET last_seq = last_seq`); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fi.Mode().Perm(), os.FileMode(0o600); got != want {
+			t.Errorf("%s: mode %04o, want %04o", filepath.Base(p), got, want)
+		}
+	}
+	db.Close()
+}
+
+func TestOpen_RefusesAFileOthersCanRead(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := Open(ctx, path, migrations.Edge, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, path, migrations.Edge, Options{})
+	if err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("Open on a 0644 file: err = %v, want a refusal naming chmod 600", err)
 	}
 }

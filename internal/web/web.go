@@ -5,6 +5,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,17 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: %s (field %s)", e.Code, e.Message, e.Field)
 	}
 	return e.Code + ": " + e.Message
+}
+
+// clamped returns e with its message and field cut to a bounded length,
+// so no answer repeats a long stretch of what the client sent.
+func (e *Error) clamped() *Error {
+	if len(e.Message) <= maxMessage && len(e.Field) <= maxEcho {
+		return e
+	}
+	c := *e
+	c.Message, c.Field = clipN(c.Message, maxMessage), clip(c.Field)
+	return &c
 }
 
 // Errorf builds an *Error.
@@ -99,6 +111,7 @@ func httpError(err error) *Error {
 // gives it.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := httpError(err)
+	e = e.clamped()
 	if rec, ok := w.(*recorder); ok {
 		rec.errCode = e.Code
 		rec.cause = err
@@ -117,10 +130,34 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Decode reads one JSON value of at most maxBytes from r's body into dst. It
 // refuses unknown fields, wrong types, trailing data and oversized bodies,
-// each with an error that names the problem and, where known, the field.
+// and, stricter than encoding/json, invalid UTF-8, duplicate keys, keys that
+// match a field only when case is ignored and control characters in
+// identifiers (see strictCheck), each with an error that names the problem
+// and, where known, the field, and that repeats at most a short prefix of
+// the input.
 func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) error {
-	body := http.MaxBytesReader(w, r.Body, maxBytes)
-	dec := json.NewDecoder(body)
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
+		var tooB *http.MaxBytesError
+		if errors.As(err, &tooB) {
+			return decodeError(err, maxBytes)
+		}
+		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body could not be read: %v", err)
+	}
+	return decodeStrict(b, dst, maxBytes)
+}
+
+// DecodeBytes is Decode for a body already in memory (one event of a
+// batch): the same checks, trailing data included.
+func DecodeBytes(b []byte, dst any) error {
+	return decodeStrict(b, dst, 0)
+}
+
+func decodeStrict(b []byte, dst any, maxBytes int64) error {
+	if err := strictCheck(b, dst); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err, maxBytes)
@@ -130,16 +167,6 @@ func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) err
 			return decodeError(err, maxBytes)
 		}
 		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body has data after the JSON value")
-	}
-	return nil
-}
-
-// DecodeBytes is Decode for a body already in memory.
-func DecodeBytes(b []byte, dst any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err, 0)
 	}
 	return nil
 }
@@ -162,14 +189,14 @@ func decodeError(err error, maxBytes int64) error {
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body must be a JSON object, got %s", typ.Value)
+			return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body must be a JSON object, got %s", clipN(typ.Value, 2*maxEcho))
 		}
-		return Errorf(http.StatusBadRequest, "INVALID_FIELD", field, "field %s must be %s, got %s", field, kindName(typ.Type.Kind().String()), typ.Value)
+		return Errorf(http.StatusBadRequest, "INVALID_FIELD", clip(field), "field %s must be %s, got %s", clip(field), kindName(typ.Type.Kind().String()), clipN(typ.Value, 2*maxEcho))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return Errorf(http.StatusBadRequest, "UNKNOWN_FIELD", field, "unknown field %q", field)
+		return Errorf(http.StatusBadRequest, "UNKNOWN_FIELD", clip(field), "unknown field %q", clip(field))
 	}
-	return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "%v", err)
+	return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "%s", clipN(err.Error(), 2*maxEcho))
 }
 
 func kindName(k string) string {
@@ -207,12 +234,24 @@ type Authenticator struct {
 	Now    func() time.Time
 }
 
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// header; the scheme is case-insensitive (RFC 7235) and may be followed by
+// more than one space.
+func BearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	return tok, tok != ""
+}
+
 // Require wraps h so it runs only for a valid token whose role is in roles:
 // 401 UNAUTHENTICATED without a valid token, 403 FORBIDDEN for another role.
 func (a *Authenticator) Require(h http.Handler, roles ...auth.Role) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || raw == "" {
+		raw, ok := BearerToken(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer`)
 			WriteError(w, r, Errorf(http.StatusUnauthorized, "UNAUTHENTICATED", "Authorization", "a bearer token is required; get one from POST /auth/token"))
 			return

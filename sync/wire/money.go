@@ -5,10 +5,9 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"reflect"
-	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Money is an amount in minor units (cents). It reads and writes JSON as a
@@ -37,6 +36,11 @@ func (m Money) String() string {
 // Float is m in currency units.
 func (m Money) Float() float64 { return float64(m) / 100 }
 
+// MaxMoneyDigits is how many digits an amount in cents may have: amounts
+// run up to 9,999,999,999,999.99 (13 digits of units, 2 of cents), whatever
+// the notation (10000000000000, 1e13 and 1.0e13 are all refused).
+const MaxMoneyDigits = 15
+
 // ErrMoney is returned for a JSON value that is not a money amount.
 type ErrMoney struct{ Value string }
 
@@ -48,51 +52,109 @@ func (e *ErrMoney) Error() string {
 // are *json.UnmarshalTypeError, so the decoder names the field that held the
 // bad amount.
 func (m *Money) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	bad := func() error {
-		return &json.UnmarshalTypeError{Value: s + " (an amount is a number with at most two decimals)", Type: reflect.TypeFor[Money]()}
-	}
-	if s == "null" || strings.HasPrefix(s, `"`) {
-		return bad()
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return bad()
-	}
-	v, err := ParseMoney(n.String())
+	v, err := ParseMoney(string(b))
 	if err != nil {
-		return bad()
+		return &json.UnmarshalTypeError{Value: echo(string(b)) + " (an amount is a number with at most two decimals)", Type: reflect.TypeFor[Money]()}
 	}
 	*m = v
 	return nil
 }
 
-// ParseMoney parses "50", "1.5" or "1.25" (no exponent, at most 2 decimals).
+// ParseMoney parses a JSON number whose value is a whole number of cents:
+// "50", "1.5", "1.25", "1.250", "125e-2", "1e2". The value decides, not the
+// notation, so every spelling of one amount is accepted or refused alike.
+// It returns *ErrMoney for anything else, a string or an amount of more than
+// MaxMoneyDigits digits in cents.
 func ParseMoney(s string) (Money, error) {
-	if strings.ContainsAny(s, "eE") {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.Abs(f*100-math.Round(f*100)) > 1e-6 || math.Abs(f) > 1e13 {
-			return 0, &ErrMoney{Value: s}
+	bad := func() (Money, error) { return 0, &ErrMoney{Value: echo(s)} }
+	i := 0
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	// integer part: 0 or [1-9][0-9]*
+	intStart := i
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	intPart := s[intStart:i]
+	if intPart == "" || (len(intPart) > 1 && intPart[0] == '0') {
+		return bad()
+	}
+	var fracPart string
+	if i < len(s) && s[i] == '.' {
+		i++
+		fs := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
 		}
-		return Money(math.Round(f * 100)), nil
+		if fracPart = s[fs:i]; fracPart == "" {
+			return bad()
+		}
 	}
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	if len(frac) > 2 || whole == "" || len(whole) > 13 {
-		return 0, &ErrMoney{Value: s}
+	exp := 0
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			eneg = s[i] == '-'
+			i++
+		}
+		es := i
+		for i < len(s) && isDigit(s[i]) {
+			if exp < 1e6 { // beyond this the amount is zero or out of range anyway
+				exp = exp*10 + int(s[i]-'0')
+			}
+			i++
+		}
+		if es == i {
+			return bad()
+		}
+		if eneg {
+			exp = -exp
+		}
 	}
-	for len(frac) < 2 {
-		frac += "0"
+	if i != len(s) {
+		return bad()
 	}
-	w, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, &ErrMoney{Value: s}
+	// value = digits × 10^(exp - len(fracPart)); strip zeros on both ends.
+	digits := strings.TrimLeft(intPart+fracPart, "0")
+	exp -= len(fracPart)
+	for len(digits) > 0 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+		exp++
 	}
-	v := Money(w*100 + f)
+	if digits == "" {
+		return 0, nil
+	}
+	cexp := exp + 2 // power of ten in cents
+	if cexp < 0 || len(digits)+cexp > MaxMoneyDigits {
+		return bad()
+	}
+	var v int64
+	for _, c := range digits {
+		v = v*10 + int64(c-'0')
+	}
+	for range cexp {
+		v *= 10
+	}
 	if neg {
 		v = -v
 	}
-	return v, nil
+	return Money(v), nil
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// echo is at most a short prefix of a bad value, for error messages.
+func echo(s string) string {
+	const n = 32
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
