@@ -25,6 +25,7 @@ import (
 	"github.com/vendsync/vendsync/central/dashboard"
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/hub"
+	"github.com/vendsync/vendsync/central/liveness"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -72,6 +73,12 @@ type Config struct {
 	Replicas int
 	// TokenTTL is the lifetime of HQ access tokens.
 	TokenTTL time.Duration
+	// StaleAfter is how long a site not connected may stay unheard before
+	// its figures are reported stale (0: api.DefaultStaleAfter).
+	StaleAfter time.Duration
+	// HeartbeatTimeout is how long without a heartbeat makes a site
+	// disconnected (0: liveness.DefaultTimeout).
+	HeartbeatTimeout time.Duration
 	// ReadyTimeout bounds how long Open waits for the hub (and cluster).
 	ReadyTimeout    time.Duration
 	ShutdownTimeout time.Duration
@@ -117,6 +124,10 @@ func (c Config) Validate() error {
 		return errors.New("replicas 3 needs a cluster (--cluster-name, --routes)")
 	case c.TokenTTL < time.Minute:
 		return errors.New("token ttl must be at least a minute")
+	case c.StaleAfter < 0:
+		return errors.New("stale after: must not be negative")
+	case c.HeartbeatTimeout < 0:
+		return errors.New("heartbeat timeout: must not be negative")
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("http %q: not host:port", c.HTTPAddr)
@@ -138,6 +149,7 @@ type Node struct {
 	Hub        *hub.Hub
 	Store      *readmodel.Store
 	Aggregator *aggregator.Aggregator
+	Liveness   *liveness.Tracker
 	Sites      *sitereg.Registry
 	Auth       *hqauth.Store
 	Publisher  *downlink.Publisher
@@ -262,14 +274,24 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.Aggregator = nil
 		return fmt.Errorf("start aggregator: %w", err)
 	}
+	if n.Liveness, err = liveness.New(liveness.Config{
+		Conn: n.Hub.Conn(), Recorder: n.Store, Timeout: n.cfg.HeartbeatTimeout, Logger: n.cfg.Logger,
+	}); err != nil {
+		return err
+	}
+	if err = n.Liveness.Open(ctx); err != nil {
+		n.Liveness = nil
+		return fmt.Errorf("start liveness: %w", err)
+	}
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
+		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
 		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA,
 	})
 	n.Dashboard, err = dashboard.New(dashboard.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
-		NC: n.Hub.Conn(), Sites: n.Sites, Metrics: n.Metrics, Logger: n.cfg.Logger,
+		NC: n.Hub.Conn(), Sites: n.Sites, Metrics: n.Metrics, Logger: n.cfg.Logger, StaleAfter: n.cfg.StaleAfter,
 	})
 	if err != nil {
 		return err
@@ -385,6 +407,9 @@ func (n *Node) Close() error {
 	}
 	if n.Aggregator != nil {
 		errs = append(errs, n.Aggregator.Close())
+	}
+	if n.Liveness != nil {
+		errs = append(errs, n.Liveness.Close())
 	}
 	if n.cancel != nil {
 		n.cancel()

@@ -33,37 +33,60 @@ func clusterCfg(dirs, routes, leafs []string, i int) func(*central.Config) {
 	}
 }
 
-func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
+// cluster is a running 3-node central cluster.
+type cluster struct {
+	nodes               []*central.Node
+	dirs, routes, leafs []string
+}
+
+// startCluster starts a 3-node cluster; Close closes the nodes still open.
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
 	base := t.TempDir()
-	var dirs, routes, leafs []string
+	c := &cluster{nodes: make([]*central.Node, 3)}
 	addrs := testkit.FreeAddrs(t, 6)
 	for i := range 3 {
-		dirs = append(dirs, filepath.Join(base, fmt.Sprint(i)))
-		routes = append(routes, addrs[i].String())
-		leafs = append(leafs, addrs[3+i].String())
+		c.dirs = append(c.dirs, filepath.Join(base, fmt.Sprint(i)))
+		c.routes = append(c.routes, addrs[i].String())
+		c.leafs = append(c.leafs, addrs[3+i].String())
 	}
-	nodes := make([]*central.Node, 3)
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nodes[i] = fleet.StartCentral(t, dirs[i], clusterCfg(dirs, routes, leafs, i))
+			c.nodes[i] = fleet.StartCentral(t, c.dirs[i], clusterCfg(c.dirs, c.routes, c.leafs, i))
 		}()
 	}
 	wg.Wait()
-	for _, n := range nodes {
+	for _, n := range c.nodes {
 		if n == nil {
+			c.Close()
 			t.FailNow()
 		}
 	}
-	defer func() {
-		for _, n := range nodes {
-			if n != nil {
-				n.Close()
-			}
+	return c
+}
+
+// restart (re)starts node i.
+func (c *cluster) restart(t *testing.T, i int) {
+	t.Helper()
+	c.nodes[i] = fleet.StartCentral(t, c.dirs[i], clusterCfg(c.dirs, c.routes, c.leafs, i))
+}
+
+// Close closes every node still open.
+func (c *cluster) Close() {
+	for _, n := range c.nodes {
+		if n != nil {
+			n.Close()
 		}
-	}()
+	}
+}
+
+func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
+	c := startCluster(t)
+	defer c.Close()
+	nodes, leafs := c.nodes, c.leafs
 	sp := fleet.SiteSpec{ID: "ha", City: "Hyderabad", Timezone: "Asia/Kolkata", Machines: 3, Products: 3,
 		HubURL: "nats-leaf://" + leafs[0] + ",nats-leaf://" + leafs[1] + ",nats-leaf://" + leafs[2]}
 	seed := fleet.Register(t, nodes[0], sp.ID, sp.City, sp.Timezone)
@@ -104,7 +127,7 @@ func TestFleet_ClusterSurvivesNodeLoss(t *testing.T) {
 	}
 	// Node 2 returns and catches up from the replicated stream; every node
 	// answers queries with the same totals.
-	nodes[1] = fleet.StartCentral(t, dirs[1], clusterCfg(dirs, routes, leafs, 1))
+	c.restart(t, 1)
 	fleet.WaitSynced(t, nodes[1], s, 2*time.Minute)
 	assertSiteMatches(t, nodes[1], s)
 	for i, n := range nodes {

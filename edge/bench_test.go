@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -146,6 +147,7 @@ func BenchmarkSaleHTTP(b *testing.B) {
 			defer s.node.Close()
 			lat := make([][]time.Duration, clients)
 			var next atomic.Int64
+			resetPeakRSS()
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -167,8 +169,32 @@ func BenchmarkSaleHTTP(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/el.Seconds(), "sales/s")
 			reportLatency(b, slices.Concat(lat...))
+			if mb := peakRSSMB(); mb > 0 {
+				// The load generator runs in the same process: an upper bound.
+				b.ReportMetric(mb, "peak_rss_MB")
+			}
 		})
 	}
+}
+
+// resetPeakRSS restarts the kernel's peak resident set count (VmHWM) of
+// this process, so that set-up does not count (Linux only; else a no-op).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMB is this process's VmHWM in MB, 0 where unknown.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f kB", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 // BenchmarkRawInsert is the ceiling the ingest path is compared with: bare

@@ -95,6 +95,9 @@ type Config struct {
 	HubURLsOnly bool
 	// ForwardBatch is how many outbox events go up in one message.
 	ForwardBatch int
+	// HeartbeatEvery is how often the site tells central it is connected
+	// (0: DefaultHeartbeatEvery).
+	HeartbeatEvery time.Duration
 
 	Logger zerolog.Logger
 }
@@ -378,7 +381,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
-		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil)})
+		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready})
 	var httpTLS *tls.Config
 	if n.cfg.TLSCertFile != "" {
 		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
@@ -401,6 +404,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	if n.Forwarder != nil {
 		n.g.Go(func() error { return n.poke(bg) })
+		n.g.Go(func() error { return n.heartbeat(bg) })
 	}
 	n.log.Info().Str("site", n.Store.Site.ID).Str("http", n.ln.Addr().String()).Msg("edge started")
 	return nil

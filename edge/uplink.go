@@ -1,12 +1,14 @@
 package edge
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/vendsync/vendsync/edge/api"
 	"github.com/vendsync/vendsync/edge/leaf"
@@ -100,6 +102,32 @@ func (n *Node) poke(ctx context.Context) error {
 			return nil
 		case <-n.Writer.Appended():
 			n.Forwarder.Poke()
+		}
+	}
+}
+
+// DefaultHeartbeatEvery is how often a site heartbeats to central unless
+// Config.HeartbeatEvery says otherwise.
+const DefaultHeartbeatEvery = 5 * time.Second
+
+// heartbeat publishes the site's heartbeat over the leaf link every
+// HeartbeatEvery, so central can tell this site offline from idle. Core
+// NATS, not JetStream: a heartbeat lost is one that says nothing new, and
+// while the link is down nobody hears it.
+func (n *Node) heartbeat(ctx context.Context) error {
+	every := cmp.Or(n.cfg.HeartbeatEvery, DefaultHeartbeatEvery)
+	subj := envelope.SubjectHeartbeat(n.Store.Site.ID)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if nc := n.Leaf.Conn(); nc != nil && n.Leaf.Connected() {
+			// A failed publish (connection closing) is the next tick's to retry.
+			_ = nc.Publish(subj, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
 		}
 	}
 }

@@ -2,6 +2,7 @@
 # Runs every benchmark with the sizes BENCHMARKS.md reports, one at a time
 # (they share 2 cores; run nothing else meanwhile). Output: bench.out.
 # Usage: scripts/bench.sh [regexp]   e.g. scripts/bench.sh 'SaleHTTP|RawInsert'
+# VENDSYNC_BENCH_DAYS=365 makes central/readmodel BenchmarkQuery generate a year.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only=${1:-.}

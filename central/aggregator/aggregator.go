@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -84,6 +85,13 @@ type Aggregator struct {
 	cancel context.CancelFunc
 	g      *errgroup.Group
 	sub    *nats.Subscription
+
+	// Catching up: target is the stream's last sequence when Open ran;
+	// caughtUp latches once every message up to it is settled; behind is
+	// how many messages of that backlog were unsettled at the last look.
+	target   atomic.Uint64
+	caughtUp atomic.Bool
+	behind   atomic.Uint64
 }
 
 // New checks cfg, fills its defaults and registers the metrics (when
@@ -133,6 +141,19 @@ func (a *Aggregator) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open aggregator: %w", err)
 	}
+	stream, err := a.cfg.JS.Stream(ctx, a.cfg.Stream)
+	if err != nil {
+		return fmt.Errorf("open aggregator: stream %s: %w", a.cfg.Stream, err)
+	}
+	si, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("open aggregator: stream %s info: %w", a.cfg.Stream, err)
+	}
+	a.target.Store(si.State.LastSeq)
+	a.behind.Store(si.State.LastSeq)
+	// Nothing to catch up on (a new stream, or a read model at its end): ready at once.
+	ci, err := cons.Info(ctx)
+	a.caughtUp.Store(si.State.LastSeq == 0 || err == nil && ci.AckFloor.Stream >= si.State.LastSeq)
 	// Any node can answer: each answers from its own committed read model.
 	sub, err := a.cfg.NC.QueueSubscribe(envelope.SubjectWatermarkRequestAll, "vendsync-watermark", a.answerWatermark)
 	if err != nil {
@@ -141,6 +162,7 @@ func (a *Aggregator) Open(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	g, gctx := errgroup.WithContext(loopCtx)
 	g.Go(func() error { return a.run(gctx, cons) })
+	g.Go(func() error { return a.watchCatchUp(gctx, cons) })
 	a.cancel, a.g, a.sub = cancel, g, sub
 	a.log.Info().Str("stream", a.cfg.Stream).Msg("aggregator started")
 	return nil
@@ -166,6 +188,68 @@ func (a *Aggregator) Close() error {
 		return fmt.Errorf("close aggregator: unsubscribe: %w", uerr)
 	}
 	return nil
+}
+
+// CatchUpPoll is how often an aggregator that is catching up asks its
+// consumer how far it has come.
+const CatchUpPoll = 200 * time.Millisecond
+
+// ErrBehind is returned by CaughtUp (wrapped, with how far behind) while the
+// read model has not yet applied the backlog the stream held at Open.
+var ErrBehind = errors.New("read model is catching up")
+
+// CaughtUp returns nil once the read model has settled every message the
+// stream held when Open ran (and stays nil from then on: later traffic is
+// normal work, not a backlog), or an error wrapping ErrBehind saying how
+// many messages are still unsettled. A node that answers before it has
+// caught up serves totals older than its peers'.
+func (a *Aggregator) CaughtUp(context.Context) error {
+	if a.caughtUp.Load() {
+		return nil
+	}
+	return fmt.Errorf("%w: %d messages of the stream not yet applied (backlog up to stream sequence %d)", ErrBehind, a.behind.Load(), a.target.Load())
+}
+
+// Behind reports how many messages the read model still has to apply while
+// it catches up after Open, and whether it is still catching up.
+func (a *Aggregator) Behind() (uint64, bool) {
+	if a.caughtUp.Load() {
+		return 0, false
+	}
+	return a.behind.Load(), true
+}
+
+// watchCatchUp polls the consumer until every message up to the Open-time
+// target is settled (acknowledged or terminated), then latches caughtUp.
+func (a *Aggregator) watchCatchUp(ctx context.Context, cons jetstream.Consumer) error {
+	if a.caughtUp.Load() {
+		return nil
+	}
+	target := a.target.Load()
+	t := time.NewTicker(CatchUpPoll)
+	defer t.Stop()
+	for {
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		info, err := cons.Info(ictx)
+		cancel()
+		if err == nil {
+			floor := info.AckFloor.Stream
+			if floor >= target {
+				a.behind.Store(0)
+				a.caughtUp.Store(true)
+				a.log.Info().Uint64("stream_seq", floor).Msg("read model caught up")
+				return nil
+			}
+			a.behind.Store(target - floor)
+		} else if ctx.Err() == nil {
+			a.log.Debug().Err(err).Msg("consumer info failed; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // consumer returns the durable consumer, creating it to start just after the

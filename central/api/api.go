@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,6 +63,10 @@ type Config struct {
 	StaleAfter time.Duration
 	// Ready reports whether the node is ready to serve (nil: always).
 	Ready func(context.Context) error
+	// Behind reports, while the node's read model is catching up after a
+	// start, how many stream messages it still has to apply. Every answer
+	// then carries them in the HeaderBehind header. nil: never behind.
+	Behind func() (pending uint64, behind bool)
 	// Limiter rate-limits POST /auth/token and writes and locks out a
 	// client id after repeated wrong secrets (nil: no limits).
 	Limiter *web.Limiter
@@ -69,6 +74,11 @@ type Config struct {
 	// /sites/{siteId}/certificate (nil: that route answers 501).
 	CA *tlsca.CA
 }
+
+// HeaderBehind is set on every answer of a node whose read model is still
+// catching up after a start: its value is how many stream messages it has
+// yet to apply, so its figures may be older than its peers'.
+const HeaderBehind = "Vendsync-Behind"
 
 // Route is one endpoint and the roles allowed to call it (none: public).
 type Route = web.Route
@@ -168,7 +178,20 @@ func New(cfg Config) http.Handler {
 	if cfg.Limiter != nil {
 		guard = func(h http.Handler) http.Handler { return s.live(cfg.Limiter.Writes(h)) }
 	}
-	return web.Mount(Routes, handlers, cfg.Metrics, s.auth, guard, log)
+	return s.behind(web.Mount(Routes, handlers, cfg.Metrics, s.auth, guard, log))
+}
+
+// behind marks every answer of a node still catching up (see HeaderBehind).
+func (s *server) behind(h http.Handler) http.Handler {
+	if s.cfg.Behind == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, ok := s.cfg.Behind(); ok {
+			w.Header().Set(HeaderBehind, strconv.FormatUint(n, 10))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // live refuses a valid token whose client has since been revoked or

@@ -31,12 +31,21 @@ func (s *server) freshness(f readmodel.Freshness) Freshness {
 		SiteID: f.Site, Known: f.Known, Timezone: f.TZ,
 		LastEventTime: timePtr(f.LastEventTime), LastContact: timePtr(f.LastContact),
 		Watermark: f.Contiguous, LastSeq: f.MaxSeen, Backlog: f.Backlog, Stale: true,
+		Connected: f.Connected, Since: timePtr(f.Since),
 	}
+	now := s.cfg.Now()
 	if !f.LastContact.IsZero() {
-		age := s.cfg.Now().Sub(f.LastContact)
+		age := now.Sub(f.LastContact)
 		secs := max(int64(age/time.Second), 0)
 		out.SecondsSinceContact = &secs
 		out.Stale = age > s.cfg.StaleAfter
+	}
+	// Heartbeats say more than batches: a connected site is idle, not
+	// stale; a disconnected one was last heard from at Since.
+	if f.Connected {
+		out.Stale = false
+	} else if !f.Since.IsZero() && now.Sub(f.Since) <= s.cfg.StaleAfter {
+		out.Stale = false
 	}
 	return out
 }

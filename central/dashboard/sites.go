@@ -59,9 +59,16 @@ func (d *Dashboard) siteOf(f readmodel.Freshness, reg map[string]sitereg.Site) s
 		v.Name, v.City, v.Lat, v.Lng = r.Name, r.City, r.Lat, r.Lng
 		v.TZ = cmp.Or(v.TZ, r.Timezone)
 	}
+	if !f.Since.IsZero() { // the site heartbeats: its link state is known
+		connected := f.Connected
+		v.Connected, v.Since = &connected, f.Since
+	}
 	switch {
 	case v.Connected != nil && !*v.Connected:
-		v.State, v.StateText = stateOffline, "link down since "+clock(v.Since)
+		v.State, v.StateText = stateOffline, "link down since "+clock(v.Since)+" ("+span(now.Sub(v.Since))+")"
+	case v.Connected != nil && !f.LastContact.IsZero():
+		// Connected and idle is in contact, however long since the last batch.
+		v.State, v.StateText = stateOnline, "connected since "+clock(v.Since)
 	case f.LastContact.IsZero():
 		v.State, v.StateText = stateNever, "never synced"
 	case now.Sub(f.LastContact) > d.cfg.StaleAfter:

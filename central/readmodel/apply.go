@@ -121,13 +121,17 @@ func (s *Store) ApplyPrepared(ctx context.Context, streamSeq uint64, p *Prepared
 	if err := s.begin(ctx); err != nil {
 		return Result{}, fmt.Errorf("apply %s: %w", id, err)
 	}
-	res, err := ApplyBatch(ctx, &sqliteSink{s: s, now: now.UnixMilli()}, streamSeq, p)
+	sink := &sqliteSink{s: s, now: now.UnixMilli()}
+	res, err := ApplyBatch(ctx, sink, streamSeq, p)
 	if err != nil {
 		s.rollback()
 		return Result{}, fmt.Errorf("apply %s: %w", id, err)
 	}
 	if err := s.commit(ctx); err != nil {
 		return Result{}, fmt.Errorf("apply %s: %w", id, err)
+	}
+	if sink.saved != nil {
+		s.fresh.saved(p.b.Site, *sink.saved, fromMS(sink.now))
 	}
 	if res.Skipped > 0 {
 		s.log.Warn().Str("site", p.b.Site).Str("batch", id).Int("skipped", res.Skipped).

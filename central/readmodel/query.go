@@ -48,6 +48,10 @@ type Freshness struct {
 	LastEventTime time.Time
 	// LastContact is when central last received a batch from the site.
 	LastContact time.Time
+	// Connected says whether the site's heartbeats reach this node, Since
+	// since when (zero: no heartbeat heard from the site yet).
+	Connected bool
+	Since     time.Time
 }
 
 // SalesQuery selects sales aggregates. From and To are naive-local times
@@ -232,52 +236,42 @@ func scanFreshness(r interface{ Scan(...any) error }) (Freshness, error) {
 
 // freshness lists the sync state of every site an answer filtered by city
 // and site covers: the one site, the sites with sales or machines in the
-// city, or every site.
+// city, or every site. It reads the maintained freshness table; only the
+// city's site list comes from SQL.
 func (s *Store) freshness(ctx context.Context, city, site string) ([]Freshness, error) {
 	if site != "" {
-		f, err := s.Site(ctx, site)
-		if errors.Is(err, ErrNotFound) {
-			return []Freshness{{Site: site}}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+		f, _ := s.fresh.get(site)
+		f.Site = site
 		return []Freshness{f}, nil
 	}
-	query, args := `SELECT `+selectSiteCols+` FROM sites ORDER BY site`, []any(nil)
-	if city != "" {
-		query = `SELECT ` + selectSiteCols + ` FROM sites WHERE site IN
-			(SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1)
-			ORDER BY site`
-		args = []any{city}
+	if city == "" {
+		return s.fresh.known(nil), nil
 	}
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1`, city)
 	if err != nil {
 		return nil, fmt.Errorf("query freshness: %w", err)
 	}
 	defer rows.Close()
-	out := []Freshness{}
+	in := map[string]bool{}
 	for rows.Next() {
-		f, err := scanFreshness(rows)
-		if err != nil {
+		var site string
+		if err := rows.Scan(&site); err != nil {
 			return nil, fmt.Errorf("query freshness: %w", err)
 		}
-		out = append(out, f)
+		in[site] = true
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query freshness: %w", err)
 	}
-	return out, nil
+	return s.fresh.known(func(site string) bool { return in[site] }), nil
 }
 
-// Site returns one site's sync state, or ErrNotFound.
+// Site returns one site's sync state, or ErrNotFound for a site no batch
+// came from.
 func (s *Store) Site(ctx context.Context, site string) (Freshness, error) {
-	f, err := scanFreshness(s.db.R.QueryRowContext(ctx, `SELECT `+selectSiteCols+` FROM sites WHERE site = ?`, site))
-	if errors.Is(err, sql.ErrNoRows) {
+	f, ok := s.fresh.get(site)
+	if !ok || !f.Known {
 		return Freshness{}, fmt.Errorf("site %s: %w", site, ErrNotFound)
-	}
-	if err != nil {
-		return Freshness{}, fmt.Errorf("query site %s: %w", site, err)
 	}
 	return f, nil
 }

@@ -96,8 +96,9 @@ const (
 // sqliteSink is the Store's Sink: its writer connection inside the
 // transaction ApplyPrepared opened. The caller holds s.mu.
 type sqliteSink struct {
-	s   *Store
-	now int64 // receive time, unix milliseconds
+	s     *Store
+	now   int64      // receive time, unix milliseconds
+	saved *SiteState // what SaveSite recorded, for the freshness table after commit
 }
 
 var _ Sink = (*sqliteSink)(nil)
@@ -283,6 +284,7 @@ func (k *sqliteSink) SaveSite(ctx context.Context, site string, st SiteState, st
 		ms(st.LastEvent), k.now, int64(st.MaxSeen-st.Contiguous)); err != nil {
 		return err
 	}
+	k.saved = &st
 	if streamSeq > 0 {
 		if _, err := k.s.execStmt(ctx, upsertPosition, k.s.consumer, int64(streamSeq), k.now); err != nil {
 			return fmt.Errorf("record stream position: %w", err)

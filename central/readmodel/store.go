@@ -80,6 +80,8 @@ type Store struct {
 	mu    sync.Mutex // serializes writers and guards stmts and multi
 	stmts map[string]*sql.Stmt
 	multi map[multiKey]*sql.Stmt
+
+	fresh freshTable // every site's freshness, maintained as it changes
 }
 
 // Open opens (creating and migrating if needed) the read model at path.
@@ -99,7 +101,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open read model: writer: %w", err)
 	}
-	return &Store{
+	s := &Store{
 		db:       db,
 		w:        w,
 		log:      o.log.With().Str("component", "readmodel").Logger(),
@@ -107,7 +109,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		now:      o.now,
 		stmts:    map[string]*sql.Stmt{},
 		multi:    map[multiKey]*sql.Stmt{},
-	}, nil
+	}
+	if err := s.fresh.load(ctx, s); err != nil {
+		w.Close()
+		db.Close()
+		return nil, fmt.Errorf("open read model: %w", err)
+	}
+	return s, nil
 }
 
 // Close closes the prepared statements and the database.

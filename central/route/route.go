@@ -127,7 +127,11 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 
 	var out []Candidate
 	for _, site := range sites {
-		c := Candidate{Site: site.Site, LastContact: site.LastContact, Machines: []Machine{}}
+		c := Candidate{Site: site.Site, LastContact: site.LastContact, Connected: site.Connected, Machines: []Machine{}}
+		if !site.Since.IsZero() {
+			since := site.Since
+			c.Since = &since
+		}
 		counts := map[string]int{}
 		machineAlerts := map[string][]string{}
 		slotAlerts := map[slotKey][]string{}
@@ -176,7 +180,7 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 			}
 			c.Machines = append(c.Machines, rm)
 		}
-		if !site.LastContact.IsZero() && now.Sub(site.LastContact) > SiteStaleAfter {
+		if offline(site, now) {
 			counts[SiteOffline] = 1
 		}
 		if visits != nil {
@@ -223,6 +227,17 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 		out = []Candidate{}
 	}
 	return out, nil
+}
+
+// offline reports whether site's data must be taken as out of date: its
+// heartbeats stopped, or, for a site that never sent one (an older edge),
+// nothing came from it for SiteStaleAfter. A connected idle site is not
+// offline however long it has been quiet.
+func offline(site readmodel.Freshness, now time.Time) bool {
+	if !site.Since.IsZero() {
+		return !site.Connected
+	}
+	return !site.LastContact.IsZero() && now.Sub(site.LastContact) > SiteStaleAfter
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/central"
+	"github.com/vendsync/vendsync/central/api"
+	"github.com/vendsync/vendsync/central/liveness"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/portcheck"
@@ -125,6 +127,8 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
+	f.DurationVar(&cfg.StaleAfter, "stale-after", api.DefaultStaleAfter, "how long a site that is not connected may go unheard before its figures are reported stale")
+	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", liveness.DefaultTimeout, "how long without a heartbeat makes a site disconnected")
 	f.IntVar(&cfg.HTTPLimits.MaxConns, "max-conns", cfg.HTTPLimits.MaxConns, "most HTTP connections open at once (more wait to be accepted)")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "certificate (PEM) for the HQ API instead of one from the fleet CA, e.g. from a public CA")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the --tls-cert's private key (PEM, mode 0600)")

@@ -239,6 +239,9 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 	}
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(r.Context()); err != nil {
+			if errs.KindOf(err) == errs.Unavailable {
+				return err // its own code, e.g. STORAGE_FULL
+			}
 			return web.Errorf(http.StatusServiceUnavailable, "NOT_READY", "", "%v", err)
 		}
 	}

@@ -54,6 +54,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,6 +109,7 @@ type View interface {
 // Stmt is a statement prepared once, when the writer opens.
 type Stmt struct {
 	query string
+	idx   int // its place in a Tx's bound statements
 	st    *sql.Stmt
 }
 
@@ -132,6 +134,7 @@ type Writer struct {
 	closeMu  sync.RWMutex
 	closed   bool
 	opened   bool
+	full     atomic.Bool // the last transaction failed for a full storage
 
 	stmts  map[string]*Stmt
 	views  []View
@@ -141,6 +144,8 @@ type Writer struct {
 	// The engine's own view, owned by the loop goroutine.
 	alerts  map[alertKey]openAlert
 	lastSeq uint64
+	agg     map[aggKey]aggVal // a transaction's aggregate deltas
+	aggArgs []any             // flush's arguments, reused
 
 	batchSize prometheus.Histogram
 	committed prometheus.Counter
@@ -162,6 +167,7 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 		appended: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		stmts:    map[string]*Stmt{},
+		agg:      map[aggKey]aggVal{},
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "vendsync_edge_commit_batch_size", Help: "Requests group-committed per transaction.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
@@ -190,7 +196,7 @@ func (w *Writer) Prepare(query string) *Stmt {
 	if s, ok := w.stmts[query]; ok {
 		return s
 	}
-	s := &Stmt{query: query}
+	s := &Stmt{query: query, idx: len(w.stmts)}
 	w.stmts[query] = s
 	return s
 }
@@ -359,14 +365,18 @@ func (w *Writer) loop() {
 func (w *Writer) run(batch []*request) {
 	seqBefore := w.lastSeq
 	err := w.runTx(batch)
+	full := storageFull(err)
+	w.noteFull(full, err)
 	if err != nil {
 		w.failed.Inc()
-		w.log.Error().Err(err).Int("requests", len(batch)).Msg("write transaction failed; reloading state")
-		if lerr := w.load(context.Background()); lerr != nil {
+		if !full { // a full storage is logged once, by noteFull
+			w.log.Error().Err(err).Int("requests", len(batch)).Msg("write transaction failed; reloading state")
+		}
+		if lerr := w.load(context.Background()); lerr != nil && !storageFull(lerr) {
 			w.log.Error().Err(lerr).Msg("reload after failed transaction")
 		}
 		for _, r := range batch {
-			r.err = fmt.Errorf("store write failed: %w", err)
+			r.err = fmt.Errorf("store write failed: %w", classify(err))
 		}
 	} else {
 		w.committed.Inc()
@@ -390,7 +400,9 @@ func (w *Writer) runTx(batch []*request) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: map[aggKey]*aggVal{}, seq: w.lastSeq}
+	clear(w.agg) // reused: its buckets stay allocated from one batch to the next
+	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq,
+		stmts: make([]*sql.Stmt, len(w.stmts))}
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err() // the caller is gone; nothing written for it

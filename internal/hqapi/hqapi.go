@@ -32,8 +32,15 @@ type Freshness struct {
 	// LastContact is when this node last received a batch from the site.
 	LastContact         *time.Time `json:"lastContact"`
 	SecondsSinceContact *int64     `json:"secondsSinceContact"`
-	// Stale is true when the site was never heard from or not for a while
-	// (central's StaleAfter).
+	// Connected says whether the site's heartbeats reach this node now, and
+	// Since since when it has been connected (or, when not, since its last
+	// heartbeat). Since is null when no heartbeat was ever heard from the
+	// site (an edge too old to send them): then only LastContact tells.
+	Connected bool       `json:"connected"`
+	Since     *time.Time `json:"since"`
+	// Stale is true when the site was never heard from, or is not connected
+	// and was last heard from longer ago than central's --stale-after. A
+	// connected idle site is not stale.
 	Stale bool `json:"stale"`
 }
 
@@ -334,13 +341,17 @@ type RouteMachine struct {
 
 // Candidate is one site on a driver's route with its priority and reasons.
 type Candidate struct {
-	Site        string         `json:"site"`
-	City        string         `json:"city"`
-	Score       int            `json:"score"`
-	Reasons     []Reason       `json:"reasons"`
-	LastContact time.Time      `json:"lastContact"`
-	LastVisit   *time.Time     `json:"lastVisit,omitempty"`
-	Machines    []RouteMachine `json:"machines"`
+	Site        string    `json:"site"`
+	City        string    `json:"city"`
+	Score       int       `json:"score"`
+	Reasons     []Reason  `json:"reasons"`
+	LastContact time.Time `json:"lastContact"`
+	// Connected and Since are the site's liveness (see Freshness): a site
+	// not connected is flagged SITE_OFFLINE, its figures may be out of date.
+	Connected bool           `json:"connected"`
+	Since     *time.Time     `json:"since,omitempty"`
+	LastVisit *time.Time     `json:"lastVisit,omitempty"`
+	Machines  []RouteMachine `json:"machines"`
 }
 
 // Summary is the candidate's reasons in words, e.g. "2 out of stock, 1 low

@@ -50,6 +50,10 @@ type DB struct {
 type Options struct {
 	Sync    Sync
 	Readers int
+	// CacheKiB is each connection's page cache in KiB (default 32,000): the
+	// cache grows to it as the database grows, and it is most of a
+	// process's memory.
+	CacheKiB int
 	// CheckpointEvery is how often a background connection checkpoints the
 	// WAL into the database. Commits on W never checkpoint themselves, so a
 	// checkpoint's writes and fsyncs stay off the acknowledgement path.
@@ -79,7 +83,10 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = time.Second
 	}
-	w, err := sql.Open("sqlite", dsn(path, o.Sync, false)+"&_pragma=wal_autocheckpoint(0)")
+	if o.CacheKiB <= 0 {
+		o.CacheKiB = 32000
+	}
+	w, err := sql.Open("sqlite", dsn(path, o.Sync, o.CacheKiB, false)+"&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -95,7 +102,7 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn(path, o.Sync, true))
+	r, err := sql.Open("sqlite", dsn(path, o.Sync, o.CacheKiB, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open readers %s: %w", path, err)
@@ -104,7 +111,7 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 	r.SetMaxIdleConns(o.Readers)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	ck, err := sql.Open("sqlite", dsn(path, o.Sync, false))
+	ck, err := sql.Open("sqlite", dsn(path, o.Sync, o.CacheKiB, false))
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -144,13 +151,13 @@ func (d *DB) Close() error {
 	return errors.Join(werr, rerr, cerr)
 }
 
-func dsn(path string, sync Sync, readOnly bool) string {
+func dsn(path string, sync Sync, cacheKiB int, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "synchronous("+string(sync)+")")
-	q.Add("_pragma", "cache_size(-32000)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -73,6 +74,36 @@ func TestOpen_ReopenIsNoop(t *testing.T) {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
 		db.Close()
+	}
+}
+
+// Options.CacheKiB sets every connection's page cache (default 32,000 KiB).
+func TestOpen_CacheSize(t *testing.T) {
+	tests := []struct {
+		name string
+		kib  int
+		want int
+	}{
+		{"default", 0, -32000},
+		{"set", 8000, -8000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), migrations.Edge, Options{CacheKiB: tc.kib})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for name, conn := range map[string]*sql.DB{"writer": db.W, "reader": db.R} {
+				var got int
+				if err := conn.QueryRow(`PRAGMA cache_size`).Scan(&got); err != nil {
+					t.Fatal(err)
+				}
+				if got != tc.want {
+					t.Fatalf("%s cache_size = %d, want %d", name, got, tc.want)
+				}
+			}
+		})
 	}
 }
 

@@ -3,12 +3,15 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/vendsync/vendsync/internal/errs"
 )
 
 // Metrics are the HTTP metrics of one server.
@@ -17,6 +20,42 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	// The children of requests and duration by label values, looked up
+	// once: WithLabelValues hashes and allocates on every call.
+	mu      sync.RWMutex
+	counted map[routeCode]prometheus.Counter
+	timed   map[string]prometheus.Observer
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+// observe counts one answered request and its latency.
+func (m *Metrics) observe(route string, code int, d time.Duration) {
+	m.mu.RLock()
+	c, okc := m.counted[routeCode{route, code}]
+	o, oko := m.timed[route]
+	m.mu.RUnlock()
+	if !okc || !oko {
+		m.mu.Lock()
+		if m.counted == nil {
+			m.counted, m.timed = map[routeCode]prometheus.Counter{}, map[string]prometheus.Observer{}
+		}
+		if c, okc = m.counted[routeCode{route, code}]; !okc {
+			c = m.requests.WithLabelValues(route, strconv.Itoa(code))
+			m.counted[routeCode{route, code}] = c
+		}
+		if o, oko = m.timed[route]; !oko {
+			o = m.duration.WithLabelValues(route)
+			m.timed[route] = o
+		}
+		m.mu.Unlock()
+	}
+	c.Inc()
+	o.Observe(d.Seconds())
 }
 
 // NewMetrics returns a registry with Go and process collectors and the HTTP
@@ -88,12 +127,14 @@ func (m *Metrics) Instrument(next http.Handler, log zerolog.Logger) http.Handler
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		m.observe(route, rec.status, time.Since(start))
 		switch {
 		case rec.status >= 500 && r.Context().Err() != nil:
 			// The client went away (or the server is shutting down): not a fault.
 			log.Debug().Err(rec.cause).Str("route", route).Msg("request cancelled")
+		case rec.status == http.StatusServiceUnavailable && errs.KindOf(rec.cause) == errs.Unavailable:
+			// A known state (storage full, catching up): whoever owns it
+			// logs its changes, not every request it refuses.
 		case rec.status >= 500:
 			log.Error().Err(rec.cause).Str("route", route).Int("status", rec.status).Msg("request failed")
 		case rec.status >= 400:

@@ -116,8 +116,16 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		rec.errCode = e.Code
 		rec.cause = err
 	}
+	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// Unavailable is for now, not for good: say when to try again.
+		w.Header().Set("Retry-After", RetryAfterUnavailable)
+	}
 	WriteJSON(w, e.Status, map[string]*Error{"error": e})
 }
+
+// RetryAfterUnavailable is the Retry-After (seconds) of every 503 answer
+// that does not set its own.
+const RetryAfterUnavailable = "5"
 
 // Handler is an http.Handler that returns its error for WriteError.
 type Handler func(w http.ResponseWriter, r *http.Request) error

@@ -64,3 +64,17 @@ func DownlinkDeliverPrefix(site string) string { return "vsync.dl." + site }
 // server that makes requests across the leaf (JetStream publish acks,
 // watermark requests): _INBOX_<site>. A site may receive only its own inbox.
 func InboxPrefix(site string) string { return "_INBOX_" + site }
+
+// Heartbeat subjects. A site publishes a core NATS message (any body; the
+// edge sends the time it was sent) on SubjectHeartbeat(site) every few
+// seconds while its leaf link is up, so central can tell an offline site
+// from an idle one. Like the watermark request it lives under fleet.<site>.>
+// and is not captured by the ingest stream; the subject, which only the site
+// may publish on, is what names the site.
+const (
+	// SubjectHeartbeatAll matches every site's heartbeats.
+	SubjectHeartbeatAll = "fleet.*.hb"
+)
+
+// SubjectHeartbeat is the subject a site heartbeats on: fleet.<site>.hb.
+func SubjectHeartbeat(site string) string { return "fleet." + site + ".hb" }

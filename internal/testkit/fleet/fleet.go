@@ -57,6 +57,7 @@ type Site struct {
 	hub      string
 	seed     string
 	tz       string
+	spec     SiteSpec
 }
 
 // SiteSpec describes a site to start.
@@ -65,6 +66,9 @@ type SiteSpec struct {
 	Machines, Products int
 	// HubURL is where the site's leaf connects ("" = standalone).
 	HubURL string
+	// ForwardBatch and HeartbeatEvery set the edge's (0: its defaults).
+	ForwardBatch   int
+	HeartbeatEvery time.Duration
 }
 
 // Register registers a site at central and returns its leaf seed.
@@ -81,7 +85,7 @@ func Register(t testing.TB, c *central.Node, id, city, tz string) string {
 // products (price of product i = 1.00 + i, stock 100000).
 func StartSite(t testing.TB, spec SiteSpec, seed string) *Site {
 	t.Helper()
-	s := &Site{ID: spec.ID, Dir: filepath.Join(t.TempDir(), spec.ID), hub: spec.HubURL, seed: seed, tz: spec.Timezone}
+	s := &Site{ID: spec.ID, Dir: filepath.Join(t.TempDir(), spec.ID), hub: spec.HubURL, seed: seed, tz: spec.Timezone, spec: spec}
 	ctx := context.Background()
 	if _, err := edge.Init(ctx, s.Dir, store.SiteInit{ID: spec.ID, City: spec.City, Timezone: spec.Timezone}); err != nil {
 		t.Fatalf("init %s: %v", spec.ID, err)
@@ -113,6 +117,7 @@ func (s *Site) Open(t testing.TB) {
 	t.Helper()
 	cfg := edge.DefaultConfig()
 	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.Dir, "127.0.0.1:0", time.Hour
+	cfg.ForwardBatch, cfg.HeartbeatEvery = s.spec.ForwardBatch, s.spec.HeartbeatEvery
 	if s.hub != "" {
 		cfg.HubURLs, cfg.LeafSeed = strings.Split(s.hub, ","), s.seed
 	}
