@@ -435,7 +435,7 @@ func (n *Node) openRules(ctx context.Context) error {
 	if n.Telemetry, err = telemetry.New(w, n.Machines, c.telemetry()); err != nil {
 		return err
 	}
-	n.Stock = stock.New(w, n.Machines, c.Thresholds)
+	n.Stock = stock.New(w, n.Machines, stock.Config{Thresholds: c.Thresholds, MaxClockSkew: c.MaxClockSkew})
 	if n.Sales, err = sale.New(w, n.Machines, n.Stock, c.sale()); err != nil {
 		return err
 	}

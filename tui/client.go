@@ -16,8 +16,9 @@ import (
 type Client interface {
 	// Candidates is the driver's route from central (GET /routes/candidates).
 	Candidates(ctx context.Context) ([]hqapi.Candidate, error)
-	// Machines lists the site's active machines (edge GET /machines).
-	Machines(ctx context.Context) ([]edgeapi.Machine, error)
+	// Machines lists the site's active machines and names the edge's site
+	// (edge GET /machines).
+	Machines(ctx context.Context) (edgeapi.MachineList, error)
 	// Inventory lists a machine's products (edge GET /machines/{id}/inventory).
 	Inventory(ctx context.Context, machineID string) ([]edgeapi.InventoryItem, error)
 	// OpenAlerts lists the site's open alerts (edge GET /alerts?status=OPEN).
@@ -28,7 +29,8 @@ type Client interface {
 
 // Restock is one visit to one machine as the app queues it: the body of
 // the edge's restock request and the machine it is for. MovementID is its
-// idempotency key.
+// idempotency key; SiteID binds it to the site where it was recorded and
+// PerformedAt says when.
 type Restock struct {
 	MachineID string `json:"-"`
 	edgeapi.Restock
@@ -76,11 +78,11 @@ func (c *HTTPClient) Candidates(ctx context.Context) ([]hqapi.Candidate, error) 
 }
 
 // Machines implements Client.
-func (c *HTTPClient) Machines(ctx context.Context) ([]edgeapi.Machine, error) {
+func (c *HTTPClient) Machines(ctx context.Context) (edgeapi.MachineList, error) {
 	if c.edErr != nil {
-		return nil, c.edErr
+		return edgeapi.MachineList{}, c.edErr
 	}
-	return c.edge.Machines(ctx, "ACTIVE")
+	return c.edge.MachineList(ctx, "ACTIVE")
 }
 
 // Inventory implements Client.

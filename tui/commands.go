@@ -22,6 +22,7 @@ type (
 	cacheMsg struct {
 		route *cachedRoute
 		pick  *PickList
+		edge  *cachedEdge
 		err   error
 	}
 	routeMsg struct {
@@ -30,6 +31,7 @@ type (
 		err   error
 	}
 	machinesMsg struct {
+		site     string
 		machines []edgeapi.Machine
 		alerts   []edgeapi.Alert
 		err      error
@@ -67,6 +69,8 @@ type (
 type deps struct {
 	client     Client
 	queue      *Queue
+	edge       *edgeCache
+	edgeURL    string // the configured edge (its cache is kept under it)
 	cacheDir   string
 	exportDir  string
 	now        func() time.Time
@@ -107,6 +111,13 @@ func (d deps) loadCache() tea.Cmd {
 		if ok {
 			msg.pick = &p
 		}
+		e, ok, err := d.edge.load(d.edgeURL)
+		if err != nil {
+			return cacheMsg{err: err}
+		}
+		if ok {
+			msg.edge = &e
+		}
 		return msg
 	}
 }
@@ -132,12 +143,22 @@ func (d deps) fetchMachines() tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := d.ctx()
 		defer cancel()
-		ms, err := d.client.Machines(ctx)
+		ml, err := d.client.Machines(ctx)
 		if err != nil {
 			return machinesMsg{err: err}
 		}
 		as, err := d.client.OpenAlerts(ctx)
-		return machinesMsg{machines: ms, alerts: as, err: err}
+		if err != nil {
+			return machinesMsg{site: ml.Site, err: err}
+		}
+		at := d.now().UTC()
+		err = d.edge.update(d.edgeURL, ml.Site, func(e *cachedEdge) {
+			e.FetchedAt, e.Machines, e.Alerts = at, ml.Machines, as
+		})
+		if err != nil {
+			err = fmt.Errorf("cache machines: %w", err)
+		}
+		return machinesMsg{site: ml.Site, machines: ml.Machines, alerts: as, err: err}
 	}
 }
 
@@ -146,6 +167,12 @@ func (d deps) fetchInventory(id string) tea.Cmd {
 		ctx, cancel := d.ctx()
 		defer cancel()
 		items, err := d.client.Inventory(ctx, id)
+		if err == nil {
+			at := d.now().UTC()
+			if cerr := d.edge.update(d.edgeURL, "", func(e *cachedEdge) { e.Inventory[id], e.InventoryAt[id] = items, at }); cerr != nil {
+				err = fmt.Errorf("cache products: %w", cerr)
+			}
+		}
 		return inventoryMsg{machine: id, items: items, err: err}
 	}
 }
@@ -174,13 +201,14 @@ func (d deps) export(p PickList) tea.Cmd {
 // driver confirmed is never lost, and it is sent with the same movementId
 // until the edge has answered it (so it is applied exactly once).
 func (d deps) submit(r Restock) tea.Cmd {
+	site := r.SiteID
 	return func() tea.Msg {
 		if err := d.queue.Add(r, d.now()); err != nil {
 			return restockMsg{restock: r, err: fmt.Errorf("queue restock: %w", err)}
 		}
 		var mine *edgeapi.RestockResult
 		var mineErr error
-		_, err := d.queue.Deliver(func(x Restock) error {
+		_, err := d.queue.Deliver(site, func(x Restock) error {
 			ctx, cancel := d.ctx()
 			defer cancel()
 			res, err := d.client.Restock(ctx, x)
@@ -208,11 +236,11 @@ func (d deps) submit(r Restock) tea.Cmd {
 	}
 }
 
-// deliver sends the queued restocks.
-func (d deps) deliver() tea.Cmd {
+// deliver sends the queued restocks of site.
+func (d deps) deliver(site string) tea.Cmd {
 	return func() tea.Msg {
 		var done []string
-		_, err := d.queue.Deliver(func(x Restock) error {
+		_, err := d.queue.Deliver(site, func(x Restock) error {
 			ctx, cancel := d.ctx()
 			defer cancel()
 			_, err := d.client.Restock(ctx, x)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/internal/client"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/hqapi"
 )
 
@@ -19,6 +20,7 @@ const (
 	routeFile = "route.json"
 	pickFile  = "picklist.json"
 	queueFile = "queue.json"
+	edgeFile  = "edge.json"
 )
 
 // writeFileSync replaces path with data durably: a temporary file is
@@ -85,6 +87,56 @@ type cachedRoute struct {
 	Candidates []hqapi.Candidate `json:"candidates"`
 }
 
+// cachedEdge is the last data fetched from the site's edge: which site it
+// is, its machines and alerts, and each machine's products as last seen.
+type cachedEdge struct {
+	EdgeURL     string                             `json:"edgeUrl"`
+	Site        string                             `json:"site"`
+	FetchedAt   time.Time                          `json:"fetchedAt"`
+	Machines    []edgeapi.Machine                  `json:"machines"`
+	Alerts      []edgeapi.Alert                    `json:"alerts"`
+	Inventory   map[string][]edgeapi.InventoryItem `json:"inventory"`
+	InventoryAt map[string]time.Time               `json:"inventoryAt"`
+}
+
+// edgeCache keeps cachedEdge on disk; the fetch commands update it from
+// their goroutines.
+type edgeCache struct {
+	path string
+	mu   sync.Mutex
+}
+
+// load reads the cache; ok is false when there is none for edgeURL (a
+// cache of another edge says nothing about this one).
+func (c *edgeCache) load(edgeURL string) (e cachedEdge, ok bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	found, err := readJSON(c.path, &e)
+	if err != nil || !found || e.EdgeURL != edgeURL || e.Site == "" {
+		return cachedEdge{}, false, err
+	}
+	return e, true, nil
+}
+
+// update applies fn to the cache of edgeURL (a new one if the cache holds
+// another edge or another site) and writes it durably.
+func (c *edgeCache) update(edgeURL, site string, fn func(*cachedEdge)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var e cachedEdge
+	if _, err := readJSON(c.path, &e); err != nil || e.EdgeURL != edgeURL || (site != "" && e.Site != site) {
+		e = cachedEdge{EdgeURL: edgeURL, Site: site}
+	}
+	if e.Inventory == nil {
+		e.Inventory, e.InventoryAt = map[string][]edgeapi.InventoryItem{}, map[string]time.Time{}
+	}
+	fn(&e)
+	if e.Site == "" {
+		return nil // nothing worth keeping before the edge said which site it is
+	}
+	return writeJSON(c.path, e)
+}
+
 // Pending is a restock waiting to be delivered to the edge.
 type Pending struct {
 	Restock  Restock   `json:"restock"`
@@ -140,6 +192,26 @@ func (q *Queue) Pending() int {
 	return n
 }
 
+// PendingElsewhere counts the entries still to deliver that belong to
+// another site than site.
+func (q *Queue) PendingElsewhere(site string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, p := range q.items {
+		if p.Error == "" && !p.forSite(site) {
+			n++
+		}
+	}
+	return n
+}
+
+// forSite reports whether p may be delivered to site's edge. An entry
+// queued before visits were bound to a site has none and goes anywhere.
+func (p Pending) forSite(site string) bool {
+	return p.Restock.SiteID == "" || p.Restock.SiteID == site
+}
+
 // Add appends r durably.
 func (q *Queue) Add(r Restock, now time.Time) error {
 	q.mu.Lock()
@@ -171,20 +243,25 @@ func (q *Queue) update(id string, fn func(*Pending) bool) error {
 	return nil
 }
 
-// Deliver sends every pending restock in order with send. A delivered one
-// (including an idempotent replay) leaves the queue; a refused one stays,
-// marked with the refusal; delivery stops at the first retryable failure.
-// It returns how many were delivered and the error that stopped it.
-func (q *Queue) Deliver(send func(Restock) error) (int, error) {
+// Deliver sends every pending restock of site in order with send; visits
+// bound to another site stay queued, untouched, for that site's edge (and
+// with site "" — the edge's site not known yet — only unbound ones go). A
+// delivered one (including an idempotent replay) leaves the queue; a
+// refused one stays, marked with the refusal; one the edge says belongs to
+// another site stays as it is; delivery stops at the first retryable
+// failure. It returns how many were delivered and the error that stopped it.
+func (q *Queue) Deliver(site string, send func(Restock) error) (int, error) {
 	q.sending.Lock()
 	defer q.sending.Unlock()
 	n := 0
 	for _, p := range q.Items() {
-		if p.Error != "" {
+		if p.Error != "" || !p.forSite(site) {
 			continue
 		}
 		err := send(p.Restock)
 		switch {
+		case siteMismatch(err):
+			continue
 		case err == nil:
 			if uerr := q.update(p.Restock.MovementID, func(*Pending) bool { return false }); uerr != nil {
 				return n, uerr
@@ -200,6 +277,12 @@ func (q *Queue) Deliver(send func(Restock) error) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// siteMismatch reports the edge's refusal of a visit recorded at another site.
+func siteMismatch(err error) bool {
+	var e *client.Error
+	return errors.As(err, &e) && e.Code == "SITE_MISMATCH"
 }
 
 // Discard removes a refused entry the driver has seen.

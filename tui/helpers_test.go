@@ -160,7 +160,7 @@ func (w *world) model(dir string, retry time.Duration) (*model, *Queue) {
 	}
 	c := NewHTTPClient(w.central.URL, w.edgeURL(), w.driverCreds(), w.driverCreds(), 5*time.Second, nil)
 	n := 0
-	m := newModel(deps{client: c, queue: q, cacheDir: dir, exportDir: dir, now: func() time.Time { return t0 }, retryEvery: retry, loc: time.UTC,
+	m := newModel(deps{client: c, queue: q, edgeURL: w.edgeURL(), cacheDir: dir, exportDir: dir, now: func() time.Time { return t0 }, retryEvery: retry, loc: time.UTC,
 		newID: func() string { n++; return "visit-" + strings.Repeat("x", n) }})
 	return m, q
 }

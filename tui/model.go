@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -98,6 +99,9 @@ func newModel(d deps) *model {
 	if d.timeout == 0 {
 		d.timeout = 10 * time.Second
 	}
+	if d.edge == nil {
+		d.edge = &edgeCache{path: filepath.Join(d.cacheDir, edgeFile)}
+	}
 	c := &common{d: d, keys: defaultKeys()}
 	ti := textinput.New()
 	ti.Prompt = "/"
@@ -160,11 +164,19 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.pick != nil && c.pick == nil {
 			c.pick = msg.pick
 		}
+		if msg.edge != nil && c.cached == nil {
+			c.cached = msg.edge
+			if c.site == "" {
+				c.site = msg.edge.Site
+			}
+		}
+		m.offlineFromCache()
 	case routeMsg:
 		c.central = linkState(msg.err)
 		if msg.cands != nil {
 			c.cands, c.routeAt, c.routeCached = msg.cands, msg.at, false
 		}
+		m.offlineFromCache()
 		switch {
 		case msg.err == nil:
 		case c.cands != nil && errors.Is(msg.err, client.ErrUnreachable):
@@ -174,18 +186,43 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case machinesMsg:
 		c.edge = linkState(msg.err)
-		if msg.err != nil {
-			c.setErr(msg.err)
-			return m, nil
+		if msg.site != "" {
+			c.site = msg.site
 		}
-		c.machines, c.alerts = msg.machines, msg.alerts
+		if msg.err != nil {
+			if c.edge == connOffline && m.offlineFromCache() {
+				c.setStatus("%s", c.offlineNote())
+				return m, nil
+			}
+			c.setErr(msg.err)
+			if msg.machines == nil {
+				return m, nil
+			}
+		}
+		c.machines, c.alerts, c.fromCache = msg.machines, msg.alerts, false
+		c.remember(func(e *cachedEdge) { e.FetchedAt, e.Machines, e.Alerts = d.now().UTC(), msg.machines, msg.alerts })
 		return m, m.deliverIfPending()
 	case inventoryMsg:
 		c.edge = linkState(msg.err)
-		if msg.err != nil {
+		if msg.err != nil && msg.items == nil {
+			if c.edge == connOffline && msg.machine == m.inventory.machine {
+				if items, at, ok := c.cachedInventory(msg.machine); ok {
+					m.inventory.items = items
+					c.cacheAt = at
+					c.setStatus("%s", c.offlineNote())
+					return m, nil
+				}
+				m.inventory.items = []edgeapi.InventoryItem{}
+				c.setStatus("edge unreachable and no products of %s are cached: nothing to restock from here", msg.machine)
+				return m, nil
+			}
 			c.setErr(msg.err)
 			return m, nil
 		}
+		if msg.err != nil {
+			c.setErr(msg.err)
+		}
+		c.remember(func(e *cachedEdge) { e.Inventory[msg.machine], e.InventoryAt[msg.machine] = msg.items, d.now().UTC() })
 		if msg.machine == m.inventory.machine {
 			m.inventory.items = msg.items
 			if m.inventory.items == nil {
@@ -212,7 +249,11 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			c.setErr(msg.err)
 		}
 	case tickMsg:
-		return m, tea.Batch(d.tick(), m.deliverIfPending())
+		cmds := []tea.Cmd{d.tick(), m.deliverIfPending()}
+		if c.edge == connOffline && c.fromCache && m.state != stateRoute && m.state != statePick {
+			cmds = append(cmds, d.fetchMachines()) // is the edge back?
+		}
+		return m, tea.Batch(cmds...)
 	case pickBuiltMsg:
 		p := msg.pick
 		c.pick = &p
@@ -229,8 +270,16 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.goTo(stateRestock)
 		c.setStatus("restock %s: type numbers, tab to move, enter to confirm", m.inventory.machine)
 	case submitMsg:
+		if c.site == "" {
+			c.setErr(errors.New("this edge has not said which site it is yet: the visit cannot be bound to its site (r to retry the edge)"))
+			return m, nil
+		}
+		// The visit is bound to this site and to now: queued, it goes only
+		// to this site's edge, and a count is applied as of now.
+		r := msg.restock
+		r.SiteID, r.PerformedAt = c.site, d.now().UTC().Format(time.RFC3339)
 		m.sending = true
-		return m, d.submit(msg.restock)
+		return m, d.submit(r)
 	default:
 		if m.filtering {
 			var cmd tea.Cmd
@@ -242,11 +291,51 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *model) deliverIfPending() tea.Cmd {
-	if m.c.d.queue.Pending() == 0 || m.delivering || m.sending {
+	q := m.c.d.queue
+	if q.Pending()-q.PendingElsewhere(m.c.site) == 0 || m.delivering || m.sending || m.c.site == "" {
 		return nil
 	}
 	m.delivering = true
-	return m.c.d.deliver()
+	return m.c.d.deliver(m.c.site)
+}
+
+// offlineFromCache shows the site's machines from cached data when the
+// edge is unreachable: the edge's own last answers or the route central
+// last sent for this site, whichever is newer. It reports whether it did.
+func (m *model) offlineFromCache() bool {
+	c := m.c
+	if c.edge != connOffline || (c.machines != nil && !c.fromCache) || c.site == "" {
+		return false
+	}
+	var at time.Time
+	var ms []edgeapi.Machine
+	var as []edgeapi.Alert
+	if e := c.cached; e != nil && e.Site == c.site && e.Machines != nil {
+		at, ms, as = e.FetchedAt, e.Machines, e.Alerts
+	}
+	if cand := c.routeOf(c.site); cand != nil && (ms == nil || c.routeAt.After(at)) {
+		at, ms, as = c.routeAt, nil, nil
+		for _, rm := range cand.Machines {
+			mc := edgeapi.Machine{MachineID: rm.MachineID, Status: rm.Status, Location: edgeapi.Location{City: rm.City, Building: rm.Building}}
+			ms = append(ms, mc)
+			for _, a := range rm.Alerts {
+				as = append(as, edgeapi.Alert{MachineID: rm.MachineID, Type: a})
+			}
+			for _, sl := range rm.Slots {
+				for _, a := range sl.Alerts {
+					as = append(as, edgeapi.Alert{MachineID: rm.MachineID, ProductID: sl.ProductID, Type: a})
+				}
+			}
+		}
+		if ms == nil {
+			ms = []edgeapi.Machine{}
+		}
+	}
+	if ms == nil {
+		return false
+	}
+	c.machines, c.alerts, c.fromCache, c.cacheAt = ms, as, true, at
+	return true
 }
 
 func (m *model) refreshInventory() tea.Cmd {
@@ -273,7 +362,11 @@ func (m *model) restocked(msg restockMsg) tea.Cmd {
 		return tea.Batch(c.d.fetchInventory(msg.restock.MachineID), c.d.fetchMachines())
 	case msg.queued:
 		c.edge = connOffline
-		c.setStatus("edge unreachable: restock of %s queued (pending), it will be sent when the edge is back", msg.restock.MachineID)
+		if c.cacheAt.IsZero() {
+			c.setStatus("edge unreachable: restock of %s queued (pending), it will be sent when the edge is back", msg.restock.MachineID)
+		} else {
+			c.setStatus("restock of %s queued; %s", msg.restock.MachineID, c.offlineNote())
+		}
 		if m.state == stateRestock {
 			m.goTo(stateInventory)
 		}
@@ -375,9 +468,13 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 // to the selection, its footer, the status line and the help, cut to the
 // terminal's size.
 func (m *model) View() string {
+	c := m.c
 	w := max(m.width, 10)
 	cut := func(s string) string { return ansi.Truncate(s, w, "…") }
 	title := "vendsync driver · " + titles[m.state]
+	if m.state == stateMachines && c.site != "" {
+		title += " " + c.site
+	}
 	if m.state == stateInventory || m.state == stateRestock {
 		title += " " + m.inventory.machine
 	}
@@ -424,7 +521,11 @@ func (m *model) statusLine(w int) string {
 	c := m.c
 	pending := c.d.queue.Pending()
 	refused := len(c.d.queue.Items()) - pending
-	s := fmt.Sprintf(" central %s │ edge %s │ pending %d", c.central, c.edge, pending)
+	elsewhere := c.d.queue.PendingElsewhere(c.site)
+	s := fmt.Sprintf(" central %s │ edge %s │ pending %d", c.central, c.edge, pending-elsewhere)
+	if elsewhere > 0 {
+		s += fmt.Sprintf(" │ other sites %d", elsewhere)
+	}
 	if refused > 0 {
 		s += fmt.Sprintf(" │ refused %d", refused)
 	}

@@ -48,7 +48,7 @@ func TestQueue_Deliver(t *testing.T) {
 				}
 			}
 			var sent []string
-			n, err := q.Deliver(func(r Restock) error {
+			n, err := q.Deliver("", func(r Restock) error {
 				if r.MachineID != "M"+r.MovementID {
 					t.Fatalf("restock %s for machine %q", r.MovementID, r.MachineID)
 				}

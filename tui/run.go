@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg Config) error {
 		export = cfg.CacheDir
 	}
 	c := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout, cfg.TLS)
-	m := newModel(deps{client: c, queue: q, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
+	m := newModel(deps{client: c, queue: q, edgeURL: cfg.EdgeURL, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if cfg.AltScreen {
 		opts = append(opts, tea.WithAltScreen())

@@ -33,11 +33,77 @@ type common struct {
 	pick        *PickList
 	machines    []edgeapi.Machine
 	alerts      []edgeapi.Alert
+	// site is the edge's site: from its answers, else from the edge cache.
+	// Visits are bound to it.
+	site string
+	// cached is what the app last fetched from this edge (nil: nothing yet).
+	cached *cachedEdge
+	// fromCache says the machines shown are cached, as of cacheAt.
+	fromCache bool
+	cacheAt   time.Time
 	// query is the active filter, lower case.
 	query string
 }
 
 func (c *common) setErr(err error) { c.status, c.statusErr = "error: "+err.Error(), true }
+
+// remember updates the in-memory copy of the edge cache (the fetch
+// commands write the file) so data seen this session is there offline.
+func (c *common) remember(fn func(*cachedEdge)) {
+	if c.site == "" {
+		return
+	}
+	if c.cached == nil || c.cached.Site != c.site {
+		c.cached = &cachedEdge{EdgeURL: c.d.edgeURL, Site: c.site}
+	}
+	if c.cached.Inventory == nil {
+		c.cached.Inventory, c.cached.InventoryAt = map[string][]edgeapi.InventoryItem{}, map[string]time.Time{}
+	}
+	fn(c.cached)
+}
+
+// routeOf is site's candidate on the route, nil if it is not on it.
+func (c *common) routeOf(site string) *hqapi.Candidate {
+	for i := range c.cands {
+		if c.cands[i].Site == site {
+			return &c.cands[i]
+		}
+	}
+	return nil
+}
+
+// cachedInventory is a machine's products as last seen: from the edge or
+// from central's route for this site, whichever is newer.
+func (c *common) cachedInventory(machine string) ([]edgeapi.InventoryItem, time.Time, bool) {
+	var items []edgeapi.InventoryItem
+	var at time.Time
+	if e := c.cached; e != nil && e.Site == c.site && e.Inventory[machine] != nil {
+		items, at = e.Inventory[machine], e.InventoryAt[machine]
+	}
+	if cand := c.routeOf(c.site); cand != nil && (items == nil || c.routeAt.After(at)) {
+		for _, rm := range cand.Machines {
+			if rm.MachineID != machine {
+				continue
+			}
+			items, at = []edgeapi.InventoryItem{}, c.routeAt
+			for _, sl := range rm.Slots {
+				items = append(items, edgeapi.InventoryItem{ProductID: sl.ProductID, Name: sl.Name, Quantity: sl.Quantity, ExpiryDate: sl.ExpiryDate,
+					LowStockLimit: sl.LowStockLimit, ParLevel: sl.ParLevel, CasePack: sl.CasePack, OpenAlerts: sl.Alerts})
+			}
+		}
+	}
+	return items, at, items != nil
+}
+
+// offlineNote says the app works from cached data and what waits to go.
+func (c *common) offlineNote() string {
+	n := c.d.queue.Pending() - c.d.queue.PendingElsewhere(c.site)
+	visits := "visits"
+	if n == 1 {
+		visits = "visit"
+	}
+	return fmt.Sprintf("edge unreachable — working from cache of %s; %d %s queued", c.cacheAt.In(c.d.loc).Format("15:04"), n, visits)
+}
 
 func (c *common) setStatus(format string, args ...any) {
 	c.status, c.statusErr = fmt.Sprintf(format, args...), false
@@ -313,16 +379,21 @@ func (s *machinesScreen) view() (header, rows []string, selected int, footer []s
 	if s.c.machines == nil {
 		msg := "connecting to the site's edge…"
 		if s.c.edge == connOffline {
-			msg = "the site's edge is unreachable: restocks are queued; r to retry"
+			msg = "the site's edge is unreachable and nothing of it is cached yet (the app has not reached it before): r to retry"
 		}
 		header = []string{dimStyle.Render(msg)}
 	} else {
-		header = []string{fmt.Sprintf("%-14s %-24s %-12s %s", "MACHINE", "LOCATION", "STATUS", "OPEN ALERTS")}
+		if s.c.fromCache {
+			header = append(header, dimStyle.Render(s.c.offlineNote()))
+		}
+		header = append(header, fmt.Sprintf("%-14s %-24s %-12s %s", "MACHINE", "LOCATION", "STATUS", "OPEN ALERTS"))
 	}
 	queued := s.c.d.queue.Items()
 	pending := map[string]int{}
 	for _, p := range queued {
-		pending[p.Machine]++
+		if p.forSite(s.c.site) {
+			pending[p.Machine]++
+		}
 	}
 	vis := s.rows()
 	for _, i := range vis {
@@ -344,6 +415,9 @@ func (s *machinesScreen) view() (header, rows []string, selected int, footer []s
 		st := "pending"
 		if p.Error != "" {
 			st = "refused: " + p.Error
+		}
+		if !p.forSite(s.c.site) {
+			st = "kept for site " + p.Restock.SiteID
 		}
 		footer = append(footer, fmt.Sprintf("queued %s for %s at %s (%d attempts): %s", p.Restock.MovementID, p.Machine,
 			p.QueuedAt.In(s.c.d.loc).Format("15:04"), p.Attempts, st))

@@ -270,7 +270,7 @@ func (s *server) listMachines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, edgeapi.MachineList{Machines: machinesOut(ms)})
+	web.WriteJSON(w, http.StatusOK, edgeapi.MachineList{Machines: machinesOut(ms), Site: s.cfg.Store.Site.ID})
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/check"
@@ -17,9 +18,15 @@ import (
 
 // RestockIn is one restock visit to one machine (POST /machines/{id}/restock).
 // MovementID is chosen by the client and is the visit's idempotency key.
+// SiteID, when given, must be this edge's site: a visit queued at one site
+// is never applied to another site's machine of the same id. PerformedAt
+// (RFC 3339, default: when the edge receives it) is when the driver did the
+// visit; a count is applied as of that time.
 type RestockIn struct {
-	MovementID string        `json:"movementId"`
-	Items      []RestockItem `json:"items"`
+	MovementID  string        `json:"movementId"`
+	SiteID      string        `json:"siteId,omitempty"`
+	PerformedAt string        `json:"performedAt,omitempty"`
+	Items       []RestockItem `json:"items"`
 }
 
 // RestockItem is what a driver did to one product of the machine. Removals
@@ -67,43 +74,80 @@ type RestockResult struct {
 // MaxRestockItems bounds the products in one restock.
 const MaxRestockItems = 1000
 
-func checkRestock(machineID string, in RestockIn) ([]byte, error) {
+// visit is a checked restock: its body hash and when it was performed.
+type visit struct {
+	hash []byte
+	at   time.Time
+	// asOf is set when the client gave performedAt: counts are then
+	// applied as of that time.
+	asOf bool
+}
+
+func (r *Rules) checkRestock(machineID string, in RestockIn) (visit, error) {
+	var v visit
 	if err := check.ID("movementId", in.MovementID); err != nil {
-		return nil, err
+		return v, err
+	}
+	if in.SiteID != "" {
+		if err := check.ID("siteId", in.SiteID); err != nil {
+			return v, err
+		}
+		if site := r.w.Site().ID; in.SiteID != site {
+			return v, errs.Errorf(errs.Conflict, "SITE_MISMATCH", "siteId",
+				"this visit was recorded for site %q; this edge is site %q", in.SiteID, site)
+		}
+	}
+	now := r.w.Now()
+	v.at = now
+	if in.PerformedAt != "" {
+		at, err := check.Timestamp("performedAt", in.PerformedAt, now, r.cfg.MaxClockSkew)
+		if err != nil {
+			return v, err
+		}
+		if at.Before(now.Add(-r.cfg.MaxVisitAge)) {
+			return v, errs.Invalidf("performedAt", "performedAt %s is more than %s before the edge's clock; record the visit again with a new count",
+				in.PerformedAt, r.cfg.MaxVisitAge)
+		}
+		v.at, v.asOf = at, true
 	}
 	if len(in.Items) == 0 {
-		return nil, errs.Invalidf("items", "items must hold at least one product")
+		return v, errs.Invalidf("items", "items must hold at least one product")
 	}
 	if len(in.Items) > MaxRestockItems {
-		return nil, errs.Invalidf("items", "items holds %d products; at most %d per restock", len(in.Items), MaxRestockItems)
+		return v, errs.Invalidf("items", "items holds %d products; at most %d per restock", len(in.Items), MaxRestockItems)
 	}
 	seen := map[string]bool{}
 	for i, it := range in.Items {
 		f := func(name string) string { return fmt.Sprintf("items[%d].%s", i, name) }
 		if err := check.ID(f("productId"), it.ProductID); err != nil {
-			return nil, err
+			return v, err
 		}
 		if seen[it.ProductID] {
-			return nil, errs.Invalidf(f("productId"), "product %q appears twice; give one line per product", it.ProductID)
+			return v, errs.Invalidf(f("productId"), "product %q appears twice; give one line per product", it.ProductID)
 		}
 		seen[it.ProductID] = true
 		if err := check.First(check.Count(f("added"), it.Added, wire.MaxQuantity), check.Count(f("removedExpired"), it.RemovedExpired, wire.MaxQuantity),
 			check.Count(f("removedDamaged"), it.RemovedDamaged, wire.MaxQuantity), check.Count(f("countedQuantity"), it.CountedQuantity, wire.MaxQuantity),
 			check.Date(f("expiryDate"), it.ExpiryDate)); err != nil {
-			return nil, err
+			return v, err
 		}
 		if val(it.Added) == 0 && val(it.RemovedExpired) == 0 && val(it.RemovedDamaged) == 0 && it.CountedQuantity == nil && it.ExpiryDate == "" {
-			return nil, errs.Invalidf(f("productId"), "nothing to record for product %q: give added, removedExpired, removedDamaged, countedQuantity or expiryDate", it.ProductID)
+			return v, errs.Invalidf(f("productId"), "nothing to record for product %q: give added, removedExpired, removedDamaged, countedQuantity or expiryDate", it.ProductID)
 		}
 	}
 	// The hash covers the machine and the normalized body: the same key for
-	// another machine or other quantities is a conflict, not a replay.
+	// another machine or other quantities is a conflict, not a replay. The
+	// site and time are left out when absent, so a visit recorded before
+	// they existed still replays.
 	b, _ := json.Marshal(struct {
 		M string
 		I []RestockItem
-	}{machineID, in.Items})
+		S string `json:",omitempty"`
+		P string `json:",omitempty"`
+	}{machineID, in.Items, in.SiteID, in.PerformedAt})
 	h := sha256.Sum256(b)
-	return h[:], nil
+	v.hash = h[:]
+	return v, nil
 }
 
 func val(p *int64) int64 {
@@ -128,16 +172,18 @@ func (r *Rules) Restock(ctx context.Context, machineID string, in RestockIn, by 
 	if err := check.ID("machineId", machineID); err != nil {
 		return RestockResult{}, err
 	}
-	hash, err := checkRestock(machineID, in)
+	v, err := r.checkRestock(machineID, in)
 	if err != nil {
 		return RestockResult{}, err
 	}
-	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (RestockResult, error) { return r.restock(t, machineID, in, hash, by) })
+	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (RestockResult, error) { return r.restock(t, machineID, in, v, by) })
 }
 
 const (
 	findMovement = `SELECT line, machine_id, product_id, reason, delta, after, seq, body_hash FROM stock_movements
 		WHERE movement_id = ? ORDER BY line`
+	// soldSince is the units of a product a machine sold after a time.
+	soldSince      = `SELECT COALESCE(SUM(quantity), 0) FROM sales_events WHERE machine_id = ? AND product_id = ? AND event_time > ?`
 	insertMovement = `INSERT INTO stock_movements (movement_id, line, machine_id, product_id, reason, delta, after, performed_by, performed_at, body_hash, seq)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -175,7 +221,8 @@ type plannedLine struct {
 	delta, after int64
 }
 
-func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, hash []byte, by string) (RestockResult, error) {
+func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, v visit, by string) (RestockResult, error) {
+	hash := v.hash
 	if prev, ok, err := r.findRestock(t, in.MovementID, hash); err != nil || ok {
 		return prev, err
 	}
@@ -185,10 +232,11 @@ func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, hash []byt
 	// Plan every line against the current view before writing anything, so
 	// a bad line rejects the whole visit.
 	type planned struct {
-		it     *Slot
-		before int64
-		next   Slot
-		lines  []plannedLine
+		it        *Slot
+		before    int64
+		next      Slot
+		lines     []plannedLine
+		soldSince int64
 	}
 	plans := make([]planned, 0, len(in.Items))
 	for i, ri := range in.Items {
@@ -225,7 +273,18 @@ func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, hash []byt
 			add(ReasonRestock, n)
 		}
 		if ri.CountedQuantity != nil {
-			add(ReasonCount, *ri.CountedQuantity-qty)
+			// The count is the shelf at v.at: what the machine sold since
+			// then has left the shelf too.
+			counted := *ri.CountedQuantity
+			if v.asOf {
+				var sold int64
+				if err := t.QueryRow(r.soldSince, machineID, ri.ProductID, v.at.UnixMilli()).Scan(&sold); err != nil {
+					return RestockResult{}, fmt.Errorf("sales since the count: %w", err)
+				}
+				p.soldSince = sold
+				counted = max(0, counted-sold)
+			}
+			add(ReasonCount, counted-qty)
 		}
 		if len(p.lines) == 0 {
 			add(ReasonVisit, 0)
@@ -254,19 +313,25 @@ func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, hash []byt
 		for _, l := range p.lines {
 			line++
 			mvID := fmt.Sprintf("%s:%d", in.MovementID, line)
-			seq, err := t.Emit(envelope.KindStock, t.Now(), envelope.StockMovement{MovementID: mvID, MachineID: machineID, ProductID: product,
+			seq, err := t.Emit(envelope.KindStock, v.at, envelope.StockMovement{MovementID: mvID, MachineID: machineID, ProductID: product,
 				Reason: l.reason, Delta: l.delta, After: l.after, By: by})
 			if err != nil {
 				return RestockResult{}, err
 			}
 			if _, err := t.Exec(r.insertMovement, in.MovementID, line, machineID, product, l.reason, l.delta, l.after,
-				by, t.Now().UnixMilli(), hash, seq); err != nil {
+				by, v.at.UnixMilli(), hash, seq); err != nil {
 				return RestockResult{}, fmt.Errorf("insert stock movement: %w", err)
 			}
 			res.Lines = append(res.Lines, StockLine{Line: line, ProductID: product, Reason: l.reason, Delta: l.delta, After: l.after, Sequence: seq})
 		}
-		if err := t.Audit("inventory", machineID+"/"+product, "RESTOCK", by, map[string]any{
-			"movementId": in.MovementID, "item": in.Items[i], "before": p.before, "after": p.next.Qty}); err != nil {
+		detail := map[string]any{"movementId": in.MovementID, "item": in.Items[i], "before": p.before, "after": p.next.Qty}
+		if v.asOf {
+			detail["performedAt"] = v.at.UTC().Format(time.RFC3339Nano)
+			if in.Items[i].CountedQuantity != nil {
+				detail["soldSinceCount"] = p.soldSince
+			}
+		}
+		if err := t.Audit("inventory", machineID+"/"+product, "RESTOCK", by, detail); err != nil {
 			return RestockResult{}, err
 		}
 		if expiryChanged {

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/check"
@@ -51,18 +52,44 @@ type Rules struct {
 	w        *ingest.Writer
 	machines *machine.Rules
 	alerts   alert.Thresholds
+	cfg      Config
 
 	products map[string]*product
 	slots    map[slotKey]*Slot
 
-	setQty, insertProduct, updateProduct, insertSlot, updateSlot, restockSlot, findMovement, insertMovement *ingest.Stmt
+	setQty, insertProduct, updateProduct, insertSlot, updateSlot, restockSlot, findMovement, insertMovement, soldSince *ingest.Stmt
+}
+
+// Config bounds the stock rules. DefaultConfig gives the defaults.
+type Config struct {
+	// Thresholds decide the stock alerts.
+	Thresholds alert.Thresholds
+	// MaxClockSkew is how far ahead of the edge's clock a visit's
+	// performedAt may be.
+	MaxClockSkew time.Duration
+	// MaxVisitAge is how old a visit delivered late may be.
+	MaxVisitAge time.Duration
+}
+
+// DefaultConfig returns the defaults: the default thresholds, 5 minutes of
+// clock skew and visits up to 7 days old.
+func DefaultConfig() Config {
+	return Config{Thresholds: alert.DefaultThresholds(), MaxClockSkew: 5 * time.Minute, MaxVisitAge: 7 * 24 * time.Hour}
 }
 
 // New returns the stock rules, registered on w (before w.Open): a view of
-// every slot and product, and a sweep that re-evaluates expiry alerts.
-func New(w *ingest.Writer, machines *machine.Rules, th alert.Thresholds) *Rules {
+// every slot and product, and a sweep that re-evaluates expiry alerts. A
+// zero MaxClockSkew or MaxVisitAge takes its default.
+func New(w *ingest.Writer, machines *machine.Rules, cfg Config) *Rules {
+	def := DefaultConfig()
+	if cfg.MaxClockSkew <= 0 {
+		cfg.MaxClockSkew = def.MaxClockSkew
+	}
+	if cfg.MaxVisitAge <= 0 {
+		cfg.MaxVisitAge = def.MaxVisitAge
+	}
 	r := &Rules{
-		w: w, machines: machines, alerts: th,
+		w: w, machines: machines, alerts: cfg.Thresholds, cfg: cfg,
 		products:       map[string]*product{},
 		slots:          map[slotKey]*Slot{},
 		setQty:         w.Prepare(`UPDATE machine_inventory SET quantity = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`),
@@ -73,6 +100,7 @@ func New(w *ingest.Writer, machines *machine.Rules, th alert.Thresholds) *Rules 
 		restockSlot:    w.Prepare(`UPDATE machine_inventory SET quantity = ?, expiry_date = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`),
 		findMovement:   w.Prepare(findMovement),
 		insertMovement: w.Prepare(insertMovement),
+		soldSince:      w.Prepare(soldSince),
 	}
 	w.Register(r)
 	w.OnSweep(r.sweep)

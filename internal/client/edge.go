@@ -32,6 +32,13 @@ func (e *Edge) Machines(ctx context.Context, status string) ([]edgeapi.Machine, 
 	return out.Machines, err
 }
 
+// MachineList lists the site's machines like Machines, with the edge's site.
+func (e *Edge) MachineList(ctx context.Context, status string) (edgeapi.MachineList, error) {
+	var out edgeapi.MachineList
+	err := e.Do(ctx, http.MethodGet, "/machines"+query("status", status), nil, &out)
+	return out, err
+}
+
 // Machine returns one machine.
 func (e *Edge) Machine(ctx context.Context, id string) (edgeapi.Machine, error) {
 	var out edgeapi.Machine

@@ -56,9 +56,11 @@ type Machine struct {
 	State            *MachineState `json:"state,omitempty"`
 }
 
-// MachineList is the answer of GET /machines.
+// MachineList is the answer of GET /machines. Site is the edge's site, so
+// a client knows which site the machines belong to.
 type MachineList struct {
 	Machines []Machine `json:"machines"`
+	Site     string    `json:"site,omitempty"`
 }
 
 // InventoryItem is one product on one machine: an element of GET
@@ -339,10 +341,15 @@ type RestockItem struct {
 }
 
 // Restock is the body of POST /machines/{id}/restock: one visit to one
-// machine. MovementID is its idempotency key.
+// machine. MovementID is its idempotency key. SiteID, when given, is the
+// site the visit was recorded at: another site's edge refuses it (409
+// SITE_MISMATCH). PerformedAt (RFC 3339, default: on arrival) is when the
+// visit was done; a count is applied as of that time.
 type Restock struct {
-	MovementID string        `json:"movementId"`
-	Items      []RestockItem `json:"items"`
+	MovementID  string        `json:"movementId"`
+	SiteID      string        `json:"siteId,omitempty"`
+	PerformedAt string        `json:"performedAt,omitempty"`
+	Items       []RestockItem `json:"items"`
 }
 
 // StockLine is one stock movement a restock made.
