@@ -100,8 +100,11 @@ func (t *Tracker) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("liveness: subscribe: %w", err)
 	}
-	// Every node must hear heartbeats before it answers for them.
-	if err := t.cfg.Conn.FlushWithContext(ctx); err != nil {
+	// Every node must hear heartbeats before it answers for them. Flush
+	// needs a deadline; Open's caller may not have set one.
+	fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer fcancel()
+	if err := t.cfg.Conn.FlushWithContext(fctx); err != nil {
 		_ = sub.Unsubscribe()
 		return fmt.Errorf("liveness: subscribe: %w", err)
 	}
