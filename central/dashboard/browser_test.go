@@ -349,7 +349,9 @@ func TestBrowser_Dashboard(t *testing.T) {
 		t.Fatalf("by product the total is %d, by city %d", got, fleetTotal)
 	}
 	step(t, ctx, "filter Berlin", chromedp.SendKeys(chromedp.CSS("#city"), "Berlin\r"))
-	poll(t, ctx, "the Berlin chart", `location.search.includes("city=Berlin")`, 15*time.Second)
+	// The filter navigates: wait for the new page to be laid out, not just
+	// for its URL (a screenshot mid-navigation has no width).
+	poll(t, ctx, "the Berlin chart", `location.search.includes("city=Berlin") && document.readyState === "complete" && !!document.querySelector('svg[data-chart="sales"]')`, 15*time.Second)
 	berlin := eval[int64](t, ctx, `+document.querySelector('svg[data-chart="sales"]').dataset.total`)
 	if berlin <= 0 || berlin >= fleetTotal {
 		t.Fatalf("Berlin's total %d, the fleet's %d", berlin, fleetTotal)
