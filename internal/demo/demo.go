@@ -33,6 +33,7 @@ import (
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/provision"
+	"github.com/vendsync/vendsync/internal/tcplink"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -114,7 +115,7 @@ type site struct {
 	node         *edge.Node
 	api          *client.Edge
 	creds        client.Credentials
-	link         *linkProxy // nil: direct to central
+	link         *tcplink.Link // nil: direct to central
 	stats        simulate.Stats
 }
 
@@ -206,13 +207,13 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (err error) {
 			case <-time.After(cfg.OfflineAfter):
 			}
 			log.Info().Str("site", flaky.id).Msg("demo: cutting the site's link to central")
-			flaky.link.cut()
+			flaky.link.Cut()
 			select {
 			case <-runCtx.Done():
 			case <-time.After(cfg.OfflineFor):
 			}
 			offline := !flaky.node.Leaf.Connected()
-			flaky.link.restore()
+			flaky.link.Restore("")
 			log.Info().Str("site", flaky.id).Bool("wasOffline", offline).Msg("demo: link restored")
 		}()
 	}
@@ -238,7 +239,7 @@ loop:
 		}
 	}
 	simErr := sims.Wait()
-	flaky.link.restore()
+	flaky.link.Restore("")
 	fl.drawSummary(out, tty, lines)
 	var st simulate.Stats
 	for _, s := range fl.sites {
@@ -357,10 +358,10 @@ func (fl *fleet) startSites(ctx context.Context) error {
 		siteHubs := hubs
 		if i == len(sites)-1 {
 			var err error
-			if s.link, err = newLinkProxy(strings.TrimPrefix(hubs[0], "nats-leaf://")); err != nil {
+			if s.link, err = tcplink.Listen("127.0.0.1:0", hubs[0]); err != nil {
 				return err
 			}
-			siteHubs = []string{s.link.url()}
+			siteHubs = []string{s.link.URL()}
 		}
 		lat, lng := d.lat, d.lng
 		spec := provision.Site{Central: fl.nodes[i%3].URL(), Credentials: fl.hqCreds, Dir: s.dir, ID: d.id, Name: d.name, City: d.city, Timezone: d.tz,
@@ -562,7 +563,7 @@ func (fl *fleet) close() {
 	var wg sync.WaitGroup
 	for _, s := range fl.sites {
 		if s.link != nil {
-			s.link.close()
+			s.link.Close()
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); s.node.Close() }()
@@ -575,87 +576,6 @@ func (fl *fleet) close() {
 		}
 	}
 	wg.Wait()
-}
-
-// linkProxy forwards TCP to central's leaf port and can cut the link, like
-// a site's network going down and coming back.
-type linkProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]struct{}
-}
-
-func newLinkProxy(target string) (*linkProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	return p, nil
-}
-
-func (p *linkProxy) url() string { return "nats-leaf://" + p.ln.Addr().String() }
-
-func (p *linkProxy) cut() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *linkProxy) restore() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
-func (p *linkProxy) close() { p.ln.Close(); p.cut() }
-
-func (p *linkProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			p.mu.Lock()
-			down := p.down
-			p.mu.Unlock()
-			if down {
-				c.Close()
-				return
-			}
-			u, err := net.DialTimeout("tcp", p.target, 2*time.Second)
-			if err != nil {
-				c.Close()
-				return
-			}
-			p.mu.Lock()
-			if p.down {
-				p.mu.Unlock()
-				c.Close()
-				u.Close()
-				return
-			}
-			p.conns[c], p.conns[u] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			pipe := func(dst, src net.Conn) { io.Copy(dst, src); dst.Close(); src.Close() }
-			go pipe(c, u)
-			go pipe(u, c)
-		}()
-	}
 }
 
 // pinnedHTTP is an HTTP client for the simulator that trusts only the CA
