@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/stock"
+	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/downlink"
@@ -192,6 +194,21 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 			by = fmt.Sprintf("%s via central (downlink rev %d)", c.By, rev)
 		}
 		_, err = n.Faults.Update(ctx, id, c.Status, by)
+	case envelope.DownlinkDriver:
+		var c envelope.DriverCredential
+		if err := json.Unmarshal(value, &c); err != nil {
+			log.Warn().Err(err).Msg("downlink: bad driver credential skipped")
+			return nil
+		}
+		if err := n.Store.PutDriverClient(ctx, ids[0], c.Name, c.SecretHash, c.Revoked, time.Now()); err != nil {
+			if errors.Is(err, store.ErrNotDriverClient) {
+				log.Warn().Err(err).Msg("downlink: driver credential skipped")
+				return nil
+			}
+			return err
+		}
+		log.Info().Str("client", ids[0]).Bool("revoked", c.Revoked).Msg("downlink: driver credential applied")
+		return nil
 	}
 	if errs.Rejected(err) {
 		e, _ := errs.As(err)
