@@ -285,6 +285,11 @@ func siteMismatch(err error) bool {
 	return errors.As(err, &e) && e.Code == "SITE_MISMATCH"
 }
 
+// Retry clears an entry's refusal so it is delivered again as it is.
+func (q *Queue) Retry(id string) error {
+	return q.update(id, func(p *Pending) bool { p.Error = ""; return true })
+}
+
 // Discard removes a refused entry the driver has seen.
 func (q *Queue) Discard(id string) error {
 	return q.update(id, func(*Pending) bool { return false })

@@ -19,6 +19,8 @@ type PlannedSlot struct {
 	MachineID string `json:"machineId"`
 	ProductID string `json:"productId"`
 	Units     int64  `json:"units"`
+	// Done is the units the driver has since added to the slot.
+	Done int64 `json:"done,omitempty"`
 }
 
 // PickLine is one product to load in the van.
@@ -85,17 +87,33 @@ func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 	return pl
 }
 
-// Planned is the units the pick list planned for a slot (0 if none).
+// Planned is the units the pick list planned for a slot and not yet added
+// (0 if none).
 func (p *PickList) Planned(machineID, productID string) (int64, bool) {
 	if p == nil {
 		return 0, false
 	}
 	for _, s := range p.Slots {
 		if s.MachineID == machineID && s.ProductID == productID {
-			return s.Units, true
+			return max(0, s.Units-s.Done), true
 		}
 	}
 	return 0, false
+}
+
+// markDone counts a delivered restock's added units against the plan.
+func (p *PickList) markDone(r Restock) {
+	if p == nil {
+		return
+	}
+	for _, it := range r.Items {
+		for i := range p.Slots {
+			s := &p.Slots[i]
+			if s.MachineID == r.MachineID && s.ProductID == it.ProductID && (r.SiteID == "" || s.Site == r.SiteID) {
+				s.Done += it.Added
+			}
+		}
+	}
 }
 
 // CSV renders the pick list as CSV with a header row and a totals row.
