@@ -508,7 +508,7 @@ func (m *model) restocked(msg restockMsg) tea.Cmd {
 		}
 	default:
 		c.edge = linkState(msg.err)
-		c.setErrText("the edge refused the restock, nothing was recorded: " + msg.err.Error() + " (correct the form and confirm again, esc to drop it)")
+		c.setErrText(msg.err.Error() + " — refused by " + c.edgeSide() + ", nothing recorded: correct the form and confirm again (esc drops it)")
 	}
 	return nil
 }
@@ -644,9 +644,12 @@ func (m *model) View() string {
 	if m.state == stateInventory || m.state == stateRestock {
 		title += " " + m.inventory.machine
 	}
-	if c.site != "" {
+	switch {
+	case c.site != "" && m.state == stateMachines:
+		title += " " + c.site
+	case c.site != "":
 		title += " · site " + c.site
-	} else if c.d.route != nil {
+	case c.d.route != nil:
 		title += " · no site chosen (S)"
 	}
 	lines := []string{titleStyle.Render(cut(title))}

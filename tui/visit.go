@@ -132,9 +132,10 @@ func (c *common) driver() string {
 
 // leaveMachine is the visit record of the machine the driver is leaving:
 // arrived when it was opened, left now, with what was done and the notes.
+// A machine only looked at (nothing done, no notes) makes none.
 func (m *model) leaveMachine() tea.Cmd {
 	s, c := m.inventory, m.c
-	if s == nil || s.machine == "" || s.arrived.IsZero() || s.left {
+	if s == nil || s.machine == "" || s.arrived.IsZero() || s.left || (len(s.did) == 0 && s.notes == "") {
 		return nil
 	}
 	s.left = true
