@@ -1,7 +1,6 @@
 package dex
 
 import (
-	"cmp"
 	"slices"
 )
 
@@ -151,12 +150,4 @@ func meterOrNil(m Meter) *Meter {
 		return nil
 	}
 	return &m
-}
-
-// SortLines orders lines by unreported value, largest first (then by
-// selection), for a reader who wants the gap first.
-func SortLines(ls []Line) {
-	slices.SortStableFunc(ls, func(a, b Line) int {
-		return cmp.Or(cmp.Compare(b.Unreported.Value, a.Unreported.Value), cmp.Compare(a.Selection, b.Selection))
-	})
 }
