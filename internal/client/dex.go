@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/hqapi"
@@ -18,6 +19,16 @@ import (
 func (e *Edge) UploadDEX(ctx context.Context, machineID string, raw []byte) (edgeapi.DEXRead, error) {
 	var out edgeapi.DEXRead
 	ans, err := e.sendRaw(ctx, http.MethodPost, machinePath(machineID)+"/dex", "text/plain; charset=us-ascii", raw, &out)
+	out.Replayed = err == nil && ans.replayed()
+	return out, err
+}
+
+// UploadDEXAt is UploadDEX for a file read at readAt (the edge otherwise
+// takes the file's own EA3 read time, or the time of upload).
+func (e *Edge) UploadDEXAt(ctx context.Context, machineID string, raw []byte, readAt time.Time) (edgeapi.DEXRead, error) {
+	var out edgeapi.DEXRead
+	path := machinePath(machineID) + "/dex" + query("readAt", readAt.UTC().Format(time.RFC3339Nano))
+	ans, err := e.sendRaw(ctx, http.MethodPost, path, "text/plain; charset=us-ascii", raw, &out)
 	out.Replayed = err == nil && ans.replayed()
 	return out, err
 }
