@@ -266,10 +266,14 @@ func (d deps) submit(r Restock, replaces string) tea.Cmd {
 			log.Warn().Err(mineErr).Msg("restock refused by the edge (the form stays open to correct it)")
 			return restockMsg{restock: r, err: mineErr}
 		}
+		if err == nil && mineErr == nil && !d.queue.Has(r.MovementID) {
+			// Another delivery took it to the edge first.
+			return restockMsg{restock: r, result: &edgeapi.RestockResult{}}
+		}
 		if err == nil {
 			err = mineErr
 		}
-		log.Info().AnErr("reason", err).Msg("restock waits in the queue for the edge")
+		log.Info().AnErr("reason", err).Msg("waits in the queue for the edge")
 		return restockMsg{restock: r, queued: true, err: err}
 	}
 }

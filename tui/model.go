@@ -352,6 +352,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		r := msg.r
 		r.SiteID, r.PerformedAt = c.site, d.now().UTC().Format(time.RFC3339)
+		m.sending = true
 		return m, d.submit(r, "")
 	case startRestockMsg:
 		m.restock = newRestockScreen(c, m.inventory.machine, m.inventory.items)
@@ -460,6 +461,7 @@ func (m *model) refreshInventory() tea.Cmd {
 
 func (m *model) restocked(msg restockMsg) tea.Cmd {
 	c := m.c
+	m.sending = false
 	if kind := msg.restock.Kind(); kind != "restock" {
 		switch {
 		case msg.result != nil:
