@@ -92,6 +92,8 @@ type deps struct {
 	route *RouteFile
 	dial  func(RouteSite) Client
 	depot *Point
+	// noCentral: edge-only, no central URL configured.
+	noCentral bool
 	// gen counts site changes: an answer of an earlier site's edge is dropped.
 	gen int
 	log zerolog.Logger
@@ -210,6 +212,24 @@ func (d deps) export(p PickList) tea.Cmd {
 		if err := writeFileSync(txtPath, p.Text()); err != nil {
 			return exportedMsg{err: err}
 		}
+		return exportedMsg{paths: []string{csvPath, txtPath}}
+	}
+}
+
+// exportKits writes the per-machine kits (kit.csv, kit.txt) for labels.
+func (d deps) exportKits(p PickList) tea.Cmd {
+	return func() tea.Msg {
+		if err := os.MkdirAll(d.exportDir, 0o755); err != nil {
+			return exportedMsg{err: fmt.Errorf("export kits: %w", err)}
+		}
+		csvPath, txtPath := filepath.Join(d.exportDir, "kit.csv"), filepath.Join(d.exportDir, "kit.txt")
+		if err := writeFileSync(csvPath, p.KitCSV()); err != nil {
+			return exportedMsg{err: err}
+		}
+		if err := writeFileSync(txtPath, p.KitText()); err != nil {
+			return exportedMsg{err: err}
+		}
+		d.log.Info().Str("csv", csvPath).Int("slots", len(p.Slots)).Msg("kits exported")
 		return exportedMsg{paths: []string{csvPath, txtPath}}
 	}
 }

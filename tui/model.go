@@ -151,6 +151,11 @@ func (m *model) Init() tea.Cmd {
 		}
 		return tea.Batch(first, cmd, d.tick())
 	}
+	if d.noCentral {
+		// Edge-only: the site's machines, not an error about central.
+		m.state = stateMachines
+		return tea.Batch(d.loadCache(), d.fetchMachines(), d.tick())
+	}
 	return tea.Batch(first, d.fetchMachines(), d.tick())
 }
 

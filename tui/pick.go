@@ -18,6 +18,7 @@ type PlannedSlot struct {
 	Site      string `json:"site"`
 	MachineID string `json:"machineId"`
 	ProductID string `json:"productId"`
+	Name      string `json:"name,omitempty"`
 	Units     int64  `json:"units"`
 	// Done is the units the driver has since added to the slot.
 	Done int64 `json:"done,omitempty"`
@@ -59,7 +60,7 @@ func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 				if need <= 0 {
 					continue
 				}
-				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Units: need})
+				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name, Units: need})
 				l := byProduct[s.ProductID]
 				if l == nil {
 					l = &PickLine{ProductID: s.ProductID, Name: s.Name}
@@ -152,3 +153,42 @@ func (p PickList) Text() []byte {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// KitCSV is the pre-kitting list: per machine, in slot order, what goes
+// into which slot — one row per label.
+func (p PickList) KitCSV() []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"site", "machine_id", "slot", "product_id", "name", "units"})
+	n := map[string]int{}
+	for _, s := range p.Slots {
+		n[s.Site+"/"+s.MachineID]++
+		w.Write([]string{s.Site, s.MachineID, strconv.Itoa(n[s.Site+"/"+s.MachineID]), s.ProductID, s.Name, itoa(s.Units)})
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// KitText is the pre-kitting list as printable labels: one block per
+// machine, its slots in order.
+func (p PickList) KitText() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "KITS  data of %s  sites: %s\n", p.BuiltAt.Format("2006-01-02 15:04 MST"), strings.Join(p.Sites, ", "))
+	last := ""
+	var total int64
+	for _, s := range p.Slots {
+		if k := s.Site + "/" + s.MachineID; k != last {
+			if last != "" {
+				fmt.Fprintf(&b, "  total %d units\n", total)
+			}
+			fmt.Fprintf(&b, "\n┌ KIT %s · site %s\n", s.MachineID, s.Site)
+			last, total = k, 0
+		}
+		fmt.Fprintf(&b, "  [ ] %-12s %-24s %4d\n", s.ProductID, s.Name, s.Units)
+		total += s.Units
+	}
+	if last != "" {
+		fmt.Fprintf(&b, "  total %d units\n", total)
+	}
+	return b.Bytes()
+}

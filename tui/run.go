@@ -160,6 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		d.client, d.edgeURL = NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout, cfg.TLS), cfg.EdgeURL
+		d.noCentral = cfg.CentralURL == ""
 	}
 	m := newModel(d)
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}

@@ -229,7 +229,13 @@ func (s *routeScreen) update(msg tea.KeyMsg) tea.Cmd {
 			s.c.setErr(errors.New("no site to build a pick list for"))
 			return nil
 		}
-		return send(pickBuiltMsg{BuildPickList(chosen, s.c.d.now())})
+		// Built from the route as central computed it: the list says the
+		// time of its data, not the time the key was pressed.
+		at := s.c.routeAt
+		if at.IsZero() {
+			at = s.c.d.now()
+		}
+		return send(pickBuiltMsg{BuildPickList(chosen, at)})
 	}
 	return nil
 }
@@ -237,8 +243,13 @@ func (s *routeScreen) update(msg tea.KeyMsg) tea.Cmd {
 func (s *routeScreen) view() (header, rows []string, selected int, footer []string) {
 	if s.c.cands == nil {
 		msg := "loading the route from central…"
-		if s.c.central == connOffline {
+		switch {
+		case s.c.d.noCentral:
+			msg = "edge-only: no central configured, so no route (tab for the site's machines)"
+		case s.c.central == connOffline:
 			msg = "central is unreachable and no route is cached: connect and press r"
+		case s.c.centralErr != "":
+			msg = s.c.centralErr + ": no route (r to retry)"
 		}
 		return []string{dimStyle.Render(msg)}, nil, -1, nil
 	}
@@ -282,6 +293,9 @@ func (s *routeScreen) help() screenKeys {
 type pickScreen struct {
 	c   *common
 	cur listCursor
+	// open lists the products whose per-machine quantities are shown on
+	// lines of their own (enter toggles; narrow terminals cut the column).
+	open map[string]bool
 }
 
 func (s *pickScreen) rows() []int {
@@ -299,10 +313,24 @@ func (s *pickScreen) update(msg tea.KeyMsg) tea.Cmd {
 	if s.cur.move(k, msg, len(s.rows())) {
 		return nil
 	}
-	if key.Matches(msg, k.Export) {
+	if key.Matches(msg, k.Open) {
+		vis := s.rows()
+		if cur := s.cur.at(len(vis)); cur >= 0 {
+			if s.open == nil {
+				s.open = map[string]bool{}
+			}
+			id := s.c.pick.Lines[vis[cur]].ProductID
+			s.open[id] = !s.open[id]
+		}
+		return nil
+	}
+	if key.Matches(msg, k.Export) || key.Matches(msg, k.Kit) {
 		if s.c.pick == nil {
 			s.c.setErr(errors.New("no pick list yet: choose sites in the route view"))
 			return nil
+		}
+		if key.Matches(msg, k.Kit) {
+			return s.c.d.exportKits(*s.c.pick)
 		}
 		return s.c.d.export(*s.c.pick)
 	}
@@ -314,26 +342,40 @@ func (s *pickScreen) view() (header, rows []string, selected int, footer []strin
 	if p == nil {
 		return []string{"no pick list yet: choose sites in the route view (space) and press p"}, nil, -1, nil
 	}
-	header = []string{fmt.Sprintf("sites %s · built %s", strings.Join(p.Sites, ", "), p.BuiltAt.In(s.c.d.loc).Format("Jan 2 15:04")),
+	header = []string{fmt.Sprintf("sites %s · data of %s · enter shows a product's machines", strings.Join(p.Sites, ", "), p.BuiltAt.In(s.c.d.loc).Format("Jan 2 15:04")),
 		fmt.Sprintf("%-12s %-20s %6s %6s %8s  %s", "PRODUCT", "NAME", "NEED", "UNITS", "CASES", "MACHINES")}
 	vis := s.rows()
-	for _, i := range vis {
+	cur := s.cur.at(len(vis))
+	sel := -1
+	for n, i := range vis {
 		l := p.Lines[i]
 		cases := "-"
 		if l.CasePack > 0 {
 			cases = fmt.Sprintf("%d×%d", l.Cases, l.CasePack)
 		}
-		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %8s  %s", l.ProductID, l.Name, l.Need, l.Units, cases, strings.Join(l.Machines, " ")))
+		mark := "▸"
+		if s.open[l.ProductID] {
+			mark = "▾"
+		}
+		if n == cur {
+			sel = len(rows)
+		}
+		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %8s %s %s", l.ProductID, l.Name, l.Need, l.Units, cases, mark, strings.Join(l.Machines, " ")))
+		if s.open[l.ProductID] {
+			for _, m := range l.Machines {
+				rows = append(rows, "    └ "+m)
+			}
+		}
 	}
 	footer = []string{fmt.Sprintf("%-12s %-20s %6s %6d %8d", "TOTAL", "", "", p.TotalUnits, p.TotalCases)}
-	return header, rows, s.cur.at(len(vis)), footer
+	return header, rows, sel, footer
 }
 
 func (s *pickScreen) help() screenKeys {
 	k := s.c.keys
 	return screenKeys{
-		short: []key.Binding{k.Export, k.Back, k.Filter, k.Help, k.Quit},
-		full:  [][]key.Binding{{k.Up, k.Down, k.Export}, {k.Filter, k.Back}, {k.Help, k.Quit}},
+		short: []key.Binding{k.Export, k.Kit, k.Back, k.Filter, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Open, k.Export, k.Kit}, {k.Filter, k.Back}, {k.Help, k.Quit}},
 	}
 }
 
