@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,12 @@ type day struct {
 	route RouteFile
 }
 
-func newDay(t *testing.T) *day {
+func newDay(t *testing.T) *day { return newDayWith(t, nil) }
+
+// newDayWith is newDay with the driver made by addDriver (given central's
+// URL, an ADMIN credentials file and the edges' URLs-to-be) instead of
+// through the client.
+func newDayWith(t *testing.T, addDriver func(central, adminFile string, edges map[string]string) RouteFile) *day {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a central node and two linked edges")
@@ -62,33 +68,38 @@ func newDay(t *testing.T) *day {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hq, err := client.NewHQ(cn.URL(), client.Credentials{ClientID: adminID, ClientSecret: adminSecret}, client.Options{})
-	if err != nil {
-		t.Fatal(err)
+	addrs := testkit.FreeAddrs(t, 2)
+	edges := map[string]string{"site-a": "http://" + addrs[0].String(), "site-b": "http://" + addrs[1].String()}
+	if addDriver != nil {
+		adminFile := filepath.Join(t.TempDir(), "admin.json")
+		writeJSON(adminFile, client.Credentials{ClientID: adminID, ClientSecret: adminSecret})
+		d.route = addDriver(cn.URL(), adminFile, edges)
+	} else {
+		hq, err := client.NewHQ(cn.URL(), client.Credentials{ClientID: adminID, ClientSecret: adminSecret}, client.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd, err := hq.AddDriver(ctx, hqapi.NewDriverRequest{Name: "Asha", Sites: []string{"site-a", "site-b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.route = RouteFile{Driver: nd.Name, Central: cn.URL(), HQ: client.Credentials{ClientID: nd.ClientID, ClientSecret: nd.ClientSecret}}
+		for _, sc := range nd.Sites {
+			c := coords[sc.SiteID]
+			d.route.Sites = append(d.route.Sites, RouteSite{SiteID: sc.SiteID, EdgeURL: edges[sc.SiteID],
+				Creds: client.Credentials{ClientID: sc.ClientID, ClientSecret: sc.ClientSecret}, Lat: &c[0], Lng: &c[1]})
+		}
 	}
-	nd, err := hq.AddDriver(ctx, hqapi.NewDriverRequest{Name: "Asha", Sites: []string{"site-a", "site-b"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"site-a", "site-b"} {
-		var addr string
+	for i, id := range []string{"site-a", "site-b"} {
+		addr := addrs[i].String()
 		s := edgetest.Start(t, edgetest.Options{Site: id, Clock: edgetest.NewClock(now), Configure: func(c *edge.Config) {
 			c.TokenTTL = 24 * time.Hour
 			c.HubURLs, c.LeafSeed = []string{cn.Hub.LeafURL()}, seeds[id]
-			if addr != "" {
-				c.HTTPAddr = addr // the route file keeps the edge's URL
-			}
+			c.HTTPAddr = addr // the route file names the edge's URL
 		}})
-		addr = s.Node.Addr()
 		s.Machine("M1")
 		s.Product("M1", "P1", 150, 2, map[string]any{"name": "Cola " + id, "lowStockLimit": 5, "parLevel": 10})
 		d.sites[id] = s
-	}
-	d.route = RouteFile{Driver: nd.Name, Central: cn.URL(), HQ: client.Credentials{ClientID: nd.ClientID, ClientSecret: nd.ClientSecret}}
-	for _, sc := range nd.Sites {
-		c := coords[sc.SiteID]
-		d.route.Sites = append(d.route.Sites, RouteSite{SiteID: sc.SiteID, EdgeURL: d.sites[sc.SiteID].URL(),
-			Creds: client.Credentials{ClientID: sc.ClientID, ClientSecret: sc.ClientSecret}, Lat: &c[0], Lng: &c[1]})
 	}
 	// Each site takes its credential from the downlink (watched in its
 	// store: failed sign-ins would lock the client out).
