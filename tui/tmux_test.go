@@ -115,9 +115,9 @@ func smokeBinary(t *testing.T) (tmux, bin string) {
 
 // tmuxApp is the app running in a tmux session.
 type tmuxApp struct {
-	t         *testing.T
+	t          *testing.T
 	tmux, sock string
-	stderr    string
+	stderr     string
 }
 
 func (a *tmuxApp) run(args ...string) (string, error) {
