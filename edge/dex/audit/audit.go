@@ -45,13 +45,14 @@ type Config struct {
 	// AlertThreshold is the unreported value (cents) above which a
 	// reconciliation raises DEX_UNREPORTED_SALES.
 	AlertThreshold int64
-	// MaxClockSkew is how far ahead of the edge's clock a time may be.
+	// MaxClockSkew is how far ahead of the edge's clock a time may be
+	// (0: the edge's own, else 5 minutes).
 	MaxClockSkew time.Duration
 }
 
-// DefaultConfig alerts above 5.00 unreported and allows 5 minutes of skew.
+// DefaultConfig alerts above 5.00 unreported.
 func DefaultConfig() Config {
-	return Config{AlertThreshold: 500, MaxClockSkew: 5 * time.Minute}
+	return Config{AlertThreshold: 500}
 }
 
 // Validate names the first bad field.
@@ -79,6 +80,9 @@ type Rules struct {
 
 // New builds the rules on w; call it before w opens.
 func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config) *Rules {
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = 5 * time.Minute
+	}
 	return &Rules{w: w, machines: machines, stock: st, cfg: cfg,
 		findRead: w.Prepare(`SELECT read_id, answer FROM dex_reads WHERE machine_id = ? AND body_hash = ?`),
 		insertRead: w.Prepare(`INSERT INTO dex_reads (machine_id, read_at, received_at, body_hash, raw, audit, answer, cash_sales_init, uploaded_by)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge/dex"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 )
 
 // Selection is one selection's meters.
@@ -75,6 +76,13 @@ func (m *Machine) Vend(sel string, qty, amount int64, cash bool) {
 		add(&m.CashlessInit, qty, amount)
 		add(&m.CashlessReset, qty, amount)
 	}
+}
+
+// Sale counts a sale the edge recorded (or would have): its product is
+// taken as the selection, CASH as paid in cash. Feed it every sale the
+// machine made and leave out of the ledger the ones to lose.
+func (m *Machine) Sale(s edgeapi.Sale) {
+	m.Vend(s.ProductID, s.Quantity, int64(s.Amount), s.PaymentMethod == "CASH")
 }
 
 // TestVend counts a test vend (VA2); FreeVend a free vend (VA3).
