@@ -145,4 +145,3 @@ func BenchmarkDriver_EnterToPlanogram(b *testing.B) {
 		})
 	}
 }
-
