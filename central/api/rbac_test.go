@@ -122,6 +122,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"PATCH /machines/{id}/products/{pid}": {A, O},
 		"PUT /catalog/products/{pid}":         {A, O},
 		"POST /clients":                       {A},
+		"POST /drivers":                       {A},
 		"GET /clients":                        {A},
 		"DELETE /clients/{id}":                {A},
 		"POST /auth/rotate-key":               {A},

@@ -99,7 +99,7 @@ work, q quit.`,
 	fl.StringVar(&cfg.CentralURL, "central", "", "central's HTTP API, e.g. http://central.example:9080 or central.example:9080 (the route)")
 	fl.StringVar(&cfg.EdgeURL, "edge", "", "the site's edge HTTP API, e.g. http://192.168.1.20:8080 or 192.168.1.20:8080 (machines, restocks)")
 	fl.StringVar(&cfg.CredentialsFile, "credentials", "", "a DRIVER client's credentials file (JSON)")
-	fl.StringVar(&cfg.RouteFile, "route-file", "", "the day's route file from `vendsync hq driver add` (instead of --central, --edge and --credentials)")
+	fl.StringVar(&cfg.RouteFile, "route-file", "", "the day's route file that vendsync hq driver add writes (instead of --central, --edge and --credentials)")
 	fl.StringVar(&depot, "depot", "", "where the day starts, lat,lng (default: the route's first site)")
 	fl.StringVar(&cfg.CacheDir, "cache", "", "directory for the cached route, pick list, restock queue and log (default: the user cache dir)")
 	fl.StringVar(&cfg.ExportDir, "export", "", "directory the pick list is exported to (default: --cache)")
