@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -102,6 +103,7 @@ func newEdgeRunCmd(logs *logOptions) *cobra.Command {
 	var seedFile string
 	rateLimits := true
 	var insecureHTTP, insecureLeaf bool
+	var clockOffset time.Duration
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Serve a site: HTTP API, alerts, local aggregates",
@@ -154,6 +156,11 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 				}
 				cfg.LeafSeed = strings.TrimSpace(string(b))
 			}
+			if clockOffset != 0 {
+				// A test aid (internal/torture): the site's clock is off.
+				cfg.Ingest.Now = func() time.Time { return time.Now().Add(clockOffset) }
+				log.Warn().Dur("offset", clockOffset).Msg("the site's clock is shifted by --clock-offset (a test aid)")
+			}
 			n, err := edge.New(cfg)
 			if err != nil {
 				return err
@@ -196,6 +203,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.IntVar(&th.ExpiringSoonDays, "expiring-soon-days", th.ExpiringSoonDays, "days before expiry that raise EXPIRING_SOON")
 	f.Float64Var(&cfg.Ingest.AmountTolerance, "amount-tolerance", cfg.Ingest.AmountTolerance, "allowed relative difference between a sale's amount and price × quantity (plus one cent)")
 	f.DurationVar(&cfg.Ingest.MaxClockSkew, "max-clock-skew", cfg.Ingest.MaxClockSkew, "how far in the future an event timestamp may be")
+	f.DurationVar(&clockOffset, "clock-offset", 0, "TEST AID for fault injection (make torture), never for production: shift the site's clock (event checks, recorded times, tokens, alerts) by this much, e.g. -2h; also VENDSYNC_CLOCK_OFFSET")
 	return withConfigFile(cmd)
 }
 
