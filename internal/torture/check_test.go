@@ -172,7 +172,7 @@ func (r *report) print(w io.Writer, cfg settings, l *ledger, fg *figures, sinceH
 	}
 	fmt.Fprintf(w, "\n%-26s %6s %12s %12s %14s\n", "FAULT", "COUNT", "CONV. MEDIAN", "CONV. MAX", "NOT CONVERGED")
 	total := 0
-	for _, k := range sortedKeys(fg.faults) {
+	for _, k := range []string{killEdge, killCentral, cutLink, partition, clockSkew, diskFull} {
 		c := fg.converge[k]
 		slices.Sort(c)
 		med, mx := "-", "-"
