@@ -70,6 +70,9 @@ type Config struct {
 	ClusterName   string
 	ClusterListen string
 	Routes        []string
+	// ClusterAdvertise is where the other nodes are told to reach this
+	// node's routes (default ClusterListen); for a NAT or a proxy.
+	ClusterAdvertise string
 	// Replicas of the fleet stream and shared buckets: 1, or 3 in a cluster.
 	Replicas int
 	// TokenTTL is the lifetime of HQ access tokens.
@@ -201,6 +204,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	hcfg.ServerName, hcfg.StoreDir = n.cfg.ServerName, filepath.Join(n.cfg.Dir, "nats")
 	hcfg.ClientListen, hcfg.LeafListen = n.cfg.ClientListen, n.cfg.LeafListen
 	hcfg.ClusterName, hcfg.ClusterListen, hcfg.Routes = n.cfg.ClusterName, n.cfg.ClusterListen, n.cfg.Routes
+	hcfg.ClusterAdvertise = n.cfg.ClusterAdvertise
 	hcfg.Replicas, hcfg.Logger = n.cfg.Replicas, n.cfg.Logger
 	n.loadNodeCert()
 	if n.cfg.LeafTLS {

@@ -36,6 +36,10 @@ type Config struct {
 	ClusterListen string   // host:port for routes between hub nodes
 	Routes        []string // nats-route://host:port of the other hub nodes
 	Replicas      int      // replicas of FLEET, CONFIG and the site registry: 1, or 3 in a cluster
+	// ClusterAdvertise is the host:port the other nodes are told to reach
+	// this node's routes at when they learn of it from a third (default:
+	// ClusterListen); for a node behind a NAT or proxy.
+	ClusterAdvertise string
 	// LeafTLS, when set, makes the leaf listener TLS-only with this server
 	// configuration (its certificate may come from GetCertificate).
 	LeafTLS *tls.Config
@@ -190,6 +194,7 @@ func (h *Hub) options() (*server.Options, error) {
 		}
 		o.Cluster.Name = c.ClusterName
 		o.Cluster.Host, o.Cluster.Port = host, port
+		o.Cluster.Advertise = c.ClusterAdvertise
 		routes, err := natsserver.ParseURLs(c.Routes)
 		if err != nil {
 			return nil, fmt.Errorf("routes: %w", err)

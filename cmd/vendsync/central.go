@@ -125,6 +125,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringVar(&cfg.ClusterName, "cluster-name", "", "JetStream cluster name (empty: single node)")
 	f.StringVar(&cfg.ClusterListen, "cluster-listen", "", "host:port for routes from the other nodes")
 	f.StringSliceVar(&cfg.Routes, "routes", nil, "the other nodes' nats-route://host:port (repeat or comma-separate)")
+	f.StringVar(&cfg.ClusterAdvertise, "cluster-advertise", "", "host:port other nodes are told to reach this node's routes at when they learn of it through a third (default: --cluster-listen); for a NAT or proxy in between (make torture points it at a closed port so that every route goes through its cuttable links)")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas of the fleet stream and shared buckets: 1, or 3 in a cluster")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of HQ access tokens")
 	f.DurationVar(&cfg.StaleAfter, "stale-after", api.DefaultStaleAfter, "how long a site that is not connected may go unheard before its figures are reported stale")

@@ -92,6 +92,11 @@ var siteSpecs = []struct{ id, city, tz string }{
 func (f *fleet) startCentral() {
 	t := f.t
 	addrs := testkit.FreeAddrs(t, 3*nodes)
+	// Nodes tell each other to reach them at a closed port: a node learns
+	// of a third one by gossip and would dial it at that address, around
+	// the links; refused there, every route is an explicit one through its
+	// link, which a partition cuts.
+	closed := testkit.FreeAddrs(t, nodes)
 	for i := range nodes {
 		f.nodes = append(f.nodes, &node{i: i, dir: filepath.Join(f.work, fmt.Sprintf("central-%d", i+1)),
 			http: addrs[3*i].String(), leaf: addrs[3*i+1].String(), route: addrs[3*i+2].String(), out: map[int]*tcplink.Link{}})
@@ -113,7 +118,7 @@ func (f *fleet) startCentral() {
 		name := fmt.Sprintf("central-%d", n.i+1)
 		n.p = newProc(f.bin, name, f.work, "central", "run", "--dir", n.dir, "--server-name", name,
 			"--http", n.http, "--leaf", n.leaf, "--cluster-name", "hq", "--cluster-listen", n.route,
-			"--replicas", "3", "--routes", strings.Join(routes, ","), "--rate-limits=false")
+			"--replicas", "3", "--routes", strings.Join(routes, ","), "--cluster-advertise", closed[n.i].String(), "--rate-limits=false")
 	}
 	t.Cleanup(f.stopAll) // also when the start fails half way
 	for _, n := range f.nodes {

@@ -131,8 +131,7 @@ func TestTorture(t *testing.T) {
 		}
 	}
 
-	var measures sync.WaitGroup
-	f.runSchedule(rng, cfg, fg, &measures, l)
+	f.runSchedule(rng, cfg, fg)
 	stopSelling()
 	sellers.Wait()
 	fmt.Printf("torture: selling stopped; healing everything\n")
@@ -148,7 +147,6 @@ func TestTorture(t *testing.T) {
 		t.Errorf("the fleet did not converge within 5 minutes of the final heal")
 	}
 	fmt.Printf("torture: converged %s after the final heal\n", time.Since(healed).Round(time.Millisecond))
-	measures.Wait()
 
 	rep := f.check(l)
 	rep.print(os.Stdout, cfg, l, fg, time.Since(healed))
@@ -172,9 +170,9 @@ func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 }
 
 // runSchedule injects one fault after another until cfg.duration has
-// passed, each held for a while and then healed; the time each takes to
-// converge after its heal is measured in the background.
-func (f *fleet) runSchedule(rng *rand.Rand, cfg settings, fg *figures, measures *sync.WaitGroup, l *ledger) {
+// passed, each held for a while, healed, and followed by a wait for the
+// fleet to converge (the figure per fault). Sellers sell throughout.
+func (f *fleet) runSchedule(rng *rand.Rand, cfg settings, fg *figures) {
 	kinds := []string{killEdge, killCentral, cutLink, partition, clockSkew}
 	var full *site
 	for _, s := range f.sites {
@@ -265,21 +263,22 @@ func (f *fleet) runSchedule(rng *rand.Rand, cfg settings, fg *figures, measures 
 				f.t.Errorf("remove ballast: %v", err)
 			}
 		}
+		// Converged: every node has every site's events up to where the
+		// site was at the heal. The next fault waits for it, so each
+		// figure is one fault's.
 		healed := time.Now()
-		targets := f.lastSeqs()
-		measures.Add(1)
-		go func() {
-			defer measures.Done()
-			d, ok := f.convergedTo(targets, healed, 5*time.Minute)
-			fg.mu.Lock()
-			defer fg.mu.Unlock()
-			if !ok {
-				fg.notConverge[kind]++
-				fg.notes = append(fg.notes, fmt.Sprintf("  after %s healed at %s: not converged within 5 minutes", kind, healed.Format("15:04:05")))
-				return
-			}
+		d, ok, why := f.convergedTo(f.lastSeqs(), healed, 5*time.Minute)
+		fg.mu.Lock()
+		if ok {
 			fg.converge[kind] = append(fg.converge[kind], d)
-		}()
+			if d > 15*time.Second {
+				fg.notes = append(fg.notes, fmt.Sprintf("  converged after %s; last behind: %s", d.Round(10*time.Millisecond), why))
+			}
+		} else {
+			fg.notConverge[kind]++
+			fg.notes = append(fg.notes, fmt.Sprintf("  not converged within 5 minutes of the heal: %s", why))
+		}
+		fg.mu.Unlock()
 	}
 }
 
@@ -392,14 +391,19 @@ func (f *fleet) lastSeqs() map[*site]uint64 {
 
 // convergedTo polls until every central node's watermark of every site in
 // targets reaches its target; it returns how long that took.
-func (f *fleet) convergedTo(targets map[*site]uint64, start time.Time, timeout time.Duration) (time.Duration, bool) {
-	for time.Since(start) < timeout {
-		if f.behind(targets) == "" {
-			return time.Since(start), true
+func (f *fleet) convergedTo(targets map[*site]uint64, start time.Time, timeout time.Duration) (time.Duration, bool, string) {
+	var last string
+	for {
+		why := f.behind(targets)
+		if why == "" {
+			return time.Since(start), true, last
+		}
+		last = why
+		if time.Since(start) > timeout {
+			return time.Since(start), false, last
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	return time.Since(start), false
 }
 
 // behind names one node and site whose watermark is below its target, ""
