@@ -203,6 +203,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.IntVar(&th.ExpiringSoonDays, "expiring-soon-days", th.ExpiringSoonDays, "days before expiry that raise EXPIRING_SOON")
 	f.Float64Var(&cfg.Ingest.AmountTolerance, "amount-tolerance", cfg.Ingest.AmountTolerance, "allowed relative difference between a sale's amount and price × quantity (plus one cent)")
 	f.DurationVar(&cfg.Ingest.MaxClockSkew, "max-clock-skew", cfg.Ingest.MaxClockSkew, "how far in the future an event timestamp may be")
+	f.Int64Var(&cfg.Ingest.DEX.AlertThreshold, "dex-alert-threshold-cents", cfg.Ingest.DEX.AlertThreshold, "unreported value (cents) in a DEX reconciliation that raises DEX_UNREPORTED_SALES")
 	f.DurationVar(&clockOffset, "clock-offset", 0, "TEST AID for fault injection (make torture), never for production: shift the site's clock (event checks, recorded times, tokens, alerts) by this much, e.g. -2h; also VENDSYNC_CLOCK_OFFSET")
 	return withConfigFile(cmd)
 }
