@@ -114,8 +114,12 @@ func TestTorture(t *testing.T) {
 		}
 		f.stopAll()
 	}()
+	where := work + " (removed at the end; TORTURE_KEEP=1 keeps it)"
+	if os.Getenv("TORTURE_KEEP") != "" {
+		where = work
+	}
 	fmt.Printf("torture: fleet up in %s: 3 central nodes, %d sites × %d machines, logs in %s\n",
-		time.Since(setup).Round(time.Second), len(f.sites), machinesPerSite, work)
+		time.Since(setup).Round(time.Second), len(f.sites), machinesPerSite, where)
 
 	l := newLedger()
 	fg := &figures{faults: map[string]int{}, converge: map[string][]time.Duration{}, notConverge: map[string]int{}}
