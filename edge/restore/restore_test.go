@@ -29,7 +29,7 @@ func snapshot() hqapi.SiteSnapshot {
 		Faults:     []hqapi.Fault{{SiteID: "blr-1", FaultID: 3, MachineID: "M1", FaultType: "JAM", Status: "OPEN", ReportedAt: now}},
 		Alerts:     []hqapi.Alert{{SiteID: "blr-1", AlertID: 9, MachineID: "M1", ProductID: "CHIPS", Type: "OUT_OF_STOCK", Status: "OPEN", OpenedAt: now}},
 		MaxFaultID: 5, MaxAlertID: 11,
-		TakenAt:    now,
+		TakenAt: now,
 	}
 }
 
