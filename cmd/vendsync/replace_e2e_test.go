@@ -171,12 +171,12 @@ func TestE2E_ReplaceDeadSite(t *testing.T) {
 	g := start(t, "edge", "run", "--dir", ghost, "--http", "127.0.0.1:0", "--insecure-http", "--hub", leaf, "--hub-ca", fleetCA, "--leaf-seed", oldSeed)
 	gurl := g.expect(t, `edge \S+ listening on (http://\S+)`, 30*time.Second)[1]
 	gc := newEdgeClient(t, gurl, filepath.Join(ghost, "admin-credentials.json"), fleetCA)
-	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline); {
+	testkit.Consistently(t, 4*time.Second, func() error {
 		if s := syncState(t, gc); s.Uplink.Connected {
-			t.Fatalf("a box with the old seed connected: %+v", s)
+			return fmt.Errorf("a box with the old seed connected: %+v", s)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	// Meanwhile the replacement stays connected.
 	if s := syncState(t, repl.admin); !s.Uplink.Connected {
 		t.Fatalf("replacement disconnected: %+v", s)

@@ -59,28 +59,35 @@ var ErrCorrupt = errors.New("not an intact site database")
 func To(ctx context.Context, db *sql.DB, path string) error {
 	dir := filepath.Dir(path)
 	tmp := filepath.Join(dir, "."+filepath.Base(path)+".tmp")
-	_ = os.Remove(tmp) // left by a process killed mid-backup
+	// Left by a process killed mid-backup: VACUUM INTO keeps a rollback
+	// journal beside its output, which must not be replayed into a new one.
+	removeTmp(tmp)
 	// VACUUM INTO wants a new (or empty) file; creating it first gives it
 	// mode 0600 instead of the umask's.
 	if err := secfile.Create(tmp); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
-		os.Remove(tmp)
+		removeTmp(tmp)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	if err := syncFile(tmp); err != nil {
-		os.Remove(tmp)
+		removeTmp(tmp)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+		removeTmp(tmp)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	if err := syncFile(dir); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil
+}
+
+func removeTmp(tmp string) {
+	_ = os.Remove(tmp)
+	_ = os.Remove(tmp + "-journal")
 }
 
 // File writes a consistent copy of the site database in dir to out, while
@@ -144,6 +151,12 @@ func NewRunner(dir string, cfg Config) (*Runner, error) {
 	}
 	if _, err := secfile.MkdirAll(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("backup dir: %w", err)
+	}
+	// Temporary files of backups killed mid-way are of no use.
+	if tmps, err := filepath.Glob(filepath.Join(cfg.Dir, "."+Prefix+"*"+Suffix+".tmp*")); err == nil {
+		for _, f := range tmps {
+			_ = os.Remove(f)
+		}
 	}
 	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, DBFile), false))
 	if err != nil {
@@ -210,6 +223,20 @@ func Generations(dir string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// Taken returns when the generation at path was taken (the time in its
+// name: the backup's view of the database is from that moment or later).
+func Taken(path string) (time.Time, error) {
+	n := filepath.Base(path)
+	if !strings.HasPrefix(n, Prefix) || !strings.HasSuffix(n, Suffix) {
+		return time.Time{}, fmt.Errorf("%s: not a backup generation", path)
+	}
+	t, err := time.Parse(timeLayout, strings.TrimSuffix(strings.TrimPrefix(n, Prefix), Suffix))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: not a backup generation: %w", path, err)
+	}
+	return t, nil
 }
 
 // Verify checks that path is an intact site database (PRAGMA
