@@ -11,6 +11,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/backup"
+	"github.com/vendsync/vendsync/edge/restore"
 	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/internal/tlsca"
 )
@@ -98,7 +99,7 @@ The copy holds the outbox too: facts central has not received yet.
 }
 
 func newEdgeRestoreCmd() *cobra.Command {
-	var dir, from string
+	var dir, from, central, creds string
 	cmd := &cobra.Command{
 		Use:   "restore",
 		Short: "Put a backup in place of the site database (the edge must be stopped)",
@@ -106,6 +107,13 @@ func newEdgeRestoreCmd() *cobra.Command {
 generation of 'edge run --backup-dir'). It refuses while an edge runs on
 DIR, and a backup that fails SQLite's integrity check or belongs to another
 site. The replaced database is kept beside it as site.db.replaced-<time>.
+
+With --central (and HQ ADMIN --credentials) the restored site numbers its
+next fact after the last sequence central received from it: if the site
+synced facts after the backup was taken, their numbers are taken at
+central, and new facts reusing them would be dropped there as duplicates.
+Without --central, do this before the site sells again if it may have
+synced since the backup: 'vendsync edge restore' again with --central.
 
 Start the edge afterwards: its outbox resumes from central's watermark and
 central ignores the facts it already holds, so the unsynced facts in the
@@ -122,14 +130,49 @@ site --replace' (or 'edge init --restore-from-central') instead.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "site database in %s restored from %s\n", dir, from)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "site database in %s restored from %s\n", dir, from)
 			if aside != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "  the replaced database is kept as %s\n", aside)
+				fmt.Fprintf(out, "  the replaced database is kept as %s\n", aside)
 			}
-			return nil
+			if central == "" {
+				fmt.Fprintln(out, "  without --central: if the site synced facts after this backup was taken, new facts would reuse their numbers; run again with --central before it sells")
+				return nil
+			}
+			return continueAfterCentral(cmd, dir, central, creds)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the site's data directory")
 	cmd.Flags().StringVar(&from, "from", "", "the backup file to restore")
+	cmd.Flags().StringVar(&central, "central", "", "central's HQ API URL: continue the outbox after the last sequence central received from the site")
+	cmd.Flags().StringVar(&creds, "credentials", "", "HQ ADMIN credentials file for --central")
 	return cmd
+}
+
+// continueAfterCentral makes the restored site in dir number its facts
+// after the last sequence central received from it.
+func continueAfterCentral(cmd *cobra.Command, dir, central, creds string) error {
+	site, err := backup.Verify(cmd.Context(), filepath.Join(dir, backup.DBFile))
+	if err != nil {
+		return err
+	}
+	hq, err := hqClient(central, creds, caFlag(cmd))
+	if err != nil {
+		return err
+	}
+	snap, err := hq.SiteSnapshot(cmd.Context(), site)
+	if err != nil {
+		return fmt.Errorf("central's last sequence of site %s: %w", site, err)
+	}
+	last := max(snap.Freshness.LastSeq, snap.Freshness.Watermark)
+	n, err := restore.ContinueAfter(cmd.Context(), dir, last, snap.TakenAt)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "  central holds seqs up to %d, beyond this backup: the site continues at %d (%d numbers skipped)\n", last, last+1, n)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "  central holds seqs up to %d: the backup's outbox continues from there\n", last)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
@@ -123,6 +124,7 @@ func fill(ctx context.Context, tx *sql.Tx, snap hqapi.SiteSnapshot, res *Result)
 		}
 		return nil
 	}
+	var err error
 	products := map[string]bool{}
 	machines := map[string]bool{}
 	for _, m := range snap.Machines {
@@ -192,16 +194,8 @@ func fill(ctx context.Context, tx *sql.Tx, snap hqapi.SiteSnapshot, res *Result)
 			return err
 		}
 	}
-	for seq := res.Watermark + 1; seq <= res.LastSeq; seq++ {
-		payload, err := json.Marshal(envelope.Event{V: envelope.Version, Site: snap.Site.ID, Seq: seq, Kind: KindLost, Time: snap.TakenAt.UTC(),
-			Data: json.RawMessage(`{"reason":"site replaced; central never received this sequence"}`)})
-		if err != nil {
-			return fmt.Errorf("lost sequence %d: %w", seq, err)
-		}
-		if err := exec(fmt.Sprintf("lost sequence %d", seq), insertLost, seq, string(KindLost), snap.TakenAt.UnixMilli(), payload, now); err != nil {
-			return err
-		}
-		res.Lost++
+	if res.Lost, err = markLost(ctx, tx, snap.Site.ID, res.Watermark, res.LastSeq, snap.TakenAt, now); err != nil {
+		return err
 	}
 	if err := exec("sequence", setSync, res.LastSeq, res.Watermark); err != nil {
 		return err
@@ -212,6 +206,67 @@ func fill(ctx context.Context, tx *sql.Tx, snap hqapi.SiteSnapshot, res *Result)
 		return fmt.Errorf("audit: %w", err)
 	}
 	return exec("audit", insertAudit, snap.Site.ID, now, string(detail))
+}
+
+// markLost writes a KindLost outbox row for every sequence in (from, to].
+func markLost(ctx context.Context, tx *sql.Tx, site string, from, to uint64, at time.Time, now int64) (uint64, error) {
+	var n uint64
+	for seq := from + 1; seq <= to; seq++ {
+		payload, err := json.Marshal(envelope.Event{V: envelope.Version, Site: site, Seq: seq, Kind: KindLost, Time: at.UTC(),
+			Data: json.RawMessage(`{"reason":"the site's database was restored; central never received this sequence from the new copy"}`)})
+		if err != nil {
+			return n, fmt.Errorf("lost sequence %d: %w", seq, err)
+		}
+		if _, err := tx.ExecContext(ctx, insertLost, seq, string(KindLost), at.UnixMilli(), payload, now); err != nil {
+			return n, fmt.Errorf("lost sequence %d: %w", seq, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// ContinueAfter makes the site in dir (stopped: it takes the directory's
+// lock) number its next fact after centralLast, the highest sequence
+// central received from the site. A database restored from a local backup
+// needs it when the site synced facts after the backup was taken: their
+// numbers are taken at central, which would drop new facts reusing them as
+// duplicates. The numbers in between are sent as KindLost events (central
+// keeps the ones it has). It returns how many it skipped (0 when the site
+// is already past centralLast).
+func ContinueAfter(ctx context.Context, dir string, centralLast uint64, at time.Time) (uint64, error) {
+	lock, err := dirlock.Acquire(dir)
+	if err != nil {
+		return 0, fmt.Errorf("continue after central: %w", err)
+	}
+	defer lock.Release()
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		return 0, fmt.Errorf("continue after central: %w", err)
+	}
+	defer st.Close()
+	tx, err := st.DB.W.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("continue after central: %w", err)
+	}
+	defer tx.Rollback()
+	var last uint64
+	if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM sync_state WHERE id = 1`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("continue after central: %w", err)
+	}
+	if centralLast <= last {
+		return 0, nil
+	}
+	n, err := markLost(ctx, tx, st.Site.ID, last, centralLast, at, time.Now().UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("continue after central: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sync_state SET last_seq = ? WHERE id = 1`, centralLast); err != nil {
+		return 0, fmt.Errorf("continue after central: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("continue after central: %w", err)
+	}
+	return n, nil
 }
 
 // cmpTime is t in unix ms, or def when t is zero.

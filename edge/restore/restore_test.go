@@ -91,3 +91,34 @@ func TestFromSnapshot_RebuildsTheSite(t *testing.T) {
 		t.Fatalf("restore into a directory with a site: %v, want ErrExists", err)
 	}
 }
+
+func TestContinueAfter_SkipsNumbersCentralHolds(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "site")
+	if _, err := restore.FromSnapshot(t.Context(), dir, snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	// Central has seen up to 50 (the site synced after its backup).
+	n, err := restore.ContinueAfter(t.Context(), dir, 50, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 8 {
+		t.Fatalf("skipped %d numbers, want 8 (43..50)", n)
+	}
+	if n, err := restore.ContinueAfter(t.Context(), dir, 45, time.Now()); err != nil || n != 0 {
+		t.Fatalf("ContinueAfter below the site's sequence: %d, %v; want nothing done", n, err)
+	}
+	st, err := store.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var last, rows, maxSeq int64
+	if err := st.DB.R.QueryRow(`SELECT (SELECT last_seq FROM sync_state), count(*), max(seq) FROM outbox`).Scan(&last, &rows, &maxSeq); err != nil {
+		t.Fatal(err)
+	}
+	// The outbox stays gap-free from central's watermark (40) up.
+	if last != 50 || rows != 10 || maxSeq != 50 {
+		t.Fatalf("last_seq %d, outbox rows %d up to %d; want 50, 10 (41..50), 50", last, rows, maxSeq)
+	}
+}
