@@ -68,7 +68,7 @@ func (l Loss) String() string {
 	}
 	switch {
 	case l.Connected:
-		b.WriteString("; the box was still heartbeating when its key was revoked")
+		b.WriteString("; central still counted the box as connected (its heartbeats had not yet timed out), so it was heard from moments ago")
 	case !l.LastHeard.IsZero():
 		fmt.Fprintf(&b, "; the box was last heard from at %s", l.LastHeard.UTC().Format(time.RFC3339))
 	default:
