@@ -93,7 +93,7 @@ var (
 
 // Routes lists every endpoint with its roles. MACHINE tokens are never
 // issued by central, so no route admits them.
-var Routes = []Route{
+var Routes = append([]Route{
 	{Method: "POST", Pattern: "/auth/token", Roles: nil},
 	{Method: "GET", Pattern: "/healthz", Roles: nil},
 	{Method: "GET", Pattern: "/readyz", Roles: nil},
@@ -122,7 +122,7 @@ var Routes = []Route{
 	{Method: "POST", Pattern: "/auth/rotate-key", Roles: admin},
 	{Method: "POST", Pattern: "/sites/{siteId}/certificate", Roles: admin},
 	{Method: "GET", Pattern: "/sites/{siteId}/snapshot", Roles: admin},
-}
+}, dexRoutes...)
 
 type server struct {
 	cfg  Config
@@ -173,6 +173,9 @@ func New(cfg Config) http.Handler {
 		"POST /auth/rotate-key":               s.rotateKey,
 		"POST /sites/{siteId}/certificate":    s.siteCertificate,
 		"GET /sites/{siteId}/snapshot":        s.siteSnapshot,
+	}
+	for k, h := range s.dexHandlers() {
+		handlers[k] = h
 	}
 	guard := s.live
 	if cfg.Limiter != nil {

@@ -107,6 +107,15 @@ func TestE2E_ReplaceDeadSite(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// edge init --restore-from-central rebuilds the same database (the key
+	// stays as it is).
+	peek := run(t, "edge", "init", "--restore-from-central", "--central", hq, "--credentials", hqCreds, "--site", id, "--dir", filepath.Join(work, "peek"))
+	for _, want := range []string{"site " + id + " rebuilt from central: 2 machines", fmt.Sprintf("central last saw seq %d", lastSynced)} {
+		if !strings.Contains(peek, want) {
+			t.Fatalf("edge init --restore-from-central says:\n%s\nwant %q in it", peek, want)
+		}
+	}
+
 	// The replacement: a new key, the database rebuilt from central.
 	newDir := filepath.Join(work, "new")
 	out := run(t, "provision", "site", "--central", hq, "--credentials", hqCreds, "--site", id, "--hub", leaf,
