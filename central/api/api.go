@@ -121,6 +121,7 @@ var Routes = append([]Route{
 	{Method: "DELETE", Pattern: "/clients/{id}", Roles: admin},
 	{Method: "POST", Pattern: "/auth/rotate-key", Roles: admin},
 	{Method: "POST", Pattern: "/sites/{siteId}/certificate", Roles: admin},
+	{Method: "GET", Pattern: "/sites/{siteId}/snapshot", Roles: admin},
 }, dexRoutes...)
 
 type server struct {
@@ -171,6 +172,7 @@ func New(cfg Config) http.Handler {
 		"DELETE /clients/{id}":                s.revokeClient,
 		"POST /auth/rotate-key":               s.rotateKey,
 		"POST /sites/{siteId}/certificate":    s.siteCertificate,
+		"GET /sites/{siteId}/snapshot":        s.siteSnapshot,
 	}
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h

@@ -126,6 +126,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /clients/{id}":                {A},
 		"POST /auth/rotate-key":               {A},
 		"POST /sites/{siteId}/certificate":    {A},
+		"GET /sites/{siteId}/snapshot":        {A},
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
 	}

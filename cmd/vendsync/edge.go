@@ -26,7 +26,7 @@ func newEdgeCmd(logs *logOptions) *cobra.Command {
 		Use:   "edge",
 		Short: "Run and administer a site appliance",
 	}
-	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd())
+	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd(), newEdgeBackupCmd(), newEdgeRestoreCmd())
 	return cmd
 }
 
@@ -63,6 +63,7 @@ func newEdgeInitCmd() *cobra.Command {
 	var dir string
 	var site store.SiteInit
 	var tlsHosts []string
+	var fromCentral restoreFlags
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a site: its database and a first ADMIN credential",
@@ -74,6 +75,9 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
 				return fmt.Errorf("--dir is required")
+			}
+			if fromCentral.on {
+				return initFromCentral(cmd, dir, site.ID, fromCentral, tlsHosts)
 			}
 			creds, err := edge.Init(cmd.Context(), dir, site)
 			if err != nil {
@@ -95,6 +99,7 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 	f.StringVar(&site.City, "city", "", "city the site is in")
 	f.StringVar(&site.Timezone, "timezone", "", "IANA timezone of the site, e.g. Asia/Kolkata (buckets days and expiry by it)")
 	f.StringSliceVar(&tlsHosts, "tls-host", nil, "host names or addresses machines reach the site by, for its API certificate (localhost and this machine's name are always in it)")
+	fromCentral.add(cmd)
 	return cmd
 }
 
@@ -195,6 +200,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock a client id out of POST /auth/token (0: never)")
 	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
 	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
+	addBackupFlags(f, &cfg.Backup)
 	th := &cfg.Ingest.Thresholds
 	f.Float64Var(&th.TempMaxC, "temp-max", th.TempMaxC, "default maximum cabinet temperature in °C (a machine's temperatureMax overrides it)")
 	f.DurationVar(&th.TempGrace, "temp-grace", th.TempGrace, "how long above the maximum before TEMPERATURE_HIGH")
