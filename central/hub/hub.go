@@ -39,6 +39,15 @@ type Config struct {
 	// LeafTLS, when set, makes the leaf listener TLS-only with this server
 	// configuration (its certificate may come from GetCertificate).
 	LeafTLS *tls.Config
+	// RouteTLS, when set, makes the cluster routes TLS-only with this
+	// configuration, for both the accepting and the dialling side: it must
+	// require and verify the peer's certificate (tlsca.NodeMutualConfig).
+	// nil: plaintext routes, for tests in one process and --insecure-routes.
+	RouteTLS *tls.Config
+	// ClientTLS, when set, makes the NATS client port TLS-only (in-process
+	// connections are not affected). Clients authenticate with an NKEY
+	// either way.
+	ClientTLS *tls.Config
 
 	IngestMaxAge   time.Duration // FLEET retention by age; 0 = unlimited
 	IngestMaxBytes int64         // FLEET retention by size; 0 = unlimited
@@ -168,6 +177,9 @@ func (h *Hub) options() (*server.Options, error) {
 		}
 		o.Host, o.Port = host, port
 	}
+	if c.ClientTLS != nil && !o.DontListen {
+		o.TLSConfig, o.TLSTimeout = c.ClientTLS, 5 // seconds
+	}
 	if c.LeafListen != "" {
 		host, port, err := natsserver.SplitHostPort(c.LeafListen)
 		if err != nil {
@@ -195,6 +207,9 @@ func (h *Hub) options() (*server.Options, error) {
 			return nil, fmt.Errorf("routes: %w", err)
 		}
 		o.Routes = routes
+		if c.RouteTLS != nil {
+			o.Cluster.TLSConfig, o.Cluster.TLSTimeout = c.RouteTLS, 5 // seconds
+		}
 	}
 	return o, nil
 }
@@ -356,6 +371,16 @@ var hints = []natsserver.Hint{{
 	Match: "authentication error",
 	Hint: "a site or client presented a key central does not know (a revoked site, or one whose key was rotated " +
 		"and not yet replaced at the site): 'vendsync central site list' shows the registered sites",
+}, {
+	// nats-server warns whenever the dialling side of a route skips its own
+	// host name check; tlsca.NodeMutualConfig does that check's work itself.
+	Match: "solicited routes will not be verified",
+	Hint: "vendsync verifies every route peer itself: its certificate must chain to the fleet CA and name a " +
+		"central node (host names are not checked); this warning does not apply",
+}, {
+	Match: "TLS route handshake error",
+	Hint: "a route peer without a central node certificate from this fleet's CA was refused (a node started " +
+		"with another --fleet-ca, a plaintext --insecure-routes node, or something that is not a central node)",
 }}
 
 func orUnlimited(n int64) int64 {
