@@ -118,8 +118,10 @@ type Hub struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	reg    *sitereg.Registry
-	cancel context.CancelFunc // stops following reg
+	cancel context.CancelFunc // stops following reg and users
 	g      *errgroup.Group
+	bg     context.Context    // the followers' context, ended by cancel
+	users  jetstream.KeyValue // UsersBucket
 }
 
 // New checks cfg; it starts nothing.
@@ -244,7 +246,10 @@ func (h *Hub) Open(ctx context.Context) error {
 			return fmt.Errorf("open hub: %w", err)
 		}
 	}
-	nc, js, err := natsserver.Connect(srv, nats.Nkey(mustPublic(h.kp), h.kp.Sign))
+	// Its own inbox prefix keeps its replies (which carry the HQ
+	// credentials bucket's values) away from operators' NATS users, who
+	// receive on the default one (siteauth.UserPermissions).
+	nc, js, err := natsserver.Connect(srv, nats.Nkey(mustPublic(h.kp), h.kp.Sign), nats.CustomInboxPrefix(siteauth.InternalInboxPrefix))
 	if err != nil {
 		h.Close()
 		return fmt.Errorf("open hub: %w", err)
@@ -257,6 +262,10 @@ func (h *Hub) Open(ctx context.Context) error {
 		return fmt.Errorf("open hub: %w", err)
 	}
 	if err := h.openSites(ctx); err != nil {
+		h.Close()
+		return fmt.Errorf("open hub: %w", err)
+	}
+	if err := h.openUsers(ctx); err != nil {
 		h.Close()
 		return fmt.Errorf("open hub: %w", err)
 	}
@@ -301,7 +310,7 @@ func (h *Hub) ensureStreams(ctx context.Context) error {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	nc, srv, cancel, g := h.nc, h.srv, h.cancel, h.g
-	h.nc, h.js, h.srv, h.reg, h.cancel, h.g = nil, nil, nil, nil, nil, nil
+	h.nc, h.js, h.srv, h.reg, h.cancel, h.g, h.bg, h.users = nil, nil, nil, nil, nil, nil, nil, nil
 	h.mu.Unlock()
 	if cancel != nil {
 		cancel()
