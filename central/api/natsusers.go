@@ -6,16 +6,16 @@ import (
 	"net/http"
 
 	"github.com/vendsync/vendsync/central/hub"
-	"github.com/vendsync/vendsync/central/siteauth"
+	"github.com/vendsync/vendsync/internal/natsusers"
 	"github.com/vendsync/vendsync/internal/web"
 )
 
 // NATSUsers issues, revokes and lists operators' NATS users for the
 // standard nats CLI (central/hub implements it).
 type NATSUsers interface {
-	IssueUser(ctx context.Context, role siteauth.UserRole, name string) (seed string, u siteauth.User, err error)
-	RevokeUser(ctx context.Context, pub string) (siteauth.User, error)
-	Users(ctx context.Context) ([]siteauth.User, error)
+	IssueUser(ctx context.Context, role natsusers.Role, name string) (seed string, u natsusers.User, err error)
+	RevokeUser(ctx context.Context, pub string) (natsusers.User, error)
+	Users(ctx context.Context) ([]natsusers.User, error)
 }
 
 var _ NATSUsers = (*hub.Hub)(nil)
@@ -23,7 +23,7 @@ var _ NATSUsers = (*hub.Hub)(nil)
 // NATSUserCreated is the answer of POST /nats/users: the user and its NKEY
 // seed, shown this once and kept nowhere at central.
 type NATSUserCreated struct {
-	siteauth.User
+	natsusers.User
 	Seed string `json:"seed"`
 }
 
@@ -40,9 +40,9 @@ func (s *server) createNATSUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.Role == nil {
-		return web.Invalid("role", "role is required: %s or %s", siteauth.RoleOps, siteauth.RoleReadOnly)
+		return web.Invalid("role", "role is required: %s or %s", natsusers.RoleOps, natsusers.RoleReadOnly)
 	}
-	role, err := siteauth.ParseUserRole(*body.Role)
+	role, err := natsusers.ParseRole(*body.Role)
 	if err != nil {
 		return web.Invalid("role", "%v", err)
 	}

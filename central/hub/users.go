@@ -12,12 +12,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/vendsync/vendsync/central/siteauth"
+	"github.com/vendsync/vendsync/internal/natsusers"
 )
 
 // UsersBucket holds operators' NATS users (for the standard nats CLI), shared
 // by every node like the site registry: key = the user's public key, value =
-// siteauth.User as JSON. Every node follows it, so credentials issued or
+// natsusers.User as JSON. Every node follows it, so credentials issued or
 // revoked through any node take effect on all of them. It holds no secret:
 // the seed goes once to whoever asked for it.
 const UsersBucket = "NATS_USERS"
@@ -95,7 +95,7 @@ func (h *Hub) followUsers(ctx context.Context, kv jetstream.KeyValue, ready func
 }
 
 func (h *Hub) applyUser(e jetstream.KeyValueEntry) {
-	var u siteauth.User
+	var u natsusers.User
 	if e.Operation() != jetstream.KeyValuePut || json.Unmarshal(e.Value(), &u) != nil || u.PublicKey != e.Key() || u.RevokedAt != nil {
 		if n := h.auth.RemoveUser(e.Key()); n > 0 {
 			h.log.Info().Str("nats_user", e.Key()).Int("disconnected", n).Msg("nats user revoked")
@@ -121,29 +121,29 @@ func (h *Hub) usersKV() (jetstream.KeyValue, error) {
 // returning (every other node admits it moments later). It returns the
 // seed, which is not kept anywhere, and the user. It returns an error for a
 // bad role or name, a closed hub, or if the bucket cannot be written.
-func (h *Hub) IssueUser(ctx context.Context, role siteauth.UserRole, name string) (seed string, u siteauth.User, err error) {
+func (h *Hub) IssueUser(ctx context.Context, role natsusers.Role, name string) (seed string, u natsusers.User, err error) {
 	kv, err := h.usersKV()
 	if err != nil {
-		return "", siteauth.User{}, fmt.Errorf("issue nats user: %w", err)
+		return "", natsusers.User{}, fmt.Errorf("issue nats user: %w", err)
 	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
-		return "", siteauth.User{}, fmt.Errorf("issue nats user: %w", err)
+		return "", natsusers.User{}, fmt.Errorf("issue nats user: %w", err)
 	}
 	s, err := kp.Seed()
 	if err != nil {
-		return "", siteauth.User{}, fmt.Errorf("issue nats user: %w", err)
+		return "", natsusers.User{}, fmt.Errorf("issue nats user: %w", err)
 	}
-	u = siteauth.User{PublicKey: mustPublic(kp), Role: role, Name: strings.TrimSpace(name), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	u = natsusers.User{PublicKey: mustPublic(kp), Role: role, Name: strings.TrimSpace(name), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := u.Validate(); err != nil {
-		return "", siteauth.User{}, fmt.Errorf("issue nats user: %w", err)
+		return "", natsusers.User{}, fmt.Errorf("issue nats user: %w", err)
 	}
 	b, _ := json.Marshal(u)
 	if _, err := kv.Create(ctx, u.PublicKey, b); err != nil {
-		return "", siteauth.User{}, fmt.Errorf("issue nats user: %w", err)
+		return "", natsusers.User{}, fmt.Errorf("issue nats user: %w", err)
 	}
 	if err := h.auth.AddUser(u.PublicKey, u.Role); err != nil {
-		return "", siteauth.User{}, fmt.Errorf("issue nats user: %w", err)
+		return "", natsusers.User{}, fmt.Errorf("issue nats user: %w", err)
 	}
 	h.log.Info().Str("nats_user", u.PublicKey).Str("role", string(u.Role)).Str("name", u.Name).Msg("nats user issued")
 	return string(s), u, nil
@@ -152,25 +152,25 @@ func (h *Hub) IssueUser(ctx context.Context, role siteauth.UserRole, name string
 // RevokeUser marks the user pub revoked: every node disconnects it and
 // refuses it from then on (this one before RevokeUser returns). It returns
 // ErrUserNotFound (wrapped) for a key never issued.
-func (h *Hub) RevokeUser(ctx context.Context, pub string) (siteauth.User, error) {
+func (h *Hub) RevokeUser(ctx context.Context, pub string) (natsusers.User, error) {
 	kv, err := h.usersKV()
 	if err != nil {
-		return siteauth.User{}, fmt.Errorf("revoke nats user: %w", err)
+		return natsusers.User{}, fmt.Errorf("revoke nats user: %w", err)
 	}
 	if !nkeys.IsValidPublicUserKey(pub) {
-		return siteauth.User{}, fmt.Errorf("revoke nats user: %w: %q", ErrUserNotFound, pub)
+		return natsusers.User{}, fmt.Errorf("revoke nats user: %w: %q", ErrUserNotFound, pub)
 	}
 	for attempt := 0; ; attempt++ {
 		e, err := kv.Get(ctx, pub)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return siteauth.User{}, fmt.Errorf("revoke nats user: %w: %s", ErrUserNotFound, pub)
+			return natsusers.User{}, fmt.Errorf("revoke nats user: %w: %s", ErrUserNotFound, pub)
 		}
 		if err != nil {
-			return siteauth.User{}, fmt.Errorf("revoke nats user: %w", err)
+			return natsusers.User{}, fmt.Errorf("revoke nats user: %w", err)
 		}
-		var u siteauth.User
+		var u natsusers.User
 		if err := json.Unmarshal(e.Value(), &u); err != nil {
-			return siteauth.User{}, fmt.Errorf("revoke nats user: decode %s: %w", pub, err)
+			return natsusers.User{}, fmt.Errorf("revoke nats user: decode %s: %w", pub, err)
 		}
 		if u.RevokedAt == nil {
 			t := time.Now().UTC().Truncate(time.Millisecond)
@@ -180,7 +180,7 @@ func (h *Hub) RevokeUser(ctx context.Context, pub string) (siteauth.User, error)
 				if attempt < 5 {
 					continue // changed in between: read it again
 				}
-				return siteauth.User{}, fmt.Errorf("revoke nats user: %w", err)
+				return natsusers.User{}, fmt.Errorf("revoke nats user: %w", err)
 			}
 		}
 		n := h.auth.RemoveUser(pub)
@@ -191,7 +191,7 @@ func (h *Hub) RevokeUser(ctx context.Context, pub string) (siteauth.User, error)
 
 // Users lists the operators' NATS users, revoked ones included, oldest
 // first.
-func (h *Hub) Users(ctx context.Context) ([]siteauth.User, error) {
+func (h *Hub) Users(ctx context.Context) ([]natsusers.User, error) {
 	kv, err := h.usersKV()
 	if err != nil {
 		return nil, fmt.Errorf("list nats users: %w", err)
@@ -200,7 +200,7 @@ func (h *Hub) Users(ctx context.Context) ([]siteauth.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list nats users: %w", err)
 	}
-	out := []siteauth.User{}
+	out := []natsusers.User{}
 	for k := range lister.Keys() {
 		e, err := kv.Get(ctx, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -209,7 +209,7 @@ func (h *Hub) Users(ctx context.Context) ([]siteauth.User, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list nats users: %w", err)
 		}
-		var u siteauth.User
+		var u natsusers.User
 		if err := json.Unmarshal(e.Value(), &u); err != nil {
 			return nil, fmt.Errorf("list nats users: decode %s: %w", k, err)
 		}

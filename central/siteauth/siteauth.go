@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
+	"github.com/vendsync/vendsync/internal/natsusers"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -91,7 +92,7 @@ type Authenticator struct {
 	conns map[string]map[uint64]string // site -> connection id -> key it signed with
 	// Operators' NATS users (for the nats CLI): public key -> role, and
 	// the connections made with each key.
-	users     map[string]UserRole
+	users     map[string]natsusers.Role
 	userConns map[string]map[uint64]bool
 }
 
@@ -101,7 +102,7 @@ var _ server.Authentication = (*Authenticator)(nil)
 // the user internalPub without restrictions.
 func NewAuthenticator(internalPub string) *Authenticator {
 	return &Authenticator{internalPub: internalPub, sites: map[string]string{}, keys: map[string]string{},
-		conns: map[string]map[uint64]string{}, users: map[string]UserRole{}, userConns: map[string]map[uint64]bool{}}
+		conns: map[string]map[uint64]string{}, users: map[string]natsusers.Role{}, userConns: map[string]map[uint64]bool{}}
 }
 
 // AddSite admits site's connections signed with the user key pub. A site
@@ -220,7 +221,7 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 		return true
 	}
 	if role, ok := a.users[o.Nkey]; ok {
-		c.RegisterUser(&server.User{Username: "ops-" + o.Nkey[:12], Account: acc, Permissions: UserPermissions(role, ReadableStreams)})
+		c.RegisterUser(&server.User{Username: "ops-" + o.Nkey[:12], Account: acc, Permissions: natsusers.Permissions(role, ReadableStreams)})
 		if a.userConns[o.Nkey] == nil {
 			a.userConns[o.Nkey] = map[uint64]bool{}
 		}
@@ -276,11 +277,11 @@ func (a *Authenticator) disconnect(ids []uint64) int {
 // admitted with another role is disconnected and gets the new one when it
 // reconnects. It returns an error for a key that is not a user public key,
 // one a site has, or an unknown role.
-func (a *Authenticator) AddUser(pub string, role UserRole) error {
+func (a *Authenticator) AddUser(pub string, role natsusers.Role) error {
 	if !nkeys.IsValidPublicUserKey(pub) {
 		return fmt.Errorf("admit nats user: %q is not a user public key", pub)
 	}
-	if _, err := ParseUserRole(string(role)); err != nil {
+	if _, err := natsusers.ParseRole(string(role)); err != nil {
 		return fmt.Errorf("admit nats user: %w", err)
 	}
 	a.mu.Lock()

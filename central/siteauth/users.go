@@ -1,62 +1,8 @@
 package siteauth
 
 import (
-	"fmt"
-	"sort"
-	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nkeys"
-
 	"github.com/vendsync/vendsync/sync/envelope"
 )
-
-// UserRole is what an operator's NATS user (for the standard nats CLI) may
-// do; see UserPermissions.
-type UserRole string
-
-// The operator roles.
-const (
-	// RoleReadOnly reads stream and KV state and nothing else.
-	RoleReadOnly UserRole = "read-only"
-	// RoleOps also manages consumers (durable ones included) and reads
-	// messages through them; it still cannot change or delete a stream,
-	// purge, delete a message, put a KV value or publish a fleet subject.
-	RoleOps UserRole = "ops"
-)
-
-// ParseUserRole returns the role named s, or an error naming the roles.
-func ParseUserRole(s string) (UserRole, error) {
-	switch r := UserRole(s); r {
-	case RoleReadOnly, RoleOps:
-		return r, nil
-	}
-	return "", fmt.Errorf("role %q: want %s or %s", s, RoleOps, RoleReadOnly)
-}
-
-// User is an operator's NATS user: an NKEY user whose seed only the
-// operator keeps.
-type User struct {
-	PublicKey string     `json:"publicKey"`
-	Role      UserRole   `json:"role"`
-	Name      string     `json:"name,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	RevokedAt *time.Time `json:"revokedAt,omitempty"`
-}
-
-// Validate names the first bad field.
-func (u User) Validate() error {
-	if !nkeys.IsValidPublicUserKey(u.PublicKey) {
-		return fmt.Errorf("publicKey %q: not an NKEY user public key", u.PublicKey)
-	}
-	if _, err := ParseUserRole(string(u.Role)); err != nil {
-		return err
-	}
-	if len(u.Name) > 128 {
-		return fmt.Errorf("name: at most 128 bytes")
-	}
-	return nil
-}
 
 // ReadableStreams are the streams whose messages central's operator users
 // may read: the fleet's events, the downlink bucket and the site registry
@@ -65,64 +11,8 @@ func (u User) Validate() error {
 // stay visible, its contents do not.
 var ReadableStreams = []string{envelope.StreamIngest, "KV_" + envelope.BucketConfig, "KV_SITE_REGISTRY"}
 
-// UserInboxPrefix is the inbox operator users receive their replies on:
-// the nats CLI's default. Central's own client uses another
-// (InternalInboxPrefix), so that an operator never reads central's replies
-// (which carry the HQ credentials bucket's values).
-const UserInboxPrefix = "_INBOX"
-
-// InternalInboxPrefix is the inbox prefix of the hub's own client.
+// InternalInboxPrefix is the inbox prefix of the hub's own client: not the
+// one operators' NATS users receive on (natsusers.InboxPrefix), so that an
+// operator never reads central's replies, which carry the HQ credentials
+// bucket's values.
 const InternalInboxPrefix = "_HUB_INBOX"
-
-// UserPermissions returns what an operator's NATS user of role may do in a
-// server's own JetStream API ($JS.API, the CLI's default). streams are the
-// streams whose messages it may read (direct and message gets, consumers);
-// none means every stream. Every role may see the JetStream account, list
-// streams and consumers and read their state; it may never create, update,
-// delete or purge a stream, delete a message, or publish anything else
-// (a KV put is a publish to $KV.<bucket>.<key>, a fleet event to fleet.>).
-//
-//   - read-only: the API reads above, direct gets and message gets, and the
-//     consumers the CLI makes to read a bucket's keys or a stream's
-//     messages ($JS.API.CONSUMER.CREATE with the flow control and next
-//     requests they need; the subject cannot tell an ephemeral consumer
-//     from a durable one, so a read-only user can leave a durable consumer
-//     behind, but cannot delete one).
-//   - ops: in addition creates durable consumers by the legacy subject,
-//     deletes and pauses consumers, and acknowledges messages.
-func UserPermissions(role UserRole, streams []string) *server.Permissions {
-	if len(streams) == 0 {
-		streams = []string{"*"}
-	}
-	pub := []string{
-		"$JS.API.INFO",
-		"$JS.API.STREAM.INFO.*",
-		"$JS.API.STREAM.LIST",
-		"$JS.API.STREAM.NAMES",
-		"$JS.API.CONSUMER.INFO.*.*",
-		"$JS.API.CONSUMER.LIST.*",
-		"$JS.API.CONSUMER.NAMES.*",
-	}
-	for _, s := range streams {
-		pub = append(pub,
-			"$JS.API.DIRECT.GET."+s, "$JS.API.DIRECT.GET."+s+".>",
-			"$JS.API.STREAM.MSG.GET."+s,
-			"$JS.API.CONSUMER.CREATE."+s, "$JS.API.CONSUMER.CREATE."+s+".>",
-			"$JS.API.CONSUMER.MSG.NEXT."+s+".*",
-			"$JS.FC."+s+".>",
-		)
-		if role == RoleOps {
-			pub = append(pub,
-				"$JS.API.CONSUMER.DURABLE.CREATE."+s+".*",
-				"$JS.API.CONSUMER.DELETE."+s+".*",
-				"$JS.API.CONSUMER.PAUSE."+s+".*",
-				"$JS.ACK."+s+".>",
-			)
-		}
-	}
-	sort.Strings(pub)
-	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{UserInboxPrefix + ".>"}},
-	}
-}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vendsync/vendsync/central/api"
-	"github.com/vendsync/vendsync/central/siteauth"
+	"github.com/vendsync/vendsync/internal/natsusers"
 	"github.com/vendsync/vendsync/internal/secfile"
 )
 
@@ -51,7 +51,7 @@ or delete a KV value, publish a fleet subject, or read the HQ_AUTH bucket
 			switch {
 			case list:
 				var ans struct {
-					Users []siteauth.User `json:"users"`
+					Users []natsusers.User `json:"users"`
 				}
 				if err := c.Do(cmd.Context(), "GET", "/nats/users", nil, &ans); err != nil {
 					return err
@@ -76,7 +76,7 @@ or delete a KV value, publish a fleet subject, or read the HQ_AUTH bucket
 			if out == "" {
 				return fmt.Errorf("--out is required: the file the NKEY seed is written to")
 			}
-			if _, err := siteauth.ParseUserRole(role); err != nil {
+			if _, err := natsusers.ParseRole(role); err != nil {
 				return fmt.Errorf("--role: %w", err)
 			}
 			var ans api.NATSUserCreated
@@ -93,7 +93,7 @@ or delete a KV value, publish a fleet subject, or read the HQ_AUTH bucket
 	}
 	addCentralFlags(cmd, &base, &creds)
 	f := cmd.Flags()
-	f.StringVar(&role, "role", string(siteauth.RoleReadOnly), "ops or read-only")
+	f.StringVar(&role, "role", string(natsusers.RoleReadOnly), "ops or read-only")
 	f.StringVar(&name, "name", "", "who or what the credentials are for (shown by --list)")
 	f.StringVar(&out, "out", "", "file to write the NKEY seed to (0600), for nats --nkey")
 	f.BoolVar(&list, "list", false, "list the issued users instead")
