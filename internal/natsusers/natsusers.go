@@ -4,13 +4,18 @@
 package natsusers
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
+	"github.com/vendsync/vendsync/internal/secfile"
 )
 
 // Role is what an operator's NATS user (for the standard nats CLI) may
@@ -40,7 +45,7 @@ func ParseRole(s string) (Role, error) {
 // operator keeps.
 type User struct {
 	PublicKey string     `json:"publicKey"`
-	Role      Role   `json:"role"`
+	Role      Role       `json:"role"`
 	Name      string     `json:"name,omitempty"`
 	CreatedAt time.Time  `json:"createdAt"`
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
@@ -116,4 +121,100 @@ func Permissions(role Role, streams []string) *server.Permissions {
 		Publish:   &server.SubjectPermission{Allow: pub},
 		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix + ".>"}},
 	}
+}
+
+// SiteFile is the file, in a site's data directory, holding the site's
+// operator users (`vendsync edge nats-creds`): public keys and roles, no
+// secret. The running edge rereads it, so a user added or revoked there
+// takes effect without a restart.
+const SiteFile = "nats-users.json"
+
+type fileBody struct {
+	Users []User `json:"users"`
+}
+
+// ReadFile returns the users in path; none if it does not exist. It returns
+// an error for a file it cannot read or parse, or a user that is not valid.
+func ReadFile(path string) ([]User, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read nats users: %w", err)
+	}
+	var f fileBody
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("read nats users %s: %w", path, err)
+	}
+	for _, u := range f.Users {
+		if err := u.Validate(); err != nil {
+			return nil, fmt.Errorf("read nats users %s: %w", path, err)
+		}
+	}
+	return f.Users, nil
+}
+
+// AddToFile makes a new NKEY user with role and name, records it in path
+// (0600, created if needed) and returns its seed, which is kept nowhere
+// else, and the user.
+func AddToFile(path string, role Role, name string, now time.Time) (seed string, u User, err error) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return "", User{}, fmt.Errorf("new nats user: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return "", User{}, fmt.Errorf("new nats user: %w", err)
+	}
+	s, err := kp.Seed()
+	if err != nil {
+		return "", User{}, fmt.Errorf("new nats user: %w", err)
+	}
+	u = User{PublicKey: pub, Role: role, Name: strings.TrimSpace(name), CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	if err := u.Validate(); err != nil {
+		return "", User{}, fmt.Errorf("new nats user: %w", err)
+	}
+	users, err := ReadFile(path)
+	if err != nil {
+		return "", User{}, err
+	}
+	if err := writeFile(path, append(users, u)); err != nil {
+		return "", User{}, err
+	}
+	return string(s), u, nil
+}
+
+// RevokeInFile marks the user pub in path revoked and returns it. It
+// returns ErrNotFound (wrapped) for a key the file does not hold.
+func RevokeInFile(path, pub string, now time.Time) (User, error) {
+	users, err := ReadFile(path)
+	if err != nil {
+		return User{}, err
+	}
+	for i, u := range users {
+		if u.PublicKey != pub {
+			continue
+		}
+		if u.RevokedAt == nil {
+			t := now.UTC().Truncate(time.Millisecond)
+			users[i].RevokedAt = &t
+			if err := writeFile(path, users); err != nil {
+				return User{}, err
+			}
+		}
+		return users[i], nil
+	}
+	return User{}, fmt.Errorf("%w: %q", ErrNotFound, pub)
+}
+
+// ErrNotFound is returned for a public key that was never issued.
+var ErrNotFound = errors.New("nats user not found")
+
+func writeFile(path string, users []User) error {
+	b, err := json.MarshalIndent(fileBody{Users: users}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write nats users: %w", err)
+	}
+	return secfile.Write(path, append(b, '\n'))
 }
