@@ -126,6 +126,9 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /clients/{id}":                {A},
 		"POST /auth/rotate-key":               {A},
 		"POST /sites/{siteId}/certificate":    {A},
+		"POST /nats/users":                    {A},
+		"GET /nats/users":                     {A},
+		"DELETE /nats/users/{key}":            {A},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)
