@@ -96,7 +96,7 @@ var (
 
 // Routes lists every endpoint with its roles. MACHINE tokens are never
 // issued by central, so no route admits them.
-var Routes = []Route{
+var Routes = append([]Route{
 	{Method: "POST", Pattern: "/auth/token", Roles: nil},
 	{Method: "GET", Pattern: "/healthz", Roles: nil},
 	{Method: "GET", Pattern: "/readyz", Roles: nil},
@@ -127,7 +127,7 @@ var Routes = []Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}
+}, dexRoutes...)
 
 type server struct {
 	cfg  Config
@@ -180,6 +180,9 @@ func New(cfg Config) http.Handler {
 		"POST /nats/users":                    s.createNATSUser,
 		"GET /nats/users":                     s.listNATSUsers,
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
+	}
+	for k, h := range s.dexHandlers() {
+		handlers[k] = h
 	}
 	guard := s.live
 	if cfg.Limiter != nil {

@@ -129,6 +129,8 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"POST /nats/users":                    {A},
 		"GET /nats/users":                     {A},
 		"DELETE /nats/users/{key}":            {A},
+		"GET /reports/reconciliation":         {A, F},
+		"GET /reports/cash":                   {A, F},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)
