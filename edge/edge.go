@@ -101,6 +101,10 @@ type Config struct {
 	// (0: DefaultHeartbeatEvery).
 	HeartbeatEvery time.Duration
 
+	// BinaryVersion is this binary's version (`vendsync version`), reported
+	// to central in every heartbeat and in GET /sync.
+	BinaryVersion string
+
 	Logger zerolog.Logger
 }
 

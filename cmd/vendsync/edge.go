@@ -129,6 +129,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 				return err
 			}
 			cfg.Logger = log
+			cfg.BinaryVersion = version
 			// A port in use is one line, before anything is opened or written.
 			if err := portcheck.Free(portcheck.Listener{Setting: "--http", Addr: cfg.HTTPAddr}, portcheck.Listener{Setting: "--nats-listen", Addr: cfg.NATSListen}); err != nil {
 				return err
