@@ -153,8 +153,8 @@ type Forwarder struct {
 	last    envelope.Watermark
 	waiting bool // the last watermark said central cannot read this site's version
 	cancel  context.CancelFunc
-	g      *errgroup.Group
-	sub    *nats.Subscription
+	g       *errgroup.Group
+	sub     *nats.Subscription
 }
 
 // New checks cfg and prepares a forwarder; it starts nothing. It returns an
