@@ -16,6 +16,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/portcheck"
+	"github.com/vendsync/vendsync/internal/service"
 	"github.com/vendsync/vendsync/internal/web"
 )
 
@@ -25,6 +26,7 @@ func newCentralCmd(logs *logOptions) *cobra.Command {
 		Short: "Run central (the hub and HQ API) and manage its sites",
 	}
 	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd(), newCentralRotateKeyCmd())
+	cmd.AddCommand(newInstallCmd(service.RoleCentral))
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/vendsync/vendsync/internal/portcheck"
 	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/internal/secfile"
+	"github.com/vendsync/vendsync/internal/service"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 )
@@ -26,6 +27,7 @@ func newEdgeCmd(logs *logOptions) *cobra.Command {
 		Short: "Run and administer a site appliance",
 	}
 	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd())
+	cmd.AddCommand(newInstallCmd(service.RoleEdge))
 	return cmd
 }
 
