@@ -361,9 +361,10 @@ func (f *Forwarder) step(ctx context.Context, st *state, tick <-chan time.Time) 
 		return ctx.Err()
 	case <-f.poke:
 	case <-tick:
-		if !st.canSend() {
-			// Waiting for central's upgrade: ask again. Offline, the next
-			// tick asks again too.
+		if !st.canSend() || st.central == 0 {
+			// Waiting for central's upgrade, or central's versions not
+			// known yet (nothing sent since the start): ask. Offline, the
+			// next tick asks again.
 			if w, err := f.requestWatermark(ctx); err == nil {
 				return f.applyWatermark(ctx, st, w)
 			}
