@@ -56,3 +56,22 @@ SCREENSHOTS ?= $(CURDIR)/artefacts/dashboard
 test-browser:
 	mkdir -p $(SCREENSHOTS)
 	VENDSYNC_SCREENSHOTS=$(SCREENSHOTS) $(GO) test -tags browser -race -count=1 -timeout 10m -run Browser -v ./central/dashboard/
+
+# A .deb of the binary, its systemd units (installed disabled) and the
+# vendsync service user (see scripts/package). nfpm runs from its Go module,
+# pinned, so it is not a dependency of the product.
+NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+PKGDIR      ?= dist
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+# A Debian version must start with a digit: a tag v1.2.3 gives 1.2.3,
+# anything else 0.0.0~git<commit>.
+PKG_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null | sed 's/^v//'); \
+	[ -n "$$v" ] && echo "$$v" || echo "0.0.0~git$$(git rev-parse --short HEAD 2>/dev/null || echo dev)")
+.PHONY: package
+package:
+	rm -rf $(PKGDIR)/stage && mkdir -p $(PKGDIR)/stage
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(PKGDIR)/stage/vendsync ./cmd/vendsync
+	$(GO) run ./cmd/vendsync edge install --dry-run --binary /usr/bin/vendsync --dir /var/lib/vendsync/site > $(PKGDIR)/stage/vendsync-edge.service
+	$(GO) run ./cmd/vendsync central install --dry-run --binary /usr/bin/vendsync --dir /var/lib/vendsync/central > $(PKGDIR)/stage/vendsync-central.service
+	PKGDIR=$(PKGDIR) PKG_ARCH=$(PKG_ARCH) PKG_VERSION=$(PKG_VERSION) $(NFPM) package --config scripts/package/nfpm.yaml --packager deb --target $(PKGDIR)/
+	@ls -l $(PKGDIR)/*.deb
