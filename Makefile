@@ -15,6 +15,8 @@ FUZZTIME  ?= 10s
 FUZZ_TARGETS := internal/web:FuzzDecode internal/web:FuzzRange sync/wire:FuzzParseMoney \
 	internal/auth:FuzzVerify sync/envelope:FuzzBatch sync/envelope:FuzzParseFrame \
 	sync/envelope:FuzzParseDownlinkKey
+# The DEX/EVA-DTS audit parser.
+FUZZ_TARGETS += edge/dex:FuzzParse
 
 .PHONY: all build test lint demo bench fuzz clean
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/api"
+	"github.com/vendsync/vendsync/edge/dex/audit"
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
@@ -211,6 +212,8 @@ type IngestConfig struct {
 	TelemetrySummaryEvery time.Duration
 	// Now is the site's clock (default time.Now).
 	Now func() time.Time
+	// DEX tunes DEX reconciliation (its alert threshold).
+	DEX audit.Config
 }
 
 // DefaultIngestConfig returns the defaults.
@@ -223,6 +226,7 @@ func DefaultIngestConfig() IngestConfig {
 		MaxBatch:              ingest.DefaultConfig().MaxBatch,
 		TelemetrySummaryEvery: tc.SummaryEvery,
 		Now:                   time.Now,
+		DEX:                   audit.DefaultConfig(),
 	}
 }
 
@@ -240,6 +244,9 @@ func (c IngestConfig) Validate() error {
 		return err
 	}
 	if err := c.telemetry().Validate(); err != nil {
+		return err
+	}
+	if err := c.DEX.Validate(); err != nil {
 		return err
 	}
 	return ingest.Config{MaxBatch: c.MaxBatch}.Validate()
@@ -345,6 +352,8 @@ type Node struct {
 	Sales     *sale.Rules
 	Telemetry *telemetry.Rules
 	Faults    *fault.Rules
+	// Audit takes DEX files, visits and cash collections.
+	Audit *audit.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -396,7 +405,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if now == nil {
 		now = time.Now
 	}
-	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults,
+	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
 		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready})
 	var httpTLS *tls.Config
@@ -444,6 +453,11 @@ func (n *Node) openRules(ctx context.Context) error {
 		return err
 	}
 	n.Faults = fault.New(w, n.Machines, c.MaxClockSkew)
+	dc := c.DEX
+	if dc.MaxClockSkew == 0 {
+		dc.MaxClockSkew = c.MaxClockSkew
+	}
+	n.Audit = audit.New(w, n.Machines, n.Stock, dc)
 	if err := w.Open(ctx); err != nil {
 		return err
 	}

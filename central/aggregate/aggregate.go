@@ -138,7 +138,7 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 		}
 		return &d
 	}
-	return nil
+	return decodeDEX(kind, data)
 }
 
 // Fact is a latest-state change: the state of one entity as of event Seq.

@@ -93,7 +93,7 @@ var (
 
 // Routes lists every endpoint with its roles. MACHINE tokens are never
 // issued by central, so no route admits them.
-var Routes = []Route{
+var Routes = append([]Route{
 	{Method: "POST", Pattern: "/auth/token", Roles: nil},
 	{Method: "GET", Pattern: "/healthz", Roles: nil},
 	{Method: "GET", Pattern: "/readyz", Roles: nil},
@@ -121,7 +121,7 @@ var Routes = []Route{
 	{Method: "DELETE", Pattern: "/clients/{id}", Roles: admin},
 	{Method: "POST", Pattern: "/auth/rotate-key", Roles: admin},
 	{Method: "POST", Pattern: "/sites/{siteId}/certificate", Roles: admin},
-}
+}, dexRoutes...)
 
 type server struct {
 	cfg  Config
@@ -171,6 +171,9 @@ func New(cfg Config) http.Handler {
 		"DELETE /clients/{id}":                s.revokeClient,
 		"POST /auth/rotate-key":               s.rotateKey,
 		"POST /sites/{siteId}/certificate":    s.siteCertificate,
+	}
+	for k, h := range s.dexHandlers() {
+		handlers[k] = h
 	}
 	guard := s.live
 	if cfg.Limiter != nil {

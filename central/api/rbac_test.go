@@ -126,6 +126,8 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /clients/{id}":                {A},
 		"POST /auth/rotate-key":               {A},
 		"POST /sites/{siteId}/certificate":    {A},
+		"GET /reports/reconciliation":         {A, F},
+		"GET /reports/cash":                   {A, F},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

@@ -198,6 +198,9 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 		return k.s.exec(ctx, upsertTelemetry, site, d.MachineID, d.Temperature, d.PowerStatus,
 			d.DoorStatus, seq, at)
 	}
+	if ok, err := k.upsertDEX(ctx, site, f); ok {
+		return err
+	}
 	return fmt.Errorf("no table for %T", f.Data)
 }
 

@@ -41,6 +41,16 @@ type VisitSource interface {
 	LastRestocks(ctx context.Context, site string) (map[string]time.Time, error)
 }
 
+// FleetSource is optionally implemented by a Source that can load every
+// machine (with its products) and every machine's last restock in a few
+// queries for the whole fleet. CandidatesAt then reads those once instead of
+// querying per site and per machine; MachineLister and VisitSource are not
+// used.
+type FleetSource interface {
+	RouteMachines(ctx context.Context) (map[string]map[string]readmodel.Machine, error)
+	AllLastRestocks(ctx context.Context) (map[string]map[string]time.Time, error)
+}
+
 // Reason codes, in the order a row shows them (the wire values of hqapi).
 const (
 	OutOfStock    = hqapi.ReasonOutOfStock
@@ -124,6 +134,25 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 	}
 	lister, _ := src.(MachineLister)
 	visits, _ := src.(VisitSource)
+	machine := src.Machine
+	if fleet, ok := src.(FleetSource); ok {
+		all, err := fleet.RouteMachines(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("route: machines: %w", err)
+		}
+		restocks, err := fleet.AllLastRestocks(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("route: visits: %w", err)
+		}
+		lister, visits = preloaded{all, restocks}, preloaded{all, restocks}
+		machine = func(_ context.Context, site, id string) (readmodel.Machine, error) {
+			m, ok := all[site][id]
+			if !ok {
+				return readmodel.Machine{}, fmt.Errorf("machine %s: %w", id, readmodel.ErrNotFound)
+			}
+			return m, nil
+		}
+	}
 
 	var out []Candidate
 	for _, site := range sites {
@@ -158,7 +187,7 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 			}
 		}
 		for _, id := range sortedKeys(ids) {
-			m, err := src.Machine(ctx, site.Site, id)
+			m, err := machine(ctx, site.Site, id)
 			if errors.Is(err, readmodel.ErrNotFound) {
 				c.Machines = append(c.Machines, Machine{MachineID: id, Alerts: sorted(machineAlerts[id]), Slots: []Slot{}})
 				continue
@@ -227,6 +256,27 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 		out = []Candidate{}
 	}
 	return out, nil
+}
+
+// preloaded answers MachineLister and VisitSource from what a FleetSource
+// loaded once.
+type preloaded struct {
+	machines map[string]map[string]readmodel.Machine
+	restocks map[string]map[string]time.Time
+}
+
+func (p preloaded) SiteMachines(_ context.Context, site string) ([]string, error) {
+	ids := make([]string, 0, len(p.machines[site]))
+	for id, m := range p.machines[site] {
+		if m.Status != "DECOMMISSIONED" {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func (p preloaded) LastRestocks(_ context.Context, site string) (map[string]time.Time, error) {
+	return p.restocks[site], nil
 }
 
 // offline reports whether site's data must be taken as out of date: its

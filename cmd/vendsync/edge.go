@@ -199,6 +199,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.IntVar(&th.ExpiringSoonDays, "expiring-soon-days", th.ExpiringSoonDays, "days before expiry that raise EXPIRING_SOON")
 	f.Float64Var(&cfg.Ingest.AmountTolerance, "amount-tolerance", cfg.Ingest.AmountTolerance, "allowed relative difference between a sale's amount and price × quantity (plus one cent)")
 	f.DurationVar(&cfg.Ingest.MaxClockSkew, "max-clock-skew", cfg.Ingest.MaxClockSkew, "how far in the future an event timestamp may be")
+	f.Int64Var(&cfg.Ingest.DEX.AlertThreshold, "dex-alert-threshold-cents", cfg.Ingest.DEX.AlertThreshold, "unreported value (cents) in a DEX reconciliation that raises DEX_UNREPORTED_SALES")
 	return withConfigFile(cmd)
 }
 

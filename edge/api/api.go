@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/vendsync/vendsync/edge/dex/audit"
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/sale"
@@ -47,6 +48,9 @@ type Config struct {
 	Sales     *sale.Rules
 	Telemetry *telemetry.Rules
 	Faults    *fault.Rules
+	// Audit takes DEX files, visits and cash collections (nil: those
+	// endpoints answer 503).
+	Audit *audit.Rules
 
 	Signer  *auth.Signer
 	Metrics *web.Metrics
@@ -94,7 +98,7 @@ var (
 
 // Routes lists every endpoint with its roles. MACHINE tokens are further
 // limited to their own machine.
-var Routes = []Route{
+var Routes = append([]Route{
 	{Method: "POST", Pattern: "/auth/token", Roles: nil},
 	{Method: "GET", Pattern: "/healthz", Roles: nil},
 	{Method: "GET", Pattern: "/readyz", Roles: nil},
@@ -120,7 +124,7 @@ var Routes = []Route{
 	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
 	{Method: "GET", Pattern: "/audit", Roles: admin},
 	{Method: "GET", Pattern: "/sync", Roles: manage},
-}
+}, dexRoutes...)
 
 type server struct {
 	cfg  Config
@@ -158,6 +162,9 @@ func New(cfg Config) http.Handler {
 		"GET /aggregations/products/top":      s.topProducts,
 		"GET /audit":                          s.audit,
 		"GET /sync":                           s.syncState,
+	}
+	for k, h := range s.dexHandlers() {
+		handlers[k] = h
 	}
 	guard := func(h http.Handler) http.Handler {
 		if cfg.Limiter != nil {

@@ -17,10 +17,14 @@ const (
 	PowerOff          AlertType = "POWER_OFF"
 	DoorOpen          AlertType = "DOOR_OPEN"
 	MachineOffline    AlertType = "MACHINE_OFFLINE"
+	// DEXUnreportedSales: a DEX audit counted more sales than the ledger
+	// holds, beyond the site's threshold (edge/dex/audit).
+	DEXUnreportedSales AlertType = "DEX_UNREPORTED_SALES"
 )
 
 // AlertTypes lists every alert type.
-var AlertTypes = []AlertType{LowStock, OutOfStock, Expired, ExpiringSoon, InventoryMismatch, TemperatureHigh, PowerOff, DoorOpen, MachineOffline}
+var AlertTypes = []AlertType{LowStock, OutOfStock, Expired, ExpiringSoon, InventoryMismatch, TemperatureHigh, PowerOff, DoorOpen, MachineOffline,
+	DEXUnreportedSales}
 
 // ParseAlertType accepts an alert type name; an unknown one is an error
 // naming it.

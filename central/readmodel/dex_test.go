@@ -1,0 +1,60 @@
+package readmodel
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vendsync/vendsync/sync/envelope"
+)
+
+// TestApply_DEXFacts: reconciliations, visits and cash collections land
+// in their tables once, however often their batch is delivered, and the
+// reports group them by machine, site, city and driver.
+func TestApply_DEXFacts(t *testing.T) {
+	s := openStore(t)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	dexp := int64(900)
+	b := mkBatch(t, "s1", "UTC", 1,
+		ev{envelope.KindMachine, at, envelope.Machine{MachineID: "M1", City: "Lyon", Status: "ACTIVE", Action: "REGISTERED"}},
+		ev{envelope.KindReconciliation, at, envelope.Reconciliation{ID: 7, MachineID: "M1", FromReadID: 6, ToReadID: 7, From: at.Add(-time.Hour), To: at,
+			MachineCount: 10, MachineValue: 1500, LedgerCount: 8, LedgerValue: 1200, UnreportedCount: 2, UnreportedValue: 300,
+			PriceMismatches: 1, FreeVends: 1, Alerted: false, By: "drv"}},
+		ev{envelope.KindVisit, at, envelope.Visit{VisitID: "v1", MachineID: "M1", ArrivedAt: at.Add(-time.Minute), LeftAt: at, Driver: "Asha", Actions: []string{"CLEANED"}}},
+		ev{envelope.KindCash, at, envelope.CashCollection{CollectionID: "c1", MachineID: "M1", CollectedAt: at, AmountCents: 1000, Driver: "Asha",
+			ExpectedLedger: 1200, ExpectedDEX: &dexp}},
+	)
+	mustApply(t, s, 1, b)
+	mustApply(t, s, 2, b) // redelivered: nothing changes
+	for table, want := range map[string]int64{"dex_reconciliations": 1, "visits": 1, "cash_collections": 1} {
+		var n int64
+		if err := s.db.R.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil || n != want {
+			t.Fatalf("%s: %d rows (%v), want %d", table, n, err, want)
+		}
+	}
+	ctx := context.Background()
+	for _, g := range []DEXGroup{DEXByMachine, DEXBySite, DEXByCity, DEXByDriver} {
+		rep, err := s.ReconciliationReport(ctx, DEXQuery{GroupBy: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[DEXGroup]string{DEXByMachine: "M1", DEXBySite: "s1", DEXByCity: "Lyon", DEXByDriver: "drv"}[g]
+		if len(rep.Rows) != 1 || rep.Rows[0].Key != want || rep.Rows[0].UnreportedCents != 300 || rep.Rows[0].PriceMismatches != 1 {
+			t.Fatalf("by %s: %+v", g, rep.Rows)
+		}
+	}
+	cash, err := s.CashReport(ctx, DEXQuery{GroupBy: DEXByDriver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cash.Rows) != 1 || cash.Rows[0].Key != "Asha" || cash.Rows[0].Counted != 1000 || cash.Rows[0].ExpectedLedger != 1200 ||
+		cash.Rows[0].ExpectedDEX != 900 || cash.Rows[0].DEXCollections != 1 {
+		t.Fatalf("cash by driver: %+v", cash.Rows)
+	}
+	if rep, err := s.ReconciliationReport(ctx, DEXQuery{From: at.Add(time.Hour)}); err != nil || len(rep.Rows) != 0 {
+		t.Fatalf("after the range: %+v, %v", rep.Rows, err)
+	}
+	if _, err := s.CashReport(ctx, DEXQuery{GroupBy: "route"}); err == nil {
+		t.Fatal("groupBy route accepted")
+	}
+}
