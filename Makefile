@@ -59,6 +59,23 @@ test-browser:
 	mkdir -p $(SCREENSHOTS)
 	VENDSYNC_SCREENSHOTS=$(SCREENSHOTS) $(GO) test -tags browser -race -count=1 -timeout 10m -run Browser -v ./central/dashboard/
 
+# Fault-injection suite over the real binary (internal/torture, build tag
+# torture; not part of `make test`): 3 central nodes and 3 sites as
+# processes, sellers at every site, a seeded random schedule of kill -9,
+# cut links, a partitioned node, clock skew and a full disk, then a check
+# of every acked sale against every site and node. TORTURE_SEED replays a
+# schedule; figures in RELIABILITY.md. Disk-full faults need root (tmpfs).
+TORTURE_DURATION ?= 30m
+TORTURE_SEED     ?=
+.PHONY: torture torture-ci
+torture:
+	TORTURE_DURATION=$(TORTURE_DURATION) TORTURE_SEED=$(TORTURE_SEED) \
+		$(GO) test -tags torture -count=1 -timeout 3h -run '^TestTorture$$' -v ./internal/torture/
+
+# The 3-minute version CI runs.
+torture-ci:
+	$(MAKE) torture TORTURE_DURATION=3m
+
 # A .deb of the binary, its systemd units (installed disabled) and the
 # vendsync service user (see scripts/package). nfpm runs from its Go module,
 # pinned, so it is not a dependency of the product.

@@ -56,11 +56,11 @@ type edgeProc struct {
 	done chan error
 }
 
-func startEdge(t *testing.T, bin, dir string) *edgeProc {
+func startEdge(t *testing.T, bin, dir string, extra ...string) *edgeProc {
 	t.Helper()
 	addr := testkit.FreeAddr(t)
 	p := &edgeProc{url: "http://" + addr, out: &bytes.Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "edge", "run", "--dir", dir, "--http", addr, "--insecure-http", "--log-level", "warn", "--log-format", "json")
+	p.cmd = exec.Command(bin, append([]string{"edge", "run", "--dir", dir, "--http", addr, "--insecure-http", "--log-level", "warn", "--log-format", "json"}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: p.out}, &lockedWriter{w: p.out}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start edge: %v", err)

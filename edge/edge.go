@@ -21,6 +21,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/api"
+	"github.com/vendsync/vendsync/edge/backup"
 	"github.com/vendsync/vendsync/edge/dex/audit"
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/ingest"
@@ -34,6 +35,7 @@ import (
 	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
+	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/forward"
 )
@@ -101,6 +103,10 @@ type Config struct {
 	// HeartbeatEvery is how often the site tells central it is connected
 	// (0: DefaultHeartbeatEvery).
 	HeartbeatEvery time.Duration
+	// Backup, when its Dir is set, keeps generations of the site database
+	// there (edge/backup); before a migration, a copy goes there too (or
+	// into Dir when Backup.Dir is empty).
+	Backup backup.Config
 
 	// BinaryVersion is this binary's version (`vendsync version`), reported
 	// to central in every heartbeat and in GET /sync.
@@ -192,6 +198,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.HTTPLimits.Validate(); err != nil {
 		return fmt.Errorf("http limits: %w", err)
+	}
+	if c.Backup.Dir != "" {
+		if err := c.Backup.Validate(); err != nil {
+			return err
+		}
 	}
 	return c.Ingest.Validate()
 }
@@ -377,6 +388,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			n.lock = nil
 		}
 	}()
+	// A database an older binary wrote is copied before it is migrated.
+	if pre, err := backup.BeforeMigrate(ctx, n.cfg.Dir, migrations.Edge, n.cfg.Backup.Dir); err != nil {
+		return err
+	} else if pre != "" {
+		n.log.Info().Str("file", pre).Msg("copied the database before migrating it")
+	}
 	n.Store, err = store.Open(ctx, n.cfg.Dir)
 	if err != nil {
 		return err
@@ -427,6 +444,15 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.g.Go(func() error { return n.watchAuth(bg) })
 	if n.cfg.Retention.Telemetry > 0 || n.cfg.Retention.Audit > 0 {
 		n.g.Go(func() error { return n.prune(bg, now) })
+	}
+	if n.cfg.Backup.Dir != "" {
+		bc := n.cfg.Backup
+		bc.Logger = n.cfg.Logger
+		b, err := backup.NewRunner(n.cfg.Dir, bc)
+		if err != nil {
+			return err
+		}
+		n.g.Go(func() error { return b.Run(bg) })
 	}
 	if n.Forwarder != nil {
 		n.g.Go(func() error { return n.poke(bg) })

@@ -16,6 +16,7 @@ import (
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/internal/natsusers"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -56,10 +57,17 @@ func (n *Node) openSync(ctx context.Context) error {
 			return err
 		}
 	}
+	// The local NATS port serves TLS with the API's certificate.
+	var natsTLS *tls.Config
+	if n.cfg.NATSListen != "" && n.cfg.TLSCertFile != "" {
+		if natsTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
+			return err
+		}
+	}
 	n.Leaf, err = leaf.New(leaf.Config{
 		SiteID: site.ID, StoreDir: filepath.Join(n.cfg.Dir, "nats"), ListenAddr: n.cfg.NATSListen,
 		HubURLs: n.cfg.HubURLs, HubURLsOnly: n.cfg.HubURLsOnly, CredsSeed: n.cfg.LeafSeed, Logger: n.cfg.Logger,
-		HubTLS: hubTLS,
+		HubTLS: hubTLS, ClientTLS: natsTLS, UsersFile: filepath.Join(n.cfg.Dir, natsusers.SiteFile),
 	})
 	if err != nil {
 		return err

@@ -126,6 +126,10 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /clients/{id}":                {A},
 		"POST /auth/rotate-key":               {A},
 		"POST /sites/{siteId}/certificate":    {A},
+		"GET /sites/{siteId}/snapshot":        {A},
+		"POST /nats/users":                    {A},
+		"GET /nats/users":                     {A},
+		"DELETE /nats/users/{key}":            {A},
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
 	}

@@ -14,7 +14,7 @@ import (
 
 // pathKeys are config-file keys holding paths; relative ones are read
 // relative to the file's own directory, so a site directory can move.
-var pathKeys = []string{"dir", "leaf-seed", "tls-cert", "tls-key", "hub-ca"}
+var pathKeys = []string{"dir", "leaf-seed", "tls-cert", "tls-key", "hub-ca", "backup-dir"}
 
 // withConfigFile adds --config to a command whose flags can also come from
 // a YAML file, and loads the settings before it runs.

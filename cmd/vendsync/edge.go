@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ func newEdgeCmd(logs *logOptions) *cobra.Command {
 		Use:   "edge",
 		Short: "Run and administer a site appliance",
 	}
-	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd())
+	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd(), newEdgeBackupCmd(), newEdgeRestoreCmd(), newEdgeNATSCredsCmd())
 	cmd.AddCommand(newInstallCmd(service.RoleEdge))
 	return cmd
 }
@@ -64,6 +65,7 @@ func newEdgeInitCmd() *cobra.Command {
 	var dir string
 	var site store.SiteInit
 	var tlsHosts []string
+	var fromCentral restoreFlags
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a site: its database and a first ADMIN credential",
@@ -75,6 +77,9 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dir == "" {
 				return fmt.Errorf("--dir is required")
+			}
+			if fromCentral.on {
+				return initFromCentral(cmd, dir, site.ID, fromCentral, tlsHosts)
 			}
 			creds, err := edge.Init(cmd.Context(), dir, site)
 			if err != nil {
@@ -96,6 +101,7 @@ credential, written (mode 0600) to DIR/admin-credentials.json as
 	f.StringVar(&site.City, "city", "", "city the site is in")
 	f.StringVar(&site.Timezone, "timezone", "", "IANA timezone of the site, e.g. Asia/Kolkata (buckets days and expiry by it)")
 	f.StringSliceVar(&tlsHosts, "tls-host", nil, "host names or addresses machines reach the site by, for its API certificate (localhost and this machine's name are always in it)")
+	fromCentral.add(cmd)
 	return cmd
 }
 
@@ -104,6 +110,7 @@ func newEdgeRunCmd(logs *logOptions) *cobra.Command {
 	var seedFile string
 	rateLimits := true
 	var insecureHTTP, insecureLeaf bool
+	var clockOffset time.Duration
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Serve a site: HTTP API, alerts, local aggregates",
@@ -157,6 +164,11 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 				}
 				cfg.LeafSeed = strings.TrimSpace(string(b))
 			}
+			if clockOffset != 0 {
+				// A test aid (internal/torture): the site's clock is off.
+				cfg.Ingest.Now = func() time.Time { return time.Now().Add(clockOffset) }
+				log.Warn().Dur("offset", clockOffset).Msg("the site's clock is shifted by --clock-offset (a test aid)")
+			}
 			n, err := edge.New(cfg)
 			if err != nil {
 				return err
@@ -172,7 +184,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f := cmd.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "the site's data directory (made by 'vendsync edge init' or 'vendsync provision site')")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HTTP API")
-	f.StringVar(&cfg.NATSListen, "nats-listen", "", "host:port for on-site NATS clients of the embedded server (default: none)")
+	f.StringVar(&cfg.NATSListen, "nats-listen", "", "host:port for on-site NATS clients of the embedded server (default: none); TLS with the API's certificate, NKEY users from 'vendsync edge nats-creds' only")
 	f.StringSliceVar(&cfg.HubURLs, "hub", nil, "central's leaf URL(s), nats-leaf://host:port or host:port (repeat or comma-separate); none: standalone")
 	f.BoolVar(&cfg.HubURLsOnly, "hub-urls-only", cfg.HubURLsOnly, "connect only to --hub, never to the addresses central's nodes advertise (set false to follow them)")
 	f.StringVar(&seedFile, "leaf-seed", "", "file holding the site's NKEY seed for the leaf connection (from 'vendsync central site add')")
@@ -191,6 +203,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock a client id out of POST /auth/token (0: never)")
 	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
 	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
+	addBackupFlags(f, &cfg.Backup)
 	th := &cfg.Ingest.Thresholds
 	f.Float64Var(&th.TempMaxC, "temp-max", th.TempMaxC, "default maximum cabinet temperature in °C (a machine's temperatureMax overrides it)")
 	f.DurationVar(&th.TempGrace, "temp-grace", th.TempGrace, "how long above the maximum before TEMPERATURE_HIGH")
@@ -200,6 +213,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.Float64Var(&cfg.Ingest.AmountTolerance, "amount-tolerance", cfg.Ingest.AmountTolerance, "allowed relative difference between a sale's amount and price × quantity (plus one cent)")
 	f.DurationVar(&cfg.Ingest.MaxClockSkew, "max-clock-skew", cfg.Ingest.MaxClockSkew, "how far in the future an event timestamp may be")
 	f.Int64Var(&cfg.Ingest.DEX.AlertThreshold, "dex-alert-threshold-cents", cfg.Ingest.DEX.AlertThreshold, "unreported value (cents) in a DEX reconciliation that raises DEX_UNREPORTED_SALES")
+	f.DurationVar(&clockOffset, "clock-offset", 0, "TEST AID for fault injection (make torture), never for production: shift the site's clock (event checks, recorded times, tokens, alerts) by this much, e.g. -2h; also VENDSYNC_CLOCK_OFFSET")
 	return withConfigFile(cmd)
 }
 

@@ -51,11 +51,23 @@ func newProvisionSiteCmd() *cobra.Command {
 Re-running is safe: if DIR already holds this site and its seed, nothing is
 done. A site registered at central whose seed is not in DIR (a reinstall, a
 lost disk) needs --rotate: central issues a new key and the old one stops
-working. Secrets are never printed.`,
+working. Secrets are never printed.
+
+--replace sets up a new box for a registered site whose old box is dead
+(disk gone, stolen): central issues a new key and refuses the old one at
+once, and --out (empty) gets the site's database rebuilt from what central
+holds: machines, products, prices, stock as of the last synced fact, open
+alerts and faults, and the outbox sequence continuing after central's. It
+prints what central can tell about the facts the old box never synced.
+Machines need new credentials ('provision machine'): central never holds
+them. If the old disk survived, restore its local backup instead
+('vendsync edge restore'): it keeps the unsynced facts.`,
 		Example: `  vendsync provision site --central https://hq.example:9080 --credentials hq-admin.json \
       --site blr-techpark --name "Tech Park" --city Bangalore --lat 12.97 --lng 77.59 \
       --timezone Asia/Kolkata --hub nats-leaf://hq.example:7422 --out /var/lib/vendsync
-  vendsync edge run --config /var/lib/vendsync/vendsync.yaml`,
+  vendsync edge run --config /var/lib/vendsync/vendsync.yaml
+  vendsync provision site --central https://hq.example:9080 --credentials hq-admin.json \
+      --site blr-techpark --hub nats-leaf://hq.example:7422 --out /var/lib/vendsync --replace`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("lat") {
@@ -78,6 +90,9 @@ working. Secrets are never printed.`,
 			case provision.ConfigRewritten:
 				fmt.Fprintf(out, "site %s already provisioned in %s; wrote the missing %s\n", s.ID, s.Dir, res.ConfigPath)
 			default:
+				if r := res.Restored; r != nil {
+					printRestore(out, *r)
+				}
 				key := res.PublicKey
 				if len(key) > 12 {
 					key = key[:12] + "…"
@@ -103,6 +118,7 @@ working. Secrets are never printed.`,
 	f.StringVar(&s.HTTP, "http", s.HTTP, "host:port the site's edge API will listen on (written to the config)")
 	f.StringVar(&s.Dir, "out", "", "the site's data directory (created)")
 	f.BoolVar(&s.Rotate, "rotate", false, "issue a new leaf key for a site already registered at central (the old key stops working)")
+	f.BoolVar(&s.Replace, "replace", false, "a new box for a registered site whose box is gone: new leaf key (the old one is refused at once) and the database rebuilt from central into the empty --out")
 	f.StringSliceVar(&s.TLSHosts, "tls-host", nil, "host names or addresses machines reach the site by, for its certificate (the --http host and localhost are always in it)")
 	f.BoolVar(&s.InsecureLeaf, "insecure-leaf", false, "configure the site's leaf link without TLS (for a central run with --insecure-leaf)")
 	return cmd

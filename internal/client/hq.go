@@ -133,3 +133,12 @@ func (h *HQ) RevokeSite(ctx context.Context, id string) (hqapi.Site, error) {
 	err := h.Do(ctx, http.MethodDelete, "/sites/"+url.PathEscape(id), nil, &out)
 	return out, err
 }
+
+// SiteSnapshot returns what central holds of a site (GET
+// /sites/{id}/snapshot, ADMIN), for rebuilding it on a new box. A node still
+// catching up answers an *Error with code CATCHING_UP.
+func (h *HQ) SiteSnapshot(ctx context.Context, id string) (hqapi.SiteSnapshot, error) {
+	var out hqapi.SiteSnapshot
+	err := h.Do(ctx, http.MethodGet, "/sites/"+url.PathEscape(id)+"/snapshot", nil, &out)
+	return out, err
+}

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,13 @@ type Site struct {
 	HTTP string
 	// Rotate issues a new leaf key for a site central already knows.
 	Rotate bool
+	// Replace sets up a new box for a site central already knows, whose
+	// old box is gone: a new leaf key (the old one is refused at once) and
+	// a database rebuilt from what central holds (RestoreFromCentral). Dir
+	// must hold no site; City and Timezone come from central's registry.
+	Replace bool
+	// Settle is RestoreFromCentral's wait with Replace (0: DefaultSettle).
+	Settle time.Duration
 	// CA is the fleet CA certificate file to pin for an https:// Central
 	// (empty: the system's roots).
 	CA string
@@ -91,10 +99,12 @@ func (s Site) Validate() error {
 		return bad("out", "required: the site's data directory to create")
 	case s.ID == "":
 		return bad("site", "required: the site id, e.g. blr-techpark")
-	case s.City == "":
+	case s.City == "" && !s.Replace:
 		return bad("city", "required")
-	case s.Timezone == "":
+	case s.Timezone == "" && !s.Replace:
 		return bad("timezone", "required: the site's IANA timezone, e.g. Asia/Kolkata")
+	case s.Replace && s.Rotate:
+		return bad("replace", "give --replace or --rotate, not both")
 	case len(s.Hubs) == 0:
 		return bad("hub", "required: central's leaf URL, nats-leaf://host:7422")
 	case (s.Lat == nil) != (s.Lng == nil):
@@ -103,7 +113,7 @@ func (s Site) Validate() error {
 	if err := envelope.ValidateSiteID(s.ID); err != nil {
 		return bad("site", "%v", err)
 	}
-	if _, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "Local" {
+	if _, err := time.LoadLocation(s.Timezone); (err != nil || s.Timezone == "Local") && !(s.Replace && s.Timezone == "") {
 		return bad("timezone", "%q is not a known IANA timezone (e.g. Asia/Kolkata)", s.Timezone)
 	}
 	if s.Lat != nil && (math.IsNaN(*s.Lat) || *s.Lat < -90 || *s.Lat > 90) {
@@ -167,6 +177,8 @@ type SiteResult struct {
 	// PublicKey is the site's leaf key as central registered it (empty
 	// when nothing was registered).
 	PublicKey string
+	// Restored is what Replace rebuilt from central (nil without Replace).
+	Restored *RestoreResult
 }
 
 // ErrSiteExists is wrapped by ProvisionSite's error when central knows the
@@ -203,6 +215,12 @@ func ProvisionSite(ctx context.Context, s Site, step func(string)) (SiteResult, 
 		AdminCredentials: filepath.Join(s.Dir, edge.CredentialsFile),
 	}
 	haveDB := exists(filepath.Join(s.Dir, store.DBFile))
+	if s.Replace {
+		if haveDB {
+			return res, bad("out", "%s already holds a site database: --replace prepares a new box, give it an empty directory", s.Dir)
+		}
+		return replaceSite(ctx, s, res, step)
+	}
 	if haveDB {
 		st, err := store.Open(ctx, s.Dir)
 		if err != nil {
@@ -254,6 +272,45 @@ func ProvisionSite(ctx context.Context, s Site, step func(string)) (SiteResult, 
 			return res, err
 		}
 	}
+	step("writing " + res.SeedPath)
+	if err := writeSecret(res.SeedPath, []byte(site.Seed+"\n")); err != nil {
+		return res, err
+	}
+	step("getting the site's certificate from central's fleet CA")
+	if err := provisionCert(ctx, hq, s); err != nil {
+		return res, err
+	}
+	return res, writeSiteConfig(res.ConfigPath, s)
+}
+
+// replaceSite is ProvisionSite with Replace: check that central knows the
+// site, give it a new key (which disconnects and refuses the old box), then
+// rebuild its database from central and write the seed, certificate and
+// config as for a new site.
+func replaceSite(ctx context.Context, s Site, res SiteResult, step func(string)) (SiteResult, error) {
+	hq, err := s.hqClient()
+	if err != nil {
+		return res, err
+	}
+	reg, err := hq.Registry(ctx)
+	if err != nil {
+		return res, fmt.Errorf("read the site registry: %w", err)
+	}
+	i := slices.IndexFunc(reg, func(r hqapi.Site) bool { return r.ID == s.ID })
+	if i < 0 {
+		return res, bad("site", "%s is not registered at central: nothing to replace (provision it without --replace)", s.ID)
+	}
+	step(fmt.Sprintf("issuing a new key for site %s at %s; the old box's key stops working", s.ID, hq.URL()))
+	site, err := hq.RegisterSite(ctx, hqapi.NewSite{SiteID: s.ID, Name: s.Name, City: s.City, Timezone: s.Timezone, Lat: s.Lat, Lng: s.Lng, Rotate: true})
+	if err != nil {
+		return res, fmt.Errorf("issue a new key: %w", err)
+	}
+	res.PublicKey = site.PublicKey
+	r, err := restoreFrom(ctx, hq, Restore{Dir: s.Dir, ID: s.ID, Settle: s.Settle}, step)
+	if err != nil {
+		return res, err
+	}
+	res.Restored = &r
 	step("writing " + res.SeedPath)
 	if err := writeSecret(res.SeedPath, []byte(site.Seed+"\n")); err != nil {
 		return res, err

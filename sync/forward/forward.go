@@ -538,7 +538,11 @@ func (f *Forwarder) applyWatermark(ctx context.Context, st *state, w envelope.Wa
 		st.window = nil
 		st.next = w.Contiguous + 1
 	}
-	if w.Gap() && w.Contiguous < st.next-1 && w.Contiguous+1 != st.resentFrom {
+	// A gap below what is trimmed is a central node still catching up on
+	// the stream (a restarted one; another node's watermark trimmed those
+	// rows): the stream fills it, and the outbox no longer holds it, so a
+	// resend from there would only fail and stall the uplink.
+	if w.Gap() && w.Contiguous >= st.trimmed && w.Contiguous < st.next-1 && w.Contiguous+1 != st.resentFrom {
 		f.resend(st, w.Contiguous, "gap")
 	}
 	return nil
