@@ -99,7 +99,7 @@ Then: systemctl daemon-reload && systemctl enable --now %s`, service.Unit{Role: 
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "the data directory (a provisioned site's --out, or the central node's --dir)")
-	f.StringVar(&config, "config", "", "the config file `run` reads (edge default: DIR/"+provision.ConfigFile+"; central: none)")
+	f.StringVar(&config, "config", "", "the config file run reads (edge default: DIR/"+provision.ConfigFile+"; central: none)")
 	f.StringVar(&unitDir, "unit-dir", service.DefaultUnitDir, "where to write the unit")
 	f.StringVar(&binary, "binary", "", "the vendsync binary the unit runs (default: this one)")
 	f.StringVar(&usr, "user", service.DefaultUser, "the user the service runs as")
