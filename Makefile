@@ -75,3 +75,23 @@ torture:
 # The 3-minute version CI runs.
 torture-ci:
 	$(MAKE) torture TORTURE_DURATION=3m
+
+# A .deb of the binary, its systemd units (installed disabled) and the
+# vendsync service user (see scripts/package). nfpm runs from its Go module,
+# pinned, so it is not a dependency of the product.
+NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+# Where the .deb goes (files are staged in dist/stage, as nfpm.yaml says).
+PKGDIR      ?= dist
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+# A Debian version must start with a digit: a tag v1.2.3 gives 1.2.3,
+# anything else 0.0.0~git<commit>.
+PKG_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null | sed 's/^v//'); \
+	[ -n "$$v" ] && echo "$$v" || echo "0.0.0~git$$(git rev-parse --short HEAD 2>/dev/null || echo dev)")
+.PHONY: package
+package:
+	rm -rf dist/stage && mkdir -p dist/stage $(PKGDIR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/stage/vendsync ./cmd/vendsync
+	$(GO) run ./cmd/vendsync edge install --dry-run --binary /usr/bin/vendsync --dir /var/lib/vendsync/site > dist/stage/vendsync-edge.service
+	$(GO) run ./cmd/vendsync central install --dry-run --binary /usr/bin/vendsync --dir /var/lib/vendsync/central > dist/stage/vendsync-central.service
+	PKG_ARCH=$(PKG_ARCH) PKG_VERSION=$(PKG_VERSION) $(NFPM) package --config scripts/package/nfpm.yaml --packager deb --target $(PKGDIR)/
+	@ls -l $(PKGDIR)/*.deb

@@ -108,6 +108,10 @@ type Config struct {
 	// into Dir when Backup.Dir is empty).
 	Backup backup.Config
 
+	// BinaryVersion is this binary's version (`vendsync version`), reported
+	// to central in every heartbeat and in GET /sync.
+	BinaryVersion string
+
 	Logger zerolog.Logger
 }
 

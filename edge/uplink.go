@@ -134,7 +134,8 @@ func (n *Node) heartbeat(ctx context.Context) error {
 	for {
 		if nc := n.Leaf.Conn(); nc != nil && n.Leaf.Connected() {
 			// A failed publish (connection closing) is the next tick's to retry.
-			_ = nc.Publish(subj, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+			body, _ := json.Marshal(envelope.Heartbeat{V: envelope.Version, Time: time.Now().UTC(), Binary: n.cfg.BinaryVersion})
+			_ = nc.Publish(subj, body)
 		}
 		select {
 		case <-ctx.Done():
@@ -231,13 +232,14 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 
 // uplinkState reports the link for GET /sync.
 func (n *Node) uplinkState() api.Uplink {
-	u := api.Uplink{Configured: n.Forwarder != nil}
+	u := api.Uplink{Configured: n.Forwarder != nil, Envelope: envelope.Version, Binary: n.cfg.BinaryVersion}
 	if n.Leaf != nil {
 		u.Connected = n.Leaf.Connected()
 	}
 	if n.Forwarder != nil {
 		wm := n.Forwarder.Watermark()
 		u.Watermark = &wm
+		u.WaitingForCentral, u.CentralReads = n.Forwarder.WaitingForCentral()
 	}
 	return u
 }

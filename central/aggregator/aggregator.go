@@ -299,6 +299,10 @@ func (a *Aggregator) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	return cons, nil
 }
 
+// TooNewDelay is how long a batch newer than this binary reads waits before
+// it is delivered again (to this node, or to its upgraded successor).
+const TooNewDelay = 30 * time.Second
+
 // item is a fetched message ready to apply.
 type item struct {
 	msg  jetstream.Msg
@@ -391,6 +395,18 @@ func (a *Aggregator) prepare(msg jetstream.Msg) (item, bool) {
 		a.terminate(msg, "malformed batch", err)
 		return item{}, false
 	}
+	if err := envelope.CheckVersion("batch", f.V); errors.Is(err, envelope.ErrTooNew) {
+		// Written by a newer binary (a site that heard from an upgraded
+		// node during a roll-out): not poison. Keep it in the stream for
+		// this node's upgraded successor; the site keeps it in its outbox
+		// until a watermark covers it.
+		a.metrics.batches.WithLabelValues("too_new").Inc()
+		a.log.Warn().Err(err).Str("subject", msg.Subject()).Msg("batch too new for this node; keeping it for an upgraded node")
+		if nerr := msg.NakWithDelay(TooNewDelay); nerr != nil {
+			a.log.Warn().Err(nerr).Msg("nak failed")
+		}
+		return item{}, false
+	}
 	// A site may publish only under fleet.<its site>.>: a batch naming
 	// another site is refused.
 	if site := subjectSite(msg.Subject()); site != f.Site {
@@ -476,8 +492,11 @@ func (a *Aggregator) answerWatermark(m *nats.Msg) {
 	}
 }
 
+// toWire is w as sites read it, with the range of envelope versions this
+// node reads: a site newer than that waits instead of sending.
 func toWire(w readmodel.Watermark) envelope.Watermark {
-	return envelope.Watermark{Site: w.Site, Contiguous: w.Contiguous, MaxSeen: w.MaxSeen, At: time.Now().UTC()}
+	return envelope.Watermark{Site: w.Site, Contiguous: w.Contiguous, MaxSeen: w.MaxSeen, At: time.Now().UTC(),
+		MinVersion: envelope.MinVersion, MaxVersion: envelope.Version}
 }
 
 // subjectSite returns the <site> token of fleet.<site>.<...>, or "".

@@ -21,7 +21,7 @@ func newMetrics(durable string) *metrics {
 		}, []string{"result"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "vendsync", Subsystem: "aggregator", Name: "batches_total", ConstLabels: labels,
-			Help: "Stream messages handled, by result: applied, terminated (malformed), retry (store failed).",
+			Help: "Stream messages handled, by result: applied, terminated (malformed), retry (store failed), too_new (kept for an upgraded node).",
 		}, []string{"result"}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "vendsync", Subsystem: "aggregator", Name: "lag_messages", ConstLabels: labels,

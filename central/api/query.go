@@ -32,6 +32,7 @@ func (s *server) freshness(f readmodel.Freshness) Freshness {
 		LastEventTime: timePtr(f.LastEventTime), LastContact: timePtr(f.LastContact),
 		Watermark: f.Contiguous, LastSeq: f.MaxSeen, Backlog: f.Backlog, Stale: true,
 		Connected: f.Connected, Since: timePtr(f.Since),
+		BinaryVersion: f.Binary, EnvelopeVersion: f.Envelope,
 	}
 	now := s.cfg.Now()
 	if !f.LastContact.IsZero() {

@@ -149,11 +149,16 @@ func (s *server) listSites(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		heard := s.cfg.Store.Liveness() // heartbeats and versions of sites that sent no batch yet
 		for _, site := range reg {
 			if site.RevokedAt != nil || slices.ContainsFunc(fs, func(f readmodel.Freshness) bool { return f.Site == site.ID }) {
 				continue
 			}
-			out = append(out, s.freshness(readmodel.Freshness{Site: site.ID, TZ: site.Timezone}))
+			f := readmodel.Freshness{Site: site.ID, TZ: site.Timezone}
+			if h, ok := heard[site.ID]; ok {
+				f.Connected, f.Since, f.Binary, f.Envelope = h.Connected, h.Since, h.Binary, h.Envelope
+			}
+			out = append(out, s.freshness(f))
 		}
 		slices.SortFunc(out, func(a, b Freshness) int { return strings.Compare(a.SiteID, b.SiteID) })
 	}

@@ -4,6 +4,12 @@
 // routes), and a site whose heartbeats stop for Timeout is disconnected,
 // since its last heartbeat. Changes of state go to a Recorder (the read
 // model), which puts them in every freshness answer.
+//
+// A heartbeat also carries the site's binary and envelope versions
+// (envelope.Heartbeat; a version 1 heartbeat, a bare timestamp, carries
+// none): they are recorded when they change, so GET /sites shows a
+// roll-out's progress. A heartbeat newer than this binary reads still
+// counts as a sign of life and still names the site's versions.
 package liveness
 
 import (
@@ -32,6 +38,8 @@ type Recorder interface {
 	SetLiveness(ctx context.Context, site string, connected bool, since time.Time) error
 	// Liveness returns what was recorded before this start, per site.
 	Liveness() map[string]readmodel.Freshness
+	// SetVersion records the versions site reported at at.
+	SetVersion(ctx context.Context, site, binary string, envelope int, at time.Time) error
 }
 
 var _ Recorder = (*readmodel.Store)(nil)
@@ -53,6 +61,8 @@ type Config struct {
 type site struct {
 	connected bool
 	last      time.Time // last heartbeat, or when this node started listening
+	binary    string    // versions as last recorded
+	envelope  int
 }
 
 // Tracker follows every site's heartbeats. New → Open → Close.
@@ -89,12 +99,18 @@ func (t *Tracker) Open(ctx context.Context) error {
 	start := t.cfg.Now()
 	for id, f := range t.cfg.Recorder.Liveness() {
 		if f.Connected {
-			t.sites[id] = &site{connected: true, last: start}
+			t.sites[id] = &site{connected: true, last: start, binary: f.Binary, envelope: f.Envelope}
+		} else if f.Envelope != 0 {
+			t.sites[id] = &site{last: start, binary: f.Binary, envelope: f.Envelope}
 		}
 	}
 	sub, err := t.cfg.Conn.Subscribe(envelope.SubjectHeartbeatAll, func(m *nats.Msg) {
 		if id, ok := siteOf(m.Subject); ok {
 			t.beat(id)
+			// A heartbeat newer than this node still names its versions.
+			if hb, err := envelope.ParseHeartbeat(m.Data); (err == nil || errors.Is(err, envelope.ErrTooNew)) && hb.V >= 2 {
+				t.version(id, hb)
+			}
 		}
 	})
 	if err != nil {
@@ -156,6 +172,27 @@ func (t *Tracker) beat(id string) {
 		s.connected = false // the next heartbeat tries again
 		t.mu.Unlock()
 	}
+}
+
+// version records the versions a heartbeat of id carries when they changed.
+func (t *Tracker) version(id string, hb envelope.Heartbeat) {
+	t.mu.Lock()
+	s := t.sites[id] // beat made it
+	changed := s.binary != hb.Binary || s.envelope != hb.V
+	t.mu.Unlock()
+	if !changed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := t.cfg.Recorder.SetVersion(ctx, id, hb.Binary, hb.V, t.cfg.Now()); err != nil {
+		t.log.Error().Err(err).Str("site", id).Msg("record site version")
+		return // the next heartbeat tries again
+	}
+	t.mu.Lock()
+	s.binary, s.envelope = hb.Binary, hb.V
+	t.mu.Unlock()
+	t.log.Info().Str("site", id).Str("binary", hb.Binary).Int("envelope", hb.V).Msg("site version")
 }
 
 // sweep disconnects the sites whose heartbeats stopped.

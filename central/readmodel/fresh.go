@@ -58,7 +58,10 @@ func (t *freshTable) load(ctx context.Context, s *Store) error {
 		}
 		t.update(site, func(g *Freshness) { g.Connected, g.Since = connected, fromMS(since) })
 	}
-	return lrows.Err()
+	if err := lrows.Err(); err != nil {
+		return fmt.Errorf("load liveness: %w", err)
+	}
+	return t.loadVersions(ctx, s)
 }
 
 // update applies f to site's row, adding the row if needed.

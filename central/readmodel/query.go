@@ -52,6 +52,10 @@ type Freshness struct {
 	// since when (zero: no heartbeat heard from the site yet).
 	Connected bool
 	Since     time.Time
+	// Binary and Envelope are the versions the site last reported in its
+	// heartbeat ("" and 0: none reported yet).
+	Binary   string
+	Envelope int
 }
 
 // SalesQuery selects sales aggregates. From and To are naive-local times

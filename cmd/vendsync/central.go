@@ -16,6 +16,7 @@ import (
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/portcheck"
+	"github.com/vendsync/vendsync/internal/service"
 	"github.com/vendsync/vendsync/internal/web"
 )
 
@@ -26,6 +27,7 @@ func newCentralCmd(logs *logOptions) *cobra.Command {
 	}
 	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd(), newCentralRotateKeyCmd(),
 		newCentralFleetCACmd(), newCentralNATSCredsCmd())
+	cmd.AddCommand(newInstallCmd(service.RoleCentral))
 	return cmd
 }
 

@@ -79,7 +79,13 @@ type proc struct {
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, append(args, "--log-level", "warn", "--log-format", "json")...), lines: make(chan string, 100), done: make(chan struct{})}
+	return startBin(t, binary, args...)
+}
+
+// startBin is start with another build of the binary.
+func startBin(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, append(args, "--log-level", "warn", "--log-format", "json")...), lines: make(chan string, 100), done: make(chan struct{})}
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/vendsync/vendsync/internal/portcheck"
 	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/internal/secfile"
+	"github.com/vendsync/vendsync/internal/service"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
 )
@@ -27,6 +28,7 @@ func newEdgeCmd(logs *logOptions) *cobra.Command {
 		Short: "Run and administer a site appliance",
 	}
 	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd(), newEdgeBackupCmd(), newEdgeRestoreCmd(), newEdgeNATSCredsCmd())
+	cmd.AddCommand(newInstallCmd(service.RoleEdge))
 	return cmd
 }
 
@@ -136,6 +138,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 				return err
 			}
 			cfg.Logger = log
+			cfg.BinaryVersion = version
 			// A port in use is one line, before anything is opened or written.
 			if err := portcheck.Free(portcheck.Listener{Setting: "--http", Addr: cfg.HTTPAddr}, portcheck.Listener{Setting: "--nats-listen", Addr: cfg.NATSListen}); err != nil {
 				return err

@@ -201,14 +201,14 @@ func newProvisionListCmd() *cobra.Command {
 			for _, f := range fresh {
 				byID[f.SiteID] = f
 			}
-			t := table{cols: []string{"site", "name", "city", "timezone", "state", "last_contact", "watermark"}}
+			t := table{cols: []string{"site", "name", "city", "timezone", "state", "last_contact", "watermark", "version", "envelope"}}
 			for _, s := range reg {
 				state := "active"
 				if s.RevokedAt != nil {
 					state = "revoked"
 				}
 				f := byID[s.ID]
-				t.add(s.ID, s.Name, s.City, s.Timezone, state, fmtTime(f.LastContact), fmt.Sprint(f.Watermark))
+				t.add(s.ID, s.Name, s.City, s.Timezone, state, fmtTime(f.LastContact), fmt.Sprint(f.Watermark), f.BinaryVersion, envelopeCol(f.EnvelopeVersion))
 			}
 			return t.write(cmd.OutOrStdout(), format)
 		},

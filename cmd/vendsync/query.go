@@ -138,6 +138,14 @@ func fmtTime(t *time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
 }
 
+// envelopeCol shows a site's envelope version, blank when none was reported.
+func envelopeCol(v int) string {
+	if v == 0 {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
 // staleNote says which sites the figures may be missing data from.
 func staleNote(fs []hqapi.Freshness) string {
 	var stale []string
@@ -342,7 +350,7 @@ stale. Registered sites that never synced are listed too.`,
 				return err
 			}
 			return q.render(cmd, hqapi.FreshnessList{Sites: sites}, func(t *table) {
-				t.cols = []string{"site", "timezone", "last_contact", "since", "watermark", "last_seq", "backlog", "last_event", "state"}
+				t.cols = []string{"site", "timezone", "last_contact", "since", "watermark", "last_seq", "backlog", "last_event", "state", "version", "envelope"}
 				for _, s := range sites {
 					since, state := "", "fresh"
 					if s.SecondsSinceContact != nil {
@@ -354,7 +362,7 @@ stale. Registered sites that never synced are listed too.`,
 					if !s.Known {
 						state = "never synced"
 					}
-					t.add(s.SiteID, s.Timezone, fmtTime(s.LastContact), since, fmt.Sprint(s.Watermark), fmt.Sprint(s.LastSeq), fmt.Sprint(s.Backlog), fmtTime(s.LastEventTime), state)
+					t.add(s.SiteID, s.Timezone, fmtTime(s.LastContact), since, fmt.Sprint(s.Watermark), fmt.Sprint(s.LastSeq), fmt.Sprint(s.Backlog), fmtTime(s.LastEventTime), state, s.BinaryVersion, envelopeCol(s.EnvelopeVersion))
 				}
 			})
 		},

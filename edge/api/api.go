@@ -73,6 +73,13 @@ type Uplink struct {
 	Configured bool
 	Connected  bool
 	Watermark  *envelope.Watermark
+	// Envelope and Binary are this site's versions; WaitingForCentral says
+	// the uplink holds back because central reads only up to CentralReads
+	// (0: not heard from central yet).
+	Envelope          int
+	Binary            string
+	WaitingForCentral bool
+	CentralReads      int
 }
 
 // Route is one endpoint and the roles allowed to call it (none: public).

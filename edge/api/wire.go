@@ -99,7 +99,8 @@ func auditOut(es []store.AuditEntry) []edgeapi.AuditEntry {
 }
 
 func uplinkOut(u Uplink) edgeapi.Uplink {
-	out := edgeapi.Uplink{Configured: u.Configured, Connected: u.Connected}
+	out := edgeapi.Uplink{Configured: u.Configured, Connected: u.Connected, EnvelopeVersion: u.Envelope,
+		BinaryVersion: u.Binary, WaitingForCentral: u.WaitingForCentral, CentralReads: u.CentralReads}
 	if w := u.Watermark; w != nil {
 		out.Watermark = &edgeapi.Watermark{Site: w.Site, Contiguous: w.Contiguous, MaxSeen: w.MaxSeen, At: w.At}
 	}

@@ -213,6 +213,14 @@ type Uplink struct {
 	Configured bool       `json:"configured"`
 	Connected  bool       `json:"connected"`
 	Watermark  *Watermark `json:"watermark,omitempty"`
+	// EnvelopeVersion and BinaryVersion are the site's versions.
+	EnvelopeVersion int    `json:"envelopeVersion,omitempty"`
+	BinaryVersion   string `json:"binaryVersion,omitempty"`
+	// WaitingForCentral is true while the site keeps its outbox because
+	// central reads envelope versions only up to CentralReads (0: central
+	// not heard from yet): central must be upgraded first.
+	WaitingForCentral bool `json:"waitingForCentral,omitempty"`
+	CentralReads      int  `json:"centralReads,omitempty"`
 }
 
 // SyncState is the answer of GET /sync.

@@ -42,6 +42,10 @@ type Freshness struct {
 	// and was last heard from longer ago than central's --stale-after. A
 	// connected idle site is not stale.
 	Stale bool `json:"stale"`
+	// BinaryVersion and EnvelopeVersion are what the site last reported in
+	// its heartbeat (absent: nothing reported yet, or an edge too old to).
+	BinaryVersion   string `json:"binaryVersion,omitempty"`
+	EnvelopeVersion int    `json:"envelopeVersion,omitempty"`
 }
 
 // FreshnessList is the answer of GET /sites.

@@ -9,17 +9,71 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// Version is the envelope schema version written by this binary. Central
-// accepts every version up to its own and refuses newer ones.
+// Version is the envelope schema version written by this binary: the v of
+// every event, batch header and heartbeat it sends. It is 2 unless the build
+// overrides it (see buildVersion).
 //
-//   - 1: a batch is one JSON object (Batch).
+//   - 1: a batch is one JSON object (Batch); heartbeats are a bare timestamp.
 //   - 2: a batch is a header line and each event's stored JSON on its own
-//     line (Frame); events are unchanged.
-const Version = 2
+//     line (Frame); events are unchanged; heartbeats are a Heartbeat.
+//
+// The rule during a roll-out (see Accepts): a reader accepts every version
+// from MinVersion up to its own Version, which always includes the previous
+// one, and refuses newer ones without dropping them. A site learns central's
+// range from every watermark (Watermark.MaxVersion) and sends nothing central
+// cannot read: it keeps its outbox and waits until central is upgraded.
+var Version = parseVersion(buildVersion)
+
+// buildVersion is Version as text, so that a build can bump it for a test of a
+// mixed-version fleet:
+//
+//	go build -ldflags "-X github.com/vendsync/vendsync/sync/envelope.buildVersion=3"
+var buildVersion = "2"
+
+// MinVersion is the oldest version this binary still reads: batches of
+// version 1 (one JSON object) may still sit in a site's outbox or in
+// central's stream.
+const MinVersion = 1
+
+// BaseVersion is the newest version every central reads, including centrals
+// from before version negotiation (whose watermarks carry no MaxVersion).
+const BaseVersion = 2
+
+// parseVersion parses the build-time version; a build with a bad value must
+// not start at all.
+func parseVersion(s string) int {
+	v, err := strconv.Atoi(s)
+	if err != nil || v < BaseVersion {
+		panic(fmt.Sprintf("envelope: build version %q must be an integer >= %d", s, BaseVersion))
+	}
+	return v
+}
+
+// ErrTooNew is wrapped by the errors for a message whose version is newer
+// than this binary reads. Such a message is not malformed: a newer binary
+// reads it, so it must be kept (redelivered later), never dropped.
+var ErrTooNew = errors.New("envelope version newer than this binary")
+
+// Accepts reports whether this binary reads messages of version v: from
+// MinVersion up to Version, which includes the previous version.
+func Accepts(v int) bool { return v >= MinVersion && v <= Version }
+
+// CheckVersion returns nil when this binary reads version v, or an error
+// wrapping ErrTooNew (v above Version) naming both versions.
+func CheckVersion(what string, v int) error {
+	switch {
+	case v > Version:
+		return fmt.Errorf("%w: %s version %d, this binary reads %d..%d", ErrTooNew, what, v, MinVersion, Version)
+	case v < MinVersion:
+		return fmt.Errorf("%s version %d is older than this binary reads (%d..%d)", what, v, MinVersion, Version)
+	}
+	return nil
+}
 
 // Kind names what an event is about.
 type Kind string
@@ -155,8 +209,8 @@ func (b *Batch) MsgID() string { return fmt.Sprintf("%s:%d-%d", b.Site, b.First,
 // Validate checks that the batch is well formed: known version, one site,
 // contiguous sequences First..Last.
 func (b *Batch) Validate() error {
-	if b.V > Version {
-		return fmt.Errorf("batch version %d is newer than this binary (%d)", b.V, Version)
+	if err := CheckVersion("batch", b.V); err != nil {
+		return err
 	}
 	if err := ValidateSiteID(b.Site); err != nil {
 		return err

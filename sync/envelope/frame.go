@@ -57,7 +57,8 @@ type Frame struct {
 	Events [][]byte
 }
 
-// ErrBadFrame is wrapped by every error of ParseFrame and Frame.Validate.
+// ErrBadFrame is wrapped by every error of ParseFrame and Frame.Validate;
+// the error for a batch newer than this binary wraps ErrTooNew as well.
 var ErrBadFrame = errors.New("malformed batch")
 
 // Append appends f in the version 2 framing (the header's V as set by the
@@ -129,8 +130,10 @@ func ParseFrame(data []byte) (*Frame, error) {
 // sequence First..Last; the events themselves are checked by whoever decodes
 // them (DecodeEvent). Errors wrap ErrBadFrame.
 func (f *Frame) Validate() error {
-	if f.V > Version {
-		return fmt.Errorf("%w: batch version %d is newer than this binary (%d)", ErrBadFrame, f.V, Version)
+	if err := CheckVersion("batch", f.V); err != nil {
+		// A batch too new also wraps ErrTooNew: a newer binary reads it, so
+		// whoever checks must test ErrTooNew first and keep it.
+		return fmt.Errorf("%w: %w", ErrBadFrame, err)
 	}
 	if err := ValidateSiteID(f.Site); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadFrame, err)

@@ -13,6 +13,20 @@ type Watermark struct {
 	Contiguous uint64    `json:"contiguous"`
 	MaxSeen    uint64    `json:"maxSeen"`
 	At         time.Time `json:"at"`
+	// MinVersion..MaxVersion is the range of envelope versions the answering
+	// central reads. Zero in a watermark from a central older than version
+	// negotiation, which reads up to BaseVersion.
+	MinVersion int `json:"minVersion,omitempty"`
+	MaxVersion int `json:"maxVersion,omitempty"`
+}
+
+// CentralReads reports the newest envelope version the central that sent w
+// reads: MaxVersion, or BaseVersion when w predates version negotiation.
+func (w Watermark) CentralReads() int {
+	if w.MaxVersion == 0 {
+		return BaseVersion
+	}
+	return w.MaxVersion
 }
 
 // Gap reports whether central has seen events beyond a hole after Contiguous.

@@ -18,6 +18,15 @@
 //   - after a failed publish (offline, hub down), backs off with jitter, then
 //     asks for the watermark and resends from Contiguous+1.
 //
+// # Versions
+//
+// Every watermark names the envelope versions central reads
+// (Watermark.MaxVersion). A site whose envelope.Version is newer than that
+// sends nothing: it keeps its outbox (sales are still acknowledged locally)
+// and asks again every PollInterval, so it drains on its own once central is
+// upgraded. Until it has heard from central it sends only what every central
+// reads (envelope.BaseVersion).
+//
 // # Message ids
 //
 // A batch's Nats-Msg-Id is <site>:<first>-<last>/<nonce>, so a retried
@@ -140,11 +149,12 @@ type Forwarder struct {
 	poke chan struct{}
 	wmCh chan envelope.Watermark
 
-	mu     sync.Mutex
-	last   envelope.Watermark
-	cancel context.CancelFunc
-	g      *errgroup.Group
-	sub    *nats.Subscription
+	mu      sync.Mutex
+	last    envelope.Watermark
+	waiting bool // the last watermark said central cannot read this site's version
+	cancel  context.CancelFunc
+	g       *errgroup.Group
+	sub     *nats.Subscription
 }
 
 // New checks cfg and prepares a forwarder; it starts nothing. It returns an
@@ -239,6 +249,18 @@ func (f *Forwarder) Watermark() envelope.Watermark {
 	return f.last
 }
 
+// WaitingForCentral reports whether the forwarder holds its outbox back
+// because central does not read this site's envelope version yet, and the
+// newest version central reads (0: not heard from central yet).
+func (f *Forwarder) WaitingForCentral() (waiting bool, centralReads int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last.Site != "" {
+		centralReads = f.last.CentralReads()
+	}
+	return f.waiting, centralReads
+}
+
 // inflight is one published batch awaiting its stream ack.
 type inflight struct {
 	first, last uint64
@@ -256,6 +278,17 @@ type state struct {
 	progress   time.Time // last time the watermark moved or the sent frontier was behind nothing
 	resentFrom uint64    // the first sequence of the last resend (0 = none), to resend once per gap
 	failures   int
+	central    int // newest envelope version central reads; 0 = not heard yet
+}
+
+// canSend reports whether central reads this binary's batches: as it last
+// said, or, before it said anything, if they are of a version every central
+// reads.
+func (st *state) canSend() bool {
+	if st.central == 0 {
+		return envelope.Version <= envelope.BaseVersion
+	}
+	return envelope.Version <= st.central
 }
 
 func (f *Forwarder) run(ctx context.Context) error {
@@ -328,6 +361,15 @@ func (f *Forwarder) step(ctx context.Context, st *state, tick <-chan time.Time) 
 		return ctx.Err()
 	case <-f.poke:
 	case <-tick:
+		if !st.canSend() || st.central == 0 {
+			// Waiting for central's upgrade, or central's versions not
+			// known yet (nothing sent since the start): ask. Offline, the
+			// next tick asks again.
+			if w, err := f.requestWatermark(ctx); err == nil {
+				return f.applyWatermark(ctx, st, w)
+			}
+			return nil
+		}
 		return f.checkStall(ctx, st)
 	case w := <-f.wmCh:
 		return f.applyWatermark(ctx, st, w)
@@ -344,7 +386,7 @@ func (f *Forwarder) step(ctx context.Context, st *state, tick <-chan time.Time) 
 
 // fill publishes batches until the window is full or the outbox is drained.
 func (f *Forwarder) fill(ctx context.Context, st *state) error {
-	for len(st.window) < f.cfg.MaxInFlight {
+	for len(st.window) < f.cfg.MaxInFlight && st.canSend() {
 		recs, err := f.cfg.Outbox.ReadAfter(ctx, st.next-1, f.cfg.BatchSize)
 		if err != nil {
 			return fmt.Errorf("forwarder: read outbox: %w", err)
@@ -462,9 +504,25 @@ func (f *Forwarder) applyWatermark(ctx context.Context, st *state, w envelope.Wa
 	if w.Site != f.cfg.Site {
 		return nil
 	}
+	st.central = w.CentralReads()
+	waiting := !st.canSend()
 	f.mu.Lock()
 	f.last = w
+	was := f.waiting
+	f.waiting = waiting
 	f.mu.Unlock()
+	switch {
+	case waiting && !was:
+		f.log.Warn().Int("site_version", envelope.Version).Int("central_reads", st.central).
+			Msg("central does not read this site's envelope version yet: keeping the outbox until central is upgraded")
+		// What is in flight stays in the outbox; a too-new batch that
+		// reached central is kept there, not applied.
+		st.window = nil
+		st.next = max(w.Contiguous, st.trimmed) + 1
+	case !waiting && was:
+		f.log.Info().Int("site_version", envelope.Version).Int("central_reads", st.central).Msg("central reads this site's envelope version: sending")
+		f.Poke()
+	}
 	if w.Contiguous > st.trimmed {
 		if err := f.cfg.Outbox.Trim(ctx, w.Contiguous); err != nil {
 			return fmt.Errorf("forwarder: trim outbox to %d: %w", w.Contiguous, err)

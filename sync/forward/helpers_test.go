@@ -143,6 +143,7 @@ type aggregator struct {
 	maxSeen    uint64
 	streamSeq  uint64 // last FLEET sequence consumed
 	batches    int
+	maxVersion int // the newest envelope version it says it reads (0: says nothing, as before negotiation)
 
 	cc  jetstream.ConsumeContext
 	sub *nats.Subscription
@@ -241,7 +242,26 @@ func (a *aggregator) Detach() {
 }
 
 func (a *aggregator) watermarkLocked() envelope.Watermark {
-	return envelope.Watermark{Site: a.site, Contiguous: a.contiguous, MaxSeen: a.maxSeen, At: time.Now().UTC()}
+	w := envelope.Watermark{Site: a.site, Contiguous: a.contiguous, MaxSeen: a.maxSeen, At: time.Now().UTC()}
+	if a.maxVersion != 0 {
+		w.MinVersion, w.MaxVersion = envelope.MinVersion, a.maxVersion
+	}
+	return w
+}
+
+// SetMaxVersion makes the aggregator say it reads envelope versions up to v
+// (an upgrade or an older central).
+func (a *aggregator) SetMaxVersion(v int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.maxVersion = v
+}
+
+// Batches is how many batches the aggregator consumed.
+func (a *aggregator) Batches() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.batches
 }
 
 func (a *aggregator) Contiguous() uint64 {
