@@ -6,12 +6,15 @@
 package central
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -101,7 +104,24 @@ type Config struct {
 	HTTPTLS, LeafTLS        bool
 	TLSCertFile, TLSKeyFile string
 	TLSHosts                []string
-	Logger                  zerolog.Logger
+	// RouteTLS makes the cluster routes TLS with mutual authentication:
+	// each node presents its certificate from the fleet CA and accepts only
+	// another central node's (tlsca.NodeMutualConfig); plaintext and
+	// certificate-less route connections are refused. A node that has no
+	// certificate yet (a new cluster's first start: the fleet CA lives in a
+	// bucket the routes must replicate first) needs FleetCAFile. NATSTLS
+	// serves the NATS client port (ClientListen) over TLS with the node's
+	// certificate. Both are off in the zero value (tests in one process);
+	// `vendsync central run` turns them on unless told --insecure-routes /
+	// --insecure-nats.
+	RouteTLS, NATSTLS bool
+	// FleetCAFile is a fleet CA (certificate and key, PEM, mode 0600) made
+	// before the cluster's first start by `vendsync central fleet-ca`, the
+	// same file for every node: a node without a certificate issues itself
+	// one from it, and the fleet stores it as its CA if it has none yet. It
+	// is refused if the fleet (or this node) already has another CA.
+	FleetCAFile string
+	Logger      zerolog.Logger
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -163,6 +183,11 @@ type Node struct {
 	CA *tlsca.CA
 
 	cert atomic.Pointer[tls.Certificate] // this node's, from CA
+	// routeCA is the CA certificate (PEM) the routes trust, read before the
+	// hub starts; nil without route TLS.
+	routeCA []byte
+	// proposedCA is FleetCAFile's CA, nil without one.
+	proposedCA *tlsca.CA
 
 	handler http.Handler
 	httpsOn bool
@@ -207,8 +232,19 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	hcfg.ClusterAdvertise = n.cfg.ClusterAdvertise
 	hcfg.Replicas, hcfg.Logger = n.cfg.Replicas, n.cfg.Logger
 	n.loadNodeCert()
+	if err := n.loadRouteCA(); err != nil {
+		return err
+	}
 	if n.cfg.LeafTLS {
 		hcfg.LeafTLS = &tls.Config{GetCertificate: n.nodeCert, MinVersion: tls.VersionTLS12}
+	}
+	if n.routeCA != nil {
+		if hcfg.RouteTLS, err = tlsca.NodeMutualConfig(n.routeCA, func() (*tls.Certificate, error) { return n.nodeCert(nil) }); err != nil {
+			return err
+		}
+	}
+	if n.cfg.NATSTLS && n.cfg.ClientListen != "" {
+		hcfg.ClientTLS = &tls.Config{GetCertificate: n.nodeCert, MinVersion: tls.VersionTLS12}
 	}
 	if n.cfg.ReadyTimeout > 0 {
 		hcfg.ReadyTimeout = n.cfg.ReadyTimeout
@@ -296,7 +332,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
-		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA,
+		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub,
 	})
 	n.Dashboard, err = dashboard.New(dashboard.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
@@ -353,7 +389,7 @@ func (n *Node) nodeCert(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 
 // tlsHosts are the names this node's certificate is valid for.
 func (n *Node) tlsHosts() []string {
-	return append(tlsca.DefaultHosts(n.cfg.HTTPAddr, n.cfg.LeafListen), n.cfg.TLSHosts...)
+	return append(tlsca.DefaultHosts(n.cfg.HTTPAddr, n.cfg.LeafListen, n.cfg.ClientListen, n.cfg.ClusterListen), n.cfg.TLSHosts...)
 }
 
 // loadNodeCert takes the certificate kept from the last start, if any, so
@@ -374,11 +410,24 @@ func (n *Node) loadNodeCert() {
 // issues this node a certificate from it, and writes the CA certificate
 // and the node's certificate to Dir.
 func (n *Node) openCA(ctx context.Context) error {
-	ca, err := n.Auth.FleetCA(ctx, time.Now())
+	ca, err := n.Auth.FleetCAFrom(ctx, time.Now(), n.proposedCA)
 	if err != nil {
 		return err
 	}
-	leaf, err := ca.Issue("vendsync central "+n.cfg.ServerName, n.tlsHosts(), time.Now())
+	if n.routeCA != nil && !samePEMCert(n.routeCA, ca.CertPEM) {
+		return fmt.Errorf("the fleet's CA (in the shared bucket) is not the one this node's routes trust (%s, --fleet-ca): "+
+			"every node must be given the same --fleet-ca", n.CAPath())
+	}
+	if n.proposedCA != nil && !samePEMCert(n.proposedCA.CertPEM, ca.CertPEM) {
+		return fmt.Errorf("--fleet-ca %s: the fleet already has another CA", n.cfg.FleetCAFile)
+	}
+	return n.issueNodeCert(ca)
+}
+
+// issueNodeCert issues this node a certificate from ca and writes it, and
+// the CA certificate, to Dir.
+func (n *Node) issueNodeCert(ca *tlsca.CA) error {
+	leaf, err := ca.Issue(tlsca.NodeName(n.cfg.ServerName), n.tlsHosts(), time.Now())
 	if err != nil {
 		return err
 	}
@@ -397,6 +446,59 @@ func (n *Node) openCA(ctx context.Context) error {
 	n.cert.Store(&c)
 	n.CA = ca
 	return nil
+}
+
+// loadRouteCA reads FleetCAFile and, with route TLS in a cluster, the CA
+// the routes are to trust: the one this node wrote on an earlier start, or
+// FleetCAFile's, from which a node without a certificate then issues
+// itself one. It returns an error if a clustered node with route TLS has
+// neither, or if FleetCAFile is unreadable, readable by others, or not the
+// CA this node already has.
+func (n *Node) loadRouteCA() error {
+	if n.cfg.FleetCAFile != "" {
+		if err := secfile.Check(n.cfg.FleetCAFile); err != nil {
+			return fmt.Errorf("--fleet-ca: %w", err)
+		}
+		b, err := os.ReadFile(n.cfg.FleetCAFile)
+		if err != nil {
+			return fmt.Errorf("--fleet-ca: %w", err)
+		}
+		if n.proposedCA, err = tlsca.Parse(b); err != nil {
+			return fmt.Errorf("--fleet-ca %s: %w", n.cfg.FleetCAFile, err)
+		}
+	}
+	have, err := os.ReadFile(n.CAPath())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read fleet ca: %w", err)
+	}
+	if n.proposedCA != nil {
+		if have != nil && !samePEMCert(have, n.proposedCA.CertPEM) {
+			return fmt.Errorf("--fleet-ca %s: not the fleet CA this node already has (%s)", n.cfg.FleetCAFile, n.CAPath())
+		}
+		if have == nil || n.cert.Load() == nil {
+			if err := n.issueNodeCert(n.proposedCA); err != nil {
+				return err
+			}
+			n.CA, have = nil, n.proposedCA.CertPEM // the shared bucket's CA is still to be read
+		}
+	}
+	if !n.cfg.RouteTLS || n.cfg.ClusterName == "" {
+		return nil
+	}
+	if have == nil || n.cert.Load() == nil {
+		return errors.New("route tls: this node has no certificate from the fleet CA yet, and its routes need one " +
+			"before the cluster forms: make the fleet CA once with 'vendsync central fleet-ca --out fleet-ca.pem' " +
+			"and start every node with --fleet-ca fleet-ca.pem (or --insecure-routes for local development only)")
+	}
+	n.routeCA = have
+	return nil
+}
+
+// samePEMCert reports whether a and b hold the same first certificate.
+func samePEMCert(a, b []byte) bool {
+	ba, _ := pem.Decode(a)
+	bb, _ := pem.Decode(b)
+	return ba != nil && bb != nil && bytes.Equal(ba.Bytes, bb.Bytes)
 }
 
 // Handler is the node's HTTP handler: the HQ API and the dashboard at /ui/.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -15,7 +16,9 @@ import (
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/stock"
+	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/internal/natsusers"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/downlink"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -56,10 +59,17 @@ func (n *Node) openSync(ctx context.Context) error {
 			return err
 		}
 	}
+	// The local NATS port serves TLS with the API's certificate.
+	var natsTLS *tls.Config
+	if n.cfg.NATSListen != "" && n.cfg.TLSCertFile != "" {
+		if natsTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
+			return err
+		}
+	}
 	n.Leaf, err = leaf.New(leaf.Config{
 		SiteID: site.ID, StoreDir: filepath.Join(n.cfg.Dir, "nats"), ListenAddr: n.cfg.NATSListen,
 		HubURLs: n.cfg.HubURLs, HubURLsOnly: n.cfg.HubURLsOnly, CredsSeed: n.cfg.LeafSeed, Logger: n.cfg.Logger,
-		HubTLS: hubTLS,
+		HubTLS: hubTLS, ClientTLS: natsTLS, UsersFile: filepath.Join(n.cfg.Dir, natsusers.SiteFile),
 	})
 	if err != nil {
 		return err
@@ -192,6 +202,21 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 			by = fmt.Sprintf("%s via central (downlink rev %d)", c.By, rev)
 		}
 		_, err = n.Faults.Update(ctx, id, c.Status, by)
+	case envelope.DownlinkDriver:
+		var c envelope.DriverCredential
+		if err := json.Unmarshal(value, &c); err != nil {
+			log.Warn().Err(err).Msg("downlink: bad driver credential skipped")
+			return nil
+		}
+		if err := n.Store.PutDriverClient(ctx, ids[0], c.Name, c.SecretHash, c.Revoked, time.Now()); err != nil {
+			if errors.Is(err, store.ErrNotDriverClient) {
+				log.Warn().Err(err).Msg("downlink: driver credential skipped")
+				return nil
+			}
+			return err
+		}
+		log.Info().Str("client", ids[0]).Bool("revoked", c.Revoked).Msg("downlink: driver credential applied")
+		return nil
 	}
 	if errs.Rejected(err) {
 		e, _ := errs.As(err)

@@ -83,7 +83,7 @@ func TestDriver_RealCentral(t *testing.T) {
 	waitFor(t, tm, "Chips")
 	keys(tm, "enter")
 	waitFor(t, tm, "NEW EXPIRY")
-	keys(tm, "enter", "y")
+	keys(tm, "A", "enter", "y")
 	waitFor(t, tm, "restocked M1")
 	if got := s.Stock("M1", "P1"); got != 15 {
 		t.Fatalf("edge stock of M1/P1 = %d, want 15", got)

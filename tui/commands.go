@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/internal/client"
 	"github.com/vendsync/vendsync/internal/edgeapi"
@@ -31,12 +32,14 @@ type (
 		err   error
 	}
 	machinesMsg struct {
+		gen      int
 		site     string
 		machines []edgeapi.Machine
 		alerts   []edgeapi.Alert
 		err      error
 	}
 	inventoryMsg struct {
+		gen     int
 		machine string
 		items   []edgeapi.InventoryItem
 		err     error
@@ -48,6 +51,7 @@ type (
 		err     error
 	}
 	deliveredMsg struct {
+		gen       int
 		delivered []string // machine ids
 		err       error
 	}
@@ -61,8 +65,12 @@ type (
 	// From the screens to the root.
 	pickBuiltMsg    struct{ pick PickList }
 	openMachineMsg  struct{ id string }
-	startRestockMsg struct{}
-	submitMsg       struct{ restock Restock }
+	startRestockMsg struct{ count bool }
+	// submitMsg sends a restock; replaces is the refused one it corrects.
+	submitMsg struct {
+		restock  Restock
+		replaces string
+	}
 )
 
 // deps are what the app works with.
@@ -78,6 +86,17 @@ type deps struct {
 	timeout    time.Duration
 	newID      func() string
 	loc        *time.Location // times are shown in it (default time.Local)
+
+	// route is the route file (nil: one edge from the flags); dial makes
+	// the client of one of its sites; depot is where the day starts.
+	route *RouteFile
+	dial  func(RouteSite) Client
+	depot *Point
+	// noCentral: edge-only, no central URL configured.
+	noCentral bool
+	// gen counts site changes: an answer of an earlier site's edge is dropped.
+	gen int
+	log zerolog.Logger
 }
 
 func randomID() string {
@@ -145,11 +164,11 @@ func (d deps) fetchMachines() tea.Cmd {
 		defer cancel()
 		ml, err := d.client.Machines(ctx)
 		if err != nil {
-			return machinesMsg{err: err}
+			return machinesMsg{gen: d.gen, err: err}
 		}
 		as, err := d.client.OpenAlerts(ctx)
 		if err != nil {
-			return machinesMsg{site: ml.Site, err: err}
+			return machinesMsg{gen: d.gen, site: ml.Site, err: err}
 		}
 		at := d.now().UTC()
 		err = d.edge.update(d.edgeURL, ml.Site, func(e *cachedEdge) {
@@ -158,7 +177,7 @@ func (d deps) fetchMachines() tea.Cmd {
 		if err != nil {
 			err = fmt.Errorf("cache machines: %w", err)
 		}
-		return machinesMsg{site: ml.Site, machines: ml.Machines, alerts: as, err: err}
+		return machinesMsg{gen: d.gen, site: ml.Site, machines: ml.Machines, alerts: as, err: err}
 	}
 }
 
@@ -173,7 +192,7 @@ func (d deps) fetchInventory(id string) tea.Cmd {
 				err = fmt.Errorf("cache products: %w", cerr)
 			}
 		}
-		return inventoryMsg{machine: id, items: items, err: err}
+		return inventoryMsg{gen: d.gen, machine: id, items: items, err: err}
 	}
 }
 
@@ -197,24 +216,55 @@ func (d deps) export(p PickList) tea.Cmd {
 	}
 }
 
+// exportKits writes the per-machine kits (kit.csv, kit.txt) for labels.
+func (d deps) exportKits(p PickList) tea.Cmd {
+	return func() tea.Msg {
+		if err := os.MkdirAll(d.exportDir, 0o755); err != nil {
+			return exportedMsg{err: fmt.Errorf("export kits: %w", err)}
+		}
+		csvPath, txtPath := filepath.Join(d.exportDir, "kit.csv"), filepath.Join(d.exportDir, "kit.txt")
+		if err := writeFileSync(csvPath, p.KitCSV()); err != nil {
+			return exportedMsg{err: err}
+		}
+		if err := writeFileSync(txtPath, p.KitText()); err != nil {
+			return exportedMsg{err: err}
+		}
+		d.log.Info().Str("csv", csvPath).Int("slots", len(p.Slots)).Msg("kits exported")
+		return exportedMsg{paths: []string{csvPath, txtPath}}
+	}
+}
+
 // submit queues r durably first, then delivers the queue: a restock the
 // driver confirmed is never lost, and it is sent with the same movementId
 // until the edge has answered it (so it is applied exactly once).
-func (d deps) submit(r Restock) tea.Cmd {
+func (d deps) submit(r Restock, replaces string) tea.Cmd {
 	site := r.SiteID
+	log := d.log.With().Str("site", site).Str("machine", r.MachineID).Str("movement", r.MovementID).Logger()
 	return func() tea.Msg {
 		if err := d.queue.Add(r, d.now()); err != nil {
+			log.Error().Err(err).Msg("restock not queued")
 			return restockMsg{restock: r, err: fmt.Errorf("queue restock: %w", err)}
+		}
+		log.Info().Str("kind", r.Kind()).Str("lines", lineSummary(r.Items)).Msg("queued")
+		if replaces != "" {
+			if err := d.queue.Discard(replaces); err != nil {
+				log.Error().Err(err).Str("replaces", replaces).Msg("refused restock not replaced")
+			} else {
+				log.Info().Str("replaces", replaces).Msg("refused restock replaced by the edited one")
+			}
 		}
 		var mine *edgeapi.RestockResult
 		var mineErr error
 		_, err := d.queue.Deliver(site, func(x Restock) error {
 			ctx, cancel := d.ctx()
 			defer cancel()
-			res, err := d.client.Restock(ctx, x)
+			res, err := deliverOne(ctx, d.client, x)
 			if x.MovementID == r.MovementID {
 				if err == nil {
-					mine = &res
+					if res == nil {
+						res = &edgeapi.RestockResult{}
+					}
+					mine = res
 				} else {
 					mineErr = err
 				}
@@ -222,16 +272,28 @@ func (d deps) submit(r Restock) tea.Cmd {
 			return err
 		})
 		if mine != nil {
+			log.Info().Bool("replayed", mine.Replayed).Msg("restock delivered")
 			return restockMsg{restock: r, result: mine}
+		}
+		if mineErr != nil && !client.Retryable(mineErr) && r.Kind() != "restock" {
+			// Refused: kept, with the reason, for the driver to see (Q).
+			log.Warn().Err(mineErr).Msg(r.Kind() + " refused by the edge (kept in the queue)")
+			return restockMsg{restock: r, err: mineErr}
 		}
 		if mineErr != nil && !client.Retryable(mineErr) {
 			// Refused: the driver corrects the form and confirms again.
 			_ = d.queue.Discard(r.MovementID)
+			log.Warn().Err(mineErr).Msg("restock refused by the edge (the form stays open to correct it)")
 			return restockMsg{restock: r, err: mineErr}
+		}
+		if err == nil && mineErr == nil && !d.queue.Has(r.MovementID) {
+			// Another delivery took it to the edge first.
+			return restockMsg{restock: r, result: &edgeapi.RestockResult{}}
 		}
 		if err == nil {
 			err = mineErr
 		}
+		log.Info().AnErr("reason", err).Msg("waits in the queue for the edge")
 		return restockMsg{restock: r, queued: true, err: err}
 	}
 }
@@ -243,13 +305,22 @@ func (d deps) deliver(site string) tea.Cmd {
 		_, err := d.queue.Deliver(site, func(x Restock) error {
 			ctx, cancel := d.ctx()
 			defer cancel()
-			_, err := d.client.Restock(ctx, x)
-			if err == nil {
+			_, err := deliverOne(ctx, d.client, x)
+			log := d.log.With().Str("site", site).Str("machine", x.MachineID).Str("movement", x.MovementID).Logger()
+			switch {
+			case err == nil:
 				done = append(done, x.MachineID)
+				log.Info().Str("kind", x.Kind()).Msg("queued work delivered")
+			case siteMismatch(err):
+				log.Warn().Err(err).Msg("queued restock kept: the edge says it belongs to another site")
+			case client.Retryable(err):
+				log.Info().AnErr("reason", err).Msg("queued restock still waits")
+			default:
+				log.Warn().Err(err).Msg("queued restock refused by the edge")
 			}
 			return err
 		})
-		return deliveredMsg{delivered: done, err: err}
+		return deliveredMsg{gen: d.gen, delivered: done, err: err}
 	}
 }
 

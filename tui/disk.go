@@ -285,6 +285,23 @@ func siteMismatch(err error) bool {
 	return errors.As(err, &e) && e.Code == "SITE_MISMATCH"
 }
 
+// Has reports whether the entry with movement id is in the queue.
+func (q *Queue) Has(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, p := range q.items {
+		if p.Restock.MovementID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Retry clears an entry's refusal so it is delivered again as it is.
+func (q *Queue) Retry(id string) error {
+	return q.update(id, func(p *Pending) bool { p.Error = ""; return true })
+}
+
 // Discard removes a refused entry the driver has seen.
 func (q *Queue) Discard(id string) error {
 	return q.update(id, func(*Pending) bool { return false })

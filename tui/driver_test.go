@@ -48,15 +48,16 @@ func TestDriver_RouteToPickListToRestock(t *testing.T) {
 		t.Fatalf("pick list not cached: %v", err)
 	}
 
-	// Site: machines, M1's products, the restock form pre-filled from the
-	// pick list; remove the 4 expired sandwiches and give the new expiry.
+	// Site: machines, M1's products, the restock form with the pick list's
+	// suggestions taken (A); remove the 4 expired sandwiches and give the
+	// new expiry.
 	keys(tm, "tab")
 	waitFor(t, tm, "Machines at site", "M1", "EXPIRED")
 	keys(tm, "enter")
 	waitFor(t, tm, "Sandwich", "2025-03-01")
 	keys(tm, "enter")
 	waitFor(t, tm, "NEW EXPIRY")
-	keys(tm, "down", "down", "tab", "4", "tab", "tab", "tab", "2025-06-01", "enter")
+	keys(tm, "A", "down", "down", "tab", "4", "tab", "tab", "tab", "2025-06-01", "enter")
 	waitFor(t, tm, "send this restock")
 	keys(tm, "y")
 	waitFor(t, tm, "restocked M1")
@@ -118,7 +119,7 @@ func TestDriver_QueuesWhileEdgeDown(t *testing.T) {
 	waitFor(t, tm, "NEW EXPIRY")
 
 	s.Close()
-	keys(tm, "enter", "y")
+	keys(tm, "A", "enter", "y")
 	waitFor(t, tm, "queued", "pending 1", "edge offline")
 	if got := len(q.Items()); got != 1 {
 		t.Fatalf("queue holds %d restocks, want 1", got)

@@ -7,6 +7,7 @@ import "github.com/charmbracelet/bubbles/key"
 type keymap struct {
 	Up, Down, Toggle, Open, Back, Filter, Help, Quit, Refresh, Pick, Export, Switch key.Binding
 	NextField, PrevField, Confirm, Cancel, Discard                                  key.Binding
+	Sites, Done, Queue, Resend, Edit, Kit, Notes, Dex, Cash, Suggest                key.Binding
 }
 
 func defaultKeys() keymap {
@@ -27,7 +28,17 @@ func defaultKeys() keymap {
 		PrevField: key.NewBinding(key.WithKeys("shift+tab", "left"), key.WithHelp("shift+tab/←", "previous field")),
 		Confirm:   key.NewBinding(key.WithKeys("ctrl+s", "enter"), key.WithHelp("enter", "confirm restock")),
 		Cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		Discard:   key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "discard refused restocks")),
+		Discard:   key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "discard (asks first)")),
+		Sites:     key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "stops of the route")),
+		Done:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "mark stop done/open")),
+		Queue:     key.NewBinding(key.WithKeys("Q"), key.WithHelp("Q", "queued and refused work")),
+		Resend:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "resend")),
+		Edit:      key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit and resend")),
+		Kit:       key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "export kits (labels)")),
+		Notes:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "visit notes")),
+		Dex:       key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "upload DEX file")),
+		Cash:      key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "cash collected")),
+		Suggest:   key.NewBinding(key.WithKeys("+"), key.WithHelp("+", "add the suggested units")),
 	}
 }
 

@@ -154,7 +154,7 @@ func applyLocal(m *model, cmd tea.Cmd) {
 		for _, c := range msg {
 			applyLocal(m, c)
 		}
-	case pickBuiltMsg, openMachineMsg, startRestockMsg:
+	case pickBuiltMsg, openMachineMsg, startRestockMsg, editRefusedMsg, toggleDoneMsg:
 		_, next := m.Update(msg)
 		applyLocal(m, next)
 	}

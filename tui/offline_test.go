@@ -102,12 +102,16 @@ func TestDriver_QueuedVisitStaysWithItsSite(t *testing.T) {
 	keys(tm, "enter")
 	waitFor(t, tm, "NEW EXPIRY")
 	a.Close()
-	keys(tm, "enter", "y")
+	keys(tm, "A", "enter", "y")
 	waitFor(t, tm, "queued", "pending 1")
-	keys(tm, "esc", "q")
+	// Leaving the machine queues its visit record (proof of service) too.
+	keys(tm, "esc")
+	waitFor(t, tm, "visit of M1 queued", "pending 2")
+	keys(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
-	if got := q.Items(); len(got) != 1 || got[0].Restock.SiteID != "test-site" || got[0].Restock.PerformedAt != t0.Format(time.RFC3339) {
-		t.Fatalf("queue = %+v, want one visit bound to test-site at %s", got, t0.Format(time.RFC3339))
+	if got := q.Items(); len(got) != 2 || got[0].Restock.SiteID != "test-site" || got[0].Restock.PerformedAt != t0.Format(time.RFC3339) ||
+		got[1].Restock.SiteID != "test-site" || got[1].Restock.Visit == nil {
+		t.Fatalf("queue = %+v, want a restock and a visit record bound to test-site at %s", got, t0.Format(time.RFC3339))
 	}
 
 	// Another site with a machine of the same id and the same products.
@@ -120,13 +124,13 @@ func TestDriver_QueuedVisitStaysWithItsSite(t *testing.T) {
 	m2, q2 := w.modelAt(dir, b.URL(), bCreds, t0, 100*time.Millisecond)
 	tm2 := teatest.NewTestModel(t, m2, teatest.WithInitialTermSize(130, 30))
 	keys(tm2, "tab")
-	waitFor(t, tm2, "Machines at site site-b", "edge online", "pending 0", "other sites 1", "kept for site test-site")
+	waitFor(t, tm2, "Machines at site site-b", "edge online", "pending 0", "other sites 2", "kept for site test-site")
 	// Several retry ticks pass: still nothing delivered to site-b.
 	testkit.Consistently(t, time.Second, func() error {
 		if n := edgetest.Count(t, b.DB(), `SELECT COUNT(*) FROM stock_movements`); n != 0 {
 			return errors.New("a visit of test-site was applied at site-b")
 		}
-		if len(q2.Items()) != 1 {
+		if len(q2.Items()) != 2 {
 			return errors.New("the visit left the queue")
 		}
 		return nil
@@ -149,7 +153,7 @@ func TestDriver_QueuedVisitStaysWithItsSite(t *testing.T) {
 	m3, q3 := w.model(dir, 100*time.Millisecond)
 	tm3 := teatest.NewTestModel(t, m3, teatest.WithInitialTermSize(130, 30))
 	keys(tm3, "tab")
-	waitFor(t, tm3, "delivered 1")
+	waitFor(t, tm3, "delivered 2")
 	testkit.Eventually(t, 15*time.Second, "the queue to empty", func() bool { return len(q3.Items()) == 0 })
 	if got := a.Stock("M1", "P1"); got != 15 {
 		t.Fatalf("test-site M1/P1 = %d, want 15", got)
@@ -190,8 +194,8 @@ func TestDriver_WorksFromCacheWithEdgeDown(t *testing.T) {
 	// Count M1/P1 (Cola): 9 on the shelf; nothing added.
 	keys(tm2, "enter")
 	waitFor(t, tm2, "NEW EXPIRY")
-	keys(tm2, "backspace", "backspace", "backspace", "tab", "tab", "tab", "9")
-	keys(tm2, "down", "tab", "tab", "backspace", "backspace", "backspace", "down", "backspace", "backspace", "backspace", "enter")
+	// Nothing is prefilled: a count-only visit is tab to COUNTED and the number.
+	keys(tm2, "tab", "tab", "tab", "9", "enter")
 	waitFor(t, tm2, "send this restock")
 	keys(tm2, "y")
 	waitFor(t, tm2, "restock of M1 queued", "1 visit queued")
@@ -209,8 +213,9 @@ func TestDriver_WorksFromCacheWithEdgeDown(t *testing.T) {
 		}
 	}
 	s.Clock.Set(t0.Add(5 * time.Minute))
+	// Leaving M1 makes its visit record: sent with the queued count.
 	keys(tm2, "esc", "r")
-	waitFor(t, tm2, "delivered 1")
+	waitFor(t, tm2, "visit of M1 recorded")
 	testkit.Eventually(t, 15*time.Second, "the queue to empty", func() bool { return len(q.Items()) == 0 })
 	if got, want := s.Stock("M1", "P1"), int64(6); got != want {
 		t.Fatalf("M1/P1 = %d, want %d (counted 9, 3 sold after the count)", got, want)

@@ -18,7 +18,10 @@ type PlannedSlot struct {
 	Site      string `json:"site"`
 	MachineID string `json:"machineId"`
 	ProductID string `json:"productId"`
+	Name      string `json:"name,omitempty"`
 	Units     int64  `json:"units"`
+	// Done is the units the driver has since added to the slot.
+	Done int64 `json:"done,omitempty"`
 }
 
 // PickLine is one product to load in the van.
@@ -57,7 +60,7 @@ func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 				if need <= 0 {
 					continue
 				}
-				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Units: need})
+				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name, Units: need})
 				l := byProduct[s.ProductID]
 				if l == nil {
 					l = &PickLine{ProductID: s.ProductID, Name: s.Name}
@@ -85,17 +88,33 @@ func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 	return pl
 }
 
-// Planned is the units the pick list planned for a slot (0 if none).
+// Planned is the units the pick list planned for a slot and not yet added
+// (0 if none).
 func (p *PickList) Planned(machineID, productID string) (int64, bool) {
 	if p == nil {
 		return 0, false
 	}
 	for _, s := range p.Slots {
 		if s.MachineID == machineID && s.ProductID == productID {
-			return s.Units, true
+			return max(0, s.Units-s.Done), true
 		}
 	}
 	return 0, false
+}
+
+// markDone counts a delivered restock's added units against the plan.
+func (p *PickList) markDone(r Restock) {
+	if p == nil {
+		return
+	}
+	for _, it := range r.Items {
+		for i := range p.Slots {
+			s := &p.Slots[i]
+			if s.MachineID == r.MachineID && s.ProductID == it.ProductID && (r.SiteID == "" || s.Site == r.SiteID) {
+				s.Done += it.Added
+			}
+		}
+	}
 }
 
 // CSV renders the pick list as CSV with a header row and a totals row.
@@ -134,3 +153,42 @@ func (p PickList) Text() []byte {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// KitCSV is the pre-kitting list: per machine, in slot order, what goes
+// into which slot — one row per label.
+func (p PickList) KitCSV() []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"site", "machine_id", "slot", "product_id", "name", "units"})
+	n := map[string]int{}
+	for _, s := range p.Slots {
+		n[s.Site+"/"+s.MachineID]++
+		w.Write([]string{s.Site, s.MachineID, strconv.Itoa(n[s.Site+"/"+s.MachineID]), s.ProductID, s.Name, itoa(s.Units)})
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// KitText is the pre-kitting list as printable labels: one block per
+// machine, its slots in order.
+func (p PickList) KitText() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "KITS  data of %s  sites: %s\n", p.BuiltAt.Format("2006-01-02 15:04 MST"), strings.Join(p.Sites, ", "))
+	last := ""
+	var total int64
+	for _, s := range p.Slots {
+		if k := s.Site + "/" + s.MachineID; k != last {
+			if last != "" {
+				fmt.Fprintf(&b, "  total %d units\n", total)
+			}
+			fmt.Fprintf(&b, "\n┌ KIT %s · site %s\n", s.MachineID, s.Site)
+			last, total = k, 0
+		}
+		fmt.Fprintf(&b, "  [ ] %-12s %-24s %4d\n", s.ProductID, s.Name, s.Units)
+		total += s.Units
+	}
+	if last != "" {
+		fmt.Fprintf(&b, "  total %d units\n", total)
+	}
+	return b.Bytes()
+}

@@ -29,6 +29,11 @@ type Config struct {
 	CentralURL, EdgeURL string
 	// CredentialsFile holds a DRIVER client's {"client_id","client_secret"}.
 	CredentialsFile string
+	// RouteFile, instead of the URLs and CredentialsFile, is the one file
+	// of a whole day over many sites (`vendsync hq driver add` writes it).
+	RouteFile string
+	// Depot is where the day's route starts (nil: its first site).
+	Depot *Point
 	// CacheDir keeps the cached route, the pick list and the restock queue.
 	CacheDir string
 	// ExportDir is where the pick list is exported ("" = CacheDir).
@@ -55,8 +60,12 @@ func DefaultConfig() Config {
 
 // Validate names the first bad field.
 func (c Config) Validate() error {
-	if c.CentralURL == "" && c.EdgeURL == "" {
-		return errors.New("central, edge: give at least one URL")
+	if c.RouteFile != "" {
+		if c.CentralURL != "" || c.EdgeURL != "" || c.CredentialsFile != "" {
+			return errors.New("route-file: holds central, the edges and the credentials: give it alone, without central, edge or credentials")
+		}
+	} else if c.CentralURL == "" && c.EdgeURL == "" {
+		return errors.New("central, edge: give at least one URL (or a route file)")
 	}
 	for name, v := range map[string]string{"central": c.CentralURL, "edge": c.EdgeURL} {
 		if v == "" {
@@ -66,8 +75,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if c.CredentialsFile == "" {
-		return errors.New("credentials: required (a DRIVER client's JSON file)")
+	if c.CredentialsFile == "" && c.RouteFile == "" {
+		return errors.New("credentials: required (a DRIVER client's JSON file), or a route file")
 	}
 	if c.CacheDir == "" {
 		return errors.New("cache: required (a directory for the route, pick list and queue)")
@@ -119,10 +128,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("driver config: %w", err)
 	}
-	centralCreds, edgeCreds, err := ReadCredentials(cfg.CredentialsFile)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
 		return fmt.Errorf("cache dir: %w", err)
 	}
@@ -134,8 +139,30 @@ func Run(ctx context.Context, cfg Config) error {
 	if export == "" {
 		export = cfg.CacheDir
 	}
-	c := NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout, cfg.TLS)
-	m := newModel(deps{client: c, queue: q, edgeURL: cfg.EdgeURL, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout})
+	log := cfg.Logger.With().Str("component", "driver").Logger()
+	d := deps{queue: q, cacheDir: cfg.CacheDir, exportDir: export, retryEvery: cfg.RetryEvery, timeout: cfg.RequestTimeout, depot: cfg.Depot, log: log}
+	if cfg.RouteFile != "" {
+		rf, err := ReadRouteFile(cfg.RouteFile)
+		if err != nil {
+			return err
+		}
+		tlsConf := cfg.TLS
+		if rf.CAPEM != "" {
+			tlsConf = rf.TLS()
+		}
+		base := NewHTTPClient(rf.Central, "", rf.HQ, client.Credentials{}, cfg.RequestTimeout, tlsConf)
+		d.client, d.route = base, &rf
+		d.dial = func(s RouteSite) Client { return base.ForEdge(s.EdgeURL, s.Creds) }
+		cfg.CentralURL = rf.Central
+	} else {
+		centralCreds, edgeCreds, err := ReadCredentials(cfg.CredentialsFile)
+		if err != nil {
+			return err
+		}
+		d.client, d.edgeURL = NewHTTPClient(cfg.CentralURL, cfg.EdgeURL, centralCreds, edgeCreds, cfg.RequestTimeout, cfg.TLS), cfg.EdgeURL
+		d.noCentral = cfg.CentralURL == ""
+	}
+	m := newModel(d)
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if cfg.AltScreen {
 		opts = append(opts, tea.WithAltScreen())
@@ -146,8 +173,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Output != nil {
 		opts = append(opts, tea.WithOutput(cfg.Output))
 	}
-	log := cfg.Logger.With().Str("component", "driver").Logger()
-	log.Info().Str("central", cfg.CentralURL).Str("edge", cfg.EdgeURL).Int("pending", q.Pending()).Msg("driver app started")
+	log.Info().Str("central", cfg.CentralURL).Str("edge", cfg.EdgeURL).Str("route", cfg.RouteFile).Int("pending", q.Pending()).Msg("driver app started")
 	_, err = tea.NewProgram(m, opts...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		err = nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -43,9 +44,27 @@ type common struct {
 	cacheAt   time.Time
 	// query is the active filter, lower case.
 	query string
+
+	// edgeErr and centralErr explain the last refusal or failure of each
+	// side in plain words ("" when the last answer was fine).
+	edgeErr, centralErr string
+	// done is the day's done stops; worked the sites where something was
+	// recorded this run (leaving one marks it done).
+	done   map[string]time.Time
+	worked map[string]bool
+	// note is kept in front of a later error: what went through before it.
+	note string
 }
 
-func (c *common) setErr(err error) { c.status, c.statusErr = "error: "+err.Error(), true }
+func (c *common) setErr(err error) { c.setErrText(err.Error()) }
+
+func (c *common) setErrText(s string) {
+	if c.note != "" {
+		s = c.note + " — but " + s
+		c.note = ""
+	}
+	c.status, c.statusErr = "error: "+s, true
+}
 
 // remember updates the in-memory copy of the edge cache (the fetch
 // commands write the file) so data seen this session is there offline.
@@ -102,11 +121,14 @@ func (c *common) offlineNote() string {
 	if n == 1 {
 		visits = "visit"
 	}
+	if c.edge == connUnknown {
+		return fmt.Sprintf("asking %s — showing its cache of %s; %d %s queued", c.edgeSide(), c.cacheAt.In(c.d.loc).Format("15:04"), n, visits)
+	}
 	return fmt.Sprintf("edge unreachable — working from cache of %s; %d %s queued", c.cacheAt.In(c.d.loc).Format("15:04"), n, visits)
 }
 
 func (c *common) setStatus(format string, args ...any) {
-	c.status, c.statusErr = fmt.Sprintf(format, args...), false
+	c.status, c.statusErr, c.note = fmt.Sprintf(format, args...), false, ""
 }
 
 // screen is a concrete sub-model: one of the app's views.
@@ -207,7 +229,13 @@ func (s *routeScreen) update(msg tea.KeyMsg) tea.Cmd {
 			s.c.setErr(errors.New("no site to build a pick list for"))
 			return nil
 		}
-		return send(pickBuiltMsg{BuildPickList(chosen, s.c.d.now())})
+		// Built from the route as central computed it: the list says the
+		// time of its data, not the time the key was pressed.
+		at := s.c.routeAt
+		if at.IsZero() {
+			at = s.c.d.now()
+		}
+		return send(pickBuiltMsg{BuildPickList(chosen, at)})
 	}
 	return nil
 }
@@ -215,8 +243,13 @@ func (s *routeScreen) update(msg tea.KeyMsg) tea.Cmd {
 func (s *routeScreen) view() (header, rows []string, selected int, footer []string) {
 	if s.c.cands == nil {
 		msg := "loading the route from central…"
-		if s.c.central == connOffline {
+		switch {
+		case s.c.d.noCentral:
+			msg = "edge-only: no central configured, so no route (tab for the site's machines)"
+		case s.c.central == connOffline:
 			msg = "central is unreachable and no route is cached: connect and press r"
+		case s.c.centralErr != "":
+			msg = s.c.centralErr + ": no route (r to retry)"
 		}
 		return []string{dimStyle.Render(msg)}, nil, -1, nil
 	}
@@ -260,6 +293,9 @@ func (s *routeScreen) help() screenKeys {
 type pickScreen struct {
 	c   *common
 	cur listCursor
+	// open lists the products whose per-machine quantities are shown on
+	// lines of their own (enter toggles; narrow terminals cut the column).
+	open map[string]bool
 }
 
 func (s *pickScreen) rows() []int {
@@ -277,10 +313,24 @@ func (s *pickScreen) update(msg tea.KeyMsg) tea.Cmd {
 	if s.cur.move(k, msg, len(s.rows())) {
 		return nil
 	}
-	if key.Matches(msg, k.Export) {
+	if key.Matches(msg, k.Open) {
+		vis := s.rows()
+		if cur := s.cur.at(len(vis)); cur >= 0 {
+			if s.open == nil {
+				s.open = map[string]bool{}
+			}
+			id := s.c.pick.Lines[vis[cur]].ProductID
+			s.open[id] = !s.open[id]
+		}
+		return nil
+	}
+	if key.Matches(msg, k.Export) || key.Matches(msg, k.Kit) {
 		if s.c.pick == nil {
 			s.c.setErr(errors.New("no pick list yet: choose sites in the route view"))
 			return nil
+		}
+		if key.Matches(msg, k.Kit) {
+			return s.c.d.exportKits(*s.c.pick)
 		}
 		return s.c.d.export(*s.c.pick)
 	}
@@ -292,26 +342,40 @@ func (s *pickScreen) view() (header, rows []string, selected int, footer []strin
 	if p == nil {
 		return []string{"no pick list yet: choose sites in the route view (space) and press p"}, nil, -1, nil
 	}
-	header = []string{fmt.Sprintf("sites %s · built %s", strings.Join(p.Sites, ", "), p.BuiltAt.In(s.c.d.loc).Format("Jan 2 15:04")),
+	header = []string{fmt.Sprintf("sites %s · data of %s · enter shows a product's machines", strings.Join(p.Sites, ", "), p.BuiltAt.In(s.c.d.loc).Format("Jan 2 15:04")),
 		fmt.Sprintf("%-12s %-20s %6s %6s %8s  %s", "PRODUCT", "NAME", "NEED", "UNITS", "CASES", "MACHINES")}
 	vis := s.rows()
-	for _, i := range vis {
+	cur := s.cur.at(len(vis))
+	sel := -1
+	for n, i := range vis {
 		l := p.Lines[i]
 		cases := "-"
 		if l.CasePack > 0 {
 			cases = fmt.Sprintf("%d×%d", l.Cases, l.CasePack)
 		}
-		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %8s  %s", l.ProductID, l.Name, l.Need, l.Units, cases, strings.Join(l.Machines, " ")))
+		mark := "▸"
+		if s.open[l.ProductID] {
+			mark = "▾"
+		}
+		if n == cur {
+			sel = len(rows)
+		}
+		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %8s %s %s", l.ProductID, l.Name, l.Need, l.Units, cases, mark, strings.Join(l.Machines, " ")))
+		if s.open[l.ProductID] {
+			for _, m := range l.Machines {
+				rows = append(rows, "    └ "+m)
+			}
+		}
 	}
 	footer = []string{fmt.Sprintf("%-12s %-20s %6s %6d %8d", "TOTAL", "", "", p.TotalUnits, p.TotalCases)}
-	return header, rows, s.cur.at(len(vis)), footer
+	return header, rows, sel, footer
 }
 
 func (s *pickScreen) help() screenKeys {
 	k := s.c.keys
 	return screenKeys{
-		short: []key.Binding{k.Export, k.Back, k.Filter, k.Help, k.Quit},
-		full:  [][]key.Binding{{k.Up, k.Down, k.Export}, {k.Filter, k.Back}, {k.Help, k.Quit}},
+		short: []key.Binding{k.Export, k.Kit, k.Back, k.Filter, k.Help, k.Quit},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Open, k.Export, k.Kit}, {k.Filter, k.Back}, {k.Help, k.Quit}},
 	}
 }
 
@@ -358,33 +422,29 @@ func (s *machinesScreen) update(msg tea.KeyMsg) tea.Cmd {
 		if cur := s.cur.at(len(vis)); cur >= 0 {
 			return send(openMachineMsg{s.c.machines[vis[cur]].MachineID})
 		}
-	case key.Matches(msg, k.Discard):
-		n := 0
-		for _, p := range s.c.d.queue.Items() {
-			if p.Error == "" {
-				continue
-			}
-			if err := s.c.d.queue.Discard(p.Restock.MovementID); err != nil {
-				s.c.setErr(err)
-				return nil
-			}
-			n++
-		}
-		s.c.setStatus("discarded %d refused restock(s)", n)
 	}
 	return nil
 }
 
 func (s *machinesScreen) view() (header, rows []string, selected int, footer []string) {
 	if s.c.machines == nil {
-		msg := "connecting to the site's edge…"
-		if s.c.edge == connOffline {
+		msg := "connecting to " + s.c.edgeSide() + "…"
+		switch {
+		case s.c.d.route != nil && s.c.site == "":
+			msg = "no site chosen yet: S for the stops of the route"
+		case s.c.edgeErr != "":
+			msg = s.c.edgeErr + "; nothing of this site is cached yet: r to retry"
+		case s.c.edge == connOffline:
 			msg = "the site's edge is unreachable and nothing of it is cached yet (the app has not reached it before): r to retry"
 		}
 		header = []string{dimStyle.Render(msg)}
 	} else {
 		if s.c.fromCache {
-			header = append(header, dimStyle.Render(s.c.offlineNote()))
+			note := s.c.offlineNote()
+			if s.c.edge == connRefused {
+				note = s.c.edgeErr + " — working from cache of " + s.c.cacheAt.In(s.c.d.loc).Format("15:04")
+			}
+			header = append(header, dimStyle.Render(note))
 		}
 		header = append(header, fmt.Sprintf("%-14s %-24s %-12s %s", "MACHINE", "LOCATION", "STATUS", "OPEN ALERTS"))
 	}
@@ -414,7 +474,7 @@ func (s *machinesScreen) view() (header, rows []string, selected int, footer []s
 	for _, p := range queued {
 		st := "pending"
 		if p.Error != "" {
-			st = "refused: " + p.Error
+			st = "REFUSED — Q to see why, edit, resend or discard"
 		}
 		if !p.forSite(s.c.site) {
 			st = "kept for site " + p.Restock.SiteID
@@ -429,7 +489,7 @@ func (s *machinesScreen) help() screenKeys {
 	k := s.c.keys
 	return screenKeys{
 		short: []key.Binding{k.Open, k.Refresh, k.Switch, k.Filter, k.Help, k.Quit},
-		full:  [][]key.Binding{{k.Up, k.Down, k.Open}, {k.Filter, k.Refresh, k.Switch}, {k.Discard, k.Help, k.Quit}},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Open}, {k.Filter, k.Refresh, k.Switch}, {k.Queue, k.Sites, k.Help, k.Quit}},
 	}
 }
 
@@ -440,6 +500,19 @@ type inventoryScreen struct {
 	cur     listCursor
 	machine string
 	items   []edgeapi.InventoryItem // nil until loaded
+	// err is why the edge's own answer is missing; cachedAt is when the
+	// items shown were cached (zero: the edge's answer).
+	err      string
+	cachedAt time.Time
+	// arrived is when the driver opened the machine (the visit's start);
+	// notes and did are the visit's notes and actions so far.
+	arrived time.Time
+	notes   string
+	did     map[string]bool
+	left    bool // the visit record was made
+	// prompt is the open prompt ("" none) and input its text.
+	prompt string
+	input  textinput.Model
 }
 
 func (s *inventoryScreen) rows() []int {
@@ -454,21 +527,28 @@ func (s *inventoryScreen) update(msg tea.KeyMsg) tea.Cmd {
 	if s.cur.move(k, msg, len(s.rows())) {
 		return nil
 	}
-	if key.Matches(msg, k.Open) || msg.String() == "R" {
+	if key.Matches(msg, k.Open) || msg.String() == "R" || msg.String() == "c" {
 		if len(s.items) == 0 {
 			s.c.setErr(fmt.Errorf("no products loaded for %s yet (r to refresh)", s.machine))
 			return nil
 		}
-		return send(startRestockMsg{})
+		return send(startRestockMsg{count: msg.String() == "c"})
 	}
-	return nil
+	return s.visitKey(msg)
 }
 
 func (s *inventoryScreen) view() (header, rows []string, selected int, footer []string) {
 	if s.items == nil {
-		return []string{dimStyle.Render("loading products…")}, nil, -1, nil
+		msg := "loading products from " + s.c.edgeSide() + "…"
+		if s.err != "" {
+			msg = s.err
+		}
+		return []string{dimStyle.Render(msg)}, nil, -1, nil
 	}
-	header = []string{fmt.Sprintf("%-12s %-20s %6s %6s %7s  %-10s  %s", "PRODUCT", "NAME", "STOCK", "PAR", "PLANNED", "EXPIRY", "OPEN ALERTS")}
+	if !s.cachedAt.IsZero() {
+		header = append(header, dimStyle.Render(fmt.Sprintf("from cache of %s — %s", s.cachedAt.In(s.c.d.loc).Format("Jan 2 15:04"), cmpStr(s.err, "asking the edge…"))))
+	}
+	header = append(header, fmt.Sprintf("%-12s %-20s %6s %6s %7s  %-10s  %s", "PRODUCT", "NAME", "STOCK", "PAR", "PLANNED", "EXPIRY", "OPEN ALERTS"))
 	vis := s.rows()
 	for _, i := range vis {
 		it := s.items[i]
@@ -486,15 +566,22 @@ func (s *inventoryScreen) view() (header, rows []string, selected int, footer []
 		}
 		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %7s  %-10s  %s", it.ProductID, it.Name, it.Quantity, it.ParLevel, planned, exp, al))
 	}
-	return header, rows, s.cur.at(len(vis)), nil
+	if s.notes != "" {
+		footer = append(footer, "notes: "+s.notes)
+	}
+	if s.prompt != "" {
+		footer = append(footer, s.input.View())
+	}
+	return header, rows, s.cur.at(len(vis)), footer
 }
 
 func (s *inventoryScreen) help() screenKeys {
 	k := s.c.keys
 	o := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "restock"))
+	cnt := key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "count only"))
 	return screenKeys{
-		short: []key.Binding{o, k.Back, k.Refresh, k.Filter, k.Help, k.Quit},
-		full:  [][]key.Binding{{k.Up, k.Down, o}, {k.Filter, k.Refresh, k.Back}, {k.Help, k.Quit}},
+		short: []key.Binding{o, cnt, k.Notes, k.Cash, k.Dex, k.Back, k.Help},
+		full:  [][]key.Binding{{k.Up, k.Down, o, cnt}, {k.Notes, k.Cash, k.Dex}, {k.Filter, k.Refresh, k.Back}, {k.Help, k.Quit}},
 	}
 }
 
@@ -502,8 +589,9 @@ func (s *inventoryScreen) help() screenKeys {
 
 // formRow is one product in the restock form; fields hold what was typed.
 type formRow struct {
-	item   edgeapi.InventoryItem
-	fields [5]string // added, expired, damaged, counted, expiry
+	item    edgeapi.InventoryItem
+	fields  [5]string // added, expired, damaged, counted, expiry
+	suggest int64     // units to add: the pick list's plan, never past par
 }
 
 var formCols = []string{"ADDED", "EXPIRED", "DAMAGED", "COUNTED", "NEW EXPIRY"}
@@ -514,22 +602,61 @@ type restockScreen struct {
 	form       []formRow
 	row, col   int
 	confirming bool
+	// fresh: the next digit replaces the cell (it was just entered).
+	fresh bool
+	// replaces is the refused restock this form corrects.
+	replaces string
+	// summary and warnings are shown with the y/n prompt.
+	summary  string
+	warnings []string
 }
 
-// newRestockScreen pre-fills the units added: what the pick list loaded for
-// each slot, but never past its par level (the slot may have been refilled
-// or counted since the route was planned).
+// newRestockScreen opens the form in slot order with every field empty;
+// SUGGEST is what the pick list loaded for each slot, never past its par
+// level (the slot may have been refilled or counted since the route was
+// planned): + takes it for one row, A for every row.
 func newRestockScreen(c *common, machine string, items []edgeapi.InventoryItem) *restockScreen {
-	s := &restockScreen{c: c, machine: machine, form: make([]formRow, len(items))}
+	s := &restockScreen{c: c, machine: machine, form: make([]formRow, len(items)), fresh: true}
 	for i, it := range items {
 		add := max(0, it.ParLevel-it.Quantity)
 		if planned, ok := c.pick.Planned(machine, it.ProductID); ok {
 			add = min(add, planned)
 		}
-		s.form[i] = formRow{item: it}
-		if add > 0 {
-			s.form[i].fields[0] = strconv.FormatInt(add, 10)
+		s.form[i] = formRow{item: it, suggest: add}
+	}
+	return s
+}
+
+// editRestockScreen opens a refused restock in the form, its lines filled
+// in, to correct and send again in its place.
+func editRestockScreen(c *common, p Pending, items []edgeapi.InventoryItem) *restockScreen {
+	byID := map[string]edgeapi.InventoryItem{}
+	for _, it := range items {
+		byID[it.ProductID] = it
+	}
+	s := newRestockScreen(c, p.Machine, items)
+	s.replaces = p.Restock.MovementID
+	for _, line := range p.Restock.Items {
+		i := -1
+		for j := range s.form {
+			if s.form[j].item.ProductID == line.ProductID {
+				i = j
+			}
 		}
+		if i < 0 {
+			s.form = append(s.form, formRow{item: edgeapi.InventoryItem{ProductID: line.ProductID, Name: line.ProductID}})
+			i = len(s.form) - 1
+		}
+		f := &s.form[i].fields
+		for k, v := range []int64{line.Added, line.RemovedExpired, line.RemovedDamaged} {
+			if v != 0 {
+				f[k] = strconv.FormatInt(v, 10)
+			}
+		}
+		if line.CountedQuantity != nil {
+			f[3] = strconv.FormatInt(*line.CountedQuantity, 10)
+		}
+		f[4] = line.ExpiryDate
 	}
 	return s
 }
@@ -545,11 +672,11 @@ func (s *restockScreen) update(msg tea.KeyMsg) tea.Cmd {
 				s.c.setErr(err)
 				return nil
 			}
-			s.c.setStatus("sending restock of %s…", r.MachineID)
-			return send(submitMsg{r})
+			s.c.setStatus("sending restock of %s to %s…", r.MachineID, s.c.edgeSide())
+			return send(submitMsg{restock: r, replaces: s.replaces})
 		case "n", "N", "esc":
 			s.confirming = false
-			s.c.setStatus("restock not sent")
+			s.c.setStatus("not sent: back to the form")
 		}
 		return nil
 	}
@@ -560,11 +687,15 @@ func (s *restockScreen) update(msg tea.KeyMsg) tea.Cmd {
 	f := &s.form[s.row].fields[s.col]
 	switch str := msg.String(); {
 	case key.Matches(msg, k.Confirm):
-		if _, err := s.build(); err != nil {
+		r, err := s.build()
+		if err != nil {
 			s.c.setErr(err)
 			return nil
 		}
+		s.summary, s.warnings = lineSummary(r.Items), s.check()
 		s.confirming = true
+		s.c.setStatus("")
+		return nil
 	case key.Matches(msg, k.NextField):
 		s.col = (s.col + 1) % len(formCols)
 	case key.Matches(msg, k.PrevField):
@@ -573,16 +704,67 @@ func (s *restockScreen) update(msg tea.KeyMsg) tea.Cmd {
 		s.row = max(0, s.row-1)
 	case key.Matches(msg, k.Down):
 		s.row = min(len(s.form)-1, s.row+1)
+	case key.Matches(msg, k.Suggest):
+		if n := s.form[s.row].suggest; n > 0 {
+			s.form[s.row].fields[0] = strconv.FormatInt(n, 10)
+		}
+	case str == "A":
+		for i := range s.form {
+			if n := s.form[i].suggest; n > 0 {
+				s.form[i].fields[0] = strconv.FormatInt(n, 10)
+			}
+		}
 	case str == "backspace":
 		if *f != "" {
 			*f = (*f)[:len(*f)-1]
 		}
+		s.fresh = false
+		return nil
 	case len(str) == 1 && str >= "0" && str <= "9", str == "-" && s.col == 4:
+		if s.fresh {
+			*f = "" // typing into a cell just entered replaces what it held
+		}
 		if len(*f) < 10 {
 			*f += str
 		}
+		s.fresh = false
+		return nil
+	default:
+		return nil
 	}
+	s.fresh = true
 	return nil
+}
+
+// Quantities above absurdQty are asked about (a slot holds tens).
+const absurdQty = 999
+
+// check lists what looks wrong but may be right: overfilling past par
+// (the slot's capacity), an expiry date already past, absurd quantities.
+func (s *restockScreen) check() []string {
+	var out []string
+	today := s.c.d.now().In(s.c.d.loc).Format(time.DateOnly)
+	for _, row := range s.form {
+		p, it := row.item.ProductID, row.item
+		var v [4]int64
+		for i := 0; i < 4; i++ {
+			v[i], _, _ = parseField("", p, row.fields[i])
+			if v[i] > absurdQty {
+				out = append(out, fmt.Sprintf("%s: %s %d — is that right?", p, strings.ToLower(formCols[i]), v[i]))
+			}
+		}
+		after := it.Quantity - v[1] - v[2] + v[0]
+		if row.fields[3] != "" {
+			after = v[3]
+		}
+		if it.ParLevel > 0 && after > it.ParLevel {
+			out = append(out, fmt.Sprintf("%s: %d after the visit, beyond its capacity (par %d)", p, after, it.ParLevel))
+		}
+		if e := row.fields[4]; e != "" && e < today {
+			out = append(out, fmt.Sprintf("%s: new expiry %s is already past", p, e))
+		}
+	}
+	return out
 }
 
 func parseField(name, product, v string) (int64, bool, error) {
@@ -638,7 +820,7 @@ func (s *restockScreen) build() (Restock, error) {
 }
 
 func (s *restockScreen) view() (header, rows []string, selected int, footer []string) {
-	header = []string{fmt.Sprintf("%-12s %6s %6s  %-7s %-7s %-7s %-7s %-10s", "PRODUCT", "STOCK", "PAR",
+	header = []string{fmt.Sprintf("%-12s %-14s %6s %6s %7s  %-7s %-7s %-7s %-7s %-10s", "PRODUCT", "NAME", "STOCK", "PAR", "SUGGEST",
 		formCols[0], formCols[1], formCols[2], formCols[3], formCols[4])}
 	for i, r := range s.form {
 		cells := make([]string, len(formCols))
@@ -657,9 +839,28 @@ func (s *restockScreen) view() (header, rows []string, selected int, footer []st
 			}
 			cells[c] = cell
 		}
-		rows = append(rows, fmt.Sprintf("%-12s %6d %6d  %s", r.item.ProductID, r.item.Quantity, r.item.ParLevel, strings.Join(cells, " ")))
+		sug := "-"
+		if r.suggest > 0 {
+			sug = strconv.FormatInt(r.suggest, 10)
+		}
+		rows = append(rows, fmt.Sprintf("%-12s %-14s %6d %6d %7s  %s", r.item.ProductID, trunc(r.item.Name, 14), r.item.Quantity, r.item.ParLevel, sug, strings.Join(cells, " ")))
 	}
-	return header, rows, s.row, []string{"removals apply first, then units added; a count is the shelf after the visit"}
+	footer = []string{"removals apply first, then units added; a count is the shelf after the visit; + / A take the suggestion"}
+	if s.confirming {
+		footer = []string{fmt.Sprintf("send to %s for %s: %s", s.c.edgeSide(), s.machine, s.summary)}
+		for _, w := range s.warnings {
+			footer = append(footer, errStyle.Render("warning: "+w))
+		}
+		footer = append(footer, "y send · n back to the form")
+	}
+	return header, rows, s.row, footer
+}
+
+func trunc(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 func (s *restockScreen) help() screenKeys {
@@ -668,4 +869,11 @@ func (s *restockScreen) help() screenKeys {
 		short: []key.Binding{k.NextField, k.Confirm, k.Cancel, k.Help},
 		full:  [][]key.Binding{{k.Up, k.Down, k.NextField, k.PrevField}, {k.Confirm, k.Cancel}, {k.Help}},
 	}
+}
+
+func cmpStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

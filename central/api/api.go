@@ -73,6 +73,9 @@ type Config struct {
 	// CA is the fleet CA that signs site certificates for POST
 	// /sites/{siteId}/certificate (nil: that route answers 501).
 	CA *tlsca.CA
+	// NATSUsers issues and revokes operators' NATS users behind
+	// /nats/users (nil: those routes answer 501).
+	NATSUsers NATSUsers
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
@@ -117,11 +120,15 @@ var Routes = append([]Route{
 	{Method: "PATCH", Pattern: "/machines/{id}/products/{pid}", Roles: manage},
 	{Method: "PUT", Pattern: "/catalog/products/{pid}", Roles: manage},
 	{Method: "POST", Pattern: "/clients", Roles: admin},
+	{Method: "POST", Pattern: "/drivers", Roles: admin},
 	{Method: "GET", Pattern: "/clients", Roles: admin},
 	{Method: "DELETE", Pattern: "/clients/{id}", Roles: admin},
 	{Method: "POST", Pattern: "/auth/rotate-key", Roles: admin},
 	{Method: "POST", Pattern: "/sites/{siteId}/certificate", Roles: admin},
 	{Method: "GET", Pattern: "/sites/{siteId}/snapshot", Roles: admin},
+	{Method: "POST", Pattern: "/nats/users", Roles: admin},
+	{Method: "GET", Pattern: "/nats/users", Roles: admin},
+	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
 }, dexRoutes...)
 
 type server struct {
@@ -168,11 +175,15 @@ func New(cfg Config) http.Handler {
 		"PATCH /machines/{id}/products/{pid}": s.patchProduct,
 		"PUT /catalog/products/{pid}":         s.putCatalogProduct,
 		"POST /clients":                       s.createClient,
+		"POST /drivers":                       s.createDriver,
 		"GET /clients":                        s.listClients,
 		"DELETE /clients/{id}":                s.revokeClient,
 		"POST /auth/rotate-key":               s.rotateKey,
 		"POST /sites/{siteId}/certificate":    s.siteCertificate,
 		"GET /sites/{siteId}/snapshot":        s.siteSnapshot,
+		"POST /nats/users":                    s.createNATSUser,
+		"GET /nats/users":                     s.listNATSUsers,
+		"DELETE /nats/users/{key}":            s.revokeNATSUser,
 	}
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h

@@ -54,7 +54,8 @@ type central struct {
 func newCentral(t *testing.T) *central {
 	t.Helper()
 	ctx := context.Background()
-	js := natstest.StartHub(t).JetStream()
+	hb := natstest.StartHub(t)
+	js := hb.JetStream()
 
 	path := filepath.Join(t.TempDir(), "central.db")
 	store, err := readmodel.Open(ctx, path, readmodel.WithClock(func() time.Time { return t0 }))
@@ -93,7 +94,7 @@ func newCentral(t *testing.T) *central {
 	h2 := api.New(api.Config{
 		Store: store, Auth: hq, Signer: signer, Publisher: pub, Metrics: newMetrics(),
 		Logger: zerolog.Nop(), Now: func() time.Time { return t0.Add(5 * time.Minute) },
-		ConfigKV: kv, Catalog: cat, Sites: reg,
+		ConfigKV: kv, Catalog: cat, Sites: reg, NATSUsers: hb,
 	})
 	srv := httptest.NewServer(h2)
 	t.Cleanup(srv.Close)

@@ -168,7 +168,17 @@ func (s *Store) createOnce(ctx context.Context, key string, make func() ([]byte,
 // key as PEM), creating it on first use. It returns an error if the bucket
 // cannot be read or written or holds something that is not a CA.
 func (s *Store) FleetCA(ctx context.Context, now time.Time) (*tlsca.CA, error) {
+	return s.FleetCAFrom(ctx, now, nil)
+}
+
+// FleetCAFrom is FleetCA, storing proposed (when not nil) rather than a new
+// CA if the bucket holds none yet: the CA an operator made before the
+// cluster's first start, which its routes already trust.
+func (s *Store) FleetCAFrom(ctx context.Context, now time.Time, proposed *tlsca.CA) (*tlsca.CA, error) {
 	b, err := s.createOnce(ctx, keyFleetCA, func() ([]byte, error) {
+		if proposed != nil {
+			return proposed.Marshal()
+		}
 		ca, err := tlsca.New("vendsync fleet CA", now)
 		if err != nil {
 			return nil, err

@@ -43,6 +43,15 @@ type Config struct {
 	// LeafTLS, when set, makes the leaf listener TLS-only with this server
 	// configuration (its certificate may come from GetCertificate).
 	LeafTLS *tls.Config
+	// RouteTLS, when set, makes the cluster routes TLS-only with this
+	// configuration, for both the accepting and the dialling side: it must
+	// require and verify the peer's certificate (tlsca.NodeMutualConfig).
+	// nil: plaintext routes, for tests in one process and --insecure-routes.
+	RouteTLS *tls.Config
+	// ClientTLS, when set, makes the NATS client port TLS-only (in-process
+	// connections are not affected). Clients authenticate with an NKEY
+	// either way.
+	ClientTLS *tls.Config
 
 	IngestMaxAge   time.Duration // FLEET retention by age; 0 = unlimited
 	IngestMaxBytes int64         // FLEET retention by size; 0 = unlimited
@@ -113,8 +122,10 @@ type Hub struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	reg    *sitereg.Registry
-	cancel context.CancelFunc // stops following reg
+	cancel context.CancelFunc // stops following reg and users
 	g      *errgroup.Group
+	bg     context.Context    // the followers' context, ended by cancel
+	users  jetstream.KeyValue // UsersBucket
 }
 
 // New checks cfg; it starts nothing.
@@ -172,6 +183,9 @@ func (h *Hub) options() (*server.Options, error) {
 		}
 		o.Host, o.Port = host, port
 	}
+	if c.ClientTLS != nil && !o.DontListen {
+		o.TLSConfig, o.TLSTimeout = c.ClientTLS, 5 // seconds
+	}
 	if c.LeafListen != "" {
 		host, port, err := natsserver.SplitHostPort(c.LeafListen)
 		if err != nil {
@@ -200,6 +214,9 @@ func (h *Hub) options() (*server.Options, error) {
 			return nil, fmt.Errorf("routes: %w", err)
 		}
 		o.Routes = routes
+		if c.RouteTLS != nil {
+			o.Cluster.TLSConfig, o.Cluster.TLSTimeout = c.RouteTLS, 5 // seconds
+		}
 	}
 	return o, nil
 }
@@ -234,7 +251,10 @@ func (h *Hub) Open(ctx context.Context) error {
 			return fmt.Errorf("open hub: %w", err)
 		}
 	}
-	nc, js, err := natsserver.Connect(srv, nats.Nkey(mustPublic(h.kp), h.kp.Sign))
+	// Its own inbox prefix keeps its replies (which carry the HQ
+	// credentials bucket's values) away from operators' NATS users, who
+	// receive on the default one (siteauth.UserPermissions).
+	nc, js, err := natsserver.Connect(srv, nats.Nkey(mustPublic(h.kp), h.kp.Sign), nats.CustomInboxPrefix(siteauth.InternalInboxPrefix))
 	if err != nil {
 		h.Close()
 		return fmt.Errorf("open hub: %w", err)
@@ -247,6 +267,10 @@ func (h *Hub) Open(ctx context.Context) error {
 		return fmt.Errorf("open hub: %w", err)
 	}
 	if err := h.openSites(ctx); err != nil {
+		h.Close()
+		return fmt.Errorf("open hub: %w", err)
+	}
+	if err := h.openUsers(ctx); err != nil {
 		h.Close()
 		return fmt.Errorf("open hub: %w", err)
 	}
@@ -291,7 +315,7 @@ func (h *Hub) ensureStreams(ctx context.Context) error {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	nc, srv, cancel, g := h.nc, h.srv, h.cancel, h.g
-	h.nc, h.js, h.srv, h.reg, h.cancel, h.g = nil, nil, nil, nil, nil, nil
+	h.nc, h.js, h.srv, h.reg, h.cancel, h.g, h.bg, h.users = nil, nil, nil, nil, nil, nil, nil, nil
 	h.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -361,6 +385,16 @@ var hints = []natsserver.Hint{{
 	Match: "authentication error",
 	Hint: "a site or client presented a key central does not know (a revoked site, or one whose key was rotated " +
 		"and not yet replaced at the site): 'vendsync central site list' shows the registered sites",
+}, {
+	// nats-server warns whenever the dialling side of a route skips its own
+	// host name check; tlsca.NodeMutualConfig does that check's work itself.
+	Match: "solicited routes will not be verified",
+	Hint: "vendsync verifies every route peer itself: its certificate must chain to the fleet CA and name a " +
+		"central node (host names are not checked); this warning does not apply",
+}, {
+	Match: "TLS route handshake error",
+	Hint: "a route peer without a central node certificate from this fleet's CA was refused (a node started " +
+		"with another --fleet-ca, a plaintext --insecure-routes node, or something that is not a central node)",
 }}
 
 func orUnlimited(n int64) int64 {

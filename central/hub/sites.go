@@ -62,7 +62,7 @@ func (h *Hub) openSites(ctx context.Context) error {
 		return err
 	})
 	h.mu.Lock()
-	h.reg, h.cancel, h.g = reg, cancel, g
+	h.reg, h.cancel, h.g, h.bg = reg, cancel, g, lctx
 	h.mu.Unlock()
 	select {
 	case <-ready:

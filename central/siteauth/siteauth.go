@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
+	"github.com/vendsync/vendsync/internal/natsusers"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -89,6 +90,10 @@ type Authenticator struct {
 	sites map[string]string            // site -> public key
 	keys  map[string]string            // public key -> site
 	conns map[string]map[uint64]string // site -> connection id -> key it signed with
+	// Operators' NATS users (for the nats CLI): public key -> role, and
+	// the connections made with each key.
+	users     map[string]natsusers.Role
+	userConns map[string]map[uint64]bool
 }
 
 var _ server.Authentication = (*Authenticator)(nil)
@@ -97,7 +102,7 @@ var _ server.Authentication = (*Authenticator)(nil)
 // the user internalPub without restrictions.
 func NewAuthenticator(internalPub string) *Authenticator {
 	return &Authenticator{internalPub: internalPub, sites: map[string]string{}, keys: map[string]string{},
-		conns: map[string]map[uint64]string{}}
+		conns: map[string]map[uint64]string{}, users: map[string]natsusers.Role{}, userConns: map[string]map[uint64]bool{}}
 }
 
 // AddSite admits site's connections signed with the user key pub. A site
@@ -215,6 +220,14 @@ func (a *Authenticator) Check(c server.ClientAuthentication) bool {
 		c.RegisterUser(&server.User{Username: "vendsync-hub", Account: acc})
 		return true
 	}
+	if role, ok := a.users[o.Nkey]; ok {
+		c.RegisterUser(&server.User{Username: "ops-" + o.Nkey[:12], Account: acc, Permissions: natsusers.Permissions(role, ReadableStreams)})
+		if a.userConns[o.Nkey] == nil {
+			a.userConns[o.Nkey] = map[uint64]bool{}
+		}
+		a.userConns[o.Nkey][c.GetID()] = true
+		return true
+	}
 	site, ok := a.keys[o.Nkey]
 	if !ok {
 		return false
@@ -258,4 +271,50 @@ func (a *Authenticator) disconnect(ids []uint64) int {
 		}
 	}
 	return n
+}
+
+// AddUser admits an operator's NATS user with key pub and role; a user
+// admitted with another role is disconnected and gets the new one when it
+// reconnects. It returns an error for a key that is not a user public key,
+// one a site has, or an unknown role.
+func (a *Authenticator) AddUser(pub string, role natsusers.Role) error {
+	if !nkeys.IsValidPublicUserKey(pub) {
+		return fmt.Errorf("admit nats user: %q is not a user public key", pub)
+	}
+	if _, err := natsusers.ParseRole(string(role)); err != nil {
+		return fmt.Errorf("admit nats user: %w", err)
+	}
+	a.mu.Lock()
+	if site, ok := a.keys[pub]; ok || pub == a.internalPub {
+		a.mu.Unlock()
+		return fmt.Errorf("admit nats user: key belongs to site %q", site)
+	}
+	prev, had := a.users[pub]
+	a.users[pub] = role
+	var stale []uint64
+	if had && prev != role {
+		stale = a.takeUserConnsLocked(pub)
+	}
+	a.mu.Unlock()
+	a.disconnect(stale)
+	return nil
+}
+
+// RemoveUser refuses the operator's NATS user pub from now on and
+// disconnects its connections, returning how many it closed.
+func (a *Authenticator) RemoveUser(pub string) (disconnected int) {
+	a.mu.Lock()
+	delete(a.users, pub)
+	ids := a.takeUserConnsLocked(pub)
+	a.mu.Unlock()
+	return a.disconnect(ids)
+}
+
+func (a *Authenticator) takeUserConnsLocked(pub string) []uint64 {
+	var out []uint64
+	for id := range a.userConns[pub] {
+		out = append(out, id)
+	}
+	delete(a.userConns, pub)
+	return out
 }

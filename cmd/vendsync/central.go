@@ -24,7 +24,8 @@ func newCentralCmd(logs *logOptions) *cobra.Command {
 		Use:   "central",
 		Short: "Run central (the hub and HQ API) and manage its sites",
 	}
-	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd(), newCentralRotateKeyCmd())
+	cmd.AddCommand(newCentralRunCmd(logs), newCentralRebuildCmd(logs), newCentralSiteCmd(), newCentralRotateKeyCmd(),
+		newCentralFleetCACmd(), newCentralNATSCredsCmd())
 	return cmd
 }
 
@@ -59,7 +60,7 @@ affected (each site signs its own tokens: 'vendsync edge rotate-key').`,
 func newCentralRunCmd(logs *logOptions) *cobra.Command {
 	cfg := central.DefaultConfig()
 	rateLimits := true
-	var insecureHTTP, insecureLeaf bool
+	var insecureHTTP, insecureLeaf, insecureRoutes, insecureNATS bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a central node: NATS hub for sites, aggregator, HQ API",
@@ -75,15 +76,24 @@ checked: one in use is an error naming the flag.
 For a 3-node cluster give each node its own --dir and --server-name, the same
 --cluster-name, a --cluster-listen address and the other nodes' --routes, and
 --replicas 3: ingest continues while any one node is down, and every node
-answers queries from its own read model.
+answers queries from its own read model. Routes are TLS with mutual
+authentication: every node presents its certificate from the fleet CA and
+accepts only another central node's. Before a new cluster's first start, make
+the fleet CA once ('vendsync central fleet-ca --out fleet-ca.pem') and give
+every node that file with --fleet-ca; after that each node keeps its own
+certificate in DIR/tls and the file is no longer needed.
+
+The NATS client port (--nats-listen) serves TLS with the node's certificate
+(clients pin DIR/ca.pem) and admits only NKEY users: sites, and credentials
+from 'vendsync central nats-creds'.
 
 Settings come from flags, then VENDSYNC_<FLAG> environment variables, then
 the --config YAML file (keys are the flag names), then the defaults.`,
 		Example: `  vendsync central run --dir /var/lib/vendsync-central --http 0.0.0.0:9080 --leaf 0.0.0.0:7422
 
-  # node 1 of 3
+  # node 1 of 3 (fleet-ca.pem made once by 'vendsync central fleet-ca', copied to every node)
   vendsync central run --dir c1 --server-name c1 --http :9081 --leaf :7421 \
-      --cluster-name hq --cluster-listen 127.0.0.1:6221 --replicas 3 \
+      --cluster-name hq --cluster-listen 127.0.0.1:6221 --replicas 3 --fleet-ca fleet-ca.pem \
       --routes nats-route://127.0.0.1:6222,nats-route://127.0.0.1:6223`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -96,6 +106,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 				cfg.RateLimits = web.NoRateLimits()
 			}
 			cfg.HTTPTLS, cfg.LeafTLS = !insecureHTTP, !insecureLeaf
+			cfg.RouteTLS, cfg.NATSTLS = !insecureRoutes, !insecureNATS
 			n, err := central.New(cfg)
 			if err != nil {
 				return err
@@ -136,6 +147,9 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringSliceVar(&cfg.TLSHosts, "tls-host", nil, "host names or addresses sites and clients reach this node by, for its certificate (localhost and the listen addresses are always in it)")
 	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve the HQ API over plain HTTP (local development only)")
 	f.BoolVar(&insecureLeaf, "insecure-leaf", false, "accept sites' leaf connections without TLS (local development only)")
+	f.BoolVar(&insecureRoutes, "insecure-routes", false, "connect the cluster's nodes over plaintext, unauthenticated routes (local development only)")
+	f.BoolVar(&insecureNATS, "insecure-nats", false, "serve the NATS client port (--nats-listen) without TLS (local development only; clients still need an NKEY)")
+	f.StringVar(&cfg.FleetCAFile, "fleet-ca", "", "the fleet CA (certificate and key, 0600) from 'vendsync central fleet-ca', the same for every node: needed by a cluster node's first start")
 	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")
 	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock an HQ client id out of POST /auth/token (0: never)")
 	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")

@@ -26,7 +26,7 @@ func newEdgeCmd(logs *logOptions) *cobra.Command {
 		Use:   "edge",
 		Short: "Run and administer a site appliance",
 	}
-	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd(), newEdgeBackupCmd(), newEdgeRestoreCmd())
+	cmd.AddCommand(newEdgeInitCmd(), newEdgeRunCmd(logs), newEdgeClientCmd(), newEdgeRotateKeyCmd(), newEdgeBackupCmd(), newEdgeRestoreCmd(), newEdgeNATSCredsCmd())
 	return cmd
 }
 
@@ -181,7 +181,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f := cmd.Flags()
 	f.StringVar(&cfg.Dir, "dir", "", "the site's data directory (made by 'vendsync edge init' or 'vendsync provision site')")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HTTP API")
-	f.StringVar(&cfg.NATSListen, "nats-listen", "", "host:port for on-site NATS clients of the embedded server (default: none)")
+	f.StringVar(&cfg.NATSListen, "nats-listen", "", "host:port for on-site NATS clients of the embedded server (default: none); TLS with the API's certificate, NKEY users from 'vendsync edge nats-creds' only")
 	f.StringSliceVar(&cfg.HubURLs, "hub", nil, "central's leaf URL(s), nats-leaf://host:port or host:port (repeat or comma-separate); none: standalone")
 	f.BoolVar(&cfg.HubURLsOnly, "hub-urls-only", cfg.HubURLsOnly, "connect only to --hub, never to the addresses central's nodes advertise (set false to follow them)")
 	f.StringVar(&seedFile, "leaf-seed", "", "file holding the site's NKEY seed for the leaf connection (from 'vendsync central site add')")

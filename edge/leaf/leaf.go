@@ -36,6 +36,14 @@ type Config struct {
 	// HubTLS, when set, makes the leaf connection TLS with this client
 	// configuration (its RootCAs pin the fleet CA).
 	HubTLS *tls.Config
+	// ClientTLS, when set, makes the local client port (ListenAddr)
+	// TLS-only with this server configuration.
+	ClientTLS *tls.Config
+	// UsersFile is the site's file of operators' NATS users
+	// (natsusers.SiteFile), reread while running. With a ListenAddr, the
+	// local client port admits only those users (NKEY) with their role's
+	// permissions; none when the file is missing.
+	UsersFile string
 
 	// ReconnectInterval is the pause between leaf reconnect attempts
 	// (nats-server retries forever); 0 = 2s.
@@ -85,6 +93,11 @@ type Node struct {
 	cfg Config
 	log zerolog.Logger
 
+	users *usersAuth    // nil without a ListenAddr
+	kp    nkeys.KeyPair // the in-process client's user, with users
+	stop  chan struct{} // ends users.follow
+	wg    sync.WaitGroup
+
 	mu  sync.Mutex
 	srv *server.Server
 	nc  *nats.Conn
@@ -102,7 +115,19 @@ func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, log: cfg.Logger.With().Str("component", "leaf").Str("site", cfg.SiteID).Logger()}, nil
+	n := &Node{cfg: cfg, log: cfg.Logger.With().Str("component", "leaf").Str("site", cfg.SiteID).Logger()}
+	if cfg.ListenAddr != "" {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return nil, fmt.Errorf("new leaf: internal user: %w", err)
+		}
+		pub, err := kp.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("new leaf: internal user: %w", err)
+		}
+		n.kp, n.users = kp, newUsersAuth(pub, cfg.UsersFile, n.log)
+	}
+	return n, nil
 }
 
 // ServerName is the site server's name, unique in the fleet: site-<id>.
@@ -129,6 +154,12 @@ func (n *Node) options() (*server.Options, error) {
 			return nil, err
 		}
 		o.Host, o.Port = host, port
+		// Anyone on the site's network can reach the port: only the
+		// site's operator users get in.
+		o.CustomClientAuthentication, o.AlwaysEnableNonce = n.users, true
+		if c.ClientTLS != nil {
+			o.TLSConfig, o.TLSTimeout = c.ClientTLS, 5 // seconds
+		}
 	}
 	if len(c.HubURLs) > 0 {
 		urls, err := natsserver.ParseURLs(c.HubURLs)
@@ -158,20 +189,36 @@ func (n *Node) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open leaf: %w", err)
 	}
-	srv, err := natsserver.Start(ctx, opts, natsserver.Config{
+	ncfg := natsserver.Config{
 		Log:          natsserver.Log{Logger: n.log, Level: n.cfg.ServerLogLevel, Hints: n.hints()},
 		ReadyTimeout: n.cfg.ReadyTimeout,
-	})
+	}
+	copts := []nats.Option{nats.CustomInboxPrefix(envelope.InboxPrefix(n.cfg.SiteID))}
+	if n.users != nil {
+		ncfg.Prepare = n.users.bind
+		pub, _ := n.kp.PublicKey()
+		copts = append(copts, nats.Nkey(pub, n.kp.Sign))
+	}
+	srv, err := natsserver.Start(ctx, opts, ncfg)
 	if err != nil {
 		return fmt.Errorf("open leaf: %w", err)
 	}
-	nc, js, err := natsserver.Connect(srv, nats.CustomInboxPrefix(envelope.InboxPrefix(n.cfg.SiteID)))
+	nc, js, err := natsserver.Connect(srv, copts...)
 	if err != nil {
 		natsserver.Stop(nil, srv)
 		return fmt.Errorf("open leaf: %w", err)
 	}
+	var stop chan struct{}
+	if n.users != nil {
+		stop = make(chan struct{})
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.users.follow(stop)
+		}()
+	}
 	n.mu.Lock()
-	n.srv, n.nc, n.js = srv, nc, js
+	n.srv, n.nc, n.js, n.stop = srv, nc, js, stop
 	n.mu.Unlock()
 	n.log.Info().Strs("hubs", n.cfg.HubURLs).Msg("site server ready")
 	return nil
@@ -182,7 +229,13 @@ func (n *Node) Close() {
 	n.mu.Lock()
 	srv, nc := n.srv, n.nc
 	n.srv, n.nc, n.js = nil, nil, nil
+	stop := n.stop
+	n.stop = nil
 	n.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		n.wg.Wait()
+	}
 	natsserver.Stop(nc, srv)
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/provision"
+	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/internal/tcplink"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/sync/wire"
@@ -292,6 +293,20 @@ func (fl *fleet) startCentral(ctx context.Context) error {
 		}
 		routes, leafs = append(routes, r), append(leafs, l)
 	}
+	// The routes are TLS between fleet-CA node certificates, as `central
+	// run --fleet-ca` starts a new cluster.
+	caFile := filepath.Join(fl.dir, "fleet-ca.pem")
+	ca, err := tlsca.New("vendsync fleet CA", time.Now())
+	if err != nil {
+		return err
+	}
+	caPEM, err := ca.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := secfile.Write(caFile, caPEM); err != nil {
+		return err
+	}
 	fl.nodes = make([]*central.Node, 3)
 	var g errgroup.Group
 	for i := range 3 {
@@ -299,7 +314,8 @@ func (fl *fleet) startCentral(ctx context.Context) error {
 		cfg.Dir = filepath.Join(fl.dir, fmt.Sprintf("central-%d", i+1))
 		cfg.ServerName = fmt.Sprintf("central-%d", i+1)
 		cfg.HTTPAddr, cfg.LeafListen = "127.0.0.1:0", leafs[i]
-		cfg.HTTPTLS, cfg.LeafTLS = true, true // as `central run` does
+		cfg.HTTPTLS, cfg.LeafTLS, cfg.RouteTLS, cfg.NATSTLS = true, true, true, true // as `central run` does
+		cfg.FleetCAFile = caFile
 		cfg.ClusterName, cfg.ClusterListen, cfg.Replicas = "hq", routes[i], 3
 		cfg.ReadyTimeout = 90 * time.Second
 		for j, r := range routes {

@@ -356,3 +356,71 @@ func serial() *big.Int {
 func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
+
+// NodeName is the name the fleet CA gives central node server's
+// certificate. Only central nodes get such a name: a site's certificate is
+// named after the site (SignCSR is given the name by central, never by the
+// request), so a route peer presenting NodeName's prefix is a central node.
+func NodeName(server string) string { return nodePrefix + server }
+
+const nodePrefix = "vendsync central "
+
+// IsNode reports whether cert is a central node's (see NodeName) and may act
+// both as a TLS server and as a TLS client.
+func IsNode(cert *x509.Certificate) bool {
+	if !strings.HasPrefix(cert.Subject.CommonName, nodePrefix) || len(cert.Subject.CommonName) == len(nodePrefix) {
+		return false
+	}
+	var server, client bool
+	for _, u := range cert.ExtKeyUsage {
+		server = server || u == x509.ExtKeyUsageServerAuth
+		client = client || u == x509.ExtKeyUsageClientAuth
+	}
+	return server && client
+}
+
+// NodeMutualConfig is the TLS configuration of a link between central
+// nodes (NATS cluster routes), for both its ends: each side presents its
+// node certificate (cert, asked at every handshake so that a re-issued one
+// is used) and accepts only a peer whose certificate chains to the CA in
+// caPEM and is a central node's (IsNode). Host names are not checked: a
+// route is dialled by whatever address the operator wrote, and what makes a
+// peer trusted is its certificate, not its address. It returns an error if
+// caPEM holds no certificate.
+func NodeMutualConfig(caPEM []byte, cert func() (*tls.Certificate, error)) (*tls.Config, error) {
+	pool, err := Pool(caPEM)
+	if err != nil {
+		return nil, fmt.Errorf("node tls: %w", err)
+	}
+	verify := func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("peer presented no certificate")
+		}
+		inter := x509.NewCertPool()
+		for _, c := range cs.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		leaf := cs.PeerCertificates[0]
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			return fmt.Errorf("peer certificate: %w", err)
+		}
+		if !IsNode(leaf) {
+			return fmt.Errorf("peer certificate %q is not a central node's", leaf.Subject.CommonName)
+		}
+		return nil
+	}
+	return &tls.Config{
+		MinVersion:           tls.VersionTLS12,
+		GetCertificate:       func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert() },
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert() },
+		ClientAuth:           tls.RequireAndVerifyClientCert,
+		ClientCAs:            pool,
+		RootCAs:              pool,
+		// The dialling side's own verification would also check the host
+		// name; VerifyConnection checks the chain and the node name instead,
+		// on both sides.
+		InsecureSkipVerify: true,
+		VerifyConnection:   verify,
+	}, nil
+}

@@ -101,6 +101,12 @@ func (f *fleet) startCentral() {
 		f.nodes = append(f.nodes, &node{i: i, dir: filepath.Join(f.work, fmt.Sprintf("central-%d", i+1)),
 			http: addrs[3*i].String(), leaf: addrs[3*i+1].String(), route: addrs[3*i+2].String(), out: map[int]*tcplink.Link{}})
 	}
+	// Routes are mutual TLS by fleet-CA node certificates: a new cluster's
+	// nodes get the CA on their first start, as an installer does it.
+	fleetCA := filepath.Join(f.work, "fleet-ca.pem")
+	if out, err := exec.Command(f.bin, "central", "fleet-ca", "--out", fleetCA).CombinedOutput(); err != nil {
+		t.Fatalf("central fleet-ca: %v\n%s", err, out)
+	}
 	for _, n := range f.nodes {
 		var routes []string
 		for _, m := range f.nodes {
@@ -118,7 +124,8 @@ func (f *fleet) startCentral() {
 		name := fmt.Sprintf("central-%d", n.i+1)
 		n.p = newProc(f.bin, name, f.work, "central", "run", "--dir", n.dir, "--server-name", name,
 			"--http", n.http, "--leaf", n.leaf, "--cluster-name", "hq", "--cluster-listen", n.route,
-			"--replicas", "3", "--routes", strings.Join(routes, ","), "--cluster-advertise", closed[n.i].String(), "--rate-limits=false")
+			"--replicas", "3", "--routes", strings.Join(routes, ","), "--cluster-advertise", closed[n.i].String(),
+			"--fleet-ca", fleetCA, "--rate-limits=false")
 	}
 	t.Cleanup(f.stopAll) // also when the start fails half way
 	for _, n := range f.nodes {

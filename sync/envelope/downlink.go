@@ -16,7 +16,26 @@ const (
 	// DownlinkFault is the kind of fault.<faultId>: a FaultUpdate made at
 	// central (HQ resolving a fault); the site applies it to its fault.
 	DownlinkFault = "fault"
+	// DownlinkDriver is the kind of driver.<clientId>: a DriverCredential,
+	// a route driver's credential for this site's edge made at central.
+	DownlinkDriver = "driver"
 )
+
+// DriverCredential is a DRIVER client of a site's edge made at central for
+// a driver whose route includes the site: only the secret's hash travels
+// (the secret is shown once, to the HQ admin). Revoked stops it working.
+type DriverCredential struct {
+	Name       string `json:"name"`
+	SecretHash []byte `json:"secretHash"`
+	Revoked    bool   `json:"revoked,omitempty"`
+}
+
+// DriverClientPrefix starts the id of every driver credential central
+// makes for a site; an edge takes from the downlink only clients with it.
+const DriverClientPrefix = "hqd"
+
+// DriverKey is the downlink key of a driver credential.
+func DriverKey(clientID string) string { return DownlinkDriver + "." + clientID }
 
 // FaultUpdate is a fault status change made at central.
 type FaultUpdate struct {
@@ -58,8 +77,8 @@ func ParseDownlinkKey(key string) (kind string, ids []string, err error) {
 	switch {
 	case len(parts) == 3 && parts[0] == DownlinkProduct:
 		return parts[0], parts[1:], nil
-	case len(parts) == 2 && (parts[0] == DownlinkMachine || parts[0] == DownlinkFault):
+	case len(parts) == 2 && (parts[0] == DownlinkMachine || parts[0] == DownlinkFault || parts[0] == DownlinkDriver):
 		return parts[0], parts[1:], nil
 	}
-	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product>, machine.<machine> or fault.<id>", key)
+	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product>, machine.<machine>, fault.<id> or driver.<clientId>", key)
 }
