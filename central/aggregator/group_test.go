@@ -18,12 +18,14 @@ import (
 )
 
 // startGrouping starts an aggregator that fetches and groups up to 32
-// messages.
+// messages. AckWait is long so that a loaded machine (race detector, shared
+// cores) does not redeliver messages waiting in the pipeline, which would
+// be harmless but would make the metrics inexact.
 func startGrouping(t *testing.T, h *hub, s *readmodel.Store, reg prometheus.Registerer) *Aggregator {
 	t.Helper()
 	a, err := New(Config{
 		JS: h.js, NC: h.nc, Store: s, Durable: "central-1", Logger: zerolog.Nop(),
-		FetchBatch: 32, FetchWait: 200 * time.Millisecond, AckWait: 5 * time.Second, RetryDelay: 100 * time.Millisecond,
+		FetchBatch: 32, FetchWait: 200 * time.Millisecond, AckWait: time.Minute, RetryDelay: 100 * time.Millisecond,
 		Registerer: reg,
 	})
 	if err != nil {
