@@ -1,7 +1,10 @@
 // Package aggregator feeds a central node's read model from the FLEET ingest
 // stream: a durable JetStream pull consumer per node fetches site batches,
-// applies each in one read-model transaction and acknowledges it only after
-// that commit, then tells the site its new watermark.
+// applies the batches waiting at the time (up to MaxGroup of them) in one
+// read-model transaction and acknowledges each only after that commit, then
+// tells each site its new watermark. One commit per group rather than per
+// batch is what lets a node that fell behind catch up on a backlog of the
+// small batches live traffic makes.
 //
 // Exactly-once in effect comes from the read model's keys, not from the
 // stream: a redelivered batch changes nothing and is acknowledged again.
@@ -50,6 +53,11 @@ type Config struct {
 	// AckWait is how long the server waits for an ack before redelivering
 	// (default 30s).
 	AckWait time.Duration
+	// MaxGroup is the most batches applied in one read-model transaction
+	// (default FetchBatch); MaxGroupEvents caps the events in one (default
+	// 10,000), so a group of large batches holds the writer briefly.
+	MaxGroup       int
+	MaxGroupEvents int
 	// RetryDelay is how long a batch that failed to apply for a storage
 	// reason waits before redelivery (default 1s).
 	RetryDelay time.Duration
@@ -68,8 +76,8 @@ func (c Config) Validate() error {
 		return errors.New("aggregator config: Store is required")
 	case c.Durable == "" || strings.ContainsAny(c.Durable, ".*> \t"):
 		return fmt.Errorf("aggregator config: Durable %q must be a non-empty name without '.', '*', '>' or spaces", c.Durable)
-	case c.FetchBatch < 0 || c.FetchWait < 0 || c.AckWait < 0 || c.RetryDelay < 0:
-		return errors.New("aggregator config: FetchBatch, FetchWait, AckWait and RetryDelay must not be negative")
+	case c.FetchBatch < 0 || c.FetchWait < 0 || c.AckWait < 0 || c.RetryDelay < 0 || c.MaxGroup < 0 || c.MaxGroupEvents < 0:
+		return errors.New("aggregator config: FetchBatch, FetchWait, AckWait, RetryDelay, MaxGroup and MaxGroupEvents must not be negative")
 	}
 	return nil
 }
@@ -105,6 +113,12 @@ func New(cfg Config) (*Aggregator, error) {
 	}
 	if cfg.FetchBatch == 0 {
 		cfg.FetchBatch = 64
+	}
+	if cfg.MaxGroup == 0 {
+		cfg.MaxGroup = cfg.FetchBatch
+	}
+	if cfg.MaxGroupEvents == 0 {
+		cfg.MaxGroupEvents = 10000
 	}
 	if cfg.FetchWait == 0 {
 		cfg.FetchWait = time.Second
@@ -313,6 +327,9 @@ type item struct {
 // run fetches and applies until ctx ends, as a two-stage pipeline: one
 // goroutine fetches, decodes and prepares (CPU work that needs no database),
 // the other applies in stream order, so both cores work during a catch-up.
+// The applier takes every item waiting when it is free (up to MaxGroup and
+// MaxGroupEvents) as one group: under live traffic a group is one batch, as
+// before; during a catch-up it is many, with one commit for all.
 func (a *Aggregator) run(ctx context.Context, cons jetstream.Consumer) error {
 	items := make(chan item, a.cfg.FetchBatch)
 	g, ctx := errgroup.WithContext(ctx)
@@ -321,13 +338,17 @@ func (a *Aggregator) run(ctx context.Context, cons jetstream.Consumer) error {
 		return a.fetch(ctx, cons, items)
 	})
 	g.Go(func() error {
+		group := make([]item, 0, a.cfg.MaxGroup)
 		for it := range items {
+			group = a.gather(append(group[:0], it), items)
 			if ctx.Err() != nil {
 				// Closing: hand the rest back at once rather than after AckWait.
-				_ = it.msg.Nak()
+				for _, it := range group {
+					_ = it.msg.Nak()
+				}
 				continue
 			}
-			a.apply(ctx, it)
+			a.applyGroup(ctx, group)
 		}
 		return nil
 	})
@@ -421,6 +442,59 @@ func (a *Aggregator) prepare(msg jetstream.Msg) (item, bool) {
 	return item{msg: msg, seq: meta.Sequence.Stream, prep: p}, true
 }
 
+// gather adds to group the items already waiting in items, without
+// waiting for more, up to MaxGroup items and MaxGroupEvents events.
+func (a *Aggregator) gather(group []item, items <-chan item) []item {
+	n := group[0].prep.Events()
+	for len(group) < a.cfg.MaxGroup && n < a.cfg.MaxGroupEvents {
+		select {
+		case it, ok := <-items:
+			if !ok {
+				return group
+			}
+			group = append(group, it)
+			n += it.prep.Events()
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// applyGroup commits a group of prepared messages in one transaction and
+// settles each: Ack after the commit, Term for one the store refused as
+// invalid. When the group's transaction fails, each message is applied on
+// its own, so one that keeps failing delays only itself.
+func (a *Aggregator) applyGroup(ctx context.Context, group []item) {
+	if len(group) == 1 {
+		a.apply(ctx, group[0])
+		return
+	}
+	start := time.Now()
+	gi := make([]readmodel.GroupItem, len(group))
+	for i, it := range group {
+		gi[i] = readmodel.GroupItem{StreamSeq: it.seq, Prepared: it.prep}
+	}
+	// Not cancelled by Close: Close waits for the group in progress instead.
+	res, err := a.cfg.Store.ApplyGroup(context.WithoutCancel(ctx), gi)
+	if err != nil {
+		a.log.Warn().Err(err).Int("batches", len(group)).Uint64("stream_seq", group[0].seq).
+			Msg("group apply failed; applying its batches one by one")
+		for _, it := range group {
+			a.apply(ctx, it)
+		}
+		return
+	}
+	a.metrics.applySeconds.Observe(time.Since(start).Seconds())
+	for i, it := range group {
+		if res[i].Err != nil {
+			a.terminate(it.msg, "invalid batch", res[i].Err)
+			continue
+		}
+		a.settle(it, res[i].Result)
+	}
+}
+
 // apply commits one prepared message and settles it: Ack after commit,
 // NakWithDelay when the store failed.
 func (a *Aggregator) apply(ctx context.Context, it item) {
@@ -440,6 +514,12 @@ func (a *Aggregator) apply(ctx context.Context, it item) {
 		return
 	}
 	a.metrics.applySeconds.Observe(time.Since(start).Seconds())
+	a.settle(it, res)
+}
+
+// settle acknowledges a committed message, counts it and pushes its site's
+// watermark.
+func (a *Aggregator) settle(it item, res readmodel.Result) {
 	// Ack only now that the read model committed. A lost ack means a
 	// redelivery, which changes nothing.
 	if err := it.msg.Ack(); err != nil {

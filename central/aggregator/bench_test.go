@@ -21,7 +21,20 @@ import (
 // from Open until the read model's position reaches the last message. Run
 // with -benchtime=1x (each iteration is a whole catch-up).
 func BenchmarkAggregator_CatchUp100k(b *testing.B) {
-	const batches, per, nsites = 200, 500, 100
+	benchCatchUp(b, 200, 500, 100, 16)
+}
+
+// BenchmarkAggregator_CatchUpSmallBatches is the catch-up of a node that was
+// behind while forwarders sent live traffic: 20,000 batches of 5 sales from
+// 100 sites, fetched 64 at a time (the default). Run with -benchtime=1x.
+func BenchmarkAggregator_CatchUpSmallBatches(b *testing.B) {
+	benchCatchUp(b, 20000, 5, 100, 0)
+}
+
+// benchCatchUp publishes batches of per sales from nsites sites round-robin
+// and times an aggregator (fetching fetchBatch at a time, 0 for the
+// default) from Open until its read model's position is the last message.
+func benchCatchUp(b *testing.B, batches, per, nsites, fetchBatch int) {
 	ctx := context.Background()
 	var wall, cpu time.Duration
 	for range b.N {
@@ -32,7 +45,7 @@ func BenchmarkAggregator_CatchUp100k(b *testing.B) {
 			si := i % nsites
 			st := site{fmt.Sprintf("site-%03d", si), "Europe/Berlin", fmt.Sprintf("city-%d", si%10)}
 			first := uint64(i/nsites*per) + 1
-			bt := &envelope.Batch{V: envelope.Version, Site: st.id, TZ: st.tz, First: first, Last: first + per - 1}
+			bt := &envelope.Batch{V: envelope.Version, Site: st.id, TZ: st.tz, First: first, Last: first + uint64(per) - 1}
 			for j := range per {
 				seq := first + uint64(j)
 				data, _ := json.Marshal(envelope.Sale{TransactionID: fmt.Sprintf("%s-%d", st.id, seq), MachineID: fmt.Sprintf("%s-m%d", st.id, seq%10),
@@ -48,15 +61,20 @@ func BenchmarkAggregator_CatchUp100k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := h.js.Publish(ctx, envelope.SubjectBatch(st.id), data, jetstream.WithMsgID(bt.MsgID())); err != nil {
+			if _, err := h.js.PublishAsync(envelope.SubjectBatch(st.id), data, jetstream.WithMsgID(bt.MsgID())); err != nil {
 				b.Fatal(err)
 			}
+		}
+		select {
+		case <-h.js.PublishAsyncComplete():
+		case <-time.After(time.Minute):
+			b.Fatal("publishing the backlog took over a minute")
 		}
 		s, err := readmodel.Open(ctx, filepath.Join(b.TempDir(), "rm.db"), readmodel.WithConsumer("central-1"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		a, err := New(Config{JS: h.js, NC: h.nc, Store: s, Durable: "central-1", Logger: zerolog.Nop(), FetchBatch: 16})
+		a, err := New(Config{JS: h.js, NC: h.nc, Store: s, Durable: "central-1", Logger: zerolog.Nop(), FetchBatch: fetchBatch})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -70,7 +88,7 @@ func BenchmarkAggregator_CatchUp100k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if pos == batches {
+			if pos == uint64(batches) {
 				break
 			}
 			time.Sleep(5 * time.Millisecond)

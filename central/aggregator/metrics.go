@@ -29,7 +29,7 @@ func newMetrics(durable string) *metrics {
 		}),
 		applySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "vendsync", Subsystem: "aggregator", Name: "apply_seconds", ConstLabels: labels,
-			Help:    "Time to apply one batch to the read model.",
+			Help:    "Time of one read-model transaction: one batch, or a group of batches during a catch-up.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{

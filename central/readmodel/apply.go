@@ -3,6 +3,7 @@ package readmodel
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -138,6 +139,101 @@ func (s *Store) ApplyPrepared(ctx context.Context, streamSeq uint64, p *Prepared
 			Msg("events with undecodable data kept raw without effect")
 	}
 	return res, nil
+}
+
+// Events is how many events the prepared batch holds.
+func (p *Prepared) Events() int {
+	return len(p.b.Events)
+}
+
+// GroupItem is one batch of a group: the stream message that carried it and
+// the batch through Prepare.
+type GroupItem struct {
+	StreamSeq uint64
+	Prepared  *Prepared
+}
+
+// GroupResult is what ApplyGroup did with one item: its Result, or Err
+// wrapping ErrInvalidBatch when that item was refused (and changed
+// nothing).
+type GroupResult struct {
+	Result
+	Err error
+}
+
+// ApplyGroup applies items, in order, in one transaction: what ApplyPrepared
+// does for each, with one commit (and one sync to disk) for the whole group,
+// which is what makes catching up on many small batches fast. An item that
+// is invalid (its GroupResult.Err wraps ErrInvalidBatch) is rolled back to
+// just before it and the rest still apply. Each item sees the ones before
+// it, so items of the same site apply as they would one by one.
+//
+// It returns an error, and nothing of the group is committed, when the
+// transaction fails for a storage reason; a caller may then retry, the
+// group or its items one by one. Applying an item twice changes nothing
+// the second time, in the same group or not.
+func (s *Store) ApplyGroup(ctx context.Context, items []GroupItem) ([]GroupResult, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.begin(ctx); err != nil {
+		return nil, fmt.Errorf("apply group: %w", err)
+	}
+	out := make([]GroupResult, len(items))
+	saved := make([]*SiteState, len(items))
+	for i, it := range items {
+		res, st, err := s.applyInGroup(ctx, now, it)
+		if err != nil && !errors.Is(err, ErrInvalidBatch) {
+			s.rollback()
+			return nil, fmt.Errorf("apply group: %w", err)
+		}
+		out[i], saved[i] = GroupResult{Result: res, Err: err}, st
+	}
+	if err := s.commit(ctx); err != nil {
+		return nil, fmt.Errorf("apply group of %d: %w", len(items), err)
+	}
+	for i, it := range items {
+		if saved[i] != nil {
+			s.fresh.saved(it.Prepared.b.Site, *saved[i], fromMS(now.UnixMilli()))
+		}
+		if r := out[i]; r.Err == nil && r.Skipped > 0 {
+			s.log.Warn().Str("site", it.Prepared.b.Site).Str("batch", it.Prepared.msgID()).Int("skipped", r.Skipped).
+				Msg("events with undecodable data kept raw without effect")
+		}
+	}
+	return out, nil
+}
+
+// applyInGroup applies one item of an open group transaction inside its own
+// savepoint, rolled back when the item is invalid. It returns the site
+// state it saved (nil for none). The caller holds s.mu.
+func (s *Store) applyInGroup(ctx context.Context, now time.Time, it GroupItem) (Result, *SiteState, error) {
+	id := it.Prepared.msgID()
+	if err := s.exec(ctx, `SAVEPOINT apply_item`); err != nil {
+		return Result{}, nil, fmt.Errorf("apply %s: savepoint: %w", id, err)
+	}
+	sink := &sqliteSink{s: s, now: now.UnixMilli()}
+	res, err := ApplyBatch(ctx, sink, it.StreamSeq, it.Prepared)
+	switch {
+	case errors.Is(err, ErrInvalidBatch):
+		// Undo whatever of this item was written; the group goes on.
+		if rerr := s.exec(ctx, `ROLLBACK TO apply_item`); rerr != nil {
+			return Result{}, nil, fmt.Errorf("apply %s: roll back to savepoint: %w", id, rerr)
+		}
+		if rerr := s.exec(ctx, `RELEASE apply_item`); rerr != nil {
+			return Result{}, nil, fmt.Errorf("apply %s: release savepoint: %w", id, rerr)
+		}
+		return Result{}, nil, fmt.Errorf("apply %s: %w", id, err)
+	case err != nil:
+		return Result{}, nil, fmt.Errorf("apply %s: %w", id, err) // the caller rolls the group back
+	}
+	if err := s.exec(ctx, `RELEASE apply_item`); err != nil {
+		return Result{}, nil, fmt.Errorf("apply %s: release savepoint: %w", id, err)
+	}
+	return res, sink.saved, nil
 }
 
 func (p *Prepared) msgID() string {

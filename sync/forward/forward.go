@@ -51,6 +51,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -148,6 +150,10 @@ type Forwarder struct {
 
 	poke chan struct{}
 	wmCh chan envelope.Watermark
+
+	// full is whether the last Trim failed because the site's storage is
+	// full; only its changes are logged, not every retry.
+	full atomic.Bool
 
 	mu      sync.Mutex
 	last    envelope.Watermark
@@ -334,7 +340,12 @@ func (f *Forwarder) run(ctx context.Context) error {
 // pause logs an outbox error and waits before the loop tries again.
 func (f *Forwarder) pause(ctx context.Context, cause error) error {
 	f.m.failures.Inc()
-	f.log.Error().Err(cause).Msg("outbox error; retrying")
+	if storageFull(cause) {
+		// noteFull said so once; every retry while it lasts is noise.
+		f.log.Debug().Err(cause).Msg("outbox error; retrying")
+	} else {
+		f.log.Error().Err(cause).Msg("outbox error; retrying")
+	}
 	t := time.NewTimer(backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff, 4))
 	defer t.Stop()
 	select {
@@ -525,8 +536,13 @@ func (f *Forwarder) applyWatermark(ctx context.Context, st *state, w envelope.Wa
 	}
 	if w.Contiguous > st.trimmed {
 		if err := f.cfg.Outbox.Trim(ctx, w.Contiguous); err != nil {
-			return fmt.Errorf("forwarder: trim outbox to %d: %w", w.Contiguous, err)
+			err = fmt.Errorf("forwarder: trim outbox to %d: %w", w.Contiguous, err)
+			if storageFull(err) {
+				f.noteFull(true, err)
+			}
+			return err
 		}
+		f.noteFull(false, nil)
 		st.trimmed = w.Contiguous
 		st.progress = time.Now()
 		f.m.watermark.Set(float64(w.Contiguous))
@@ -632,4 +648,29 @@ func backoff(minD, maxD time.Duration, failures int) time.Duration {
 	}
 	d = min(d, maxD)
 	return d/2 + rand.N(d/2+1)
+}
+
+// noteFull records whether the storage is full after a Trim and logs only
+// the changes of that state, not every retry.
+func (f *Forwarder) noteFull(full bool, err error) {
+	if f.full.Swap(full) == full {
+		return
+	}
+	if full {
+		f.log.Error().Err(err).Msg("storage full: the outbox cannot be trimmed until space is freed; retrying")
+	} else {
+		f.log.Info().Msg("storage no longer full: outbox trimmed again")
+	}
+}
+
+// storageFull reports whether err says the site's storage is full: SQLite's
+// SQLITE_FULL (an error with that Code, as modernc.org/sqlite's) or ENOSPC
+// from the file system.
+func storageFull(err error) bool {
+	const sqliteFull = 13
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) && coded.Code()&0xff == sqliteFull {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
 }
