@@ -357,12 +357,19 @@ func (a *Aggregator) run(ctx context.Context, cons jetstream.Consumer) error {
 
 // fetch feeds items until ctx ends. Fetch errors (a leader election, a lost
 // connection) are logged and retried; they never end the loop.
+//
+// A fetch is bounded by the server's expiry of the pull request
+// (FetchMaxWait), not by a context: a fetch whose context ends stops reading
+// at once, and the messages the server had already delivered to it are
+// dropped unacknowledged, to come back only after AckWait (a 30 s stall of
+// the whole catch-up when the applier was busy and the fetch waited on it).
+// The server ends the request after the last message it sends, so nothing
+// delivered is dropped; on Close, a fetch ends within FetchWait and what it
+// still returns is handed back with Nak.
 func (a *Aggregator) fetch(ctx context.Context, cons jetstream.Consumer, items chan<- item) error {
 	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, a.cfg.FetchWait)
-		batch, err := cons.Fetch(a.cfg.FetchBatch, jetstream.FetchContext(fctx))
+		batch, err := cons.Fetch(a.cfg.FetchBatch, jetstream.FetchMaxWait(a.cfg.FetchWait))
 		if err != nil {
-			cancel()
 			if ctx.Err() != nil {
 				break
 			}
@@ -372,6 +379,10 @@ func (a *Aggregator) fetch(ctx context.Context, cons jetstream.Consumer, items c
 			continue
 		}
 		for msg := range batch.Messages() {
+			if ctx.Err() != nil {
+				_ = msg.Nak()
+				continue
+			}
 			it, ok := a.prepare(msg)
 			if !ok {
 				continue
@@ -382,7 +393,6 @@ func (a *Aggregator) fetch(ctx context.Context, cons jetstream.Consumer, items c
 				_ = msg.Nak()
 			}
 		}
-		cancel()
 		if err := batch.Error(); err != nil && ctx.Err() == nil &&
 			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
 			a.metrics.fetchErrors.Inc()
