@@ -365,6 +365,13 @@ func (c *conn) do(ctx context.Context, method, path string, in, out any, header 
 			return reply{}, fmt.Errorf("%s %s: encode: %w", method, path, err)
 		}
 	}
+	return c.exchange(ctx, method, path, body, out, header)
+}
+
+// exchange sends body (already encoded) with the token, renewing the token
+// once on a 401 and retrying transient failures up to MaxAttempts, and
+// decodes a 2xx answer into out.
+func (c *conn) exchange(ctx context.Context, method, path string, body []byte, out any, header []string) (reply, error) {
 	renewed := false
 	for attempt := 1; ; attempt++ {
 		tok, err := c.token(ctx)

@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -80,44 +78,7 @@ func (h *HQ) CashReport(ctx context.Context, q hqapi.CashQuery) (hqapi.CashRepor
 }
 
 // sendRaw is do for a body that is not JSON: data is sent as it is with
-// contentType. A refused token is renewed once; transient failures are
-// resent up to Options.MaxAttempts.
+// contentType, which replaces the JSON content type send sets.
 func (c *conn) sendRaw(ctx context.Context, method, path, contentType string, data []byte, out any) (reply, error) {
-	renewed := false
-	for attempt := 1; ; attempt++ {
-		tok, err := c.token(ctx)
-		if err != nil {
-			return reply{}, err
-		}
-		// send sets a JSON content type for any body; the header pair
-		// given here replaces it.
-		ans, err := c.send(ctx, method, path, data, tok, []string{"Content-Type", contentType})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return reply{}, ctx.Err()
-		case err == nil && ans.status/100 == 2:
-			if out != nil {
-				if err := json.Unmarshal(ans.body, out); err != nil {
-					return ans, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-				}
-			}
-			return ans, nil
-		case err == nil && ans.status == http.StatusUnauthorized && !renewed:
-			renewed = true
-			c.invalidate(tok)
-			attempt--
-			continue
-		case err == nil && !transient(ans.status):
-			return ans, decodeError(ans.status, ans.body)
-		}
-		if attempt >= c.opts.MaxAttempts {
-			if err != nil {
-				return reply{}, err
-			}
-			return ans, decodeError(ans.status, ans.body)
-		}
-		if err := c.pause(ctx, attempt, ans, err); err != nil {
-			return reply{}, err
-		}
-	}
+	return c.exchange(ctx, method, path, data, out, []string{"Content-Type", contentType})
 }
