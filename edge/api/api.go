@@ -374,10 +374,7 @@ func (s *server) sale(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if res.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	web.WriteJSON(w, http.StatusCreated, saleOut(res))
+	writeRecorded(w, res.Replayed, saleOut(res))
 	return nil
 }
 
@@ -448,11 +445,8 @@ func (s *server) fault(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
 	w.Header().Set("Location", "/faults/"+strconv.FormatInt(f.FaultID, 10))
-	web.WriteJSON(w, http.StatusCreated, faultOut(f))
+	writeRecorded(w, replayed, faultOut(f))
 	return nil
 }
 
@@ -656,4 +650,13 @@ func (s *server) syncState(w http.ResponseWriter, r *http.Request) error {
 		Site:   s.cfg.Store.Site.ID, Uplink: uplinkOut(up),
 	})
 	return nil
+}
+
+// writeRecorded answers a write that is idempotent by a client's key: 201
+// with out, marked Idempotent-Replayed when it is the first answer again.
+func writeRecorded(w http.ResponseWriter, replayed bool, out any) {
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	web.WriteJSON(w, http.StatusCreated, out)
 }

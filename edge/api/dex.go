@@ -82,10 +82,7 @@ func (s *server) uploadDEX(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if out.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	web.WriteJSON(w, http.StatusCreated, out)
+	writeRecorded(w, out.Replayed, out)
 	return nil
 }
 
@@ -147,10 +144,7 @@ func (s *server) postVisit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if out.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	web.WriteJSON(w, http.StatusCreated, out)
+	writeRecorded(w, out.Replayed, out)
 	return nil
 }
 
@@ -170,9 +164,6 @@ func (s *server) postCash(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if out.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	web.WriteJSON(w, http.StatusCreated, out)
+	writeRecorded(w, out.Replayed, out)
 	return nil
 }
