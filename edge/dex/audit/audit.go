@@ -116,7 +116,7 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 		latestRecon: w.Prepare(`SELECT reconciliation_id FROM reconciliations WHERE machine_id = ?
 			ORDER BY to_at DESC, reconciliation_id DESC LIMIT 1`),
 		findReadByID: w.Prepare(`SELECT audit, read_at, uploaded_by FROM dex_reads WHERE read_id = ?`),
-		findVisit: w.Prepare(`SELECT body_hash, answer FROM visits WHERE visit_id = ?`),
+		findVisit:    w.Prepare(`SELECT body_hash, answer FROM visits WHERE visit_id = ?`),
 		insertVisit: w.Prepare(`INSERT INTO visits (visit_id, machine_id, arrived_at, left_at, driver, notes, actions, recorded_by, recorded_at, body_hash, answer, seq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		findCash: w.Prepare(`SELECT body_hash, answer FROM cash_collections WHERE collection_id = ?`),
