@@ -26,6 +26,7 @@ import (
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/edge/lease"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
@@ -365,6 +366,8 @@ type Node struct {
 	Faults    *fault.Rules
 	// Audit takes DEX files, visits and cash collections.
 	Audit *audit.Rules
+	// Leases are the site's shares of fleet-wide promotion quotas.
+	Leases *lease.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -484,6 +487,7 @@ func (n *Node) openRules(ctx context.Context) error {
 		dc.MaxClockSkew = c.MaxClockSkew
 	}
 	n.Audit = audit.New(w, n.Machines, n.Stock, dc)
+	n.Leases = lease.New(w)
 	if err := w.Open(ctx); err != nil {
 		return err
 	}
