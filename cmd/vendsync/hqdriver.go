@@ -18,6 +18,7 @@ func newHQCmd() *cobra.Command {
 	driver := &cobra.Command{Use: "driver", Short: "Restock drivers: one credential file for a whole day over many sites"}
 	driver.AddCommand(newHQDriverAddCmd())
 	cmd.AddCommand(driver)
+	cmd.AddCommand(newHQPromotionCmd())
 	return cmd
 }
 
