@@ -196,4 +196,3 @@ func (r *Rules) Apply(ctx context.Context, l envelope.Lease, by string) (State, 
 		return s, nil
 	})
 }
-
