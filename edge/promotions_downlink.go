@@ -17,9 +17,8 @@ type centralPromotions interface {
 	Apply(t *ingest.Tx, p promo.Promotion, by string) (applied bool, err error)
 }
 
-// promotionRules returns the site's promotion rules, nil while this build
-// has none.
-func (n *Node) promotionRules() centralPromotions { return nil }
+// promotionRules returns the site's promotion rules.
+func (n *Node) promotionRules() centralPromotions { return n.Promotions }
 
 // applyPromotionDownlink applies a promotion central authored or a lease
 // of a promotion's quota. A value the site cannot read is rejected (logged
