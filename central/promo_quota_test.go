@@ -10,9 +10,11 @@ import (
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/edge/lease"
+	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/internal/promo"
 	"github.com/vendsync/vendsync/internal/tcplink"
+	"github.com/vendsync/vendsync/sync/wire"
 	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/internal/testkit/fleet"
 	"github.com/vendsync/vendsync/internal/testkit/natstest"
@@ -74,10 +76,14 @@ func TestQuota_OfflineSiteCannotOverRedeem(t *testing.T) {
 	if _, err := c.Promotions.Put(ctx, quotaPromo(id, quota), "test"); err != nil {
 		t.Fatal(err)
 	}
-	// Central leases equal shares: 34 + 33 + 33.
+	// Central sends the promotion and leases equal shares: 34 + 33 + 33.
 	testkit.CheckFor(t, syncTimeout, func() error {
 		var sum int64
 		for _, s := range sites {
+			ps, err := s.Node.Promotions.List(ctx)
+			if err != nil || len(ps) != 1 || ps[0].ID != id {
+				return fmt.Errorf("site %s holds promotions %+v (%v)", s.ID, ps, err)
+			}
 			st, _ := s.Node.Leases.Get(id)
 			if st.Granted == 0 {
 				return fmt.Errorf("site %s holds no lease yet", s.ID)
@@ -94,26 +100,40 @@ func TestQuota_OfflineSiteCannotOverRedeem(t *testing.T) {
 	natstest.WaitConnected(t, off.Node.Leaf, false)
 	held, _ := off.Node.Leases.Get(id)
 
-	// 200 attempts spread round-robin over the three sites, one offline.
+	// 200 sales with the code, spread round-robin over the three sites,
+	// one offline: each accepted one redeems a unit of its site's lease.
 	accepted := map[string]int{}
 	total := 0
+	one, price := int64(1), wire.Money(90) // P00 lists at 1.00: 10 % off
 	for i := range 200 {
 		s := sites[i%3]
-		err := s.Node.Leases.RedeemOne(ctx, id)
+		_, err := s.Node.Sales.Record(ctx, sale.In{TransactionID: fmt.Sprintf("%s-code-%d", s.ID, i), MachineID: s.Machines[0],
+			ProductID: "P00", Quantity: &one, Amount: &price, PaymentMethod: "CARD", Code: "LAUNCH",
+			Timestamp: time.Now().UTC().Format(time.RFC3339Nano)}, "", "")
 		switch {
 		case err == nil:
 			accepted[s.ID]++
 			total++
-		case errs.CodeOf(err) == lease.CodeExhausted:
+		case errs.CodeOf(err) == "CODE_EXPIRED":
+			// The site's share is used up: the code gives nothing here now.
 		default:
-			t.Fatalf("redeem at %s: %v", s.ID, err)
+			t.Fatalf("sale at %s: %v", s.ID, err)
 		}
 	}
 	if total > quota {
-		t.Fatalf("accepted %d redemptions of a %d-use code: %v", total, quota, accepted)
+		t.Fatalf("accepted %d sales with a %d-use code: %v", total, quota, accepted)
+	}
+	// Every site had more attempts than its share, so every unit was used.
+	if total != quota {
+		t.Fatalf("accepted %d, want all %d units used: %v", total, quota, accepted)
 	}
 	if got, want := int64(accepted[off.ID]), held.Granted; got != want {
 		t.Fatalf("the offline site accepted %d while holding a lease of %d", got, want)
+	}
+	for _, s := range sites {
+		if st, _ := s.Node.Leases.Get(id); st.Used != int64(accepted[s.ID]) {
+			t.Fatalf("site %s lease used %d, accepted %d", s.ID, st.Used, accepted[s.ID])
+		}
 	}
 	// The online sites ran out; central recalls from the offline site, which
 	// cannot hear it: nothing more is granted while the link is down.
@@ -141,8 +161,8 @@ func TestQuota_OfflineSiteCannotOverRedeem(t *testing.T) {
 	checkLedger(t, c, id, quota, int64(total))
 	// Every unit was redeemed somewhere: none is left to accept.
 	for _, s := range sites {
-		if err := s.Node.Leases.RedeemOne(ctx, id); err == nil && total == quota {
-			t.Fatalf("site %s redeemed a 101st use", s.ID)
+		if err := s.Node.Leases.RedeemOne(ctx, id); errs.CodeOf(err) != lease.CodeExhausted {
+			t.Fatalf("site %s: a 101st use: %v", s.ID, err)
 		}
 	}
 }
