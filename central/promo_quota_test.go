@@ -14,10 +14,10 @@ import (
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/internal/promo"
 	"github.com/vendsync/vendsync/internal/tcplink"
-	"github.com/vendsync/vendsync/sync/wire"
 	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/internal/testkit/fleet"
 	"github.com/vendsync/vendsync/internal/testkit/natstest"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // quotaPromo is a fleet-wide code limited to quota redemptions.
