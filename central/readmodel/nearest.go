@@ -121,12 +121,13 @@ func (s *Store) Nearest(ctx context.Context, lat, lng float64, productID string,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("nearest %s: %w", productID, err)
 	}
+	reserved, err := s.reservedOf(ctx, productID)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]NearSite, 0, len(by))
 	for site, n := range by {
-		r, err := s.Reserved(ctx, site, productID)
-		if err != nil {
-			return nil, err
-		}
+		r := reserved[site]
 		n.Reserved = r
 		n.Units -= r
 		if n.Units <= 0 {
@@ -149,10 +150,31 @@ func (s *Store) Nearest(ctx context.Context, lat, lng float64, productID string,
 }
 
 const (
-	selectReserved = `SELECT reserved FROM site_reservations WHERE site = ? AND product_id = ?`
-	upsertReserved = `INSERT INTO site_reservations (site, product_id, reserved, updated_at) VALUES (?, ?, ?, ?)
+	selectReserved   = `SELECT reserved FROM site_reservations WHERE site = ? AND product_id = ?`
+	selectReservedOf = `SELECT site, reserved FROM site_reservations WHERE product_id = ? AND reserved > 0`
+	upsertReserved   = `INSERT INTO site_reservations (site, product_id, reserved, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (site, product_id) DO UPDATE SET reserved = excluded.reserved, updated_at = excluded.updated_at`
 )
+
+// reservedOf returns the units of productID held for pre-orders, by site
+// (only sites holding some).
+func (s *Store) reservedOf(ctx context.Context, productID string) (map[string]int64, error) {
+	rows, err := s.db.R.QueryContext(ctx, selectReservedOf, productID)
+	if err != nil {
+		return nil, fmt.Errorf("reserved %s: %w", productID, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var site string
+		var n int64
+		if err := rows.Scan(&site, &n); err != nil {
+			return nil, fmt.Errorf("reserved %s: %w", productID, err)
+		}
+		out[site] = n
+	}
+	return out, rows.Err()
+}
 
 // Reserved returns the units of productID held for pre-orders at site (0
 // when none are recorded).

@@ -1,8 +1,10 @@
 -- Nearest site, menus and promotion quotas (issue 10).
 
 -- The nearest-site query prefilters machines on a bounding box of their
--- coordinates before computing great-circle distances.
-CREATE INDEX machines_latlng ON machines(latitude, longitude);
+-- coordinates before computing great-circle distances. The index covers the
+-- longitude and status tests, so machines in the latitude band but outside
+-- the box are skipped without reading their rows.
+CREATE INDEX machines_latlng ON machines(latitude, longitude, status);
 
 -- Units of a product held for pre-orders at a site, not sellable to
 -- walk-up customers. The nearest-site query and the menus subtract it from
@@ -15,6 +17,7 @@ CREATE TABLE site_reservations (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (site, product_id)
 ) WITHOUT ROWID;
+CREATE INDEX site_reservations_product ON site_reservations(product_id, site) WHERE reserved > 0;
 
 -- What each site reports of its lease of a quota-limited promotion:
 -- cumulative units redeemed (used) and given back (returned), so a
