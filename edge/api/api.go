@@ -166,6 +166,9 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}
+	for k, h := range s.lotHandlers() {
+		handlers[k] = h
+	}
 	guard := func(h http.Handler) http.Handler {
 		if cfg.Limiter != nil {
 			h = cfg.Limiter.Writes(h)

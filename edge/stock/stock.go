@@ -61,7 +61,7 @@ type Rules struct {
 	slots    map[slotKey]*Slot
 
 	setQty, insertProduct, updateProduct, insertSlot, updateSlot, restockSlot, findMovement, insertMovement, soldSince *ingest.Stmt
-	setExpiry, setPerishable                                                                                        *ingest.Stmt
+	setExpiry, setPerishable                                                                                           *ingest.Stmt
 }
 
 // Config bounds the stock rules. DefaultConfig gives the defaults.

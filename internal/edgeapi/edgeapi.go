@@ -346,6 +346,9 @@ type RestockItem struct {
 	CountedQuantity *int64 `json:"countedQuantity,omitempty"`
 	// ExpiryDate (YYYY-MM-DD) is the expiry of the units added.
 	ExpiryDate string `json:"expiryDate,omitempty"`
+	// LotCode and UnitCost describe the lot of the units added (optional).
+	LotCode  string      `json:"lotCode,omitempty"`
+	UnitCost *wire.Money `json:"unitCost,omitempty"`
 }
 
 // Restock is the body of POST /machines/{id}/restock: one visit to one
