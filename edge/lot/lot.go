@@ -348,6 +348,10 @@ type Taken struct {
 	// Expired and OnHold are the units taken past their expiry date or on
 	// hold (a sale of them is flagged).
 	Expired, OnHold int64
+	// ExpiredUnknown is the part of Expired taken from unknown lots (made
+	// without lot information by an old client): their date is the slot's
+	// one date, which its EXPIRED alert already covers.
+	ExpiredUnknown int64
 	// Cogs is the sum of the taken units' costs; CostKnown is false when a
 	// taken unit's cost is unknown (or a unit was unbacked).
 	Cogs      int64
@@ -401,6 +405,9 @@ func (r *Rules) Sell(t *ingest.Tx, machineID, productID string, qty int64, trans
 				tk.OnHold += n
 			} else if l.Expired(today) {
 				tk.Expired += n
+				if l.Unknown() {
+					tk.ExpiredUnknown += n
+				}
 			}
 			if err := r.take(t, l, n, c, &tk); err != nil {
 				return tk, err

@@ -202,14 +202,16 @@ func (r *Rules) SellLots(t *ingest.Tx, s *Slot, qty int64, transactionID string)
 	return r.lots.Sell(t, s.MachineID, s.ProductID, qty, transactionID)
 }
 
-// SoldUnfit opens SOLD_EXPIRED when a sale took units past their date or on
-// hold (tk from SellLots).
+// SoldUnfit opens SOLD_EXPIRED when a sale took units on hold or past their
+// date (tk from SellLots). Units of an unknown lot (an old client's
+// restock) keep the slot's old expiry semantics: the sale is flagged, but
+// the slot's EXPIRED alert is the alert.
 func (r *Rules) SoldUnfit(t *ingest.Tx, s *Slot, tk lot.Taken, transactionID string) error {
-	f := tk.Flags()
-	if len(f) == 0 {
+	n := tk.Expired - tk.ExpiredUnknown + tk.OnHold
+	if n == 0 {
 		return nil
 	}
-	return alert.SoldExpired(t, s.MachineID, s.ProductID, transactionID, tk.Expired+tk.OnHold, f[0])
+	return alert.SoldExpired(t, s.MachineID, s.ProductID, transactionID, n, tk.Flags()[0])
 }
 
 // deriveExpiry sets s's expiry to the earliest of its lots (fallback when
