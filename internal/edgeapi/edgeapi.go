@@ -283,6 +283,9 @@ type SaleResult struct {
 	// Replayed is true when the edge answered with the first result of
 	// this transaction (the Idempotent-Replayed header); not in the body.
 	Replayed bool `json:"-"`
+	// Flags are SOLD_EXPIRED / SOLD_ON_HOLD when the sale took units not
+	// fit to sell (the first answer only).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Batch is the body of POST /events/batch.
