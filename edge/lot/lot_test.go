@@ -49,7 +49,6 @@ func restock(t *testing.T, s *edgetest.Site, id, product string, lots ...[3]any)
 	}
 }
 
-
 func lots(t *testing.T, s *edgetest.Site, q string) []edgeapi.Lot {
 	t.Helper()
 	var out edgeapi.LotList
