@@ -176,7 +176,7 @@ func Facts(b *Batch, fresh []bool) []Fact {
 			continue
 		}
 		for _, u := range s.Lots {
-			out = append(out, Fact{Seq: e.Seq, Time: e.Time, Data: &LotUse{MachineID: s.MachineID, ProductID: s.ProductID, LotUse: u}})
+			out = append(out, Fact{Seq: e.Seq, Time: e.Time, Data: &LotUse{MachineID: s.MachineID, ProductID: s.ProductID, TransactionID: s.TransactionID, LotUse: u}})
 		}
 		if s.StockAfter == nil {
 			continue

@@ -36,6 +36,6 @@ func decodeDEX(kind envelope.Kind, data json.RawMessage) any {
 // LotUse is the quantity a sale left in one lot (from envelope.Sale.Lots):
 // a latest-state change of the lot's quantity as of the sale's sequence.
 type LotUse struct {
-	MachineID, ProductID string
+	MachineID, ProductID, TransactionID string
 	envelope.LotUse
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/vendsync/vendsync/central/aggregate"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -31,6 +33,8 @@ const (
 			quantity = CASE WHEN excluded.qty_seq > qty_seq THEN excluded.quantity ELSE quantity END,
 			qty_seq = max(qty_seq, excluded.qty_seq),
 			updated_at = max(updated_at, excluded.updated_at)`
+	insertSaleLotUse = `INSERT INTO sale_lot_uses (site, seq, lot_id, machine_id, product_id, transaction_id, quantity, unit_cost_cents, sold_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 )
 
 // upsertLot records f when it is a lot event or a sale's lot use; ok is
@@ -42,6 +46,9 @@ func (k *sqliteSink) upsertLot(ctx context.Context, site string, f aggregate.Fac
 		return true, k.s.exec(ctx, upsertLotEvent, site, d.LotID, d.MachineID, d.ProductID, d.Code, d.ExpiryDate, d.UnitCostCents,
 			d.Quantity, d.Status, seq, at)
 	case *aggregate.LotUse:
+		if err := k.s.exec(ctx, insertSaleLotUse, site, seq, d.LotID, d.MachineID, d.ProductID, d.TransactionID, d.Quantity, d.UnitCostCents, at); err != nil {
+			return true, err
+		}
 		return true, k.s.exec(ctx, upsertLotUse, site, d.LotID, d.MachineID, d.ProductID, d.UnitCostCents, d.After, seq, at)
 	}
 	return false, nil
@@ -101,6 +108,44 @@ func (s *Store) Lots(ctx context.Context, q LotQuery) ([]Lot, error) {
 			l.UnitCostCents = &v
 		}
 		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// SaleCost is the cost of goods of the sales of one product at one site in
+// a period: Units sold from lots, CostCents the sum of their lots' unit
+// costs, UnknownUnits those whose lot cost is unknown (not in CostCents).
+type SaleCost struct {
+	Site, ProductID     string
+	Units, UnknownUnits int64
+	CostCents           int64
+}
+
+// SaleCosts sums, per site and product, what the sales between from
+// (inclusive) and to (exclusive; zero: open) took from lots at the lots'
+// unit costs (FIFO by lot as the site sold them, first expiry first out):
+// the COGS a margin report needs. site "" is every site. It returns an
+// error only when the query fails.
+func (s *Store) SaleCosts(ctx context.Context, site string, from, to time.Time) ([]SaleCost, error) {
+	end := int64(math.MaxInt64)
+	if !to.IsZero() {
+		end = ms(to)
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT site, product_id, SUM(quantity),
+		SUM(CASE WHEN unit_cost_cents IS NULL THEN quantity ELSE 0 END), COALESCE(SUM(quantity * unit_cost_cents), 0)
+		FROM sale_lot_uses WHERE (?1 = '' OR site = ?1) AND sold_at >= ?2 AND sold_at < ?3
+		GROUP BY site, product_id ORDER BY site, product_id`, site, ms(from), end)
+	if err != nil {
+		return nil, fmt.Errorf("query sale costs: %w", err)
+	}
+	defer rows.Close()
+	out := []SaleCost{}
+	for rows.Next() {
+		var c SaleCost
+		if err := rows.Scan(&c.Site, &c.ProductID, &c.Units, &c.UnknownUnits, &c.CostCents); err != nil {
+			return nil, fmt.Errorf("query sale costs: %w", err)
+		}
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }
