@@ -93,6 +93,24 @@ func TestFleet_LotsReachCentral(t *testing.T) {
 	if len(expiring) != 0 {
 		t.Fatalf("expiring lots = %+v", expiring)
 	}
+	// The route carries the slot's lots for the driver's pick list.
+	cands, err := hq.RouteCandidates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slotLots []hqapi.SlotLot
+	for _, cd := range cands {
+		for _, m := range cd.Machines {
+			for _, sl := range m.Slots {
+				if cd.Site == "lots1" && m.MachineID == vm && sl.ProductID == "P00" {
+					slotLots = sl.Lots
+				}
+			}
+		}
+	}
+	if len(slotLots) != 1 || slotLots[0].Quantity != 5 || slotLots[0].ExpiryDate != later {
+		t.Fatalf("route slot lots = %+v", slotLots)
+	}
 	costs, err := c.Store.SaleCosts(ctx, "lots1", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
