@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -76,6 +77,11 @@ type Config struct {
 	// NATSUsers issues and revokes operators' NATS users behind
 	// /nats/users (nil: those routes answer 501).
 	NATSUsers NATSUsers
+	// HQLog replicates central-owned writes to every node: a handler that
+	// changes central-owned state (depots, purchase orders, …) submits an
+	// entry with HQLog.Do, and its kind's handler (registered in New) applies
+	// it on every node. Nil in tests that need none.
+	HQLog *hqlog.Log
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
