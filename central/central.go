@@ -27,8 +27,8 @@ import (
 	"github.com/vendsync/vendsync/central/api"
 	"github.com/vendsync/vendsync/central/dashboard"
 	"github.com/vendsync/vendsync/central/hqauth"
-	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/hqlog"
+	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/liveness"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
@@ -176,12 +176,12 @@ type Node struct {
 	Aggregator *aggregator.Aggregator
 	Liveness   *liveness.Tracker
 	// HQLog replicates central's own writes to every node (central/hqlog).
-	HQLog *hqlog.Log
-	Sites      *sitereg.Registry
-	Auth       *hqauth.Store
-	Publisher  *downlink.Publisher
-	Metrics    *web.Metrics
-	Dashboard  *dashboard.Dashboard
+	HQLog     *hqlog.Log
+	Sites     *sitereg.Registry
+	Auth      *hqauth.Store
+	Publisher *downlink.Publisher
+	Metrics   *web.Metrics
+	Dashboard *dashboard.Dashboard
 	// CA is the fleet's certificate authority (nil until Open has it).
 	CA *tlsca.CA
 

@@ -135,7 +135,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}, dexRoutes...)
+}, append(dexRoutes, inventoryRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -195,6 +195,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	for k, h := range s.dexHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.inventoryHandlers() {
 		handlers[k] = h
 	}
 	guard := s.live

@@ -67,7 +67,6 @@ func addName(s *readmodel.Store) hqlog.Handler {
 	}
 }
 
-
 func startNode(t *testing.T, c *natstest.Cluster, i int, dbPath string) *node {
 	t.Helper()
 	s, err := readmodel.Open(context.Background(), dbPath)
