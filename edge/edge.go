@@ -27,6 +27,7 @@ import (
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/lease"
+	"github.com/vendsync/vendsync/edge/lot"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/sale"
@@ -227,6 +228,10 @@ type IngestConfig struct {
 	Now func() time.Time
 	// DEX tunes DEX reconciliation (its alert threshold).
 	DEX audit.Config
+	// FoodSafetyWindow is how long a machine may stay above its
+	// temperature limit before its perishable lots go on hold (0: the
+	// default, lot.DefaultConfig).
+	FoodSafetyWindow time.Duration
 }
 
 // DefaultIngestConfig returns the defaults.
@@ -240,6 +245,7 @@ func DefaultIngestConfig() IngestConfig {
 		TelemetrySummaryEvery: tc.SummaryEvery,
 		Now:                   time.Now,
 		DEX:                   audit.DefaultConfig(),
+		FoodSafetyWindow:      lot.DefaultConfig().FoodSafetyWindow,
 	}
 }
 
@@ -258,6 +264,9 @@ func (c IngestConfig) Validate() error {
 	}
 	if err := c.telemetry().Validate(); err != nil {
 		return err
+	}
+	if c.FoodSafetyWindow < 0 {
+		return fmt.Errorf("food-safety window must not be negative")
 	}
 	if err := c.DEX.Validate(); err != nil {
 		return err
@@ -484,7 +493,16 @@ func (n *Node) openRules(ctx context.Context) error {
 	if n.Telemetry, err = telemetry.New(w, n.Machines, c.telemetry()); err != nil {
 		return err
 	}
-	n.Stock = stock.New(w, n.Machines, stock.Config{Thresholds: c.Thresholds, MaxClockSkew: c.MaxClockSkew})
+	lc := lot.DefaultConfig()
+	if c.FoodSafetyWindow > 0 {
+		lc.FoodSafetyWindow = c.FoodSafetyWindow
+	}
+	lots, err := lot.New(w, lc)
+	if err != nil {
+		return err
+	}
+	n.Telemetry.Watch(lots)
+	n.Stock = stock.New(w, n.Machines, stock.Config{Thresholds: c.Thresholds, MaxClockSkew: c.MaxClockSkew, Lots: lots})
 	if n.Sales, err = sale.New(w, n.Machines, n.Stock, c.sale()); err != nil {
 		return err
 	}

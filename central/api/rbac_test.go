@@ -135,6 +135,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /nats/users/{key}":            {A},
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
+		"GET /lots":                           {A, O, F, D},
 		// inventory (issue 11)
 		"GET /depots":                     {A, O, F, W, P, D},
 		"POST /depots":                    {A, W},

@@ -170,6 +170,9 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}
+	for k, h := range s.lotHandlers() {
+		handlers[k] = h
+	}
 	handlers["GET /stock-movements"] = s.stockMovements
 	for k, h := range s.promotionHandlers() {
 		handlers[k] = h

@@ -348,6 +348,7 @@ func (r *Rules) recordBasket(t *ingest.Tx, s *sale) (Result, error) {
 	res := s.priced.res
 	ids := make([]string, len(s.lines))
 	var firstSeq uint64
+	var flags []string
 	for i, l := range s.lines {
 		ids[i] = fmt.Sprintf("%s#%d", s.in.TransactionID, i+1)
 		pl := res.Lines[i]
@@ -369,9 +370,15 @@ func (r *Rules) recordBasket(t *ingest.Tx, s *sale) (Result, error) {
 			firstSeq = seq
 		}
 		after := max(0, slots[i].Qty-l.qty)
+		taken, err := r.stock.SellLots(t, slots[i], l.qty, ids[i])
+		if err != nil {
+			return Result{}, err
+		}
+		flags = append(flags, taken.Flags()...)
 		ev := withDiscount(envelope.Sale{
 			TransactionID: ids[i], MachineID: s.in.MachineID, ProductID: l.productID, Quantity: l.qty,
 			AmountCents: amount, PaymentMethod: s.in.PaymentMethod, City: loc.City, Location: locKey, StockAfter: &after,
+			Lots: taken.Uses, CogsCents: taken.CogsCents(), Flags: taken.Flags(),
 		}, s.priced, i)
 		ev.BasketID = s.in.TransactionID
 		if _, err := t.Emit(envelope.KindSale, s.at, ev); err != nil {
@@ -383,11 +390,15 @@ func (r *Rules) recordBasket(t *ingest.Tx, s *sale) (Result, error) {
 		if err := r.stock.Sell(t, slots[i], l.qty, ids[i]); err != nil {
 			return Result{}, err
 		}
+		if err := r.stock.SoldUnfit(t, slots[i], taken, ids[i]); err != nil {
+			return Result{}, err
+		}
 	}
 	if err := r.redeem(t, s, ids, locKey); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: firstSeq, Pricing: s.pricing()}, nil
+	slices.Sort(flags)
+	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: firstSeq, Pricing: s.pricing(), Flags: slices.Compact(flags)}, nil
 }
 
 // findBasket looks up an earlier basket by its first line, and answers a

@@ -84,6 +84,9 @@ type Result struct {
 	Replayed      bool   `json:"-"`
 	// Pricing is set for a sale with promotion fields or a discount.
 	Pricing *Pricing `json:"pricing,omitempty"`
+	// Flags are SOLD_EXPIRED / SOLD_ON_HOLD when the sale took units not
+	// fit to sell (first answer only; a replay does not repeat them).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // BatchResult is one event's outcome in POST /events/batch.
@@ -319,9 +322,14 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	loc := m.Location()
 	locKey := loc.Key()
 	after := max(0, slot.Qty-s.qty)
+	taken, err := r.stock.SellLots(t, slot, s.qty, s.in.TransactionID)
+	if err != nil {
+		return Result{}, err
+	}
 	if _, err := t.Emit(envelope.KindSale, s.at, withDiscount(envelope.Sale{
 		TransactionID: s.in.TransactionID, MachineID: s.in.MachineID, ProductID: s.in.ProductID, Quantity: s.qty,
 		AmountCents: s.amount, PaymentMethod: s.in.PaymentMethod, City: loc.City, Location: locKey, StockAfter: &after,
+		Lots: taken.Uses, CogsCents: taken.CogsCents(), Flags: taken.Flags(),
 	}, s.priced, 0)); err != nil {
 		return Result{}, err
 	}
@@ -331,10 +339,13 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	if err := r.stock.Sell(t, slot, s.qty, s.in.TransactionID); err != nil {
 		return Result{}, err
 	}
+	if err := r.stock.SoldUnfit(t, slot, taken, s.in.TransactionID); err != nil {
+		return Result{}, err
+	}
 	if err := r.redeem(t, s, []string{s.in.TransactionID}, locKey); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Pricing: s.pricing()}, nil
+	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Pricing: s.pricing(), Flags: taken.Flags()}, nil
 }
 
 // findSale looks up an earlier sale of the same machine with the same

@@ -291,6 +291,9 @@ type SaleResult struct {
 	Replayed bool `json:"-"`
 	// Pricing is set for a sale with promotion fields or a discount.
 	Pricing *SalePricing `json:"pricing,omitempty"`
+	// Flags are SOLD_EXPIRED / SOLD_ON_HOLD when the sale took units not
+	// fit to sell (the first answer only).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Batch is the body of POST /events/batch.
@@ -354,6 +357,9 @@ type RestockItem struct {
 	CountedQuantity *int64 `json:"countedQuantity,omitempty"`
 	// ExpiryDate (YYYY-MM-DD) is the expiry of the units added.
 	ExpiryDate string `json:"expiryDate,omitempty"`
+	// LotCode and UnitCost describe the lot of the units added (optional).
+	LotCode  string      `json:"lotCode,omitempty"`
+	UnitCost *wire.Money `json:"unitCost,omitempty"`
 }
 
 // Restock is the body of POST /machines/{id}/restock: one visit to one

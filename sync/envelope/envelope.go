@@ -123,6 +123,14 @@ type Sale struct {
 	DiscountCents int64           `json:"discountCents,omitempty"`
 	Promotions    []SalePromotion `json:"promotions,omitempty"`
 	BasketID      string          `json:"basketId,omitempty"`
+	// Lots are the units the sale took from each lot, first expiry first
+	// out (none for a site before lots, or stock the site did not know of).
+	Lots []LotUse `json:"lots,omitempty"`
+	// CogsCents is the cost of the goods sold: the sum of the lots' unit
+	// costs; nil when a unit's cost is unknown.
+	CogsCents *int64 `json:"cogsCents,omitempty"`
+	// Flags are FlagSoldExpired and FlagSoldOnHold when they apply.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // SalePromotion is one promotion's discount on one sale (line).
