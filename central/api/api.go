@@ -188,6 +188,9 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}
+	for k, h := range s.promoReportHandlers() {
+		handlers[k] = h
+	}
 	guard := s.live
 	if cfg.Limiter != nil {
 		guard = func(h http.Handler) http.Handler { return s.live(cfg.Limiter.Writes(h)) }
