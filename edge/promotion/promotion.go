@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/edge/ingest"
@@ -56,6 +57,10 @@ type Leases interface {
 	Redeem(t *ingest.Tx, promotionID string) error
 }
 
+// aggRows is how many discount aggregate rows one sale line adds to: three
+// dimensions (machine, product, location) in every window.
+var aggRows = 3 * len(bucket.All)
+
 // Rules stores promotions and prices sales with them.
 type Rules struct {
 	w    *ingest.Writer
@@ -67,7 +72,7 @@ type Rules struct {
 	active []promo.Promotion
 	leases Leases
 
-	upsert, del, count, bump, line, agg, redeemed *ingest.Stmt
+	upsert, del, count, bump, agg, redeemed *ingest.Stmt
 }
 
 // New returns the promotion rules on w (before w.Open) and registers their
@@ -82,8 +87,8 @@ func New(w *ingest.Writer) *Rules {
 		count: w.Prepare(`SELECT purchases FROM customer_purchases WHERE customer_id = ?`),
 		bump: w.Prepare(`INSERT INTO customer_purchases (customer_id, purchases, last_at) VALUES (?, 1, ?)
 			ON CONFLICT (customer_id) DO UPDATE SET purchases = purchases + 1, last_at = max(last_at, excluded.last_at)`),
-		line: w.Prepare(`UPDATE sales_events SET list_cents = ?, discount_cents = ?, basket_id = ? WHERE machine_id = ? AND transaction_id = ?`),
-		agg: w.Prepare(`INSERT INTO sales_discount_agg (dim, win, bucket, key, discounted_tx, discount_cents) VALUES (?, ?, ?, ?, 1, ?)
+		agg: w.Prepare(`INSERT INTO sales_discount_agg (dim, win, bucket, key, discounted_tx, discount_cents) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, 1, ?), ", aggRows), ", ") + `
 			ON CONFLICT (dim, win, bucket, key) DO UPDATE SET discounted_tx = discounted_tx + 1, discount_cents = discount_cents + excluded.discount_cents`),
 		redeemed: w.Prepare(`INSERT INTO sale_promotions (machine_id, transaction_id, promotion_id, product_id, discount_cents, basket_id, event_time, local_hour)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -308,8 +313,9 @@ type Sale struct {
 	Discounted bool
 }
 
-// Redeem books what a recorded sale's promotions gave, in its transaction:
-// each line's list amount and discount, one row per promotion and line,
+// Redeem books what a recorded sale's promotions gave, in its transaction
+// (the sale's rows already carry their list amounts and discounts): one
+// row per promotion and line,
 // the discount aggregates, one redemption of each quota promotion, and the
 // customer's purchase count.
 func (r *Rules) Redeem(t *ingest.Tx, s Sale) error {
@@ -322,19 +328,20 @@ func (r *Rules) Redeem(t *ingest.Tx, s Sale) error {
 		return nil
 	}
 	ks := bucket.Keys(s.At, r.site.Loc)
-	for i, l := range s.Result.Lines {
+	for _, l := range s.Result.Lines {
 		if l.Discount == 0 {
 			continue
 		}
-		if _, err := t.Exec(r.line, int64(l.List), int64(l.Discount), s.BasketID, s.MachineID, s.TransactionIDs[i]); err != nil {
-			return fmt.Errorf("record discount: %w", err)
-		}
+		// One statement for the line's rows in every dimension and window
+		// (aggRows of them): a discounted sale costs one upsert, not twelve.
+		args := make([]any, 0, aggRows*5)
 		for _, d := range [][2]string{{"machine", s.MachineID}, {"product", l.ProductID}, {"location", s.Location}} {
 			for j, win := range bucket.All {
-				if _, err := t.Exec(r.agg, d[0], string(win), ks[j], d[1], int64(l.Discount)); err != nil {
-					return fmt.Errorf("count discount: %w", err)
-				}
+				args = append(args, d[0], string(win), ks[j], d[1], int64(l.Discount))
 			}
+		}
+		if _, err := t.Exec(r.agg, args...); err != nil {
+			return fmt.Errorf("count discount: %w", err)
 		}
 	}
 	for _, a := range s.Result.Applied {

@@ -273,6 +273,17 @@ func (r *Rules) tolerance(expect int64) int64 {
 	return int64(float64(expect)*r.cfg.AmountTolerance+0.5) + 1
 }
 
+// insertSale inserts a one-product sale, with its list amount and
+// discount when promotions discounted it.
+func (r *Rules) insertSale(t *ingest.Tx, s *sale, seq uint64) (sql.Result, error) {
+	if p := s.priced; p != nil && p.discounted {
+		return t.Exec(r.insertLine, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
+			s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq, int64(p.res.Gross), int64(p.res.Discount), s.in.TransactionID)
+	}
+	return t.Exec(r.insert, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
+		s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq)
+}
+
 // withDiscount adds line i of a priced sale's figures to its event.
 func withDiscount(ev envelope.Sale, p *priced, i int) envelope.Sale {
 	if p == nil || !p.discounted || p.res.Lines[i].Discount == 0 {

@@ -307,8 +307,7 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 		return Result{}, reject
 	}
 	seq := t.NextSeq()
-	res, err := t.Exec(r.insert, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
-		s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq)
+	res, err := r.insertSale(t, s, seq)
 	if err != nil {
 		return Result{}, fmt.Errorf("insert sale: %w", err)
 	}
