@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/edge/ingest"
@@ -57,10 +56,6 @@ type Leases interface {
 	Redeem(t *ingest.Tx, promotionID string) error
 }
 
-// aggRows is how many discount aggregate rows one sale line adds to: three
-// dimensions (machine, product, location) in every window.
-var aggRows = 3 * len(bucket.All)
-
 // Rules stores promotions and prices sales with them.
 type Rules struct {
 	w    *ingest.Writer
@@ -72,7 +67,7 @@ type Rules struct {
 	active []promo.Promotion
 	leases Leases
 
-	upsert, del, count, bump, agg, redeemed *ingest.Stmt
+	upsert, del, count, bump, redeemed *ingest.Stmt
 }
 
 // New returns the promotion rules on w (before w.Open) and registers their
@@ -87,9 +82,6 @@ func New(w *ingest.Writer) *Rules {
 		count: w.Prepare(`SELECT purchases FROM customer_purchases WHERE customer_id = ?`),
 		bump: w.Prepare(`INSERT INTO customer_purchases (customer_id, purchases, last_at) VALUES (?, 1, ?)
 			ON CONFLICT (customer_id) DO UPDATE SET purchases = purchases + 1, last_at = max(last_at, excluded.last_at)`),
-		agg: w.Prepare(`INSERT INTO sales_discount_agg (dim, win, bucket, key, discounted_tx, discount_cents) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, 1, ?), ", aggRows), ", ") + `
-			ON CONFLICT (dim, win, bucket, key) DO UPDATE SET discounted_tx = discounted_tx + 1, discount_cents = discount_cents + excluded.discount_cents`),
 		redeemed: w.Prepare(`INSERT INTO sale_promotions (machine_id, transaction_id, promotion_id, product_id, discount_cents, basket_id, event_time, local_hour)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 	}
@@ -327,27 +319,18 @@ func (r *Rules) Redeem(t *ingest.Tx, s Sale) error {
 	if !s.Discounted || s.Result.Discount == 0 {
 		return nil
 	}
-	ks := bucket.Keys(s.At, r.site.Loc)
+	hour := bucket.Keys(s.At, r.site.Loc)[0]
 	for _, l := range s.Result.Lines {
-		if l.Discount == 0 {
-			continue
-		}
-		// One statement for the line's rows in every dimension and window
-		// (aggRows of them): a discounted sale costs one upsert, not twelve.
-		args := make([]any, 0, aggRows*5)
-		for _, d := range [][2]string{{"machine", s.MachineID}, {"product", l.ProductID}, {"location", s.Location}} {
-			for j, win := range bucket.All {
-				args = append(args, d[0], string(win), ks[j], d[1], int64(l.Discount))
-			}
-		}
-		if _, err := t.Exec(r.agg, args...); err != nil {
-			return fmt.Errorf("count discount: %w", err)
+		if l.Discount > 0 {
+			t.CountDiscount("machine", s.MachineID, s.At, int64(l.Discount))
+			t.CountDiscount("product", l.ProductID, s.At, int64(l.Discount))
+			t.CountDiscount("location", s.Location, s.At, int64(l.Discount))
 		}
 	}
 	for _, a := range s.Result.Applied {
 		for k, i := range a.Lines {
 			if _, err := t.Exec(r.redeemed, s.MachineID, s.TransactionIDs[i], a.PromotionID, s.Result.Lines[i].ProductID,
-				int64(a.LineDiscounts[k]), s.BasketID, s.At.UnixMilli(), ks[0]); err != nil {
+				int64(a.LineDiscounts[k]), s.BasketID, s.At.UnixMilli(), hour); err != nil {
 				return fmt.Errorf("record promotion: %w", err)
 			}
 		}
