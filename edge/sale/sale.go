@@ -353,7 +353,11 @@ func (r *Rules) findSale(t *ingest.Tx, s *sale) (Result, bool, error) {
 		return Result{}, true, errs.Errorf(errs.Conflict, "IDEMPOTENCY_CONFLICT", "transactionId",
 			"transaction %q was already recorded with a different body", s.in.TransactionID)
 	}
-	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Replayed: true}, true, nil
+	res := Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Replayed: true}
+	if err := r.replayPricing(t, s.in.MachineID, s.in.TransactionID, &res); err != nil {
+		return Result{}, true, err
+	}
+	return res, true, nil
 }
 
 // checkAmount: the amount must be price × quantity within one cent plus
