@@ -215,6 +215,25 @@ func TestDeltas_SaleCountsInEveryRow(t *testing.T) {
 	}
 }
 
+func TestSaleRows_AreTheRowsAddSaleCounts(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Sale{Site: "s1", City: "Pune", Machine: "M1", Product: "P1", Quantity: 2, Revenue: 500, At: time.Date(2026, 12, 1, 20, 30, 0, 0, time.UTC)}
+	d := NewDeltas()
+	d.AddSale(s, loc)
+	rows := SaleRows(s, loc)
+	if got, want := len(rows), len(d.Rows); got != want {
+		t.Fatalf("%d rows, AddSale counts in %d", got, want)
+	}
+	for _, r := range rows {
+		if d.Rows[r] == nil {
+			t.Fatalf("row %+v is not one AddSale counts in", r)
+		}
+	}
+}
+
 func TestDecode_StockEventKeepsMovement(t *testing.T) {
 	mv := envelope.StockMovement{MovementID: "v1:1", MachineID: "m1", ProductID: "p1", Reason: "RESTOCK", Delta: 3, After: 9, By: "d", VanID: "van1"}
 	b := decode(t, frame(t, "UTC", 1, event(t, "s1", 1, envelope.KindStock, t0, mv)))

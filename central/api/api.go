@@ -204,6 +204,9 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}
+	for k, h := range s.promoReportHandlers() {
+		handlers[k] = h
+	}
 	for k, h := range s.inventoryHandlers() {
 		handlers[k] = h
 	}

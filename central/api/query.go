@@ -173,11 +173,14 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, row := range res.Rows {
 		ans.Rows = append(ans.Rows, SalesRow{SiteID: row.Site, Key: row.Key, Bucket: row.Bucket.Format(localLayout),
-			Transactions: row.TxCount, Quantity: row.Quantity, Revenue: wire.Money(row.RevenueCents)})
+			Transactions: row.TxCount, Quantity: row.Quantity, Revenue: wire.Money(row.RevenueCents),
+			Discount: wire.Money(row.DiscountCents), GrossRevenue: wire.Money(row.RevenueCents + row.DiscountCents)})
 		ans.Totals.Transactions += row.TxCount
 		ans.Totals.Quantity += row.Quantity
 		ans.Totals.Revenue += wire.Money(row.RevenueCents)
+		ans.Totals.Discount += wire.Money(row.DiscountCents)
 	}
+	ans.Totals.GrossRevenue = ans.Totals.Revenue + ans.Totals.Discount
 	web.WriteJSON(w, http.StatusOK, ans)
 	return nil
 }

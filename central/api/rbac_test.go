@@ -136,6 +136,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
 		"GET /lots":                           {A, O, F, D},
+		"GET /reports/promotions":             {A, O, F},
 		// inventory (issue 11)
 		"GET /depots":                     {A, O, F, W, P, D},
 		"POST /depots":                    {A, W},

@@ -81,6 +81,8 @@ type SalesRow struct {
 	TxCount      int64
 	Quantity     int64
 	RevenueCents int64
+	// DiscountCents is what promotions took off (gross = revenue + discount).
+	DiscountCents int64
 }
 
 // SalesResult is a sales aggregate answer and the freshness of every site it
@@ -154,7 +156,7 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 		site, group = `a.site`, `a.bucket, a.key, a.site`
 	}
 	query := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + `
-		SELECT ` + site + `, a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents)
+		SELECT ` + site + `, a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents), ` + discountOfRow + `
 		FROM sc CROSS JOIN sales_agg a
 		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6
 		GROUP BY ` + group + ` ORDER BY ` + group
@@ -168,7 +170,7 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	for rows.Next() {
 		var r SalesRow
 		var b int64
-		if err := rows.Scan(&r.Site, &r.Key, &b, &r.TxCount, &r.Quantity, &r.RevenueCents); err != nil {
+		if err := rows.Scan(&r.Site, &r.Key, &b, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents); err != nil {
 			return SalesResult{}, fmt.Errorf("query sales: %w", err)
 		}
 		r.Bucket = time.Unix(b, 0).UTC()

@@ -76,6 +76,14 @@ func TestSale_TwentyPercentOffNeedsAnActivePromotion(t *testing.T) {
 		len(res.Pricing.Promotions) != 1 || res.Pricing.Promotions[0].PromotionID != "p20" {
 		t.Fatalf("pricing %+v, want list 5.00, discount 1.00 by p20, amount 4.00", res.Pricing)
 	}
+	// A replay answers with the same pricing.
+	r = s.Do("POST", "/events/sales", tok, s.Sale("tx-1", "M1", "P1", 2, 400))
+	var again edgeapi.SaleResult
+	r.Decode(t, &again)
+	if r.Header.Get("Idempotent-Replayed") != "true" || again.Pricing == nil || len(again.Pricing.Promotions) != 1 || again.Pricing.Promotions[0] != res.Pricing.Promotions[0] ||
+		again.Pricing.ListAmount != 500 || again.Pricing.Discount != 100 || again.Pricing.Amount != 400 {
+		t.Fatalf("replay %s, want the first answer %+v", r.Body, res.Pricing)
+	}
 	if got := edgetest.Count(t, s.DB(), `SELECT list_cents * 1000000 + discount_cents FROM sales_events WHERE transaction_id = 'tx-1'`); got != 500*1000000+100 {
 		t.Fatalf("stored list/discount %d", got)
 	}

@@ -177,7 +177,7 @@ type aggKey struct {
 	key    string
 }
 
-type aggVal struct{ tx, qty, rev int64 }
+type aggVal struct{ tx, qty, rev, disc int64 }
 
 // CountSale adds one sale of qty for revenue cents at time at to the local
 // aggregates of dimension dim ("machine", "product", "location") and key, in
@@ -195,13 +195,26 @@ func (t *Tx) CountSale(dim, key string, at time.Time, qty, revenue int64) {
 	}
 }
 
+// CountDiscount adds discount cents that promotions took off a sale counted
+// with CountSale (same dim, key and time) to the same aggregate rows; the
+// row's revenue stays what was charged.
+func (t *Tx) CountDiscount(dim, key string, at time.Time, discount int64) {
+	ks := bucket.Keys(at, t.w.site.Loc)
+	for i, win := range bucket.All {
+		k := aggKey{dim, win, ks[i], key}
+		v := t.agg[k]
+		v.disc += discount
+		t.agg[k] = v
+	}
+}
+
 // flush writes the batch's aggregate deltas (one upsert per bucket and key,
 // however many sales hit it, aggRows rows to a statement where it can) and
 // the new sequence high-water mark.
 func (t *Tx) flush() error {
 	args := t.w.aggArgs[:0]
 	for k, v := range t.agg {
-		args = append(args, k.dim, string(k.win), k.bucket, k.key, v.tx, v.qty, v.rev)
+		args = append(args, k.dim, string(k.win), k.bucket, k.key, v.tx, v.qty, v.rev, v.disc)
 	}
 	t.w.aggArgs = args[:0]
 	for len(args) > 0 {
@@ -238,14 +251,15 @@ type engineStmts struct {
 var aggRows = []int{32, 8}
 
 // aggCols is how many values one aggregate row binds.
-const aggCols = 7
+const aggCols = 8
 
 // aggUpsert is the upsert of rows aggregate rows.
 func aggUpsert(rows int) string {
-	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", rows), ", ")
-	return `INSERT INTO sales_agg (dim, win, bucket, key, tx_count, quantity, revenue_cents) VALUES ` + values + `
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", rows), ", ")
+	return `INSERT INTO sales_agg (dim, win, bucket, key, tx_count, quantity, revenue_cents, discount_cents) VALUES ` + values + `
 			ON CONFLICT (dim, win, bucket, key) DO UPDATE SET tx_count = tx_count + excluded.tx_count,
-			quantity = quantity + excluded.quantity, revenue_cents = revenue_cents + excluded.revenue_cents`
+			quantity = quantity + excluded.quantity, revenue_cents = revenue_cents + excluded.revenue_cents,
+			discount_cents = discount_cents + excluded.discount_cents`
 }
 
 func (s *engineStmts) prepare(w *Writer) {

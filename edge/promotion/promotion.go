@@ -67,7 +67,7 @@ type Rules struct {
 	active []promo.Promotion
 	leases Leases
 
-	upsert, del, count, bump, line, agg, redeemed *ingest.Stmt
+	upsert, del, count, bump, redeemed *ingest.Stmt
 }
 
 // New returns the promotion rules on w (before w.Open) and registers their
@@ -82,9 +82,6 @@ func New(w *ingest.Writer) *Rules {
 		count: w.Prepare(`SELECT purchases FROM customer_purchases WHERE customer_id = ?`),
 		bump: w.Prepare(`INSERT INTO customer_purchases (customer_id, purchases, last_at) VALUES (?, 1, ?)
 			ON CONFLICT (customer_id) DO UPDATE SET purchases = purchases + 1, last_at = max(last_at, excluded.last_at)`),
-		line: w.Prepare(`UPDATE sales_events SET list_cents = ?, discount_cents = ?, basket_id = ? WHERE machine_id = ? AND transaction_id = ?`),
-		agg: w.Prepare(`INSERT INTO sales_discount_agg (dim, win, bucket, key, discounted_tx, discount_cents) VALUES (?, ?, ?, ?, 1, ?)
-			ON CONFLICT (dim, win, bucket, key) DO UPDATE SET discounted_tx = discounted_tx + 1, discount_cents = discount_cents + excluded.discount_cents`),
 		redeemed: w.Prepare(`INSERT INTO sale_promotions (machine_id, transaction_id, promotion_id, product_id, discount_cents, basket_id, event_time, local_hour)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 	}
@@ -308,8 +305,9 @@ type Sale struct {
 	Discounted bool
 }
 
-// Redeem books what a recorded sale's promotions gave, in its transaction:
-// each line's list amount and discount, one row per promotion and line,
+// Redeem books what a recorded sale's promotions gave, in its transaction
+// (the sale's rows already carry their list amounts and discounts): one
+// row per promotion and line,
 // the discount aggregates, one redemption of each quota promotion, and the
 // customer's purchase count.
 func (r *Rules) Redeem(t *ingest.Tx, s Sale) error {
@@ -321,26 +319,18 @@ func (r *Rules) Redeem(t *ingest.Tx, s Sale) error {
 	if !s.Discounted || s.Result.Discount == 0 {
 		return nil
 	}
-	ks := bucket.Keys(s.At, r.site.Loc)
-	for i, l := range s.Result.Lines {
-		if l.Discount == 0 {
-			continue
-		}
-		if _, err := t.Exec(r.line, int64(l.List), int64(l.Discount), s.BasketID, s.MachineID, s.TransactionIDs[i]); err != nil {
-			return fmt.Errorf("record discount: %w", err)
-		}
-		for _, d := range [][2]string{{"machine", s.MachineID}, {"product", l.ProductID}, {"location", s.Location}} {
-			for j, win := range bucket.All {
-				if _, err := t.Exec(r.agg, d[0], string(win), ks[j], d[1], int64(l.Discount)); err != nil {
-					return fmt.Errorf("count discount: %w", err)
-				}
-			}
+	hour := bucket.Keys(s.At, r.site.Loc)[0]
+	for _, l := range s.Result.Lines {
+		if l.Discount > 0 {
+			t.CountDiscount("machine", s.MachineID, s.At, int64(l.Discount))
+			t.CountDiscount("product", l.ProductID, s.At, int64(l.Discount))
+			t.CountDiscount("location", s.Location, s.At, int64(l.Discount))
 		}
 	}
 	for _, a := range s.Result.Applied {
 		for k, i := range a.Lines {
 			if _, err := t.Exec(r.redeemed, s.MachineID, s.TransactionIDs[i], a.PromotionID, s.Result.Lines[i].ProductID,
-				int64(a.LineDiscounts[k]), s.BasketID, s.At.UnixMilli(), ks[0]); err != nil {
+				int64(a.LineDiscounts[k]), s.BasketID, s.At.UnixMilli(), hour); err != nil {
 				return fmt.Errorf("record promotion: %w", err)
 			}
 		}

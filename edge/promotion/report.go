@@ -36,8 +36,8 @@ func (r *Rules) Report(ctx context.Context, from, to time.Time) (Report, error) 
 	var rep Report
 	for _, sp := range bucket.Cover(from, to) {
 		var net, disc int64
-		err := db.QueryRowContext(ctx, `SELECT COALESCE((SELECT SUM(revenue_cents) FROM sales_agg WHERE dim = 'machine' AND win = ?1 AND bucket >= ?2 AND bucket < ?3), 0),
-			COALESCE((SELECT SUM(discount_cents) FROM sales_discount_agg WHERE dim = 'machine' AND win = ?1 AND bucket >= ?2 AND bucket < ?3), 0)`,
+		err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(revenue_cents), 0), COALESCE(SUM(discount_cents), 0) FROM sales_agg
+			WHERE dim = 'machine' AND win = ?1 AND bucket >= ?2 AND bucket < ?3`,
 			string(sp.Window), sp.From, sp.To).Scan(&net, &disc)
 		if err != nil {
 			return Report{}, fmt.Errorf("promotions report: %w", err)
@@ -78,8 +78,8 @@ type DiscountKey struct{ Bucket, Key string }
 // Discounts reads the discount aggregates of dim in window w over the
 // naive-local range [from, to), as GET /aggregations/sales reads sales_agg.
 func (r *Rules) Discounts(ctx context.Context, dim string, w bucket.Window, from, to time.Time) (map[DiscountKey]wire.Money, error) {
-	rows, err := r.w.Store().DB.R.QueryContext(ctx, `SELECT key, bucket, discount_cents FROM sales_discount_agg
-		WHERE dim = ? AND win = ? AND bucket >= ? AND bucket < ?`, dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
+	rows, err := r.w.Store().DB.R.QueryContext(ctx, `SELECT key, bucket, discount_cents FROM sales_agg
+		WHERE dim = ? AND win = ? AND bucket >= ? AND bucket < ? AND discount_cents != 0`, dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("read discounts: %w", err)
 	}

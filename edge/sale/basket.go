@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -56,7 +55,7 @@ func (r *Rules) prepareBaskets() {
 	r.insertLine = r.w.Prepare(`INSERT INTO sales_events (transaction_id, machine_id, product_id, quantity, amount_cents, payment_method, event_time, received_at, body_hash, seq,
 			list_cents, discount_cents, basket_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`)
-	r.replayLines = r.w.Prepare(`SELECT COALESCE(SUM(COALESCE(list_cents, amount_cents)), 0), COALESCE(SUM(discount_cents), 0), COALESCE(SUM(amount_cents), 0)
+	r.replayLines = r.w.Prepare(`SELECT COUNT(*), COALESCE(SUM(COALESCE(list_cents, amount_cents)), 0), COALESCE(SUM(discount_cents), 0), COALESCE(SUM(amount_cents), 0)
 			FROM sales_events WHERE machine_id = ? AND basket_id = ?`)
 	r.replayPromos = r.w.Prepare(`SELECT promotion_id, SUM(discount_cents) FROM sale_promotions WHERE machine_id = ? AND basket_id = ?
 			GROUP BY promotion_id ORDER BY promotion_id`)
@@ -273,6 +272,21 @@ func (r *Rules) tolerance(expect int64) int64 {
 	return int64(float64(expect)*r.cfg.AmountTolerance+0.5) + 1
 }
 
+// insertSale inserts a one-product sale, with its list amount and
+// discount when promotions discounted it.
+func (r *Rules) insertSale(t *ingest.Tx, s *sale, seq uint64) (sql.Result, error) {
+	if p := s.priced; p != nil {
+		var disc int64
+		if p.discounted {
+			disc = int64(p.res.Discount)
+		}
+		return t.Exec(r.insertLine, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
+			s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq, int64(p.res.Gross), disc, s.in.TransactionID)
+	}
+	return t.Exec(r.insert, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
+		s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq)
+}
+
 // withDiscount adds line i of a priced sale's figures to its event.
 func withDiscount(ev envelope.Sale, p *priced, i int) envelope.Sale {
 	if p == nil || !p.discounted || p.res.Lines[i].Discount == 0 {
@@ -414,25 +428,39 @@ func (r *Rules) findBasket(t *ingest.Tx, s *sale, first string) (Result, bool, e
 		return prev, ok, err
 	}
 	prev.TransactionID = s.in.TransactionID
-	p := &Pricing{Promotions: []AppliedPromotion{}}
-	if err := t.QueryRow(r.replayLines, s.in.MachineID, s.in.TransactionID).Scan(&p.ListAmount, &p.Discount, &p.Amount); err != nil {
-		return Result{}, true, fmt.Errorf("find basket: %w", err)
+	if err := r.replayPricing(t, s.in.MachineID, s.in.TransactionID, &prev); err != nil {
+		return Result{}, true, err
 	}
-	rows, err := t.Query(r.replayPromos, s.in.MachineID, s.in.TransactionID)
+	return prev, true, nil
+}
+
+// replayPricing gives a replayed sale the pricing of its first answer, from
+// the rows recorded under basket (none for a sale without promotion fields
+// or discount).
+func (r *Rules) replayPricing(t *ingest.Tx, machineID, basket string, res *Result) error {
+	var n int64
+	p := &Pricing{Promotions: []AppliedPromotion{}}
+	if err := t.QueryRow(r.replayLines, machineID, basket).Scan(&n, &p.ListAmount, &p.Discount, &p.Amount); err != nil {
+		return fmt.Errorf("find pricing: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	rows, err := t.Query(r.replayPromos, machineID, basket)
 	if err != nil {
-		return Result{}, true, fmt.Errorf("find basket: %w", err)
+		return fmt.Errorf("find pricing: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var a AppliedPromotion
 		if err := rows.Scan(&a.PromotionID, &a.Discount); err != nil {
-			return Result{}, true, fmt.Errorf("find basket: %w", err)
+			return fmt.Errorf("find pricing: %w", err)
 		}
 		p.Promotions = append(p.Promotions, a)
 	}
-	if err := rows.Err(); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Result{}, true, fmt.Errorf("find basket: %w", err)
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find pricing: %w", err)
 	}
-	prev.Pricing = p
-	return prev, true, nil
+	res.Pricing = p
+	return nil
 }

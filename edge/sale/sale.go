@@ -310,8 +310,7 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 		return Result{}, reject
 	}
 	seq := t.NextSeq()
-	res, err := t.Exec(r.insert, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
-		s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq)
+	res, err := r.insertSale(t, s, seq)
 	if err != nil {
 		return Result{}, fmt.Errorf("insert sale: %w", err)
 	}
@@ -365,7 +364,11 @@ func (r *Rules) findSale(t *ingest.Tx, s *sale) (Result, bool, error) {
 		return Result{}, true, errs.Errorf(errs.Conflict, "IDEMPOTENCY_CONFLICT", "transactionId",
 			"transaction %q was already recorded with a different body", s.in.TransactionID)
 	}
-	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Replayed: true}, true, nil
+	res := Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Replayed: true}
+	if err := r.replayPricing(t, s.in.MachineID, s.in.TransactionID, &res); err != nil {
+		return Result{}, true, err
+	}
+	return res, true, nil
 }
 
 // checkAmount: the amount must be price × quantity within one cent plus

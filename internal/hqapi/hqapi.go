@@ -64,6 +64,10 @@ type SalesRow struct {
 	Transactions int64      `json:"transactions"`
 	Quantity     int64      `json:"quantity"`
 	Revenue      wire.Money `json:"revenue"`
+	// Discount is what promotions took off; GrossRevenue = Revenue +
+	// Discount (Revenue stays what was charged).
+	Discount     wire.Money `json:"discount"`
+	GrossRevenue wire.Money `json:"grossRevenue"`
 }
 
 // Totals sums an answer's rows.
@@ -71,6 +75,8 @@ type Totals struct {
 	Transactions int64      `json:"transactions"`
 	Quantity     int64      `json:"quantity"`
 	Revenue      wire.Money `json:"revenue"`
+	Discount     wire.Money `json:"discount"`
+	GrossRevenue wire.Money `json:"grossRevenue"`
 }
 
 // SalesAnswer is the body of GET /aggregations/sales.

@@ -134,8 +134,11 @@ func Evaluate(in Input, promos []Promotion) Result {
 	}
 	locked := make([]bool, len(in.Lines))
 
-	sorted := slices.Clone(promos)
-	slices.SortStableFunc(sorted, Order)
+	sorted := promos
+	if !slices.IsSortedFunc(sorted, Order) { // the edge's view comes sorted
+		sorted = slices.Clone(promos)
+		slices.SortStableFunc(sorted, Order)
+	}
 	codeSeen, codeLive := false, false
 	for _, p := range sorted {
 		hasCode := p.Code != "" && NormalizeCode(p.Code) == code && code != ""

@@ -387,3 +387,22 @@ func TestValidate_NamesTheField(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkEvaluate prices a one-line sale under five active promotions,
+// one of which applies (what a sale at the edge evaluates).
+func BenchmarkEvaluate(b *testing.B) {
+	c := combo("combo", 2, true, 20, 0, "P901", "P902")
+	coded := pct("coded", 5, 0, promo.Stackable)
+	coded.Code = "SAVE5"
+	nth := promo.Promotion{ID: "fifth", Name: "fifth", Scope: promo.ScopeFleet, Kind: promo.KindNthPurchase, NthPurchase: 5, Percent: 50,
+		Stacking: promo.Exclusive, Active: true}
+	promos := []promo.Promotion{pct("all-10", 10, 5, promo.Stackable), amt("p900", 50, 0, promo.Stackable, "P900"), c, coded, nth}
+	slices.SortFunc(promos, promo.Order)
+	in := basket(line("P003", 1, 1300))
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := promo.Evaluate(in, promos); r.Discount != 130 {
+			b.Fatalf("discount %s", r.Discount)
+		}
+	}
+}

@@ -42,13 +42,6 @@ CREATE TABLE customer_purchases (
     last_at     INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Discounts in the buckets of sales_agg (gross = revenue + discount).
-CREATE TABLE sales_discount_agg (
-    dim            TEXT    NOT NULL,
-    win            TEXT    NOT NULL,
-    bucket         INTEGER NOT NULL,
-    key            TEXT    NOT NULL,
-    discounted_tx  INTEGER NOT NULL,
-    discount_cents INTEGER NOT NULL,
-    PRIMARY KEY (dim, win, bucket, key)
-) WITHOUT ROWID;
+-- Discounts in the local aggregates, beside what was charged (gross =
+-- revenue + discount), written with the sale's counts (ingest CountDiscount).
+ALTER TABLE sales_agg ADD COLUMN discount_cents INTEGER NOT NULL DEFAULT 0;
