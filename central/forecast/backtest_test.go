@@ -59,7 +59,7 @@ func TestBacktest_CensoringAwareBeatsNaive(t *testing.T) {
 		t.Fatalf("only %d of %d days follow a stockout: the history does not exercise censoring", a.DaysAfterStockout, a.Days)
 	}
 	checks := []struct {
-		name        string
+		name         string
 		aware, naive float64
 	}{
 		{"WAPE", a.WAPE, n.WAPE},
