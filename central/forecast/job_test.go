@@ -102,7 +102,9 @@ func TestJob_ReconstructsEmptyHours(t *testing.T) {
 		t.Fatal(err)
 	}
 	slot := forecast.SlotKey{Machine: "VM1", Product: "P1"}
-	at := func(d int64, h int) forecast.Hour { return hours[forecast.HourKey{Slot: slot, Hour: (monday+d)*86400 + int64(h)*3600}] }
+	at := func(d int64, h int) forecast.Hour {
+		return hours[forecast.HourKey{Slot: slot, Hour: (monday+d)*86400 + int64(h)*3600}]
+	}
 	const hourMS = int64(time.Hour / time.Millisecond)
 	tests := []struct {
 		name string
