@@ -129,6 +129,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
+	{Method: "GET", Pattern: "/reports/demand-forecast", Roles: forecastRoles},
 }, dexRoutes...)
 
 type server struct {
@@ -184,6 +185,7 @@ func New(cfg Config) http.Handler {
 		"POST /nats/users":                    s.createNATSUser,
 		"GET /nats/users":                     s.listNATSUsers,
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
+		"GET /reports/demand-forecast":        s.demandForecast,
 	}
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
