@@ -22,6 +22,9 @@ type PlannedSlot struct {
 	Units     int64  `json:"units"`
 	// Done is the units the driver has since added to the slot.
 	Done int64 `json:"done,omitempty"`
+	// Rule is how Units was planned: hqapi.FillPar (to par) or
+	// hqapi.FillDemand (for forecast demand until the next visit).
+	Rule string `json:"rule,omitempty"`
 }
 
 // PickLine is one product to load in the van.
@@ -48,7 +51,9 @@ type PickList struct {
 }
 
 // BuildPickList plans the load that fills every slot of the chosen
-// candidates to its par level, rounded up to case packs, products ordered by id.
+// candidates (for its forecast demand until the next visit when central has
+// one, otherwise to its par level; see planSlot), rounded up to case packs,
+// products ordered by id.
 func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 	pl := PickList{BuiltAt: at.UTC(), Sites: []string{}, Lines: []PickLine{}, Slots: []PlannedSlot{}}
 	byProduct := map[string]*PickLine{}
@@ -56,11 +61,11 @@ func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 		pl.Sites = append(pl.Sites, c.Site)
 		for _, m := range c.Machines {
 			for _, s := range m.Slots {
-				need := s.Need()
+				need, rule := planSlot(s)
 				if need <= 0 {
 					continue
 				}
-				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name, Units: need})
+				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name, Units: need, Rule: rule})
 				l := byProduct[s.ProductID]
 				if l == nil {
 					l = &PickLine{ProductID: s.ProductID, Name: s.Name}
@@ -70,7 +75,7 @@ func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 				if s.CasePack > l.CasePack {
 					l.CasePack = s.CasePack
 				}
-				l.Machines = append(l.Machines, fmt.Sprintf("%s×%d", m.MachineID, need))
+				l.Machines = append(l.Machines, machineNeed(m.MachineID, need, rule))
 			}
 		}
 	}
@@ -86,6 +91,40 @@ func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
 	}
 	sort.Slice(pl.Lines, func(i, j int) bool { return pl.Lines[i].ProductID < pl.Lines[j].ProductID })
 	return pl
+}
+
+// planSlot is how many units a slot needs and by which rule: for demand
+// until the next visit (plus safety, capped at par) when central sent a
+// fill target from its forecast, to par otherwise.
+func planSlot(s hqapi.Slot) (int64, string) { return s.FillNeed() }
+
+// machineNeed is one machine's share of a pick line, marked when it was
+// planned for demand rather than to par.
+func machineNeed(machine string, need int64, rule string) string {
+	if rule == hqapi.FillDemand {
+		return fmt.Sprintf("%s×%d (demand)", machine, need)
+	}
+	return fmt.Sprintf("%s×%d", machine, need)
+}
+
+// fillRules says which rules planned the list: "par", "demand" or
+// "demand for N slots, par for M".
+func (p PickList) fillRules() string {
+	var d, par int
+	for _, s := range p.Slots {
+		if s.Rule == hqapi.FillDemand {
+			d++
+		} else {
+			par++
+		}
+	}
+	switch {
+	case d == 0:
+		return "par"
+	case par == 0:
+		return "demand until the next visit"
+	}
+	return fmt.Sprintf("demand until the next visit for %d slots, par for %d", d, par)
 }
 
 // Planned is the units the pick list planned for a slot and not yet added
@@ -133,7 +172,11 @@ func (p PickList) CSV() []byte {
 // Text renders the pick list as an aligned table for printing.
 func (p PickList) Text() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "PICK LIST  %s  sites: %s\n\n", p.BuiltAt.Format("2006-01-02 15:04 MST"), strings.Join(p.Sites, ", "))
+	fmt.Fprintf(&b, "PICK LIST  %s  sites: %s\n", p.BuiltAt.Format("2006-01-02 15:04 MST"), strings.Join(p.Sites, ", "))
+	if rules := p.fillRules(); rules != "par" { // a list filled to par reads as it always did
+		fmt.Fprintf(&b, "filled for: %s\n", rules)
+	}
+	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "PRODUCT\tNAME\tNEED\tUNITS\tCASES\n")
 	for _, l := range p.Lines {

@@ -331,10 +331,35 @@ type Slot struct {
 	CasePack      int64    `json:"casePack,omitempty"`
 	ExpiryDate    string   `json:"expiryDate,omitempty"`
 	Alerts        []string `json:"alerts,omitempty"`
+	// DemandPerDay is the slot's forecast sales per day, when central has
+	// a forecast for it; FillTarget is then the level to fill to (demand
+	// until the next visit plus safety, capped at par) and FillRule
+	// FillDemand. Without a forecast both are empty and the slot fills to par.
+	DemandPerDay *float64 `json:"demandPerDay,omitempty"`
+	FillTarget   int64    `json:"fillTarget,omitempty"`
+	FillRule     string   `json:"fillRule,omitempty"`
 }
 
 // Need is how many units bring the slot up to its par level.
 func (s Slot) Need() int64 { return max(0, s.ParLevel-s.Quantity) }
+
+// Fill rules: what a slot is filled to.
+const (
+	// FillPar fills to the par level.
+	FillPar = "PAR"
+	// FillDemand fills for the forecast demand until the next visit plus
+	// safety stock, capped at the par level.
+	FillDemand = "DEMAND"
+)
+
+// FillNeed is how many units to bring and by which rule: for demand when
+// the slot has a fill target from the forecast, otherwise to par.
+func (s Slot) FillNeed() (int64, string) {
+	if s.FillRule == FillDemand {
+		return max(0, s.FillTarget-s.Quantity), FillDemand
+	}
+	return s.Need(), FillPar
+}
 
 // RouteMachine is one machine of a route candidate.
 type RouteMachine struct {
