@@ -1,9 +1,11 @@
 package readmodel
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,12 +26,13 @@ const (
 	selectForecastHours = `SELECT machine_id, product_id, hour, sold, empty_ms FROM forecast_hours WHERE site = ? AND hour >= ? AND hour < ?`
 	upsertForecastSite  = `INSERT INTO forecast_sites (site, seq, event_at) VALUES (?, ?, ?)
 		ON CONFLICT (site) DO UPDATE SET seq = excluded.seq, event_at = excluded.event_at`
-	upsertForecastSlot = `INSERT INTO forecast_slots (site, machine_id, product_id, level, level_at, first_day, day, state)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (site, machine_id, product_id) DO UPDATE SET level = excluded.level, level_at = excluded.level_at,
+	upsertForecastSlotHead = `INSERT INTO forecast_slots (site, machine_id, product_id, level, level_at, first_day, day, state)`
+	upsertForecastSlotRow  = `(?,?,?,?,?,?,?,?)`
+	upsertForecastSlotTail = `ON CONFLICT (site, machine_id, product_id) DO UPDATE SET level = excluded.level, level_at = excluded.level_at,
 			day = coalesce(excluded.day, day), state = coalesce(excluded.state, state)`
-	addForecastHour = `INSERT INTO forecast_hours (site, machine_id, product_id, hour, sold, empty_ms) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (site, hour, machine_id, product_id) DO UPDATE SET sold = sold + excluded.sold, empty_ms = empty_ms + excluded.empty_ms`
+	addForecastHourHead = `INSERT INTO forecast_hours (site, hour, machine_id, product_id, sold, empty_ms)`
+	addForecastHourRow  = `(?,?,?,?,?,?)`
+	addForecastHourTail = `ON CONFLICT (site, hour, machine_id, product_id) DO UPDATE SET sold = sold + excluded.sold, empty_ms = empty_ms + excluded.empty_ms`
 	pruneForecastHours = `DELETE FROM forecast_hours WHERE site = ? AND hour < ?`
 )
 
@@ -176,21 +179,34 @@ func (s *Store) SaveForecast(ctx context.Context, site forecast.Site, slots map[
 		if err := s.exec(ctx, upsertForecastSite, site.Site, int64(site.Seq), ms(site.At)); err != nil {
 			return err
 		}
-		for k, v := range slots {
+		args := make([]any, 0, 8*len(slots))
+		for _, k := range sortedSlots(slots) {
+			v := slots[k]
 			var day any
 			var state []byte
 			if v.State != nil {
 				day = v.State.Day
 				state, _ = v.State.MarshalBinary()
 			}
-			if err := s.exec(ctx, upsertForecastSlot, site.Site, k.Machine, k.Product, v.Level.Units, v.Level.At, v.Level.First, day, state); err != nil {
-				return err
-			}
+			args = append(args, site.Site, k.Machine, k.Product, v.Level.Units, v.Level.At, v.Level.First, day, state)
 		}
-		for k, h := range hours {
-			if err := s.exec(ctx, addForecastHour, site.Site, k.Slot.Machine, k.Slot.Product, k.Hour, h.Sold, h.EmptyMS); err != nil {
-				return err
-			}
+		if err := s.execChunks(ctx, upsertForecastSlotHead, upsertForecastSlotRow, upsertForecastSlotTail, args, nil); err != nil {
+			return err
+		}
+		keys := make([]forecast.HourKey, 0, len(hours))
+		for k := range hours {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b forecast.HourKey) int { // the table's key order
+			return cmp.Or(cmp.Compare(a.Hour, b.Hour), cmp.Compare(a.Slot.Machine, b.Slot.Machine), cmp.Compare(a.Slot.Product, b.Slot.Product))
+		})
+		args = make([]any, 0, 6*len(hours))
+		for _, k := range keys {
+			h := hours[k]
+			args = append(args, site.Site, k.Hour, k.Slot.Machine, k.Slot.Product, h.Sold, h.EmptyMS)
+		}
+		if err := s.execChunks(ctx, addForecastHourHead, addForecastHourRow, addForecastHourTail, args, nil); err != nil {
+			return err
 		}
 		if pruneBefore > 0 {
 			return s.exec(ctx, pruneForecastHours, site.Site, pruneBefore)
@@ -205,6 +221,18 @@ func (s *Store) SaveForecast(ctx context.Context, site forecast.Site, slots map[
 		return fmt.Errorf("save forecast of %s: %w", site.Site, err)
 	}
 	return nil
+}
+
+// sortedSlots returns the slots' keys in the table's key order.
+func sortedSlots(m map[forecast.SlotKey]forecast.SlotState) []forecast.SlotKey {
+	keys := make([]forecast.SlotKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b forecast.SlotKey) int {
+		return cmp.Or(cmp.Compare(a.Machine, b.Machine), cmp.Compare(a.Product, b.Product))
+	})
+	return keys
 }
 
 // ForecastFilter narrows Forecasts; empty fields match everything.
