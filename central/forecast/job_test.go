@@ -196,3 +196,37 @@ func TestJob_IncrementalSameAsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestForecastDemand_PerCity: replenishment's view sums the slots of the
+// depot's city per product.
+func TestForecastDemand_PerCity(t *testing.T) {
+	ctx := context.Background()
+	loc := time.UTC
+	s := openStore(t, time.Date(2026, 3, 6, 9, 5, 0, 0, loc))
+	apply(t, s, "ber", "UTC", 1, slotStory(loc)...)
+	if _, err := forecast.NewJob(forecast.JobConfig{Store: s}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.Forecasts(ctx, readmodel.ForecastFilter{})
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("forecasts = %v, %v; want one", fs, err)
+	}
+	want := fs[0].State.PerDay(forecast.DefaultParams())
+	for _, tt := range []struct {
+		city string
+		want map[string]float64
+	}{
+		{"Bangalore", map[string]float64{"P1": want}},
+		{"Berlin", map[string]float64{}},
+		{"", map[string]float64{"P1": want}},
+	} {
+		d := readmodel.ForecastDemand{Store: s, CityOf: func(context.Context, string) (string, error) { return tt.city, nil }}
+		got, err := d.DailyDemand(ctx, "D1", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(tt.want) || got["P1"] != tt.want["P1"] {
+			t.Fatalf("city %q: demand %v, want %v", tt.city, got, tt.want)
+		}
+	}
+}

@@ -325,3 +325,34 @@ func (s *Store) ProductDemand(ctx context.Context, f ForecastFilter) (map[string
 	}
 	return out, nil
 }
+
+// ForecastDemand answers replenishment's demand question (the shape of
+// wt-po's purchasing.DemandSource: DailyDemand and Name) from the demand
+// forecast instead of a trailing average: expected units per day of each
+// product at the machines a depot supplies (its city, through CityOf; the
+// whole fleet when CityOf is nil or answers ""). Products without a
+// forecast are absent. asOf is not used: a forecast is as of its last
+// complete day.
+type ForecastDemand struct {
+	Store  *Store
+	CityOf func(ctx context.Context, depotID string) (string, error)
+}
+
+// Name says where the figures come from.
+func (f ForecastDemand) Name() string {
+	return "demand forecast per day over the next 7 days (sold-out hours censored)"
+}
+
+// DailyDemand returns the expected units per day per product for depotID.
+// It returns CityOf's error as is (say, the depot is unknown).
+func (f ForecastDemand) DailyDemand(ctx context.Context, depotID string, _ time.Time) (map[string]float64, error) {
+	var city string
+	if f.CityOf != nil {
+		c, err := f.CityOf(ctx, depotID)
+		if err != nil {
+			return nil, err
+		}
+		city = c
+	}
+	return f.Store.ProductDemand(ctx, ForecastFilter{City: city})
+}
