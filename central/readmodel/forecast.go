@@ -33,7 +33,7 @@ const (
 	addForecastHourHead = `INSERT INTO forecast_hours (site, hour, machine_id, product_id, sold, empty_ms)`
 	addForecastHourRow  = `(?,?,?,?,?,?)`
 	addForecastHourTail = `ON CONFLICT (site, hour, machine_id, product_id) DO UPDATE SET sold = sold + excluded.sold, empty_ms = empty_ms + excluded.empty_ms`
-	pruneForecastHours = `DELETE FROM forecast_hours WHERE site = ? AND hour < ?`
+	pruneForecastHours  = `DELETE FROM forecast_hours WHERE site = ? AND hour < ?`
 )
 
 // ForecastSites lists every site with the forecast job's progress.
