@@ -23,7 +23,11 @@ type Site struct {
 // SlotState is a slot's model with the level it was built on.
 type SlotState struct {
 	Level Level
-	// State is nil until the slot's first day is folded.
+	// Folded says the slot's model has days in it, Day the last of them.
+	Folded bool
+	Day    int64
+	// State is the model: nil until the slot's first day is folded, or
+	// when it was not asked for.
 	State *State
 }
 
@@ -39,8 +43,9 @@ type Store interface {
 	// time of any kind up to that seq (telemetry too: it shows the site's
 	// data reaches that far even when nothing sold).
 	ForecastEvents(ctx context.Context, site string, after, upto uint64, limit int) ([]Event, uint64, time.Time, error)
-	// ForecastSlots returns every slot of site with its level and model.
-	ForecastSlots(ctx context.Context, site string) (map[SlotKey]SlotState, error)
+	// ForecastSlots returns every slot of site with its level and last
+	// folded day, and with its model when models is set.
+	ForecastSlots(ctx context.Context, site string, models bool) (map[SlotKey]SlotState, error)
 	// ForecastHours returns site's hourly observations with from ≤ hour < to
 	// (naive-local unix seconds).
 	ForecastHours(ctx context.Context, site string, from, to int64) (map[HourKey]Hour, error)
@@ -164,7 +169,7 @@ func (j *Job) site(ctx context.Context, s Site, st *Stats) error {
 	if err != nil {
 		loc = time.UTC
 	}
-	slots, err := j.cfg.Store.ForecastSlots(ctx, s.Site)
+	slots, err := j.cfg.Store.ForecastSlots(ctx, s.Site, false)
 	if err != nil {
 		return err
 	}
@@ -211,8 +216,8 @@ func (j *Job) site(ctx context.Context, s Site, st *Stats) error {
 	first := through + 1
 	for k, v := range slots {
 		start := v.Level.First
-		if v.State != nil {
-			start = v.State.Day + 1
+		if v.Folded {
+			start = v.Day + 1
 		}
 		start = max(start, through-365)
 		if start <= through {
@@ -222,6 +227,10 @@ func (j *Job) site(ctx context.Context, s Site, st *Stats) error {
 	}
 	if len(due) == 0 {
 		return nil
+	}
+	// Only now read the models (a run between days reads none).
+	if slots, err = j.cfg.Store.ForecastSlots(ctx, s.Site, true); err != nil {
+		return err
 	}
 	f := NewFold(loc, map[SlotKey]Level{})
 	end := dayStart(through+1, loc)

@@ -21,10 +21,11 @@ const (
 	selectForecastEvents = `SELECT seq, kind, event_time, json_extract(body, '$.data.machineId'), json_extract(body, '$.data.productId'),
 			json_extract(body, '$.data.quantity'), json_extract(body, '$.data.stockAfter'), json_extract(body, '$.data.after')
 		FROM raw_events WHERE site = ? AND seq > ? AND seq <= ? AND kind IN ('sale', 'stock', 'inventory') ORDER BY seq LIMIT ?`
-	selectNewestEvent   = `SELECT coalesce(max(event_time), 0) FROM raw_events WHERE site = ? AND seq > ? AND seq <= ?`
-	selectForecastSlots = `SELECT machine_id, product_id, level, level_at, first_day, state FROM forecast_slots WHERE site = ?`
-	selectForecastHours = `SELECT machine_id, product_id, hour, sold, empty_ms FROM forecast_hours WHERE site = ? AND hour >= ? AND hour < ?`
-	upsertForecastSite  = `INSERT INTO forecast_sites (site, seq, event_at) VALUES (?, ?, ?)
+	selectNewestEvent         = `SELECT coalesce(max(event_time), 0) FROM raw_events WHERE site = ? AND seq > ? AND seq <= ?`
+	selectForecastSlots       = `SELECT machine_id, product_id, level, level_at, first_day, day, NULL FROM forecast_slots WHERE site = ?`
+	selectForecastSlotsModels = `SELECT machine_id, product_id, level, level_at, first_day, day, state FROM forecast_slots WHERE site = ?`
+	selectForecastHours       = `SELECT machine_id, product_id, hour, sold, empty_ms FROM forecast_hours WHERE site = ? AND hour >= ? AND hour < ?`
+	upsertForecastSite        = `INSERT INTO forecast_sites (site, seq, event_at) VALUES (?, ?, ?)
 		ON CONFLICT (site) DO UPDATE SET seq = excluded.seq, event_at = excluded.event_at`
 	upsertForecastSlotHead = `INSERT INTO forecast_slots (site, machine_id, product_id, level, level_at, first_day, day, state)`
 	upsertForecastSlotRow  = `(?,?,?,?,?,?,?,?)`
@@ -121,9 +122,14 @@ func intPtr(v sql.NullInt64) *int64 {
 	return &x
 }
 
-// ForecastSlots returns every slot of site with its level and model.
-func (s *Store) ForecastSlots(ctx context.Context, site string) (map[forecast.SlotKey]forecast.SlotState, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectForecastSlots, site)
+// ForecastSlots returns every slot of site with its level and last folded
+// day, and with its model when models is set.
+func (s *Store) ForecastSlots(ctx context.Context, site string, models bool) (map[forecast.SlotKey]forecast.SlotState, error) {
+	q := selectForecastSlots
+	if models {
+		q = selectForecastSlotsModels
+	}
+	rows, err := s.db.R.QueryContext(ctx, q, site)
 	if err != nil {
 		return nil, fmt.Errorf("forecast slots of %s: %w", site, err)
 	}
@@ -133,9 +139,11 @@ func (s *Store) ForecastSlots(ctx context.Context, site string) (map[forecast.Sl
 		var k forecast.SlotKey
 		var v forecast.SlotState
 		var state []byte
-		if err := rows.Scan(&k.Machine, &k.Product, &v.Level.Units, &v.Level.At, &v.Level.First, &state); err != nil {
+		var day sql.NullInt64
+		if err := rows.Scan(&k.Machine, &k.Product, &v.Level.Units, &v.Level.At, &v.Level.First, &day, &state); err != nil {
 			return nil, fmt.Errorf("forecast slots of %s: %w", site, err)
 		}
+		v.Folded, v.Day = day.Valid, day.Int64
 		if state != nil {
 			v.State = new(forecast.State)
 			if err := v.State.UnmarshalBinary(state); err != nil {
