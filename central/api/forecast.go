@@ -1,14 +1,18 @@
 package api
 
 import (
+	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/vendsync/vendsync/central/forecast"
+	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/internal/web"
 )
@@ -33,11 +37,22 @@ func (s *server) demandForecast(w http.ResponseWriter, r *http.Request) error {
 		}
 		hours = b
 	}
+	site := q.Get("siteId")
+	route, err := s.driverRoute(r)
+	if err != nil {
+		return err
+	}
+	if route != nil && site != "" && !slices.Contains(route, site) {
+		return errs.Forbiddenf("siteId", "site %q is not on your route", site)
+	}
 	rows, err := s.cfg.Store.Forecasts(r.Context(), readmodel.ForecastFilter{
-		Site: q.Get("siteId"), Machine: q.Get("machineId"), Product: q.Get("productId"), City: q.Get("city"),
+		Site: site, Machine: q.Get("machineId"), Product: q.Get("productId"), City: q.Get("city"),
 	})
 	if err != nil {
 		return err
+	}
+	if route != nil {
+		rows = slices.DeleteFunc(rows, func(f readmodel.SlotForecast) bool { return !slices.Contains(route, f.Site) })
 	}
 	p := forecast.DefaultParams()
 	out := hqapi.DemandForecastReport{Method: forecastMethod, Rows: make([]hqapi.DemandForecast, 0, len(rows))}
@@ -46,6 +61,28 @@ func (s *server) demandForecast(w http.ResponseWriter, r *http.Request) error {
 	}
 	web.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// driverRoute returns the sites of the calling DRIVER's route, or nil when
+// the caller is not a driver or no route was recorded with its credentials
+// (drivers made before routes were kept see every site, as on
+// /routes/candidates).
+func (s *server) driverRoute(r *http.Request) ([]string, error) {
+	c, ok := web.ClaimsFrom(r.Context())
+	if !ok || c.Role != auth.RoleDriver {
+		return nil, nil
+	}
+	cl, err := s.cfg.Auth.Client(r.Context(), c.ClientID)
+	if errors.Is(err, hqauth.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(cl.Sites) == 0 {
+		return nil, nil
+	}
+	return cl.Sites, nil
 }
 
 // demandRow maps a slot's model to its wire row.

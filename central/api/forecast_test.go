@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/vendsync/vendsync/central/forecast"
+	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/hqapi"
 )
@@ -70,5 +72,44 @@ func TestDemandForecast_Report(t *testing.T) {
 	}
 	if r := c.Do("GET", "/reports/demand-forecast?hours=maybe", c.Token(auth.RoleOps), nil); r.Status != http.StatusBadRequest || r.Error(t).Field != "hours" {
 		t.Fatalf("hours=maybe: %d %s, want 400 naming hours", r.Status, r.Body)
+	}
+}
+
+// TestDemandForecast_DriverSeesOwnRoute: a driver whose credentials carry
+// a route sees only the forecasts of its sites, and asking for another site
+// is forbidden.
+func TestDemandForecast_DriverSeesOwnRoute(t *testing.T) {
+	c := newCentral(t)
+	ctx := context.Background()
+	for _, id := range []string{"s1", "s2"} {
+		if _, _, err := c.Sites.Add(ctx, sitereg.Site{ID: id, City: "Testville", Timezone: "UTC"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := forecast.NewJob(forecast.JobConfig{Store: c.Store}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Do("POST", "/drivers", c.Token(auth.RoleAdmin), hqapi.NewDriverRequest{Name: "South", Sites: []string{"s2"}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create driver: %d %s", r.Status, r.Body)
+	}
+	var d hqapi.NewDriver
+	r.JSON(t, &d)
+	tok, err := c.Signer.Issue(auth.Claims{ClientID: d.ClientID, Role: auth.RoleDriver}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = c.Do("GET", "/reports/demand-forecast", tok, nil)
+	var rep hqapi.DemandForecastReport
+	r.JSON(t, &rep)
+	if r.Status != http.StatusOK || len(rep.Rows) != 0 {
+		t.Fatalf("driver of s2: %d %s, want no rows (s1 is not on the route, s2 has no forecast yet)", r.Status, r.Body)
+	}
+	if r := c.Do("GET", "/reports/demand-forecast?siteId=s1", tok, nil); r.Status != http.StatusForbidden || r.Error(t).Field != "siteId" {
+		t.Fatalf("driver of s2 asking for s1: %d %s, want 403 naming siteId", r.Status, r.Body)
+	}
+	// OPS sees s1's forecasts.
+	if r := c.Do("GET", "/reports/demand-forecast?siteId=s1", c.Token(auth.RoleOps), nil); r.Status != http.StatusOK || !strings.Contains(r.Body, `"siteId":"s1"`) {
+		t.Fatalf("OPS: %d %s", r.Status, r.Body)
 	}
 }
