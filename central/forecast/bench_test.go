@@ -9,6 +9,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/forecast"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -80,6 +81,7 @@ func benchDaily(b *testing.B, sites, machines, products int) {
 		}
 		events := day(d)
 		b.Run(name, func(b *testing.B) {
+			var cpu time.Duration
 			for i := range b.N {
 				if i > 0 { // a run with nothing new is cheap; measure a fresh day each time
 					b.StopTimer()
@@ -87,10 +89,12 @@ func benchDaily(b *testing.B, sites, machines, products int) {
 					events = day(d)
 					b.StartTimer()
 				}
+				c0 := testkit.CPUTime()
 				st, err := job.Run(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
+				cpu += testkit.CPUTime() - c0
 				if st.Slots != slots {
 					b.Fatalf("run updated %d slots, want %d", st.Slots, slots)
 				}
@@ -98,6 +102,9 @@ func benchDaily(b *testing.B, sites, machines, products int) {
 			b.ReportMetric(float64(slots), "slots")
 			b.ReportMetric(float64(events), "events")
 			b.ReportMetric(float64(slots)*float64(b.N)/b.Elapsed().Seconds(), "slots/s")
+			if cpu > 0 {
+				b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/run")
+			}
 		})
 	}
 	var n int
