@@ -352,13 +352,20 @@ const (
 	FillDemand = "DEMAND"
 )
 
-// FillNeed is how many units to bring and by which rule: for demand when
-// the slot has a fill target from the forecast, otherwise to par.
-func (s Slot) FillNeed() (int64, string) {
+// FillLevel is the level a visit fills the slot to and by which rule: the
+// fill target for demand when central sent one, otherwise the par level.
+func (s Slot) FillLevel() (int64, string) {
 	if s.FillRule == FillDemand {
-		return max(0, s.FillTarget-s.Quantity), FillDemand
+		return s.FillTarget, FillDemand
 	}
-	return s.Need(), FillPar
+	return s.ParLevel, FillPar
+}
+
+// FillNeed is how many units bring the slot's count up to its FillLevel,
+// and by which rule.
+func (s Slot) FillNeed() (int64, string) {
+	level, rule := s.FillLevel()
+	return max(0, level-s.Quantity), rule
 }
 
 // RouteMachine is one machine of a route candidate.
