@@ -55,6 +55,8 @@ type Fold struct {
 	Loc    *time.Location
 	Levels map[SlotKey]Level
 	Hours  map[HourKey]Hour
+	// Touched names the slots whose level changed.
+	Touched map[SlotKey]bool
 }
 
 // NewFold starts a fold for a site in loc from the levels last persisted.
@@ -62,7 +64,7 @@ func NewFold(loc *time.Location, levels map[SlotKey]Level) *Fold {
 	if levels == nil {
 		levels = map[SlotKey]Level{}
 	}
-	return &Fold{Loc: loc, Levels: levels, Hours: map[HourKey]Hour{}}
+	return &Fold{Loc: loc, Levels: levels, Hours: map[HourKey]Hour{}, Touched: map[SlotKey]bool{}}
 }
 
 // Add folds one event: its sale into its hour and, when the slot was
@@ -96,6 +98,7 @@ func (f *Fold) Add(e Event) {
 		l.Units = max(0, l.Units-e.Sold)
 	}
 	f.Levels[e.Slot] = l
+	f.Touched[e.Slot] = true
 }
 
 // CloseThrough counts the empty time of every slot still empty up to the
@@ -108,6 +111,7 @@ func (f *Fold) CloseThrough(t time.Time) {
 			f.empty(k, l.At, at)
 			l.At = at
 			f.Levels[k] = l
+			f.Touched[k] = true
 		}
 	}
 }

@@ -191,10 +191,10 @@ func (j *Job) site(ctx context.Context, s Site, st *Stats) error {
 			s.At = newest
 		}
 		s.Seq = last
-		changed := map[SlotKey]SlotState{}
-		for k, l := range f.Levels {
+		changed := make(map[SlotKey]SlotState, len(f.Touched))
+		for k := range f.Touched {
 			cur := slots[k]
-			cur.Level = l
+			cur.Level = f.Levels[k]
 			slots[k] = cur
 			changed[k] = cur
 		}
