@@ -18,9 +18,8 @@ import (
 )
 
 // forecastRoles may read the demand forecast: operations, the drivers who
-// fill for it, and procurement (the role wt-inv adds; listed by name so
-// this builds before it does).
-var forecastRoles = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleDriver, "PROCUREMENT"}
+// fill for it (their own route's sites), and procurement.
+var forecastRoles = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleDriver, auth.RoleProcurement}
 
 // forecastMethod is what the report says about its figures.
 const forecastMethod = "per machine × product: level with damped trend × hour-of-week profile, updated daily; " +
