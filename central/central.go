@@ -31,6 +31,7 @@ import (
 	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/liveness"
+	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -124,6 +125,9 @@ type Config struct {
 	// is refused if the fleet (or this node) already has another CA.
 	FleetCAFile string
 	Logger      zerolog.Logger
+	// PromotionEvery is how often promotions and quota leases are
+	// reconciled (0: promotion.DefaultEvery).
+	PromotionEvery time.Duration
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -200,6 +204,11 @@ type Node struct {
 	cancel  context.CancelFunc
 	g       *errgroup.Group
 	lock    *dirlock.Lock // keeps a second process off cfg.Dir
+
+	// Promotions is the shared promotions store; PromotionDistributor
+	// sends promotions and quota leases down to the sites.
+	Promotions           *promotion.Store
+	PromotionDistributor *promotion.Distributor
 	// Forecast keeps the demand forecast up to date from the read model,
 	// off the ingest path (central/forecast).
 	Forecast *forecast.Job
@@ -339,12 +348,16 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.Liveness = nil
 		return fmt.Errorf("start liveness: %w", err)
 	}
+	if err = n.openPromotions(ctx, js); err != nil {
+		return err
+	}
 	n.HQLog = hqlog.New(hqlog.Config{JS: js, Store: n.Store, Replicas: n.cfg.Replicas, Logger: n.cfg.Logger})
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
 		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub, HQLog: n.HQLog,
+		Promotions: n.Promotions, PokePromotions: n.PromotionDistributor.Poke,
 	})
 	// Handlers are registered by api.New; entries are applied from here on.
 	if err = retry(ctx, n.cfg.ReadyTimeout, n.log, n.HQLog.Open); err != nil {
@@ -540,6 +553,9 @@ func (n *Node) Close() error {
 	}
 	if n.Liveness != nil {
 		errs = append(errs, n.Liveness.Close())
+	}
+	if n.PromotionDistributor != nil {
+		errs = append(errs, n.PromotionDistributor.Close())
 	}
 	if n.cancel != nil {
 		n.cancel()

@@ -26,7 +26,9 @@ import (
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/edge/lease"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
@@ -365,6 +367,10 @@ type Node struct {
 	Faults    *fault.Rules
 	// Audit takes DEX files, visits and cash collections.
 	Audit *audit.Rules
+	// Promotions holds the site's promotions and prices sales with them.
+	Promotions *promotion.Rules
+	// Leases are the site's shares of fleet-wide promotion quotas.
+	Leases *lease.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -422,7 +428,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if now == nil {
 		now = time.Now
 	}
-	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit,
+	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit, Promotions: n.Promotions,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
 		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready})
 	var httpTLS *tls.Config
@@ -482,12 +488,16 @@ func (n *Node) openRules(ctx context.Context) error {
 	if n.Sales, err = sale.New(w, n.Machines, n.Stock, c.sale()); err != nil {
 		return err
 	}
+	n.Promotions = promotion.New(w)
+	n.Sales.UsePromotions(n.Promotions)
 	n.Faults = fault.New(w, n.Machines, c.MaxClockSkew)
 	dc := c.DEX
 	if dc.MaxClockSkew == 0 {
 		dc.MaxClockSkew = c.MaxClockSkew
 	}
 	n.Audit = audit.New(w, n.Machines, n.Stock, dc)
+	n.Leases = lease.New(w)
+	n.Promotions.UseLeases(n.Leases)
 	if err := w.Open(ctx); err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/hqlog"
+	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -82,6 +83,12 @@ type Config struct {
 	// entry with HQLog.Do, and its kind's handler (registered in New) applies
 	// it on every node. Nil in tests that need none.
 	HQLog *hqlog.Log
+	// Promotions is the shared promotions store behind /promotions (nil:
+	// those routes answer 501; menus then show list prices).
+	Promotions *promotion.Store
+	// PokePromotions asks the promotion distributor for a pass now (nil:
+	// it runs on its own schedule).
+	PokePromotions func()
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
@@ -136,7 +143,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
 	{Method: "GET", Pattern: "/reports/demand-forecast", Roles: forecastRoles},
-}, append(dexRoutes, inventoryRoutes...)...)
+}, append(append(dexRoutes, inventoryRoutes...), promoRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -197,6 +204,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	for k, h := range s.inventoryHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.promoHandlers() {
 		handlers[k] = h
 	}
 	guard := s.live

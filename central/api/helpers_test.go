@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/api"
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -42,6 +44,10 @@ type central struct {
 	JS     jetstream.JetStream
 	Sites  *sitereg.Registry
 	tokens map[auth.Role]string
+	// Promotions is the promotions bucket; StoreNow the read model's
+	// receive clock (unix ms), t0 unless a test moves it.
+	Promotions *promotion.Store
+	StoreNow   *atomic.Int64
 }
 
 // newCentral starts a node with three sites:
@@ -58,7 +64,9 @@ func newCentral(t *testing.T) *central {
 	js := hb.JetStream()
 
 	path := filepath.Join(t.TempDir(), "central.db")
-	store, err := readmodel.Open(ctx, path, readmodel.WithClock(func() time.Time { return t0 }))
+	storeNow := new(atomic.Int64) // unix ms; the read model's receive clock
+	storeNow.Store(t0.UnixMilli())
+	store, err := readmodel.Open(ctx, path, readmodel.WithClock(func() time.Time { return time.UnixMilli(storeNow.Load()).UTC() }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +99,19 @@ func newCentral(t *testing.T) *central {
 	}
 	t.Cleanup(func() { cat.Close() })
 
+	promos, err := promotion.Open(ctx, js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h2 := api.New(api.Config{
 		Store: store, Auth: hq, Signer: signer, Publisher: pub, Metrics: newMetrics(),
 		Logger: zerolog.Nop(), Now: func() time.Time { return t0.Add(5 * time.Minute) },
-		ConfigKV: kv, Catalog: cat, Sites: reg, NATSUsers: hb,
+		ConfigKV: kv, Catalog: cat, Sites: reg, NATSUsers: hb, Promotions: promos,
 	})
 	srv := httptest.NewServer(h2)
 	t.Cleanup(srv.Close)
-	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, JS: js, Sites: reg, tokens: map[auth.Role]string{}}
+	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, JS: js, Sites: reg, tokens: map[auth.Role]string{},
+		Promotions: promos, StoreNow: storeNow}
 	for _, role := range hqauth.Roles {
 		c.tokens[role] = c.login(role)
 	}

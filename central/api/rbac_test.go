@@ -150,6 +150,13 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"POST /inventory/bulk-update":     {A, W},
 		"POST /integration/sync":          {A, W},
 		"GET /integration/reconciliation": {A, O, W},
+		"GET /promotions":                 {A, O, F, D},
+		"GET /promotions/{id}":            {A, O, F, D},
+		"POST /promotions":                {A, O},
+		"PUT /promotions/{id}":            {A, O},
+		"DELETE /promotions/{id}":         {A, O},
+		"GET /sites/nearest":              {A, O, F, D},
+		"GET /sites/{siteId}/menu":        {A, O, F, D},
 		"GET /reports/demand-forecast":    {A, O, D, P},
 	}
 	if got, want := len(api.Routes), len(want); got != want {

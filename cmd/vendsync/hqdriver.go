@@ -19,6 +19,7 @@ func newHQCmd() *cobra.Command {
 	driver.AddCommand(newHQDriverAddCmd())
 	cmd.AddCommand(driver)
 	cmd.AddCommand(newHQInventoryCmds()...)
+	cmd.AddCommand(newHQPromotionCmd())
 	return cmd
 }
 

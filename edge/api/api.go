@@ -15,6 +15,7 @@ import (
 	"github.com/vendsync/vendsync/edge/dex/audit"
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
@@ -66,6 +67,9 @@ type Config struct {
 	// Limiter rate-limits POST /auth/token and writes and locks out a
 	// client id after repeated wrong secrets (nil: no limits).
 	Limiter *web.Limiter
+	// Promotions serves /promotions and /reports/promotions (nil: those
+	// endpoints answer 503).
+	Promotions *promotion.Rules
 }
 
 // Uplink is the state of the site's link to central.
@@ -167,6 +171,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	handlers["GET /stock-movements"] = s.stockMovements
+	for k, h := range s.promotionHandlers() {
+		handlers[k] = h
+	}
 	guard := func(h http.Handler) http.Handler {
 		if cfg.Limiter != nil {
 			h = cfg.Limiter.Writes(h)
@@ -587,11 +594,15 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, edgeapi.SalesAnswer{
+	ans := edgeapi.SalesAnswer{
 		Site: s.cfg.Store.Site.ID, Timezone: s.cfg.Store.Site.Timezone, GroupBy: dim, Window: string(win),
 		From: from.Format(localLayout), To: to.Format(localLayout), Rows: salesRowsOut(rows),
 		Totals: edgeapi.Totals{Transactions: tot.Transactions, Quantity: tot.Quantity, Revenue: tot.Revenue},
-	})
+	}
+	if err := s.addDiscounts(r, &ans, dim, win, from, to); err != nil {
+		return err
+	}
+	web.WriteJSON(w, http.StatusOK, ans)
 	return nil
 }
 

@@ -89,7 +89,7 @@ func TestAPI_RejectsBadRequests(t *testing.T) {
 		{name: "sale empty body", method: "POST", path: "/events/sales", body: ``, status: 400, code: "INVALID_JSON"},
 		{name: "sale array body", method: "POST", path: "/events/sales", body: `[]`, status: 400, code: "INVALID_JSON"},
 		{name: "sale trailing data", method: "POST", path: "/events/sales", body: rawJSON(t, sale) + `{}`, status: 400, code: "INVALID_JSON"},
-		{name: "sale unknown field", method: "POST", path: "/events/sales", body: with(sale, "discount", 1), status: 400, code: "UNKNOWN_FIELD", field: "discount"},
+		{name: "sale unknown field", method: "POST", path: "/events/sales", body: with(sale, "voucher", 1), status: 400, code: "UNKNOWN_FIELD", field: "voucher"},
 		{name: "sale quantity string", method: "POST", path: "/events/sales", body: with(sale, "quantity", "2"), status: 400, code: "INVALID_FIELD", field: "quantity"},
 		{name: "sale quantity fraction", method: "POST", path: "/events/sales", body: with(sale, "quantity", 1.5), status: 400, code: "INVALID_FIELD", field: "quantity"},
 		{name: "sale amount string", method: "POST", path: "/events/sales", body: with(sale, "amount", "5.00"), status: 400, code: "INVALID_FIELD", field: "amount"},

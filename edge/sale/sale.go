@@ -22,6 +22,7 @@ import (
 	"github.com/vendsync/vendsync/edge/check"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -62,6 +63,17 @@ type In struct {
 	Amount        *wire.Money `json:"amount"`
 	PaymentMethod string      `json:"paymentMethod"`
 	Timestamp     string      `json:"timestamp"`
+
+	// The basket form and promotions (basket.go). Lines replaces productId
+	// and quantity; Code and CustomerID feed the promotions; ListAmount,
+	// Discount and Promotions, when given, are the poster's figures, which
+	// must equal the edge's own.
+	Lines      []LineIn    `json:"lines,omitempty"`
+	Code       string      `json:"code,omitempty"`
+	CustomerID string      `json:"customerId,omitempty"`
+	ListAmount *wire.Money `json:"listAmount,omitempty"`
+	Discount   *wire.Money `json:"discount,omitempty"`
+	Promotions []string    `json:"promotions,omitempty"`
 }
 
 // Result is the answer to an accepted sale; a replay gets the same one.
@@ -70,6 +82,8 @@ type Result struct {
 	TransactionID string `json:"transactionId"`
 	Sequence      uint64 `json:"sequence"`
 	Replayed      bool   `json:"-"`
+	// Pricing is set for a sale with promotion fields or a discount.
+	Pricing *Pricing `json:"pricing,omitempty"`
 }
 
 // BatchResult is one event's outcome in POST /events/batch.
@@ -92,6 +106,10 @@ type Rules struct {
 	cfg      Config
 
 	insert, find *ingest.Stmt
+
+	promos *promotion.Rules // nil: no promotions (basket.go)
+
+	insertLine, replayLines, replayPromos *ingest.Stmt
 }
 
 // New returns the sale rules on w (before w.Open). It returns an error for
@@ -100,12 +118,14 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sale config: %w", err)
 	}
-	return &Rules{
+	r := &Rules{
 		w: w, machines: machines, stock: st, cfg: cfg,
 		insert: w.Prepare(`INSERT INTO sales_events (transaction_id, machine_id, product_id, quantity, amount_cents, payment_method, event_time, received_at, body_hash, seq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`),
 		find: w.Prepare(`SELECT body_hash, seq FROM sales_events WHERE machine_id = ? AND transaction_id = ?`),
-	}, nil
+	}
+	r.prepareBaskets()
+	return r, nil
 }
 
 type sale struct {
@@ -114,6 +134,9 @@ type sale struct {
 	qty    int64
 	amount int64
 	hash   []byte
+
+	lines  []line  // the basket form (basket.go), nil for one product
+	priced *priced // what promotions made of the sale, nil without promotions
 }
 
 // checkSale validates the parts of a sale that need no store state.
@@ -125,14 +148,22 @@ func (r *Rules) checkSale(in In, now time.Time) (sale, error) {
 	if err := check.ID("machineId", in.MachineID); err != nil {
 		return s, err
 	}
-	if err := check.ID("productId", in.ProductID); err != nil {
-		return s, err
-	}
-	if in.Quantity == nil {
-		return s, errs.Invalidf("quantity", "quantity is required")
-	}
-	if *in.Quantity <= 0 || *in.Quantity > MaxQuantity {
-		return s, errs.Invalidf("quantity", "quantity %d: must be between 1 and %d", *in.Quantity, MaxQuantity)
+	if in.Lines != nil {
+		lines, err := checkLines(in)
+		if err != nil {
+			return s, err
+		}
+		s.lines = lines
+	} else {
+		if err := check.ID("productId", in.ProductID); err != nil {
+			return s, err
+		}
+		if in.Quantity == nil {
+			return s, errs.Invalidf("quantity", "quantity is required")
+		}
+		if *in.Quantity <= 0 || *in.Quantity > MaxQuantity {
+			return s, errs.Invalidf("quantity", "quantity %d: must be between 1 and %d", *in.Quantity, MaxQuantity)
+		}
 	}
 	if in.Amount == nil {
 		return s, errs.Invalidf("amount", "amount is required")
@@ -150,8 +181,17 @@ func (r *Rules) checkSale(in In, now time.Time) (sale, error) {
 	if err != nil {
 		return s, err
 	}
-	s.at, s.qty, s.amount = at, *in.Quantity, int64(*in.Amount)
+	if err := checkPromoFields(in); err != nil {
+		return s, err
+	}
+	s.at, s.amount = at, int64(*in.Amount)
+	if in.Quantity != nil {
+		s.qty = *in.Quantity
+	}
 	s.hash = hash(in.TransactionID, in.MachineID, in.ProductID, s.qty, s.amount, in.PaymentMethod, at)
+	if in.hasPromoFields() {
+		s.hash = promoHash(s.hash, in)
+	}
 	return s, nil
 }
 
@@ -245,6 +285,9 @@ func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) 
 // record applies one validated sale inside the transaction: raw event,
 // outbox row, stock, aggregates and alerts.
 func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
+	if s.lines != nil {
+		return r.recordBasket(t, s)
+	}
 	m, reject := r.machines.Reporting(s.in.MachineID)
 	var slot *stock.Slot
 	if reject == nil {
@@ -252,7 +295,7 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 		if slot == nil {
 			reject = errs.Errorf(errs.Unprocessable, "UNKNOWN_PRODUCT", "productId", "product %q is not stocked in machine %q", s.in.ProductID, s.in.MachineID)
 		} else {
-			reject = r.checkAmount(s, slot.Price)
+			reject = r.priceSale(t, s, slot.Price)
 		}
 	}
 	if reject != nil {
@@ -276,10 +319,10 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	loc := m.Location()
 	locKey := loc.Key()
 	after := max(0, slot.Qty-s.qty)
-	if _, err := t.Emit(envelope.KindSale, s.at, envelope.Sale{
+	if _, err := t.Emit(envelope.KindSale, s.at, withDiscount(envelope.Sale{
 		TransactionID: s.in.TransactionID, MachineID: s.in.MachineID, ProductID: s.in.ProductID, Quantity: s.qty,
 		AmountCents: s.amount, PaymentMethod: s.in.PaymentMethod, City: loc.City, Location: locKey, StockAfter: &after,
-	}); err != nil {
+	}, s.priced, 0)); err != nil {
 		return Result{}, err
 	}
 	t.CountSale("machine", s.in.MachineID, s.at, s.qty, s.amount)
@@ -288,7 +331,10 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	if err := r.stock.Sell(t, slot, s.qty, s.in.TransactionID); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq}, nil
+	if err := r.redeem(t, s, []string{s.in.TransactionID}, locKey); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Pricing: s.pricing()}, nil
 }
 
 // findSale looks up an earlier sale of the same machine with the same

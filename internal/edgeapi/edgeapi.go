@@ -129,6 +129,10 @@ type SalesRow struct {
 	Transactions int64      `json:"transactions"`
 	Quantity     int64      `json:"quantity"`
 	Revenue      wire.Money `json:"revenue"`
+	// Discount is what promotions took off; GrossRevenue = Revenue +
+	// Discount (Revenue stays what was charged).
+	Discount     wire.Money `json:"discount"`
+	GrossRevenue wire.Money `json:"grossRevenue"`
 }
 
 // Totals sums an answer's rows.
@@ -136,6 +140,8 @@ type Totals struct {
 	Transactions int64      `json:"transactions"`
 	Quantity     int64      `json:"quantity"`
 	Revenue      wire.Money `json:"revenue"`
+	Discount     wire.Money `json:"discount"`
+	GrossRevenue wire.Money `json:"grossRevenue"`
 }
 
 // SalesAnswer is the answer of GET /aggregations/sales. From and To are
@@ -283,6 +289,8 @@ type SaleResult struct {
 	// Replayed is true when the edge answered with the first result of
 	// this transaction (the Idempotent-Replayed header); not in the body.
 	Replayed bool `json:"-"`
+	// Pricing is set for a sale with promotion fields or a discount.
+	Pricing *SalePricing `json:"pricing,omitempty"`
 }
 
 // Batch is the body of POST /events/batch.

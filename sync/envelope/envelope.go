@@ -114,6 +114,21 @@ type Sale struct {
 	// StockAfter is the site's count of the product in the machine after
 	// the sale (the site owns stock counts; central mirrors them).
 	StockAfter *int64 `json:"stockAfter,omitempty"`
+	// ListCents and DiscountCents are set when promotions discounted the
+	// sale (AmountCents = what was charged, ListCents - DiscountCents within
+	// the site's tolerance); Promotions says which gave how much. BasketID is
+	// the posted transaction id of a basket sale, whose lines travel as
+	// sales "<BasketID>#<n>".
+	ListCents     int64           `json:"listCents,omitempty"`
+	DiscountCents int64           `json:"discountCents,omitempty"`
+	Promotions    []SalePromotion `json:"promotions,omitempty"`
+	BasketID      string          `json:"basketId,omitempty"`
+}
+
+// SalePromotion is one promotion's discount on one sale (line).
+type SalePromotion struct {
+	PromotionID   string `json:"promotionId"`
+	DiscountCents int64  `json:"discountCents"`
 }
 
 // Machine is the data of a KindMachine event: the machine's full state after

@@ -95,7 +95,7 @@ func decodeData(e Event) {
 // FuzzParseDownlinkKey checks that a key ParseDownlinkKey accepts has the
 // documented shape and is rebuilt exactly by the key constructors.
 func FuzzParseDownlinkKey(f *testing.F) {
-	for _, k := range []string{ProductKey("VM_1", "P1"), MachineKey("VM_1"), FaultKey(42), "product.a", "x.y.z", "", "...", "fault."} {
+	for _, k := range []string{ProductKey("VM_1", "P1"), MachineKey("VM_1"), FaultKey(42), PromotionKey("a:b.c"), LeaseKey("q"), "promotion.x:y", "product.a", "x.y.z", "", "...", "fault."} {
 		f.Add(k)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
@@ -114,6 +114,12 @@ func FuzzParseDownlinkKey(f *testing.F) {
 			rebuilt = MachineKey(ids[0])
 		case DownlinkFault:
 			rebuilt = DownlinkFault + "." + ids[0]
+		case DownlinkDriver:
+			rebuilt = DriverKey(ids[0])
+		case DownlinkPromotion:
+			rebuilt = PromotionKey(ids[0])
+		case DownlinkLease:
+			rebuilt = LeaseKey(ids[0])
 		default:
 			t.Fatalf("%q: unknown kind %q", key, kind)
 		}
