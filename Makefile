@@ -95,3 +95,11 @@ package:
 	$(GO) run ./cmd/vendsync central install --dry-run --binary /usr/bin/vendsync --dir /var/lib/vendsync/central > dist/stage/vendsync-central.service
 	PKG_ARCH=$(PKG_ARCH) PKG_VERSION=$(PKG_VERSION) $(NFPM) package --config scripts/package/nfpm.yaml --packager deb --target $(PKGDIR)/
 	@ls -l $(PKGDIR)/*.deb
+
+# Demand forecast: the backtest table (naive vs censoring-aware, BENCHMARKS.md)
+# and the daily run at fleet size (10,000 machines × 20 products; minutes).
+.PHONY: forecast-backtest forecast-bench
+forecast-backtest:
+	$(GO) test -count=1 -run Backtest -v ./central/forecast/ | grep -E '^\s+backtest_test.go:[0-9]+: (\||days)'
+forecast-bench:
+	$(GO) test -run '^$$' -bench DailyRun -benchtime=1x -timeout 60m ./central/forecast/

@@ -26,6 +26,7 @@ import (
 	"github.com/vendsync/vendsync/central/aggregator"
 	"github.com/vendsync/vendsync/central/api"
 	"github.com/vendsync/vendsync/central/dashboard"
+	"github.com/vendsync/vendsync/central/forecast"
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/hub"
@@ -208,6 +209,9 @@ type Node struct {
 	// sends promotions and quota leases down to the sites.
 	Promotions           *promotion.Store
 	PromotionDistributor *promotion.Distributor
+	// Forecast keeps the demand forecast up to date from the read model,
+	// off the ingest path (central/forecast).
+	Forecast *forecast.Job
 }
 
 // New validates cfg and returns an unopened node.
@@ -330,6 +334,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err = retry(ctx, n.cfg.ReadyTimeout, n.log, n.Aggregator.Open); err != nil {
 		n.Aggregator = nil
 		return fmt.Errorf("start aggregator: %w", err)
+	}
+	n.Forecast = forecast.NewJob(forecast.JobConfig{Store: n.Store, Logger: n.cfg.Logger})
+	if err = n.Forecast.Open(ctx); err != nil {
+		return fmt.Errorf("start forecast: %w", err)
 	}
 	if n.Liveness, err = liveness.New(liveness.Config{
 		Conn: n.Hub.Conn(), Recorder: n.Store, Timeout: n.cfg.HeartbeatTimeout, Logger: n.cfg.Logger,
@@ -536,6 +544,9 @@ func (n *Node) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 		errs = append(errs, n.srv.Shutdown(ctx))
 		cancel()
+	}
+	if n.Forecast != nil {
+		errs = append(errs, n.Forecast.Close())
 	}
 	if n.Aggregator != nil {
 		errs = append(errs, n.Aggregator.Close())

@@ -22,6 +22,9 @@ type PlannedSlot struct {
 	Units     int64  `json:"units"`
 	// Done is the units the driver has since added to the slot.
 	Done int64 `json:"done,omitempty"`
+	// Rule is how Units was planned: hqapi.FillPar (to par) or
+	// hqapi.FillDemand (for forecast demand until the next visit).
+	Rule string `json:"rule,omitempty"`
 }
 
 // PickLine is one product to load in the van.
@@ -51,7 +54,9 @@ type PickList struct {
 }
 
 // BuildPickList plans the load that fills every slot of the chosen
-// candidates to its par level, rounded up to case packs, products ordered by id.
+// candidates (for its forecast demand until the next visit when central has
+// one, otherwise to its par level; see PlanSlot), rounded up to case packs,
+// products ordered by id.
 //
 // With the slots' lots known, a slot is filled counting only the units
 // still good at the next visit, a week after at (BuildPickListUntil says
@@ -69,7 +74,7 @@ func BuildPickListUntil(cands []hqapi.Candidate, at, next time.Time) PickList {
 		pl.Sites = append(pl.Sites, c.Site)
 		for _, m := range c.Machines {
 			for _, s := range m.Slots {
-				need, pull := PlanSlot(s, today, goodUntil)
+				need, rule, pull := PlanSlot(s, today, goodUntil)
 				for _, p := range pull {
 					pl.Pull = append(pl.Pull, PullLine{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name,
 						Units: p.Quantity, ExpiryDate: p.ExpiryDate, Reason: p.Reason})
@@ -77,7 +82,7 @@ func BuildPickListUntil(cands []hqapi.Candidate, at, next time.Time) PickList {
 				if need <= 0 {
 					continue
 				}
-				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name, Units: need})
+				pl.Slots = append(pl.Slots, PlannedSlot{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name, Units: need, Rule: rule})
 				l := byProduct[s.ProductID]
 				if l == nil {
 					l = &PickLine{ProductID: s.ProductID, Name: s.Name}
@@ -87,7 +92,7 @@ func BuildPickListUntil(cands []hqapi.Candidate, at, next time.Time) PickList {
 				if s.CasePack > l.CasePack {
 					l.CasePack = s.CasePack
 				}
-				l.Machines = append(l.Machines, fmt.Sprintf("%s×%d", m.MachineID, need))
+				l.Machines = append(l.Machines, machineNeed(m.MachineID, need, rule))
 			}
 		}
 	}
@@ -103,6 +108,35 @@ func BuildPickListUntil(cands []hqapi.Candidate, at, next time.Time) PickList {
 	}
 	sort.Slice(pl.Lines, func(i, j int) bool { return pl.Lines[i].ProductID < pl.Lines[j].ProductID })
 	return pl
+}
+
+// machineNeed is one machine's share of a pick line, marked when it was
+// planned for demand rather than to par.
+func machineNeed(machine string, need int64, rule string) string {
+	if rule == hqapi.FillDemand {
+		return fmt.Sprintf("%s×%d (demand)", machine, need)
+	}
+	return fmt.Sprintf("%s×%d", machine, need)
+}
+
+// fillRules says which rules planned the list: "par", "demand" or
+// "demand for N slots, par for M".
+func (p PickList) fillRules() string {
+	var d, par int
+	for _, s := range p.Slots {
+		if s.Rule == hqapi.FillDemand {
+			d++
+		} else {
+			par++
+		}
+	}
+	switch {
+	case d == 0:
+		return "par"
+	case par == 0:
+		return "demand until the next visit"
+	}
+	return fmt.Sprintf("demand until the next visit for %d slots, par for %d", d, par)
 }
 
 // Planned is the units the pick list planned for a slot and not yet added
@@ -150,7 +184,11 @@ func (p PickList) CSV() []byte {
 // Text renders the pick list as an aligned table for printing.
 func (p PickList) Text() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "PICK LIST  %s  sites: %s\n\n", p.BuiltAt.Format("2006-01-02 15:04 MST"), strings.Join(p.Sites, ", "))
+	fmt.Fprintf(&b, "PICK LIST  %s  sites: %s\n", p.BuiltAt.Format("2006-01-02 15:04 MST"), strings.Join(p.Sites, ", "))
+	if rules := p.fillRules(); rules != "par" { // a list filled to par reads as it always did
+		fmt.Fprintf(&b, "filled for: %s\n", rules)
+	}
+	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "PRODUCT\tNAME\tNEED\tUNITS\tCASES\n")
 	for _, l := range p.Lines {

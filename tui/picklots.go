@@ -36,15 +36,18 @@ type Pull struct {
 	Reason     string
 }
 
-// PlanSlot is what a visit does to one slot: the units that fill it to par
-// counting only the units still good on goodUntil (the next visit's date,
-// YYYY-MM-DD), and the lots to pull (expired on today, on hold, or
-// expiring before goodUntil). A slot without lots (central has not heard
-// of them) is planned on its count alone, as before lots. A forecast may
-// replace the par here: this is the one place the fill is decided.
-func PlanSlot(s hqapi.Slot, today, goodUntil string) (fill int64, pull []Pull) {
+// PlanSlot is what a visit does to one slot: the units that fill it to its
+// fill level (the forecast demand until the next visit when central sent
+// one, else par: hqapi.Slot.FillLevel, whose rule it returns) counting only
+// the units still good on goodUntil (the next visit's date, YYYY-MM-DD),
+// and the lots to pull (expired on today, on hold, or expiring before
+// goodUntil). A slot without lots (central has not heard of them) is
+// planned on its count alone, as before lots. This is the one place the
+// fill is decided.
+func PlanSlot(s hqapi.Slot, today, goodUntil string) (fill int64, rule string, pull []Pull) {
+	level, rule := s.FillLevel()
 	if len(s.Lots) == 0 {
-		return s.Need(), nil
+		return max(0, level-s.Quantity), rule, nil
 	}
 	var good int64
 	for _, l := range s.Lots {
@@ -60,5 +63,5 @@ func PlanSlot(s hqapi.Slot, today, goodUntil string) (fill int64, pull []Pull) {
 			good += l.Quantity
 		}
 	}
-	return max(0, s.ParLevel-good), pull
+	return max(0, level-good), rule, pull
 }

@@ -33,7 +33,7 @@ func TestPlanSlot_CountsOnlyUnitsGoodAtTheNextVisit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fill, pull := PlanSlot(tt.slot, today, next)
+			fill, _, pull := PlanSlot(tt.slot, today, next)
 			if fill != tt.fill {
 				t.Fatalf("fill %d, want %d", fill, tt.fill)
 			}

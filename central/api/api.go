@@ -142,6 +142,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
+	{Method: "GET", Pattern: "/reports/demand-forecast", Roles: forecastRoles},
 }, append(append(dexRoutes, inventoryRoutes...), promoRoutes...)...)
 
 type server struct {
@@ -197,6 +198,7 @@ func New(cfg Config) http.Handler {
 		"POST /nats/users":                    s.createNATSUser,
 		"GET /nats/users":                     s.listNATSUsers,
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
+		"GET /reports/demand-forecast":        s.demandForecast,
 	}
 	for k, h := range s.lotHandlers() {
 		handlers[k] = h

@@ -159,6 +159,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /promotions/{id}":         {A, O},
 		"GET /sites/nearest":              {A, O, F, D},
 		"GET /sites/{siteId}/menu":        {A, O, F, D},
+		"GET /reports/demand-forecast":    {A, O, D, P},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

@@ -14,6 +14,7 @@ var (
 	_ route.Source        = (*readmodel.Store)(nil)
 	_ route.MachineLister = (*readmodel.Store)(nil)
 	_ route.VisitSource   = (*readmodel.Store)(nil)
+	_ route.DemandSource  = (*readmodel.Store)(nil)
 )
 
 // routeCandidates answers a driver's route: every site with a reason to be

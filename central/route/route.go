@@ -10,9 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
+	"github.com/vendsync/vendsync/central/forecast"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/internal/hqapi"
 )
@@ -51,6 +53,14 @@ type FleetSource interface {
 	AllLastRestocks(ctx context.Context) (map[string]map[string]time.Time, error)
 }
 
+// DemandSource is optionally implemented by a Source that has a demand
+// forecast: expected sales per day per slot, keyed by site. Slots with a
+// forecast are then filled for demand until the next visit (FillTarget)
+// instead of to par.
+type DemandSource interface {
+	DemandPerDay(ctx context.Context) (map[string]map[forecast.SlotKey]float64, error)
+}
+
 // Reason codes, in the order a row shows them (the wire values of hqapi).
 const (
 	OutOfStock    = hqapi.ReasonOutOfStock
@@ -86,7 +96,23 @@ const (
 	// none is set, as the edge does (edge/store.ParLevel).
 	DefaultParMultiple = 3
 	DefaultParMin      = 10
+	// VisitDays is the days until a machine's next visit that a fill for
+	// demand covers.
+	VisitDays = 7
+	// SafetyZ sizes the safety stock of a fill for demand: z·√(demand),
+	// the Poisson spread of the demand, about 95 % service at 1.65.
+	SafetyZ = 1.65
 )
+
+// FillTarget is the level to fill a slot to for demand: the expected sales
+// until the next visit (perDay × VisitDays) plus SafetyZ·√ of it, rounded
+// up, at least one above the low-stock limit (so the fill does not leave
+// the slot alerting), at most par.
+func FillTarget(perDay float64, par, lowLimit int64) int64 {
+	d := max(0, perDay) * VisitDays
+	t := int64(math.Ceil(d + SafetyZ*math.Sqrt(d)))
+	return min(par, max(t, lowLimit+1))
+}
 
 // ParLevel is the level a slot is filled to: its par level if set, otherwise
 // DefaultParMultiple × its low-stock limit, at least DefaultParMin.
@@ -158,6 +184,13 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 		}
 	}
 
+	var demand map[string]map[forecast.SlotKey]float64
+	if ds, ok := src.(DemandSource); ok {
+		if demand, err = ds.DemandPerDay(ctx); err != nil {
+			return nil, fmt.Errorf("route: demand: %w", err)
+		}
+	}
+
 	var out []Candidate
 	for _, site := range sites {
 		c := Candidate{Site: site.Site, LastContact: site.LastContact, Connected: site.Connected, Machines: []Machine{}}
@@ -207,9 +240,11 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 			}
 			rm := Machine{MachineID: id, City: m.City, Building: m.Building, Status: m.Status, Alerts: sorted(machineAlerts[id]), Slots: []Slot{}}
 			for _, p := range m.Products {
-				rm.Slots = append(rm.Slots, Slot{ProductID: p.ProductID, Name: p.Name, Quantity: p.Quantity,
+				sl := Slot{ProductID: p.ProductID, Name: p.Name, Quantity: p.Quantity,
 					ParLevel: ParLevel(p.ParLevel, p.LowStockLimit), LowStockLimit: p.LowStockLimit, CasePack: p.CasePack,
-					ExpiryDate: p.ExpiryDate, Alerts: sorted(slotAlerts[slotKey{id, p.ProductID}])})
+					ExpiryDate: p.ExpiryDate, Alerts: sorted(slotAlerts[slotKey{id, p.ProductID}])}
+				fillForDemand(&sl, demand[site.Site], id)
+				rm.Slots = append(rm.Slots, sl)
 			}
 			attachLots(rm.Slots, lots[lotMachine{site.Site, id}])
 			c.Machines = append(c.Machines, rm)
@@ -261,6 +296,18 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 		out = []Candidate{}
 	}
 	return out, nil
+}
+
+// fillForDemand gives a slot with a forecast its demand and fill target.
+func fillForDemand(sl *Slot, demand map[forecast.SlotKey]float64, machine string) {
+	perDay, ok := demand[forecast.SlotKey{Machine: machine, Product: sl.ProductID}]
+	if !ok {
+		return
+	}
+	v := math.Round(perDay*100) / 100
+	sl.DemandPerDay = &v
+	sl.FillTarget = FillTarget(perDay, sl.ParLevel, sl.LowStockLimit)
+	sl.FillRule = hqapi.FillDemand
 }
 
 // preloaded answers MachineLister and VisitSource from what a FleetSource

@@ -340,10 +340,42 @@ type Slot struct {
 	// Lots are the slot's lots holding units, first expiry first (none
 	// when central has not heard of the site's lots).
 	Lots []SlotLot `json:"lots,omitempty"`
+	// DemandPerDay is the slot's forecast sales per day, when central has
+	// a forecast for it; FillTarget is then the level to fill to (demand
+	// until the next visit plus safety, capped at par) and FillRule
+	// FillDemand. Without a forecast both are empty and the slot fills to par.
+	DemandPerDay *float64 `json:"demandPerDay,omitempty"`
+	FillTarget   int64    `json:"fillTarget,omitempty"`
+	FillRule     string   `json:"fillRule,omitempty"`
 }
 
 // Need is how many units bring the slot up to its par level.
 func (s Slot) Need() int64 { return max(0, s.ParLevel-s.Quantity) }
+
+// Fill rules: what a slot is filled to.
+const (
+	// FillPar fills to the par level.
+	FillPar = "PAR"
+	// FillDemand fills for the forecast demand until the next visit plus
+	// safety stock, capped at the par level.
+	FillDemand = "DEMAND"
+)
+
+// FillLevel is the level a visit fills the slot to and by which rule: the
+// fill target for demand when central sent one, otherwise the par level.
+func (s Slot) FillLevel() (int64, string) {
+	if s.FillRule == FillDemand {
+		return s.FillTarget, FillDemand
+	}
+	return s.ParLevel, FillPar
+}
+
+// FillNeed is how many units bring the slot's count up to its FillLevel,
+// and by which rule.
+func (s Slot) FillNeed() (int64, string) {
+	level, rule := s.FillLevel()
+	return max(0, level-s.Quantity), rule
+}
 
 // RouteMachine is one machine of a route candidate.
 type RouteMachine struct {
