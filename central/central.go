@@ -31,6 +31,7 @@ import (
 	"github.com/vendsync/vendsync/central/liveness"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
+	"github.com/vendsync/vendsync/central/webhook"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/secfile"
@@ -122,6 +123,9 @@ type Config struct {
 	// is refused if the fleet (or this node) already has another CA.
 	FleetCAFile string
 	Logger      zerolog.Logger
+	// WebhookAllowPrivate lets alert webhooks reach loopback and private
+	// addresses (refused by default: see central/webhook).
+	WebhookAllowPrivate bool
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -196,6 +200,9 @@ type Node struct {
 	cancel  context.CancelFunc
 	g       *errgroup.Group
 	lock    *dirlock.Lock // keeps a second process off cfg.Dir
+
+	// Webhooks delivers alert notifications to subscribers.
+	Webhooks *webhook.Dispatcher
 }
 
 // New validates cfg and returns an unopened node.
@@ -328,11 +335,16 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.Liveness = nil
 		return fmt.Errorf("start liveness: %w", err)
 	}
+	n.Webhooks = webhook.New(webhook.Config{Queue: n.Store.Webhooks(), AllowPrivate: n.cfg.WebhookAllowPrivate, Logger: n.cfg.Logger})
+	if err = n.Webhooks.Open(ctx); err != nil {
+		return fmt.Errorf("start webhooks: %w", err)
+	}
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
 		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub,
+		WebhookAllowPrivate: n.cfg.WebhookAllowPrivate,
 	})
 	n.Dashboard, err = dashboard.New(dashboard.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
@@ -525,6 +537,9 @@ func (n *Node) Close() error {
 	if n.cancel != nil {
 		n.cancel()
 		errs = append(errs, n.g.Wait())
+	}
+	if n.Webhooks != nil {
+		errs = append(errs, n.Webhooks.Close())
 	}
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())

@@ -31,9 +31,9 @@ var alertSubRoutes = []Route{
 
 func (s *server) alertSubHandlers() map[string]web.Handler {
 	return map[string]web.Handler{
-		"POST /alerts/subscribe":                   s.subscribe,
-		"GET /alerts/subscriptions":                s.listSubscriptions,
-		"DELETE /alerts/subscriptions/{id}":        s.unsubscribe,
+		"POST /alerts/subscribe":                    s.subscribe,
+		"GET /alerts/subscriptions":                 s.listSubscriptions,
+		"DELETE /alerts/subscriptions/{id}":         s.unsubscribe,
 		"GET /alerts/subscriptions/{id}/deliveries": s.deliveries,
 	}
 }

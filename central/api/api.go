@@ -13,6 +13,7 @@ package api
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/purchasing"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -76,6 +78,12 @@ type Config struct {
 	// NATSUsers issues and revokes operators' NATS users behind
 	// /nats/users (nil: those routes answer 501).
 	NATSUsers NATSUsers
+	// WebhookAllowPrivate lets alert subscriptions name loopback and
+	// private addresses (tests; a receiver on the operator's network).
+	WebhookAllowPrivate bool
+	// Demand estimates depot demand for GET /reports/replenishment (nil:
+	// the read model's 28-day average daily sales).
+	Demand purchasing.DemandSource
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
@@ -188,6 +196,7 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}
+	maps.Copy(handlers, s.purchasingHandlers()) // suppliers, orders, webhooks, stock value reports
 	guard := s.live
 	if cfg.Limiter != nil {
 		guard = func(h http.Handler) http.Handler { return s.live(cfg.Limiter.Writes(h)) }

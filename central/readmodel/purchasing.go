@@ -263,7 +263,10 @@ func (w writer) QueryContext(ctx context.Context, query string, args ...any) (*s
 // CreatePurchaseOrder stores po as a DRAFT, giving it the next id
 // (PO-000001, …), and returns it. Lines must already be checked.
 func (s *Store) CreatePurchaseOrder(ctx context.Context, po PORow) (PORow, error) {
-	err := s.writeTx(ctx, func(ctx context.Context) error {
+	err := s.Inventory(ctx, func(tx *InventoryTx) error {
+		if err := tx.LocationExists(ctx, LocationDepot, po.DepotID); err != nil {
+			return errs.Errorf(errs.Unprocessable, CodeUnknownLocation, "depotId", "no depot %q", po.DepotID)
+		}
 		var n int64
 		if err := s.queryRow(ctx, countPOs).Scan(&n); err != nil {
 			return err
@@ -328,7 +331,7 @@ func (s *Store) SetPOStatus(ctx context.Context, id string, next func(id string,
 // replayed true and changes nothing; used for another order it is a
 // Conflict.
 func (s *Store) ReceivePurchaseOrder(ctx context.Context, id, key, by string, lines []ReceiptLine) (po PORow, lots []LotRow, replayed bool, err error) {
-	err = s.writeTx(ctx, func(ctx context.Context) error {
+	err = s.Inventory(ctx, func(tx *InventoryTx) error {
 		var prior string
 		switch err := s.queryRow(ctx, selectReceipt, key).Scan(&prior); {
 		case err == nil && prior == id:
@@ -350,7 +353,7 @@ func (s *Store) ReceivePurchaseOrder(ctx context.Context, id, key, by string, li
 		for i, l := range cur.Lines {
 			byLine[l.Line] = i
 		}
-		now := s.now()
+		now := tx.Now()
 		for i, rl := range lines {
 			field := fmt.Sprintf("lines[%d]", i)
 			li, ok := byLine[rl.Line]
@@ -381,7 +384,10 @@ func (s *Store) ReceivePurchaseOrder(ctx context.Context, id, key, by string, li
 				}
 				return err
 			}
-			if err := s.recordReceiptMovement(ctx, lot, key, by); err != nil {
+			lotCost := lot.UnitCostCents
+			if _, _, err := tx.Record(ctx, MovementIn{Key: "receipt:" + lot.LotID, Kind: LocationDepot, LocationID: lot.DepotID,
+				ProductID: lot.ProductID, Type: MoveReceipt, Quantity: lot.Quantity, UnitCostCents: &lotCost, LotID: lot.LotID,
+				Ref: cur.ID, Reason: "purchase order receipt " + key, By: by, At: now}); err != nil {
 				return err
 			}
 			lots = append(lots, lot)
@@ -437,8 +443,73 @@ func (s *Store) lotsOfReceipt(ctx context.Context, key string) ([]LotRow, error)
 	return out, rows.Err()
 }
 
-// recordReceiptMovement writes the receipt into the stock ledger. Until the
-// depot ledger exists it does nothing: the lot row is the record.
-func (s *Store) recordReceiptMovement(ctx context.Context, lot LotRow, key, by string) error {
-	return nil
+// AverageDemand is the default purchasing.DemandSource: average daily
+// sales over the last Days days (28 when 0) at the machines in the depot's
+// city (the whole fleet when the depot has no city).
+type AverageDemand struct {
+	Store *Store
+	Days  int
+}
+
+// Name says where the figures come from.
+func (a AverageDemand) Name() string {
+	return fmt.Sprintf("average daily sales, last %d days", a.days())
+}
+
+func (a AverageDemand) days() int {
+	if a.Days <= 0 {
+		return 28
+	}
+	return a.Days
+}
+
+// DailyDemand implements purchasing.DemandSource.
+func (a AverageDemand) DailyDemand(ctx context.Context, depotID string, asOf time.Time) (map[string]float64, error) {
+	var city string
+	err := a.Store.db.R.QueryRowContext(ctx, `SELECT city FROM depots WHERE depot_id = ?`, depotID).Scan(&city)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.Errorf(errs.NotFound, errs.CodeNotFound, "depotId", "no depot %q", depotID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("depot %s: %w", depotID, err)
+	}
+	from := asOf.Add(-time.Duration(a.days()) * 24 * time.Hour)
+	rows, err := a.Store.db.R.QueryContext(ctx, `SELECT product_id, SUM(quantity) FROM sales
+		WHERE event_time >= ? AND event_time < ? AND (? = '' OR city = ?) GROUP BY product_id`, ms(from), ms(asOf), city, city)
+	if err != nil {
+		return nil, fmt.Errorf("demand at %s: %w", depotID, err)
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var p string
+		var q int64
+		if err := rows.Scan(&p, &q); err != nil {
+			return nil, fmt.Errorf("demand at %s: %w", depotID, err)
+		}
+		out[p] = float64(q) / float64(a.days())
+	}
+	return out, rows.Err()
+}
+
+// OnOrder returns, per product, what open orders (DRAFT, SENT,
+// PARTIALLY_RECEIVED) for depotID still expect.
+func (s *Store) OnOrder(ctx context.Context, depotID string) (map[string]int64, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT l.product_id, SUM(l.quantity - l.received) FROM po_lines l
+		JOIN purchase_orders o ON o.po_id = l.po_id
+		WHERE o.depot_id = ? AND o.status IN ('DRAFT', 'SENT', 'PARTIALLY_RECEIVED') GROUP BY l.product_id`, depotID)
+	if err != nil {
+		return nil, fmt.Errorf("on order at %s: %w", depotID, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var p string
+		var q int64
+		if err := rows.Scan(&p, &q); err != nil {
+			return nil, fmt.Errorf("on order at %s: %w", depotID, err)
+		}
+		out[p] = q
+	}
+	return out, rows.Err()
 }
