@@ -199,3 +199,94 @@ type Replenishment struct {
 	SafetyDays   float64             `json:"safetyDays"`
 	Lines        []ReplenishmentLine `json:"lines"`
 }
+
+// ValuationRow is one product's stock at one location and its value.
+type ValuationRow struct {
+	LocationKind string     `json:"locationKind"` // depot, van, machine
+	LocationID   string     `json:"locationId"`
+	SiteID       string     `json:"siteId,omitempty"`
+	City         string     `json:"city,omitempty"`
+	ProductID    string     `json:"productId"`
+	Quantity     int64      `json:"quantity"`
+	Value        wire.Money `json:"value"`
+	// LotQuantity is valued at lot cost, StandardQuantity at the standard
+	// cost (lowest supplier unit cost), UnvaluedQuantity not at all.
+	LotQuantity      int64 `json:"lotQuantity"`
+	StandardQuantity int64 `json:"standardQuantity"`
+	UnvaluedQuantity int64 `json:"unvaluedQuantity"`
+}
+
+// LocationValue is the value of everything at one location.
+type LocationValue struct {
+	LocationKind string     `json:"locationKind"`
+	LocationID   string     `json:"locationId"`
+	SiteID       string     `json:"siteId,omitempty"`
+	City         string     `json:"city,omitempty"`
+	Quantity     int64      `json:"quantity"`
+	Value        wire.Money `json:"value"`
+}
+
+// ValuationReport is GET /reports/valuation?method=fifo|average.
+type ValuationReport struct {
+	Method    string          `json:"method"`
+	Note      string          `json:"note"`
+	Rows      []ValuationRow  `json:"rows"`
+	Locations []LocationValue `json:"locations"`
+	Total     LocationValue   `json:"total"` // fleet-wide
+}
+
+// MarginRow is revenue, COGS and gross margin of one group.
+type MarginRow struct {
+	Key              string     `json:"key"`
+	Quantity         int64      `json:"quantity"`
+	Revenue          wire.Money `json:"revenue"`
+	COGS             wire.Money `json:"cogs"`
+	GrossMargin      wire.Money `json:"grossMargin"`
+	MarginPercent    float64    `json:"marginPercent"`
+	UncostedQuantity int64      `json:"uncostedQuantity"`
+}
+
+// MarginReport is GET /reports/margin?groupBy=&from=&to=&siteId=.
+type MarginReport struct {
+	GroupBy   string      `json:"groupBy"`
+	From      string      `json:"from,omitempty"`
+	To        string      `json:"to,omitempty"`
+	CostBasis string      `json:"costBasis"` // "standard"
+	Note      string      `json:"note"`
+	Rows      []MarginRow `json:"rows"`
+	Totals    MarginRow   `json:"totals"`
+}
+
+// ShrinkRow is what one group lost, in units and at standard cost.
+type ShrinkRow struct {
+	Key           string     `json:"key"`
+	Spoilage      int64      `json:"spoilage"`
+	SpoilageValue wire.Money `json:"spoilageValue"`
+	Damage        int64      `json:"damage"`
+	DamageValue   wire.Money `json:"damageValue"`
+	// CountLoss is units counted short of the ledger, net of overs.
+	CountLoss      int64      `json:"countLoss"`
+	CountLossValue wire.Money `json:"countLossValue"`
+	Total          int64      `json:"total"`
+	TotalValue     wire.Money `json:"totalValue"`
+}
+
+// ShrinkReport is GET /reports/shrink?groupBy=&from=&to=.
+type ShrinkReport struct {
+	GroupBy string      `json:"groupBy"`
+	From    string      `json:"from,omitempty"`
+	To      string      `json:"to,omitempty"`
+	Note    string      `json:"note"`
+	Rows    []ShrinkRow `json:"rows"`
+	Totals  ShrinkRow   `json:"totals"`
+}
+
+// StockReportQuery is what the valuation, margin and shrink reports take
+// (each reads the fields it knows).
+type StockReportQuery struct {
+	Method  string // valuation: fifo (default) or average
+	GroupBy string
+	From    string
+	To      string
+	SiteID  string
+}
