@@ -133,6 +133,23 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /nats/users/{key}":            {A},
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
+		// purchasing, alert webhooks, stock value reports (issue 11)
+		"POST /alerts/subscribe":                    {A, O, F, D, auth.RoleWarehouse, auth.RoleProcurement},
+		"GET /alerts/subscriptions":                 {A, O, F, D, auth.RoleWarehouse, auth.RoleProcurement},
+		"DELETE /alerts/subscriptions/{id}":         {A, O, F, D, auth.RoleWarehouse, auth.RoleProcurement},
+		"GET /alerts/subscriptions/{id}/deliveries": {A, O, F, D, auth.RoleWarehouse, auth.RoleProcurement},
+		"GET /suppliers":                            {A, O, F, auth.RoleProcurement, auth.RoleWarehouse},
+		"POST /suppliers":                           {A, auth.RoleProcurement},
+		"GET /purchase-orders":                      {A, O, F, auth.RoleProcurement, auth.RoleWarehouse},
+		"POST /purchase-orders":                     {A, auth.RoleProcurement},
+		"GET /purchase-orders/{id}":                 {A, O, F, auth.RoleProcurement, auth.RoleWarehouse},
+		"POST /purchase-orders/{id}/send":           {A, auth.RoleProcurement},
+		"POST /purchase-orders/{id}/cancel":         {A, auth.RoleProcurement},
+		"POST /purchase-orders/{id}/receive":        {A, auth.RoleProcurement, auth.RoleWarehouse},
+		"GET /reports/replenishment":                {A, O, auth.RoleProcurement},
+		"GET /reports/valuation":                    {A, F, auth.RoleProcurement},
+		"GET /reports/margin":                       {A, F},
+		"GET /reports/shrink":                       {A, F, O, auth.RoleWarehouse},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)
