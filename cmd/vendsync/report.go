@@ -25,6 +25,7 @@ rows as CSV or JSON to stdout or --out.`,
   vendsync report export --central http://hq:9080 --credentials hq.json --from 2025-01-01 --to 2025-02-01 --out jan.csv`,
 	}
 	cmd.AddCommand(newReportPeriodCmd("daily"), newReportPeriodCmd("monthly"), newReportExportCmd())
+	cmd.AddCommand(newReportStockCmds()...)
 	return cmd
 }
 
