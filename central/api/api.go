@@ -137,7 +137,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}, dexRoutes...)
+}, append(dexRoutes, inventoryRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -197,6 +197,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	maps.Copy(handlers, s.purchasingHandlers()) // suppliers, orders, webhooks, stock value reports
+	for k, h := range s.inventoryHandlers() {
+		handlers[k] = h
+	}
 	guard := s.live
 	if cfg.Limiter != nil {
 		guard = func(h http.Handler) http.Handler { return s.live(cfg.Limiter.Writes(h)) }

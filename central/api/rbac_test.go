@@ -97,6 +97,8 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		O = auth.RoleOps
 		F = auth.RoleFinance
 		D = auth.RoleDriver
+		W = auth.RoleWarehouse
+		P = auth.RoleProcurement
 	)
 	want := map[string][]auth.Role{
 		"POST /auth/token":                    nil,
@@ -150,6 +152,21 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"GET /reports/valuation":                    {A, F, auth.RoleProcurement},
 		"GET /reports/margin":                       {A, F},
 		"GET /reports/shrink":                       {A, F, O, auth.RoleWarehouse},
+		// inventory (issue 11)
+		"GET /depots":                     {A, O, F, W, P, D},
+		"POST /depots":                    {A, W},
+		"GET /vans":                       {A, O, F, W, P, D},
+		"POST /vans":                      {A, W},
+		"GET /skus":                       {A, O, F, W, P, D},
+		"POST /skus":                      {A, W},
+		"GET /inventory/stock":            {A, O, F, W, P, D},
+		"GET /stock-movements":            {A, O, F, W, P},
+		"GET /reports/stock-movement":     {A, O, F, W, P},
+		"GET /transfers":                  {A, O, F, W, P, D},
+		"POST /transfers":                 {A, W, D},
+		"POST /inventory/bulk-update":     {A, W},
+		"POST /integration/sync":          {A, W},
+		"GET /integration/reconciliation": {A, O, W},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

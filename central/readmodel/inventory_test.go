@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/sync/envelope"
 )
 
 func mustDepotVan(t *testing.T, s *Store) {
@@ -167,4 +169,76 @@ func TestLocations_DuplicateAndUnknownDepot(t *testing.T) {
 func isCode(err error, code string) bool {
 	de, ok := errs.As(err)
 	return ok && de.Code == code
+}
+
+func TestLedger_SiteEventsAndVanDeduction(t *testing.T) {
+	s := openStore(t)
+	mustDepotVan(t, s)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	if _, _, err := s.RecordMovements(ctx, []MovementIn{
+		{Key: "r1", Kind: LocationDepot, LocationID: "d1", ProductID: "cola", Type: MoveReceipt, Quantity: 50, By: "w", At: t0.Add(-2 * time.Hour)},
+		{Key: "t1-out", Kind: LocationDepot, LocationID: "d1", ProductID: "cola", Type: MoveTransferOut, Quantity: -20, By: "w", At: t0.Add(-time.Hour)},
+		{Key: "t1-in", Kind: LocationVan, LocationID: "v1", ProductID: "cola", Type: MoveTransferIn, Quantity: 20, By: "w", At: t0.Add(-time.Hour)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	restock := envelope.StockMovement{MovementID: "visit1:1", MachineID: "m1", ProductID: "cola", Reason: "RESTOCK", Delta: 8, After: 10, By: "drv", VanID: "v1"}
+	b := mkBatch(t, "s1", "UTC", 1,
+		ev{envelope.KindStock, t0, restock},
+		saleEv("tx1", "m1", "cola", "Berlin", 1, 150, t0.Add(time.Minute)),
+		ev{envelope.KindStock, t0.Add(2 * time.Minute), envelope.StockMovement{MovementID: "visit1:2", MachineID: "m1", ProductID: "cola", Reason: "VISIT", By: "drv"}},
+	)
+	mustApply(t, s, 1, b)
+	mustApply(t, s, 2, b) // redelivered: nothing twice
+	checkLedger(t, s)
+	stock, err := s.Stock(ctx, LocationVan, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stock) != 1 || stock[0].Quantity != 12 {
+		t.Fatalf("van stock = %+v, want 12 cola", stock)
+	}
+	p, err := s.Movements(ctx, MovementQuery{Kind: LocationMachine, LocationID: "m1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range p.Movements {
+		got = append(got, fmt.Sprintf("%s %d", m.Type, m.Quantity))
+	}
+	if want := []string{"restock 8", "sale -1"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("machine movements = %v, want %v", got, want)
+	}
+	rep, err := s.StockMovementReport(ctx, MovementQuery{From: t0.Add(-90 * time.Minute), To: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byLoc := map[string]MovementReportRow{}
+	for _, r := range rep {
+		byLoc[string(r.Kind)+"/"+r.LocationID] = r
+	}
+	for _, tc := range []struct {
+		loc                       string
+		opening, in, out, closing int64
+	}{
+		{"depot/d1", 50, 0, 20, 30},
+		{"van/v1", 0, 20, 8, 12},
+		{"machine/m1", 0, 8, 1, 7},
+	} {
+		r := byLoc[tc.loc]
+		if r.Opening != tc.opening || r.In != tc.in || r.Out != tc.out || r.Closing != tc.closing {
+			t.Errorf("%s: %+v, want opening %d in %d out %d closing %d", tc.loc, r, tc.opening, tc.in, tc.out, tc.closing)
+		}
+	}
+	if c := byLoc["van/v1"]; c.ByType[MoveTransferIn] != 20 || c.ByType[MoveTransferOut] != -8 {
+		t.Errorf("van by type = %v", c.ByType)
+	}
+	city, err := s.Movements(ctx, MovementQuery{City: "Berlin", Kind: LocationDepot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(city.Movements), 2; got != want {
+		t.Fatalf("depot movements in Berlin = %d, want %d", got, want)
+	}
 }

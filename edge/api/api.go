@@ -124,7 +124,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
 	{Method: "GET", Pattern: "/audit", Roles: admin},
 	{Method: "GET", Pattern: "/sync", Roles: manage},
-}, dexRoutes...)
+}, append(dexRoutes, movementRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -166,6 +166,7 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}
+	handlers["GET /stock-movements"] = s.stockMovements
 	guard := func(h http.Handler) http.Handler {
 		if cfg.Limiter != nil {
 			h = cfg.Limiter.Writes(h)

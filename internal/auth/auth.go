@@ -42,6 +42,10 @@ const (
 // Roles lists every role.
 var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin, RoleWarehouse, RoleProcurement}
 
+// EdgeRoles lists the roles a site issues: WAREHOUSE and PROCUREMENT work
+// on central's depots, vans and purchase orders only.
+var EdgeRoles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin}
+
 // ParseRole accepts a role name in any case.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToUpper(strings.TrimSpace(s)))
