@@ -26,6 +26,7 @@ import (
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
+	"github.com/vendsync/vendsync/edge/lot"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
@@ -225,6 +226,10 @@ type IngestConfig struct {
 	Now func() time.Time
 	// DEX tunes DEX reconciliation (its alert threshold).
 	DEX audit.Config
+	// FoodSafetyWindow is how long a machine may stay above its
+	// temperature limit before its perishable lots go on hold (0: the
+	// default, lot.DefaultConfig).
+	FoodSafetyWindow time.Duration
 }
 
 // DefaultIngestConfig returns the defaults.
@@ -474,7 +479,16 @@ func (n *Node) openRules(ctx context.Context) error {
 	if n.Telemetry, err = telemetry.New(w, n.Machines, c.telemetry()); err != nil {
 		return err
 	}
-	n.Stock = stock.New(w, n.Machines, stock.Config{Thresholds: c.Thresholds, MaxClockSkew: c.MaxClockSkew})
+	lc := lot.DefaultConfig()
+	if c.FoodSafetyWindow > 0 {
+		lc.FoodSafetyWindow = c.FoodSafetyWindow
+	}
+	lots, err := lot.New(w, lc)
+	if err != nil {
+		return err
+	}
+	n.Telemetry.Watch(lots)
+	n.Stock = stock.New(w, n.Machines, stock.Config{Thresholds: c.Thresholds, MaxClockSkew: c.MaxClockSkew, Lots: lots})
 	if n.Sales, err = sale.New(w, n.Machines, n.Stock, c.sale()); err != nil {
 		return err
 	}

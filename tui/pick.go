@@ -45,18 +45,35 @@ type PickList struct {
 	Slots      []PlannedSlot `json:"slots"`
 	TotalUnits int64         `json:"totalUnits"`
 	TotalCases int64         `json:"totalCases"`
+	// Pull lists the units to take out, per machine in slot order:
+	// expired, on hold, or expiring before the next visit.
+	Pull []PullLine `json:"pull,omitempty"`
 }
 
 // BuildPickList plans the load that fills every slot of the chosen
 // candidates to its par level, rounded up to case packs, products ordered by id.
+//
+// With the slots' lots known, a slot is filled counting only the units
+// still good at the next visit, a week after at (BuildPickListUntil says
+// when), and the list says which units to pull (PickList.Pull).
 func BuildPickList(cands []hqapi.Candidate, at time.Time) PickList {
+	return BuildPickListUntil(cands, at, at.Add(DefaultVisitEvery))
+}
+
+// BuildPickListUntil is BuildPickList for a next visit at next.
+func BuildPickListUntil(cands []hqapi.Candidate, at, next time.Time) PickList {
+	today, goodUntil := at.Format(time.DateOnly), next.Format(time.DateOnly)
 	pl := PickList{BuiltAt: at.UTC(), Sites: []string{}, Lines: []PickLine{}, Slots: []PlannedSlot{}}
 	byProduct := map[string]*PickLine{}
 	for _, c := range cands {
 		pl.Sites = append(pl.Sites, c.Site)
 		for _, m := range c.Machines {
 			for _, s := range m.Slots {
-				need := s.Need()
+				need, pull := PlanSlot(s, today, goodUntil)
+				for _, p := range pull {
+					pl.Pull = append(pl.Pull, PullLine{Site: c.Site, MachineID: m.MachineID, ProductID: s.ProductID, Name: s.Name,
+						Units: p.Quantity, ExpiryDate: p.ExpiryDate, Reason: p.Reason})
+				}
 				if need <= 0 {
 					continue
 				}
@@ -148,6 +165,12 @@ func (p PickList) Text() []byte {
 	b.WriteString("\nBY MACHINE\n")
 	for _, l := range p.Lines {
 		fmt.Fprintf(&b, "  %s: %s\n", l.ProductID, strings.Join(l.Machines, ", "))
+	}
+	if len(p.Pull) > 0 {
+		b.WriteString("\nPULL (expired, on hold, or expiring before the next visit)\n")
+		for _, l := range p.Pull {
+			fmt.Fprintf(&b, "  %s %s %s: %d %s %s\n", l.Site, l.MachineID, l.ProductID, l.Units, l.Reason, l.ExpiryDate)
+		}
 	}
 	return b.Bytes()
 }

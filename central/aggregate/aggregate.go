@@ -140,6 +140,13 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 		}
 		return &d
 	}
+	if kind == envelope.KindLot {
+		var d envelope.Lot
+		if json.Unmarshal(data, &d) != nil || d.LotID == 0 || d.MachineID == "" || d.ProductID == "" {
+			return nil
+		}
+		return &d
+	}
 	return decodeDEX(kind, data)
 }
 
@@ -169,6 +176,9 @@ func Facts(b *Batch, fresh []bool) []Fact {
 		if !ok {
 			out = append(out, Fact{Seq: e.Seq, Time: e.Time, Data: e.Fact})
 			continue
+		}
+		for _, u := range s.Lots {
+			out = append(out, Fact{Seq: e.Seq, Time: e.Time, Data: &LotUse{MachineID: s.MachineID, ProductID: s.ProductID, TransactionID: s.TransactionID, LotUse: u}})
 		}
 		if s.StockAfter == nil {
 			continue

@@ -32,3 +32,10 @@ func decodeDEX(kind envelope.Kind, data json.RawMessage) any {
 	}
 	return nil
 }
+
+// LotUse is the quantity a sale left in one lot (from envelope.Sale.Lots):
+// a latest-state change of the lot's quantity as of the sale's sequence.
+type LotUse struct {
+	MachineID, ProductID, TransactionID string
+	envelope.LotUse
+}

@@ -193,6 +193,9 @@ func New(cfg Config) http.Handler {
 		"GET /nats/users":                     s.listNATSUsers,
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
 	}
+	for k, h := range s.lotHandlers() {
+		handlers[k] = h
+	}
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}

@@ -347,9 +347,9 @@ func (s *server) receivePO(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := hqapi.Receipt{PurchaseOrder: poOut(po), Lots: []hqapi.Lot{}, Replayed: replayed}
+	out := hqapi.Receipt{PurchaseOrder: poOut(po), Lots: []hqapi.DepotLot{}, Replayed: replayed}
 	for _, l := range lots {
-		out.Lots = append(out.Lots, hqapi.Lot{LotID: l.LotID, DepotID: l.DepotID, ProductID: l.ProductID, Quantity: l.Quantity,
+		out.Lots = append(out.Lots, hqapi.DepotLot{LotID: l.LotID, DepotID: l.DepotID, ProductID: l.ProductID, Quantity: l.Quantity,
 			UnitCost: wire.Money(l.UnitCostCents), ExpiryDate: l.ExpiryDate, ReceivedAt: l.ReceivedAt})
 	}
 	status := http.StatusCreated

@@ -132,6 +132,10 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 	for _, a := range alerts {
 		bySite[a.Site] = append(bySite[a.Site], a)
 	}
+	lots, err := siteLots(ctx, src)
+	if err != nil {
+		return nil, err
+	}
 	lister, _ := src.(MachineLister)
 	visits, _ := src.(VisitSource)
 	machine := src.Machine
@@ -207,6 +211,7 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 					ParLevel: ParLevel(p.ParLevel, p.LowStockLimit), LowStockLimit: p.LowStockLimit, CasePack: p.CasePack,
 					ExpiryDate: p.ExpiryDate, Alerts: sorted(slotAlerts[slotKey{id, p.ProductID}])})
 			}
+			attachLots(rm.Slots, lots[lotMachine{site.Site, id}])
 			c.Machines = append(c.Machines, rm)
 		}
 		if offline(site, now) {

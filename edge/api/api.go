@@ -167,6 +167,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	handlers["GET /stock-movements"] = s.stockMovements
+	for k, h := range s.lotHandlers() {
+		handlers[k] = h
+	}
 	guard := func(h http.Handler) http.Handler {
 		if cfg.Limiter != nil {
 			h = cfg.Limiter.Writes(h)

@@ -108,7 +108,7 @@ func uplinkOut(u Uplink) edgeapi.Uplink {
 }
 
 func saleOut(r sale.Result) edgeapi.SaleResult {
-	return edgeapi.SaleResult{Status: r.Status, TransactionID: r.TransactionID, Sequence: r.Sequence}
+	return edgeapi.SaleResult{Status: r.Status, TransactionID: r.TransactionID, Sequence: r.Sequence, Flags: r.Flags}
 }
 
 func batchOut(rs []sale.BatchResult) []edgeapi.BatchResult {

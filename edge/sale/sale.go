@@ -70,6 +70,9 @@ type Result struct {
 	TransactionID string `json:"transactionId"`
 	Sequence      uint64 `json:"sequence"`
 	Replayed      bool   `json:"-"`
+	// Flags are SOLD_EXPIRED / SOLD_ON_HOLD when the sale took units not
+	// fit to sell (first answer only; a replay does not repeat them).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // BatchResult is one event's outcome in POST /events/batch.
@@ -276,9 +279,14 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	loc := m.Location()
 	locKey := loc.Key()
 	after := max(0, slot.Qty-s.qty)
+	taken, err := r.stock.SellLots(t, slot, s.qty, s.in.TransactionID)
+	if err != nil {
+		return Result{}, err
+	}
 	if _, err := t.Emit(envelope.KindSale, s.at, envelope.Sale{
 		TransactionID: s.in.TransactionID, MachineID: s.in.MachineID, ProductID: s.in.ProductID, Quantity: s.qty,
 		AmountCents: s.amount, PaymentMethod: s.in.PaymentMethod, City: loc.City, Location: locKey, StockAfter: &after,
+		Lots: taken.Uses, CogsCents: taken.CogsCents(), Flags: taken.Flags(),
 	}); err != nil {
 		return Result{}, err
 	}
@@ -288,7 +296,10 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	if err := r.stock.Sell(t, slot, s.qty, s.in.TransactionID); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq}, nil
+	if err := r.stock.SoldUnfit(t, slot, taken, s.in.TransactionID); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: "ACCEPTED", TransactionID: s.in.TransactionID, Sequence: seq, Flags: taken.Flags()}, nil
 }
 
 // findSale looks up an earlier sale of the same machine with the same

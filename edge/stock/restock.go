@@ -11,6 +11,7 @@ import (
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/check"
 	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/lot"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
@@ -43,6 +44,10 @@ type RestockItem struct {
 	CountedQuantity *int64 `json:"countedQuantity,omitempty"`
 	// ExpiryDate (YYYY-MM-DD) is the expiry of the units added.
 	ExpiryDate string `json:"expiryDate,omitempty"`
+	// LotCode and UnitCost describe the lot of the units added (both
+	// optional): units without either go into the slot's unknown lot.
+	LotCode  string      `json:"lotCode,omitempty"`
+	UnitCost *wire.Money `json:"unitCost,omitempty"`
 }
 
 // Stock movement reasons.
@@ -137,6 +142,9 @@ func (r *Rules) checkRestock(machineID string, in RestockIn) (visit, error) {
 		if err := check.First(check.Count(f("added"), it.Added, wire.MaxQuantity), check.Count(f("removedExpired"), it.RemovedExpired, wire.MaxQuantity),
 			check.Count(f("removedDamaged"), it.RemovedDamaged, wire.MaxQuantity), check.Count(f("countedQuantity"), it.CountedQuantity, wire.MaxQuantity),
 			check.Date(f("expiryDate"), it.ExpiryDate)); err != nil {
+			return v, err
+		}
+		if err := checkLot(f, it); err != nil {
 			return v, err
 		}
 		if val(it.Added) == 0 && val(it.RemovedExpired) == 0 && val(it.RemovedDamaged) == 0 && it.CountedQuantity == nil && it.ExpiryDate == "" {
@@ -319,6 +327,10 @@ func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, v visit, b
 	line := 0
 	for i, p := range plans {
 		product := p.it.ProductID
+		if err := r.restockLots(t, machineID, in.Items[i], p.lines, in.MovementID, by); err != nil {
+			return RestockResult{}, err
+		}
+		p.next.Expiry = r.lots.Earliest(machineID, product, p.next.Expiry)
 		if _, err := t.Exec(r.restockSlot, p.next.Qty, nullable(p.next.Expiry), t.Now().UnixMilli(), machineID, product); err != nil {
 			return RestockResult{}, fmt.Errorf("update stock: %w", err)
 		}
@@ -362,9 +374,64 @@ func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, v visit, b
 				return RestockResult{}, err
 			}
 		}
+		if in.Items[i].CountedQuantity != nil || val(in.Items[i].RemovedExpired) > 0 {
+			if err := alert.ExpiredCleared(t, machineID, product, ReasonRestock); err != nil {
+				return RestockResult{}, err
+			}
+		}
 		if err := r.alerts.CheckStock(t, p.it.alertSlot(), ReasonRestock); err != nil {
 			return RestockResult{}, err
 		}
 	}
 	return res, nil
+}
+
+// checkLot checks a restock line's lot information.
+func checkLot(f func(string) string, it RestockItem) error {
+	if len(it.LotCode) > 64 {
+		return errs.Invalidf(f("lotCode"), "lotCode is at most 64 characters")
+	}
+	if it.UnitCost != nil && (*it.UnitCost < 0 || int64(*it.UnitCost) > wire.MaxPriceCents) {
+		return errs.Invalidf(f("unitCost"), "unitCost %s: must be between 0 and %s", *it.UnitCost, wire.Money(wire.MaxPriceCents))
+	}
+	if (it.LotCode != "" || it.UnitCost != nil) && val(it.Added) == 0 {
+		return errs.Invalidf(f("added"), "lotCode and unitCost describe the units added: give added")
+	}
+	return nil
+}
+
+// restockLots applies a visit's line to the slot's lots, in the order the
+// stock lines apply: removals first expiry first out, the units added as
+// their lot, a count's difference (found units to the unknown lot of the
+// slot's date, missing ones first expiry first out), or a date alone as a
+// sooner date of the unknown lots.
+func (r *Rules) restockLots(t *ingest.Tx, machineID string, it RestockItem, lines []plannedLine, ref, by string) error {
+	s := r.slots[slotKey{machineID, it.ProductID}]
+	slotExpiry := s.Expiry
+	for _, l := range lines {
+		c := lot.Change{Reason: l.reason, Ref: ref, By: by}
+		switch {
+		case l.reason == ReasonRestock:
+			in := lot.In{Code: it.LotCode, Expiry: it.ExpiryDate}
+			if it.UnitCost != nil {
+				v := int64(*it.UnitCost)
+				in.UnitCost = &v
+			}
+			if _, err := r.lots.Add(t, machineID, it.ProductID, l.delta, in, c); err != nil {
+				return err
+			}
+		case l.delta > 0:
+			if _, err := r.lots.Add(t, machineID, it.ProductID, l.delta, lot.In{Expiry: slotExpiry}, c); err != nil {
+				return err
+			}
+		case l.delta < 0:
+			if _, err := r.lots.Remove(t, machineID, it.ProductID, -l.delta, c); err != nil {
+				return err
+			}
+		}
+	}
+	if val(it.Added) == 0 && it.ExpiryDate != "" {
+		return r.lots.Relabel(t, machineID, it.ProductID, it.ExpiryDate, true, lot.Change{Reason: lot.ReasonRelabel, Ref: ref, By: by})
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vendsync/vendsync/edge/alert"
 	"github.com/vendsync/vendsync/edge/check"
 	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/lot"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
@@ -41,8 +42,9 @@ func (s *Slot) alertSlot() alert.Slot {
 }
 
 type product struct {
-	name     string
-	casePack int64
+	name       string
+	casePack   int64
+	perishable bool
 }
 
 type slotKey struct{ machine, product string }
@@ -53,11 +55,13 @@ type Rules struct {
 	machines *machine.Rules
 	alerts   alert.Thresholds
 	cfg      Config
+	lots     *lot.Rules
 
 	products map[string]*product
 	slots    map[slotKey]*Slot
 
 	setQty, insertProduct, updateProduct, insertSlot, updateSlot, restockSlot, findMovement, insertMovement, soldSince *ingest.Stmt
+	setExpiry, setPerishable                                                                                           *ingest.Stmt
 }
 
 // Config bounds the stock rules. DefaultConfig gives the defaults.
@@ -69,6 +73,8 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// MaxVisitAge is how old a visit delivered late may be.
 	MaxVisitAge time.Duration
+	// Lots keeps the slots' lots; nil makes one with lot.DefaultConfig.
+	Lots *lot.Rules
 }
 
 // DefaultConfig returns the defaults: the default thresholds, 5 minutes of
@@ -88,8 +94,11 @@ func New(w *ingest.Writer, machines *machine.Rules, cfg Config) *Rules {
 	if cfg.MaxVisitAge <= 0 {
 		cfg.MaxVisitAge = def.MaxVisitAge
 	}
+	if cfg.Lots == nil {
+		cfg.Lots, _ = lot.New(w, lot.DefaultConfig()) // the default config is valid
+	}
 	r := &Rules{
-		w: w, machines: machines, alerts: cfg.Thresholds, cfg: cfg,
+		w: w, machines: machines, alerts: cfg.Thresholds, cfg: cfg, lots: cfg.Lots,
 		products:       map[string]*product{},
 		slots:          map[slotKey]*Slot{},
 		setQty:         w.Prepare(`UPDATE machine_inventory SET quantity = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`),
@@ -101,6 +110,8 @@ func New(w *ingest.Writer, machines *machine.Rules, cfg Config) *Rules {
 		findMovement:   w.Prepare(findMovement),
 		insertMovement: w.Prepare(insertMovement),
 		soldSince:      w.Prepare(soldSince),
+		setExpiry:      w.Prepare(`UPDATE machine_inventory SET expiry_date = ? WHERE machine_id = ? AND product_id = ?`),
+		setPerishable:  w.Prepare(`UPDATE products SET perishable = ?, updated_at = ? WHERE product_id = ?`),
 	}
 	w.Register(r)
 	w.OnSweep(r.sweep)
@@ -118,14 +129,14 @@ const (
 func (r *Rules) Load(ctx context.Context, db ingest.Querier) error {
 	r.products = map[string]*product{}
 	r.slots = map[slotKey]*Slot{}
-	rows, err := db.QueryContext(ctx, `SELECT product_id, name, case_pack FROM products`)
+	rows, err := db.QueryContext(ctx, `SELECT product_id, name, case_pack, perishable FROM products`)
 	if err != nil {
 		return fmt.Errorf("load products: %w", err)
 	}
 	for rows.Next() {
 		p := &product{}
 		var id string
-		if err := rows.Scan(&id, &p.name, &p.casePack); err != nil {
+		if err := rows.Scan(&id, &p.name, &p.casePack, &p.perishable); err != nil {
 			rows.Close()
 			return fmt.Errorf("load products: %w", err)
 		}
@@ -174,7 +185,50 @@ func (r *Rules) Sell(t *ingest.Tx, s *Slot, qty int64, transactionID string) err
 			return err
 		}
 	}
+	if err := r.deriveExpiry(t, s, s.Expiry, "SALE", s.MachineID); err != nil {
+		return err
+	}
 	return r.alerts.CheckStock(t, s.alertSlot(), "SALE")
+}
+
+// Lots is the site's lot rules (the slots' lots).
+func (r *Rules) Lots() *lot.Rules { return r.lots }
+
+// SellLots takes the units of a sale from s's lots, first expiry first out
+// (see lot.Rules.Sell), before the sale's event is emitted (it emits
+// nothing): the event carries the lots, the cost of goods and the flags.
+// After the sale's event, call Sell and then SoldUnfit.
+func (r *Rules) SellLots(t *ingest.Tx, s *Slot, qty int64, transactionID string) (lot.Taken, error) {
+	return r.lots.Sell(t, s.MachineID, s.ProductID, qty, transactionID)
+}
+
+// SoldUnfit opens SOLD_EXPIRED when a sale took units on hold or past their
+// date (tk from SellLots). Units of an unknown lot (an old client's
+// restock) keep the slot's old expiry semantics: the sale is flagged, but
+// the slot's EXPIRED alert is the alert.
+func (r *Rules) SoldUnfit(t *ingest.Tx, s *Slot, tk lot.Taken, transactionID string) error {
+	n := tk.Expired - tk.ExpiredUnknown + tk.OnHold
+	if n == 0 {
+		return nil
+	}
+	return alert.SoldExpired(t, s.MachineID, s.ProductID, transactionID, n, tk.Flags()[0])
+}
+
+// deriveExpiry sets s's expiry to the earliest of its lots (fallback when
+// none is dated), writing it and sending the slot up when it changed.
+func (r *Rules) deriveExpiry(t *ingest.Tx, s *Slot, fallback, reason, by string) error {
+	exp := r.lots.Earliest(s.MachineID, s.ProductID, fallback)
+	if exp == s.Expiry {
+		return nil
+	}
+	s.Expiry = exp
+	if _, err := t.Exec(r.setExpiry, nullable(exp), s.MachineID, s.ProductID); err != nil {
+		return fmt.Errorf("update expiry: %w", err)
+	}
+	if err := r.inventoryEvent(t, s, "UPDATED", by); err != nil {
+		return err
+	}
+	return r.alerts.CheckExpiry(t, s.alertSlot(), reason)
 }
 
 // sweep re-evaluates expiry on the site-local date (machines retired excepted).
@@ -200,6 +254,9 @@ type ProductIn struct {
 	LowStockLimit *int64      `json:"lowStockLimit"`
 	ParLevel      *int64      `json:"parLevel"`
 	CasePack      *int64      `json:"casePack"`
+	// Perishable marks the product as perishable (put on hold by a
+	// temperature lockout); it applies to the product at the whole site.
+	Perishable *bool `json:"perishable,omitempty"`
 }
 
 // ProductPatch changes a machine's product (PATCH /machines/{id}/products/{pid}).
@@ -212,6 +269,8 @@ type ProductPatch struct {
 	LowStockLimit *int64      `json:"lowStockLimit"`
 	ParLevel      *int64      `json:"parLevel"`
 	CasePack      *int64      `json:"casePack"`
+	// Perishable marks or unmarks the product as perishable (site-wide).
+	Perishable *bool `json:"perishable,omitempty"`
 }
 
 func (r *Rules) inventoryEvent(t *ingest.Tx, s *Slot, action, by string) error {
@@ -297,6 +356,14 @@ func (r *Rules) AddProduct(ctx context.Context, machineID string, in ProductIn, 
 			return fmt.Errorf("insert inventory: %w", err)
 		}
 		r.slots[k] = s
+		if err := r.perishableSet(t, in.ProductID, in.Perishable); err != nil {
+			return err
+		}
+		if s.Qty > 0 {
+			if _, err := r.lots.Add(t, machineID, in.ProductID, s.Qty, lot.In{Expiry: s.Expiry}, lot.Change{Reason: lot.ReasonCount, Ref: "ADD_PRODUCT", By: by}); err != nil {
+				return err
+			}
+		}
 		if err := t.Audit("inventory", machineID+"/"+in.ProductID, "ADD_PRODUCT", by, in); err != nil {
 			return err
 		}
@@ -331,7 +398,7 @@ func (r *Rules) item(ctx context.Context, machineID, productID string) (store.In
 // unknown machine or product, or 409 MACHINE_DECOMMISSIONED.
 func (r *Rules) UpdateProduct(ctx context.Context, machineID, productID string, p ProductPatch, by string) (store.InventoryItem, error) {
 	if p == (ProductPatch{}) {
-		return store.InventoryItem{}, errs.Invalidf("", "nothing to change: give price, quantity, expiryDate, lowStockLimit, parLevel, casePack or name")
+		return store.InventoryItem{}, errs.Invalidf("", "nothing to change: give price, quantity, expiryDate, lowStockLimit, parLevel, casePack, perishable or name")
 	}
 	if p.Name != nil && (strings.TrimSpace(*p.Name) == "" || len(*p.Name) > 128) {
 		return store.InventoryItem{}, errs.Invalidf("name", "name must be 1 to 128 characters")
@@ -380,6 +447,28 @@ func (r *Rules) update(t *ingest.Tx, cur *Slot, p ProductPatch, by string) error
 		n.Par = sql.NullInt64{Int64: *p.ParLevel, Valid: true}
 	}
 	now := t.Now().UnixMilli()
+	// The lots follow a counted quantity (units found go to the unknown
+	// lot of the slot's date, units missing leave first expiry first) and
+	// take a corrected date; the slot's date is then their earliest.
+	ch := lot.Change{Reason: lot.ReasonCount, Ref: "UPDATE_PRODUCT", By: by}
+	if d := n.Qty - cur.Qty; d > 0 {
+		if _, err := r.lots.Add(t, n.MachineID, n.ProductID, d, lot.In{Expiry: cur.Expiry}, ch); err != nil {
+			return err
+		}
+	} else if d < 0 {
+		if _, err := r.lots.Remove(t, n.MachineID, n.ProductID, -d, ch); err != nil {
+			return err
+		}
+	}
+	if p.ExpiryDate != nil {
+		if err := r.lots.Relabel(t, n.MachineID, n.ProductID, *p.ExpiryDate, false, lot.Change{Reason: lot.ReasonRelabel, Ref: "UPDATE_PRODUCT", By: by}); err != nil {
+			return err
+		}
+	}
+	n.Expiry = r.lots.Earliest(n.MachineID, n.ProductID, n.Expiry)
+	if err := r.perishableSet(t, n.ProductID, p.Perishable); err != nil {
+		return err
+	}
 	if _, err := t.Exec(r.updateSlot, n.Price, n.Qty, nullable(n.Expiry), n.Low, n.Par, now, n.MachineID, n.ProductID); err != nil {
 		return fmt.Errorf("update inventory: %w", err)
 	}
@@ -415,4 +504,19 @@ func (r *Rules) update(t *ingest.Tx, cur *Slot, p ProductPatch, by string) error
 		}
 	}
 	return r.alerts.CheckStock(t, cur.alertSlot(), "UPDATED")
+}
+
+// perishableSet writes a product's perishable flag when on is given and
+// differs from what the site has.
+func (r *Rules) perishableSet(t *ingest.Tx, productID string, on *bool) error {
+	p := r.products[productID]
+	if on == nil || p == nil || p.perishable == *on {
+		return nil
+	}
+	if _, err := t.Exec(r.setPerishable, *on, t.Now().UnixMilli(), productID); err != nil {
+		return fmt.Errorf("update product: %w", err)
+	}
+	p.perishable = *on
+	r.lots.SetPerishable(productID, *on)
+	return nil
 }

@@ -77,7 +77,19 @@ type Rules struct {
 	states   map[string]*state
 
 	insert, upsertState *ingest.Stmt
+	watcher             TemperatureWatcher
 }
+
+// TemperatureWatcher is told of every temperature reading of a machine, in
+// the reading's transaction: highSince is when the machine went above its
+// temperature limit (zero: it is not), at the reading's time. edge/lot
+// implements it (the temperature lockout).
+type TemperatureWatcher interface {
+	Temperature(t *ingest.Tx, machineID string, highSince, at time.Time) error
+}
+
+// Watch makes w see every temperature reading (call before the writer opens).
+func (r *Rules) Watch(w TemperatureWatcher) { r.watcher = w }
 
 // New returns the telemetry rules, registered on w (before w.Open): a view
 // of every machine's state, and a sweep for the time-driven machine alerts.
@@ -213,6 +225,15 @@ func (r *Rules) record(t *ingest.Tx, in In, at time.Time) error {
 	}
 	if err := r.cfg.Thresholds.CheckMachine(t, r.health(m, st), at, true); err != nil {
 		return err
+	}
+	if r.watcher != nil && in.Temperature != nil {
+		var since time.Time
+		if st.tempHighSince != 0 {
+			since = time.UnixMilli(st.tempHighSince)
+		}
+		if err := r.watcher.Temperature(t, m.ID, since, at); err != nil {
+			return err
+		}
 	}
 	if changed || ms-st.lastSummary >= r.cfg.SummaryEvery.Milliseconds() {
 		reason := "SUMMARY"

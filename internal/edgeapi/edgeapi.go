@@ -283,6 +283,9 @@ type SaleResult struct {
 	// Replayed is true when the edge answered with the first result of
 	// this transaction (the Idempotent-Replayed header); not in the body.
 	Replayed bool `json:"-"`
+	// Flags are SOLD_EXPIRED / SOLD_ON_HOLD when the sale took units not
+	// fit to sell (the first answer only).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Batch is the body of POST /events/batch.
@@ -346,6 +349,9 @@ type RestockItem struct {
 	CountedQuantity *int64 `json:"countedQuantity,omitempty"`
 	// ExpiryDate (YYYY-MM-DD) is the expiry of the units added.
 	ExpiryDate string `json:"expiryDate,omitempty"`
+	// LotCode and UnitCost describe the lot of the units added (optional).
+	LotCode  string      `json:"lotCode,omitempty"`
+	UnitCost *wire.Money `json:"unitCost,omitempty"`
 }
 
 // Restock is the body of POST /machines/{id}/restock: one visit to one

@@ -331,6 +331,9 @@ type Slot struct {
 	CasePack      int64    `json:"casePack,omitempty"`
 	ExpiryDate    string   `json:"expiryDate,omitempty"`
 	Alerts        []string `json:"alerts,omitempty"`
+	// Lots are the slot's lots holding units, first expiry first (none
+	// when central has not heard of the site's lots).
+	Lots []SlotLot `json:"lots,omitempty"`
 }
 
 // Need is how many units bring the slot up to its par level.

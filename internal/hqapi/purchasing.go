@@ -161,12 +161,12 @@ type ReceiptIn struct {
 // Receipt answers a receipt: the order after it and the lots it created.
 type Receipt struct {
 	PurchaseOrder PurchaseOrder `json:"purchaseOrder"`
-	Lots          []Lot         `json:"lots"`
+	Lots          []DepotLot    `json:"lots"`
 	Replayed      bool          `json:"replayed,omitempty"`
 }
 
-// Lot is stock of one product received at one cost (and expiry) at a depot.
-type Lot struct {
+// DepotLot is stock of one product received at one cost (and expiry) at a depot.
+type DepotLot struct {
 	LotID      string     `json:"lotId"`
 	DepotID    string     `json:"depotId"`
 	ProductID  string     `json:"productId"`

@@ -114,6 +114,14 @@ type Sale struct {
 	// StockAfter is the site's count of the product in the machine after
 	// the sale (the site owns stock counts; central mirrors them).
 	StockAfter *int64 `json:"stockAfter,omitempty"`
+	// Lots are the units the sale took from each lot, first expiry first
+	// out (none for a site before lots, or stock the site did not know of).
+	Lots []LotUse `json:"lots,omitempty"`
+	// CogsCents is the cost of the goods sold: the sum of the lots' unit
+	// costs; nil when a unit's cost is unknown.
+	CogsCents *int64 `json:"cogsCents,omitempty"`
+	// Flags are FlagSoldExpired and FlagSoldOnHold when they apply.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Machine is the data of a KindMachine event: the machine's full state after

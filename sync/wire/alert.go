@@ -20,11 +20,17 @@ const (
 	// DEXUnreportedSales: a DEX audit counted more sales than the ledger
 	// holds, beyond the site's threshold (edge/dex/audit).
 	DEXUnreportedSales AlertType = "DEX_UNREPORTED_SALES"
+	// SoldExpired: a machine sold units past their expiry date (edge/lot).
+	SoldExpired AlertType = "SOLD_EXPIRED"
+	// TemperatureLockout: a machine was above its temperature limit longer
+	// than the food-safety window; its perishable lots are on hold until a
+	// driver releases or discards them (edge/lot).
+	TemperatureLockout AlertType = "TEMPERATURE_LOCKOUT"
 )
 
 // AlertTypes lists every alert type.
 var AlertTypes = []AlertType{LowStock, OutOfStock, Expired, ExpiringSoon, InventoryMismatch, TemperatureHigh, PowerOff, DoorOpen, MachineOffline,
-	DEXUnreportedSales}
+	DEXUnreportedSales, SoldExpired, TemperatureLockout}
 
 // ParseAlertType accepts an alert type name; an unknown one is an error
 // naming it.

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// LotRow is a lot as stored (edge/lot).
+type LotRow struct {
+	LotID                int64
+	MachineID, ProductID string
+	Code, Expiry         string
+	UnitCost             sql.NullInt64
+	Qty                  int64
+	Status               string
+	ReceivedAt           int64
+}
+
+// LotFilter selects lots: machine, product, expiring before a date
+// (exclusive), status (SELLABLE, HOLD, EXPIRED as of Today, EMPTY; "":
+// every lot holding units). Empty fields match all.
+type LotFilter struct {
+	MachineID, ProductID, ExpiringBefore, Status, Today string
+	Limit                                               int
+}
+
+// Lots lists lots, first expiry first (undated last), per machine and product.
+func (s *Store) Lots(ctx context.Context, f LotFilter) ([]LotRow, error) {
+	where := []string{"1 = 1"}
+	var args []any
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if f.MachineID != "" {
+		add("machine_id = ?", f.MachineID)
+	}
+	if f.ProductID != "" {
+		add("product_id = ?", f.ProductID)
+	}
+	if f.ExpiringBefore != "" {
+		add("expiry_date <> '' AND expiry_date < ?", f.ExpiringBefore)
+	}
+	switch f.Status {
+	case "EMPTY":
+		where = append(where, "quantity = 0")
+	case "EXPIRED":
+		where = append(where, "quantity > 0")
+		add("expiry_date <> '' AND expiry_date < ?", f.Today)
+	case "":
+		where = append(where, "quantity > 0")
+	default:
+		where = append(where, "quantity > 0")
+		add("status = ?", f.Status)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	q := `SELECT lot_id, machine_id, product_id, lot_code, expiry_date, unit_cost_cents, quantity, status, received_at FROM lots WHERE ` +
+		strings.Join(where, " AND ") + ` ORDER BY machine_id, product_id, expiry_date = '', expiry_date, lot_id LIMIT ?`
+	rows, err := s.DB.R.QueryContext(ctx, q, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("read lots: %w", err)
+	}
+	defer rows.Close()
+	out := []LotRow{}
+	for rows.Next() {
+		var l LotRow
+		if err := rows.Scan(&l.LotID, &l.MachineID, &l.ProductID, &l.Code, &l.Expiry, &l.UnitCost, &l.Qty, &l.Status, &l.ReceivedAt); err != nil {
+			return nil, fmt.Errorf("read lots: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
