@@ -32,8 +32,8 @@ func (s *server) stockReportHandlers() map[string]web.Handler {
 
 // Notes every answer carries on what its figures rest on.
 const (
-	valuationNote = "depots: lots received at cost, FIFO (newest lots remain) or weighted average; vans and machines, and depot stock no lot covers: standard cost (lowest supplier unit cost)"
-	marginNote    = "COGS at standard cost (lowest supplier unit cost): sales do not carry their lot cost yet; units of products without a cost are in revenue, not in COGS (uncostedQuantity)"
+	valuationNote = "depots: lots received at cost; machines: the lots their sites report with a cost; FIFO (the newest lots remain) or weighted average; vans, and stock no lot covers: standard cost (lowest supplier unit cost)"
+	marginNote    = "COGS at each sale's lot cost where its site reported the lots it took with a cost (lotCostQuantity), else at standard cost (lowest supplier unit cost); units with neither are in revenue, not in COGS (uncostedQuantity)"
 	shrinkNote    = "spoilage = expired, damage = damaged, countLoss = counted short of the ledger net of overs; machines from the sites' stock movements, depots and vans from the ledger; values at standard cost; route = the driver who recorded it (or drives the van)"
 )
 
@@ -168,22 +168,33 @@ func (s *server) marginReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return queryErr(err)
 	}
-	out := hqapi.MarginReport{GroupBy: q.GroupBy, From: rfc(q.From), To: rfc(q.To), CostBasis: "standard", Note: marginNote, Rows: []hqapi.MarginRow{}}
+	out := hqapi.MarginReport{GroupBy: q.GroupBy, From: rfc(q.From), To: rfc(q.To), Note: marginNote, Rows: []hqapi.MarginRow{}}
 	t := &out.Totals
 	t.Key = "total"
 	for _, x := range rows {
 		row := marginRow(x.Key, x.Quantity, x.RevenueCents, x.COGSCents, x.UncostedQuantity)
+		row.LotCostQuantity = x.LotQuantity
 		out.Rows = append(out.Rows, row)
+		lots := t.LotCostQuantity + row.LotCostQuantity
 		*t = marginRow("total", t.Quantity+row.Quantity, int64(t.Revenue+row.Revenue), int64(t.COGS+row.COGS), t.UncostedQuantity+row.UncostedQuantity)
+		t.LotCostQuantity = lots
+	}
+	switch {
+	case t.LotCostQuantity == 0:
+		out.CostBasis = "standard"
+	case t.LotCostQuantity == t.Quantity:
+		out.CostBasis = "lot"
+	default:
+		out.CostBasis = "mixed"
 	}
 	if !asCSV {
 		web.WriteJSON(w, http.StatusOK, out)
 		return nil
 	}
-	recs := [][]string{{q.GroupBy, "quantity", "revenue", "cogs", "gross_margin", "margin_percent", "uncosted_quantity"}}
+	recs := [][]string{{q.GroupBy, "quantity", "revenue", "cogs", "gross_margin", "margin_percent", "uncosted_quantity", "lot_cost_quantity"}}
 	for _, x := range append(out.Rows, out.Totals) {
 		recs = append(recs, []string{x.Key, itoa(x.Quantity), x.Revenue.String(), x.COGS.String(), x.GrossMargin.String(),
-			strconv.FormatFloat(x.MarginPercent, 'f', 2, 64), itoa(x.UncostedQuantity)})
+			strconv.FormatFloat(x.MarginPercent, 'f', 2, 64), itoa(x.UncostedQuantity), itoa(x.LotCostQuantity)})
 	}
 	return writeCSV(w, "margin-"+q.GroupBy+".csv", recs)
 }

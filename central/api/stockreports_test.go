@@ -235,3 +235,43 @@ func TestShrink_PerSiteAndRoute(t *testing.T) {
 		t.Fatalf("before: %+v", rep.Rows)
 	}
 }
+
+// With lots from the site: M1's P1 lot 1 (cost 0.80) of 20, of which a
+// sale took 2. Valuation: M1 P1 20 on hand, 18 from the lot at 0.80 and 2
+// at standard 1.00 = 16.40. Margin P1: the fixture's 6 units at standard
+// (6.00) and the sale's 2 at lot cost (1.60).
+func TestValuationAndMargin_UseTheSitesLotCosts(t *testing.T) {
+	c := newCentral(t)
+	withDepotAndSupplier(t, c)
+	at := t0.Add(-time.Hour)
+	cost := int64(80)
+	apply(t, c.Store, "s1", "Asia/Kolkata", 9,
+		ev{envelope.KindLot, at, envelope.Lot{LotID: 1, MachineID: "M1", ProductID: "P1", ExpiryDate: "2025-04-01", UnitCostCents: &cost,
+			Quantity: 20, Status: "SELLABLE", Delta: 20, Reason: "RESTOCK"}},
+		ev{envelope.KindSale, at, envelope.Sale{TransactionID: "tx-lot", MachineID: "M1", ProductID: "P1", Quantity: 2, AmountCents: 500,
+			PaymentMethod: "CARD", City: "Bangalore", Location: "lobby", Lots: []envelope.LotUse{{LotID: 1, Quantity: 2, After: 18, UnitCostCents: &cost}}}},
+	)
+	fin := c.Token(auth.RoleFinance)
+	var val hqapi.ValuationReport
+	c.Do("GET", "/reports/valuation", fin, nil).JSON(t, &val)
+	found := false
+	for _, r := range val.Rows {
+		if r.LocationKind == "machine" && r.LocationID == "M1" && r.ProductID == "P1" {
+			found = true
+			if r.Quantity != 20 || r.Value != 1640 || r.LotQuantity != 18 || r.StandardQuantity != 2 {
+				t.Fatalf("M1 P1 %+v, want 20 worth 16.40 (18 at lot cost)", r)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no M1 P1 in %+v", val.Rows)
+	}
+	var m hqapi.MarginReport
+	c.Do("GET", "/reports/margin?groupBy=product", fin, nil).JSON(t, &m)
+	if m.CostBasis != "mixed" || len(m.Rows) == 0 {
+		t.Fatalf("margin %+v", m)
+	}
+	if p1 := m.Rows[0]; p1.Key != "P1" || p1.Quantity != 8 || p1.Revenue != 2150 || p1.COGS != 760 || p1.LotCostQuantity != 2 {
+		t.Fatalf("P1 %+v, want 8 units, revenue 21.50, COGS 7.60, 2 at lot cost", p1)
+	}
+}

@@ -3,6 +3,7 @@ package readmodel
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/central/purchasing"
@@ -51,8 +52,9 @@ func (s *Store) StandardCosts(ctx context.Context) (map[string]int64, error) {
 // Valuation values the stock at every depot and van (ledger balances) and
 // every machine (the sites' counts), by method (ValueFIFO or
 // ValueAverage). Depot stock is valued from the lots received there at
-// cost; what no lot covers, and all van and machine stock until lots reach
-// them, at the standard cost. Rows are ordered by kind, location, product.
+// cost, machine stock from the lots its site reports with a unit cost;
+// what no lot covers, and van stock, at the standard cost. Rows are
+// ordered by kind, location, product.
 func (s *Store) Valuation(ctx context.Context, method string) ([]ValuationRow, error) {
 	if method != ValueFIFO && method != ValueAverage {
 		return nil, fmt.Errorf("%w: method %q: want fifo or average", ErrInvalidQuery, method)
@@ -78,6 +80,25 @@ func (s *Store) Valuation(ctx context.Context, method string) ([]ValuationRow, e
 	if err := lr.Close(); err != nil {
 		return nil, err
 	}
+	// Machines: the lots the sites report, with their unit costs.
+	mlots := map[[3]string][]purchasing.Layer{}
+	mr, err := s.db.R.QueryContext(ctx, `SELECT site, machine_id, product_id, quantity, unit_cost_cents FROM machine_lots
+		WHERE quantity > 0 AND unit_cost_cents IS NOT NULL ORDER BY site, machine_id, product_id, expiry_date = '', expiry_date, lot_id`)
+	if err != nil {
+		return nil, fmt.Errorf("valuation machine lots: %w", err)
+	}
+	for mr.Next() {
+		var k [3]string
+		var l purchasing.Layer
+		if err := mr.Scan(&k[0], &k[1], &k[2], &l.Quantity, &l.UnitCost); err != nil {
+			mr.Close()
+			return nil, fmt.Errorf("valuation machine lots: %w", err)
+		}
+		mlots[k] = append(mlots[k], l)
+	}
+	if err := mr.Close(); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.R.QueryContext(ctx, `
 		SELECT st.location_kind, st.location_id, '', COALESCE(d.city, dv.city, ''), st.product_id, st.quantity
 		FROM inventory_stock st
@@ -101,9 +122,14 @@ func (s *Store) Valuation(ctx context.Context, method string) ([]ValuationRow, e
 			return nil, fmt.Errorf("valuation: %w", err)
 		}
 		var v purchasing.Value
-		ls := layers[[2]string{r.LocationID, r.ProductID}]
-		if r.Kind != "depot" {
-			ls = nil
+		var ls []purchasing.Layer
+		switch r.Kind {
+		case "depot":
+			ls = layers[[2]string{r.LocationID, r.ProductID}]
+		case "machine":
+			// Earliest expiry first: FIFO values what is left at the lots
+			// expiring last, which a FEFO machine keeps longest.
+			ls = mlots[[3]string{r.Site, r.LocationID, r.ProductID}]
 		}
 		if method == ValueFIFO {
 			v = purchasing.FIFO(r.Quantity, ls)
@@ -138,11 +164,15 @@ type MarginRow struct {
 	// UncostedQuantity is sold units of products with no known cost: they
 	// count in revenue but not in COGS.
 	UncostedQuantity int64
+	// LotQuantity is sold units costed from the lots they came out of; the
+	// rest are at standard cost.
+	LotQuantity int64
 }
 
 // Margin returns revenue, COGS and gross margin per group, largest revenue
-// first. COGS is at standard cost (the lowest supplier unit cost): sales do
-// not carry their lot cost yet.
+// first. COGS is each sale's lot cost where its site reported the lots it
+// took with a cost, and the standard cost (the lowest supplier unit cost)
+// for the rest.
 func (s *Store) Margin(ctx context.Context, q MarginQuery) ([]MarginRow, error) {
 	var key string
 	switch q.GroupBy {
@@ -163,12 +193,21 @@ func (s *Store) Margin(ctx context.Context, q MarginQuery) ([]MarginRow, error) 
 	if to.IsZero() {
 		to = time.Unix(1<<40, 0)
 	}
-	rows, err := s.db.R.QueryContext(ctx, `WITH std AS (SELECT product_id, MIN(unit_cost_cents) AS c FROM supplier_products GROUP BY product_id)
-		SELECT `+key+`, SUM(s.quantity), SUM(s.amount_cents), SUM(s.quantity * COALESCE(std.c, 0)),
-			SUM(CASE WHEN std.c IS NULL THEN s.quantity ELSE 0 END)
-		FROM sales s LEFT JOIN std ON std.product_id = s.product_id
-		WHERE s.event_time >= ? AND s.event_time < ? AND (? = '' OR s.site = ?)
-		GROUP BY 1 ORDER BY 3 DESC, 1`, ms(q.From), ms(to), q.Site, q.Site)
+	// Per sale: the units its lots costed (sale_lot_uses, keyed by the
+	// sale event) and the rest at standard cost.
+	rows, err := s.db.R.QueryContext(ctx, `WITH std AS (SELECT product_id, MIN(unit_cost_cents) AS c FROM supplier_products GROUP BY product_id),
+		costed AS (
+			SELECT s.site, s.city, s.product_id, s.event_time, s.quantity, s.amount_cents, std.c AS std_c,
+				MIN(s.quantity, COALESCE((SELECT SUM(u.quantity) FROM sale_lot_uses u
+					WHERE u.site = s.site AND u.seq = s.seq AND u.unit_cost_cents IS NOT NULL), 0)) AS lot_qty,
+				COALESCE((SELECT SUM(u.quantity * u.unit_cost_cents) FROM sale_lot_uses u
+					WHERE u.site = s.site AND u.seq = s.seq AND u.unit_cost_cents IS NOT NULL), 0) AS lot_cost
+			FROM sales s LEFT JOIN std ON std.product_id = s.product_id
+			WHERE s.event_time >= ? AND s.event_time < ? AND (? = '' OR s.site = ?))
+		SELECT `+strings.ReplaceAll(key, "s.", "")+`, SUM(quantity), SUM(amount_cents),
+			SUM(lot_cost + (quantity - lot_qty) * COALESCE(std_c, 0)),
+			SUM(CASE WHEN std_c IS NULL THEN quantity - lot_qty ELSE 0 END), SUM(lot_qty)
+		FROM costed GROUP BY 1 ORDER BY 3 DESC, 1`, ms(q.From), ms(to), q.Site, q.Site)
 	if err != nil {
 		return nil, fmt.Errorf("margin: %w", err)
 	}
@@ -176,7 +215,7 @@ func (s *Store) Margin(ctx context.Context, q MarginQuery) ([]MarginRow, error) 
 	var out []MarginRow
 	for rows.Next() {
 		var r MarginRow
-		if err := rows.Scan(&r.Key, &r.Quantity, &r.RevenueCents, &r.COGSCents, &r.UncostedQuantity); err != nil {
+		if err := rows.Scan(&r.Key, &r.Quantity, &r.RevenueCents, &r.COGSCents, &r.UncostedQuantity, &r.LotQuantity); err != nil {
 			return nil, fmt.Errorf("margin: %w", err)
 		}
 		out = append(out, r)

@@ -244,6 +244,9 @@ type MarginRow struct {
 	GrossMargin      wire.Money `json:"grossMargin"`
 	MarginPercent    float64    `json:"marginPercent"`
 	UncostedQuantity int64      `json:"uncostedQuantity"`
+	// LotCostQuantity is units costed from their lots; the rest at
+	// standard cost.
+	LotCostQuantity int64 `json:"lotCostQuantity"`
 }
 
 // MarginReport is GET /reports/margin?groupBy=&from=&to=&siteId=.
@@ -251,7 +254,7 @@ type MarginReport struct {
 	GroupBy   string      `json:"groupBy"`
 	From      string      `json:"from,omitempty"`
 	To        string      `json:"to,omitempty"`
-	CostBasis string      `json:"costBasis"` // "standard"
+	CostBasis string      `json:"costBasis"` // lot, standard or mixed
 	Note      string      `json:"note"`
 	Rows      []MarginRow `json:"rows"`
 	Totals    MarginRow   `json:"totals"`
