@@ -142,10 +142,12 @@ func (s *Store) CreateSubscription(ctx context.Context, sub Subscription) error 
 		return string(b)
 	}
 	err := s.writeTx(ctx, func(ctx context.Context) error {
+		// Inside the transaction: no batch can apply (and reload the
+		// cache) between this commit and the invalidation.
+		s.subs.invalidate()
 		return s.exec(ctx, insertSubscription, sub.ID, sub.Owner, sub.URL, sub.Secret, enc(sub.AlertTypes), enc(sub.Sites),
 			enc(sub.Cities), enc(sub.Machines), enc(sub.Products), sub.IncludeClosed, ms(sub.CreatedAt))
 	})
-	s.subs.invalidate()
 	if err != nil {
 		return fmt.Errorf("create subscription: %w", err)
 	}
@@ -202,6 +204,7 @@ func (s *Store) Subscription(ctx context.Context, id string) (Subscription, erro
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	var n int64
 	err := s.writeTx(ctx, func(ctx context.Context) error {
+		s.subs.invalidate() // see CreateSubscription
 		res, err := s.execStmt(ctx, deleteSubscription, ms(s.now()), id)
 		if err != nil {
 			return err
@@ -209,7 +212,6 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 		n, err = res.RowsAffected()
 		return err
 	})
-	s.subs.invalidate()
 	if err != nil {
 		return fmt.Errorf("delete subscription %s: %w", id, err)
 	}
