@@ -243,6 +243,7 @@ func DefaultIngestConfig() IngestConfig {
 		TelemetrySummaryEvery: tc.SummaryEvery,
 		Now:                   time.Now,
 		DEX:                   audit.DefaultConfig(),
+		FoodSafetyWindow:      lot.DefaultConfig().FoodSafetyWindow,
 	}
 }
 
@@ -261,6 +262,9 @@ func (c IngestConfig) Validate() error {
 	}
 	if err := c.telemetry().Validate(); err != nil {
 		return err
+	}
+	if c.FoodSafetyWindow < 0 {
+		return fmt.Errorf("food-safety window must not be negative")
 	}
 	if err := c.DEX.Validate(); err != nil {
 		return err

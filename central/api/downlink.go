@@ -189,6 +189,9 @@ type productChange struct {
 	CasePack      *int64          `json:"casePack"`
 	Name          *string         `json:"name"`
 	Quantity      json.RawMessage `json:"quantity"`
+	// Perishable marks the product perishable at the site (its lots go on
+	// hold in a temperature lockout).
+	Perishable *bool `json:"perishable"`
 }
 
 func checkCount(field string, v *int64, limit int64) error {
@@ -203,8 +206,8 @@ func (c *productChange) validate() error {
 		return web.Errorf(http.StatusBadRequest, "STOCK_OWNED_BY_SITE", "quantity",
 			"quantity cannot be set from central: the site owns its stock counts; record restocks and counts at the site")
 	}
-	if c.Price == nil && c.LowStockLimit == nil && c.ParLevel == nil && c.CasePack == nil && c.Name == nil {
-		return web.Invalid("", "nothing to change: give price, lowStockLimit, parLevel, casePack or name")
+	if c.Price == nil && c.LowStockLimit == nil && c.ParLevel == nil && c.CasePack == nil && c.Name == nil && c.Perishable == nil {
+		return web.Invalid("", "nothing to change: give price, lowStockLimit, parLevel, casePack, perishable or name")
 	}
 	if c.Price != nil && (*c.Price < 0 || *c.Price > wire.MaxPriceCents) {
 		return web.Invalid("price", "price %s: must be between 0 and 1000000", *c.Price)
@@ -242,6 +245,9 @@ func (c *productChange) apply(pc *envelope.ProductConfig) {
 	}
 	if c.Name != nil {
 		pc.Name = c.Name
+	}
+	if c.Perishable != nil {
+		pc.Perishable = c.Perishable
 	}
 }
 
@@ -281,13 +287,15 @@ func (s *server) putCatalogProduct(w http.ResponseWriter, r *http.Request) error
 		Name     *string     `json:"name"`
 		Price    *wire.Money `json:"price"`
 		CasePack *int64      `json:"casePack"`
+		// Perishable is the product's perishable flag (lots).
+		Perishable *bool `json:"perishable"`
 	}
 	if err := web.Decode(w, r, &body, MaxBody); err != nil {
 		return err
 	}
-	c := productChange{Name: body.Name, Price: body.Price, CasePack: body.CasePack}
-	if c.Name == nil && c.Price == nil && c.CasePack == nil {
-		return web.Invalid("", "nothing to change: give name, price or casePack")
+	c := productChange{Name: body.Name, Price: body.Price, CasePack: body.CasePack, Perishable: body.Perishable}
+	if c.Name == nil && c.Price == nil && c.CasePack == nil && c.Perishable == nil {
+		return web.Invalid("", "nothing to change: give name, price, casePack or perishable")
 	}
 	if err := c.validate(); err != nil {
 		return err

@@ -167,6 +167,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"POST /inventory/bulk-update":     {A, W},
 		"POST /integration/sync":          {A, W},
 		"GET /integration/reconciliation": {A, O, W},
+		"GET /lots":                       {A, O, F, D},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

@@ -213,6 +213,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.Float64Var(&cfg.Ingest.AmountTolerance, "amount-tolerance", cfg.Ingest.AmountTolerance, "allowed relative difference between a sale's amount and price × quantity (plus one cent)")
 	f.DurationVar(&cfg.Ingest.MaxClockSkew, "max-clock-skew", cfg.Ingest.MaxClockSkew, "how far in the future an event timestamp may be")
 	f.Int64Var(&cfg.Ingest.DEX.AlertThreshold, "dex-alert-threshold-cents", cfg.Ingest.DEX.AlertThreshold, "unreported value (cents) in a DEX reconciliation that raises DEX_UNREPORTED_SALES")
+	f.DurationVar(&cfg.Ingest.FoodSafetyWindow, "food-safety-window", cfg.Ingest.FoodSafetyWindow, "how long a machine may stay above its temperature limit before its perishable lots go on hold (TEMPERATURE_LOCKOUT)")
 	f.DurationVar(&clockOffset, "clock-offset", 0, "TEST AID for fault injection (make torture), never for production: shift the site's clock (event checks, recorded times, tokens, alerts) by this much, e.g. -2h; also VENDSYNC_CLOCK_OFFSET")
 	return withConfigFile(cmd)
 }

@@ -401,6 +401,16 @@ func CheckStore(t testing.TB, db *sql.DB, loc *time.Location) {
 	if n := Count(t, db, `SELECT COUNT(*) FROM sales_events s LEFT JOIN outbox o ON o.seq = s.seq WHERE o.kind IS NOT 'sale'`); n != 0 {
 		t.Fatalf("%d sales have no sale event at their outbox seq", n)
 	}
+	CheckLots(t, db)
+}
+
+// CheckLots checks every slot holds exactly the units of its lots (edge/lot).
+func CheckLots(t testing.TB, db *sql.DB) {
+	t.Helper()
+	if n := Count(t, db, `SELECT COUNT(*) FROM machine_inventory i
+		WHERE i.quantity <> (SELECT COALESCE(SUM(l.quantity), 0) FROM lots l WHERE l.machine_id = i.machine_id AND l.product_id = i.product_id)`); n != 0 {
+		t.Fatalf("%d slots whose quantity is not the sum of their lots", n)
+	}
 }
 
 // CheckOutbox checks the outbox holds exactly seq 1..last_seq.

@@ -138,6 +138,7 @@ func TestSell_FEFOAcrossLots(t *testing.T) {
 			for _, q := range got {
 				sum += q
 			}
+			edgetest.CheckLots(t, s.DB())
 			if got, want := s.Stock("M1", "CHIPS"), sum; got != want {
 				t.Fatalf("slot holds %d, lots %d", got, want)
 			}
@@ -217,6 +218,7 @@ func TestSell_OnlyExpiredStockIsRecordedAndFlagged(t *testing.T) {
 	if got := s.Stock("M1", "CHIPS"); got != 0 {
 		t.Fatalf("stock %d", got)
 	}
+	edgetest.CheckStore(t, s.DB(), s.Node.Store.Site.Loc)
 }
 
 func TestLockout_AfterWindowAndRelease(t *testing.T) {
@@ -292,6 +294,7 @@ func TestLockout_AfterWindowAndRelease(t *testing.T) {
 		t.Fatalf("%d audit rows", got)
 	}
 	do(t, s, "POST", "/machines/M1/lots/release", map[string]any{"action": "BURN"}, http.StatusBadRequest)
+	edgetest.CheckStore(t, s.DB(), s.Node.Store.Site.Loc)
 }
 
 func TestRestock_WithoutLotInfoKeepsOneUnknownLot(t *testing.T) {

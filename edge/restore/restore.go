@@ -105,6 +105,7 @@ const (
 	insertState = `INSERT INTO machine_state (machine_id) VALUES (?)`
 	insertSlot  = `INSERT INTO machine_inventory (machine_id, product_id, price_cents, quantity, expiry_date, low_stock_limit, par_level, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	insertLot   = `INSERT INTO lots (machine_id, product_id, expiry_date, quantity, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?5)`
 	insertFault = `INSERT INTO fault_events (fault_id, machine_id, fault_type, description, status, event_time, reported_at, updated_at, resolved_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertAlert = `INSERT INTO alerts (alert_id, machine_id, product_id, alert_type, status, detail, created_at)
@@ -162,6 +163,13 @@ func fill(ctx context.Context, tx *sql.Tx, snap hqapi.SiteSnapshot, res *Result)
 			if err := exec("slot "+m.MachineID+"/"+p.ProductID, insertSlot, m.MachineID, p.ProductID, int64(p.Price), max(p.Quantity, 0),
 				expiry, max(p.LowStockLimit, 0), p.ParLevel, pat); err != nil {
 				return err
+			}
+			// The slot's units as one unknown lot (edge/lot): central's
+			// snapshot has the count and the earliest date, not the lots.
+			if p.Quantity > 0 {
+				if err := exec("lot "+m.MachineID+"/"+p.ProductID, insertLot, m.MachineID, p.ProductID, p.ExpiryDate, p.Quantity, pat); err != nil {
+					return err
+				}
 			}
 			res.Slots++
 		}

@@ -54,6 +54,9 @@ type ProductConfig struct {
 	ParLevel      *int64  `json:"parLevel,omitempty"`
 	CasePack      *int64  `json:"casePack,omitempty"`
 	Name          *string `json:"name,omitempty"`
+	// Perishable is the product's perishable flag (edge/lot: its lots go
+	// on hold in a temperature lockout).
+	Perishable *bool `json:"perishable,omitempty"`
 }
 
 // MachineConfig is central's configuration of one machine. Nil fields are
