@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/purchasing"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
@@ -84,6 +85,11 @@ type Config struct {
 	// Demand estimates depot demand for GET /reports/replenishment (nil:
 	// the read model's 28-day average daily sales).
 	Demand purchasing.DemandSource
+	// HQLog replicates central-owned writes to every node: a handler that
+	// changes central-owned state (depots, purchase orders, …) submits an
+	// entry with HQLog.Do, and its kind's handler (registered in New) applies
+	// it on every node. Nil in tests that need none.
+	HQLog *hqlog.Log
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still

@@ -66,7 +66,7 @@ func TestLedger_RandomOperationsKeepInvariants(t *testing.T) {
 	}{{LocationDepot, "d1"}, {LocationDepot, "d2"}, {LocationVan, "v1"}, {LocationVan, "v2"}}
 	types := []MovementType{MoveReceipt, MoveTransferIn, MoveTransferOut, MoveSpoilage, MoveDamaged, MoveCountAdjustment, MoveReturn, MoveExpired}
 	model := map[[3]string]int64{}
-	for i := range 600 {
+	for i := range 300 {
 		l := locs[rng.IntN(len(locs))]
 		typ := types[rng.IntN(len(types))]
 		q := int64(rng.IntN(20) + 1)
