@@ -34,6 +34,7 @@ import (
 	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
+	"github.com/vendsync/vendsync/central/webhook"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/secfile"
@@ -128,6 +129,9 @@ type Config struct {
 	// PromotionEvery is how often promotions and quota leases are
 	// reconciled (0: promotion.DefaultEvery).
 	PromotionEvery time.Duration
+	// WebhookAllowPrivate lets alert webhooks reach loopback and private
+	// addresses (refused by default: see central/webhook).
+	WebhookAllowPrivate bool
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -212,6 +216,8 @@ type Node struct {
 	// Forecast keeps the demand forecast up to date from the read model,
 	// off the ingest path (central/forecast).
 	Forecast *forecast.Job
+	// Webhooks delivers alert notifications to subscribers.
+	Webhooks *webhook.Dispatcher
 }
 
 // New validates cfg and returns an unopened node.
@@ -351,6 +357,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err = n.openPromotions(ctx, js); err != nil {
 		return err
 	}
+	n.Webhooks = webhook.New(webhook.Config{Queue: n.Store.Webhooks(), AllowPrivate: n.cfg.WebhookAllowPrivate, Logger: n.cfg.Logger})
+	if err = n.Webhooks.Open(ctx); err != nil {
+		return fmt.Errorf("start webhooks: %w", err)
+	}
 	n.HQLog = hqlog.New(hqlog.Config{JS: js, Store: n.Store, Replicas: n.cfg.Replicas, Logger: n.cfg.Logger})
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
@@ -358,6 +368,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
 		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub, HQLog: n.HQLog,
 		Promotions: n.Promotions, PokePromotions: n.PromotionDistributor.Poke,
+		WebhookAllowPrivate: n.cfg.WebhookAllowPrivate,
 	})
 	// Handlers are registered by api.New; entries are applied from here on.
 	if err = retry(ctx, n.cfg.ReadyTimeout, n.log, n.HQLog.Open); err != nil {
@@ -560,6 +571,9 @@ func (n *Node) Close() error {
 	if n.cancel != nil {
 		n.cancel()
 		errs = append(errs, n.g.Wait())
+	}
+	if n.Webhooks != nil {
+		errs = append(errs, n.Webhooks.Close())
 	}
 	if n.HQLog != nil {
 		n.HQLog.Close()

@@ -13,6 +13,7 @@ package api
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/vendsync/vendsync/central/hqauth"
 	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/promotion"
+	"github.com/vendsync/vendsync/central/purchasing"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -78,6 +80,12 @@ type Config struct {
 	// NATSUsers issues and revokes operators' NATS users behind
 	// /nats/users (nil: those routes answer 501).
 	NATSUsers NATSUsers
+	// WebhookAllowPrivate lets alert subscriptions name loopback and
+	// private addresses (tests; a receiver on the operator's network).
+	WebhookAllowPrivate bool
+	// Demand estimates depot demand for GET /reports/replenishment (nil:
+	// the read model's 28-day average daily sales).
+	Demand purchasing.DemandSource
 	// HQLog replicates central-owned writes to every node: a handler that
 	// changes central-owned state (depots, purchase orders, …) submits an
 	// entry with HQLog.Do, and its kind's handler (registered in New) applies
@@ -209,6 +217,7 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.promoReportHandlers() {
 		handlers[k] = h
 	}
+	maps.Copy(handlers, s.purchasingHandlers()) // suppliers, orders, webhooks, stock value reports
 	for k, h := range s.inventoryHandlers() {
 		handlers[k] = h
 	}

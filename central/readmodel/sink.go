@@ -195,8 +195,11 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 			v := ms(*d.ClosedAt)
 			closed = &v
 		}
-		return k.s.exec(ctx, upsertAlert, site, d.AlertID, d.MachineID, d.ProductID, d.Type,
-			d.Status, d.Detail, ms(d.OpenedAt), closed, seq, at)
+		if err := k.s.exec(ctx, upsertAlert, site, d.AlertID, d.MachineID, d.ProductID, d.Type,
+			d.Status, d.Detail, ms(d.OpenedAt), closed, seq, at); err != nil {
+			return err
+		}
+		return k.notifyAlert(ctx, site, d)
 	case *envelope.Telemetry:
 		return k.s.exec(ctx, upsertTelemetry, site, d.MachineID, d.Temperature, d.PowerStatus,
 			d.DoorStatus, seq, at)

@@ -82,6 +82,8 @@ type Store struct {
 	multi map[multiKey]*sql.Stmt
 
 	fresh freshTable // every site's freshness, maintained as it changes
+
+	subs subCache // alert subscriptions, read on every applied alert
 }
 
 // Open opens (creating and migrating if needed) the read model at path.

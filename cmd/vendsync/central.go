@@ -154,6 +154,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 	f.StringVar(&cfg.FleetCAFile, "fleet-ca", "", "the fleet CA (certificate and key, 0600) from 'vendsync central fleet-ca', the same for every node: needed by a cluster node's first start")
 	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")
 	f.IntVar(&cfg.RateLimits.LockoutAfter, "lockout-after", cfg.RateLimits.LockoutAfter, "wrong secrets in a row that lock an HQ client id out of POST /auth/token (0: never)")
+	f.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", false, "let alert webhooks reach loopback and private addresses (refused by default against SSRF)")
 	f.DurationVar(&cfg.RateLimits.LockoutFor, "lockout-for", cfg.RateLimits.LockoutFor, "how long a locked-out client id is refused")
 	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
 	return withConfigFile(cmd)

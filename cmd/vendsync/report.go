@@ -26,6 +26,7 @@ rows as CSV or JSON to stdout or --out.`,
 	}
 	cmd.AddCommand(newReportPeriodCmd("daily"), newReportPeriodCmd("monthly"), newReportExportCmd(), newReportDEXCmd("reconciliation"), newReportDEXCmd("cash"))
 	cmd.AddCommand(newReportDemandForecastCmd())
+	cmd.AddCommand(newReportStockCmds()...)
 	return cmd
 }
 
