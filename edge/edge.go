@@ -27,6 +27,7 @@ import (
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
@@ -113,6 +114,9 @@ type Config struct {
 	BinaryVersion string
 
 	Logger zerolog.Logger
+
+	// Payments configures the payments ledger's gateway (edge/payment).
+	Payments PaymentsConfig
 }
 
 // DefaultConfig returns the defaults for a site in dir.
@@ -365,6 +369,8 @@ type Node struct {
 	Faults    *fault.Rules
 	// Audit takes DEX files, visits and cash collections.
 	Audit *audit.Rules
+	// Payments is the payments ledger.
+	Payments *payment.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -424,7 +430,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
-		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready})
+		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready, Payments: n.Payments})
 	var httpTLS *tls.Config
 	if n.cfg.TLSCertFile != "" {
 		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
@@ -484,6 +490,9 @@ func (n *Node) openRules(ctx context.Context) error {
 		dc.MaxClockSkew = c.MaxClockSkew
 	}
 	n.Audit = audit.New(w, n.Machines, n.Stock, dc)
+	if err := n.openPayments(w); err != nil {
+		return err
+	}
 	if err := w.Open(ctx); err != nil {
 		return err
 	}
