@@ -242,7 +242,7 @@ func (r *Rules) create(t *ingest.Tx, s Sale, st gw.Status, by, reason string, wi
 		return row{}, fmt.Errorf("insert payment: %w", err)
 	}
 	cur := row{id: id, machine: s.MachineID, tx: s.TransactionID, product: s.ProductID, qty: s.Quantity, method: string(s.Method),
-		methodName: s.MethodName, amount: s.AmountCents, day: day, soldAt: s.SoldAt.UnixMilli(), createdAt: now, updatedAt: now}
+		methodName: s.MethodName, amount: s.AmountCents, status: st, day: day, soldAt: s.SoldAt.UnixMilli(), createdAt: now, updatedAt: now}
 	if s.Card != nil {
 		cur.cardRef, cur.last4 = s.Card.Reference, s.Card.Last4
 	}
