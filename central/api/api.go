@@ -129,7 +129,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}, dexRoutes...)
+}, append(dexRoutes, paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -186,6 +186,9 @@ func New(cfg Config) http.Handler {
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
 	}
 	for k, h := range s.dexHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.paymentHandlers() {
 		handlers[k] = h
 	}
 	guard := s.live

@@ -133,6 +133,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /nats/users/{key}":            {A},
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
+		"GET /reports/payments":               {A, F},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)
