@@ -448,6 +448,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.g.Go(func() error { return n.sweep(bg) })
 	n.g.Go(func() error { return n.watchAuth(bg) })
+	n.g.Go(func() error {
+		return n.Audit.RunRecheck(bg, func(err error) { n.log.Error().Err(err).Msg("dex recheck") },
+			func(k int) { n.log.Info().Int("revised", k).Msg("late sales: reconciliations revised") })
+	})
 	if n.cfg.Retention.Telemetry > 0 || n.cfg.Retention.Audit > 0 {
 		n.g.Go(func() error { return n.prune(bg, now) })
 	}
