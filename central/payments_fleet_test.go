@@ -48,6 +48,11 @@ func TestFleet_PaymentTotalsPerMethodPerDay(t *testing.T) {
 		return e
 	}
 	machine, ops := edgeClient(auth.RoleMachine, vm), edgeClient(auth.RoleOps, "")
+	// GATEWAY sales need the site online: wait for its link first.
+	testkit.Eventually(t, syncTimeout, "the site to connect to central", func() bool {
+		st, err := ops.Sync(ctx)
+		return err == nil && st.Uplink.Connected
+	})
 
 	// P00 costs 1.00, P01 2.00 (fleet.StartSite).
 	now := time.Now().UTC()
