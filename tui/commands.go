@@ -238,6 +238,9 @@ func (d deps) exportKits(p PickList) tea.Cmd {
 // driver confirmed is never lost, and it is sent with the same movementId
 // until the edge has answered it (so it is applied exactly once).
 func (d deps) submit(r Restock, replaces string) tea.Cmd {
+	if d.route != nil && r.VanID == "" && len(r.Items) > 0 {
+		r.VanID = d.route.VanID // the units come from the driver's van
+	}
 	site := r.SiteID
 	log := d.log.With().Str("site", site).Str("machine", r.MachineID).Str("movement", r.MovementID).Logger()
 	return func() tea.Msg {

@@ -249,3 +249,16 @@ func TestRouteFile(t *testing.T) {
 }
 
 var _ = http.StatusOK
+
+func TestRouteFile_KeepsTheVan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "route.json")
+	f := RouteFile{Driver: "Asha", Central: "http://127.0.0.1:9080", HQ: client.Credentials{ClientID: "a", ClientSecret: "b"}, VanID: "VAN1",
+		Sites: []RouteSite{{SiteID: "s1", EdgeURL: "http://127.0.0.1:8080", Creds: client.Credentials{ClientID: "hqd_1", ClientSecret: "x"}}}}
+	if err := WriteRouteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadRouteFile(path)
+	if err != nil || got.VanID != "VAN1" {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+}

@@ -26,6 +26,10 @@ type RouteFile struct {
 	CAPEM   string             `json:"caPem,omitempty"`
 	HQ      client.Credentials `json:"hq"`
 	Sites   []RouteSite        `json:"sites"`
+	// VanID is the driver's van (optional): every restock the app sends
+	// names it, so central deducts the van's units when the restock
+	// reaches it.
+	VanID string `json:"vanId,omitempty"`
 }
 
 // RouteSite is one site of a route file.

@@ -59,6 +59,8 @@ type Event struct {
 type StockCount struct {
 	MachineID, ProductID string
 	After                int64
+	// Movement is the stock event that carried the count; nil for a sale's.
+	Movement *envelope.StockMovement
 }
 
 // Decode validates f, decodes each of its events once and buckets its
@@ -118,7 +120,7 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 		if json.Unmarshal(data, &d) != nil || d.MachineID == "" || d.ProductID == "" {
 			return nil
 		}
-		return &StockCount{MachineID: d.MachineID, ProductID: d.ProductID, After: d.After}
+		return &StockCount{MachineID: d.MachineID, ProductID: d.ProductID, After: d.After, Movement: &d}
 	case envelope.KindFault:
 		var d envelope.Fault
 		if json.Unmarshal(data, &d) != nil || d.FaultID == 0 {

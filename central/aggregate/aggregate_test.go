@@ -61,13 +61,15 @@ func TestDecode_FactsPerKind(t *testing.T) {
 	if b.Loc.String() != "Europe/Paris" {
 		t.Fatalf("loc = %v", b.Loc)
 	}
-	want := []any{sale("t1", "m1", "p1", 100, nil), nil, StockCount{"m1", "p1", 9}, nil, nil, envelope.Machine{MachineID: "m1", Status: "ACTIVE"}}
+	want := []any{sale("t1", "m1", "p1", 100, nil), nil, StockCount{"m1", "p1", 9, nil}, nil, nil, envelope.Machine{MachineID: "m1", Status: "ACTIVE"}}
 	deref := func(v any) any {
 		switch f := v.(type) {
 		case *envelope.Sale:
 			return *f
 		case *StockCount:
-			return *f
+			c := *f
+			c.Movement = nil // the stock event itself, checked by TestDecode_StockEventKeepsMovement
+			return c
 		case *envelope.Machine:
 			return *f
 		}
@@ -136,8 +138,8 @@ func TestFacts_NewestSaleCountPerProduct(t *testing.T) {
 	))
 	got := Facts(b, []bool{true, true, true, true, false, true})
 	want := []Fact{
-		{Seq: 3, Time: t0, Data: &StockCount{"m1", "p1", 4}},
-		{Seq: 2, Time: t0, Data: &StockCount{"m1", "p2", 7}}, // 5 is not new
+		{Seq: 3, Time: t0, Data: &StockCount{"m1", "p1", 4, nil}},
+		{Seq: 2, Time: t0, Data: &StockCount{"m1", "p2", 7, nil}}, // 5 is not new
 		{Seq: 6, Time: t0, Data: &envelope.Telemetry{MachineID: "m1", PowerStatus: "ON"}},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -210,5 +212,17 @@ func TestDeltas_SaleCountsInEveryRow(t *testing.T) {
 	}
 	if _, ok := d.Scopes[Scope{"s1", "Paris"}]; !ok || len(d.Scopes) != 1 {
 		t.Fatalf("scopes = %v", d.Scopes)
+	}
+}
+
+func TestDecode_StockEventKeepsMovement(t *testing.T) {
+	mv := envelope.StockMovement{MovementID: "v1:1", MachineID: "m1", ProductID: "p1", Reason: "RESTOCK", Delta: 3, After: 9, By: "d", VanID: "van1"}
+	b := decode(t, frame(t, "UTC", 1, event(t, "s1", 1, envelope.KindStock, t0, mv)))
+	c, ok := b.Events[0].Fact.(*StockCount)
+	if !ok || c.Movement == nil {
+		t.Fatalf("fact = %#v, want a stock count with its movement", b.Events[0].Fact)
+	}
+	if got, want := *c.Movement, mv; got != want {
+		t.Fatalf("movement = %+v, want %+v", got, want)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -76,6 +77,11 @@ type Config struct {
 	// NATSUsers issues and revokes operators' NATS users behind
 	// /nats/users (nil: those routes answer 501).
 	NATSUsers NATSUsers
+	// HQLog replicates central-owned writes to every node: a handler that
+	// changes central-owned state (depots, purchase orders, …) submits an
+	// entry with HQLog.Do, and its kind's handler (registered in New) applies
+	// it on every node. Nil in tests that need none.
+	HQLog *hqlog.Log
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
@@ -129,7 +135,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}, append(dexRoutes, paymentRoutes...)...)
+}, append(append(dexRoutes, inventoryRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -186,6 +192,9 @@ func New(cfg Config) http.Handler {
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
 	}
 	for k, h := range s.dexHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.inventoryHandlers() {
 		handlers[k] = h
 	}
 	for k, h := range s.paymentHandlers() {

@@ -97,6 +97,8 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		O = auth.RoleOps
 		F = auth.RoleFinance
 		D = auth.RoleDriver
+		W = auth.RoleWarehouse
+		P = auth.RoleProcurement
 	)
 	want := map[string][]auth.Role{
 		"POST /auth/token":                    nil,
@@ -134,6 +136,21 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
 		"GET /reports/payments":               {A, F},
+		// inventory (issue 11)
+		"GET /depots":                     {A, O, F, W, P, D},
+		"POST /depots":                    {A, W},
+		"GET /vans":                       {A, O, F, W, P, D},
+		"POST /vans":                      {A, W},
+		"GET /skus":                       {A, O, F, W, P, D},
+		"POST /skus":                      {A, W},
+		"GET /inventory/stock":            {A, O, F, W, P, D},
+		"GET /stock-movements":            {A, O, F, W, P},
+		"GET /reports/stock-movement":     {A, O, F, W, P},
+		"GET /transfers":                  {A, O, F, W, P, D},
+		"POST /transfers":                 {A, W, D},
+		"POST /inventory/bulk-update":     {A, W},
+		"POST /integration/sync":          {A, W},
+		"GET /integration/reconciliation": {A, O, W},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

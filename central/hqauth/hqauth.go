@@ -56,7 +56,7 @@ var (
 
 // Roles lists the roles an HQ client may have. MACHINE is not one of them:
 // machines authenticate at their site.
-var Roles = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance, auth.RoleDriver}
+var Roles = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance, auth.RoleDriver, auth.RoleWarehouse, auth.RoleProcurement}
 
 // Client is an HQ client as listed; it never carries the secret or its hash.
 type Client struct {
@@ -249,7 +249,7 @@ func (s *Store) Signer(ttl time.Duration) (*auth.Signer, error) {
 func ParseRole(s string) (auth.Role, error) {
 	r := auth.Role(strings.ToUpper(strings.TrimSpace(s)))
 	if !slices.Contains(Roles, r) {
-		return "", fmt.Errorf("%w: role %q: must be one of ADMIN, OPS, FINANCE, DRIVER", ErrInvalid, s)
+		return "", fmt.Errorf("%w: role %q: must be one of ADMIN, OPS, FINANCE, DRIVER, WAREHOUSE, PROCUREMENT", ErrInvalid, s)
 	}
 	return r, nil
 }
@@ -262,6 +262,10 @@ func idPrefix(r auth.Role) string {
 		return "hqops"
 	case auth.RoleFinance:
 		return "hqfin"
+	case auth.RoleWarehouse:
+		return "hqwhs"
+	case auth.RoleProcurement:
+		return "hqpro"
 	default:
 		return "hqdrv"
 	}
@@ -291,7 +295,7 @@ func (s *Store) AddDriver(ctx context.Context, name string, sites []string) (cli
 
 func (s *Store) addClient(ctx context.Context, role auth.Role, name string, sites []string) (Client, string, error) {
 	if !slices.Contains(Roles, role) {
-		return Client{}, "", fmt.Errorf("add client: %w: role %q: must be one of ADMIN, OPS, FINANCE, DRIVER", ErrInvalid, role)
+		return Client{}, "", fmt.Errorf("add client: %w: role %q: must be one of ADMIN, OPS, FINANCE, DRIVER, WAREHOUSE, PROCUREMENT", ErrInvalid, role)
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 128 {

@@ -177,7 +177,10 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 		return k.s.exec(ctx, upsertInventory, site, d.MachineID, d.ProductID, d.Name, d.PriceCents,
 			d.Quantity, d.ExpiryDate, d.LowStockLimit, d.ParLevel, d.CasePack, seq, seq, at)
 	case *aggregate.StockCount:
-		return k.s.exec(ctx, upsertStock, site, d.MachineID, d.ProductID, d.After, seq, at)
+		if err := k.s.exec(ctx, upsertStock, site, d.MachineID, d.ProductID, d.After, seq, at); err != nil {
+			return err
+		}
+		return k.ledgerFromEvent(ctx, site, f, d)
 	case *envelope.Fault:
 		var resolved *int64
 		if d.ResolvedAt != nil {

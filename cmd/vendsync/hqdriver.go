@@ -18,11 +18,12 @@ func newHQCmd() *cobra.Command {
 	driver := &cobra.Command{Use: "driver", Short: "Restock drivers: one credential file for a whole day over many sites"}
 	driver.AddCommand(newHQDriverAddCmd())
 	cmd.AddCommand(driver)
+	cmd.AddCommand(newHQInventoryCmds()...)
 	return cmd
 }
 
 func newHQDriverAddCmd() *cobra.Command {
-	var base, creds, sites, out string
+	var base, creds, sites, out, van string
 	var edges []string
 	cmd := &cobra.Command{
 		Use:   "add NAME --sites a,b,c --edge a=URL … --out FILE",
@@ -103,7 +104,7 @@ site registry.`,
 			if err != nil {
 				return fmt.Errorf("add driver: %w", err)
 			}
-			rf := tui.RouteFile{Driver: d.Name, Central: base, CAPEM: string(caPEM)}
+			rf := tui.RouteFile{Driver: d.Name, Central: base, CAPEM: string(caPEM), VanID: van}
 			rf.HQ.ClientID, rf.HQ.ClientSecret = d.ClientID, d.ClientSecret
 			for _, s := range d.Sites {
 				rs := tui.RouteSite{SiteID: s.SiteID, EdgeURL: urls[s.SiteID], Lat: pos[s.SiteID].Lat, Lng: pos[s.SiteID].Lng}
@@ -124,5 +125,6 @@ site registry.`,
 	cmd.Flags().StringVar(&sites, "sites", "", "the route's site ids, comma separated (SITE or SITE=EDGE_URL)")
 	cmd.Flags().StringArrayVar(&edges, "edge", nil, "a site's edge URL, SITE=https://host:port (repeat per site)")
 	cmd.Flags().StringVar(&out, "out", "", "the route file to write (0600)")
+	cmd.Flags().StringVar(&van, "van", "", "the driver's van (vendsync hq van add): restocks name it and central deducts it")
 	return cmd
 }

@@ -127,7 +127,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
 	{Method: "GET", Pattern: "/audit", Roles: admin},
 	{Method: "GET", Pattern: "/sync", Roles: manage},
-}, append(dexRoutes, paymentRoutes...)...)
+}, append(append(dexRoutes, movementRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -169,6 +169,7 @@ func New(cfg Config) http.Handler {
 	for k, h := range s.dexHandlers() {
 		handlers[k] = h
 	}
+	handlers["GET /stock-movements"] = s.stockMovements
 	for k, h := range s.paymentHandlers() {
 		handlers[k] = h
 	}

@@ -32,7 +32,7 @@ func TestRBAC_Matrix(t *testing.T) {
 		t.Fatalf("POST /events/faults: %d %s", r.Status, r.Body)
 	}
 	tokens := map[auth.Role]string{}
-	for _, role := range auth.Roles {
+	for _, role := range auth.EdgeRoles {
 		m := ""
 		if role == auth.RoleMachine {
 			m = "M1"
@@ -67,7 +67,7 @@ func TestRBAC_Matrix(t *testing.T) {
 		if rt.Roles == nil {
 			continue
 		}
-		for _, role := range auth.Roles {
+		for _, role := range auth.EdgeRoles {
 			allowed := slices.Contains(rt.Roles, role)
 			t.Run(rt.Method+" "+rt.Pattern+" as "+string(role), func(t *testing.T) {
 				r := s.Do(rt.Method, path, tokens[role], body)

@@ -27,6 +27,9 @@ type RestockIn struct {
 	SiteID      string        `json:"siteId,omitempty"`
 	PerformedAt string        `json:"performedAt,omitempty"`
 	Items       []RestockItem `json:"items"`
+	// VanID, when given, is the driver's van the added units came from:
+	// central deducts them from the van when the restock reaches it.
+	VanID string `json:"vanId,omitempty"`
 }
 
 // RestockItem is what a driver did to one product of the machine. Removals
@@ -116,6 +119,11 @@ func (r *Rules) checkRestock(machineID string, in RestockIn) (visit, error) {
 	if len(in.Items) > MaxRestockItems {
 		return v, errs.Invalidf("items", "items holds %d products; at most %d per restock", len(in.Items), MaxRestockItems)
 	}
+	if in.VanID != "" {
+		if err := check.ID("vanId", in.VanID); err != nil {
+			return v, err
+		}
+	}
 	seen := map[string]bool{}
 	for i, it := range in.Items {
 		f := func(name string) string { return fmt.Sprintf("items[%d].%s", i, name) }
@@ -144,10 +152,16 @@ func (r *Rules) checkRestock(machineID string, in RestockIn) (visit, error) {
 		I []RestockItem
 		S string `json:",omitempty"`
 		P string `json:",omitempty"`
-	}{machineID, in.Items, in.SiteID, in.PerformedAt})
+		V string `json:",omitempty"`
+	}{machineID, in.Items, in.SiteID, in.PerformedAt, in.VanID})
 	h := sha256.Sum256(b)
 	v.hash = h[:]
 	return v, nil
+}
+
+func vanOf(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 func val(p *int64) int64 {
@@ -184,8 +198,8 @@ const (
 		WHERE movement_id = ? ORDER BY line`
 	// soldSince is the units of a product a machine sold after a time.
 	soldSince      = `SELECT COALESCE(SUM(quantity), 0) FROM sales_events WHERE machine_id = ? AND product_id = ? AND event_time > ?`
-	insertMovement = `INSERT INTO stock_movements (movement_id, line, machine_id, product_id, reason, delta, after, performed_by, performed_at, body_hash, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertMovement = `INSERT INTO stock_movements (movement_id, line, machine_id, product_id, reason, delta, after, performed_by, performed_at, body_hash, seq, van_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // findRestock answers a movement id seen before: the same body is a replay,
@@ -313,13 +327,17 @@ func (r *Rules) restock(t *ingest.Tx, machineID string, in RestockIn, v visit, b
 		for _, l := range p.lines {
 			line++
 			mvID := fmt.Sprintf("%s:%d", in.MovementID, line)
+			var van any // only added units come from the van
+			if l.reason == ReasonRestock && in.VanID != "" {
+				van = in.VanID
+			}
 			seq, err := t.Emit(envelope.KindStock, v.at, envelope.StockMovement{MovementID: mvID, MachineID: machineID, ProductID: product,
-				Reason: l.reason, Delta: l.delta, After: l.after, By: by})
+				Reason: l.reason, Delta: l.delta, After: l.after, By: by, VanID: vanOf(van)})
 			if err != nil {
 				return RestockResult{}, err
 			}
 			if _, err := t.Exec(r.insertMovement, in.MovementID, line, machineID, product, l.reason, l.delta, l.after,
-				by, v.at.UnixMilli(), hash, seq); err != nil {
+				by, v.at.UnixMilli(), hash, seq, van); err != nil {
 				return RestockResult{}, fmt.Errorf("insert stock movement: %w", err)
 			}
 			res.Lines = append(res.Lines, StockLine{Line: line, ProductID: product, Reason: l.reason, Delta: l.delta, After: l.after, Sequence: seq})

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -162,6 +163,9 @@ type Client struct {
 // MACHINE client's machine must be registered at the site: otherwise it
 // returns an error wrapping ErrNotFound.
 func (s *Store) AddClient(ctx context.Context, role auth.Role, machineID, name string) (Client, string, error) {
+	if !slices.Contains(auth.EdgeRoles, role) {
+		return Client{}, "", fmt.Errorf("role: a site issues %v, not %s (an HQ role)", auth.EdgeRoles, role)
+	}
 	if role == auth.RoleMachine && machineID == "" {
 		return Client{}, "", errors.New("machine: a MACHINE client must be bound to a machine id")
 	}

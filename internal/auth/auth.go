@@ -32,10 +32,19 @@ const (
 	RoleOps     Role = "OPS"
 	RoleFinance Role = "FINANCE"
 	RoleAdmin   Role = "ADMIN"
+	// RoleWarehouse runs depots and vans: receipts, transfers, bulk
+	// updates, channel syncs (issue 11).
+	RoleWarehouse Role = "WAREHOUSE"
+	// RoleProcurement runs suppliers and purchase orders (issue 11).
+	RoleProcurement Role = "PROCUREMENT"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin}
+var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin, RoleWarehouse, RoleProcurement}
+
+// EdgeRoles lists the roles a site issues: WAREHOUSE and PROCUREMENT work
+// on central's depots, vans and purchase orders only.
+var EdgeRoles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin}
 
 // ParseRole accepts a role name in any case.
 func ParseRole(s string) (Role, error) {
@@ -45,7 +54,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("role %q: must be one of MACHINE, DRIVER, OPS, FINANCE, ADMIN", s)
+	return "", fmt.Errorf("role %q: must be one of MACHINE, DRIVER, OPS, FINANCE, ADMIN, WAREHOUSE, PROCUREMENT", s)
 }
 
 // Claims are what a token asserts.

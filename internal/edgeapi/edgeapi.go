@@ -362,6 +362,9 @@ type Restock struct {
 	SiteID      string        `json:"siteId,omitempty"`
 	PerformedAt string        `json:"performedAt,omitempty"`
 	Items       []RestockItem `json:"items"`
+	// VanID is the driver's van the added units came from (optional):
+	// central deducts them from the van when the restock reaches it.
+	VanID string `json:"vanId,omitempty"`
 }
 
 // StockLine is one stock movement a restock made.

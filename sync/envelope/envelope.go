@@ -155,6 +155,9 @@ type StockMovement struct {
 	Delta      int64  `json:"delta"`
 	After      int64  `json:"after"`
 	By         string `json:"by"`
+	// VanID names the driver's van the units of a RESTOCK came from;
+	// central deducts them from the van once per event. "" for none.
+	VanID string `json:"vanId,omitempty"`
 }
 
 // Fault is the data of a KindFault event.
