@@ -198,6 +198,12 @@ func Accepts(machineID string, accepted []string, name string, method wire.Payme
 // payment for a cash, card or mobile sale, or the capture of the GATEWAY
 // payment Charge prepared. by is who posted the sale.
 func (r *Rules) Paid(t *ingest.Tx, s Sale, by string) error {
+	if s.Method != wire.Gateway {
+		// The sale is new (Paid runs after its insert), and only Charge
+		// writes a payment before its sale: no lookup on the hot path.
+		_, err := r.create(t, s, gw.Captured, by, "taken by the machine", true)
+		return err
+	}
 	cur, err := scan(t.QueryRow(r.find, s.MachineID, s.TransactionID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -288,9 +294,11 @@ func (r *Rules) record(t *ingest.Tx, cur *row, from, to gw.Status, amount int64,
 		}
 		seq = n
 	}
-	var n int64
-	if err := t.QueryRow(r.lastN, cur.id).Scan(&n); err != nil {
-		return fmt.Errorf("payment history: %w", err)
+	var n int64 // the first change of a new payment is its first row
+	if from != "" {
+		if err := t.QueryRow(r.lastN, cur.id).Scan(&n); err != nil {
+			return fmt.Errorf("payment history: %w", err)
+		}
 	}
 	if _, err := t.Exec(r.insertHist, cur.id, n+1, nullable(string(from)), string(to), amount, reason, ref, by, t.Now().UnixMilli(), seq); err != nil {
 		return fmt.Errorf("payment history: %w", err)
