@@ -25,7 +25,7 @@ all: lint test build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vendsync
 
-test:
+test: tools
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint:
@@ -33,7 +33,7 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-demo: build
+demo: build tools
 	$(BIN) demo --duration $(DURATION) $(DEMO_ARGS)
 
 bench:
@@ -103,3 +103,11 @@ forecast-backtest:
 	$(GO) test -count=1 -run Backtest -v ./central/forecast/ | grep -E '^\s+backtest_test.go:[0-9]+: (\||days)'
 forecast-bench:
 	$(GO) test -run '^$$' -bench DailyRun -benchtime=1x -timeout 60m ./central/forecast/
+# Stripe's own mock server, the payment gateway of the tests and the demo
+# (internal/stripemock finds it in ./bin). Pinned; keep in step with
+# stripemock.Module.
+STRIPE_MOCK ?= github.com/stripe/stripe-mock@v0.203.0
+.PHONY: tools
+tools: bin/stripe-mock
+bin/stripe-mock:
+	GOBIN=$(CURDIR)/bin $(GO) install $(STRIPE_MOCK)

@@ -29,6 +29,7 @@ import (
 	"github.com/vendsync/vendsync/edge/lease"
 	"github.com/vendsync/vendsync/edge/lot"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
@@ -116,6 +117,9 @@ type Config struct {
 	BinaryVersion string
 
 	Logger zerolog.Logger
+
+	// Payments configures the payments ledger's gateway (edge/payment).
+	Payments PaymentsConfig
 }
 
 // DefaultConfig returns the defaults for a site in dir.
@@ -380,6 +384,8 @@ type Node struct {
 	Promotions *promotion.Rules
 	// Leases are the site's shares of fleet-wide promotion quotas.
 	Leases *lease.Rules
+	// Payments is the payments ledger.
+	Payments *payment.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -439,7 +445,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit, Promotions: n.Promotions,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
-		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready})
+		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready, Payments: n.Payments})
 	var httpTLS *tls.Config
 	if n.cfg.TLSCertFile != "" {
 		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
@@ -516,6 +522,9 @@ func (n *Node) openRules(ctx context.Context) error {
 	n.Audit = audit.New(w, n.Machines, n.Stock, dc)
 	n.Leases = lease.New(w)
 	n.Promotions.UseLeases(n.Leases)
+	if err := n.openPayments(w); err != nil {
+		return err
+	}
 	if err := w.Open(ctx); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func decodeDEX(kind envelope.Kind, data json.RawMessage) any {
 		}
 		return &d
 	}
-	return nil
+	return decodePayment(kind, data)
 }
 
 // LotUse is the quantity a sale left in one lot (from envelope.Sale.Lots):

@@ -151,7 +151,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
 	{Method: "GET", Pattern: "/reports/demand-forecast", Roles: forecastRoles},
-}, append(append(dexRoutes, inventoryRoutes...), promoRoutes...)...)
+}, append(append(append(dexRoutes, inventoryRoutes...), promoRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -222,6 +222,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	for k, h := range s.promoHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.paymentHandlers() {
 		handlers[k] = h
 	}
 	guard := s.live

@@ -154,6 +154,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"GET /reports/valuation":                    {A, F, auth.RoleProcurement},
 		"GET /reports/margin":                       {A, F},
 		"GET /reports/shrink":                       {A, F, O, auth.RoleWarehouse},
+		"GET /reports/payments":                     {A, F},
 		// inventory (issue 11)
 		"GET /depots":                     {A, O, F, W, P, D},
 		"POST /depots":                    {A, W},

@@ -15,6 +15,7 @@ import (
 	"github.com/vendsync/vendsync/edge/dex/audit"
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
@@ -70,6 +71,8 @@ type Config struct {
 	// Promotions serves /promotions and /reports/promotions (nil: those
 	// endpoints answer 503).
 	Promotions *promotion.Rules
+	// Payments is the payments ledger (nil: its endpoints answer 503).
+	Payments *payment.Rules
 }
 
 // Uplink is the state of the site's link to central.
@@ -128,7 +131,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
 	{Method: "GET", Pattern: "/audit", Roles: admin},
 	{Method: "GET", Pattern: "/sync", Roles: manage},
-}, append(dexRoutes, movementRoutes...)...)
+}, append(append(dexRoutes, movementRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -175,6 +178,9 @@ func New(cfg Config) http.Handler {
 	}
 	handlers["GET /stock-movements"] = s.stockMovements
 	for k, h := range s.promotionHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.paymentHandlers() {
 		handlers[k] = h
 	}
 	guard := func(h http.Handler) http.Handler {

@@ -174,6 +174,10 @@ func TestSale_Basket(t *testing.T) {
 	if got, want := s.Stock("M1", "P2")*1000+s.Stock("M1", "P3"), int64(97*1000+98); got != want {
 		t.Fatalf("stock %d, want %d", got, want)
 	}
+	if got := edgetest.Count(t, s.DB(), `SELECT COUNT(*) * 10000 + SUM(amount_cents) FROM payments
+		WHERE transaction_id IN ('basket-1#1', 'basket-1#2') AND method = 'CASH' AND status = 'CAPTURED'`); got != 2*10000+740 {
+		t.Fatalf("payments of the basket's lines: %d, want 2 captured lines worth 740", got)
+	}
 	// A replay answers the first answer again; another body under the id is a conflict.
 	r = s.Do("POST", "/events/sales", tok, body)
 	var again edgeapi.SaleResult
@@ -369,5 +373,38 @@ func TestPromotions_RolesAndOrigins(t *testing.T) {
 	s.Do("GET", "/promotions", s.AdminToken(), nil).Decode(t, &list)
 	if len(list.Promotions) != 1 {
 		t.Fatalf("after delete %+v", list)
+	}
+}
+
+// TestSale_BasketPaymentMethods: a basket is paid by a method the machine
+// takes (M1 takes CARD and CASH), like a one-product sale; an unknown
+// method is a 400, GATEWAY (charged per product) is refused for a basket.
+func TestSale_BasketPaymentMethods(t *testing.T) {
+	s := promoSite(t)
+	tok := s.AdminToken()
+	for _, tc := range []struct {
+		method string
+		status int
+		code   string
+	}{
+		{"BITCOIN", http.StatusBadRequest, "VALIDATION_FAILED"},
+		{"MOBILE", http.StatusUnprocessableEntity, "PAYMENT_METHOD_NOT_ACCEPTED"},
+		{"GATEWAY", http.StatusBadRequest, "VALIDATION_FAILED"},
+	} {
+		body := basketSale(s, "b-"+tc.method, "4.00", "P2", 1, "P3", 1)
+		body["paymentMethod"] = tc.method
+		if tc.method == "GATEWAY" {
+			body["paymentToken"] = "pm_card_visa"
+		}
+		r := s.Do("POST", "/events/sales", tok, body)
+		if r.Status != tc.status {
+			t.Fatalf("%s basket: %d %s, want %d", tc.method, r.Status, r.Body, tc.status)
+		}
+		if e := r.Error(t); e.Code != tc.code || e.Field != "paymentMethod" {
+			t.Fatalf("%s basket: error %+v, want %s on paymentMethod", tc.method, e, tc.code)
+		}
+	}
+	if n := edgetest.Count(t, s.DB(), `SELECT COUNT(*) FROM sales_events`); n != 0 {
+		t.Fatalf("%d sales recorded by refused baskets", n)
 	}
 }

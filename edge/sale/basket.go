@@ -10,6 +10,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/check"
 	"github.com/vendsync/vendsync/edge/ingest"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/internal/errs"
@@ -350,6 +351,9 @@ func (r *Rules) recordBasket(t *ingest.Tx, s *sale) (Result, error) {
 			}
 			reject = r.settle(s, res, nil)
 		}
+		if reject == nil {
+			reject = payment.Accepts(m.ID, m.PaymentMethods, s.in.PaymentMethod, s.method)
+		}
 	}
 	if reject != nil {
 		if prev, ok, err := r.findBasket(t, s, first); err != nil || ok {
@@ -382,6 +386,13 @@ func (r *Rules) recordBasket(t *ingest.Tx, s *sale) (Result, error) {
 		}
 		if i == 0 {
 			firstSeq = seq
+		}
+		// Each line is a sale of its own in the payments ledger too, so a
+		// line can be refunded (and its units put back) on its own.
+		ls := *s
+		ls.in.TransactionID, ls.in.ProductID, ls.qty, ls.amount = ids[i], l.productID, l.qty, amount
+		if err := r.paid(t, &ls); err != nil {
+			return Result{}, err
 		}
 		after := max(0, slots[i].Qty-l.qty)
 		taken, err := r.stock.SellLots(t, slots[i], l.qty, ids[i])

@@ -22,8 +22,10 @@ import (
 	"github.com/vendsync/vendsync/edge/check"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/stock"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
@@ -74,6 +76,10 @@ type In struct {
 	ListAmount *wire.Money `json:"listAmount,omitempty"`
 	Discount   *wire.Money `json:"discount,omitempty"`
 	Promotions []string    `json:"promotions,omitempty"`
+	// Card is a card terminal's approval (reference, last 4 digits at most).
+	Card *edgeapi.CardPayment `json:"card"`
+	// PaymentToken is the gateway's payment-method token of a GATEWAY sale.
+	PaymentToken string `json:"paymentToken"`
 }
 
 // Result is the answer to an accepted sale; a replay gets the same one.
@@ -113,6 +119,8 @@ type Rules struct {
 	promos *promotion.Rules // nil: no promotions (basket.go)
 
 	insertLine, replayLines, replayPromos *ingest.Stmt
+	// payments is the payments ledger (SetPayments; nil: none kept).
+	payments *payment.Rules
 }
 
 // New returns the sale rules on w (before w.Open). It returns an error for
@@ -140,6 +148,8 @@ type sale struct {
 
 	lines  []line  // the basket form (basket.go), nil for one product
 	priced *priced // what promotions made of the sale, nil without promotions
+	// method is the payment method the sale's paymentMethod belongs to.
+	method wire.PaymentMethod
 }
 
 // checkSale validates the parts of a sale that need no store state.
@@ -195,7 +205,7 @@ func (r *Rules) checkSale(in In, now time.Time) (sale, error) {
 	if in.hasPromoFields() {
 		s.hash = promoHash(s.hash, in)
 	}
-	return s, nil
+	return s, r.checkPayment(&s)
 }
 
 func hash(tx, m, p string, qty, amount int64, pay string, at time.Time) []byte {
@@ -232,6 +242,9 @@ func (r *Rules) Record(ctx context.Context, in In, idemKey, machineScope string)
 	if err := machine.CheckScope(machineScope, s.in.MachineID); err != nil {
 		return Result{}, err
 	}
+	if err := r.charge(ctx, &s); err != nil {
+		return Result{}, err
+	}
 	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
 }
 
@@ -248,6 +261,9 @@ func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) 
 		s, err := r.checkSale(in, now)
 		if err == nil {
 			err = machine.CheckScope(machineScope, in.MachineID)
+		}
+		if err == nil {
+			err = oneByOne(&s)
 		}
 		if err != nil {
 			e, _ := errs.As(err)
@@ -301,6 +317,9 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 			reject = r.priceSale(t, s, slot.Price)
 		}
 	}
+	if reject == nil {
+		reject = payment.Accepts(m.ID, m.PaymentMethods, s.in.PaymentMethod, s.method)
+	}
 	if reject != nil {
 		// A replay of a sale accepted earlier still answers with its first
 		// result, even if the machine has since changed.
@@ -317,6 +336,9 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	if n, _ := res.RowsAffected(); n == 0 {
 		prev, _, err := r.findSale(t, s)
 		return prev, err
+	}
+	if err := r.paid(t, s); err != nil {
+		return Result{}, err
 	}
 	loc := m.Location()
 	locKey := loc.Key()
