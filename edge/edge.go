@@ -27,6 +27,7 @@ import (
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/order"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
@@ -113,6 +114,13 @@ type Config struct {
 	BinaryVersion string
 
 	Logger zerolog.Logger
+
+	// OrderManualAccept makes every pre-order wait for the operator's
+	// accept or reject (no auto-accept).
+	OrderManualAccept bool
+	// OrderFreshCount is how recently a product's count must have changed
+	// for a pre-order of it to be auto-accepted (0: an hour).
+	OrderFreshCount time.Duration
 }
 
 // DefaultConfig returns the defaults for a site in dir.
@@ -365,6 +373,8 @@ type Node struct {
 	Faults    *fault.Rules
 	// Audit takes DEX files, visits and cash collections.
 	Audit *audit.Rules
+	// Orders runs pre-orders placed at central.
+	Orders *order.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -422,7 +432,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if now == nil {
 		now = time.Now
 	}
-	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit,
+	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit, Orders: n.Orders,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
 		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready})
 	var httpTLS *tls.Config
@@ -484,6 +494,9 @@ func (n *Node) openRules(ctx context.Context) error {
 		dc.MaxClockSkew = c.MaxClockSkew
 	}
 	n.Audit = audit.New(w, n.Machines, n.Stock, dc)
+	if n.Orders, err = order.New(w, n.Store.DB, n.Stock, n.Sales, n.orderConfig()); err != nil {
+		return err
+	}
 	if err := w.Open(ctx); err != nil {
 		return err
 	}

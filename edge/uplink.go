@@ -218,6 +218,8 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 		}
 		log.Info().Str("client", ids[0]).Bool("revoked", c.Revoked).Msg("downlink: driver credential applied")
 		return nil
+	case envelope.DownlinkOrder, envelope.DownlinkOrderKey:
+		err = n.applyOrderDownlink(ctx, kind, value, by)
 	}
 	if errs.Rejected(err) {
 		e, _ := errs.As(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/vendsync/vendsync/edge/dex/audit"
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/order"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
@@ -66,6 +67,8 @@ type Config struct {
 	// Limiter rate-limits POST /auth/token and writes and locks out a
 	// client id after repeated wrong secrets (nil: no limits).
 	Limiter *web.Limiter
+	// Orders runs pre-orders (nil: those endpoints answer 503).
+	Orders *order.Rules
 }
 
 // Uplink is the state of the site's link to central.
@@ -124,7 +127,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
 	{Method: "GET", Pattern: "/audit", Roles: admin},
 	{Method: "GET", Pattern: "/sync", Roles: manage},
-}, dexRoutes...)
+}, append(dexRoutes, orderRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -164,6 +167,9 @@ func New(cfg Config) http.Handler {
 		"GET /sync":                           s.syncState,
 	}
 	for k, h := range s.dexHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.orderHandlers() {
 		handlers[k] = h
 	}
 	guard := func(h http.Handler) http.Handler {

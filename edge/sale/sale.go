@@ -92,6 +92,9 @@ type Rules struct {
 	cfg      Config
 
 	insert, find *ingest.Stmt
+
+	// reserved holds units back for pre-orders (SetReservations; nil: none).
+	reserved Reservations
 }
 
 // New returns the sale rules on w (before w.Open). It returns an error for
@@ -114,6 +117,8 @@ type sale struct {
 	qty    int64
 	amount int64
 	hash   []byte
+	// prepaid: a pre-order's pickup (RecordPrepaid), paid at central.
+	prepaid bool
 }
 
 // checkSale validates the parts of a sale that need no store state.
@@ -251,8 +256,11 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 		slot = r.stock.Slot(s.in.MachineID, s.in.ProductID)
 		if slot == nil {
 			reject = errs.Errorf(errs.Unprocessable, "UNKNOWN_PRODUCT", "productId", "product %q is not stocked in machine %q", s.in.ProductID, s.in.MachineID)
-		} else {
+		} else if !s.prepaid {
 			reject = r.checkAmount(s, slot.Price)
+			if reject == nil {
+				reject = r.checkReserved(s, slot)
+			}
 		}
 	}
 	if reject != nil {

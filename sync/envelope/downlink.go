@@ -79,6 +79,8 @@ func ParseDownlinkKey(key string) (kind string, ids []string, err error) {
 		return parts[0], parts[1:], nil
 	case len(parts) == 2 && (parts[0] == DownlinkMachine || parts[0] == DownlinkFault || parts[0] == DownlinkDriver):
 		return parts[0], parts[1:], nil
+	case len(parts) == 2 && (parts[0] == DownlinkOrder || parts[0] == DownlinkOrderKey):
+		return parts[0], parts[1:], nil
 	}
 	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product>, machine.<machine>, fault.<id> or driver.<clientId>", key)
 }
