@@ -25,7 +25,7 @@ all: lint test build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vendsync
 
-test:
+test: tools
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint:
@@ -95,3 +95,12 @@ package:
 	$(GO) run ./cmd/vendsync central install --dry-run --binary /usr/bin/vendsync --dir /var/lib/vendsync/central > dist/stage/vendsync-central.service
 	PKG_ARCH=$(PKG_ARCH) PKG_VERSION=$(PKG_VERSION) $(NFPM) package --config scripts/package/nfpm.yaml --packager deb --target $(PKGDIR)/
 	@ls -l $(PKGDIR)/*.deb
+
+# Stripe's own mock server, the payment gateway of the tests and the demo
+# (internal/stripemock finds it in ./bin). Pinned; keep in step with
+# stripemock.Module.
+STRIPE_MOCK ?= github.com/stripe/stripe-mock@v0.203.0
+.PHONY: tools
+tools: bin/stripe-mock
+bin/stripe-mock:
+	GOBIN=$(CURDIR)/bin $(GO) install $(STRIPE_MOCK)
