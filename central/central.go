@@ -30,6 +30,7 @@ import (
 	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/liveness"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/dirlock"
@@ -122,6 +123,9 @@ type Config struct {
 	// is refused if the fleet (or this node) already has another CA.
 	FleetCAFile string
 	Logger      zerolog.Logger
+	// PromotionEvery is how often promotions and quota leases are
+	// reconciled (0: promotion.DefaultEvery).
+	PromotionEvery time.Duration
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -196,6 +200,11 @@ type Node struct {
 	cancel  context.CancelFunc
 	g       *errgroup.Group
 	lock    *dirlock.Lock // keeps a second process off cfg.Dir
+
+	// Promotions is the shared promotions store; PromotionDistributor
+	// sends promotions and quota leases down to the sites.
+	Promotions           *promotion.Store
+	PromotionDistributor *promotion.Distributor
 }
 
 // New validates cfg and returns an unopened node.
@@ -328,11 +337,15 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.Liveness = nil
 		return fmt.Errorf("start liveness: %w", err)
 	}
+	if err = n.openPromotions(ctx, js); err != nil {
+		return err
+	}
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
 		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub,
+		Promotions: n.Promotions, PokePromotions: n.PromotionDistributor.Poke,
 	})
 	n.Dashboard, err = dashboard.New(dashboard.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
@@ -521,6 +534,9 @@ func (n *Node) Close() error {
 	}
 	if n.Liveness != nil {
 		errs = append(errs, n.Liveness.Close())
+	}
+	if n.PromotionDistributor != nil {
+		errs = append(errs, n.PromotionDistributor.Close())
 	}
 	if n.cancel != nil {
 		n.cancel()

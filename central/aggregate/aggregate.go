@@ -138,6 +138,9 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 		}
 		return &d
 	}
+	if d := decodeLease(kind, data); d != nil {
+		return d
+	}
 	return decodeDEX(kind, data)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
@@ -76,6 +77,12 @@ type Config struct {
 	// NATSUsers issues and revokes operators' NATS users behind
 	// /nats/users (nil: those routes answer 501).
 	NATSUsers NATSUsers
+	// Promotions is the shared promotions store behind /promotions (nil:
+	// those routes answer 501; menus then show list prices).
+	Promotions *promotion.Store
+	// PokePromotions asks the promotion distributor for a pass now (nil:
+	// it runs on its own schedule).
+	PokePromotions func()
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
@@ -129,7 +136,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}, dexRoutes...)
+}, append(dexRoutes, promoRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -186,6 +193,9 @@ func New(cfg Config) http.Handler {
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
 	}
 	for k, h := range s.dexHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.promoHandlers() {
 		handlers[k] = h
 	}
 	guard := s.live

@@ -201,6 +201,9 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 	if ok, err := k.upsertDEX(ctx, site, f); ok {
 		return err
 	}
+	if ok, err := k.upsertLease(ctx, site, f); ok {
+		return err
+	}
 	return fmt.Errorf("no table for %T", f.Data)
 }
 
