@@ -34,6 +34,7 @@ import (
 	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/dirlock"
+	"github.com/vendsync/vendsync/internal/payment"
 	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
@@ -126,6 +127,14 @@ type Config struct {
 	// PromotionEvery is how often promotions and quota leases are
 	// reconciled (0: promotion.DefaultEvery).
 	PromotionEvery time.Duration
+	// Payments is the gateway pre-orders are paid and refunded through
+	// (nil: the node takes no orders).
+	Payments payment.Provider
+	// OrderReadyIn and OrderWindow are a pre-order's estimated preparation
+	// time and how long after it it may be picked up (0: 5m and 2h);
+	// RefundEvery is how often orders closed without a pickup are
+	// refunded (0: 30s).
+	OrderReadyIn, OrderWindow, RefundEvery time.Duration
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -340,12 +349,17 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err = n.openPromotions(ctx, js); err != nil {
 		return err
 	}
+	orders, err := n.orderSettings(ctx)
+	if err != nil {
+		return err
+	}
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
 		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub,
 		Promotions: n.Promotions, PokePromotions: n.PromotionDistributor.Poke,
+		Orders: orders,
 	})
 	n.Dashboard, err = dashboard.New(dashboard.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
@@ -374,6 +388,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
 	srv, ln := n.srv, n.ln
 	n.g.Go(func() error { return web.Serve(srv, ln) })
+	if orders.Payments != nil {
+		n.g.Go(func() error { return n.refundLoop(bg, orders) })
+	}
 	n.log.Info().Str("http", n.ln.Addr().String()).Str("leaf", n.Hub.LeafURL()).Msg("central node started")
 	return nil
 }

@@ -141,6 +141,9 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 	if d := decodeLease(kind, data); d != nil {
 		return d
 	}
+	if d := decodeOrder(kind, data); d != nil {
+		return d
+	}
 	return decodeDEX(kind, data)
 }
 

@@ -83,6 +83,8 @@ type Config struct {
 	// PokePromotions asks the promotion distributor for a pass now (nil:
 	// it runs on its own schedule).
 	PokePromotions func()
+	// Orders takes pre-orders (payments, pickup-token key, timings).
+	Orders OrderSettings
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
@@ -136,7 +138,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}, append(dexRoutes, promoRoutes...)...)
+}, append(append(dexRoutes, promoRoutes...), orderRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -193,6 +195,9 @@ func New(cfg Config) http.Handler {
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
 	}
 	for k, h := range s.dexHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.orderHandlers() {
 		handlers[k] = h
 	}
 	for k, h := range s.promoHandlers() {

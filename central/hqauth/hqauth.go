@@ -259,6 +259,8 @@ func idPrefix(r auth.Role) string {
 		return "hqops"
 	case auth.RoleFinance:
 		return "hqfin"
+	case auth.RoleCustomer:
+		return "cust"
 	default:
 		return "hqdrv"
 	}
@@ -277,7 +279,7 @@ func (s *Store) AddClient(ctx context.Context, role auth.Role, name string) (cli
 }
 
 func (s *Store) addClient(ctx context.Context, role auth.Role, name string) (Client, string, error) {
-	if !slices.Contains(Roles, role) {
+	if !slices.Contains(Roles, role) && role != auth.RoleCustomer {
 		return Client{}, "", fmt.Errorf("add client: %w: role %q: must be one of ADMIN, OPS, FINANCE, DRIVER", ErrInvalid, role)
 	}
 	name = strings.TrimSpace(name)

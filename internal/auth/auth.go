@@ -32,6 +32,10 @@ const (
 	RoleOps     Role = "OPS"
 	RoleFinance Role = "FINANCE"
 	RoleAdmin   Role = "ADMIN"
+	// RoleCustomer is a shopper of central's customer API (pre-orders):
+	// it sees only its own orders. Its client id is the customer's opaque
+	// token; no personal data is kept.
+	RoleCustomer Role = "CUSTOMER"
 )
 
 // Roles lists every role.
