@@ -15,6 +15,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -144,6 +145,8 @@ type server struct {
 	cfg  Config
 	log  zerolog.Logger
 	auth *web.Authenticator
+	// orderKeySent holds the sites this server has sent the order key.
+	orderKeySent sync.Map
 }
 
 // New returns the API's handler, instrumented with cfg.Metrics. Store,

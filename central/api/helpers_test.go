@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func newCentral(t *testing.T) *central {
 	srv := httptest.NewServer(h2)
 	t.Cleanup(srv.Close)
 	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, JS: js, Sites: reg, tokens: map[auth.Role]string{}}
-	for _, role := range hqauth.Roles {
+	for _, role := range append(slices.Clone(hqauth.Roles), auth.RoleCustomer) {
 		c.tokens[role] = c.login(role)
 	}
 	return c

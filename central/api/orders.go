@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nuid"
@@ -95,9 +94,6 @@ func (s *server) orderHandlers() map[string]web.Handler {
 	}
 }
 
-// keySent remembers the sites this process has sent central's order key.
-var keySent sync.Map
-
 // newCustomer is POST /customers: a new anonymous customer (rate-limited
 // per address like token requests).
 func (s *server) newCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -121,9 +117,6 @@ func (s *server) newCustomer(w http.ResponseWriter, r *http.Request) error {
 // its site and answers 201 with the pickup code and QR code.
 func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) error {
 	os := s.cfg.Orders.withDefaults()
-	if os.Payments == nil || os.Key == nil {
-		return web.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "", "this node takes no orders: no payment gateway or order key")
-	}
 	var in hqapi.NewOrder
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
@@ -139,6 +132,9 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(in.PromotionCode) > 64 {
 		return web.Invalid("promotionCode", "promotionCode: at most 64 characters")
+	}
+	if os.Payments == nil || os.Key == nil {
+		return web.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "", "this node takes no orders: no payment gateway or order key")
 	}
 	method := in.PaymentMethod
 	if method == "" {
@@ -267,7 +263,7 @@ func paymentError(err error) error {
 // sendOrder writes the order to its site's downlink, with central's order
 // key first if this process has not sent it to the site yet.
 func (s *server) sendOrder(ctx context.Context, os OrderSettings, o readmodel.Order) error {
-	if _, sent := keySent.Load(o.Site); !sent {
+	if _, sent := s.orderKeySent.Load(o.Site); !sent {
 		b, err := json.Marshal(envelope.OrderKey{PublicKey: os.Key.Public().(ed25519.PublicKey)})
 		if err != nil {
 			return err
@@ -275,7 +271,7 @@ func (s *server) sendOrder(ctx context.Context, os OrderSettings, o readmodel.Or
 		if _, err := s.cfg.Publisher.Put(ctx, o.Site, envelope.OrderKeyKey, b); err != nil {
 			return err
 		}
-		keySent.Store(o.Site, true)
+		s.orderKeySent.Store(o.Site, true)
 	}
 	b, err := json.Marshal(downlinkOf(o, false))
 	if err != nil {

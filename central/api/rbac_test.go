@@ -82,6 +82,8 @@ func TestRBAC_Matrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// POST /customers is public (anyone may become a customer) and
+	// customers are not listed: no HQ client may appear.
 	if len(after) != len(before) {
 		t.Fatalf("clients: %d before, %d after", len(before), len(after))
 	}
@@ -97,6 +99,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		O = auth.RoleOps
 		F = auth.RoleFinance
 		D = auth.RoleDriver
+		C = auth.RoleCustomer
 	)
 	want := map[string][]auth.Role{
 		"POST /auth/token":                    nil,
@@ -133,6 +136,20 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"DELETE /nats/users/{key}":            {A},
 		"GET /reports/reconciliation":         {A, F},
 		"GET /reports/cash":                   {A, F},
+		"GET /promotions":                     {A, O, F, D},
+		"GET /promotions/{id}":                {A, O, F, D},
+		"POST /promotions":                    {A, O},
+		"PUT /promotions/{id}":                {A, O},
+		"DELETE /promotions/{id}":             {A, O},
+		"GET /sites/nearest":                  {A, O, F, D, C},
+		"GET /sites/{siteId}/menu":            {A, O, F, D, C},
+		"POST /customers":                     nil,
+		"POST /orders":                        {C},
+		"GET /orders":                         {C, A, O, F},
+		"GET /orders/{id}":                    {C, A, O, F},
+		"GET /orders/{id}/events":             {C, A, O, F},
+		"GET /orders/{id}/qr":                 {C},
+		"POST /orders/{id}/cancel":            {C},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

@@ -391,7 +391,8 @@ func conflict(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
 }
 
-// List returns every client, revoked ones included, oldest first.
+// List returns every HQ client, revoked ones included, oldest first;
+// customers (role CUSTOMER) are not listed.
 func (s *Store) List(ctx context.Context) ([]Client, error) {
 	kl, err := s.kv.ListKeysFiltered(ctx, clientPrefix+">")
 	if err != nil {
@@ -412,6 +413,9 @@ func (s *Store) List(ctx context.Context) ([]Client, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("list clients: %w", err)
+		}
+		if r.Role == auth.RoleCustomer {
+			continue // customers are not HQ staff (see AddCustomer)
 		}
 		out = append(out, r.client(id))
 	}

@@ -39,7 +39,7 @@ const (
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin}
+var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin, RoleCustomer}
 
 // ParseRole accepts a role name in any case.
 func ParseRole(s string) (Role, error) {
@@ -49,7 +49,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("role %q: must be one of MACHINE, DRIVER, OPS, FINANCE, ADMIN", s)
+	return "", fmt.Errorf("role %q: must be one of MACHINE, DRIVER, OPS, FINANCE, ADMIN, CUSTOMER", s)
 }
 
 // Claims are what a token asserts.
