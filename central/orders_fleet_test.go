@@ -15,6 +15,7 @@ import (
 
 	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/edge/order"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/client"
 	"github.com/vendsync/vendsync/internal/hqapi"
@@ -84,13 +85,15 @@ func (f orderFleet) edgeAs(t *testing.T, role auth.Role, machine string) *client
 func (f orderFleet) waitStatus(t *testing.T, id, status string) hqapi.Order {
 	t.Helper()
 	var o hqapi.Order
-	testkit.CheckFor(t, 30*time.Second, func() error {
+	testkit.CheckFor(t, syncTimeout, func() error {
 		var err error
 		if o, err = f.customer.Order(context.Background(), id); err != nil {
 			return err
 		}
 		if o.Status != status {
-			return fmt.Errorf("order %s is %s (%s), want %s", id, o.Status, o.Reason, status)
+			at, _ := f.site.Node.Orders.List(context.Background(), order.Filter{})
+			st, _ := f.site.Node.Store.OutboxStats(context.Background(), time.Now())
+			return fmt.Errorf("order %s is %s (%s), want %s; at the site: %+v; outbox %+v", id, o.Status, o.Reason, status, at, st)
 		}
 		return nil
 	})
