@@ -3,8 +3,8 @@ package central_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,9 +30,12 @@ import (
 // orderFleet is a central node taking orders (paid through stripe-mock)
 // and one site behind a cuttable link, with a customer signed up.
 type orderFleet struct {
-	c        *central.Node
-	site     *fleet.Site
-	link     interface{ Cut(); Restore(string) }
+	c    *central.Node
+	site *fleet.Site
+	link interface {
+		Cut()
+		Restore(string)
+	}
 	customer *client.HQ
 	creds    client.Credentials
 	admin    *client.HQ
