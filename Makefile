@@ -33,7 +33,7 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-demo: build
+demo: build tools
 	$(BIN) demo --duration $(DURATION) $(DEMO_ARGS)
 
 bench:

@@ -28,6 +28,7 @@ import (
 	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/order"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
@@ -121,6 +122,8 @@ type Config struct {
 	// OrderFreshCount is how recently a product's count must have changed
 	// for a pre-order of it to be auto-accepted (0: an hour).
 	OrderFreshCount time.Duration
+	// Payments configures the payments ledger's gateway (edge/payment).
+	Payments PaymentsConfig
 }
 
 // DefaultConfig returns the defaults for a site in dir.
@@ -375,6 +378,8 @@ type Node struct {
 	Audit *audit.Rules
 	// Orders runs pre-orders placed at central.
 	Orders *order.Rules
+	// Payments is the payments ledger.
+	Payments *payment.Rules
 }
 
 // New validates cfg and returns an unopened node.
@@ -434,7 +439,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit, Orders: n.Orders,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
-		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready})
+		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready, Payments: n.Payments})
 	var httpTLS *tls.Config
 	if n.cfg.TLSCertFile != "" {
 		if httpTLS, err = tlsca.ServerConfig(n.cfg.TLSCertFile, n.cfg.TLSKeyFile); err != nil {
@@ -452,6 +457,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.g.Go(func() error { return web.Serve(srv, ln) })
 	n.g.Go(func() error { return n.sweep(bg) })
 	n.g.Go(func() error { return n.watchAuth(bg) })
+	n.g.Go(func() error {
+		return n.Audit.RunRecheck(bg, func(err error) { n.log.Error().Err(err).Msg("dex recheck") },
+			func(k int) { n.log.Info().Int("revised", k).Msg("late sales: reconciliations revised") })
+	})
 	if n.cfg.Retention.Telemetry > 0 || n.cfg.Retention.Audit > 0 {
 		n.g.Go(func() error { return n.prune(bg, now) })
 	}
@@ -494,6 +503,9 @@ func (n *Node) openRules(ctx context.Context) error {
 		dc.MaxClockSkew = c.MaxClockSkew
 	}
 	n.Audit = audit.New(w, n.Machines, n.Stock, dc)
+	if err := n.openPayments(w); err != nil {
+		return err
+	}
 	if n.Orders, err = order.New(w, n.Store.DB, n.Stock, n.Sales, n.orderConfig()); err != nil {
 		return err
 	}

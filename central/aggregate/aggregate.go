@@ -153,7 +153,8 @@ type Fact struct {
 	Seq  uint64
 	Time time.Time
 	// Data is *envelope.Machine, *envelope.Inventory, *StockCount,
-	// *envelope.Fault, *envelope.Alert or *envelope.Telemetry.
+	// *envelope.Fault, *envelope.Alert, *envelope.Telemetry, a DEX fact
+	// or *envelope.Payment.
 	Data any
 }
 

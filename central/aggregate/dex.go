@@ -30,5 +30,5 @@ func decodeDEX(kind envelope.Kind, data json.RawMessage) any {
 		}
 		return &d
 	}
-	return nil
+	return decodePayment(kind, data)
 }

@@ -139,7 +139,7 @@ var Routes = append([]Route{
 	{Method: "POST", Pattern: "/nats/users", Roles: admin},
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
-}, append(append(dexRoutes, promoRoutes...), orderRoutes...)...)
+}, append(append(append(dexRoutes, promoRoutes...), orderRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -204,6 +204,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	for k, h := range s.promoHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.paymentHandlers() {
 		handlers[k] = h
 	}
 	guard := s.live

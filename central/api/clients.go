@@ -102,7 +102,7 @@ func (s *server) createDriver(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	id, secret, err := s.cfg.Auth.AddClient(r.Context(), auth.RoleDriver, body.Name)
+	id, secret, err := s.cfg.Auth.AddDriver(r.Context(), body.Name, body.Sites)
 	if errors.Is(err, hqauth.ErrInvalid) {
 		return web.Invalid("name", "name must be 1 to 128 characters")
 	}

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vendsync/vendsync/central/sitereg"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/hqapi"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // TestReports_DEX: the reconciliation and cash reports answer a finance
@@ -61,5 +63,84 @@ func TestReports_DEX(t *testing.T) {
 		if r.Status != http.StatusBadRequest || r.Error(t).Field != bad.field {
 			t.Fatalf("%s: %d %s, want 400 on %s", bad.path, r.Status, r.Body, bad.field)
 		}
+	}
+}
+
+// TestReports_DEXByRoute: groupBy=route folds the per-site figures into
+// each driver's route (a site on two routes counts in both, the totals
+// once), puts sites on no route under "(no route)", and leaves revoked
+// drivers out.
+func TestReports_DEXByRoute(t *testing.T) {
+	c := newCentral(t)
+	ctx := context.Background()
+	for _, id := range []string{"ra", "rb", "rc"} {
+		if _, _, err := c.Sites.Add(ctx, sitereg.Site{ID: id, City: "Testville", Timezone: "UTC"}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := t0.Add(-time.Hour)
+	for i, site := range []string{"ra", "rb", "rc"} {
+		unreported := int64(100 * (i + 1)) // ra 100, rb 200, rc 300
+		rec, _ := json.Marshal(envelope.Reconciliation{ID: 1, MachineID: "M1", From: at.Add(-time.Hour), To: at,
+			MachineCount: 1, MachineValue: unreported, UnreportedCount: 1, UnreportedValue: unreported, By: "drv"})
+		cash, _ := json.Marshal(envelope.CashCollection{CollectionID: "c1", MachineID: "M1", CollectedAt: at, AmountCents: 1000 - unreported,
+			Driver: "d", ExpectedLedger: 1000})
+		b := &envelope.Batch{V: envelope.Version, Site: site, TZ: "UTC", First: 1, Last: 2, Events: []envelope.Event{
+			{V: envelope.Version, Site: site, Seq: 1, Kind: envelope.KindReconciliation, Time: at, Data: rec},
+			{V: envelope.Version, Site: site, Seq: 2, Kind: envelope.KindCash, Time: at, Data: cash},
+		}}
+		if _, err := c.Store.Apply(ctx, uint64(i+1), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := c.Token(auth.RoleAdmin)
+	driver := func(name string, sites ...string) hqapi.NewDriver {
+		r := c.Do("POST", "/drivers", admin, hqapi.NewDriverRequest{Name: name, Sites: sites})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create driver %s: %d %s", name, r.Status, r.Body)
+		}
+		var d hqapi.NewDriver
+		r.JSON(t, &d)
+		return d
+	}
+	north := driver("North", "ra", "rb")
+	east := driver("East", "rb")
+	gone := driver("Gone", "rc")
+	if r := c.Do("DELETE", "/clients/"+gone.ClientID, admin, nil); r.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	tok := c.Token(auth.RoleFinance)
+	r := c.Do("GET", "/reports/reconciliation?groupBy=route", tok, nil)
+	var rep hqapi.ReconciliationReport
+	if r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &rep) != nil {
+		t.Fatalf("reconciliation: %d %s", r.Status, r.Body)
+	}
+	got := map[string]wire.Money{}
+	for _, row := range rep.Rows {
+		got[row.Key] = row.UnreportedValue
+	}
+	want := map[string]wire.Money{"North (" + north.ClientID + ")": 300, "East (" + east.ClientID + ")": 200, "(no route)": 300}
+	if rep.GroupBy != "route" || len(got) != len(want) || rep.Totals.UnreportedValue != 600 {
+		t.Fatalf("report = %+v, want rows %v and total 600", rep, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("row %q = %v, want %v (rows %v)", k, got[k], v, got)
+		}
+	}
+	if rep.Rows[0].UnreportedValue < rep.Rows[len(rep.Rows)-1].UnreportedValue {
+		t.Fatalf("rows not largest unreported first: %+v", rep.Rows)
+	}
+	r = c.Do("GET", "/reports/cash?groupBy=route", tok, nil)
+	var cash hqapi.CashReport
+	if r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &cash) != nil {
+		t.Fatalf("cash: %d %s", r.Status, r.Body)
+	}
+	short := map[string]wire.Money{}
+	for _, row := range cash.Rows {
+		short[row.Key] = row.OverShortLedger
+	}
+	if short["North ("+north.ClientID+")"] != -300 || short["East ("+east.ClientID+")"] != -200 || short["(no route)"] != -300 || cash.Totals.OverShortLedger != -600 {
+		t.Fatalf("cash rows = %v, totals %+v", short, cash.Totals)
 	}
 }

@@ -65,6 +65,8 @@ type Client struct {
 	Name      string     `json:"name"`
 	CreatedAt time.Time  `json:"createdAt"`
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	// Sites are a DRIVER's route: the sites it was given credentials for.
+	Sites []string `json:"sites,omitempty"`
 }
 
 // Revoked reports whether the client's credentials were revoked.
@@ -78,10 +80,11 @@ type record struct {
 	SecretHash []byte     `json:"secretHash"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+	Sites      []string   `json:"sites,omitempty"`
 }
 
 func (r record) client(id string) Client {
-	return Client{ID: id, Role: r.Role, Name: r.Name, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
+	return Client{ID: id, Role: r.Role, Name: r.Name, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt, Sites: r.Sites}
 }
 
 // Store reads and writes HQ credentials in Bucket.
@@ -271,14 +274,24 @@ func idPrefix(r auth.Role) string {
 // error wrapping ErrInvalid for a role that is not an HQ role or a name that
 // is empty or longer than 128 characters.
 func (s *Store) AddClient(ctx context.Context, role auth.Role, name string) (clientID, secret string, err error) {
-	c, secret, err := s.addClient(ctx, role, name)
+	c, secret, err := s.addClient(ctx, role, name, nil)
 	if err != nil {
 		return "", "", err
 	}
 	return c.ID, secret, nil
 }
 
-func (s *Store) addClient(ctx context.Context, role auth.Role, name string) (Client, string, error) {
+// AddDriver is AddClient for a DRIVER whose route covers sites; the route
+// is kept with the client (reports group by it).
+func (s *Store) AddDriver(ctx context.Context, name string, sites []string) (clientID, secret string, err error) {
+	c, secret, err := s.addClient(ctx, auth.RoleDriver, name, slices.Clone(sites))
+	if err != nil {
+		return "", "", err
+	}
+	return c.ID, secret, nil
+}
+
+func (s *Store) addClient(ctx context.Context, role auth.Role, name string, sites []string) (Client, string, error) {
 	if !slices.Contains(Roles, role) && role != auth.RoleCustomer {
 		return Client{}, "", fmt.Errorf("add client: %w: role %q: must be one of ADMIN, OPS, FINANCE, DRIVER", ErrInvalid, role)
 	}
@@ -287,7 +300,7 @@ func (s *Store) addClient(ctx context.Context, role auth.Role, name string) (Cli
 		return Client{}, "", fmt.Errorf("add client: %w: name must be 1 to 128 characters", ErrInvalid)
 	}
 	id, secret := auth.NewClientID(idPrefix(role)), auth.NewSecret()
-	rec := record{Role: role, Name: name, SecretHash: auth.HashSecret(secret), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	rec := record{Role: role, Name: name, SecretHash: auth.HashSecret(secret), CreatedAt: s.now().UTC().Truncate(time.Millisecond), Sites: sites}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return Client{}, "", fmt.Errorf("add client: %w", err)
@@ -457,7 +470,7 @@ func (s *Store) EnsureAdmin(ctx context.Context, path, name string) (created boo
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("admin credentials: %w", err)
 	}
-	c, secret, err := s.addClient(ctx, auth.RoleAdmin, name)
+	c, secret, err := s.addClient(ctx, auth.RoleAdmin, name, nil)
 	if err != nil {
 		return false, fmt.Errorf("admin credentials: %w", err)
 	}

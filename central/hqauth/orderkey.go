@@ -36,7 +36,7 @@ func (s *Store) OrderKey(ctx context.Context) (ed25519.PrivateKey, error) {
 // and returns its id, which is the customer's opaque token in its orders,
 // and its secret (not kept). No personal data is asked or stored.
 func (s *Store) AddCustomer(ctx context.Context) (clientID, secret string, err error) {
-	c, secret, err := s.addClient(ctx, auth.RoleCustomer, "customer")
+	c, secret, err := s.addClient(ctx, auth.RoleCustomer, "customer", nil)
 	if err != nil {
 		return "", "", err
 	}

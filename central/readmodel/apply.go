@@ -313,5 +313,8 @@ func applySales(ctx context.Context, sink Sink, b *aggregate.Batch, fresh []bool
 	if err := sink.AddTotals(ctx, aggregate.Counted(b, fresh, counts, loc)); err != nil {
 		return fmt.Errorf("upsert aggregates: %w", err)
 	}
+	if ps, ok := sink.(paymentSink); ok {
+		return ps.addPaymentSales(ctx, b.Site, sales, counts, loc)
+	}
 	return nil
 }

@@ -10,13 +10,23 @@ import (
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-// DEX reconciliations, visits and cash collections are immutable facts:
-// the first copy of an id is kept, a redelivered one changes nothing.
+// Visits and cash collections are immutable facts: the first copy of an id
+// is kept, a redelivered one changes nothing. A reconciliation is revised
+// at the site when sales arrive late inside its period: a higher revision
+// of an id replaces the row, a redelivered or older one changes nothing.
 const (
 	insertReconciliation = `INSERT INTO dex_reconciliations (site, reconciliation_id, machine_id, from_at, to_at,
 		machine_count, machine_cents, ledger_count, ledger_cents, unreported_count, unreported_cents, missing_count, missing_cents,
-		price_mismatches, test_vends, free_vends, alerted, uploaded_by, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+		price_mismatches, test_vends, free_vends, alerted, uploaded_by, seq, revision)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, reconciliation_id) DO UPDATE SET
+			machine_count = excluded.machine_count, machine_cents = excluded.machine_cents,
+			ledger_count = excluded.ledger_count, ledger_cents = excluded.ledger_cents,
+			unreported_count = excluded.unreported_count, unreported_cents = excluded.unreported_cents,
+			missing_count = excluded.missing_count, missing_cents = excluded.missing_cents,
+			price_mismatches = excluded.price_mismatches, test_vends = excluded.test_vends, free_vends = excluded.free_vends,
+			alerted = excluded.alerted, seq = excluded.seq, revision = excluded.revision
+		WHERE excluded.revision > dex_reconciliations.revision`
 	insertVisit = `INSERT INTO visits (site, visit_id, machine_id, arrived_at, left_at, driver, notes, actions, seq)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	insertCash = `INSERT INTO cash_collections (site, collection_id, machine_id, collected_at, amount_cents, currency, driver,
@@ -31,7 +41,7 @@ func (k *sqliteSink) upsertDEX(ctx context.Context, site string, f aggregate.Fac
 	case *envelope.Reconciliation:
 		return true, k.s.exec(ctx, insertReconciliation, site, d.ID, d.MachineID, ms(d.From), ms(d.To),
 			d.MachineCount, d.MachineValue, d.LedgerCount, d.LedgerValue, d.UnreportedCount, d.UnreportedValue,
-			d.MissingCount, d.MissingValue, d.PriceMismatches, d.TestVends, d.FreeVends, d.Alerted, d.By, seq)
+			d.MissingCount, d.MissingValue, d.PriceMismatches, d.TestVends, d.FreeVends, d.Alerted, d.By, seq, d.Revision)
 	case *envelope.Visit:
 		acts, err := json.Marshal(d.Actions)
 		if err != nil {

@@ -58,3 +58,37 @@ func TestApply_DEXFacts(t *testing.T) {
 		t.Fatal("groupBy route accepted")
 	}
 }
+
+// TestApply_ReconciliationRevisions: a reconciliation revised at the site
+// (late sales) replaces the stored one when its revision is higher; a
+// redelivered or older revision changes nothing.
+func TestApply_ReconciliationRevisions(t *testing.T) {
+	s := openStore(t)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	rec := func(revision, ledger, unreported int64) envelope.Reconciliation {
+		return envelope.Reconciliation{ID: 7, MachineID: "M1", FromReadID: 6, ToReadID: 7, From: at.Add(-time.Hour), To: at,
+			MachineCount: 10, MachineValue: 1000, LedgerCount: ledger, LedgerValue: ledger * 100, UnreportedCount: unreported,
+			UnreportedValue: unreported * 100, Alerted: unreported > 5, By: "drv", Revision: revision}
+	}
+	unreported := func() (n, cents int64) {
+		t.Helper()
+		if err := s.db.R.QueryRow(`SELECT unreported_count, unreported_cents FROM dex_reconciliations`).Scan(&n, &cents); err != nil {
+			t.Fatal(err)
+		}
+		return n, cents
+	}
+	mustApply(t, s, 1, mkBatch(t, "s1", "UTC", 1, ev{envelope.KindReconciliation, at, rec(0, 4, 6)}))
+	mustApply(t, s, 2, mkBatch(t, "s1", "UTC", 2, ev{envelope.KindReconciliation, at, rec(3, 9, 1)}))
+	if n, c := unreported(); n != 1 || c != 100 {
+		t.Fatalf("after revision 3: unreported %d (%d cents), want 1 (100)", n, c)
+	}
+	mustApply(t, s, 3, mkBatch(t, "s1", "UTC", 3, ev{envelope.KindReconciliation, at, rec(2, 7, 3)})) // older, late
+	mustApply(t, s, 4, mkBatch(t, "s1", "UTC", 2, ev{envelope.KindReconciliation, at, rec(3, 9, 1)})) // redelivered
+	if n, c := unreported(); n != 1 || c != 100 {
+		t.Fatalf("after an older revision and a redelivery: unreported %d (%d cents), want 1 (100)", n, c)
+	}
+	var rows int64
+	if err := s.db.R.QueryRow(`SELECT COUNT(*) FROM dex_reconciliations`).Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("%d rows (%v), want 1", rows, err)
+	}
+}

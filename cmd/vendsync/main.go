@@ -84,7 +84,7 @@ the environment, then the file, then defaults.`,
 	root.PersistentFlags().StringVar(&logs.format, "log-format", "auto", "log format: auto (console on a terminal, else JSON), json, console")
 	root.PersistentFlags().String("ca", "", "CA certificate (PEM) that https:// URLs must chain to, instead of the system's roots: central's DIR/ca.pem, or a standalone site's DIR/tls/ca.pem")
 	root.AddCommand(newVersionCmd(), newEdgeCmd(logs), newCentralCmd(logs), newSimulateCmd(logs), newDemoCmd(logs), newProvisionCmd(), newQueryCmd(), newReportCmd(), newDriverCmd(logs), newHQCmd())
-	root.AddCommand(newDoctorCmd())
+	root.AddCommand(newDoctorCmd(), newDEXCmd())
 	return root
 }
 

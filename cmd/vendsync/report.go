@@ -24,7 +24,7 @@ rows as CSV or JSON to stdout or --out.`,
 		Example: `  vendsync report daily --central http://hq:9080 --credentials hq.json --date 2025-01-10
   vendsync report export --central http://hq:9080 --credentials hq.json --from 2025-01-01 --to 2025-02-01 --out jan.csv`,
 	}
-	cmd.AddCommand(newReportPeriodCmd("daily"), newReportPeriodCmd("monthly"), newReportExportCmd())
+	cmd.AddCommand(newReportPeriodCmd("daily"), newReportPeriodCmd("monthly"), newReportExportCmd(), newReportDEXCmd("reconciliation"), newReportDEXCmd("cash"))
 	return cmd
 }
 

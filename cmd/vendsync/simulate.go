@@ -128,6 +128,8 @@ stops cleanly.`,
 	f.Float64Var(&cfg.FaultProbability, "fault-probability", cfg.FaultProbability, "chance that a purchase attempt ends in a fault report")
 	f.Float64Var(&cfg.ReplayProbability, "replay-probability", cfg.ReplayProbability, "chance per sale of also resending an accepted sale")
 	f.DurationVar(&cfg.RestockDelay, "restock-delay", cfg.RestockDelay, "time from a product going below its low-stock limit to the driver's visit")
+	f.BoolVar(&cfg.DEX, "dex", false, "keep each machine's DEX meters and upload a read at setup, at every restock visit and at the end, for the edge to reconcile")
+	f.Float64Var(&cfg.DropProbability, "drop-probability", 0, "with --dex: chance per sale that the machine counts it but never sends it (a lost event the reconciliation finds)")
 	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed gives the same traffic")
 	f.StringVar(&cfg.RunID, "run-id", "", "prefix of transaction ids (default: random, so re-runs never collide)")
 	f.DurationVar(&cfg.Duration, "duration", 0, "how long to send live traffic (0: until interrupted)")
@@ -149,6 +151,7 @@ var simulateFlags = map[string]string{
 	"MachinePrefix": "machine-prefix", "SalesPerMinute": "rate", "Timezone": "tz",
 	"TelemetryEvery": "telemetry-every", "FaultProbability": "fault-probability",
 	"ReplayProbability": "replay-probability", "RestockDelay": "restock-delay", "RunID": "run-id",
+	"DEX": "dex", "DropProbability": "drop-probability",
 	"Duration": "duration", "Backfill": "backfill", "BackfillOnly": "backfill-only",
 	"BatchSize": "batch-size", "Concurrency": "concurrency", "MaxAttempts": "max-attempts",
 	"RetryBackoff": "retry-backoff",
@@ -171,6 +174,11 @@ func printStats(w io.Writer, st simulate.Stats) {
 	row("telemetry", st.Telemetry)
 	row("faults", st.Faults)
 	row("restocks", st.Restocks)
+	if st.DEXReads > 0 {
+		row("DEX reads uploaded", st.DEXReads)
+		row("units dropped (never sent)", st.Dropped)
+		row("units unreported (found by DEX)", st.Unreported)
+	}
 	row("retries", st.Retries)
 	row("tokens", st.Tokens)
 	codes := make([]string, 0, len(st.Errors))

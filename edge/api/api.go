@@ -16,6 +16,7 @@ import (
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/order"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/edge/store"
@@ -69,6 +70,8 @@ type Config struct {
 	Limiter *web.Limiter
 	// Orders runs pre-orders (nil: those endpoints answer 503).
 	Orders *order.Rules
+	// Payments is the payments ledger (nil: its endpoints answer 503).
+	Payments *payment.Rules
 }
 
 // Uplink is the state of the site's link to central.
@@ -127,7 +130,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
 	{Method: "GET", Pattern: "/audit", Roles: admin},
 	{Method: "GET", Pattern: "/sync", Roles: manage},
-}, append(dexRoutes, orderRoutes...)...)
+}, append(append(dexRoutes, orderRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -170,6 +173,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	for k, h := range s.orderHandlers() {
+		handlers[k] = h
+	}
+	for k, h := range s.paymentHandlers() {
 		handlers[k] = h
 	}
 	guard := func(h http.Handler) http.Handler {

@@ -398,7 +398,8 @@ func TestAPI_HappyPaths(t *testing.T) {
 			body:   map[string]any{"transactionId": "tx-2", "machineId": "VM_1", "productId": "COKE", "quantity": 2, "amount": 4.41, "paymentMethod": "CARD", "timestamp": ts},
 			checks: []check{field("status", "ACCEPTED")}},
 		{name: "sale id from Idempotency-Key", method: "POST", path: "/events/sales", status: 201, headers: []string{"Idempotency-Key", "tx-3"},
-			body:   map[string]any{"machineId": "VM_1", "productId": "COKE", "quantity": 1, "amount": 2, "paymentMethod": "CASH", "timestamp": ts},
+			// VM_1 takes CARD and UPI: a CASH sale would be refused (422).
+			body:   map[string]any{"machineId": "VM_1", "productId": "COKE", "quantity": 1, "amount": 2, "paymentMethod": "UPI", "timestamp": ts},
 			checks: []check{field("transactionId", "tx-3")}},
 		{name: "batch", method: "POST", path: "/events/batch", status: 200,
 			body: map[string]any{"events": []map[string]any{

@@ -348,3 +348,78 @@ func TestCash_ExpectedFromLedgerAndDEX(t *testing.T) {
 		t.Fatalf("%d cash events, want 2", got)
 	}
 }
+
+// TestDEX_LateSalesReconciledAgain: sales that reach the edge after their
+// period was reconciled (a machine's backlog) make the recheck reconcile
+// the period again: the same id at revision 2 with the late sales in the
+// ledger, the alert closed, and the revision sent up; a second recheck
+// changes nothing.
+func TestDEX_LateSalesReconciledAgain(t *testing.T) {
+	s := newDEXSite(t)
+	ctx := context.Background()
+	m := meters()
+	if _, err := s.driver.UploadDEX(ctx, "M1", m.Read(dextest.ReadOptions{})); err != nil {
+		t.Fatal(err)
+	}
+	s.Clock.Advance(time.Minute)
+	s.sell(t, m, "on-time", "P2", 200, "CARD")
+	late := []string{}
+	for i := range 4 { // vended and counted, but the machine was cut off from the site
+		tx := fmt.Sprintf("late-%d", i)
+		late = append(late, tx)
+		m.Vend("P2", 1, 200, false)
+	}
+	soldAt := s.Now()
+	s.Clock.Advance(time.Minute)
+	second, err := s.driver.UploadDEX(ctx, "M1", m.Read(dextest.ReadOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := second.Reconciliation; rec == nil || rec.UnreportedCount != 4 || !rec.Alerted || rec.Revision != 1 {
+		t.Fatalf("reconciliation before the backlog = %+v", rec)
+	}
+	if n, err := s.Node.Audit.Recheck(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("recheck with nothing late = %d, %v; want 0", n, err)
+	}
+
+	// The machine's backlog arrives, stamped inside the reconciled period.
+	s.Clock.Advance(time.Minute)
+	for _, tx := range late {
+		_, err := s.m1.Sale(ctx, edgeapi.Sale{TransactionID: tx, MachineID: "M1", ProductID: "P2", Quantity: 1,
+			Amount: 200, PaymentMethod: "CARD", Timestamp: soldAt.UTC().Format(time.RFC3339Nano)})
+		if err != nil {
+			t.Fatalf("late sale %s: %v", tx, err)
+		}
+	}
+	if n, err := s.Node.Audit.Recheck(ctx, time.Hour); err != nil || n != 1 {
+		t.Fatalf("recheck after the backlog = %d, %v; want 1 revised", n, err)
+	}
+	list, err := s.driver.Reconciliations(ctx, edgeapi.ReconciliationQuery{MachineID: "M1"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("reconciliations = %+v, %v", list, err)
+	}
+	rec := list[0]
+	if rec.ReconciliationID != second.Reconciliation.ReconciliationID || rec.Revision != 2 || rec.LedgerCount != 5 ||
+		rec.UnreportedCount != 0 || rec.MissingCount != 0 || rec.Alerted {
+		t.Fatalf("revised reconciliation = %+v", rec)
+	}
+	if got := s.OpenAlerts("M1", ""); got != "" {
+		t.Fatalf("open alerts after the revision = %q", got)
+	}
+	if got := edgetest.Count(t, s.DB(), `SELECT COUNT(*) FROM outbox WHERE kind = 'dex_reconciliation' AND payload ->> '$.data.revision' = 2`); got != 1 {
+		t.Fatalf("%d revision-2 reconciliation events in the outbox, want 1", got)
+	}
+	if n, err := s.Node.Audit.Recheck(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("second recheck = %d, %v; want 0", n, err)
+	}
+	// Out of the window, a period is not looked at again.
+	s.Clock.Advance(2 * time.Hour)
+	_, err = s.m1.Sale(ctx, edgeapi.Sale{TransactionID: "later-still", MachineID: "M1", ProductID: "P2", Quantity: 1,
+		Amount: 200, PaymentMethod: "CARD", Timestamp: soldAt.UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Node.Audit.Recheck(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("recheck of a period out of the window = %d, %v; want 0", n, err)
+	}
+}

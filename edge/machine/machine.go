@@ -18,6 +18,7 @@ import (
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/sync/envelope"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Machine is a registered machine as the rules see it. Read it only inside
@@ -220,6 +221,9 @@ func checkPayments(pm []string) ([]string, error) {
 		p = strings.ToUpper(strings.TrimSpace(p))
 		if p == "" || len(p) > 32 {
 			return nil, errs.Invalidf("paymentMethods", "payment method %q: must be 1 to 32 characters", p)
+		}
+		if _, err := wire.ParsePaymentMethod(p); err != nil {
+			return nil, errs.Invalidf("paymentMethods", "%v", err)
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)

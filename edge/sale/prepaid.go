@@ -4,6 +4,7 @@ import (
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/stock"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/sync/wire"
 )
 
 // Reservations tells the sale rules how many units of a machine's product
@@ -40,11 +41,19 @@ func (r *Rules) checkReserved(s *sale, slot *stock.Slot) error {
 // customer paid, so it is not checked against the slot's price, and the
 // units are the order's own reservation, already released by the caller.
 // It returns the same errors as Record for a sale it refuses.
+//
+// Its payment method is PREPAID: the money was taken through the gateway
+// at central (the order's payment, refunded there if the order is not
+// picked up), so the site's payments ledger keeps no row for it and the
+// machine's accepted methods do not apply.
 func (r *Rules) RecordPrepaid(t *ingest.Tx, in In) (Result, error) {
+	name := in.PaymentMethod
+	in.PaymentMethod = string(wire.Cash) // passes the walk-up method checks, replaced below
 	s, err := r.checkSale(in, t.Now())
 	if err != nil {
 		return Result{}, err
 	}
-	s.prepaid = true
+	s.in.PaymentMethod, s.method, s.prepaid = name, wire.Gateway, true
+	s.hash = hash(s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, name, s.at)
 	return r.record(t, &s)
 }

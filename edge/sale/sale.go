@@ -22,7 +22,9 @@ import (
 	"github.com/vendsync/vendsync/edge/check"
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/stock"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/sync/envelope"
 	"github.com/vendsync/vendsync/sync/wire"
@@ -62,6 +64,10 @@ type In struct {
 	Amount        *wire.Money `json:"amount"`
 	PaymentMethod string      `json:"paymentMethod"`
 	Timestamp     string      `json:"timestamp"`
+	// Card is a card terminal's approval (reference, last 4 digits at most).
+	Card *edgeapi.CardPayment `json:"card"`
+	// PaymentToken is the gateway's payment-method token of a GATEWAY sale.
+	PaymentToken string `json:"paymentToken"`
 }
 
 // Result is the answer to an accepted sale; a replay gets the same one.
@@ -95,6 +101,8 @@ type Rules struct {
 
 	// reserved holds units back for pre-orders (SetReservations; nil: none).
 	reserved Reservations
+	// payments is the payments ledger (SetPayments; nil: none kept).
+	payments *payment.Rules
 }
 
 // New returns the sale rules on w (before w.Open). It returns an error for
@@ -119,6 +127,8 @@ type sale struct {
 	hash   []byte
 	// prepaid: a pre-order's pickup (RecordPrepaid), paid at central.
 	prepaid bool
+	// method is the payment method the sale's paymentMethod belongs to.
+	method wire.PaymentMethod
 }
 
 // checkSale validates the parts of a sale that need no store state.
@@ -157,7 +167,7 @@ func (r *Rules) checkSale(in In, now time.Time) (sale, error) {
 	}
 	s.at, s.qty, s.amount = at, *in.Quantity, int64(*in.Amount)
 	s.hash = hash(in.TransactionID, in.MachineID, in.ProductID, s.qty, s.amount, in.PaymentMethod, at)
-	return s, nil
+	return s, r.checkPayment(&s)
 }
 
 func hash(tx, m, p string, qty, amount int64, pay string, at time.Time) []byte {
@@ -194,6 +204,9 @@ func (r *Rules) Record(ctx context.Context, in In, idemKey, machineScope string)
 	if err := machine.CheckScope(machineScope, s.in.MachineID); err != nil {
 		return Result{}, err
 	}
+	if err := r.charge(ctx, &s); err != nil {
+		return Result{}, err
+	}
 	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
 }
 
@@ -210,6 +223,9 @@ func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) 
 		s, err := r.checkSale(in, now)
 		if err == nil {
 			err = machine.CheckScope(machineScope, in.MachineID)
+		}
+		if err == nil {
+			err = oneByOne(&s)
 		}
 		if err != nil {
 			e, _ := errs.As(err)
@@ -263,6 +279,9 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 			}
 		}
 	}
+	if reject == nil && !s.prepaid {
+		reject = payment.Accepts(m.ID, m.PaymentMethods, s.in.PaymentMethod, s.method)
+	}
 	if reject != nil {
 		// A replay of a sale accepted earlier still answers with its first
 		// result, even if the machine has since changed.
@@ -280,6 +299,9 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 	if n, _ := res.RowsAffected(); n == 0 {
 		prev, _, err := r.findSale(t, s)
 		return prev, err
+	}
+	if err := r.paid(t, s); err != nil {
+		return Result{}, err
 	}
 	loc := m.Location()
 	locKey := loc.Key()

@@ -55,6 +55,15 @@ type Config struct {
 	// RestockDelay is how long after a product falls below its low-stock
 	// limit the driver arrives to refill the machine.
 	RestockDelay time.Duration
+	// DEX keeps each machine's own DEX/UCS meters (every vend counts) and
+	// has the driver read and upload them to the edge at setup, at every
+	// restock visit and when the live run ends; the edge reconciles each
+	// read with its sales. Backfilled history is not metered.
+	DEX bool
+	// DropProbability is the chance, per live sale, that the machine vends
+	// and counts it but the sale never reaches the edge (a lost event), for
+	// the DEX reconciliation to find. It needs DEX.
+	DropProbability float64
 
 	// Seed makes the traffic (machines, products, times, amounts) repeatable.
 	Seed int64
@@ -158,6 +167,10 @@ func (c *Config) Validate() error {
 		return bad("FaultProbability", "%v is not within 0..1", c.FaultProbability)
 	case !prob(c.ReplayProbability):
 		return bad("ReplayProbability", "%v is not within 0..1", c.ReplayProbability)
+	case !prob(c.DropProbability):
+		return bad("DropProbability", "%v is not within 0..1", c.DropProbability)
+	case c.DropProbability > 0 && !c.DEX:
+		return bad("DropProbability", "set, but DEX is off: only the machine's DEX meters can tell a dropped sale")
 	case c.RestockDelay < 0:
 		return bad("RestockDelay", "%v is negative", c.RestockDelay)
 	case c.RunID != "" && (!validID(c.RunID) || len(c.RunID) > 24):

@@ -5,7 +5,12 @@
 // resends of already accepted sales to exercise idempotency. It can also
 // backfill historical sales in batches.
 //
-// It is an ordinary HTTP client of the edge and imports nothing of it.
+// With DEX on, it also keeps each machine's own DEX/UCS meters (through
+// edge/dex/dextest), drops a share of sales that the machines still count,
+// and uploads the machines' reads for the edge to reconcile.
+//
+// It is an ordinary HTTP client of the edge and imports nothing of it but
+// the DEX file generator.
 package simulate
 
 import (
@@ -50,6 +55,11 @@ type Stats struct {
 	Restocks  int64
 	// Revenue is the sum of the amounts of accepted sales.
 	Revenue Money
+	// DEXReads is the number of DEX reads uploaded; Dropped the units the
+	// machines vended and counted whose sales were never sent; Unreported
+	// the units the edge's reconciliations of those reads found missing
+	// from its ledger. With every read reconciled, Unreported = Dropped.
+	DEXReads, Dropped, Unreported int64
 	// Retries is the number of requests sent again after a transient failure
 	// or a 401.
 	Retries int64
@@ -81,6 +91,7 @@ type runner struct {
 	log zerolog.Logger
 
 	warnBatchShape sync.Once
+	dex            *meters // nil unless cfg.DEX
 
 	mu     sync.Mutex
 	recent []recentSale // ring of accepted sales, for replays
@@ -152,6 +163,14 @@ func (r *runner) run(ctx context.Context, runID string) error {
 	} else {
 		g.begin(now)
 	}
+	if cfg.DEX {
+		r.dex = newMeters(cfg, g)
+		for m := range g.machines {
+			if err := r.readDEX(ctx, m); err != nil {
+				return fmt.Errorf("setup: first DEX read: %w", err)
+			}
+		}
+	}
 	live := time.Now()
 	var end time.Time
 	if cfg.Duration > 0 {
@@ -161,6 +180,17 @@ func (r *runner) run(ctx context.Context, runID string) error {
 	r.log.Info().Float64("salesPerMinute", cfg.SalesPerMinute).Stringer("duration", cfg.Duration).Msg("live traffic started")
 	err := r.live(ctx, g, end)
 	r.log.Info().Int64("sales", r.st.salesSent.Load()).Msg("live traffic stopped")
+	if err == nil && r.dex != nil {
+		// The driver's last round: every machine read once more, even when
+		// the run was interrupted, so every vend is in a reconciled period.
+		last, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for m := range g.machines {
+			if err := r.readDEX(last, m); err != nil {
+				return err
+			}
+		}
+	}
 	return err
 }
 
@@ -345,10 +375,16 @@ func (r *runner) exec(ctx context.Context, a action) error {
 	switch a.kind {
 	case actSale:
 		s := a.sale.wire()
+		if r.dex != nil && r.dex.drop(r.cfg.DropProbability, a.m, s) {
+			return nil
+		}
 		r.st.salesSent.Add(1)
 		_, err = r.c.Sale(ctx, s)
 		switch {
 		case err == nil:
+			if r.dex != nil {
+				r.dex.sold(a.m, s)
+			}
 			// Even if answered as a replay: then a retry of ours found the
 			// first try recorded.
 			r.accepted(a.sale.Amount)
@@ -375,7 +411,13 @@ func (r *runner) exec(ctx context.Context, a action) error {
 			r.st.faults.Add(1)
 		}
 	case actRestock:
+		if r.dex != nil { // the driver reads the machine's meters on arrival
+			err = r.readDEX(ctx, a.m)
+		}
 		for _, it := range a.restock {
+			if err != nil {
+				break
+			}
 			if err = r.patchStock(ctx, a.m, it); err != nil {
 				break
 			}
@@ -468,7 +510,7 @@ func (r *runner) stats() Stats {
 	r.st.mu.Lock()
 	errs := maps.Clone(r.st.errors)
 	r.st.mu.Unlock()
-	return Stats{
+	st := Stats{
 		SalesSent:     r.st.salesSent.Load(),
 		SalesAccepted: r.st.salesAccepted.Load(),
 		SalesReplayed: r.st.salesReplayed.Load(),
@@ -483,6 +525,10 @@ func (r *runner) stats() Stats {
 		Errors:        errs,
 		Timezone:      tz,
 	}
+	if r.dex != nil {
+		st.DEXReads, st.Dropped, st.Unreported = r.dex.reads.Load(), r.dex.dropped.Load(), r.dex.unreported.Load()
+	}
+	return st
 }
 
 // sleep waits d or until ctx is done, returning ctx's error then.

@@ -108,6 +108,7 @@ type fleet struct {
 	hqLogin client.Credentials // the demo fleet's ADMIN, shown for the dashboard's sign-in
 	sites   []*site
 	log     zerolog.Logger
+	gw      *gateway // nil: no stripe-mock, no GATEWAY payments
 }
 
 type site struct {
@@ -156,6 +157,8 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (err error) {
 	if err := fl.startCentral(ctx); err != nil {
 		return err
 	}
+	fl.gw = startGateway(ctx, out)
+	defer fl.gw.close()
 	fmt.Fprintf(out, "provisioning 3 sites…\n")
 	if err := fl.startSites(ctx); err != nil {
 		return err
@@ -197,6 +200,9 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (err error) {
 			s.addStats(st)
 			return err
 		})
+	}
+	for i, s := range fl.sites {
+		sims.Go(func() error { return fl.gw.kiosk(runCtx, s, sites[i].prefix) })
 	}
 	// One site's link goes down for a while and comes back.
 	flaky := fl.sites[len(fl.sites)-1]
@@ -253,6 +259,7 @@ loop:
 	}
 	fmt.Fprintf(out, "\nsimulator: %d sales accepted (%d historical), %d telemetry readings, %d faults, %d restocks, %d failed\n",
 		st.SalesAccepted, st.Backfilled, st.Telemetry, st.Faults, st.Restocks, st.SalesFailed)
+	fl.gw.summary(out)
 	if simErr != nil && !errors.Is(simErr, context.Canceled) && !errors.Is(simErr, context.DeadlineExceeded) {
 		return fmt.Errorf("simulator: %w", simErr)
 	}
@@ -400,6 +407,7 @@ func (fl *fleet) startSites(ctx context.Context) error {
 		// The flaky site must reach central only through its proxy, which is
 		// what gets cut (never around it through a gossiped address).
 		cfg.HubURLsOnly = true
+		cfg.Payments = fl.gw.config()
 		// Site components name the site themselves; the edge is told apart here.
 		cfg.Logger = fl.log.With().Str("edge", d.id).Logger()
 		if s.node, err = edge.New(cfg); err != nil {

@@ -130,6 +130,10 @@ type Reconciliation struct {
 	Alerted   bool                 `json:"alerted"`
 	Lines     []ReconciliationLine `json:"lines"`
 	CreatedAt time.Time            `json:"createdAt"`
+	// Revision is 1, and one more each time sales that reached the edge
+	// late (inside the period, after it was reconciled) made the edge
+	// reconcile the period again; CreatedAt is then the time of that.
+	Revision int `json:"revision"`
 }
 
 // ReconciliationList is the answer of GET /reconciliations, newest first.

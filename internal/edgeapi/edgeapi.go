@@ -273,6 +273,10 @@ type Sale struct {
 	Amount        wire.Money `json:"amount"`
 	PaymentMethod string     `json:"paymentMethod"`
 	Timestamp     string     `json:"timestamp"`
+	// Card is the terminal's approval of a CARD sale (optional).
+	Card *CardPayment `json:"card,omitempty"`
+	// PaymentToken is the gateway's payment-method token of a GATEWAY sale.
+	PaymentToken string `json:"paymentToken,omitempty"`
 }
 
 // SaleResult is the answer to an accepted sale; a replay gets the same one.

@@ -41,7 +41,8 @@ type ReconciliationReport struct {
 }
 
 // ReconciliationQuery selects GET /reports/reconciliation: GroupBy is
-// machine (default), site, city or driver (the one who uploaded the read);
+// machine (default), site, city, driver (the one who uploaded the read) or
+// route (a DRIVER client's sites; a site on two routes counts in both);
 // From and To (RFC 3339 or YYYY-MM-DD) bound the later read's time.
 type ReconciliationQuery struct {
 	GroupBy, SiteID, From, To string
@@ -75,7 +76,7 @@ type CashReport struct {
 }
 
 // CashQuery selects GET /reports/cash: GroupBy is machine (default), site,
-// city or driver; From and To bound the collection time.
+// city, driver or route; From and To bound the collection time.
 type CashQuery struct {
 	GroupBy, SiteID, From, To string
 }

@@ -38,6 +38,9 @@ type Reconciliation struct {
 	Alerted         bool      `json:"alerted"`
 	// By is the client that uploaded the later read (a driver, usually).
 	By string `json:"by"`
+	// Revision is 0 or 1 for the first reconciliation of a read, higher
+	// for each recheck after late sales; the highest revision wins.
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // Visit is the data of a KindVisit event.

@@ -48,11 +48,16 @@ type Config struct {
 	// MaxClockSkew is how far ahead of the edge's clock a time may be
 	// (0: the edge's own, else 5 minutes).
 	MaxClockSkew time.Duration
+	// RecheckEvery is how often reconciliations are checked for late
+	// sales (RunRecheck); RecheckWindow how far back a period may have
+	// ended and still be checked.
+	RecheckEvery, RecheckWindow time.Duration
 }
 
-// DefaultConfig alerts above 5.00 unreported.
+// DefaultConfig alerts above 5.00 unreported and rechecks the last 14
+// days' reconciliations for late sales every 5 minutes.
 func DefaultConfig() Config {
-	return Config{AlertThreshold: 500}
+	return Config{AlertThreshold: 500, RecheckEvery: 5 * time.Minute, RecheckWindow: 14 * 24 * time.Hour}
 }
 
 // Validate names the first bad field.
@@ -62,6 +67,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxClockSkew < 0 {
 		return errors.New("max clock skew must not be negative")
+	}
+	if c.RecheckEvery < 0 || c.RecheckWindow < 0 {
+		return errors.New("dex recheck period and window must not be negative")
 	}
 	return nil
 }
@@ -74,6 +82,7 @@ type Rules struct {
 	cfg      Config
 
 	findRead, insertRead, setAnswer, prevRead, ledger, insertRecon *ingest.Stmt
+	findRecon, updateRecon, latestRecon, findReadByID              *ingest.Stmt
 	findVisit, insertVisit                                         *ingest.Stmt
 	findCash, prevCash, cashLedger, cashRead, insertCash           *ingest.Stmt
 }
@@ -82,6 +91,13 @@ type Rules struct {
 func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config) *Rules {
 	if cfg.MaxClockSkew == 0 {
 		cfg.MaxClockSkew = 5 * time.Minute
+	}
+	def := DefaultConfig()
+	if cfg.RecheckEvery == 0 {
+		cfg.RecheckEvery = def.RecheckEvery
+	}
+	if cfg.RecheckWindow == 0 {
+		cfg.RecheckWindow = def.RecheckWindow
 	}
 	return &Rules{w: w, machines: machines, stock: st, cfg: cfg,
 		findRead: w.Prepare(`SELECT read_id, answer FROM dex_reads WHERE machine_id = ? AND body_hash = ?`),
@@ -94,7 +110,13 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 			WHERE machine_id = ? AND event_time > ? AND event_time <= ? GROUP BY product_id`),
 		insertRecon: w.Prepare(`INSERT INTO reconciliations (reconciliation_id, machine_id, from_read_id, to_read_id, from_at, to_at, unreported_cents, detail, seq, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		findVisit: w.Prepare(`SELECT body_hash, answer FROM visits WHERE visit_id = ?`),
+		findRecon: w.Prepare(`SELECT machine_id, from_read_id, to_read_id, from_at, to_at, detail, revision
+			FROM reconciliations WHERE reconciliation_id = ?`),
+		updateRecon: w.Prepare(`UPDATE reconciliations SET detail = ?, unreported_cents = ?, revision = ?, seq = ? WHERE reconciliation_id = ?`),
+		latestRecon: w.Prepare(`SELECT reconciliation_id FROM reconciliations WHERE machine_id = ?
+			ORDER BY to_at DESC, reconciliation_id DESC LIMIT 1`),
+		findReadByID: w.Prepare(`SELECT audit, read_at, uploaded_by FROM dex_reads WHERE read_id = ?`),
+		findVisit:    w.Prepare(`SELECT body_hash, answer FROM visits WHERE visit_id = ?`),
 		insertVisit: w.Prepare(`INSERT INTO visits (visit_id, machine_id, arrived_at, left_at, driver, notes, actions, recorded_by, recorded_at, body_hash, answer, seq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		findCash: w.Prepare(`SELECT body_hash, answer FROM cash_collections WHERE collection_id = ?`),
@@ -293,14 +315,41 @@ func (r *Rules) reconcile(t *ingest.Tx, machineID string, id int64, at time.Time
 	if err := json.Unmarshal([]byte(prevJSON), &prev); err != nil {
 		return nil, fmt.Errorf("decode previous dex read %d: %w", prevID, err)
 	}
-	ledger, err := r.ledgerBetween(t, machineID, prevAt, at.UnixMilli())
+	rec, ev, err := r.compute(t, machineID, prevID, prevAt, &prev, id, at, a, by)
 	if err != nil {
 		return nil, err
 	}
-	res := dex.Reconcile(&prev, a, ledger, r.catalog(machineID, a, ledger))
+	seq, err := t.Emit(envelope.KindReconciliation, at, ev)
+	if err != nil {
+		return nil, err
+	}
+	detail, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode reconciliation: %w", err)
+	}
+	if _, err := t.Exec(r.insertRecon, id, machineID, prevID, id, prevAt, at.UnixMilli(), ev.UnreportedValue, string(detail), seq, t.Now().UnixMilli()); err != nil {
+		return nil, fmt.Errorf("insert reconciliation: %w", err)
+	}
+	if err := r.alert(t, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// compute reconciles the read id of machineID at at (audit a) with the
+// previous read (prevID at prevAt, audit prev) against the ledger between
+// them, as the stored answer and as the event that goes up. A read is
+// reconciled once, so the reconciliation's id is its read's; a recheck
+// after late sales gives the same id a higher revision.
+func (r *Rules) compute(t *ingest.Tx, machineID string, prevID, prevAt int64, prev *dex.Audit, id int64, at time.Time, a *dex.Audit, by string) (*edgeapi.Reconciliation, envelope.Reconciliation, error) {
+	ledger, err := r.ledgerBetween(t, machineID, prevAt, at.UnixMilli())
+	if err != nil {
+		return nil, envelope.Reconciliation{}, err
+	}
+	res := dex.Reconcile(prev, a, ledger, r.catalog(machineID, a, ledger))
 	from := time.UnixMilli(prevAt).UTC()
 	alerted := res.Unreported.Value > r.cfg.AlertThreshold
-	rec := &edgeapi.Reconciliation{MachineID: machineID, FromReadID: prevID, ToReadID: id, From: from, To: at.UTC(),
+	rec := &edgeapi.Reconciliation{ReconciliationID: id, MachineID: machineID, FromReadID: prevID, ToReadID: id, From: from, To: at.UTC(),
 		MachineCount: res.Machine.Count, MachineValue: wire.Money(res.Machine.Value),
 		LedgerCount: res.Ledger.Count, LedgerValue: wire.Money(res.Ledger.Value),
 		UnreportedCount: res.Unreported.Count, UnreportedValue: wire.Money(res.Unreported.Value),
@@ -308,7 +357,7 @@ func (r *Rules) reconcile(t *ingest.Tx, machineID string, id int64, at time.Time
 		PriceMismatches: res.PriceMismatches,
 		TestVends:       edgeapi.DEXCounter{Count: res.TestVends.Count, Value: wire.Money(res.TestVends.Value)},
 		FreeVends:       edgeapi.DEXCounter{Count: res.FreeVends.Count, Value: wire.Money(res.FreeVends.Value)},
-		Alerted:         alerted, Lines: make([]edgeapi.ReconciliationLine, 0, len(res.Lines)), CreatedAt: t.Now().UTC()}
+		Alerted:         alerted, Lines: make([]edgeapi.ReconciliationLine, 0, len(res.Lines)), CreatedAt: t.Now().UTC(), Revision: 1}
 	for _, l := range res.Lines {
 		ol := edgeapi.ReconciliationLine{Selection: l.Selection, ProductID: l.ProductID,
 			MachineCount: l.Machine.Count, MachineValue: wire.Money(l.Machine.Value),
@@ -322,32 +371,23 @@ func (r *Rules) reconcile(t *ingest.Tx, machineID string, id int64, at time.Time
 		}
 		rec.Lines = append(rec.Lines, ol)
 	}
-	seq, err := t.Emit(envelope.KindReconciliation, at, envelope.Reconciliation{
-		// A read is reconciled once: the reconciliation's id is its read's.
+	ev := envelope.Reconciliation{
 		ID: id, MachineID: machineID, FromReadID: prevID, ToReadID: id, From: from, To: at.UTC(),
 		MachineCount: res.Machine.Count, MachineValue: res.Machine.Value, LedgerCount: res.Ledger.Count, LedgerValue: res.Ledger.Value,
 		UnreportedCount: res.Unreported.Count, UnreportedValue: res.Unreported.Value, MissingCount: res.Missing.Count,
 		MissingValue: res.Missing.Value, PriceMismatches: int64(res.PriceMismatches), TestVends: res.TestVends.Count,
-		FreeVends: res.FreeVends.Count, Alerted: alerted, By: by})
-	if err != nil {
-		return nil, err
-	}
-	rec.ReconciliationID = id
-	detail, err := json.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("encode reconciliation: %w", err)
-	}
-	if _, err := t.Exec(r.insertRecon, id, machineID, prevID, id, prevAt, at.UnixMilli(), res.Unreported.Value, string(detail), seq, t.Now().UnixMilli()); err != nil {
-		return nil, fmt.Errorf("insert reconciliation: %w", err)
-	}
+		FreeVends: res.FreeVends.Count, Alerted: alerted, By: by}
+	return rec, ev, nil
+}
+
+// alert opens or closes the machine's DEX_UNREPORTED_SALES alert as rec
+// says.
+func (r *Rules) alert(t *ingest.Tx, rec *edgeapi.Reconciliation) error {
 	describe := func() string {
 		return fmt.Sprintf("DEX read %d: the machine counted %d vends worth %s that the ledger lacks (threshold %s)",
-			id, res.Unreported.Count, wire.Money(res.Unreported.Value), wire.Money(r.cfg.AlertThreshold))
+			rec.ToReadID, rec.UnreportedCount, rec.UnreportedValue, wire.Money(r.cfg.AlertThreshold))
 	}
-	if err := t.SetAlert(machineID, "", wire.DEXUnreportedSales, alerted, describe, "DEX_RECONCILED"); err != nil {
-		return nil, err
-	}
-	return rec, nil
+	return t.SetAlert(rec.MachineID, "", wire.DEXUnreportedSales, rec.Alerted, describe, "DEX_RECONCILED")
 }
 
 func (r *Rules) ledgerBetween(t *ingest.Tx, machineID string, from, to int64) (map[string]dex.Ledger, error) {

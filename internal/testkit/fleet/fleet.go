@@ -69,6 +69,8 @@ type SiteSpec struct {
 	// ForwardBatch and HeartbeatEvery set the edge's (0: its defaults).
 	ForwardBatch   int
 	HeartbeatEvery time.Duration
+	// Payments configures the site's payment gateway (zero: none).
+	Payments edge.PaymentsConfig
 }
 
 // Register registers a site at central and returns its leaf seed.
@@ -119,6 +121,7 @@ func (s *Site) Open(t testing.TB) {
 	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.Dir, "127.0.0.1:0", time.Hour
 	cfg.ForwardBatch, cfg.HeartbeatEvery = s.spec.ForwardBatch, s.spec.HeartbeatEvery
 	cfg.Logger = testkit.Logger(t)
+	cfg.Payments = s.spec.Payments
 	if s.hub != "" {
 		cfg.HubURLs, cfg.LeafSeed = strings.Split(s.hub, ","), s.seed
 	}
