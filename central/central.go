@@ -27,6 +27,7 @@ import (
 	"github.com/vendsync/vendsync/central/api"
 	"github.com/vendsync/vendsync/central/dashboard"
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/hub"
 	"github.com/vendsync/vendsync/central/liveness"
 	"github.com/vendsync/vendsync/central/promotion"
@@ -187,11 +188,13 @@ type Node struct {
 	Store      *readmodel.Store
 	Aggregator *aggregator.Aggregator
 	Liveness   *liveness.Tracker
-	Sites      *sitereg.Registry
-	Auth       *hqauth.Store
-	Publisher  *downlink.Publisher
-	Metrics    *web.Metrics
-	Dashboard  *dashboard.Dashboard
+	// HQLog replicates central's own writes to every node (central/hqlog).
+	HQLog     *hqlog.Log
+	Sites     *sitereg.Registry
+	Auth      *hqauth.Store
+	Publisher *downlink.Publisher
+	Metrics   *web.Metrics
+	Dashboard *dashboard.Dashboard
 	// CA is the fleet's certificate authority (nil until Open has it).
 	CA *tlsca.CA
 
@@ -353,14 +356,19 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	n.HQLog = hqlog.New(hqlog.Config{JS: js, Store: n.Store, Replicas: n.cfg.Replicas, Logger: n.cfg.Logger})
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
 		ConfigKV: configKV, Catalog: catalog{n.Store}, Metrics: n.Metrics, Logger: n.cfg.Logger,
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
-		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub,
+		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub, HQLog: n.HQLog,
 		Promotions: n.Promotions, PokePromotions: n.PromotionDistributor.Poke,
 		Orders: orders,
 	})
+	// Handlers are registered by api.New; entries are applied from here on.
+	if err = retry(ctx, n.cfg.ReadyTimeout, n.log, n.HQLog.Open); err != nil {
+		return fmt.Errorf("start hq log: %w", err)
+	}
 	n.Dashboard, err = dashboard.New(dashboard.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, API: apiHandler, JS: js, Replicas: n.cfg.Replicas,
 		NC: n.Hub.Conn(), Sites: n.Sites, Metrics: n.Metrics, Logger: n.cfg.Logger, StaleAfter: n.cfg.StaleAfter,
@@ -558,6 +566,9 @@ func (n *Node) Close() error {
 	if n.cancel != nil {
 		n.cancel()
 		errs = append(errs, n.g.Wait())
+	}
+	if n.HQLog != nil {
+		n.HQLog.Close()
 	}
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())

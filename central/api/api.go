@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vendsync/vendsync/central/hqauth"
+	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/promotion"
 	"github.com/vendsync/vendsync/central/readmodel"
 	"github.com/vendsync/vendsync/central/sitereg"
@@ -86,6 +87,11 @@ type Config struct {
 	PokePromotions func()
 	// Orders takes pre-orders (payments, pickup-token key, timings).
 	Orders OrderSettings
+	// HQLog replicates central-owned writes to every node: a handler that
+	// changes central-owned state (depots, purchase orders, …) submits an
+	// entry with HQLog.Do, and its kind's handler (registered in New) applies
+	// it on every node. Nil in tests that need none.
+	HQLog *hqlog.Log
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
