@@ -230,8 +230,9 @@ func TestOrders_ExpiredOrderIsRefunded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
-	f.waitStatus(t, o.OrderID, envelope.OrderAccepted)
-	testkit.CheckFor(t, 30*time.Second, func() error {
+	// The window is shorter than the downlink may take under load: the site
+	// expires the order on its sweep, or on arrival if it came too late.
+	testkit.CheckFor(t, syncTimeout, func() error {
 		if err := f.site.Node.Orders.Expire(ctx); err != nil {
 			return err
 		}
@@ -245,8 +246,8 @@ func TestOrders_ExpiredOrderIsRefunded(t *testing.T) {
 		return nil
 	})
 	_, statuses := sse(t, f, o.OrderID, "", 10)
-	if got, want := strings.Join(statuses, ","), "PLACED,ACCEPTED,EXPIRED,REFUNDED"; got != want {
-		t.Fatalf("events %s, want %s", got, want)
+	if got := strings.Join(statuses, ","); got != "PLACED,ACCEPTED,EXPIRED,REFUNDED" && got != "PLACED,EXPIRED,REFUNDED" {
+		t.Fatalf("events %s, want PLACED,[ACCEPTED,]EXPIRED,REFUNDED", got)
 	}
 	// A late pickup attempt is refused: the site closed the order.
 	_, err = f.edgeAs(t, auth.RoleMachine, f.site.Machines[1]).Pickup(ctx, o.OrderID, o.PickupToken)
