@@ -37,6 +37,7 @@ import (
 	"github.com/vendsync/vendsync/central/webhook"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/dirlock"
+	"github.com/vendsync/vendsync/internal/payment"
 	"github.com/vendsync/vendsync/internal/secfile"
 	"github.com/vendsync/vendsync/internal/tlsca"
 	"github.com/vendsync/vendsync/internal/web"
@@ -132,6 +133,14 @@ type Config struct {
 	// WebhookAllowPrivate lets alert webhooks reach loopback and private
 	// addresses (refused by default: see central/webhook).
 	WebhookAllowPrivate bool
+	// Payments is the gateway pre-orders are paid and refunded through
+	// (nil: the node takes no orders).
+	Payments payment.Provider
+	// OrderReadyIn and OrderWindow are a pre-order's estimated preparation
+	// time and how long after it it may be picked up (0: 5m and 2h);
+	// RefundEvery is how often orders closed without a pickup are
+	// refunded (0: 30s).
+	OrderReadyIn, OrderWindow, RefundEvery time.Duration
 }
 
 // DefaultConfig returns a single-node configuration.
@@ -361,6 +370,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err = n.Webhooks.Open(ctx); err != nil {
 		return fmt.Errorf("start webhooks: %w", err)
 	}
+	orders, err := n.orderSettings(ctx)
+	if err != nil {
+		return err
+	}
 	n.HQLog = hqlog.New(hqlog.Config{JS: js, Store: n.Store, Replicas: n.cfg.Replicas, Logger: n.cfg.Logger})
 	apiHandler := api.New(api.Config{
 		Store: n.Store, Auth: n.Auth, Signer: signer, Publisher: n.Publisher, Sites: n.Sites,
@@ -368,7 +381,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		StaleAfter: n.cfg.StaleAfter, Ready: n.Aggregator.CaughtUp, Behind: n.Aggregator.Behind,
 		Limiter: web.NewLimiter(n.cfg.RateLimits, nil), CA: n.CA, NATSUsers: n.Hub, HQLog: n.HQLog,
 		Promotions: n.Promotions, PokePromotions: n.PromotionDistributor.Poke,
-		WebhookAllowPrivate: n.cfg.WebhookAllowPrivate,
+		WebhookAllowPrivate: n.cfg.WebhookAllowPrivate, Orders: orders,
 	})
 	// Handlers are registered by api.New; entries are applied from here on.
 	if err = retry(ctx, n.cfg.ReadyTimeout, n.log, n.HQLog.Open); err != nil {
@@ -401,6 +414,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.srv = web.NewServer(n.handler, n.cfg.HTTPLimits, n.cfg.Logger)
 	srv, ln := n.srv, n.ln
 	n.g.Go(func() error { return web.Serve(srv, ln) })
+	if orders.Payments != nil {
+		n.g.Go(func() error { return n.refundLoop(bg, orders) })
+	}
 	n.log.Info().Str("http", n.ln.Addr().String()).Str("leaf", n.Hub.LeafURL()).Msg("central node started")
 	return nil
 }

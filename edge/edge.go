@@ -29,6 +29,7 @@ import (
 	"github.com/vendsync/vendsync/edge/lease"
 	"github.com/vendsync/vendsync/edge/lot"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/order"
 	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/sale"
@@ -118,6 +119,12 @@ type Config struct {
 
 	Logger zerolog.Logger
 
+	// OrderManualAccept makes every pre-order wait for the operator's
+	// accept or reject (no auto-accept).
+	OrderManualAccept bool
+	// OrderFreshCount is how recently a product's count must have changed
+	// for a pre-order of it to be auto-accepted (0: an hour).
+	OrderFreshCount time.Duration
 	// Payments configures the payments ledger's gateway (edge/payment).
 	Payments PaymentsConfig
 }
@@ -384,6 +391,8 @@ type Node struct {
 	Promotions *promotion.Rules
 	// Leases are the site's shares of fleet-wide promotion quotas.
 	Leases *lease.Rules
+	// Orders runs pre-orders placed at central.
+	Orders *order.Rules
 	// Payments is the payments ledger.
 	Payments *payment.Rules
 }
@@ -443,7 +452,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if now == nil {
 		now = time.Now
 	}
-	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit, Promotions: n.Promotions,
+	n.handler = api.New(api.Config{Store: n.Store, Machines: n.Machines, Stock: n.Stock, Sales: n.Sales, Telemetry: n.Telemetry, Faults: n.Faults, Audit: n.Audit, Promotions: n.Promotions, Orders: n.Orders,
 		Signer: signer, Metrics: n.Metrics, Logger: n.cfg.Logger, Now: now, Uplink: n.uplinkState,
 		Revoked: n.Store.Revoked, Limiter: web.NewLimiter(n.cfg.RateLimits, nil), Ready: n.Writer.Ready, Payments: n.Payments})
 	var httpTLS *tls.Config
@@ -523,6 +532,9 @@ func (n *Node) openRules(ctx context.Context) error {
 	n.Leases = lease.New(w)
 	n.Promotions.UseLeases(n.Leases)
 	if err := n.openPayments(w); err != nil {
+		return err
+	}
+	if n.Orders, err = order.New(w, n.Store.DB, n.Stock, n.Sales, n.orderConfig()); err != nil {
 		return err
 	}
 	if err := w.Open(ctx); err != nil {

@@ -220,6 +220,8 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 		return nil
 	case envelope.DownlinkLease, envelope.DownlinkPromotion:
 		err = n.applyPromotionDownlink(ctx, kind, ids[0], value, by)
+	case envelope.DownlinkOrder, envelope.DownlinkOrderKey:
+		err = n.applyOrderDownlink(ctx, kind, value, by)
 	}
 	if errs.Rejected(err) {
 		e, _ := errs.As(err)

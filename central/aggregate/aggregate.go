@@ -143,6 +143,9 @@ func decodeFact(kind envelope.Kind, data json.RawMessage) any {
 	if d := decodeLease(kind, data); d != nil {
 		return d
 	}
+	if d := decodeOrder(kind, data); d != nil {
+		return d
+	}
 	if kind == envelope.KindLot {
 		var d envelope.Lot
 		if json.Unmarshal(data, &d) != nil || d.LotID == 0 || d.MachineID == "" || d.ProductID == "" {

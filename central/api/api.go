@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -97,6 +98,8 @@ type Config struct {
 	// PokePromotions asks the promotion distributor for a pass now (nil:
 	// it runs on its own schedule).
 	PokePromotions func()
+	// Orders takes pre-orders (payments, pickup-token key, timings).
+	Orders OrderSettings
 }
 
 // HeaderBehind is set on every answer of a node whose read model is still
@@ -151,12 +154,14 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/nats/users", Roles: admin},
 	{Method: "DELETE", Pattern: "/nats/users/{key}", Roles: admin},
 	{Method: "GET", Pattern: "/reports/demand-forecast", Roles: forecastRoles},
-}, append(append(append(dexRoutes, inventoryRoutes...), promoRoutes...), paymentRoutes...)...)
+}, append(append(append(append(dexRoutes, inventoryRoutes...), promoRoutes...), orderRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
 	log  zerolog.Logger
 	auth *web.Authenticator
+	// orderKeySent holds the sites this server has sent the order key.
+	orderKeySent sync.Map
 }
 
 // New returns the API's handler, instrumented with cfg.Metrics. Store,
@@ -218,6 +223,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	maps.Copy(handlers, s.purchasingHandlers()) // suppliers, orders, webhooks, stock value reports
+	for k, h := range s.orderHandlers() {
+		handlers[k] = h
+	}
 	for k, h := range s.inventoryHandlers() {
 		handlers[k] = h
 	}

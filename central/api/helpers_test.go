@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,7 +113,7 @@ func newCentral(t *testing.T) *central {
 	t.Cleanup(srv.Close)
 	c := &central{t: t, URL: srv.URL, Auth: hq, Signer: signer, Store: store, Config: kv, JS: js, Sites: reg, tokens: map[auth.Role]string{},
 		Promotions: promos, StoreNow: storeNow}
-	for _, role := range hqauth.Roles {
+	for _, role := range append(slices.Clone(hqauth.Roles), auth.RoleCustomer) {
 		c.tokens[role] = c.login(role)
 	}
 	return c

@@ -22,7 +22,7 @@ import (
 // stock levels across the fleet to whoever asks, and unauthenticated reads
 // would let anyone scrape them. Every role central issues may call them;
 // the orders feature's CUSTOMER role belongs here too once it exists.
-var shoppers = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance, auth.RoleDriver}
+var shoppers = []auth.Role{auth.RoleAdmin, auth.RoleOps, auth.RoleFinance, auth.RoleDriver, auth.RoleCustomer}
 
 // promoRoutes are the routes of promotions, menus and the nearest site.
 var promoRoutes = []Route{

@@ -82,6 +82,8 @@ func TestRBAC_Matrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// POST /customers is public (anyone may become a customer) and
+	// customers are not listed: no HQ client may appear.
 	if len(after) != len(before) {
 		t.Fatalf("clients: %d before, %d after", len(before), len(after))
 	}
@@ -99,6 +101,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		D = auth.RoleDriver
 		W = auth.RoleWarehouse
 		P = auth.RoleProcurement
+		C = auth.RoleCustomer
 	)
 	want := map[string][]auth.Role{
 		"POST /auth/token":                    nil,
@@ -175,9 +178,16 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"POST /promotions":                {A, O},
 		"PUT /promotions/{id}":            {A, O},
 		"DELETE /promotions/{id}":         {A, O},
-		"GET /sites/nearest":              {A, O, F, D},
-		"GET /sites/{siteId}/menu":        {A, O, F, D},
+		"GET /sites/nearest":              {A, O, F, D, C},
+		"GET /sites/{siteId}/menu":        {A, O, F, D, C},
 		"GET /reports/demand-forecast":    {A, O, D, P},
+		"POST /customers":                 nil,
+		"POST /orders":                    {C},
+		"GET /orders":                     {C, A, O, F},
+		"GET /orders/{id}":                {C, A, O, F},
+		"GET /orders/{id}/events":         {C, A, O, F},
+		"GET /orders/{id}/qr":             {C},
+		"POST /orders/{id}/cancel":        {C},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

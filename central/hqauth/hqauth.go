@@ -266,6 +266,8 @@ func idPrefix(r auth.Role) string {
 		return "hqwhs"
 	case auth.RoleProcurement:
 		return "hqpro"
+	case auth.RoleCustomer:
+		return "cust"
 	default:
 		return "hqdrv"
 	}
@@ -294,7 +296,7 @@ func (s *Store) AddDriver(ctx context.Context, name string, sites []string) (cli
 }
 
 func (s *Store) addClient(ctx context.Context, role auth.Role, name string, sites []string) (Client, string, error) {
-	if !slices.Contains(Roles, role) {
+	if !slices.Contains(Roles, role) && role != auth.RoleCustomer {
 		return Client{}, "", fmt.Errorf("add client: %w: role %q: must be one of ADMIN, OPS, FINANCE, DRIVER, WAREHOUSE, PROCUREMENT", ErrInvalid, role)
 	}
 	name = strings.TrimSpace(name)
@@ -406,7 +408,8 @@ func conflict(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
 }
 
-// List returns every client, revoked ones included, oldest first.
+// List returns every HQ client, revoked ones included, oldest first;
+// customers (role CUSTOMER) are not listed.
 func (s *Store) List(ctx context.Context) ([]Client, error) {
 	kl, err := s.kv.ListKeysFiltered(ctx, clientPrefix+">")
 	if err != nil {
@@ -427,6 +430,9 @@ func (s *Store) List(ctx context.Context) ([]Client, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("list clients: %w", err)
+		}
+		if r.Role == auth.RoleCustomer {
+			continue // customers are not HQ staff (see AddCustomer)
 		}
 		out = append(out, r.client(id))
 	}

@@ -210,6 +210,9 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 	if ok, err := k.upsertLease(ctx, site, f); ok {
 		return err
 	}
+	if ok, err := k.upsertOrder(ctx, site, f); ok {
+		return err
+	}
 	if ok, err := k.upsertPayment(ctx, site, f); ok {
 		return err
 	}

@@ -61,6 +61,7 @@ affected (each site signs its own tokens: 'vendsync edge rotate-key').`,
 
 func newCentralRunCmd(logs *logOptions) *cobra.Command {
 	cfg := central.DefaultConfig()
+	var orders orderFlags
 	rateLimits := true
 	var insecureHTTP, insecureLeaf, insecureRoutes, insecureNATS bool
 	cmd := &cobra.Command{
@@ -109,6 +110,9 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 			}
 			cfg.HTTPTLS, cfg.LeafTLS = !insecureHTTP, !insecureLeaf
 			cfg.RouteTLS, cfg.NATSTLS = !insecureRoutes, !insecureNATS
+			if err := orders.apply(&cfg); err != nil {
+				return err
+			}
 			n, err := central.New(cfg)
 			if err != nil {
 				return err
@@ -130,6 +134,7 @@ the --config YAML file (keys are the flag names), then the defaults.`,
 		},
 	}
 	f := cmd.Flags()
+	addOrderFlags(f, &orders, &cfg)
 	f.StringVar(&cfg.Dir, "dir", "", "the node's data directory")
 	f.StringVar(&cfg.ServerName, "server-name", cfg.ServerName, "node name, unique in the cluster")
 	f.StringVar(&cfg.HTTPAddr, "http", cfg.HTTPAddr, "host:port for the HQ API")

@@ -205,6 +205,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.IntVar(&cfg.HTTPLimits.MaxConnsPerIP, "max-conns-per-ip", cfg.HTTPLimits.MaxConnsPerIP, "most HTTP connections open from one address (more are closed; 0: no bound)")
 	addBackupFlags(f, &cfg.Backup)
 	addPaymentFlags(f, &cfg.Payments)
+	addEdgeOrderFlags(f, &cfg)
 	th := &cfg.Ingest.Thresholds
 	f.Float64Var(&th.TempMaxC, "temp-max", th.TempMaxC, "default maximum cabinet temperature in °C (a machine's temperatureMax overrides it)")
 	f.DurationVar(&th.TempGrace, "temp-grace", th.TempGrace, "how long above the maximum before TEMPERATURE_HIGH")

@@ -15,6 +15,7 @@ import (
 	"github.com/vendsync/vendsync/edge/dex/audit"
 	"github.com/vendsync/vendsync/edge/fault"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/order"
 	"github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/edge/promotion"
 	"github.com/vendsync/vendsync/edge/sale"
@@ -71,6 +72,8 @@ type Config struct {
 	// Promotions serves /promotions and /reports/promotions (nil: those
 	// endpoints answer 503).
 	Promotions *promotion.Rules
+	// Orders runs pre-orders (nil: those endpoints answer 503).
+	Orders *order.Rules
 	// Payments is the payments ledger (nil: its endpoints answer 503).
 	Payments *payment.Rules
 }
@@ -131,7 +134,7 @@ var Routes = append([]Route{
 	{Method: "GET", Pattern: "/aggregations/products/top", Roles: money},
 	{Method: "GET", Pattern: "/audit", Roles: admin},
 	{Method: "GET", Pattern: "/sync", Roles: manage},
-}, append(append(dexRoutes, movementRoutes...), paymentRoutes...)...)
+}, append(append(append(dexRoutes, movementRoutes...), orderRoutes...), paymentRoutes...)...)
 
 type server struct {
 	cfg  Config
@@ -177,6 +180,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	handlers["GET /stock-movements"] = s.stockMovements
+	for k, h := range s.orderHandlers() {
+		handlers[k] = h
+	}
 	for k, h := range s.promotionHandlers() {
 		handlers[k] = h
 	}

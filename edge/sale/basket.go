@@ -354,6 +354,13 @@ func (r *Rules) recordBasket(t *ingest.Tx, s *sale) (Result, error) {
 		if reject == nil {
 			reject = payment.Accepts(m.ID, m.PaymentMethods, s.in.PaymentMethod, s.method)
 		}
+		for i, l := range s.lines { // units held for pre-orders are not for walk-up baskets either
+			if reject == nil {
+				ls := *s
+				ls.qty = l.qty
+				reject = r.checkReserved(&ls, slots[i])
+			}
+		}
 	}
 	if reject != nil {
 		if prev, ok, err := r.findBasket(t, s, first); err != nil || ok {

@@ -43,7 +43,7 @@ func (s *sale) payment() payment.Sale {
 
 // paid records the sale's payment in its transaction.
 func (r *Rules) paid(t *ingest.Tx, s *sale) error {
-	if r.payments == nil {
+	if r.payments == nil || s.prepaid {
 		return nil
 	}
 	return r.payments.Paid(t, s.payment(), "machine:"+s.in.MachineID)

@@ -119,6 +119,8 @@ type Rules struct {
 	promos *promotion.Rules // nil: no promotions (basket.go)
 
 	insertLine, replayLines, replayPromos *ingest.Stmt
+	// reserved holds units back for pre-orders (SetReservations; nil: none).
+	reserved Reservations
 	// payments is the payments ledger (SetPayments; nil: none kept).
 	payments *payment.Rules
 }
@@ -148,6 +150,8 @@ type sale struct {
 
 	lines  []line  // the basket form (basket.go), nil for one product
 	priced *priced // what promotions made of the sale, nil without promotions
+	// prepaid: a pre-order's pickup (RecordPrepaid), paid at central.
+	prepaid bool
 	// method is the payment method the sale's paymentMethod belongs to.
 	method wire.PaymentMethod
 }
@@ -313,11 +317,14 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 		slot = r.stock.Slot(s.in.MachineID, s.in.ProductID)
 		if slot == nil {
 			reject = errs.Errorf(errs.Unprocessable, "UNKNOWN_PRODUCT", "productId", "product %q is not stocked in machine %q", s.in.ProductID, s.in.MachineID)
-		} else {
+		} else if !s.prepaid {
 			reject = r.priceSale(t, s, slot.Price)
+			if reject == nil {
+				reject = r.checkReserved(s, slot)
+			}
 		}
 	}
-	if reject == nil {
+	if reject == nil && !s.prepaid {
 		reject = payment.Accepts(m.ID, m.PaymentMethods, s.in.PaymentMethod, s.method)
 	}
 	if reject != nil {

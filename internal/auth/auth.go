@@ -37,13 +37,18 @@ const (
 	RoleWarehouse Role = "WAREHOUSE"
 	// RoleProcurement runs suppliers and purchase orders (issue 11).
 	RoleProcurement Role = "PROCUREMENT"
+	// RoleCustomer is a shopper of central's customer API (pre-orders):
+	// it sees only its own orders. Its client id is the customer's opaque
+	// token; no personal data is kept.
+	RoleCustomer Role = "CUSTOMER"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin, RoleWarehouse, RoleProcurement}
+var Roles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin, RoleWarehouse, RoleProcurement, RoleCustomer}
 
 // EdgeRoles lists the roles a site issues: WAREHOUSE and PROCUREMENT work
-// on central's depots, vans and purchase orders only.
+// on central's depots, vans and purchase orders only, CUSTOMER on central's
+// customer API.
 var EdgeRoles = []Role{RoleMachine, RoleDriver, RoleOps, RoleFinance, RoleAdmin}
 
 // ParseRole accepts a role name in any case.
@@ -54,7 +59,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("role %q: must be one of MACHINE, DRIVER, OPS, FINANCE, ADMIN, WAREHOUSE, PROCUREMENT", s)
+	return "", fmt.Errorf("role %q: must be one of MACHINE, DRIVER, OPS, FINANCE, ADMIN, WAREHOUSE, PROCUREMENT, CUSTOMER", s)
 }
 
 // Claims are what a token asserts.

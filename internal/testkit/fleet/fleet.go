@@ -120,6 +120,7 @@ func (s *Site) Open(t testing.TB) {
 	cfg := edge.DefaultConfig()
 	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = s.Dir, "127.0.0.1:0", time.Hour
 	cfg.ForwardBatch, cfg.HeartbeatEvery = s.spec.ForwardBatch, s.spec.HeartbeatEvery
+	cfg.Logger = testkit.Logger(t)
 	cfg.Payments = s.spec.Payments
 	if s.hub != "" {
 		cfg.HubURLs, cfg.LeafSeed = strings.Split(s.hub, ","), s.seed
