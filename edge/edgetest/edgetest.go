@@ -411,6 +411,17 @@ func CheckLots(t testing.TB, db *sql.DB) {
 		WHERE i.quantity <> (SELECT COALESCE(SUM(l.quantity), 0) FROM lots l WHERE l.machine_id = i.machine_id AND l.product_id = i.product_id)`); n != 0 {
 		t.Fatalf("%d slots whose quantity is not the sum of their lots", n)
 	}
+	// The lot ledger is complete: every lot holds the sum of its movements
+	// (restocks, sales, counts, removals, refunds), so every slot holds
+	// the sum of its lots' movements.
+	if n := Count(t, db, `SELECT COUNT(*) FROM lots l
+		WHERE l.quantity <> (SELECT COALESCE(SUM(m.delta), 0) FROM lot_movements m WHERE m.lot_id = l.lot_id)`); n != 0 {
+		t.Fatalf("%d lots whose quantity is not the sum of their movements", n)
+	}
+	if n := Count(t, db, `SELECT COUNT(*) FROM machine_inventory i
+		WHERE i.quantity <> (SELECT COALESCE(SUM(m.delta), 0) FROM lot_movements m WHERE m.machine_id = i.machine_id AND m.product_id = i.product_id)`); n != 0 {
+		t.Fatalf("%d slots whose quantity is not the sum of their lot movements", n)
+	}
 }
 
 // CheckOutbox checks the outbox holds exactly seq 1..last_seq.
