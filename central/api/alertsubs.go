@@ -125,6 +125,9 @@ func (s *server) listSubscriptions(w http.ResponseWriter, r *http.Request) error
 // client's is reported missing, not forbidden, so ids do not leak.
 func (s *server) ownSubscription(r *http.Request) (readmodel.Subscription, error) {
 	id := r.PathValue("id")
+	if err := s.hqSync(r); err != nil {
+		return readmodel.Subscription{}, err
+	}
 	sub, err := s.cfg.Store.Subscription(r.Context(), id)
 	if errors.Is(err, readmodel.ErrNotFound) {
 		return sub, errs.NotFoundf("id", "subscription %s not found", id)

@@ -68,6 +68,15 @@ func (o *hqOp[In, Out]) do(r *http.Request, key string, in In) (Out, error) {
 	return out, err
 }
 
+// hqSync makes this node catch up with the HQ log before a check that
+// reads central-owned state here (nothing to do without an HQ log).
+func (s *server) hqSync(r *http.Request) error {
+	if s.cfg.HQLog == nil {
+		return nil
+	}
+	return s.cfg.HQLog.Sync(r.Context())
+}
+
 // hqRefusal makes the read model's and the API's refusals *errs.Error (the
 // HQ log keeps those as an entry's outcome; any other error stops the
 // entry, to be applied again). Messages and statuses stay as the API

@@ -193,6 +193,9 @@ func (s *server) createPO(w http.ResponseWriter, r *http.Request) error {
 	if len(in.Lines) == 0 || len(in.Lines) > 500 {
 		return web.Invalid("lines", "lines: 1 to 500 lines")
 	}
+	if err := s.hqSync(r); err != nil {
+		return err
+	}
 	sups, err := s.cfg.Store.Suppliers(r.Context(), in.SupplierID)
 	if err != nil {
 		return err
