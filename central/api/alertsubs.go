@@ -82,7 +82,7 @@ func (s *server) subscribe(w http.ResponseWriter, r *http.Request) error {
 	sub := readmodel.Subscription{ID: "sub_" + hex.EncodeToString(idb), Owner: who(r), URL: in.URL, Secret: secret,
 		AlertTypes: in.AlertTypes, Sites: in.SiteIDs, Cities: in.Cities, Machines: in.MachineIDs, Products: in.ProductIDs,
 		IncludeClosed: in.IncludeClosed, CreatedAt: s.cfg.Now().UTC()}
-	if err := s.cfg.Store.CreateSubscription(r.Context(), sub); err != nil {
+	if _, err := s.hq.subscribe.do(r, "", sub); err != nil {
 		return err
 	}
 	s.log.Info().Bool("audit", true).Str("action", "ALERT_SUBSCRIBE").Str("client", who(r)).Str("subscription", sub.ID).Str("url", sub.URL).Msg("alert subscription created")
@@ -125,6 +125,9 @@ func (s *server) listSubscriptions(w http.ResponseWriter, r *http.Request) error
 // client's is reported missing, not forbidden, so ids do not leak.
 func (s *server) ownSubscription(r *http.Request) (readmodel.Subscription, error) {
 	id := r.PathValue("id")
+	if err := s.hqSync(r); err != nil {
+		return readmodel.Subscription{}, err
+	}
 	sub, err := s.cfg.Store.Subscription(r.Context(), id)
 	if errors.Is(err, readmodel.ErrNotFound) {
 		return sub, errs.NotFoundf("id", "subscription %s not found", id)
@@ -144,7 +147,7 @@ func (s *server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteSubscription(r.Context(), sub.ID); err != nil {
+	if _, err := s.hq.unsubscribe.do(r, "", poEntry{ID: sub.ID}); err != nil {
 		return queryErr(err)
 	}
 	s.log.Info().Bool("audit", true).Str("action", "ALERT_UNSUBSCRIBE").Str("client", who(r)).Str("subscription", sub.ID).Msg("alert subscription ended")

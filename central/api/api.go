@@ -162,6 +162,8 @@ type server struct {
 	auth *web.Authenticator
 	// orderKeySent holds the sites this server has sent the order key.
 	orderKeySent sync.Map
+	// hq holds the central-owned writes that go through the HQ log.
+	hq *hqOps
 }
 
 // New returns the API's handler, instrumented with cfg.Metrics. Store,
@@ -179,6 +181,7 @@ func New(cfg Config) http.Handler {
 	}
 	log := cfg.Logger.With().Str("component", "central-api").Logger()
 	s := &server{cfg: cfg, log: log, auth: &web.Authenticator{Signer: cfg.Signer, Now: cfg.Now}}
+	s.hq = s.newHQOps() // registers their HQ log handlers: before HQLog.Open
 	handlers := map[string]web.Handler{
 		"POST /auth/token":                    s.token,
 		"GET /healthz":                        s.healthz,

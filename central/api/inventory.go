@@ -102,7 +102,7 @@ func (s *server) createDepot(w http.ResponseWriter, r *http.Request) error {
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	d, err := s.cfg.Store.CreateDepot(r.Context(), readmodel.Depot{ID: in.DepotID, Name: in.Name, City: in.City, Address: in.Address, CreatedBy: who(r)})
+	d, err := s.hq.depotAdd.do(r, "", readmodel.Depot{ID: in.DepotID, Name: in.Name, City: in.City, Address: in.Address, CreatedBy: who(r)})
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *server) createVan(w http.ResponseWriter, r *http.Request) error {
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	v, err := s.cfg.Store.CreateVan(r.Context(), readmodel.Van{ID: in.VanID, Name: in.Name, DepotID: in.DepotID, Driver: in.Driver, CreatedBy: who(r)})
+	v, err := s.hq.vanAdd.do(r, "", readmodel.Van{ID: in.VanID, Name: in.Name, DepotID: in.DepotID, Driver: in.Driver, CreatedBy: who(r)})
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (s *server) createSKU(w http.ResponseWriter, r *http.Request) error {
 	if err := web.Decode(w, r, &in, MaxBody); err != nil {
 		return err
 	}
-	k, err := s.cfg.Store.CreateSKU(r.Context(), readmodel.SKU{SKU: in.SKU, ProductID: in.ProductID, Variant: in.Variant,
+	k, err := s.hq.skuAdd.do(r, "", readmodel.SKU{SKU: in.SKU, ProductID: in.ProductID, Variant: in.Variant,
 		Barcode: in.Barcode, Name: in.Name, CreatedBy: who(r)})
 	if err != nil {
 		return err
@@ -317,7 +317,7 @@ func (s *server) createTransfer(w http.ResponseWriter, r *http.Request) error {
 	for _, l := range in.Lines {
 		tin.Lines = append(tin.Lines, readmodel.TransferLineIn{ProductID: l.ProductID, Planned: l.Planned, Picked: l.Picked})
 	}
-	t, err := s.cfg.Store.CreateTransfer(r.Context(), tin)
+	t, err := s.hq.transferCreate.do(r, "", tin)
 	if err != nil {
 		return err
 	}
@@ -391,10 +391,12 @@ func (s *server) bulkUpdate(w http.ResponseWriter, r *http.Request) error {
 		lines = append(lines, readmodel.BulkLine{Kind: readmodel.LocationKind(l.LocationKind), LocationID: l.LocationID, ProductID: l.ProductID,
 			SKU: l.SKU, Type: readmodel.MovementType(l.Type), Quantity: l.Quantity, Counted: l.Counted, UnitCostCents: l.UnitCostCents, Reason: l.Reason})
 	}
-	res, err := s.cfg.Store.BulkUpdate(r.Context(), in.RequestKey, bodyHash(in), who(r), lines)
+	rr, err := s.hq.bulk.do(r, "", bulkEntry{Key: in.RequestKey, Hash: bodyHash(in), By: who(r), Lines: lines})
 	if err != nil {
 		return err
 	}
+	res := rr.Result
+	res.Replayed = rr.Replayed
 	if !res.Replayed {
 		s.audit(r, "BULK_UPDATE", "bulk/"+in.RequestKey, map[string]int{"lines": len(in.Lines), "ok": res.OK, "failed": res.Failed})
 	}
@@ -429,7 +431,7 @@ func (s *server) channelSync(w http.ResponseWriter, r *http.Request) error {
 	for _, st := range in.Stock {
 		cin.Stock = append(cin.Stock, readmodel.ChannelStock{ProductID: st.ProductID, Quantity: st.Quantity})
 	}
-	res, err := s.cfg.Store.ChannelSync(r.Context(), cin)
+	res, err := s.hq.channelSync.do(r, "", cin)
 	if err != nil {
 		if de, ok := errs.As(err); ok && de.Field == "locationId" {
 			de.Field = "location.id"

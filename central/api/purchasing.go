@@ -131,7 +131,7 @@ func (s *server) createSupplier(w http.ResponseWriter, r *http.Request) error {
 		}
 		row.Products = append(row.Products, readmodel.SupplierProductRow{ProductID: p.ProductID, CasePack: p.CasePack, UnitCostCents: int64(p.UnitCost)})
 	}
-	if err := s.cfg.Store.CreateSupplier(r.Context(), row); err != nil {
+	if _, err := s.hq.supplierAdd.do(r, "", row); err != nil {
 		return err
 	}
 	s.log.Info().Bool("audit", true).Str("action", "SUPPLIER_CREATE").Str("client", who(r)).Str("supplier", row.ID).Msg("supplier created")
@@ -193,6 +193,9 @@ func (s *server) createPO(w http.ResponseWriter, r *http.Request) error {
 	if len(in.Lines) == 0 || len(in.Lines) > 500 {
 		return web.Invalid("lines", "lines: 1 to 500 lines")
 	}
+	if err := s.hqSync(r); err != nil {
+		return err
+	}
 	sups, err := s.cfg.Store.Suppliers(r.Context(), in.SupplierID)
 	if err != nil {
 		return err
@@ -226,7 +229,7 @@ func (s *server) createPO(w http.ResponseWriter, r *http.Request) error {
 		}
 		po.Lines = append(po.Lines, readmodel.POLineRow{ProductID: l.ProductID, Quantity: l.Quantity, UnitCostCents: cost})
 	}
-	po, err = s.cfg.Store.CreatePurchaseOrder(r.Context(), po)
+	po, err = s.hq.poCreate.do(r, "", po)
 	if err != nil {
 		return err
 	}
@@ -276,17 +279,7 @@ func csvSafe(v string) string {
 // sendPO is POST /purchase-orders/{id}/send: DRAFT → SENT, refused below
 // the supplier's minimum order.
 func (s *server) sendPO(w http.ResponseWriter, r *http.Request) error {
-	po, err := s.cfg.Store.SetPOStatus(r.Context(), r.PathValue("id"), purchasing.Send, func(po readmodel.PORow) error {
-		sups, err := s.cfg.Store.Suppliers(r.Context(), po.SupplierID)
-		if err != nil || len(sups) == 0 {
-			return err
-		}
-		if min := sups[0].MinOrderCents; po.Total() < min {
-			return errs.Errorf(errs.Unprocessable, "BELOW_MIN_ORDER", "lines", "purchase order %s totals %s, below supplier %s's minimum order of %s",
-				po.ID, wire.Money(po.Total()), po.SupplierID, wire.Money(min))
-		}
-		return nil
-	})
+	po, err := s.hq.poSend.do(r, "", poEntry{ID: r.PathValue("id")})
 	if err != nil {
 		return err
 	}
@@ -297,7 +290,7 @@ func (s *server) sendPO(w http.ResponseWriter, r *http.Request) error {
 
 // cancelPO is POST /purchase-orders/{id}/cancel.
 func (s *server) cancelPO(w http.ResponseWriter, r *http.Request) error {
-	po, err := s.cfg.Store.SetPOStatus(r.Context(), r.PathValue("id"), purchasing.Cancel, nil)
+	po, err := s.hq.poCancel.do(r, "", poEntry{ID: r.PathValue("id")})
 	if err != nil {
 		return err
 	}
@@ -343,10 +336,11 @@ func (s *server) receivePO(w http.ResponseWriter, r *http.Request) error {
 		}
 		lines = append(lines, rl)
 	}
-	po, lots, replayed, err := s.cfg.Store.ReceivePurchaseOrder(r.Context(), r.PathValue("id"), in.ReceiptKey, who(r), lines)
+	rr, err := s.hq.poReceive.do(r, "", receiptEntry{ID: r.PathValue("id"), Key: in.ReceiptKey, By: who(r), Lines: lines})
 	if err != nil {
 		return err
 	}
+	po, lots, replayed := rr.PO, rr.Lots, rr.Replayed
 	out := hqapi.Receipt{PurchaseOrder: poOut(po), Lots: []hqapi.DepotLot{}, Replayed: replayed}
 	for _, l := range lots {
 		out.Lots = append(out.Lots, hqapi.DepotLot{LotID: l.LotID, DepotID: l.DepotID, ProductID: l.ProductID, Quantity: l.Quantity,

@@ -205,7 +205,7 @@ func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
 	var n int64
 	err := s.writeTx(ctx, func(ctx context.Context) error {
 		s.subs.invalidate() // see CreateSubscription
-		res, err := s.execStmt(ctx, deleteSubscription, ms(s.now()), id)
+		res, err := s.execStmt(ctx, deleteSubscription, ms(s.Clock(ctx)), id)
 		if err != nil {
 			return err
 		}
@@ -338,14 +338,5 @@ func (s *Store) Deliveries(ctx context.Context, id string, limit int) ([]Deliver
 
 // writeTx runs fn in a write transaction on the writer connection.
 func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	if err := fn(ctx); err != nil {
-		s.rollback()
-		return err
-	}
-	return s.commit(ctx)
+	return s.WriteTx(ctx, func(ctx context.Context, _ *WTx) error { return fn(ctx) })
 }

@@ -146,21 +146,13 @@ type InventoryTx struct {
 }
 
 // Inventory runs fn in one write transaction, committed when fn returns
-// nil and rolled back otherwise; fn's error is returned as it is.
+// nil and rolled back otherwise; fn's error is returned as it is. Inside an
+// HQ log entry's apply (ApplyHQ) it joins the entry's transaction, and the
+// transaction's clock is the entry's time (Clock), the same on every node.
 func (s *Store) Inventory(ctx context.Context, fn func(tx *InventoryTx) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return fmt.Errorf("inventory: %w", err)
-	}
-	if err := fn(&InventoryTx{s: s, now: s.now()}); err != nil {
-		s.rollback()
-		return err
-	}
-	if err := s.commit(ctx); err != nil {
-		return fmt.Errorf("inventory: %w", err)
-	}
-	return nil
+	return s.WriteTx(ctx, func(ctx context.Context, w *WTx) error {
+		return fn(&InventoryTx{s: s, now: w.Now()})
+	})
 }
 
 // Now is the transaction's clock reading.

@@ -310,7 +310,7 @@ func (s *Store) SetPOStatus(ctx context.Context, id string, next func(id string,
 				return err
 			}
 		}
-		now := s.now()
+		now := s.Clock(ctx)
 		if err := s.exec(ctx, updatePOStatus, to, ms(now), po.ID, po.Status); err != nil {
 			return err
 		}

@@ -63,6 +63,11 @@ type Config struct {
 	MaxAttempts  int           // attempts before a delivery is FAILED; default 10
 	Now          func() time.Time
 	Logger       zerolog.Logger
+	// Active says whether this dispatcher delivers now (nil: always). In
+	// a cluster every node holds the same subscriptions and deliveries,
+	// and only one of them may send: central answers true on the node
+	// that leads the HQ_LOG stream.
+	Active func(ctx context.Context) bool
 }
 
 // Dispatcher sends due deliveries in the background.
@@ -149,8 +154,12 @@ func (d *Dispatcher) loop(ctx context.Context) {
 	}
 }
 
-// RunOnce attempts every delivery due now, one by one.
+// RunOnce attempts every delivery due now, one by one (nothing while
+// Config.Active says no).
 func (d *Dispatcher) RunOnce(ctx context.Context) error {
+	if d.cfg.Active != nil && !d.cfg.Active(ctx) {
+		return nil
+	}
 	due, err := d.cfg.Queue.Due(ctx, d.cfg.Now(), 64)
 	if err != nil {
 		return fmt.Errorf("due deliveries: %w", err)
