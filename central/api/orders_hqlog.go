@@ -8,6 +8,7 @@ import (
 
 	"github.com/vendsync/vendsync/central/hqlog"
 	"github.com/vendsync/vendsync/central/readmodel"
+	"github.com/vendsync/vendsync/internal/errs"
 	"github.com/vendsync/vendsync/internal/payment"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
@@ -111,12 +112,26 @@ func handleOrderLog(l *hqlog.Log, st *readmodel.Store) {
 }
 
 // recordOrder records an order the taking node decided: through the HQ
-// log when there is one, else straight into this node's read model.
+// log when there is one, else straight into this node's read model. An
+// entry recorded but not yet applied here counts as recorded; one the log
+// refused to take has its payment refunded at once.
 func (s *server) recordOrder(ctx context.Context, o readmodel.Order) error {
 	if s.cfg.HQLog == nil {
 		return s.cfg.Store.PutOrder(ctx, o)
 	}
-	return s.cfg.HQLog.Do(ctx, KindOrderCreate, o.Customer, o.OrderID, entryOf(o), nil)
+	err := s.cfg.HQLog.Do(ctx, KindOrderCreate, o.Customer, o.OrderID, entryOf(o), nil)
+	switch {
+	case err == nil, errs.CodeOf(err) == "HQ_LOG_BEHIND", errs.CodeOf(err) == "HQ_LOG_STOPPED":
+		// Recorded: every node (this one too, later) will hold the order,
+		// so it goes to its site as usual.
+		return nil
+	case o.PaymentID != "":
+		// Not recorded: nothing knows the order, so its payment goes back.
+		if _, rerr := s.cfg.Orders.Payments.Refund(ctx, o.PaymentID, 0, o.OrderID+":refund"); rerr != nil {
+			s.log.Error().Err(rerr).Str("order", o.OrderID).Str("payment", o.PaymentID).Msg("refund of an order central could not record")
+		}
+	}
+	return err
 }
 
 // recordCancel records a customer's request to cancel an order.
