@@ -39,8 +39,9 @@ type cluster struct {
 	dirs, routes, leafs []string
 }
 
-// startCluster starts a 3-node cluster; Close closes the nodes still open.
-func startCluster(t *testing.T) *cluster {
+// startCluster starts a 3-node cluster, each node's configuration then
+// changed by mods; Close closes the nodes still open.
+func startCluster(t *testing.T, mods ...func(*central.Config)) *cluster {
 	t.Helper()
 	base := t.TempDir()
 	c := &cluster{nodes: make([]*central.Node, 3)}
@@ -55,7 +56,12 @@ func startCluster(t *testing.T) *cluster {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.nodes[i] = fleet.StartCentral(t, c.dirs[i], clusterCfg(c.dirs, c.routes, c.leafs, i))
+			c.nodes[i] = fleet.StartCentral(t, c.dirs[i], func(cfg *central.Config) {
+				clusterCfg(c.dirs, c.routes, c.leafs, i)(cfg)
+				for _, m := range mods {
+					m(cfg)
+				}
+			})
 		}()
 	}
 	wg.Wait()

@@ -3,9 +3,12 @@ package central
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/vendsync/vendsync/central/api"
+	"github.com/vendsync/vendsync/central/hqlog"
+	"github.com/vendsync/vendsync/central/readmodel"
 )
 
 // orderSettings are the API's pre-order settings: the gateway, and the
@@ -21,23 +24,32 @@ func (n *Node) orderSettings(ctx context.Context) (api.OrderSettings, error) {
 	return api.OrderSettings{Payments: n.cfg.Payments, Key: key, ReadyIn: n.cfg.OrderReadyIn, Window: n.cfg.OrderWindow}, nil
 }
 
-// refundLoop refunds, every RefundEvery, the orders this node took payment
-// for that their site closed without a pickup (EXPIRED, REJECTED,
-// CANCELLED). Only the site decides that an order was not picked up, and
-// it never hands over an order after closing it, so a refund never meets
-// a pickup. A failed refund is retried on the next round; the gateway's
-// idempotency key (the order's) returns money once.
+// refundLoop refunds, every RefundEvery, the orders paid at central that
+// their site closed without a pickup (EXPIRED, REJECTED, CANCELLED), and
+// records each refund in the HQ log (order.refunded) for every node. Only
+// the site decides that an order was not picked up, and it never hands
+// over an order after closing it, so a refund never meets a pickup. Every
+// node knows every order, but only the HQ_LOG stream's leader refunds, so
+// refunds go on when any node dies; two nodes that both think they lead
+// (a leader change between rounds) are harmless: the gateway's
+// idempotency key (the order's) returns money once, and the second
+// order.refunded entry records nothing. A failed refund is retried on the
+// next round.
 func (n *Node) refundLoop(ctx context.Context, os api.OrderSettings) error {
 	log := n.log.With().Str("component", "refunds").Logger()
 	t := time.NewTicker(cmp.Or(n.cfg.RefundEvery, 30*time.Second))
 	defer t.Stop()
 	for {
-		due, err := n.Store.RefundDue(ctx)
+		var due []readmodel.Order
+		lead, err := n.leadsHQLog(ctx)
+		if err == nil && lead {
+			due, err = n.Store.RefundDue(ctx)
+		}
 		if err != nil && ctx.Err() == nil {
 			log.Error().Err(err).Msg("orders due a refund")
 		}
 		for _, o := range due {
-			if err := api.RefundOrder(ctx, os.Payments, n.Store, o, "refunded: "+o.Status, time.Now()); err != nil {
+			if err := api.RefundOrder(ctx, os.Payments, n.Store, n.HQLog, o, "refunded: "+o.Status, time.Now()); err != nil {
 				log.Warn().Err(err).Str("order", o.OrderID).Msg("refund failed; retrying next round")
 				continue
 			}
@@ -49,4 +61,21 @@ func (n *Node) refundLoop(ctx context.Context, os api.OrderSettings) error {
 		case <-t.C:
 		}
 	}
+}
+
+// leadsHQLog reports whether this node is the HQ_LOG stream's leader (a
+// single node always is).
+func (n *Node) leadsHQLog(ctx context.Context) (bool, error) {
+	if n.cfg.Replicas <= 1 {
+		return true, nil
+	}
+	st, err := n.Hub.JetStream().Stream(ctx, hqlog.Stream)
+	if err != nil {
+		return false, fmt.Errorf("hq log leader: %w", err)
+	}
+	info := st.CachedInfo()
+	if info.Cluster == nil {
+		return false, nil
+	}
+	return info.Cluster.Leader == n.Hub.Server().Name(), nil
 }

@@ -226,6 +226,9 @@ func New(cfg Config) http.Handler {
 		handlers[k] = h
 	}
 	maps.Copy(handlers, s.purchasingHandlers()) // suppliers, orders, webhooks, stock value reports
+	if cfg.HQLog != nil {
+		handleOrderLog(cfg.HQLog, cfg.Store)
+	}
 	for k, h := range s.orderHandlers() {
 		handlers[k] = h
 	}

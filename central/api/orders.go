@@ -212,7 +212,7 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) error {
 		}
 		o.PaymentID, o.PaymentStatus = intent.ID, string(intent.Status)
 	}
-	if err := s.cfg.Store.PutOrder(r.Context(), o); err != nil {
+	if err := s.recordOrder(r.Context(), o); err != nil {
 		return err
 	}
 	if err := s.sendOrder(r.Context(), os, o); err != nil {
@@ -290,23 +290,9 @@ func downlinkOf(o readmodel.Order, cancel bool) envelope.OrderDownlink {
 // order's id) and records it; a failure is logged and left to the refund
 // job to retry.
 func (s *server) refund(ctx context.Context, os OrderSettings, o readmodel.Order, why string) {
-	if err := RefundOrder(ctx, os.Payments, s.cfg.Store, o, why, s.cfg.Now()); err != nil {
+	if err := RefundOrder(ctx, os.Payments, s.cfg.Store, s.cfg.HQLog, o, why, s.cfg.Now()); err != nil {
 		s.log.Error().Err(err).Str("order", o.OrderID).Msg("refund")
 	}
-}
-
-// RefundOrder refunds o's captured payment in full through p and records
-// it (payment REFUNDED, an event REFUNDED). The gateway's idempotency key
-// is the order's, so a retried refund returns money once.
-func RefundOrder(ctx context.Context, p payment.Provider, st *readmodel.Store, o readmodel.Order, why string, now time.Time) error {
-	if o.PaymentID == "" || o.PaymentStatus != string(payment.Captured) {
-		return nil
-	}
-	ref, err := p.Refund(ctx, o.PaymentID, 0, o.OrderID+":refund")
-	if err != nil {
-		return fmt.Errorf("refund order %s: %w", o.OrderID, err)
-	}
-	return st.SetOrderPayment(ctx, o.OrderID, string(payment.Refunded), ref.ID, envelope.OrderRefunded, why, now.UTC())
 }
 
 // orderOut maps an order to its wire form; the pickup code, token and QR
@@ -444,6 +430,9 @@ func (s *server) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 	case envelope.OrderPlaced, envelope.OrderPending, envelope.OrderAccepted:
 	default:
 		return web.Errorf(http.StatusConflict, "ORDER_CLOSED", "id", "order %q is %s and can no longer be cancelled", o.OrderID, o.Status)
+	}
+	if err := s.recordCancel(r.Context(), o, who(r)); err != nil {
+		return err
 	}
 	b, err := json.Marshal(downlinkOf(o, true))
 	if err != nil {

@@ -58,7 +58,8 @@ const (
 	// nearest-site query and the menu (site_reservations).
 	sumReserved = `SELECT COALESCE(SUM(json_extract(j.value, '$.quantity')), 0) FROM orders o, json_each(o.lines) j
 		WHERE o.site = ? AND o.status IN ('PENDING', 'ACCEPTED') AND json_extract(j.value, '$.productId') = ?`
-	setPayment = `UPDATE orders SET payment_status = ?, refund_id = ?, updated_at = ? WHERE order_id = ?`
+	setPayment          = `UPDATE orders SET payment_status = ?, refund_id = ?, updated_at = ? WHERE order_id = ?`
+	selectPaymentStatus = `SELECT payment_status FROM orders WHERE order_id = ?`
 )
 
 // upsertOrder records f when it is an order's status change; ok is false
@@ -100,48 +101,50 @@ func (k *sqliteSink) upsertOrder(ctx context.Context, site string, f aggregate.F
 	return true, nil
 }
 
-// PutOrder records an order this node took (status PLACED, paid) and its
-// first event. A site event that arrived first keeps its status.
+// PutOrder records an order taken at central (status PLACED, paid) and its
+// first event. A site event that arrived first keeps its status. Inside an
+// HQ log entry (order.create) it joins the entry's transaction.
 func (s *Store) PutOrder(ctx context.Context, o Order) error {
 	lines, err := json.Marshal(o.Lines)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	if err := s.exec(ctx, insertOrder, o.OrderID, o.Site, o.MachineID, o.Customer, o.Status, o.Reason, string(lines), o.GrossCents,
-		o.DiscountCents, o.TotalCents, o.Currency, o.PromoCode, o.Code, o.Token, o.PaymentID, o.PaymentStatus, o.RefundID,
-		ms(o.PlacedAt), ms(o.ReadyAt), ms(o.ExpiresAt), ms(o.UpdatedAt)); err != nil {
-		s.rollback()
-		return fmt.Errorf("put order %s: %w", o.OrderID, err)
-	}
-	if err := s.exec(ctx, insertOrderEvent, o.OrderID, o.Status, o.Reason, ms(o.UpdatedAt)); err != nil {
-		s.rollback()
-		return fmt.Errorf("put order %s: %w", o.OrderID, err)
-	}
-	return s.commit(ctx)
+	return s.WriteTx(ctx, func(ctx context.Context, tx *WTx) error {
+		if _, err := tx.Exec(ctx, insertOrder, o.OrderID, o.Site, o.MachineID, o.Customer, o.Status, o.Reason, string(lines), o.GrossCents,
+			o.DiscountCents, o.TotalCents, o.Currency, o.PromoCode, o.Code, o.Token, o.PaymentID, o.PaymentStatus, o.RefundID,
+			ms(o.PlacedAt), ms(o.ReadyAt), ms(o.ExpiresAt), ms(o.UpdatedAt)); err != nil {
+			return fmt.Errorf("put order %s: %w", o.OrderID, err)
+		}
+		if _, err := tx.Exec(ctx, insertOrderEvent, o.OrderID, o.Status, o.Reason, ms(o.UpdatedAt)); err != nil {
+			return fmt.Errorf("put order %s: %w", o.OrderID, err)
+		}
+		return nil
+	})
 }
 
 // SetOrderPayment records a change of an order's payment (a refund) and
-// its event (status is the event's, e.g. REFUNDED).
+// its event (status is the event's, e.g. REFUNDED). A payment already in
+// paymentStatus records nothing, so a refund recorded twice (two nodes,
+// a retry) shows once. Inside an HQ log entry (order.refunded) it joins
+// the entry's transaction.
 func (s *Store) SetOrderPayment(ctx context.Context, orderID, paymentStatus, refundID, status, reason string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	if err := s.exec(ctx, setPayment, paymentStatus, refundID, ms(at), orderID); err != nil {
-		s.rollback()
-		return fmt.Errorf("order %s payment: %w", orderID, err)
-	}
-	if err := s.exec(ctx, insertOrderEvent, orderID, status, reason, ms(at)); err != nil {
-		s.rollback()
-		return fmt.Errorf("order %s payment: %w", orderID, err)
-	}
-	return s.commit(ctx)
+	return s.WriteTx(ctx, func(ctx context.Context, tx *WTx) error {
+		var cur string
+		switch err := tx.QueryRow(ctx, selectPaymentStatus, orderID).Scan(&cur); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("order %s payment: %w", orderID, err)
+		case cur == paymentStatus:
+			return nil
+		}
+		if _, err := tx.Exec(ctx, setPayment, paymentStatus, refundID, ms(at), orderID); err != nil {
+			return fmt.Errorf("order %s payment: %w", orderID, err)
+		}
+		if _, err := tx.Exec(ctx, insertOrderEvent, orderID, status, reason, ms(at)); err != nil {
+			return fmt.Errorf("order %s payment: %w", orderID, err)
+		}
+		return nil
+	})
 }
 
 func scanOrderRow(row interface{ Scan(...any) error }) (Order, error) {
@@ -201,9 +204,9 @@ func (s *Store) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
 	return out, rows.Err()
 }
 
-// RefundDue lists orders this node took payment for that their site
-// closed without a pickup (EXPIRED, REJECTED, CANCELLED) and that are
-// not yet refunded.
+// RefundDue lists orders paid at central that their site closed without
+// a pickup (EXPIRED, REJECTED, CANCELLED) and that are not yet refunded.
+// Every node knows every paid order (the HQ log's order.create).
 func (s *Store) RefundDue(ctx context.Context) ([]Order, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+orderCols+` FROM orders
 		WHERE payment_status = 'CAPTURED' AND status IN ('EXPIRED', 'REJECTED', 'CANCELLED') ORDER BY updated_at LIMIT 100`)
