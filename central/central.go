@@ -367,7 +367,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		return err
 	}
 	n.Webhooks = webhook.New(webhook.Config{Queue: n.Store.Webhooks(), AllowPrivate: n.cfg.WebhookAllowPrivate, Logger: n.cfg.Logger,
-		Active: n.leadsHQLog(js)})
+		Active: func(ctx context.Context) bool { lead, _ := n.leadsHQLog(ctx); return lead }})
 	if err = n.Webhooks.Open(ctx); err != nil {
 		return fmt.Errorf("start webhooks: %w", err)
 	}
@@ -668,21 +668,3 @@ func (c catalog) Stockists(ctx context.Context, productID string) ([]api.Stockis
 
 // Dir is the node's data directory.
 func (n *Node) Dir() string { return n.cfg.Dir }
-
-// leadsHQLog says whether this node leads the HQ_LOG stream: the one node
-// of a cluster that sends webhook deliveries (every node holds the same
-// subscriptions, and matches the same alerts). A single node (no cluster
-// info) always leads. When leadership moves, the new leader sends what
-// its read model has due, so a delivery may be sent twice around a
-// failover (receivers dedupe by delivery id); none is lost.
-func (n *Node) leadsHQLog(js jetstream.JetStream) func(ctx context.Context) bool {
-	return func(ctx context.Context) bool {
-		st, err := js.Stream(ctx, hqlog.Stream)
-		if err != nil {
-			return false
-		}
-		ci := st.CachedInfo().Cluster
-		// No cluster info, or no leader and no peers: a single server.
-		return ci == nil || ci.Leader == n.cfg.ServerName || (ci.Leader == "" && len(ci.Replicas) == 0)
-	}
-}

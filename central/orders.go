@@ -64,7 +64,12 @@ func (n *Node) refundLoop(ctx context.Context, os api.OrderSettings) error {
 }
 
 // leadsHQLog reports whether this node is the HQ_LOG stream's leader (a
-// single node always is).
+// single node always is): the one node of a cluster that runs refunds and
+// sends webhook deliveries (every node holds the same orders and
+// subscriptions). When leadership moves, the new leader does what its read
+// model has due, so around a failover a webhook may be sent twice
+// (receivers dedupe by delivery id) and a refund asked twice (the gateway's
+// idempotency key, the order id, pays once); nothing is lost.
 func (n *Node) leadsHQLog(ctx context.Context) (bool, error) {
 	if n.cfg.Replicas <= 1 {
 		return true, nil
@@ -73,9 +78,6 @@ func (n *Node) leadsHQLog(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("hq log leader: %w", err)
 	}
-	info := st.CachedInfo()
-	if info.Cluster == nil {
-		return false, nil
-	}
-	return info.Cluster.Leader == n.Hub.Server().Name(), nil
+	ci := st.CachedInfo().Cluster
+	return ci == nil || ci.Leader == n.Hub.Server().Name(), nil
 }
