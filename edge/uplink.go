@@ -173,7 +173,8 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 			log.Warn().Err(err).Msg("downlink: bad product config skipped")
 			return nil
 		}
-		p := stock.ProductPatch{LowStockLimit: c.LowStockLimit, ParLevel: c.ParLevel, CasePack: c.CasePack, Name: c.Name, Perishable: c.Perishable}
+		p := stock.ProductPatch{LowStockLimit: c.LowStockLimit, ParLevel: c.ParLevel, CasePack: c.CasePack, Name: c.Name, Perishable: c.Perishable,
+			Capacity: c.Capacity}
 		if c.PriceCents != nil {
 			m := wire.Money(*c.PriceCents)
 			p.Price = &m

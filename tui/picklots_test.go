@@ -74,3 +74,31 @@ func TestBuildPickList_PullListPerMachineInSlotOrder(t *testing.T) {
 		t.Fatalf("lines %+v", pl.Lines)
 	}
 }
+
+// TestPlanSlot_NeverBeyondCapacity: a slot whose coil holds fewer units
+// than its par level or its demand target is filled to its capacity.
+func TestPlanSlot_NeverBeyondCapacity(t *testing.T) {
+	const today, next = "2026-06-10", "2026-06-17"
+	tests := []struct {
+		name string
+		slot hqapi.Slot
+		fill int64
+	}{
+		{"par above capacity", hqapi.Slot{ParLevel: 30, Quantity: 4, Capacity: 20}, 16},
+		{"demand above capacity", hqapi.Slot{ParLevel: 30, Quantity: 4, Capacity: 12, FillRule: hqapi.FillDemand, FillTarget: 25}, 8},
+		{"capacity above par", hqapi.Slot{ParLevel: 10, Quantity: 4, Capacity: 40}, 6},
+		{"lots counted against capacity", hqapi.Slot{ParLevel: 30, Quantity: 9, Capacity: 10,
+			Lots: []hqapi.SlotLot{{ExpiryDate: "2026-06-30", Quantity: 9, Status: "SELLABLE"}}}, 1},
+		{"already beyond capacity", hqapi.Slot{ParLevel: 30, Quantity: 25, Capacity: 20}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if fill, _, _ := PlanSlot(tt.slot, today, next); fill != tt.fill {
+				t.Fatalf("fill %d, want %d", fill, tt.fill)
+			}
+			if level, _ := tt.slot.FillLevel(); level > tt.slot.Capacity {
+				t.Fatalf("fill level %d beyond capacity %d", level, tt.slot.Capacity)
+			}
+		})
+	}
+}

@@ -107,7 +107,8 @@ func (c *common) cachedInventory(machine string) ([]edgeapi.InventoryItem, time.
 			items, at = []edgeapi.InventoryItem{}, c.routeAt
 			for _, sl := range rm.Slots {
 				items = append(items, edgeapi.InventoryItem{ProductID: sl.ProductID, Name: sl.Name, Quantity: sl.Quantity, ExpiryDate: sl.ExpiryDate,
-					LowStockLimit: sl.LowStockLimit, ParLevel: sl.ParLevel, CasePack: sl.CasePack, OpenAlerts: sl.Alerts})
+					LowStockLimit: sl.LowStockLimit, ParLevel: sl.ParLevel, CasePack: sl.CasePack, OpenAlerts: sl.Alerts,
+					Capacity: sl.Capacity})
 			}
 		}
 	}
@@ -548,7 +549,7 @@ func (s *inventoryScreen) view() (header, rows []string, selected int, footer []
 	if !s.cachedAt.IsZero() {
 		header = append(header, dimStyle.Render(fmt.Sprintf("from cache of %s — %s", s.cachedAt.In(s.c.d.loc).Format("Jan 2 15:04"), cmpStr(s.err, "asking the edge…"))))
 	}
-	header = append(header, fmt.Sprintf("%-12s %-20s %6s %6s %7s  %-10s  %s", "PRODUCT", "NAME", "STOCK", "PAR", "PLANNED", "EXPIRY", "OPEN ALERTS"))
+	header = append(header, fmt.Sprintf("%-12s %-20s %6s %6s %5s %7s  %-10s  %s", "PRODUCT", "NAME", "STOCK", "PAR", "CAP", "PLANNED", "EXPIRY", "OPEN ALERTS"))
 	vis := s.rows()
 	for _, i := range vis {
 		it := s.items[i]
@@ -564,7 +565,11 @@ func (s *inventoryScreen) view() (header, rows []string, selected int, footer []
 		if al == "" {
 			al = "-"
 		}
-		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %7s  %-10s  %s", it.ProductID, it.Name, it.Quantity, it.ParLevel, planned, exp, al))
+		capacity := "-"
+		if it.Capacity > 0 {
+			capacity = strconv.FormatInt(it.Capacity, 10)
+		}
+		rows = append(rows, fmt.Sprintf("%-12s %-20s %6d %6d %5s %7s  %-10s  %s", it.ProductID, it.Name, it.Quantity, it.ParLevel, capacity, planned, exp, al))
 	}
 	if s.notes != "" {
 		footer = append(footer, "notes: "+s.notes)
@@ -618,7 +623,7 @@ type restockScreen struct {
 func newRestockScreen(c *common, machine string, items []edgeapi.InventoryItem) *restockScreen {
 	s := &restockScreen{c: c, machine: machine, form: make([]formRow, len(items)), fresh: true}
 	for i, it := range items {
-		add := max(0, it.ParLevel-it.Quantity)
+		add := max(0, fillLevel(it)-it.Quantity)
 		if planned, ok := c.pick.Planned(machine, it.ProductID); ok {
 			add = min(add, planned)
 		}
@@ -739,8 +744,8 @@ func (s *restockScreen) update(msg tea.KeyMsg) tea.Cmd {
 // Quantities above absurdQty are asked about (a slot holds tens).
 const absurdQty = 999
 
-// check lists what looks wrong but may be right: overfilling past par
-// (the slot's capacity), an expiry date already past, absurd quantities.
+// check lists what looks wrong but may be right: overfilling past the
+// slot's capacity (its par level when the capacity is not known), an expiry date already past, absurd quantities.
 func (s *restockScreen) check() []string {
 	var out []string
 	today := s.c.d.now().In(s.c.d.loc).Format(time.DateOnly)
@@ -757,7 +762,9 @@ func (s *restockScreen) check() []string {
 		if row.fields[3] != "" {
 			after = v[3]
 		}
-		if it.ParLevel > 0 && after > it.ParLevel {
+		if it.Capacity > 0 && after > it.Capacity {
+			out = append(out, fmt.Sprintf("%s: %d after the visit, beyond its capacity (cap %d)", p, after, it.Capacity))
+		} else if it.Capacity <= 0 && it.ParLevel > 0 && after > it.ParLevel {
 			out = append(out, fmt.Sprintf("%s: %d after the visit, beyond its capacity (par %d)", p, after, it.ParLevel))
 		}
 		if e := row.fields[4]; e != "" && e < today {
@@ -876,4 +883,13 @@ func cmpStr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// fillLevel is the level a slot is filled to: its par level, never beyond
+// its capacity when known.
+func fillLevel(it edgeapi.InventoryItem) int64 {
+	if it.Capacity > 0 {
+		return min(it.ParLevel, it.Capacity)
+	}
+	return it.ParLevel
 }

@@ -192,6 +192,8 @@ type productChange struct {
 	// Perishable marks the product perishable at the site (its lots go on
 	// hold in a temperature lockout).
 	Perishable *bool `json:"perishable"`
+	// Capacity is the most units the slot's coil holds (at least 1).
+	Capacity *int64 `json:"capacity"`
 }
 
 func checkCount(field string, v *int64, limit int64) error {
@@ -206,8 +208,14 @@ func (c *productChange) validate() error {
 		return web.Errorf(http.StatusBadRequest, "STOCK_OWNED_BY_SITE", "quantity",
 			"quantity cannot be set from central: the site owns its stock counts; record restocks and counts at the site")
 	}
-	if c.Price == nil && c.LowStockLimit == nil && c.ParLevel == nil && c.CasePack == nil && c.Name == nil && c.Perishable == nil {
-		return web.Invalid("", "nothing to change: give price, lowStockLimit, parLevel, casePack, perishable or name")
+	if c.Price == nil && c.LowStockLimit == nil && c.ParLevel == nil && c.CasePack == nil && c.Name == nil && c.Perishable == nil && c.Capacity == nil {
+		return web.Invalid("", "nothing to change: give price, lowStockLimit, parLevel, capacity, casePack, perishable or name")
+	}
+	if c.Capacity != nil && (*c.Capacity < 1 || *c.Capacity > wire.MaxQuantity) {
+		return web.Invalid("capacity", "capacity %d: must be between 1 and %d", *c.Capacity, wire.MaxQuantity)
+	}
+	if c.Capacity != nil && c.ParLevel != nil && *c.Capacity < *c.ParLevel {
+		return web.Invalid("capacity", "capacity %d is below the par level %d", *c.Capacity, *c.ParLevel)
 	}
 	if c.Price != nil && (*c.Price < 0 || *c.Price > wire.MaxPriceCents) {
 		return web.Invalid("price", "price %s: must be between 0 and 1000000", *c.Price)
@@ -245,6 +253,9 @@ func (c *productChange) apply(pc *envelope.ProductConfig) {
 	}
 	if c.Name != nil {
 		pc.Name = c.Name
+	}
+	if c.Capacity != nil {
+		pc.Capacity = c.Capacity
 	}
 	if c.Perishable != nil {
 		pc.Perishable = c.Perishable

@@ -496,6 +496,8 @@ type MachineProduct struct {
 	ParLevel      *int64
 	CasePack      int64
 	UpdatedAt     time.Time
+	// Capacity is the most units the slot's coil holds, nil if not set.
+	Capacity *int64
 }
 
 // Telemetry is a machine's latest reported telemetry.

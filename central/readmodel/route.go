@@ -86,7 +86,7 @@ func (s *Store) RouteMachines(ctx context.Context) (map[string]map[string]Machin
 	rows.Close()
 
 	rows, err = s.db.R.QueryContext(ctx, `SELECT site, machine_id, product_id, name, price_cents, quantity, expiry_date,
-			low_stock_limit, par_level, case_pack, updated_at
+			low_stock_limit, par_level, case_pack, updated_at, capacity
 		FROM machine_products ORDER BY site, machine_id, product_id`)
 	if err != nil {
 		return nil, fmt.Errorf("route machine products: %w", err)
@@ -95,10 +95,10 @@ func (s *Store) RouteMachines(ctx context.Context) (map[string]map[string]Machin
 	for rows.Next() {
 		var site, id string
 		var p MachineProduct
-		var par sql.NullInt64
+		var par, capacity sql.NullInt64
 		var up int64
 		if err := rows.Scan(&site, &id, &p.ProductID, &p.Name, &p.PriceCents, &p.Quantity, &p.ExpiryDate,
-			&p.LowStockLimit, &par, &p.CasePack, &up); err != nil {
+			&p.LowStockLimit, &par, &p.CasePack, &up, &capacity); err != nil {
 			return nil, fmt.Errorf("route machine products: %w", err)
 		}
 		m, ok := out[site][id]
@@ -108,6 +108,10 @@ func (s *Store) RouteMachines(ctx context.Context) (map[string]map[string]Machin
 		if par.Valid {
 			v := par.Int64
 			p.ParLevel = &v
+		}
+		if capacity.Valid {
+			v := capacity.Int64
+			p.Capacity = &v
 		}
 		p.UpdatedAt = fromMS(up)
 		m.Products = append(m.Products, p)

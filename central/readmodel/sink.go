@@ -52,8 +52,8 @@ const (
 			seq = excluded.seq, event_time = excluded.event_time
 		WHERE excluded.seq > machines.seq`
 	upsertInventory = `INSERT INTO machine_products (site, machine_id, product_id, name, price_cents, quantity, expiry_date,
-			low_stock_limit, par_level, case_pack, info_seq, qty_seq, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			low_stock_limit, par_level, case_pack, info_seq, qty_seq, updated_at, capacity)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (site, machine_id, product_id) DO UPDATE SET
 			name = CASE WHEN excluded.info_seq > info_seq THEN excluded.name ELSE name END,
 			price_cents = CASE WHEN excluded.info_seq > info_seq THEN excluded.price_cents ELSE price_cents END,
@@ -61,6 +61,7 @@ const (
 			low_stock_limit = CASE WHEN excluded.info_seq > info_seq THEN excluded.low_stock_limit ELSE low_stock_limit END,
 			par_level = CASE WHEN excluded.info_seq > info_seq THEN excluded.par_level ELSE par_level END,
 			case_pack = CASE WHEN excluded.info_seq > info_seq THEN excluded.case_pack ELSE case_pack END,
+			capacity = CASE WHEN excluded.info_seq > info_seq THEN excluded.capacity ELSE capacity END,
 			quantity = CASE WHEN excluded.qty_seq > qty_seq THEN excluded.quantity ELSE quantity END,
 			info_seq = max(info_seq, excluded.info_seq),
 			qty_seq = max(qty_seq, excluded.qty_seq),
@@ -175,7 +176,7 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 			string(pm), d.Status, d.TempMaxC, d.Action, seq, at)
 	case *envelope.Inventory:
 		return k.s.exec(ctx, upsertInventory, site, d.MachineID, d.ProductID, d.Name, d.PriceCents,
-			d.Quantity, d.ExpiryDate, d.LowStockLimit, d.ParLevel, d.CasePack, seq, seq, at)
+			d.Quantity, d.ExpiryDate, d.LowStockLimit, d.ParLevel, d.CasePack, seq, seq, at, d.Capacity)
 	case *aggregate.StockCount:
 		if err := k.s.exec(ctx, upsertStock, site, d.MachineID, d.ProductID, d.After, seq, at); err != nil {
 			return err

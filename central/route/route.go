@@ -243,6 +243,9 @@ func CandidatesAt(ctx context.Context, src Source, now time.Time) ([]Candidate, 
 				sl := Slot{ProductID: p.ProductID, Name: p.Name, Quantity: p.Quantity,
 					ParLevel: ParLevel(p.ParLevel, p.LowStockLimit), LowStockLimit: p.LowStockLimit, CasePack: p.CasePack,
 					ExpiryDate: p.ExpiryDate, Alerts: sorted(slotAlerts[slotKey{id, p.ProductID}])}
+				if p.Capacity != nil {
+					sl.Capacity = *p.Capacity
+				}
 				fillForDemand(&sl, demand[site.Site], id)
 				rm.Slots = append(rm.Slots, sl)
 			}
@@ -307,6 +310,9 @@ func fillForDemand(sl *Slot, demand map[forecast.SlotKey]float64, machine string
 	v := math.Round(perDay*100) / 100
 	sl.DemandPerDay = &v
 	sl.FillTarget = FillTarget(perDay, sl.ParLevel, sl.LowStockLimit)
+	if sl.Capacity > 0 {
+		sl.FillTarget = min(sl.FillTarget, sl.Capacity)
+	}
 	sl.FillRule = hqapi.FillDemand
 }
 

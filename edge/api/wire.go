@@ -36,6 +36,7 @@ func itemOut(it store.InventoryItem) edgeapi.InventoryItem {
 	return edgeapi.InventoryItem{
 		ProductID: it.ProductID, Name: it.Name, Price: it.Price, Quantity: it.Quantity, ExpiryDate: it.ExpiryDate,
 		LowStockLimit: it.LowStockLimit, ParLevel: it.ParLevel, CasePack: it.CasePack, UpdatedAt: it.UpdatedAt, OpenAlerts: it.OpenAlerts,
+		Capacity: it.Capacity,
 	}
 }
 

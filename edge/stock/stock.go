@@ -35,6 +35,8 @@ type Slot struct {
 	Par      sql.NullInt64
 	// Expiry is the earliest expiry date of the units (YYYY-MM-DD, "" for none).
 	Expiry string
+	// Cap is the slot's capacity (the most units its coil holds), if known.
+	Cap sql.NullInt64
 }
 
 func (s *Slot) alertSlot() alert.Slot {
@@ -119,9 +121,9 @@ func New(w *ingest.Writer, machines *machine.Rules, cfg Config) *Rules {
 }
 
 const (
-	insertSlot = `INSERT INTO machine_inventory (machine_id, product_id, price_cents, quantity, expiry_date, low_stock_limit, par_level, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	updateSlot = `UPDATE machine_inventory SET price_cents = ?, quantity = ?, expiry_date = ?, low_stock_limit = ?, par_level = ?, updated_at = ?
+	insertSlot = `INSERT INTO machine_inventory (machine_id, product_id, price_cents, quantity, expiry_date, low_stock_limit, par_level, updated_at, capacity)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updateSlot = `UPDATE machine_inventory SET price_cents = ?, quantity = ?, expiry_date = ?, low_stock_limit = ?, par_level = ?, updated_at = ?, capacity = ?
 		WHERE machine_id = ? AND product_id = ?`
 )
 
@@ -146,14 +148,14 @@ func (r *Rules) Load(ctx context.Context, db ingest.Querier) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load products: %w", err)
 	}
-	rows, err = db.QueryContext(ctx, `SELECT machine_id, product_id, price_cents, quantity, low_stock_limit, par_level, COALESCE(expiry_date, '') FROM machine_inventory`)
+	rows, err = db.QueryContext(ctx, `SELECT machine_id, product_id, price_cents, quantity, low_stock_limit, par_level, COALESCE(expiry_date, ''), capacity FROM machine_inventory`)
 	if err != nil {
 		return fmt.Errorf("load inventory: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		s := &Slot{}
-		if err := rows.Scan(&s.MachineID, &s.ProductID, &s.Price, &s.Qty, &s.Low, &s.Par, &s.Expiry); err != nil {
+		if err := rows.Scan(&s.MachineID, &s.ProductID, &s.Price, &s.Qty, &s.Low, &s.Par, &s.Expiry, &s.Cap); err != nil {
 			return fmt.Errorf("load inventory: %w", err)
 		}
 		r.slots[slotKey{s.MachineID, s.ProductID}] = s
@@ -257,6 +259,9 @@ type ProductIn struct {
 	// Perishable marks the product as perishable (put on hold by a
 	// temperature lockout); it applies to the product at the whole site.
 	Perishable *bool `json:"perishable,omitempty"`
+	// Capacity is the most units the slot's coil holds (at least 1, and
+	// at least the par level when both are set).
+	Capacity *int64 `json:"capacity,omitempty"`
 }
 
 // ProductPatch changes a machine's product (PATCH /machines/{id}/products/{pid}).
@@ -271,6 +276,8 @@ type ProductPatch struct {
 	CasePack      *int64      `json:"casePack"`
 	// Perishable marks or unmarks the product as perishable (site-wide).
 	Perishable *bool `json:"perishable,omitempty"`
+	// Capacity sets the most units the slot's coil holds.
+	Capacity *int64 `json:"capacity,omitempty"`
 }
 
 func (r *Rules) inventoryEvent(t *ingest.Tx, s *Slot, action, by string) error {
@@ -280,6 +287,10 @@ func (r *Rules) inventoryEvent(t *ingest.Tx, s *Slot, action, by string) error {
 	if s.Par.Valid {
 		v := s.Par.Int64
 		ev.ParLevel = &v
+	}
+	if s.Cap.Valid {
+		v := s.Cap.Int64
+		ev.Capacity = &v
 	}
 	_, err := t.Emit(envelope.KindInventory, t.Now(), ev)
 	return err
@@ -313,7 +324,8 @@ func (r *Rules) AddProduct(ctx context.Context, machineID string, in ProductIn, 
 	}
 	if err := check.First(check.Price(in.Price), check.Count("quantity", in.Quantity, wire.MaxQuantity),
 		check.Count("lowStockLimit", in.LowStockLimit, wire.MaxQuantity), check.Count("parLevel", in.ParLevel, wire.MaxQuantity),
-		check.Count("casePack", in.CasePack, wire.MaxCasePack), check.Date("expiryDate", in.ExpiryDate)); err != nil {
+		check.Count("casePack", in.CasePack, wire.MaxCasePack), check.Date("expiryDate", in.ExpiryDate),
+		checkCapacity(in.Capacity), capacityFits(in.Capacity, in.ParLevel, "capacity")); err != nil {
 		return store.InventoryItem{}, err
 	}
 	err := r.w.Do(ctx, func(t *ingest.Tx) error {
@@ -352,7 +364,10 @@ func (r *Rules) AddProduct(ctx context.Context, machineID string, in ProductIn, 
 		if in.ParLevel != nil {
 			s.Par = sql.NullInt64{Int64: *in.ParLevel, Valid: true}
 		}
-		if _, err := t.Exec(r.insertSlot, machineID, in.ProductID, s.Price, s.Qty, nullable(s.Expiry), s.Low, s.Par, now); err != nil {
+		if in.Capacity != nil {
+			s.Cap = sql.NullInt64{Int64: *in.Capacity, Valid: true}
+		}
+		if _, err := t.Exec(r.insertSlot, machineID, in.ProductID, s.Price, s.Qty, nullable(s.Expiry), s.Low, s.Par, now, s.Cap); err != nil {
 			return fmt.Errorf("insert inventory: %w", err)
 		}
 		r.slots[k] = s
@@ -398,14 +413,14 @@ func (r *Rules) item(ctx context.Context, machineID, productID string) (store.In
 // unknown machine or product, or 409 MACHINE_DECOMMISSIONED.
 func (r *Rules) UpdateProduct(ctx context.Context, machineID, productID string, p ProductPatch, by string) (store.InventoryItem, error) {
 	if p == (ProductPatch{}) {
-		return store.InventoryItem{}, errs.Invalidf("", "nothing to change: give price, quantity, expiryDate, lowStockLimit, parLevel, casePack, perishable or name")
+		return store.InventoryItem{}, errs.Invalidf("", "nothing to change: give price, quantity, expiryDate, lowStockLimit, parLevel, capacity, casePack, perishable or name")
 	}
 	if p.Name != nil && (strings.TrimSpace(*p.Name) == "" || len(*p.Name) > 128) {
 		return store.InventoryItem{}, errs.Invalidf("name", "name must be 1 to 128 characters")
 	}
 	if err := check.First(check.Price(p.Price), check.Count("quantity", p.Quantity, wire.MaxQuantity),
 		check.Count("lowStockLimit", p.LowStockLimit, wire.MaxQuantity), check.Count("parLevel", p.ParLevel, wire.MaxQuantity),
-		check.Count("casePack", p.CasePack, wire.MaxCasePack)); err != nil {
+		check.Count("casePack", p.CasePack, wire.MaxCasePack), checkCapacity(p.Capacity)); err != nil {
 		return store.InventoryItem{}, err
 	}
 	if p.ExpiryDate != nil {
@@ -446,6 +461,18 @@ func (r *Rules) update(t *ingest.Tx, cur *Slot, p ProductPatch, by string) error
 	if p.ParLevel != nil {
 		n.Par = sql.NullInt64{Int64: *p.ParLevel, Valid: true}
 	}
+	if p.Capacity != nil {
+		n.Cap = sql.NullInt64{Int64: *p.Capacity, Valid: true}
+	}
+	if n.Cap.Valid && n.Par.Valid {
+		field := "parLevel"
+		if p.Capacity != nil {
+			field = "capacity"
+		}
+		if err := capacityFits(&n.Cap.Int64, &n.Par.Int64, field); err != nil {
+			return err
+		}
+	}
 	now := t.Now().UnixMilli()
 	// The lots follow a counted quantity (units found go to the unknown
 	// lot of the slot's date, units missing leave first expiry first) and
@@ -469,7 +496,7 @@ func (r *Rules) update(t *ingest.Tx, cur *Slot, p ProductPatch, by string) error
 	if err := r.perishableSet(t, n.ProductID, p.Perishable); err != nil {
 		return err
 	}
-	if _, err := t.Exec(r.updateSlot, n.Price, n.Qty, nullable(n.Expiry), n.Low, n.Par, now, n.MachineID, n.ProductID); err != nil {
+	if _, err := t.Exec(r.updateSlot, n.Price, n.Qty, nullable(n.Expiry), n.Low, n.Par, now, n.Cap, n.MachineID, n.ProductID); err != nil {
 		return fmt.Errorf("update inventory: %w", err)
 	}
 	if p.Name != nil || p.CasePack != nil {
@@ -518,5 +545,22 @@ func (r *Rules) perishableSet(t *ingest.Tx, productID string, on *bool) error {
 	}
 	p.perishable = *on
 	r.lots.SetPerishable(productID, *on)
+	return nil
+}
+
+// checkCapacity checks an optional capacity is 1 to wire.MaxQuantity.
+func checkCapacity(v *int64) error {
+	if v != nil && (*v < 1 || *v > wire.MaxQuantity) {
+		return errs.Invalidf("capacity", "capacity %d: must be between 1 and %d", *v, wire.MaxQuantity)
+	}
+	return nil
+}
+
+// capacityFits checks a slot's capacity holds its par level when both are
+// set, naming field when it does not.
+func capacityFits(capacity, par *int64, field string) error {
+	if capacity != nil && par != nil && *capacity < *par {
+		return errs.Invalidf(field, "capacity %d is below the par level %d: a slot cannot be filled beyond what it holds", *capacity, *par)
+	}
 	return nil
 }

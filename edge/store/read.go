@@ -127,6 +127,8 @@ type InventoryItem struct {
 	CasePack      int64
 	UpdatedAt     time.Time
 	OpenAlerts    []string
+	// Capacity is the most units the slot's coil holds, 0 if not known.
+	Capacity int64
 }
 
 // DefaultParMultiple is the par level of a product with none set, as a
@@ -156,7 +158,8 @@ func (s *Store) Inventory(ctx context.Context, machineID string) ([]InventoryIte
 	}
 	rows, err := s.DB.R.QueryContext(ctx, `SELECT i.product_id, p.name, i.price_cents, i.quantity, COALESCE(i.expiry_date, ''), i.low_stock_limit,
 		i.par_level, p.case_pack, i.updated_at,
-		COALESCE((SELECT group_concat(a.alert_type) FROM alerts a WHERE a.status = 'OPEN' AND a.machine_id = i.machine_id AND a.product_id = i.product_id), '')
+		COALESCE((SELECT group_concat(a.alert_type) FROM alerts a WHERE a.status = 'OPEN' AND a.machine_id = i.machine_id AND a.product_id = i.product_id), ''),
+		COALESCE(i.capacity, 0)
 		FROM machine_inventory i JOIN products p USING (product_id) WHERE i.machine_id = ? ORDER BY i.product_id`, machineID)
 	if err != nil {
 		return nil, fmt.Errorf("read inventory: %w", err)
@@ -168,7 +171,7 @@ func (s *Store) Inventory(ctx context.Context, machineID string) ([]InventoryIte
 		var updated int64
 		var par sql.NullInt64
 		var alerts string
-		if err := rows.Scan(&it.ProductID, &it.Name, &it.Price, &it.Quantity, &it.ExpiryDate, &it.LowStockLimit, &par, &it.CasePack, &updated, &alerts); err != nil {
+		if err := rows.Scan(&it.ProductID, &it.Name, &it.Price, &it.Quantity, &it.ExpiryDate, &it.LowStockLimit, &par, &it.CasePack, &updated, &alerts, &it.Capacity); err != nil {
 			return nil, fmt.Errorf("read inventory: %w", err)
 		}
 		it.ParLevel = ParLevel(par, it.LowStockLimit)

@@ -76,6 +76,8 @@ type InventoryItem struct {
 	CasePack      int64      `json:"casePack,omitempty"`
 	UpdatedAt     time.Time  `json:"updatedAt"`
 	OpenAlerts    []string   `json:"openAlerts"`
+	// Capacity is the most units the slot's coil holds, 0 when not known.
+	Capacity int64 `json:"capacity,omitempty"`
 }
 
 // Inventory is the answer of GET /machines/{id}/inventory.
@@ -256,6 +258,8 @@ type NewProduct struct {
 	LowStockLimit *int64      `json:"lowStockLimit,omitempty"`
 	ParLevel      *int64      `json:"parLevel,omitempty"`
 	CasePack      *int64      `json:"casePack,omitempty"`
+	// Capacity is the most units the slot's coil holds.
+	Capacity *int64 `json:"capacity,omitempty"`
 }
 
 // ProductPatch is the body of PATCH /machines/{id}/products/{pid}: only the
@@ -268,6 +272,8 @@ type ProductPatch struct {
 	LowStockLimit *int64      `json:"lowStockLimit,omitempty"`
 	ParLevel      *int64      `json:"parLevel,omitempty"`
 	CasePack      *int64      `json:"casePack,omitempty"`
+	// Capacity is the most units the slot's coil holds.
+	Capacity *int64 `json:"capacity,omitempty"`
 }
 
 // Sale is the body of POST /events/sales and an element of a batch.

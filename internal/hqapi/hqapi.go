@@ -347,10 +347,22 @@ type Slot struct {
 	DemandPerDay *float64 `json:"demandPerDay,omitempty"`
 	FillTarget   int64    `json:"fillTarget,omitempty"`
 	FillRule     string   `json:"fillRule,omitempty"`
+	// Capacity is the most units the slot's coil holds, 0 when not known;
+	// no fill plans beyond it.
+	Capacity int64 `json:"capacity,omitempty"`
 }
 
-// Need is how many units bring the slot up to its par level.
-func (s Slot) Need() int64 { return max(0, s.ParLevel-s.Quantity) }
+// Need is how many units bring the slot up to its par level (never beyond
+// its capacity when known).
+func (s Slot) Need() int64 { return max(0, s.capped(s.ParLevel)-s.Quantity) }
+
+// capped limits a level to the slot's capacity when known.
+func (s Slot) capped(level int64) int64 {
+	if s.Capacity > 0 {
+		return min(level, s.Capacity)
+	}
+	return level
+}
 
 // Fill rules: what a slot is filled to.
 const (
@@ -362,12 +374,13 @@ const (
 )
 
 // FillLevel is the level a visit fills the slot to and by which rule: the
-// fill target for demand when central sent one, otherwise the par level.
+// fill target for demand when central sent one, otherwise the par level;
+// never beyond the slot's capacity when known.
 func (s Slot) FillLevel() (int64, string) {
 	if s.FillRule == FillDemand {
-		return s.FillTarget, FillDemand
+		return s.capped(s.FillTarget), FillDemand
 	}
-	return s.ParLevel, FillPar
+	return s.capped(s.ParLevel), FillPar
 }
 
 // FillNeed is how many units bring the slot's count up to its FillLevel,

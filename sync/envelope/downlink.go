@@ -57,6 +57,8 @@ type ProductConfig struct {
 	// Perishable is the product's perishable flag (edge/lot: its lots go
 	// on hold in a temperature lockout).
 	Perishable *bool `json:"perishable,omitempty"`
+	// Capacity is the most units the slot's coil holds.
+	Capacity *int64 `json:"capacity,omitempty"`
 }
 
 // MachineConfig is central's configuration of one machine. Nil fields are

@@ -167,6 +167,8 @@ type Inventory struct {
 	CasePack      int64  `json:"casePack,omitempty"`
 	Action        string `json:"action"` // ADDED, UPDATED
 	By            string `json:"by"`
+	// Capacity is the most units the slot's coil holds, nil if not set.
+	Capacity *int64 `json:"capacity,omitempty"`
 }
 
 // StockMovement is the data of a KindStock event.
