@@ -179,7 +179,8 @@ func (tx *InventoryTx) Query(ctx context.Context, query string, args ...any) (*s
 // with replayed true. It returns an *errs.Error: Invalid for a bad field,
 // Unprocessable UNKNOWN_LOCATION for a depot or van that does not exist,
 // MACHINE_OWNED_BY_SITE for a machine (its site owns its stock),
-// INSUFFICIENT_STOCK when the balance would go below zero.
+// INSUFFICIENT_STOCK when the balance would go below zero (never for a van
+// inside an HQ log entry: see below).
 func (tx *InventoryTx) Record(ctx context.Context, in MovementIn) (m Movement, replayed bool, err error) {
 	if err := checkMovement(in); err != nil {
 		return Movement{}, false, err
@@ -196,7 +197,14 @@ func (tx *InventoryTx) Record(ctx context.Context, in MovementIn) (m Movement, r
 	if err != nil {
 		return Movement{}, false, err
 	}
-	if bal+in.Quantity < 0 && !in.AllowNegative {
+	// A van's balance also moves with the sites' restocks (FLEET), whose
+	// order against the HQ log differs between central nodes, so inside an
+	// HQ log entry a van is never refused on its balance: every node must
+	// reach the same outcome. It may go below zero, as a restock from an
+	// empty van already can; the ledger shows it. Depots move only by HQ
+	// log entries, so their check is the same on every node.
+	_, inHQ := ctx.Value(hqApplyKey{}).(hqApply)
+	if bal+in.Quantity < 0 && !in.AllowNegative && !(inHQ && in.Kind == LocationVan) {
 		return Movement{}, false, errs.Errorf(errs.Unprocessable, CodeInsufficientStock, "quantity",
 			"%s %s holds %d of %q; cannot move %d", in.Kind, in.LocationID, bal, in.ProductID, in.Quantity)
 	}

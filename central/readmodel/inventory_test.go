@@ -242,3 +242,45 @@ func TestLedger_SiteEventsAndVanDeduction(t *testing.T) {
 		t.Fatalf("depot movements in Berlin = %d, want %d", got, want)
 	}
 }
+
+// TestRecord_VanInsideHQEntryIsNeverRefused: a van's balance also moves
+// with sites' restocks, whose order against the HQ log differs between
+// nodes, so inside an HQ log entry a van is not refused on its balance
+// (every node reaches the same outcome); a depot still is, and so is a van
+// written directly.
+func TestRecord_VanInsideHQEntryIsNeverRefused(t *testing.T) {
+	s := openStore(t)
+	mustDepotVan(t, s)
+	ctx := context.Background()
+	out := func(key string, kind LocationKind, id string) MovementIn {
+		return MovementIn{Key: key, Kind: kind, LocationID: id, ProductID: "P1", Type: MoveTransferOut, Quantity: -3, By: "test"}
+	}
+	record := func(ctx context.Context, in MovementIn) error {
+		return s.Inventory(ctx, func(tx *InventoryTx) error { _, _, err := tx.Record(ctx, in); return err })
+	}
+	if err := record(ctx, out("direct", LocationVan, "v1")); !isCode(err, CodeInsufficientStock) {
+		t.Fatalf("direct van movement below zero: %v, want INSUFFICIENT_STOCK", err)
+	}
+	err := s.ApplyHQ(ctx, 1, "test", time.Now(), func(ctx context.Context) ([]byte, error) {
+		return []byte(`"recorded"`), record(ctx, out("entry-van", LocationVan, "v1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.HQOutcome(ctx, 1); err != nil || res == nil {
+		t.Fatalf("van movement in an HQ entry: outcome %q, %v; want it recorded", res, err)
+	}
+	err = s.ApplyHQ(ctx, 2, "test", time.Now(), func(ctx context.Context) ([]byte, error) {
+		return []byte(`"recorded"`), record(ctx, out("entry-depot", LocationDepot, "d1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.HQOutcome(ctx, 2); !isCode(err, CodeInsufficientStock) {
+		t.Fatalf("depot movement below zero in an HQ entry: %v, want INSUFFICIENT_STOCK", err)
+	}
+	rows, err := s.Stock(ctx, LocationVan, "v1")
+	if err != nil || len(rows) != 1 || rows[0].Quantity != -3 {
+		t.Fatalf("van v1 stock = %+v, %v; want -3", rows, err)
+	}
+}

@@ -14,7 +14,7 @@ import (
 )
 
 func newHQCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "hq", Short: "HQ administration: drivers and their routes"}
+	cmd := &cobra.Command{Use: "hq", Short: "HQ administration: drivers and their routes, depots, vans, stock, transfers and promotions"}
 	driver := &cobra.Command{Use: "driver", Short: "Restock drivers: one credential file for a whole day over many sites"}
 	driver.AddCommand(newHQDriverAddCmd())
 	cmd.AddCommand(driver)
