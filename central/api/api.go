@@ -216,30 +216,15 @@ func New(cfg Config) http.Handler {
 		"DELETE /nats/users/{key}":            s.revokeNATSUser,
 		"GET /reports/demand-forecast":        s.demandForecast,
 	}
-	for k, h := range s.lotHandlers() {
-		handlers[k] = h
-	}
-	for k, h := range s.dexHandlers() {
-		handlers[k] = h
-	}
-	for k, h := range s.promoReportHandlers() {
-		handlers[k] = h
-	}
-	maps.Copy(handlers, s.purchasingHandlers()) // suppliers, orders, webhooks, stock value reports
 	if cfg.HQLog != nil {
 		handleOrderLog(cfg.HQLog, cfg.Store)
 	}
-	for k, h := range s.orderHandlers() {
-		handlers[k] = h
-	}
-	for k, h := range s.inventoryHandlers() {
-		handlers[k] = h
-	}
-	for k, h := range s.promoHandlers() {
-		handlers[k] = h
-	}
-	for k, h := range s.paymentHandlers() {
-		handlers[k] = h
+	// The feature files' routes: lots, DEX, promotions and their report,
+	// purchasing (suppliers, orders, webhooks, stock value reports),
+	// pre-orders, inventory and payments.
+	for _, more := range []map[string]web.Handler{s.lotHandlers(), s.dexHandlers(), s.promoReportHandlers(), s.purchasingHandlers(),
+		s.orderHandlers(), s.inventoryHandlers(), s.promoHandlers(), s.paymentHandlers()} {
+		maps.Copy(handlers, more)
 	}
 	guard := s.live
 	if cfg.Limiter != nil {
