@@ -203,24 +203,9 @@ func movementQuery(r *http.Request) (readmodel.MovementQuery, error) {
 	if q.Type != "" && !q.Type.Valid() {
 		return q, web.Invalid("type", "type %q: want one of %v", q.Type, readmodel.MovementTypes)
 	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		s := v.Get(p.name)
-		if s == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			if t, err = time.Parse(time.DateOnly, s); err != nil {
-				return q, web.Invalid(p.name, "%s %q: use RFC 3339 (2025-01-10T10:00:00Z) or a date (2025-01-10, UTC)", p.name, s)
-			}
-		}
-		*p.dst = t
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		return q, web.Invalid("from", "from must be before to")
+	var err error
+	if q.From, q.To, err = reportRange(r); err != nil {
+		return q, err
 	}
 	for _, p := range []struct {
 		name string
