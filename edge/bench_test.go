@@ -34,6 +34,7 @@ type benchSite struct {
 	machines []string
 	products []string
 	dir      string // set when the site outlives one benchmark run
+	creds    edge.Credentials
 }
 
 func newBenchSite(b *testing.B, dir string, machines, products int) *benchSite {
@@ -43,22 +44,7 @@ func newBenchSite(b *testing.B, dir string, machines, products int) *benchSite {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := edge.DefaultConfig()
-	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = dir, "127.0.0.1:0", time.Hour
-	cfg.RateLimits = web.NoRateLimits() // one token at thousands of writes/s
-	n, err := edge.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := n.Open(ctx); err != nil {
-		b.Fatal(err)
-	}
-	s := &benchSite{node: n, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	s.post(b, "/auth/token", map[string]string{"client_id": creds.ClientID, "client_secret": creds.ClientSecret}, &tok)
-	s.token = tok.AccessToken
+	s := openBenchSite(b, dir, creds)
 	for m := range machines {
 		id := fmt.Sprintf("VM_%04d", m)
 		s.machines = append(s.machines, id)
@@ -71,6 +57,30 @@ func newBenchSite(b *testing.B, dir string, machines, products int) *benchSite {
 			s.post(b, "/machines/"+id+"/products", map[string]any{"productId": pid, "name": "Product " + pid, "price": 10 + p, "quantity": wire.MaxQuantity}, nil)
 		}
 	}
+	return s
+}
+
+// openBenchSite starts the edge in dir (made by edge.Init) and takes an
+// admin token with creds.
+func openBenchSite(b *testing.B, dir string, creds edge.Credentials) *benchSite {
+	b.Helper()
+	ctx := context.Background()
+	cfg := edge.DefaultConfig()
+	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = dir, "127.0.0.1:0", time.Hour
+	cfg.RateLimits = web.NoRateLimits() // one token at thousands of writes/s
+	n, err := edge.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := n.Open(ctx); err != nil {
+		b.Fatal(err)
+	}
+	s := &benchSite{node: n, creds: creds, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	s.post(b, "/auth/token", map[string]string{"client_id": creds.ClientID, "client_secret": creds.ClientSecret}, &tok)
+	s.token = tok.AccessToken
 	return s
 }
 
@@ -301,6 +311,16 @@ func loadBigSite(b *testing.B, n int) *benchSite {
 	}
 	s := newBenchSite(b, dir, 10, 20)
 	s.dir = dir
+	if err := fillSales(s, n); err != nil {
+		bigErr = err.Error()
+		return nil
+	}
+	return s
+}
+
+// fillSales records n sales at s over the last 90 days, spread evenly over
+// its machines and products.
+func fillSales(s *benchSite, n int) error {
 	ctx := context.Background()
 	start := time.Now()
 	const chunk = 5000
@@ -319,16 +339,14 @@ func loadBigSite(b *testing.B, n int) *benchSite {
 		}
 		res, err := s.node.Sales.RecordBatch(ctx, ins, "")
 		if err != nil {
-			bigErr = err.Error()
-			return nil
+			return err
 		}
 		if res[0].Status != "ACCEPTED" {
-			bigErr = fmt.Sprintf("load: %+v", res[0])
-			return nil
+			return fmt.Errorf("load: %+v", res[0])
 		}
 	}
-	b.Logf("loaded %d sales in %s (%.0f/s)", n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
-	return s
+	fmt.Fprintf(os.Stderr, "loaded %d sales in %s (%.0f/s)\n", n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
+	return nil
 }
 
 // BenchmarkRecordSalesBatch measures the writer alone on the batch path
