@@ -9,20 +9,37 @@ import (
 // The site's stock ledger as GET /stock-movements reads it: the movements
 // of restock visits (stock_movements: restock, expired, damaged,
 // count_adjustment) and the sales (sales_events) as sale movements. Zero
-// movements (a visit that only touched an expiry date) are left out.
-const edgeLedger = `
-	SELECT movement_id || ':' || line AS key, machine_id, product_id,
+// movements (a visit that only touched an expiry date) are left out. Each
+// side is read in (performed_at, key) order up to the end of the page, and
+// StockMovements merges them: a sort of every sale is never needed.
+const visitMovements = `
+	SELECT * FROM (SELECT movement_id || ':' || line AS key, machine_id, product_id,
 		CASE reason WHEN 'RESTOCK' THEN 'restock' WHEN 'EXPIRED' THEN 'expired' WHEN 'DAMAGED' THEN 'damaged'
 			WHEN 'COUNT' THEN 'count_adjustment' ELSE lower(reason) END AS type,
 		delta AS quantity, after, performed_by, performed_at, COALESCE(van_id, '') AS van_id, seq
 	FROM stock_movements
 	WHERE delta <> 0 AND (?1 = '' OR machine_id = ?1) AND (?2 = '' OR product_id = ?2)
-		AND performed_at >= ?4 AND performed_at < ?5
-	UNION ALL
-	SELECT 'sale:' || transaction_id, machine_id, product_id, 'sale', -quantity, NULL, 'machine:' || machine_id, event_time, '', seq
-	FROM sales_events
-	WHERE (?1 = '' OR machine_id = ?1) AND (?2 = '' OR product_id = ?2) AND ?3 IN ('', 'sale')
-		AND event_time >= ?4 AND event_time < ?5`
+		AND performed_at >= ?4 AND performed_at < ?5)
+	WHERE ?3 = '' OR type = ?3 ORDER BY performed_at, key LIMIT ?6`
+
+// saleMovements reads the sales in (event_time, transaction_id) order,
+// which is (performed_at, key) order for keys "sale:<transactionId>": by
+// sales_events_slot_time for one machine's product, by sales_events_time
+// otherwise ("+" keeps the planner off the machine's indexes, which would
+// need a sort of all its sales).
+func saleMovements(machine, product bool) string {
+	where := "event_time >= ? AND event_time < ?"
+	switch {
+	case machine && product:
+		where += " AND machine_id = ? AND product_id = ?"
+	case machine:
+		where += " AND +machine_id = ?"
+	case product:
+		where += " AND +product_id = ?"
+	}
+	return `SELECT 'sale:' || transaction_id, machine_id, product_id, 'sale', -quantity, NULL, 'machine:' || machine_id, event_time, '', seq
+	FROM sales_events WHERE ` + where + ` ORDER BY event_time, transaction_id LIMIT ?`
+}
 
 // StockMovement is one movement of a machine's stock at the site.
 // After is the slot's count after it (nil for a sale).
@@ -57,27 +74,67 @@ func (s *Store) StockMovements(ctx context.Context, f MovementFilter) (out []Sto
 	if !f.To.IsZero() {
 		to = f.To.UnixMilli()
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT * FROM (`+edgeLedger+`) WHERE ?3 = '' OR type = ?3
-		ORDER BY performed_at, key LIMIT ?6 OFFSET ?7`, f.MachineID, f.ProductID, f.Type, from, to, f.Limit+1, f.Offset)
+	end := f.Offset + f.Limit + 1 // rows of the merged ledger up to the page's end, and one more
+	var visits, sales []StockMovement
+	if f.Type != "sale" {
+		if visits, err = s.movements(ctx, visitMovements, f.MachineID, f.ProductID, f.Type, from, to, end); err != nil {
+			return nil, false, err
+		}
+	}
+	if f.Type == "" || f.Type == "sale" {
+		args := []any{from, to}
+		if f.MachineID != "" {
+			args = append(args, f.MachineID)
+		}
+		if f.ProductID != "" {
+			args = append(args, f.ProductID)
+		}
+		if sales, err = s.movements(ctx, saleMovements(f.MachineID != "", f.ProductID != ""), append(args, end)...); err != nil {
+			return nil, false, err
+		}
+	}
+	out = make([]StockMovement, 0, min(end, len(visits)+len(sales)))
+	for len(out) < end && (len(visits) > 0 || len(sales) > 0) {
+		if len(sales) == 0 || len(visits) > 0 && !laterMovement(visits[0], sales[0]) {
+			out, visits = append(out, visits[0]), visits[1:]
+		} else {
+			out, sales = append(out, sales[0]), sales[1:]
+		}
+	}
+	out = out[min(f.Offset, len(out)):]
+	if len(out) > f.Limit {
+		return out[:f.Limit], true, nil
+	}
+	return out, false, nil
+}
+
+// laterMovement reports whether a comes after b in (performed_at, key) order.
+func laterMovement(a, b StockMovement) bool {
+	if !a.PerformedAt.Equal(b.PerformedAt) {
+		return a.PerformedAt.After(b.PerformedAt)
+	}
+	return a.Key > b.Key
+}
+
+// movements runs one side of the ledger.
+func (s *Store) movements(ctx context.Context, query string, args ...any) ([]StockMovement, error) {
+	rows, err := s.DB.R.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list stock movements: %w", err)
+		return nil, fmt.Errorf("list stock movements: %w", err)
 	}
 	defer rows.Close()
-	out = []StockMovement{}
+	out := []StockMovement{}
 	for rows.Next() {
 		var m StockMovement
 		var at, seq int64
 		if err := rows.Scan(&m.Key, &m.MachineID, &m.ProductID, &m.Type, &m.Quantity, &m.After, &m.PerformedBy, &at, &m.VanID, &seq); err != nil {
-			return nil, false, fmt.Errorf("list stock movements: %w", err)
+			return nil, fmt.Errorf("list stock movements: %w", err)
 		}
 		m.PerformedAt, m.Seq = time.UnixMilli(at).UTC(), uint64(seq)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("list stock movements: %w", err)
+		return nil, fmt.Errorf("list stock movements: %w", err)
 	}
-	if len(out) > f.Limit {
-		return out[:f.Limit], true, nil
-	}
-	return out, false, nil
+	return out, nil
 }

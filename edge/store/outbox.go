@@ -71,12 +71,16 @@ type OutboxStats struct {
 	Oldest    *time.Time    `json:"oldestUnsynced,omitempty"`
 }
 
-// OutboxStats returns the outbox's depth and the age of its oldest row.
+const outboxStatsQuery = `SELECT last_seq, acked_seq,
+	(SELECT created_at FROM outbox WHERE seq > sync_state.acked_seq ORDER BY seq LIMIT 1) FROM sync_state WHERE id = 1`
+
+// OutboxStats returns the outbox's depth and the age of its oldest row:
+// the first one not acknowledged (the single writer numbers rows in the
+// order it writes them), read by key instead of scanning the backlog.
 func (s *Store) OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error) {
 	var st OutboxStats
 	var oldest sql.NullInt64
-	err := s.DB.R.QueryRowContext(ctx, `SELECT last_seq, acked_seq, (SELECT MIN(created_at) FROM outbox WHERE seq > sync_state.acked_seq) FROM sync_state WHERE id = 1`).
-		Scan(&st.LastSeq, &st.AckedSeq, &oldest)
+	err := s.DB.R.QueryRowContext(ctx, outboxStatsQuery).Scan(&st.LastSeq, &st.AckedSeq, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("outbox stats: %w", err)
 	}

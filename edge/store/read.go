@@ -318,12 +318,14 @@ type Totals struct {
 // Dims are the edge's aggregation dimensions.
 var Dims = []string{"machine", "product", "location"}
 
+// salesAggQuery reads one window's buckets in the primary key's order.
+const salesAggQuery = `SELECT key, bucket, tx_count, quantity, revenue_cents FROM sales_agg
+	WHERE dim = ? AND win = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, key`
+
 // SalesAgg returns the buckets of window w whose start lies in the
 // naive-local range [Start(w, from), to), per key of dimension dim.
 func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from, to time.Time) ([]AggRow, Totals, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT key, bucket, tx_count, quantity, revenue_cents FROM sales_agg
-		WHERE dim = ? AND win = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, key`,
-		dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
+	rows, err := s.DB.R.QueryContext(ctx, salesAggQuery, dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
 	if err != nil {
 		return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
 	}
