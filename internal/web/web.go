@@ -13,10 +13,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/internal/jsonappend"
 )
 
 // Error is an API error: an HTTP status and the body
@@ -63,13 +65,32 @@ func NotFound(field, format string, args ...any) *Error {
 	return Errorf(http.StatusNotFound, "NOT_FOUND", field, format, args...)
 }
 
-// WriteJSON writes v as JSON with status.
+// WriteJSON writes v as JSON with status, followed by a newline. A v that
+// is a jsonappend.Appender appends its own encoding (the same bytes) into a
+// pooled buffer.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	if a, ok := v.(jsonappend.Appender); ok {
+		// The same bytes as the encoder below, without its reflection.
+		bp := answerBufs.Get().(*[]byte)
+		b := append(a.AppendJSON((*bp)[:0]), '\n')
+		_, _ = w.Write(b)
+		if cap(b) <= maxPooledAnswer {
+			*bp = b
+			answerBufs.Put(bp)
+		}
+		return
+	}
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v)
 }
+
+// answerBufs holds the buffers WriteJSON appends answers to; one larger
+// than maxPooledAnswer is left to the garbage collector.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+const maxPooledAnswer = 256 << 10
 
 // statusOf is the one mapping of domain error kinds to HTTP statuses.
 func statusOf(k errs.Kind) int {

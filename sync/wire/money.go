@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,22 +17,23 @@ type Money int64
 
 // MarshalJSON writes m as a decimal number, e.g. 1.25.
 func (m Money) MarshalJSON() ([]byte, error) {
-	return []byte(m.String()), nil
+	return m.AppendJSON(make([]byte, 0, 24)), nil
+}
+
+// AppendJSON appends m as MarshalJSON writes it (units with two decimals).
+func (m Money) AppendJSON(b []byte) []byte {
+	v := uint64(m)
+	if m < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	b = strconv.AppendUint(b, v/100, 10)
+	c := v % 100
+	return append(b, '.', byte('0'+c/10), byte('0'+c%10))
 }
 
 // String formats m as units with two decimals.
-func (m Money) String() string {
-	neg := m < 0
-	v := int64(m)
-	if neg {
-		v = -v
-	}
-	s := fmt.Sprintf("%d.%02d", v/100, v%100)
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func (m Money) String() string { return string(m.AppendJSON(make([]byte, 0, 24))) }
 
 // Float is m in currency units.
 func (m Money) Float() float64 { return float64(m) / 100 }

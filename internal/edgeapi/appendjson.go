@@ -1,0 +1,115 @@
+package edgeapi
+
+import (
+	"github.com/vendsync/vendsync/internal/jsonappend"
+)
+
+// The answers of hundreds of rows encode without reflection (see
+// internal/jsonappend); each gives exactly json.Marshal's bytes, which
+// TestAppendJSON_SameBytesAsEncodingJSON checks.
+var (
+	_ jsonappend.Appender = SalesAnswer{}
+	_ jsonappend.Appender = TopAnswer{}
+)
+
+// AppendJSON appends a's JSON encoding to b.
+func (a SalesAnswer) AppendJSON(b []byte) []byte {
+	b = append(b, `{"from":`...)
+	b = jsonappend.String(b, a.From)
+	b = append(b, `,"groupBy":`...)
+	b = jsonappend.String(b, a.GroupBy)
+	b = append(b, `,"rows":`...)
+	if a.Rows == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, r := range a.Rows {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = r.AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"site":`...)
+	b = jsonappend.String(b, a.Site)
+	b = append(b, `,"timezone":`...)
+	b = jsonappend.String(b, a.Timezone)
+	b = append(b, `,"to":`...)
+	b = jsonappend.String(b, a.To)
+	b = append(b, `,"totals":`...)
+	b = a.Totals.AppendJSON(b)
+	b = append(b, `,"window":`...)
+	b = jsonappend.String(b, a.Window)
+	return append(b, '}')
+}
+
+// AppendJSON appends r's JSON encoding to b.
+func (r SalesRow) AppendJSON(b []byte) []byte {
+	b = append(b, `{"key":`...)
+	b = jsonappend.String(b, r.Key)
+	b = append(b, `,"bucket":`...)
+	b = jsonappend.String(b, r.Bucket)
+	b = append(b, `,"transactions":`...)
+	b = jsonappend.Int(b, r.Transactions)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, r.Quantity)
+	b = append(b, `,"revenue":`...)
+	b = r.Revenue.AppendJSON(b)
+	b = append(b, `,"discount":`...)
+	b = r.Discount.AppendJSON(b)
+	b = append(b, `,"grossRevenue":`...)
+	b = r.GrossRevenue.AppendJSON(b)
+	return append(b, '}')
+}
+
+// AppendJSON appends t's JSON encoding to b.
+func (t Totals) AppendJSON(b []byte) []byte {
+	b = append(b, `{"transactions":`...)
+	b = jsonappend.Int(b, t.Transactions)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, t.Quantity)
+	b = append(b, `,"revenue":`...)
+	b = t.Revenue.AppendJSON(b)
+	b = append(b, `,"discount":`...)
+	b = t.Discount.AppendJSON(b)
+	b = append(b, `,"grossRevenue":`...)
+	b = t.GrossRevenue.AppendJSON(b)
+	return append(b, '}')
+}
+
+// AppendJSON appends a's JSON encoding to b.
+func (a TopAnswer) AppendJSON(b []byte) []byte {
+	b = append(b, `{"from":`...)
+	b = jsonappend.String(b, a.From)
+	b = append(b, `,"products":`...)
+	if a.Products == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, p := range a.Products {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"productId":`...)
+			b = jsonappend.String(b, p.ProductID)
+			b = append(b, `,"name":`...)
+			b = jsonappend.String(b, p.Name)
+			b = append(b, `,"transactions":`...)
+			b = jsonappend.Int(b, p.Transactions)
+			b = append(b, `,"quantity":`...)
+			b = jsonappend.Int(b, p.Quantity)
+			b = append(b, `,"revenue":`...)
+			b = p.Revenue.AppendJSON(b)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"site":`...)
+	b = jsonappend.String(b, a.Site)
+	b = append(b, `,"timezone":`...)
+	b = jsonappend.String(b, a.Timezone)
+	b = append(b, `,"to":`...)
+	b = jsonappend.String(b, a.To)
+	return append(b, '}')
+}

@@ -1,0 +1,77 @@
+package edgeapi_test
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/internal/jsonappend"
+	"github.com/vendsync/vendsync/sync/wire"
+)
+
+// TestAppendJSON_SameBytesAsEncodingJSON checks that every hand encoder
+// writes exactly what encoding/json writes, with strings that need
+// escaping, nil and empty lists, and extreme amounts.
+func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
+	odd := []string{"", "VM_0001", `quote " and \ back`, "<b>&amp;</b>", "tab\tnew\nline\x01\x7f", "café ☕", "\u2028\u2029", "bad \xff utf-8", "2026-12-01T10:00:00"}
+	money := []wire.Money{0, 1, 9, 10, 99, 100, 105, 1999, -1, -150, math.MaxInt64, math.MinInt64 + 1}
+	var rows []edgeapi.SalesRow
+	var products []edgeapi.ProductTotal
+	for i, s := range odd {
+		m := money[i%len(money)]
+		rows = append(rows, edgeapi.SalesRow{Key: s, Bucket: odd[(i+1)%len(odd)], Transactions: int64(i) - 3, Quantity: math.MaxInt64 - int64(i),
+			Revenue: m, Discount: money[(i+3)%len(money)], GrossRevenue: -m})
+		products = append(products, edgeapi.ProductTotal{ProductID: s, Name: odd[(i+2)%len(odd)], Transactions: int64(i), Quantity: math.MinInt64 + int64(i), Revenue: m})
+	}
+	tests := []struct {
+		name string
+		v    jsonappend.Appender
+	}{
+		{"sales", edgeapi.SalesAnswer{From: odd[3], GroupBy: "product", Rows: rows, Site: odd[5], Timezone: "Asia/Kolkata", To: odd[8],
+			Totals: edgeapi.Totals{Transactions: 7, Quantity: -7, Revenue: 12345, Discount: -5, GrossRevenue: math.MaxInt64}, Window: "hour"}},
+		{"sales without rows", edgeapi.SalesAnswer{}},
+		{"sales with no rows", edgeapi.SalesAnswer{Rows: []edgeapi.SalesRow{}}},
+		{"top", edgeapi.TopAnswer{From: odd[2], Products: products, Site: odd[7], Timezone: "UTC", To: odd[6]}},
+		{"top without products", edgeapi.TopAnswer{}},
+		{"top with no products", edgeapi.TopAnswer{Products: []edgeapi.ProductTotal{}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := json.Marshal(tc.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.v.AppendJSON([]byte("x")); string(got) != "x"+string(want) {
+				t.Fatalf("AppendJSON =\n%s\nencoding/json =\n%s", got[1:], want)
+			}
+		})
+	}
+}
+
+// BenchmarkSalesAnswerJSON encodes a 480-row time series (20 products × 24
+// hours) with encoding/json (reflection, a Marshaler call per amount) and
+// with AppendJSON into a reused buffer.
+func BenchmarkSalesAnswerJSON(b *testing.B) {
+	ans := edgeapi.SalesAnswer{From: "2026-12-01T00:00:00", To: "2026-12-02T00:00:00", GroupBy: "product", Window: "hour", Site: "bench", Timezone: "Asia/Kolkata"}
+	for i := range 480 {
+		ans.Rows = append(ans.Rows, edgeapi.SalesRow{Key: "P0" + string(rune('0'+i%10)) + string(rune('0'+i/10%10)), Bucket: "2026-12-01T10:00:00",
+			Transactions: int64(i), Quantity: int64(i), Revenue: wire.Money(i * 125), GrossRevenue: wire.Money(i * 125)})
+	}
+	type plain edgeapi.SalesAnswer
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := json.Marshal(plain(ans)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for range b.N {
+			buf = ans.AppendJSON(buf[:0])
+		}
+	})
+}

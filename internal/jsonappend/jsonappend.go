@@ -1,0 +1,36 @@
+// Package jsonappend appends JSON values to a byte slice, byte for byte as
+// encoding/json writes them, without reflection. Large answers (time series
+// of hundreds of rows) spend most of their time in encoding/json's
+// reflection and in the Marshaler calls of their money fields; their wire
+// types implement Appender with these functions instead, and
+// internal/web.WriteJSON uses it when it is there.
+package jsonappend
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// Appender is a value that appends its own JSON encoding to b, exactly the
+// bytes json.Marshal would give.
+type Appender interface {
+	AppendJSON(b []byte) []byte
+}
+
+// String appends s as a JSON string. Plain printable ASCII is copied as it
+// is; anything else (quotes, backslashes, control characters, <, >, &,
+// non-ASCII) goes through encoding/json, so escaping stays exactly its own.
+func String(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// Int appends v.
+func Int(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
