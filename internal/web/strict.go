@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"net/http"
@@ -33,7 +34,7 @@ func strictCheck(body []byte, dst any) error {
 		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body is not valid UTF-8")
 	}
 	s := scanner{b: body}
-	s.value(fieldsOf(reflect.TypeOf(dst)), "", 0)
+	s.value(fieldsOf(reflect.TypeOf(dst)), nil, 0)
 	return s.err
 }
 
@@ -60,8 +61,8 @@ func (s *scanner) ws() {
 }
 
 // value scans one value; t describes what it decodes into (nil: unknown)
-// and key is the object key it belongs to ("" for none).
-func (s *scanner) value(t *typeInfo, key string, depth int) {
+// and key is the object key it belongs to (nil for none).
+func (s *scanner) value(t *typeInfo, key []byte, depth int) {
 	s.ws()
 	if s.i >= len(s.b) {
 		s.bad = true
@@ -99,7 +100,11 @@ func (s *scanner) object(t *typeInfo, depth int) {
 		s.i++
 		return
 	}
-	var seen map[string]bool
+	// Keys are checked as the body's own bytes (no string per key): the
+	// first ones seen are compared in place, a map takes over past them.
+	var few [16][]byte
+	seen := few[:0]
+	var many map[string]bool
 	for !s.stop() {
 		s.ws()
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -114,21 +119,31 @@ func (s *scanner) object(t *typeInfo, depth int) {
 			s.err = err
 			return
 		}
-		if seen == nil {
-			seen = make(map[string]bool, 8)
+		dup := many[string(k)]
+		for _, o := range seen {
+			dup = dup || bytes.Equal(o, k)
 		}
-		if seen[k] {
-			s.err = Errorf(http.StatusBadRequest, "DUPLICATE_FIELD", clip(k), "key %q appears more than once in one object", clip(k))
+		if dup {
+			ks := string(k)
+			s.err = Errorf(http.StatusBadRequest, "DUPLICATE_FIELD", clip(ks), "key %q appears more than once in one object", clip(ks))
 			return
 		}
-		seen[k] = true
+		if len(seen) < len(few) {
+			seen = append(seen, k)
+		} else {
+			if many == nil {
+				many = make(map[string]bool, 2*len(few))
+			}
+			many[string(k)] = true
+		}
 		var ft *typeInfo
 		if t != nil {
 			if t.fields != nil {
-				f, exact := t.fields[k]
+				f, exact := t.fields[string(k)]
 				if !exact {
-					if want, folded := t.folded[foldName(k)]; folded {
-						s.err = Errorf(http.StatusBadRequest, "UNKNOWN_FIELD", clip(k), "unknown field %q: keys are case-sensitive (did you mean %q?)", clip(k), want)
+					ks := string(k)
+					if want, folded := t.folded[foldName(ks)]; folded {
+						s.err = Errorf(http.StatusBadRequest, "UNKNOWN_FIELD", clip(ks), "unknown field %q: keys are case-sensitive (did you mean %q?)", clip(ks), want)
 						return
 					}
 				}
@@ -165,7 +180,7 @@ func (s *scanner) object(t *typeInfo, depth int) {
 	}
 }
 
-func (s *scanner) array(t *typeInfo, key string, depth int) {
+func (s *scanner) array(t *typeInfo, key []byte, depth int) {
 	if depth > maxDepth {
 		s.err = Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body nests deeper than %d levels", maxDepth)
 		return
@@ -203,8 +218,9 @@ func (s *scanner) array(t *typeInfo, key string, depth int) {
 	}
 }
 
-// str reads a JSON string at s.i and returns its value.
-func (s *scanner) str() (string, bool) {
+// str reads a JSON string at s.i and returns its value: the body's own
+// bytes when it has no escapes.
+func (s *scanner) str() ([]byte, bool) {
 	start := s.i
 	s.i++ // opening quote
 	escaped := false
@@ -218,36 +234,36 @@ func (s *scanner) str() (string, bool) {
 			s.i++
 			raw := s.b[start:s.i]
 			if !escaped {
-				return string(raw[1 : len(raw)-1]), true
+				return raw[1 : len(raw)-1], true
 			}
 			if err := checkSurrogates(raw); err != nil {
 				s.err = err
-				return "", false
+				return nil, false
 			}
 			var v string
 			if err := json.Unmarshal(raw, &v); err != nil {
 				s.bad = true
-				return "", false
+				return nil, false
 			}
-			return v, true
+			return []byte(v), true
 		case c < 0x20:
 			s.bad = true // a raw control character: a syntax error
-			return "", false
+			return nil, false
 		}
 		s.i++
 	}
 	s.bad = true
-	return "", false
+	return nil, false
 }
 
 // isIDKey reports whether a key names an identifier.
-func isIDKey(k string) bool {
-	return k == "id" || strings.HasSuffix(k, "Id") || strings.HasSuffix(k, "ID") || strings.HasSuffix(k, "_id")
+func isIDKey(k []byte) bool {
+	return string(k) == "id" || bytes.HasSuffix(k, []byte("Id")) || bytes.HasSuffix(k, []byte("ID")) || bytes.HasSuffix(k, []byte("_id"))
 }
 
 // checkKey refuses a key holding a control character.
-func checkKey(k string) error {
-	for _, r := range k {
+func checkKey(k []byte) error {
+	for _, r := range string(k) {
 		if unicode.IsControl(r) {
 			return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "a key holds the control character %U", r)
 		}
@@ -257,16 +273,17 @@ func checkKey(k string) error {
 
 // checkText refuses a control character in a string value: any in an
 // identifier, any but tab, CR and LF elsewhere.
-func checkText(key, v string) error {
+func checkText(key, v []byte) error {
 	id := isIDKey(key)
-	for _, r := range v {
+	for _, r := range string(v) {
 		if !unicode.IsControl(r) || (!id && (r == '\t' || r == '\n' || r == '\r')) {
 			continue
 		}
+		k := clip(string(key))
 		if id {
-			return Invalid(clip(key), "%s holds the control character %U: identifiers are printable text", clip(key), r)
+			return Invalid(k, "%s holds the control character %U: identifiers are printable text", k, r)
 		}
-		return Invalid(clip(key), "%s holds the control character %U", clip(key), r)
+		return Invalid(k, "%s holds the control character %U", k, r)
 	}
 	return nil
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Memory and start of the real `vendsync edge run` binary (issue 14):
+#   start   ms from exec until /readyz answers (curl in a tight loop: a few
+#           ms of resolution), on a fresh site and again on the loaded one
+#   idle    VmRSS / VmHWM of the edge after set-up, no traffic
+#   load    VmHWM after N sales from C concurrent clients (the peers'
+#           loadgen, a separate process: ../shared/peers/loadgen)
+# Usage: scripts/edge-rss.sh [sales] [clients]     (default 100000 64)
+# GOMEMLIMIT / GOGC in the environment reach the edge (to compare settings).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}; c=${2:-64}
+peers=${PEERS:-../shared/peers}
+port=${PORT:-18556}
+url=http://127.0.0.1:$port
+make -s build
+dir=$(mktemp -d)
+pid=
+trap '[[ -n $pid ]] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+(cd "$peers" && go build -o "$dir/loadgen" ./loadgen)
+bin/vendsync edge init --dir "$dir/site" --site rss --city Bangalore --timezone Asia/Kolkata >/dev/null
+
+start() { # prints the ms until /readyz answers; sets pid
+  local t0 t1
+  t0=$(date +%s%N)
+  bin/vendsync edge run --dir "$dir/site" --http 127.0.0.1:$port --insecure-http --rate-limits=false --log-level warn --log-format json 2>>"$dir/edge.log" &
+  pid=$!
+  until curl -sf -o /dev/null "$url/readyz"; do :; done
+  t1=$(date +%s%N)
+  echo $(( (t1 - t0) / 1000 ))
+}
+mem() { awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MB  ", $1, $2/1024}' /proc/$pid/status; echo; }
+stop() { kill $pid; wait $pid 2>/dev/null || true; pid=; }
+
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+us=$(start); echo "cold start, fresh site: $((us/1000)).$(( (us%1000)/100 )) ms"
+J='Content-Type: application/json'
+TOKEN=$(curl -s -H "$J" -d @"$dir/site/admin-credentials.json" "$url/auth/token" | sed 's/.*access_token":"\([^"]*\).*/\1/')
+H="Authorization: Bearer $TOKEN"
+for m in $(seq 0 9); do
+  mid=$(printf 'VM_%03d' "$m")
+  curl -sf -H "$J" -H "$H" -d "{\"machineId\":\"$mid\",\"location\":{\"city\":\"Bangalore\"}}" "$url/machines" >/dev/null
+  for p in $(seq 0 19); do
+    curl -sf -H "$J" -H "$H" -d "{\"productId\":\"P$p\",\"name\":\"p$p\",\"price\":50,\"quantity\":1000000}" "$url/machines/$mid/products" >/dev/null
+  done
+done
+echo "idle after set-up:   $(mem)"
+"$dir/loadgen" -url "$url" -token "$TOKEN" -n "$n" -c "$c" -mfmt VM_%03d -pfmt P%d
+echo "after $n sales, $c clients: $(mem)"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+stop
+us=$(start); echo "cold start, $n sales in the site: $((us/1000)).$(( (us%1000)/100 )) ms"
+echo "idle after restart:  $(mem)"
