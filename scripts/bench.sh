@@ -25,3 +25,10 @@ run ./central/readmodel/ 'BenchmarkApply_Sales500' 200x
 run ./central/readmodel/ 'BenchmarkApply_Sales500Pipelined' 200x
 run ./central/aggregator/ 'BenchmarkAggregator_CatchUp100k' 3x
 run ./central/readmodel/ 'BenchmarkQuery' 1000x
+# issue 14, edge reads: every GET route against 1,000,000 sales (set
+# VENDSYNC_BENCH_CACHE=dir to build that site once and keep it), the JSON
+# of a 480-row answer, the sale body's decode; memory and start of the
+# real binary: scripts/edge-rss.sh.
+run ./edge/ 'BenchmarkEdgeQueries' 200x
+run ./internal/edgeapi/ 'BenchmarkSalesAnswerJSON' 2000x
+run ./edge/api/ 'BenchmarkSaleBody' 100000x

@@ -20,20 +20,21 @@ trap '[[ -n $pid ]] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' E
 (cd "$peers" && go build -o "$dir/loadgen" ./loadgen)
 bin/vendsync edge init --dir "$dir/site" --site rss --city Bangalore --timezone Asia/Kolkata >/dev/null
 
-start() { # prints the ms until /readyz answers; sets pid
-  local t0 t1
+start() { # starts the edge, sets pid, prints the ms until /readyz answers
+  local t0 t1 us
   t0=$(date +%s%N)
-  bin/vendsync edge run --dir "$dir/site" --http 127.0.0.1:$port --insecure-http --rate-limits=false --log-level warn --log-format json 2>>"$dir/edge.log" &
+  bin/vendsync edge run --dir "$dir/site" --http 127.0.0.1:$port --insecure-http --rate-limits=false --log-level warn --log-format json >>"$dir/edge.log" 2>&1 &
   pid=$!
   until curl -sf -o /dev/null "$url/readyz"; do :; done
   t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000 ))
+  us=$(( (t1 - t0) / 1000 ))
+  echo "cold start, $1: $((us/1000)).$(( (us%1000)/100 )) ms"
 }
 mem() { awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MB  ", $1, $2/1024}' /proc/$pid/status; echo; }
 stop() { kill $pid; wait $pid 2>/dev/null || true; pid=; }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-us=$(start); echo "cold start, fresh site: $((us/1000)).$(( (us%1000)/100 )) ms"
+start "fresh site"
 J='Content-Type: application/json'
 TOKEN=$(curl -s -H "$J" -d @"$dir/site/admin-credentials.json" "$url/auth/token" | sed 's/.*access_token":"\([^"]*\).*/\1/')
 H="Authorization: Bearer $TOKEN"
@@ -49,5 +50,5 @@ echo "idle after set-up:   $(mem)"
 echo "after $n sales, $c clients: $(mem)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 stop
-us=$(start); echo "cold start, $n sales in the site: $((us/1000)).$(( (us%1000)/100 )) ms"
+start "$n sales in the site"
 echo "idle after restart:  $(mem)"
