@@ -111,6 +111,9 @@ type Stmt struct {
 	query string
 	idx   int // its place in a Tx's bound statements
 	st    *sql.Stmt
+	// namesHeld: the query names a table that may have held writes
+	// (later.go), which run before it.
+	namesHeld bool
 }
 
 type request struct {
@@ -141,6 +144,10 @@ type Writer struct {
 	views  []View
 	sweeps []func(*Tx) error
 	own    engineStmts
+	// rows and heldTables are the tables whose writes a Tx may hold until
+	// commit (later.go).
+	rows       []*Rows
+	heldTables []string
 
 	// The engine's own view, owned by the loop goroutine.
 	alerts  map[alertKey]openAlert
@@ -222,6 +229,7 @@ func (w *Writer) OnSweep(fn func(*Tx) error) {
 // Open prepares statements, loads the in-memory view and starts the loop.
 func (w *Writer) Open(ctx context.Context) error {
 	w.opened = true
+	w.markHolds()
 	for q, s := range w.stmts {
 		st, err := w.st.DB.W.PrepareContext(ctx, q)
 		if err != nil {
@@ -424,6 +432,9 @@ func (w *Writer) runTx(batch []*request) error {
 			continue
 		}
 		err := r.fn(t)
+		if t.heldErr != nil {
+			return t.heldErr // held writes failed under this request
+		}
 		if err != nil && errs.KindOf(err) == errs.Internal {
 			return err
 		}
@@ -433,6 +444,9 @@ func (w *Writer) runTx(batch []*request) error {
 				return fmt.Errorf("record downlink revision %d: %w", r.rev, err)
 			}
 		}
+	}
+	if err := t.flushHeld(); err != nil {
+		return err
 	}
 	if err := t.flush(); err != nil {
 		return err
