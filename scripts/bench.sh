@@ -25,3 +25,6 @@ run ./central/readmodel/ 'BenchmarkApply_Sales500' 200x
 run ./central/readmodel/ 'BenchmarkApply_Sales500Pipelined' 200x
 run ./central/aggregator/ 'BenchmarkAggregator_CatchUp100k' 3x
 run ./central/readmodel/ 'BenchmarkQuery' 1000x
+# Edge write path (issue 14): where one client's sale time goes, and this disk's flush.
+run ./edge/ 'BenchmarkSaleLatency' 3000x
+run ./edge/ 'BenchmarkDiskSync' 2000x

@@ -34,8 +34,10 @@ type Rows struct {
 }
 
 // rowsPer are the sizes of the multi-row inserts of held appends, largest
-// first (as aggRows for the aggregates).
-var rowsPer = []int{32, 8}
+// first, halving, so that any number of rows up to 63 takes at most six
+// statements (at 64 clients a group commit holds a few sales, and a
+// sale holds one or two rows of each table).
+var rowsPer = []int{32, 16, 8, 4, 2}
 
 // PrepareRows returns a handle to append rows of columns to table at
 // commit (Tx.Append). Like Prepare, call it before Open.
@@ -107,10 +109,7 @@ func (t *Tx) Append(r *Rows, args ...any) {
 	if len(args) != r.cols {
 		panic(fmt.Sprintf("ingest: %d values for %d columns of %s", len(args), r.cols, r.table))
 	}
-	h := &t.held
-	if h.rows == nil {
-		h.rows = make([][]any, len(t.w.rows))
-	}
+	h := t.held
 	h.rows[r.idx] = append(h.rows[r.idx], args...)
 	h.n++
 }
@@ -120,7 +119,7 @@ func (t *Tx) Append(r *Rows, args ...any) {
 // several held for the same s and key only the latest runs. key must be
 // comparable (a string, an int64 or a struct of them).
 func (t *Tx) ExecLatest(s *Stmt, key any, args ...any) {
-	h := &t.held
+	h := t.held
 	k := heldKey{s.idx, key}
 	if i, ok := h.byKey[k]; ok {
 		h.latest[i].args = append(h.latest[i].args[:0], args...)
@@ -136,7 +135,7 @@ func (t *Tx) ExecLatest(s *Stmt, key any, args ...any) {
 // flushHeld runs every held write. Its first error stays the
 // transaction's (Tx.heldErr).
 func (t *Tx) flushHeld() error {
-	h := &t.held
+	h := t.held
 	if t.heldErr != nil {
 		return t.heldErr
 	}
@@ -151,11 +150,8 @@ func (t *Tx) flushHeld() error {
 }
 
 func (t *Tx) runHeld() error {
-	h := &t.held
+	h := t.held
 	for _, r := range t.w.rows {
-		if len(h.rows) == 0 {
-			break
-		}
 		args := h.rows[r.idx]
 		for len(args) > 0 {
 			st, n := r.one, 1
@@ -170,16 +166,25 @@ func (t *Tx) runHeld() error {
 			}
 			args = args[n*r.cols:]
 		}
-		clear(h.rows[r.idx])
-		h.rows[r.idx] = h.rows[r.idx][:0]
 	}
-	h.n = 0
 	for _, u := range h.latest {
 		if _, err := t.stmt(u.st).ExecContext(t.ctx, u.args...); err != nil {
 			return fmt.Errorf("update held row: %w", err)
 		}
 	}
+	h.reset()
+	return nil
+}
+
+// reset forgets every held write, keeping the buffers for the next
+// transaction (a failed one leaves writes behind).
+func (h *held) reset() {
+	for i := range h.rows {
+		clear(h.rows[i])
+		h.rows[i] = h.rows[i][:0]
+	}
+	h.n = 0
+	clear(h.latest)
 	h.latest = h.latest[:0]
 	clear(h.byKey)
-	return nil
 }

@@ -58,7 +58,7 @@ func TestAppend_WritesEveryRowInOrder(t *testing.T) {
 	}{
 		{"one row", 1},
 		{"eight", 8},
-		{"all sizes", 32*2 + 8*3 + 5},
+		{"every size and a single", 32*2 + 16 + 8 + 4 + 2 + 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,7 +28,7 @@ type Tx struct {
 	// first use: binding costs an allocation and a lock, once per batch
 	// rather than once per statement run.
 	stmts []*sql.Stmt
-	held  held // writes held until commit (later.go)
+	held  *held // writes held until commit (later.go), the writer's (reused)
 	// heldErr is the error of held writes that failed: it fails the
 	// transaction whatever the request that ran into it made of it.
 	heldErr error
@@ -285,7 +285,8 @@ type engineStmts struct {
 // aggRows are the sizes of the multi-row aggregate upserts, largest first:
 // one statement for many rows saves the per-statement cost of binding and
 // running, which at a few rows per sale was most of flush.
-var aggRows = []int{32, 8}
+// Halving sizes: a lone sale's 12 rows take two statements (8 + 4).
+var aggRows = []int{32, 16, 8, 4, 2}
 
 // aggCols is how many values one aggregate row binds.
 const aggCols = 8

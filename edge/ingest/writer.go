@@ -148,6 +148,7 @@ type Writer struct {
 	// commit (later.go).
 	rows       []*Rows
 	heldTables []string
+	held       held // a transaction's held writes (reused)
 
 	// The engine's own view, owned by the loop goroutine.
 	alerts  map[alertKey]openAlert
@@ -230,6 +231,7 @@ func (w *Writer) OnSweep(fn func(*Tx) error) {
 func (w *Writer) Open(ctx context.Context) error {
 	w.opened = true
 	w.markHolds()
+	w.held = held{rows: make([][]any, len(w.rows)), byKey: map[heldKey]int{}}
 	for q, s := range w.stmts {
 		st, err := w.st.DB.W.PrepareContext(ctx, q)
 		if err != nil {
@@ -424,8 +426,9 @@ func (w *Writer) runTx(batch []*request) error {
 	}
 	defer tx.Rollback()
 	clear(w.agg) // reused: its buckets stay allocated from one batch to the next
+	w.held.reset()
 	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq,
-		stmts: make([]*sql.Stmt, len(w.stmts))}
+		stmts: make([]*sql.Stmt, len(w.stmts)), held: &w.held}
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err() // the caller is gone; nothing written for it
