@@ -21,7 +21,11 @@ import (
 // their tables were prepared, then the updates in the order first made).
 // A constraint a held write breaks fails the whole transaction, like any
 // error that is not a rejection: a rule that may be refused by a
-// constraint (a duplicate key it relies on) must not hold that write.
+// constraint (a duplicate key it relies on) must not hold that write. A
+// foreign key is checked when its row is written: a table whose rows
+// reference held rows must hold its own rows too, prepared after the
+// parent's (payment_history after payments), or name the parent table in
+// its statement.
 
 // Rows is a table a Tx appends to at commit, many rows to a statement
 // (PrepareRows).
