@@ -25,6 +25,9 @@ run ./central/readmodel/ 'BenchmarkApply_Sales500' 200x
 run ./central/readmodel/ 'BenchmarkApply_Sales500Pipelined' 200x
 run ./central/aggregator/ 'BenchmarkAggregator_CatchUp100k' 3x
 run ./central/readmodel/ 'BenchmarkQuery' 1000x
+# Edge write path (issue 14): where one client's sale time goes, and this disk's flush.
+run ./edge/ 'BenchmarkSaleLatency' 3000x
+run ./edge/ 'BenchmarkDiskSync' 2000x
 # issue 14, edge reads: every GET route against 1,000,000 sales (set
 # VENDSYNC_BENCH_CACHE=dir to build that site once and keep it), the JSON
 # of a 480-row answer, the sale body's decode; memory and start of the
