@@ -113,3 +113,56 @@ func (a TopAnswer) AppendJSON(b []byte) []byte {
 	b = jsonappend.String(b, a.To)
 	return append(b, '}')
 }
+
+var _ jsonappend.Appender = StockMovementList{}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l StockMovementList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"movements":`...)
+	if l.Movements == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, m := range l.Movements {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = m.AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if l.NextOffset != nil {
+		b = append(b, `,"nextOffset":`...)
+		b = jsonappend.Int(b, int64(*l.NextOffset))
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends m's JSON encoding to b.
+func (m StockMovement) AppendJSON(b []byte) []byte {
+	b = append(b, `{"key":`...)
+	b = jsonappend.String(b, m.Key)
+	b = append(b, `,"machineId":`...)
+	b = jsonappend.String(b, m.MachineID)
+	b = append(b, `,"productId":`...)
+	b = jsonappend.String(b, m.ProductID)
+	b = append(b, `,"type":`...)
+	b = jsonappend.String(b, m.Type)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, m.Quantity)
+	if m.After != nil {
+		b = append(b, `,"after":`...)
+		b = jsonappend.Int(b, *m.After)
+	}
+	b = append(b, `,"performedBy":`...)
+	b = jsonappend.String(b, m.PerformedBy)
+	b = append(b, `,"performedAt":`...)
+	b = jsonappend.Time(b, m.PerformedAt)
+	if m.VanID != "" {
+		b = append(b, `,"vanId":`...)
+		b = jsonappend.String(b, m.VanID)
+	}
+	b = append(b, `,"sequence":`...)
+	b = jsonappend.Uint(b, m.Sequence)
+	return append(b, '}')
+}

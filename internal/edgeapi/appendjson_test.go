@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/jsonappend"
@@ -24,10 +25,28 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 			Revenue: m, Discount: money[(i+3)%len(money)], GrossRevenue: -m})
 		products = append(products, edgeapi.ProductTotal{ProductID: s, Name: odd[(i+2)%len(odd)], Transactions: int64(i), Quantity: math.MinInt64 + int64(i), Revenue: m})
 	}
+	var moves []edgeapi.StockMovement
+	for i, s := range odd {
+		m := edgeapi.StockMovement{Key: s, MachineID: odd[(i+1)%len(odd)], ProductID: odd[(i+2)%len(odd)], Type: "sale", Quantity: int64(-i),
+			PerformedBy: odd[(i+3)%len(odd)], PerformedAt: time.Date(2026, 12, 1, 10, i, i, i*1001, time.UTC), Sequence: math.MaxUint64 - uint64(i)}
+		if i%2 == 0 {
+			after := int64(i * 7)
+			m.After, m.VanID = &after, s
+		}
+		if i == 3 {
+			m.PerformedAt = time.Date(2026, 12, 1, 10, 0, 0, 0, time.FixedZone("IST", 5*3600+1800))
+		}
+		moves = append(moves, m)
+	}
+	next := 500
 	tests := []struct {
 		name string
 		v    jsonappend.Appender
 	}{
+		{"stock movements", edgeapi.StockMovementList{Movements: moves, NextOffset: &next}},
+		{"stock movements, last page", edgeapi.StockMovementList{Movements: moves[:2]}},
+		{"no stock movements", edgeapi.StockMovementList{}},
+		{"empty stock movements", edgeapi.StockMovementList{Movements: []edgeapi.StockMovement{}}},
 		{"sales", edgeapi.SalesAnswer{From: odd[3], GroupBy: "product", Rows: rows, Site: odd[5], Timezone: "Asia/Kolkata", To: odd[8],
 			Totals: edgeapi.Totals{Transactions: 7, Quantity: -7, Revenue: 12345, Discount: -5, GrossRevenue: math.MaxInt64}, Window: "hour"}},
 		{"sales without rows", edgeapi.SalesAnswer{}},

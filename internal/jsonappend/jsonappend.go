@@ -9,6 +9,7 @@ package jsonappend
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 )
 
 // Appender is a value that appends its own JSON encoding to b, exactly the
@@ -34,3 +35,16 @@ func String(b []byte, s string) []byte {
 
 // Int appends v.
 func Int(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
+
+// Uint appends v.
+func Uint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+
+// Time appends t as time.Time's MarshalJSON writes it (RFC 3339 with
+// nanoseconds, quoted). For a year outside 0–9999, where MarshalJSON fails
+// (and encoding/json with it, for the whole answer), it appends the same
+// layout anyway.
+func Time(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
