@@ -1,6 +1,8 @@
 package edgeapi
 
 import (
+	"encoding/json"
+
 	"github.com/vendsync/vendsync/internal/jsonappend"
 )
 
@@ -164,5 +166,89 @@ func (m StockMovement) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"sequence":`...)
 	b = jsonappend.Uint(b, m.Sequence)
+	return append(b, '}')
+}
+
+var _ jsonappend.Appender = PaymentList{}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l PaymentList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"payments":`...)
+	if l.Payments == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, p := range l.Payments {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendPayment(b, p)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendPayment appends p's JSON encoding; a payment with its history
+// (never in a list) goes through encoding/json.
+func appendPayment(b []byte, p Payment) []byte {
+	if p.History != nil {
+		type plain Payment // without methods: encoding/json's own encoding
+		q, _ := json.Marshal(plain(p))
+		return append(b, q...)
+	}
+	b = append(b, `{"paymentId":`...)
+	b = jsonappend.Int(b, p.PaymentID)
+	b = append(b, `,"transactionId":`...)
+	b = jsonappend.String(b, p.TransactionID)
+	b = append(b, `,"machineId":`...)
+	b = jsonappend.String(b, p.MachineID)
+	b = append(b, `,"productId":`...)
+	b = jsonappend.String(b, p.ProductID)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, p.Quantity)
+	b = append(b, `,"method":`...)
+	b = jsonappend.String(b, p.Method)
+	b = append(b, `,"methodName":`...)
+	b = jsonappend.String(b, p.MethodName)
+	b = append(b, `,"amount":`...)
+	b = p.Amount.AppendJSON(b)
+	b = append(b, `,"refunded":`...)
+	b = p.Refunded.AppendJSON(b)
+	b = append(b, `,"status":`...)
+	b = jsonappend.String(b, p.Status)
+	if p.Card != nil {
+		b = append(b, `,"card":{`...)
+		comma := false
+		if p.Card.Reference != "" {
+			b = append(b, `"reference":`...)
+			b = jsonappend.String(b, p.Card.Reference)
+			comma = true
+		}
+		if p.Card.Last4 != "" {
+			if comma {
+				b = append(b, ',')
+			}
+			b = append(b, `"last4":`...)
+			b = jsonappend.String(b, p.Card.Last4)
+		}
+		b = append(b, '}')
+	}
+	if p.GatewayID != "" {
+		b = append(b, `,"gatewayId":`...)
+		b = jsonappend.String(b, p.GatewayID)
+	}
+	if p.Failure != "" {
+		b = append(b, `,"failure":`...)
+		b = jsonappend.String(b, p.Failure)
+	}
+	b = append(b, `,"day":`...)
+	b = jsonappend.String(b, p.Day)
+	b = append(b, `,"soldAt":`...)
+	b = jsonappend.Time(b, p.SoldAt)
+	b = append(b, `,"createdAt":`...)
+	b = jsonappend.Time(b, p.CreatedAt)
+	b = append(b, `,"updatedAt":`...)
+	b = jsonappend.Time(b, p.UpdatedAt)
 	return append(b, '}')
 }

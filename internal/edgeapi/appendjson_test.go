@@ -39,10 +39,32 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		moves = append(moves, m)
 	}
 	next := 500
+	var pays []edgeapi.Payment
+	for i, s := range odd {
+		p := edgeapi.Payment{PaymentID: int64(i) * 1e12, TransactionID: s, MachineID: odd[(i+1)%len(odd)], ProductID: odd[(i+2)%len(odd)],
+			Quantity: int64(i), Method: "CARD", MethodName: odd[(i+3)%len(odd)], Amount: money[i%len(money)], Refunded: money[(i+5)%len(money)],
+			Status: "CAPTURED", Day: "2026-12-01", SoldAt: time.Date(2026, 12, 1, 10, i, 0, i*7, time.UTC),
+			CreatedAt: time.Date(2026, 12, 1, 10, i, 1, 0, time.UTC), UpdatedAt: time.Date(2026, 12, 2, 0, 0, 0, 0, time.FixedZone("X", -3600))}
+		switch i % 4 {
+		case 0:
+			p.Card = &edgeapi.CardPayment{Reference: s, Last4: "4242"}
+		case 1:
+			p.Card, p.GatewayID, p.Failure = &edgeapi.CardPayment{Last4: "1"}, s, odd[(i+4)%len(odd)]
+		case 2:
+			p.Card = &edgeapi.CardPayment{}
+		}
+		if i == 5 {
+			p.History = []edgeapi.PaymentChange{{N: 1, To: "CAPTURED", Amount: 250}}
+		}
+		pays = append(pays, p)
+	}
 	tests := []struct {
 		name string
 		v    jsonappend.Appender
 	}{
+		{"payments", edgeapi.PaymentList{Payments: pays}},
+		{"no payments", edgeapi.PaymentList{}},
+		{"empty payments", edgeapi.PaymentList{Payments: []edgeapi.Payment{}}},
 		{"stock movements", edgeapi.StockMovementList{Movements: moves, NextOffset: &next}},
 		{"stock movements, last page", edgeapi.StockMovementList{Movements: moves[:2]}},
 		{"no stock movements", edgeapi.StockMovementList{}},
