@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/migrations"
 )
 
 // edgeQuery is one GET of the edge API as BenchmarkEdgeQueries asks it.
@@ -105,7 +107,17 @@ func openQuerySite(b *testing.B) (*benchSite, error) {
 		seedEdgeQueries(b, s)
 		return s, nil
 	}
-	dir := filepath.Join(cache, "edge-queries-1m")
+	// The schema is part of the name: a migration merged below the cached
+	// site's version would never be applied to it.
+	ms, err := migrations.Load(migrations.Edge)
+	if err != nil {
+		return nil, err
+	}
+	h := fnv.New32a()
+	for _, m := range ms {
+		h.Write([]byte(m.Name))
+	}
+	dir := filepath.Join(cache, fmt.Sprintf("edge-queries-1m-%08x", h.Sum32()))
 	ready := filepath.Join(dir, "ready.json")
 	if data, err := os.ReadFile(ready); err == nil {
 		var creds edge.Credentials
