@@ -421,16 +421,21 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			n.lock = nil
 		}
 	}()
+	// Phase durations, logged at debug level with "edge started".
+	t0 := time.Now()
+	var tBackup, tStore, tRules, tSync time.Duration
 	// A database an older binary wrote is copied before it is migrated.
 	if pre, err := backup.BeforeMigrate(ctx, n.cfg.Dir, migrations.Edge, n.cfg.Backup.Dir); err != nil {
 		return err
 	} else if pre != "" {
 		n.log.Info().Str("file", pre).Msg("copied the database before migrating it")
 	}
+	tBackup = time.Since(t0)
 	n.Store, err = store.Open(ctx, n.cfg.Dir)
 	if err != nil {
 		return err
 	}
+	tStore = time.Since(t0) - tBackup
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -440,9 +445,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err = n.openRules(ctx); err != nil {
 		return err
 	}
+	tRules = time.Since(t0) - tBackup - tStore
 	if err = n.openSync(ctx); err != nil {
 		return err
 	}
+	tSync = time.Since(t0) - tBackup - tStore - tRules
 	signer, err := auth.NewSigner(n.Store.Site.TokenKey, n.Store.Site.ID, n.cfg.TokenTTL)
 	if err != nil {
 		return err
@@ -496,6 +503,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.g.Go(func() error { return n.heartbeat(bg) })
 	}
 	n.log.Info().Str("site", n.Store.Site.ID).Str("http", n.ln.Addr().String()).Msg("edge started")
+	n.log.Debug().Dur("total", time.Since(t0)).Dur("backup", tBackup).Dur("store", tStore).Dur("rules", tRules).Dur("sync", tSync).
+		Msg("start phases (ms)")
 	return nil
 }
 

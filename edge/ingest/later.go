@@ -165,14 +165,22 @@ func (t *Tx) runHeld() error {
 					break
 				}
 			}
-			if _, err := t.stmt(st).ExecContext(t.ctx, args[:n*r.cols]...); err != nil {
+			ts, err := t.stmt(st)
+			if err != nil {
+				return fmt.Errorf("append to %s: %w", r.table, err)
+			}
+			if _, err := ts.ExecContext(t.ctx, args[:n*r.cols]...); err != nil {
 				return fmt.Errorf("append to %s: %w", r.table, err)
 			}
 			args = args[n*r.cols:]
 		}
 	}
 	for _, u := range h.latest {
-		if _, err := t.stmt(u.st).ExecContext(t.ctx, u.args...); err != nil {
+		ts, err := t.stmt(u.st)
+		if err != nil {
+			return fmt.Errorf("update held row: %w", err)
+		}
+		if _, err := ts.ExecContext(t.ctx, u.args...); err != nil {
 			return fmt.Errorf("update held row: %w", err)
 		}
 	}

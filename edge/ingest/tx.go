@@ -62,17 +62,31 @@ func (t *Tx) use(s *Stmt) (*sql.Stmt, error) {
 			return nil, err
 		}
 	}
-	return t.stmt(s), nil
+	return t.stmt(s)
 }
 
-// stmt is s bound to the transaction.
-func (t *Tx) stmt(s *Stmt) *sql.Stmt {
+// stmt is s bound to the transaction. A statement not yet prepared on the
+// writer's connection is prepared for this transaction (the connection is
+// the transaction's until it ends) and after it on the connection.
+func (t *Tx) stmt(s *Stmt) (*sql.Stmt, error) {
 	if ts := t.stmts[s.idx]; ts != nil {
-		return ts
+		return ts, nil
 	}
-	ts := t.tx.StmtContext(t.ctx, s.st)
+	var ts *sql.Stmt
+	if s.st != nil {
+		ts = t.tx.StmtContext(t.ctx, s.st)
+	} else {
+		var err error
+		if ts, err = t.tx.PrepareContext(t.ctx, s.query); err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", s.query[:min(len(s.query), 40)], err)
+		}
+		if !s.pending {
+			s.pending = true
+			t.w.unprepared = append(t.w.unprepared, s)
+		}
+	}
 	t.stmts[s.idx] = ts
-	return ts
+	return ts, nil
 }
 
 // Exec runs a prepared statement in the transaction.
@@ -91,10 +105,18 @@ func (t *Tx) QueryRow(s *Stmt, args ...any) *sql.Row {
 			// A *sql.Row carries no error of ours: fail the query with
 			// a context that is already done; the transaction fails
 			// with the held write's error (t.heldErr).
-			return t.stmt(s).QueryRowContext(canceled, args...)
+			return t.tx.QueryRowContext(canceled, s.query, args...)
 		}
 	}
-	return t.stmt(s).QueryRowContext(t.ctx, args...)
+	st, err := t.stmt(s)
+	if err != nil {
+		// As above: the transaction fails with the prepare's error.
+		if t.heldErr == nil {
+			t.heldErr = err
+		}
+		return t.tx.QueryRowContext(canceled, s.query, args...)
+	}
+	return st.QueryRowContext(t.ctx, args...)
 }
 
 // Query runs a prepared query in the transaction.

@@ -106,11 +106,15 @@ type View interface {
 	Load(ctx context.Context, db Querier) error
 }
 
-// Stmt is a statement prepared once, when the writer opens.
+// Stmt is a statement prepared once on the writer's connection, after the
+// first transaction that uses it (that one prepares it for itself), so
+// that Open does not parse statements a site may never run.
 type Stmt struct {
 	query string
-	idx   int // its place in a Tx's bound statements
-	st    *sql.Stmt
+	idx   int       // its place in a Tx's bound statements
+	st    *sql.Stmt // nil until prepared; only the writer's goroutine touches it
+	// pending: a transaction used it unprepared; run prepares it after.
+	pending bool
 	// namesHeld: the query names a table that may have held writes
 	// (later.go), which run before it.
 	namesHeld bool
@@ -141,6 +145,9 @@ type Writer struct {
 	full     atomic.Bool // the last transaction failed for a full storage
 
 	stmts  map[string]*Stmt
+	// unprepared are statements the running transaction prepared for
+	// itself; run prepares them on the connection after it.
+	unprepared []*Stmt
 	views  []View
 	sweeps []func(*Tx) error
 	own    engineStmts
@@ -195,9 +202,10 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 	return w, nil
 }
 
-// Prepare returns a handle for query, prepared when the writer opens (an
-// error in it fails Open). Call it before Open, typically in a rule
-// package's constructor; the same query twice gives the same handle.
+// Prepare returns a handle for query, prepared on its first use (an error
+// in it fails the transaction using it, naming the query). Call it before
+// Open, typically in a rule package's constructor; the same query twice
+// gives the same handle.
 func (w *Writer) Prepare(query string) *Stmt {
 	if w.opened {
 		panic("ingest: Prepare after Open")
@@ -227,21 +235,14 @@ func (w *Writer) OnSweep(fn func(*Tx) error) {
 	w.sweeps = append(w.sweeps, fn)
 }
 
-// Open prepares statements, loads the in-memory view and starts the loop.
+// Open loads the in-memory view and starts the loop. Statements are
+// prepared on first use, not here: parsing all of them was most of a cold
+// start.
 func (w *Writer) Open(ctx context.Context) error {
 	w.opened = true
 	w.markHolds()
 	w.held = held{rows: make([][]any, len(w.rows)), byKey: map[heldKey]int{}}
-	for q, s := range w.stmts {
-		st, err := w.st.DB.W.PrepareContext(ctx, q)
-		if err != nil {
-			w.closeStmts()
-			return fmt.Errorf("prepare %q: %w", q[:min(len(q), 40)], err)
-		}
-		s.st = st
-	}
 	if err := w.load(ctx); err != nil {
-		w.closeStmts()
 		return err
 	}
 	w.wg.Add(1)
@@ -390,6 +391,7 @@ func (w *Writer) loop() {
 func (w *Writer) run(batch []*request) {
 	seqBefore := w.lastSeq
 	err := w.runTx(batch)
+	w.prepareUsed()
 	full := storageFull(err)
 	w.noteFull(full, err)
 	if err != nil {
@@ -459,6 +461,20 @@ func (w *Writer) runTx(batch []*request) error {
 	}
 	w.lastSeq = t.seq
 	return nil
+}
+
+// prepareUsed prepares, on the writer's connection, the statements the last
+// transaction used unprepared, so later transactions bind them instead of
+// parsing them again. One that fails stays unprepared: the transaction
+// using it next fails with the error again.
+func (w *Writer) prepareUsed() {
+	for _, s := range w.unprepared {
+		s.pending = false
+		if st, err := w.st.DB.W.PrepareContext(context.Background(), s.query); err == nil {
+			s.st = st
+		}
+	}
+	w.unprepared = w.unprepared[:0]
 }
 
 // load (re)reads the engine's own view and every registered View.

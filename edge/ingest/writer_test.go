@@ -199,9 +199,40 @@ func TestWriter_ClosedAndBadStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w2.Prepare(`SELECT nothing FROM no_such_table`)
-	if err := w2.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "no_such_table") {
-		w2.Close()
-		t.Fatalf("Open with a bad statement: %v, want an error naming it", err)
+	// Statements are prepared on first use: a bad one fails the
+	// transaction that runs it, with an error naming it, every time.
+	bad := w2.Prepare(`SELECT nothing FROM no_such_table`)
+	good := w2.Prepare(`SELECT last_seq FROM sync_state WHERE id = 1`)
+	if err := w2.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	for i := range 2 {
+		err := w2.Do(context.Background(), func(tx *Tx) error {
+			rows, err := tx.Query(bad)
+			if err == nil {
+				rows.Close()
+			}
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "no_such_table") {
+			t.Fatalf("use %d of a bad statement: %v, want an error naming it", i, err)
+		}
+		var seq int64
+		err = w2.Do(context.Background(), func(tx *Tx) error { return tx.QueryRow(bad).Scan(&seq) })
+		if err == nil || !strings.Contains(err.Error(), "no_such_table") {
+			t.Fatalf("QueryRow %d of a bad statement: %v, want an error naming it", i, err)
+		}
+	}
+	// A good statement works on its first use (prepared for that
+	// transaction) and after (prepared on the connection).
+	for i := range 3 {
+		var seq int64
+		if err := w2.Do(context.Background(), func(tx *Tx) error { return tx.QueryRow(good).Scan(&seq) }); err != nil {
+			t.Fatalf("use %d of a good statement: %v", i, err)
+		}
+		if i > 0 && good.st == nil {
+			t.Fatal("a used statement is not prepared on the connection")
+		}
 	}
 }
