@@ -144,13 +144,13 @@ type Writer struct {
 	opened   bool
 	full     atomic.Bool // the last transaction failed for a full storage
 
-	stmts  map[string]*Stmt
+	stmts map[string]*Stmt
 	// unprepared are statements the running transaction prepared for
 	// itself; run prepares them on the connection after it.
 	unprepared []*Stmt
-	views  []View
-	sweeps []func(*Tx) error
-	own    engineStmts
+	views      []View
+	sweeps     []func(*Tx) error
+	own        engineStmts
 	// rows and heldTables are the tables whose writes a Tx may hold until
 	// commit (later.go).
 	rows       []*Rows
