@@ -442,14 +442,21 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		}
 	}()
 	n.Metrics = web.NewMetrics("vendsync_edge")
-	if err = n.openRules(ctx); err != nil {
-		return err
-	}
+	// The NATS leaf needs nothing from the rules: it starts while they load.
+	leafDone := make(chan error, 1)
+	go func() { leafDone <- n.startLeaf(ctx) }()
+	err = n.openRules(ctx)
 	tRules = time.Since(t0) - tBackup - tStore
-	if err = n.openSync(ctx); err != nil {
+	if lerr := <-leafDone; err == nil {
+		err = lerr
+	}
+	if err != nil {
 		return err
 	}
-	tSync = time.Since(t0) - tBackup - tStore - tRules
+	if err = n.openUplink(ctx); err != nil {
+		return err
+	}
+	tSync = time.Since(t0) - tBackup - tStore - tRules // the leaf's wait beyond the rules, and the uplink
 	signer, err := auth.NewSigner(n.Store.Site.TokenKey, n.Store.Site.ID, n.cfg.TokenTTL)
 	if err != nil {
 		return err

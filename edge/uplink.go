@@ -47,10 +47,9 @@ func (o storeOutbox) SetApplied(ctx context.Context, rev uint64) error {
 	return o.Store.SetApplied(ctx, rev)
 }
 
-// openSync starts the embedded NATS server and, when central is configured,
-// the uplink forwarder and the downlink watcher. None of them is on the path
-// of a sale: the outbox decouples them.
-func (n *Node) openSync(ctx context.Context) error {
+// startLeaf starts the embedded NATS server. It needs only the store's
+// site, so Open runs it while the rules load.
+func (n *Node) startLeaf(ctx context.Context) error {
 	site := n.Store.Site
 	var err error
 	var hubTLS *tls.Config
@@ -78,9 +77,19 @@ func (n *Node) openSync(ctx context.Context) error {
 		n.Leaf = nil
 		return fmt.Errorf("start site nats: %w", err)
 	}
+	return nil
+}
+
+// openUplink starts, when central is configured, the uplink forwarder and
+// the downlink watcher, after the leaf and the rules (the downlink applies
+// central's configuration through them). Neither is on the path of a sale:
+// the outbox decouples them.
+func (n *Node) openUplink(ctx context.Context) error {
 	if len(n.cfg.HubURLs) == 0 {
 		return nil
 	}
+	site := n.Store.Site
+	var err error
 	n.Forwarder, err = forward.New(forward.Config{
 		Site: site.ID, TZ: site.Timezone, Conn: n.Leaf.Conn(), Outbox: storeOutbox{n},
 		BatchSize: n.cfg.ForwardBatch, Registerer: n.Metrics.Registry, Logger: n.cfg.Logger,
