@@ -9,9 +9,12 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -111,7 +114,44 @@ func Apply(ctx context.Context, db *sql.DB, fsys fs.FS) error {
 			return err
 		}
 	}
+	return markVersion(ctx, db, known)
+}
+
+// markVersion copies the schema version into the file header's
+// user_version, where HeaderVersion reads it without opening the database.
+// schema_migrations stays the record; the header is only a hint.
+func markVersion(ctx context.Context, db *sql.DB, v int) error {
+	var uv int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&uv); err != nil {
+		return fmt.Errorf("read user_version: %w", err)
+	}
+	if uv == v {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v)); err != nil {
+		return fmt.Errorf("set user_version: %w", err)
+	}
 	return nil
+}
+
+// HeaderVersion reads the schema version Apply left in the SQLite file
+// header at path (0: none, an older binary's file, or not SQLite). In WAL
+// mode the file may lag the database, never lead it: a value read here is
+// at most the database's version.
+func HeaderVersion(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var h [100]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return 0, nil // shorter than a header: not a database with a version
+	}
+	if string(h[:16]) != "SQLite format 3\x00" {
+		return 0, nil
+	}
+	return int(binary.BigEndian.Uint32(h[60:64])), nil
 }
 
 func applyOne(ctx context.Context, db *sql.DB, m Migration) error {

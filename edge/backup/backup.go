@@ -343,6 +343,11 @@ func BeforeMigrate(ctx context.Context, dir string, schema fs.FS, outDir string)
 		return "", err
 	}
 	newest := ms[len(ms)-1].Version
+	// The header's hint is at most the real version: at newest, nothing
+	// to migrate, without opening the database and parsing its schema.
+	if hv, err := migrations.HeaderVersion(path); err == nil && hv >= newest {
+		return "", nil
+	}
 	db, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return "", fmt.Errorf("backup before migrating: %w", err)
