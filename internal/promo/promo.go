@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vendsync/vendsync/internal/errs"
@@ -133,10 +134,16 @@ const (
 )
 
 var (
-	idRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
-	codeRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-	hhmmRe = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	// Compiled on first use, not at init: idRe's {0,63} alone was ~1,400
+	// allocations in every start of the binary, promotions or not.
+	idRe   = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
+	codeRe = lazyRegexp(`^[A-Za-z0-9_-]{1,32}$`)
+	hhmmRe = lazyRegexp(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 var weekdays = map[string]time.Weekday{"SUN": time.Sunday, "MON": time.Monday, "TUE": time.Tuesday, "WED": time.Wednesday,
 	"THU": time.Thursday, "FRI": time.Friday, "SAT": time.Saturday}
@@ -147,7 +154,7 @@ func NormalizeCode(c string) string { return strings.ToUpper(strings.TrimSpace(c
 // Validate checks p and returns an errs.Invalid error naming the first bad
 // field ("id", "kind", "window.from", …).
 func (p Promotion) Validate() error {
-	if !idRe.MatchString(p.ID) {
+	if !idRe().MatchString(p.ID) {
 		return errs.Invalidf("id", "id %q: use 1 to 64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", p.ID)
 	}
 	if strings.TrimSpace(p.Name) == "" || len(p.Name) > MaxNameLen {
@@ -163,7 +170,7 @@ func (p Promotion) Validate() error {
 			return errs.Invalidf("city", "a CITY promotion needs its city")
 		}
 	case ScopeSite:
-		if !idRe.MatchString(p.SiteID) {
+		if !idRe().MatchString(p.SiteID) {
 			return errs.Invalidf("siteId", "a SITE promotion needs its siteId")
 		}
 	default:
@@ -177,7 +184,7 @@ func (p Promotion) Validate() error {
 	}
 	seen := make(map[string]bool, len(p.ProductIDs))
 	for _, id := range p.ProductIDs {
-		if !idRe.MatchString(id) {
+		if !idRe().MatchString(id) {
 			return errs.Invalidf("productIds", "product id %q is not a valid id", id)
 		}
 		if seen[id] {
@@ -214,7 +221,7 @@ func (p Promotion) Validate() error {
 			return errs.Invalidf("nthPurchase", "nthPurchase is for NTH_PURCHASE promotions")
 		}
 	}
-	if p.Code != "" && !codeRe.MatchString(p.Code) {
+	if p.Code != "" && !codeRe().MatchString(p.Code) {
 		return errs.Invalidf("code", "code %q: use 1 to %d letters, digits, '_' or '-'", p.Code, MaxCodeLen)
 	}
 	if p.Window != nil {
@@ -266,10 +273,10 @@ func (w Window) validate() error {
 		return errs.Invalidf("window.from", "give both window.from and window.to (HH:MM), or neither")
 	}
 	if w.From != "" {
-		if !hhmmRe.MatchString(w.From) {
+		if !hhmmRe().MatchString(w.From) {
 			return errs.Invalidf("window.from", "window.from %q: use HH:MM (00:00–23:59)", w.From)
 		}
-		if !hhmmRe.MatchString(w.To) {
+		if !hhmmRe().MatchString(w.To) {
 			return errs.Invalidf("window.to", "window.to %q: use HH:MM (00:00–23:59)", w.To)
 		}
 		if w.From == w.To {
