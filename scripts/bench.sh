@@ -35,3 +35,7 @@ run ./edge/ 'BenchmarkDiskSync' 2000x
 run ./edge/ 'BenchmarkEdgeQueries' 200x
 run ./internal/edgeapi/ 'BenchmarkSalesAnswerJSON' 2000x
 run ./edge/api/ 'BenchmarkSaleBody' 100000x
+# issue 14, edge cold start: Node.Open until /readyz first answers 200, on a
+# fresh site and one with 50,000 sales (open-ms, ready-ms; exec->ready of the
+# real binary: scripts/edge-rss.sh).
+run ./edge/ 'BenchmarkEdgeOpen' 40x
