@@ -130,7 +130,7 @@ func copyFile(src, dst string) error {
 // few still open), a DEX reconciliation and a cash collection per machine
 // and week, payment totals per site, day and method, one pre-order per
 // site and day, 10 promoted sale lines per site and day (3 promotions) and
-// the per-site discount aggregates.
+// the per-site and per-city discount aggregates.
 func genFacts() []string {
 	const day = 86400
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
@@ -207,5 +207,10 @@ func genFacts() []string {
 		INSERT INTO sales_discount_agg (dim, win, site, city, bucket, key, discount_cents)
 		SELECT 'site', t.win, `+site+`, `+city+`, %[1]d + t.b * t.step, `+site+`, (1 + s.v %% 7) * 20 * t.step / %[2]d
 		FROM s, t ORDER BY 2, 3, 4, 5`, base, day, benchDays, 7*day, benchDays/7, 30*day, benchDays/30),
+		fmt.Sprintf(`WITH RECURSIVE `+seq("c", benchCities)+`, w(win, step, n) AS (VALUES ('hour', 3600, %[8]d), ('day', %[2]d, %[3]d), ('week', %[4]d, %[5]d), ('month', %[6]d, %[7]d)),
+			t(win, step, b, n) AS (SELECT win, step, 0, n FROM w UNION ALL SELECT win, step, b + 1, n FROM t WHERE b + 1 < n)
+		INSERT INTO sales_discount_agg (dim, win, site, city, bucket, key, discount_cents)
+		SELECT 'city', t.win, '*', printf('city-%%02d', c.v), %[1]d + t.b * t.step, printf('city-%%02d', c.v), (1 + c.v %% 7) * 400 * t.step / %[2]d + 1
+		FROM c, t ORDER BY 2, 3, 4, 5`, base, day, benchDays, 7*day, benchDays/7, 30*day, benchDays/30, benchDays*24),
 	}
 }
