@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,7 @@ func genFacts() []string {
 	}
 	site, city := `printf('site-%04d', s.v)`, fmt.Sprintf(`printf('city-%%02d', s.v %% %d)`, benchCities)
 	machine := `printf('site-%04d-m%d', s.v, m.v)`
+	esc := func(q string) string { return strings.ReplaceAll(q, "%", "%%") }
 	weeks := benchDays / 7
 	return []string{
 		// machines in a grid over Europe, 10 per site close together
@@ -159,7 +161,7 @@ func genFacts() []string {
 		FROM s, m, p, l`,
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, `+seq("m", benchMachines)+`, `+seq("n", 20)+`
 		INSERT INTO alerts (site, alert_id, machine_id, product_id, alert_type, status, detail, opened_at, closed_at, seq, event_time)
-		SELECT `+site+`, m.v * 100 + n.v, `+machine+`, printf('p%%02d', (m.v + n.v) %% 30),
+		SELECT `+esc(site)+`, m.v * 100 + n.v, `+esc(machine)+`, printf('p%%02d', (m.v + n.v) %% 30),
 			CASE n.v %% 4 WHEN 0 THEN 'LOW_STOCK' WHEN 1 THEN 'TEMPERATURE' WHEN 2 THEN 'OFFLINE' ELSE 'INVENTORY_MISMATCH' END,
 			CASE WHEN n.v = 19 AND (s.v + m.v) %% 4 = 0 THEN 'OPEN' ELSE 'CLOSED' END, 'generated',
 			%[1]d + (n.v * %[2]d + s.v * 7 + m.v) * 60000, CASE WHEN n.v = 19 AND (s.v + m.v) %% 4 = 0 THEN NULL ELSE %[1]d + (n.v * %[2]d + s.v * 7 + m.v + 30) * 60000 END,
@@ -167,7 +169,7 @@ func genFacts() []string {
 		FROM s, m, n`, ms, benchDays*24*60/20),
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, `+seq("m", benchMachines)+`, `+seq("n", 5)+`
 		INSERT INTO faults (site, fault_id, machine_id, fault_type, description, status, reported_at, resolved_at, updated_by, seq, event_time)
-		SELECT `+site+`, m.v * 10 + n.v, `+machine+`, CASE n.v %% 3 WHEN 0 THEN 'JAM' WHEN 1 THEN 'PAYMENT' ELSE 'COOLING' END, 'generated',
+		SELECT `+esc(site)+`, m.v * 10 + n.v, `+esc(machine)+`, CASE n.v %% 3 WHEN 0 THEN 'JAM' WHEN 1 THEN 'PAYMENT' ELSE 'COOLING' END, 'generated',
 			CASE WHEN n.v = 4 AND (s.v + m.v) %% 3 = 0 THEN 'OPEN' ELSE 'RESOLVED' END,
 			%[1]d + (n.v * %[2]d + s.v * 11 + m.v) * 60000, CASE WHEN n.v = 4 AND (s.v + m.v) %% 3 = 0 THEN NULL ELSE %[1]d + (n.v * %[2]d + s.v * 11 + m.v + 240) * 60000 END,
 			'ops', 1 + n.v, %[1]d + (n.v * %[2]d + s.v * 11 + m.v) * 60000
@@ -175,23 +177,23 @@ func genFacts() []string {
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, `+seq("m", benchMachines)+`, `+seq("w", weeks)+`
 		INSERT INTO dex_reconciliations (site, reconciliation_id, machine_id, from_at, to_at, machine_count, machine_cents, ledger_count, ledger_cents,
 			unreported_count, unreported_cents, missing_count, missing_cents, price_mismatches, test_vends, free_vends, alerted, uploaded_by, seq)
-		SELECT `+site+`, m.v * 1000 + w.v, `+machine+`, %[1]d + w.v * %[2]d, %[1]d + (w.v + 1) * %[2]d - (s.v * 37 + m.v) * 1000,
+		SELECT `+esc(site)+`, m.v * 1000 + w.v, `+esc(machine)+`, %[1]d + w.v * %[2]d, %[1]d + (w.v + 1) * %[2]d - (s.v * 37 + m.v) * 1000,
 			400 + (s.v + w.v) %% 20, 60000 + (s.v + w.v) %% 20 * 150, 400, 60000, (s.v + m.v + w.v) %% 3, ((s.v + m.v + w.v) %% 3) * 150, 0, 0, 0, 0, 0,
 			CASE WHEN (s.v + m.v + w.v) %% 3 = 2 THEN 1 ELSE 0 END, printf('driver-%%d', s.v %% 100), 1 + w.v
 		FROM s, m, w`, ms, 7*day*1000),
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, `+seq("m", benchMachines)+`, `+seq("w", weeks)+`
 		INSERT INTO cash_collections (site, collection_id, machine_id, collected_at, amount_cents, currency, driver, expected_ledger, expected_dex, seq)
-		SELECT `+site+`, printf('c-%%d-%%d', m.v, w.v), `+machine+`, %[1]d + (w.v + 1) * %[2]d - (s.v * 37 + m.v) * 1000,
+		SELECT `+esc(site)+`, printf('c-%%d-%%d', m.v, w.v), `+esc(machine)+`, %[1]d + (w.v + 1) * %[2]d - (s.v * 37 + m.v) * 1000,
 			20000 - (s.v + m.v + w.v) %% 5 * 100, 'EUR', printf('driver-%%d', s.v %% 100), 20000, CASE WHEN w.v %% 2 = 0 THEN 20000 END, 1 + w.v
 		FROM s, m, w`, ms, 7*day*1000),
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, `+seq("d", benchDays)+`, mt(name, v) AS (VALUES ('CARD', 0), ('CASH', 1), ('MOBILE', 2))
 		INSERT INTO payment_days (site, day, method, payments, gross_cents, refunds, refunded_cents, failed)
-		SELECT `+site+`, date(%d + d.v * %d, 'unixepoch'), mt.name, 200 + (s.v + d.v + mt.v) %% 50, (200 + (s.v + d.v + mt.v) %% 50) * 150,
+		SELECT `+esc(site)+`, date(%d + d.v * %d, 'unixepoch'), mt.name, 200 + (s.v + d.v + mt.v) %% 50, (200 + (s.v + d.v + mt.v) %% 50) * 150,
 			(s.v + d.v) %% 2, ((s.v + d.v) %% 2) * 150, (s.v + d.v + mt.v) %% 3
 		FROM s, d, mt`, base, day),
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, `+seq("d", benchDays)+`
 		INSERT INTO orders (order_id, site, machine_id, customer, status, lines, gross_cents, total_cents, currency, code, placed_at, ready_at, expires_at, updated_at)
-		SELECT printf('o-%%04d-%%03d', s.v, d.v), `+site+`, printf('site-%%04d-m%%d', s.v, d.v %% 10), printf('cust-%%d', (s.v * 7 + d.v) %% 5000),
+		SELECT printf('o-%%04d-%%03d', s.v, d.v), `+esc(site)+`, printf('site-%%04d-m%%d', s.v, d.v %% 10), printf('cust-%%d', (s.v * 7 + d.v) %% 5000),
 			CASE WHEN d.v >= %[3]d THEN 'ACCEPTED' WHEN d.v %% 10 = 0 THEN 'CANCELLED' ELSE 'PICKED_UP' END,
 			'[{"productId":"p01","quantity":1,"amountCents":150}]', 150, 150, 'EUR', printf('%%06d', s.v * 400 + d.v),
 			%[1]d + d.v * %[2]d + s.v * 60000, %[1]d + d.v * %[2]d + s.v * 60000 + 60000, %[1]d + d.v * %[2]d + s.v * 60000 + 86400000,
@@ -199,13 +201,13 @@ func genFacts() []string {
 		FROM s, d`, ms, day*1000, benchDays-2),
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, `+seq("d", benchDays)+`, `+seq("n", 10)+`
 		INSERT INTO sale_promotions (site, machine_id, transaction_id, promotion_id, city, basket_id, discount_cents, event_time, local_hour)
-		SELECT `+site+`, printf('site-%%04d-m%%d', s.v, n.v), printf('t-%%d-%%d', d.v, n.v), printf('promo-%%d', (s.v + n.v) %% 3), `+city+`,
+		SELECT `+esc(site)+`, printf('site-%%04d-m%%d', s.v, n.v), printf('t-%%d-%%d', d.v, n.v), printf('promo-%%d', (s.v + n.v) %% 3), `+esc(city)+`,
 			printf('b-%%d-%%d', d.v, n.v / 2), 20 + n.v, %[1]d + (d.v * %[2]d + 8 * 3600 + n.v * 3600) * 1000, %[3]d + d.v * %[2]d + 8 * 3600 + n.v * 3600
 		FROM s, d, n`, ms, day, base),
 		fmt.Sprintf(`WITH RECURSIVE `+seq("s", benchSites)+`, w(win, step, n) AS (VALUES ('day', %[2]d, %[3]d), ('week', %[4]d, %[5]d), ('month', %[6]d, %[7]d)),
 			t(win, step, b, n) AS (SELECT win, step, 0, n FROM w UNION ALL SELECT win, step, b + 1, n FROM t WHERE b + 1 < n)
 		INSERT INTO sales_discount_agg (dim, win, site, city, bucket, key, discount_cents)
-		SELECT 'site', t.win, `+site+`, `+city+`, %[1]d + t.b * t.step, `+site+`, (1 + s.v %% 7) * 20 * t.step / %[2]d
+		SELECT 'site', t.win, `+esc(site)+`, `+esc(city)+`, %[1]d + t.b * t.step, `+esc(site)+`, (1 + s.v %% 7) * 20 * t.step / %[2]d
 		FROM s, t ORDER BY 2, 3, 4, 5`, base, day, benchDays, 7*day, benchDays/7, 30*day, benchDays/30),
 		fmt.Sprintf(`WITH RECURSIVE `+seq("c", benchCities)+`, w(win, step, n) AS (VALUES ('hour', 3600, %[8]d), ('day', %[2]d, %[3]d), ('week', %[4]d, %[5]d), ('month', %[6]d, %[7]d)),
 			t(win, step, b, n) AS (SELECT win, step, 0, n FROM w UNION ALL SELECT win, step, b + 1, n FROM t WHERE b + 1 < n)
