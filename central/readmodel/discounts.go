@@ -92,6 +92,18 @@ type PromotionReport struct {
 	Freshness     []Freshness
 }
 
+// promotionTotalsSQL sums the net and discount of the sales q covers in one
+// window's buckets [?4, ?5) (window ?3). It reads the city rows of the
+// fewest scopes that hold them (see scopeCTE): a site's own rows, a city's
+// row, or every city's row for the fleet, rather than every site's.
+func promotionTotalsSQL(q PromotionQuery) string {
+	const rows = ` a WHERE a.dim = '` + aggregate.DimCity + `' AND a.win = ?3 AND a.site = sc.site AND a.city = sc.city
+				AND a.bucket >= ?4 AND a.bucket < ?5`
+	return `WITH ` + scopeCTE(ByCity, q.City, q.Site) + ` SELECT
+			COALESCE((SELECT SUM(a.revenue_cents) FROM sc CROSS JOIN sales_agg` + rows + `), 0),
+			COALESCE((SELECT SUM(a.discount_cents) FROM sc CROSS JOIN sales_discount_agg` + rows + `), 0)`
+}
+
 // Promotions answers the promotions report. It returns an error wrapping
 // ErrInvalidQuery when the range is empty.
 func (s *Store) Promotions(ctx context.Context, q PromotionQuery) (PromotionReport, error) {
@@ -101,12 +113,7 @@ func (s *Store) Promotions(ctx context.Context, q PromotionQuery) (PromotionRepo
 	var rep PromotionReport
 	for _, sp := range bucket.Cover(q.From, q.To) {
 		var net, disc int64
-		err := s.db.R.QueryRowContext(ctx, `SELECT
-			COALESCE((SELECT SUM(revenue_cents) FROM sales_agg WHERE dim = 'site' AND win = ?1 AND bucket >= ?2 AND bucket < ?3
-				AND site NOT IN ('`+aggregate.ScopeCity+`', '`+aggregate.ScopeFleet+`') AND (?4 = '' OR site = ?4) AND (?5 = '' OR city = ?5)), 0),
-			COALESCE((SELECT SUM(discount_cents) FROM sales_discount_agg WHERE dim = 'site' AND win = ?1 AND bucket >= ?2 AND bucket < ?3
-				AND site NOT IN ('`+aggregate.ScopeCity+`', '`+aggregate.ScopeFleet+`') AND (?4 = '' OR site = ?4) AND (?5 = '' OR city = ?5)), 0)`,
-			string(sp.Window), sp.From, sp.To, q.Site, q.City).Scan(&net, &disc)
+		err := s.db.R.QueryRowContext(ctx, promotionTotalsSQL(q), q.Site, q.City, string(sp.Window), sp.From, sp.To).Scan(&net, &disc)
 		if err != nil {
 			return PromotionReport{}, fmt.Errorf("promotions report: %w", err)
 		}

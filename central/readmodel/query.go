@@ -369,13 +369,21 @@ func scanFault(r rowScanner) (Fault, error) {
 	return x, nil
 }
 
+// faultsSQL is the query of Faults and its arguments.
+func faultsSQL(f FaultFilter) (string, []any) {
+	var w filter
+	w.eq("f.status", f.Status)
+	w.eq("m.city", f.City)
+	w.eq("f.site", f.Site)
+	w.eq("f.machine_id", f.MachineID)
+	return selectFault + w.where() + `
+		ORDER BY f.event_time DESC, f.site, f.fault_id LIMIT ?`, append(w.args, limitOr(f.Limit, 1000))
+}
+
 // Faults lists faults matching f, newest event first.
 func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
-	const query = selectFault + `
-		WHERE (?1 = '' OR f.status = ?1) AND (?2 = '' OR m.city = ?2) AND (?3 = '' OR f.site = ?3)
-			AND (?4 = '' OR f.machine_id = ?4)
-		ORDER BY f.event_time DESC, f.site, f.fault_id LIMIT ?5`
-	rows, err := s.db.R.QueryContext(ctx, query, f.Status, f.City, f.Site, f.MachineID, limitOr(f.Limit, 1000))
+	query, args := faultsSQL(f)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query faults: %w", err)
 	}
@@ -433,15 +441,24 @@ type AlertFilter struct {
 	Limit int
 }
 
+// alertsSQL is the query of Alerts and its arguments.
+func alertsSQL(f AlertFilter) (string, []any) {
+	var w filter
+	w.eq("a.status", f.Status)
+	w.eq("a.alert_type", f.Type)
+	w.eq("m.city", f.City)
+	w.eq("a.site", f.Site)
+	w.eq("a.machine_id", f.MachineID)
+	return `SELECT a.site, a.alert_id, a.machine_id, coalesce(m.city, ''), a.product_id, a.alert_type, a.status,
+			a.detail, a.opened_at, a.closed_at, a.seq, a.event_time
+		FROM alerts a LEFT JOIN machines m ON m.site = a.site AND m.machine_id = a.machine_id` + w.where() + `
+		ORDER BY a.event_time DESC, a.site, a.alert_id LIMIT ?`, append(w.args, limitOr(f.Limit, 1000))
+}
+
 // Alerts lists alerts matching f, newest event first.
 func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
-	const query = `SELECT a.site, a.alert_id, a.machine_id, coalesce(m.city, ''), a.product_id, a.alert_type, a.status,
-			a.detail, a.opened_at, a.closed_at, a.seq, a.event_time
-		FROM alerts a LEFT JOIN machines m ON m.site = a.site AND m.machine_id = a.machine_id
-		WHERE (?1 = '' OR a.status = ?1) AND (?2 = '' OR a.alert_type = ?2) AND (?3 = '' OR m.city = ?3)
-			AND (?4 = '' OR a.site = ?4) AND (?5 = '' OR a.machine_id = ?5)
-		ORDER BY a.event_time DESC, a.site, a.alert_id LIMIT ?6`
-	rows, err := s.db.R.QueryContext(ctx, query, f.Status, f.Type, f.City, f.Site, f.MachineID, limitOr(f.Limit, 1000))
+	query, args := alertsSQL(f)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query alerts: %w", err)
 	}
