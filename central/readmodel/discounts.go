@@ -20,10 +20,6 @@ type DiscountSink interface {
 
 var _ DiscountSink = (*sqliteSink)(nil)
 
-// discountOfRow sums, in a query over sales_agg a, the discounts of its rows.
-const discountOfRow = `sum(COALESCE((SELECT d.discount_cents FROM sales_discount_agg d WHERE d.dim = a.dim AND d.win = a.win
-		AND d.site = a.site AND d.city = a.city AND d.bucket = a.bucket AND d.key = a.key), 0))`
-
 const (
 	updateSaleDiscount = `UPDATE sales SET list_cents = ?, discount_cents = ?, basket_id = ? WHERE site = ? AND machine_id = ? AND transaction_id = ?`
 	insertSalePromo    = `INSERT INTO sale_promotions (site, machine_id, transaction_id, promotion_id, city, basket_id, discount_cents, event_time, local_hour)

@@ -42,6 +42,22 @@ const (
 			AND site NOT IN ('` + aggregate.ScopeCity + `', '` + aggregate.ScopeFleet + `') AND (?4 = '' OR site = ?4) AND (?5 = '' OR city = ?5)), 0)`
 )
 
+// refSales is the sales aggregate query before issue 14 (per-row discount
+// lookup, grouping and order in SQL).
+func refSales(q SalesQuery) string {
+	site, group := `''`, `a.bucket, a.key`
+	if q.GroupBy == ByMachine {
+		site, group = `a.site`, `a.bucket, a.key, a.site`
+	}
+	return `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + `
+		SELECT ` + site + `, a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents),
+			sum(COALESCE((SELECT d.discount_cents FROM sales_discount_agg d WHERE d.dim = a.dim AND d.win = a.win
+				AND d.site = a.site AND d.city = a.city AND d.bucket = a.bucket AND d.key = a.key), 0))
+		FROM sc CROSS JOIN sales_agg a
+		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6
+		GROUP BY ` + group + ` ORDER BY ` + group
+}
+
 // fleetFixture applies sales with promotions and payments of three sites
 // in two cities (and one sale of a third city at s1) over three days, and
 // writes alerts, faults, orders and lots directly, with ties in time and
@@ -145,6 +161,31 @@ func TestFleetQueries_AnswerAsBefore(t *testing.T) {
 	}
 	nonEmpty := 0
 
+	t.Run("sales", func(t *testing.T) {
+		d := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		for _, dim := range []Dim{ByMachine, BySite, ByCity, ByProduct} {
+			for _, win := range bucket.All {
+				for _, city := range []string{"", "Pune", "Bergen"} {
+					for _, site := range []string{"", "s1", "s2"} {
+						for _, r := range [][2]time.Time{{d, d.AddDate(0, 0, 9)}, {d.Add(30 * time.Hour), d.AddDate(0, 0, 3)}} {
+							q := SalesQuery{GroupBy: dim, Window: win, From: r[0], To: r[1], City: city, Site: site}
+							res, err := s.Sales(ctx, q)
+							if err != nil {
+								t.Fatal(err)
+							}
+							var got []string
+							for _, x := range res.Rows {
+								got = append(got, fmt.Sprint(x.Site, x.Key, x.Bucket.Unix(), x.TxCount, x.Quantity, x.RevenueCents, x.DiscountCents))
+							}
+							want := keys(t, refSales(q), site, city, string(dim), string(win), bucket.Start(win, r[0]).Unix(), r[1].Unix())
+							nonEmpty += min(len(want), 1)
+							same(t, fmt.Sprintf("%+v", q), got, want)
+						}
+					}
+				}
+			}
+		}
+	})
 	t.Run("alerts", func(t *testing.T) {
 		for _, status := range []string{"", "OPEN", "CLOSED"} {
 			for _, typ := range []string{"", "LOW_STOCK", "OFFLINE"} {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,40 +150,112 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	if !q.From.Before(q.To) {
 		return SalesResult{}, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
 	}
-	// Machine rows live only in per-site scopes, so grouping them by site
-	// too keeps two sites' machines with the same id apart.
-	site, group := `''`, `a.bucket, a.key`
-	if q.GroupBy == ByMachine {
-		site, group = `a.site`, `a.bucket, a.key, a.site`
-	}
-	query := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + `
-		SELECT ` + site + `, a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents), ` + discountOfRow + `
-		FROM sc CROSS JOIN sales_agg a
-		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6
-		GROUP BY ` + group + ` ORDER BY ` + group
-	from := bucket.Start(q.Window, q.From).Unix()
-	rows, err := s.db.R.QueryContext(ctx, query, q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix())
-	if err != nil {
-		return SalesResult{}, fmt.Errorf("query sales: %w", err)
-	}
-	defer rows.Close()
+	var err error
 	var res SalesResult
-	for rows.Next() {
-		var r SalesRow
-		var b int64
-		if err := rows.Scan(&r.Site, &r.Key, &b, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents); err != nil {
-			return SalesResult{}, fmt.Errorf("query sales: %w", err)
-		}
-		r.Bucket = time.Unix(b, 0).UTC()
-		res.Rows = append(res.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
+	if res.Rows, err = s.salesRows(ctx, q); err != nil {
 		return SalesResult{}, fmt.Errorf("query sales: %w", err)
 	}
 	if res.Freshness, err = s.freshness(ctx, q.City, q.Site); err != nil {
 		return SalesResult{}, err
 	}
 	return res, nil
+}
+
+// salesOfScopes selects the aggregate rows (?3 dimension, ?4 window, buckets
+// [?5, ?6)) of the scopes sc, in the order of their key: scope, bucket,
+// key. The same over sales_discount_agg selects their discounts.
+const salesOfScopes = ` a WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6`
+
+// salesSQL returns the two queries of Sales and their arguments: the
+// aggregate rows of the scopes that answer q, and the discounts kept
+// beside them.
+func salesSQL(q SalesQuery) (rows, discounts string, args []any) {
+	sc := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site)
+	rows = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.tx_count, a.quantity, a.revenue_cents FROM sc CROSS JOIN sales_agg` + salesOfScopes
+	discounts = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.discount_cents FROM sc CROSS JOIN sales_discount_agg` + salesOfScopes
+	from := bucket.Start(q.Window, q.From).Unix()
+	return rows, discounts, []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
+}
+
+// aggKey is the key of a sales_agg row within a dimension and window.
+type aggKey struct {
+	site, city string
+	bucket     int64
+	key        string
+}
+
+// salesRows answers q's rows. It reads the rows of each scope and their
+// discounts with two range scans, and sums and orders them here: a lookup
+// of each row's discount and a sort in SQL cost several times more at a
+// fleet's thousands of rows. A row sums the scopes' rows of its bucket and
+// key (and site, for machines: machine rows live only in per-site scopes,
+// so grouping them by site too keeps two sites' machines with the same id
+// apart).
+func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error) {
+	rowsQ, discQ, args := salesSQL(q)
+	disc := map[aggKey]int64{}
+	drows, err := s.db.R.QueryContext(ctx, discQ, args...)
+	if err != nil {
+		return nil, err
+	}
+	for drows.Next() {
+		var k aggKey
+		var d int64
+		if err := drows.Scan(&k.site, &k.city, &k.bucket, &k.key, &d); err != nil {
+			drows.Close()
+			return nil, err
+		}
+		disc[k] = d
+	}
+	if err := drows.Close(); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, rowsQ, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type groupKey struct {
+		bucket    int64
+		key, site string
+	}
+	var out []SalesRow
+	at := map[groupKey]int{}
+	for rows.Next() {
+		var k aggKey
+		var tx, qty, rev int64
+		if err := rows.Scan(&k.site, &k.city, &k.bucket, &k.key, &tx, &qty, &rev); err != nil {
+			return nil, err
+		}
+		g := groupKey{bucket: k.bucket, key: k.key}
+		if q.GroupBy == ByMachine {
+			g.site = k.site
+		}
+		i, ok := at[g]
+		if !ok {
+			i = len(out)
+			at[g] = i
+			out = append(out, SalesRow{Site: g.site, Key: g.key, Bucket: time.Unix(g.bucket, 0).UTC()})
+		}
+		r := &out[i]
+		r.TxCount += tx
+		r.Quantity += qty
+		r.RevenueCents += rev
+		r.DiscountCents += disc[k]
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b SalesRow) int {
+		if c := a.Bucket.Compare(b.Bucket); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Site, b.Site)
+	})
+	return out, nil
 }
 
 // TopProducts answers the best-selling products by revenue (then quantity)
