@@ -404,6 +404,10 @@ func benchReport(ctx context.Context, s *Store, win bucket.Window, from, to time
 		return 0, err
 	}
 	n += len(t.Products)
+	bySite, err := s.TopProductsBySite(ctx, from, to, topN)
+	if err != nil {
+		return 0, err
+	}
 	for c, ss := range sites {
 		t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN, City: c})
 		if err != nil {
@@ -411,11 +415,7 @@ func benchReport(ctx context.Context, s *Store, win bucket.Window, from, to time
 		}
 		n += len(t.Products)
 		for _, site := range ss {
-			t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN, Site: site})
-			if err != nil {
-				return 0, err
-			}
-			n += len(t.Products)
+			n += len(bySite[site])
 		}
 	}
 	return n, nil

@@ -186,6 +186,27 @@ func TestFleetQueries_AnswerAsBefore(t *testing.T) {
 			}
 		}
 	})
+	t.Run("top products by site", func(t *testing.T) {
+		d := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		for _, r := range [][2]time.Time{{d, d.AddDate(0, 0, 9)}, {d.Add(30 * time.Hour), d.AddDate(0, 0, 3).Add(5 * time.Hour)}, {d.AddDate(0, 0, 20), d.AddDate(0, 0, 21)}} {
+			for _, limit := range []int{0, 1, 3} {
+				all, err := s.TopProductsBySite(ctx, r[0], r[1], limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, site := range []string{"s1", "s2", "s3", "s9"} {
+					one, err := s.TopProducts(ctx, TopQuery{From: r[0], To: r[1], Site: site, Limit: limit})
+					if err != nil {
+						t.Fatal(err)
+					}
+					nonEmpty += min(len(one.Products), 1)
+					if !slices.Equal(all[site], one.Products) {
+						t.Fatalf("%v %d %s: got %+v, want %+v", r, limit, site, all[site], one.Products)
+					}
+				}
+			}
+		}
+	})
 	t.Run("alerts", func(t *testing.T) {
 		for _, status := range []string{"", "OPEN", "CLOSED"} {
 			for _, typ := range []string{"", "LOW_STOCK", "OFFLINE"} {
