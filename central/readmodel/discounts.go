@@ -88,6 +88,13 @@ type PromotionReport struct {
 	Freshness     []Freshness
 }
 
+// selectPromotionLines sums each promotion's sale lines over the local
+// hours [?1, ?2) of one site ?3 or city ?4 ("": all).
+const selectPromotionLines = `SELECT promotion_id, COUNT(DISTINCT site || ' ' || machine_id || ' ' || basket_id), COUNT(*),
+			COUNT(DISTINCT site), SUM(discount_cents)
+		FROM sale_promotions WHERE local_hour >= ? AND local_hour < ? AND (?3 = '' OR site = ?3) AND (?4 = '' OR city = ?4)
+		GROUP BY promotion_id ORDER BY SUM(discount_cents) DESC, promotion_id`
+
 // promotionTotalsSQL sums the net and discount of the sales q covers in one
 // window's buckets [?4, ?5) (window ?3). It reads the city rows of the
 // fewest scopes that hold them (see scopeCTE): a site's own rows, a city's
@@ -116,10 +123,7 @@ func (s *Store) Promotions(ctx context.Context, q PromotionQuery) (PromotionRepo
 		rep.NetCents += net
 		rep.DiscountCents += disc
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT promotion_id, COUNT(DISTINCT site || ' ' || machine_id || ' ' || basket_id), COUNT(*),
-			COUNT(DISTINCT site), SUM(discount_cents)
-		FROM sale_promotions WHERE local_hour >= ? AND local_hour < ? AND (?3 = '' OR site = ?3) AND (?4 = '' OR city = ?4)
-		GROUP BY promotion_id ORDER BY SUM(discount_cents) DESC, promotion_id`,
+	rows, err := s.db.R.QueryContext(ctx, selectPromotionLines,
 		bucket.Start(bucket.Hour, q.From).Unix(), bucket.Start(bucket.Hour, q.To).Unix(), q.Site, q.City)
 	if err != nil {
 		return PromotionReport{}, fmt.Errorf("promotions report: %w", err)

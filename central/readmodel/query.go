@@ -258,6 +258,25 @@ func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error)
 	return out, nil
 }
 
+// topSQL is the query of TopProducts over spans and its arguments.
+func topSQL(q TopQuery, spans []bucket.Span, limit int) (string, []any) {
+	var vals strings.Builder
+	args := []any{q.Site, q.City, limit}
+	for i, sp := range spans {
+		if i > 0 {
+			vals.WriteByte(',')
+		}
+		fmt.Fprintf(&vals, "(?%d, ?%d, ?%d)", len(args)+1, len(args)+2, len(args)+3)
+		args = append(args, string(sp.Window), sp.From, sp.To)
+	}
+	return `WITH ` + scopeCTE(ByProduct, q.City, q.Site) + `, sp(win, lo, hi) AS (VALUES ` + vals.String() + `)
+		SELECT a.key, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents) AS rev
+		FROM sc CROSS JOIN sp CROSS JOIN sales_agg a
+		WHERE a.dim = 'product' AND a.win = sp.win AND a.site = sc.site AND a.city = sc.city
+			AND a.bucket >= sp.lo AND a.bucket < sp.hi
+		GROUP BY a.key ORDER BY rev DESC, sum(a.quantity) DESC, a.key LIMIT ?3`, args
+}
+
 // TopProducts answers the best-selling products by revenue (then quantity)
 // over [From, To), reading the fewest whole hour, day and month buckets that
 // cover the range. It returns an error wrapping ErrInvalidQuery when the
@@ -271,21 +290,7 @@ func (s *Store) TopProducts(ctx context.Context, q TopQuery) (TopResult, error) 
 	if limit <= 0 {
 		limit = 10
 	}
-	var vals strings.Builder
-	args := []any{q.Site, q.City, limit}
-	for i, sp := range spans {
-		if i > 0 {
-			vals.WriteByte(',')
-		}
-		fmt.Fprintf(&vals, "(?%d, ?%d, ?%d)", len(args)+1, len(args)+2, len(args)+3)
-		args = append(args, string(sp.Window), sp.From, sp.To)
-	}
-	query := `WITH ` + scopeCTE(ByProduct, q.City, q.Site) + `, sp(win, lo, hi) AS (VALUES ` + vals.String() + `)
-		SELECT a.key, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents) AS rev
-		FROM sc CROSS JOIN sp CROSS JOIN sales_agg a
-		WHERE a.dim = 'product' AND a.win = sp.win AND a.site = sc.site AND a.city = sc.city
-			AND a.bucket >= sp.lo AND a.bucket < sp.hi
-		GROUP BY a.key ORDER BY rev DESC, sum(a.quantity) DESC, a.key LIMIT ?3`
+	query, args := topSQL(q, spans, limit)
 	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return TopResult{}, fmt.Errorf("query top products: %w", err)
@@ -322,6 +327,9 @@ func scanFreshness(r interface{ Scan(...any) error }) (Freshness, error) {
 	return f, nil
 }
 
+// selectCitySites lists the sites with sales or machines in a city.
+const selectCitySites = `SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1`
+
 // freshness lists the sync state of every site an answer filtered by city
 // and site covers: the one site, the sites with sales or machines in the
 // city, or every site. It reads the maintained freshness table; only the
@@ -335,7 +343,7 @@ func (s *Store) freshness(ctx context.Context, city, site string) ([]Freshness, 
 	if city == "" {
 		return s.fresh.known(nil), nil
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1`, city)
+	rows, err := s.db.R.QueryContext(ctx, selectCitySites, city)
 	if err != nil {
 		return nil, fmt.Errorf("query freshness: %w", err)
 	}
