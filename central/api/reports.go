@@ -89,25 +89,19 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 			add(&site(c, row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
 		}
 	}
-	faults, err := st.Faults(ctx, readmodel.FaultFilter{Status: "OPEN", Limit: 1 << 20})
+	open, err := st.OpenCounts(ctx)
 	if err != nil {
 		return err
 	}
-	for _, f := range faults {
-		c := city(f.City)
-		c.OpenFaults++
-		site(c, f.Site).OpenFaults++
-		rep.Totals.OpenFaults++
-	}
-	alerts, err := st.Alerts(ctx, readmodel.AlertFilter{Status: "OPEN", Limit: 1 << 20})
-	if err != nil {
-		return err
-	}
-	for _, a := range alerts {
-		c := city(a.City)
-		c.OpenAlerts++
-		site(c, a.Site).OpenAlerts++
-		rep.Totals.OpenAlerts++
+	for _, o := range open {
+		c := city(o.City)
+		c.OpenFaults += o.Faults
+		c.OpenAlerts += o.Alerts
+		sr := site(c, o.Site)
+		sr.OpenFaults += o.Faults
+		sr.OpenAlerts += o.Alerts
+		rep.Totals.OpenFaults += o.Faults
+		rep.Totals.OpenAlerts += o.Alerts
 	}
 	products := func(ps []readmodel.ProductTotal) []ProductTotal {
 		out := make([]ProductTotal, 0, len(ps))

@@ -390,15 +390,11 @@ func benchReport(ctx context.Context, s *Store, win bucket.Window, from, to time
 			sites[r.Key] = append(sites[r.Key], sr.Key)
 		}
 	}
-	faults, err := s.Faults(ctx, FaultFilter{Status: "OPEN", Limit: 1 << 20})
+	open, err := s.OpenCounts(ctx)
 	if err != nil {
 		return 0, err
 	}
-	alerts, err := s.Alerts(ctx, AlertFilter{Status: "OPEN", Limit: 1 << 20})
-	if err != nil {
-		return 0, err
-	}
-	n += len(faults) + len(alerts)
+	n += len(open)
 	t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN})
 	if err != nil {
 		return 0, err

@@ -3,6 +3,7 @@ package readmodel
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -205,6 +206,38 @@ func TestFleetQueries_AnswerAsBefore(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+	t.Run("open counts", func(t *testing.T) {
+		counts, err := s.OpenCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[[2]string][2]int{}
+		as, err := s.Alerts(ctx, AlertFilter{Status: "OPEN", Limit: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			v := want[[2]string{a.City, a.Site}]
+			v[0]++
+			want[[2]string{a.City, a.Site}] = v
+		}
+		fs, err := s.Faults(ctx, FaultFilter{Status: "OPEN", Limit: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			v := want[[2]string{f.City, f.Site}]
+			v[1]++
+			want[[2]string{f.City, f.Site}] = v
+		}
+		got := map[[2]string][2]int{}
+		for _, c := range counts {
+			got[[2]string{c.City, c.Site}] = [2]int{c.Alerts, c.Faults}
+		}
+		if len(want) < 3 || !maps.Equal(got, want) {
+			t.Fatalf("open counts = %v, want %v", got, want)
 		}
 	})
 	t.Run("alerts", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,8 @@ func isKeyword(w string) bool {
 // TestQueryPlans_NoFullScanOfBigTables runs EXPLAIN QUERY PLAN for the
 // read model's fleet-wide queries with every kind of filter and fails when
 // a plan scans a big table whole. A scan in an index's order is allowed
-// only when it yields the answer's order and stops at the query's LIMIT.
+// only when it yields the answer's order and stops at the query's LIMIT, or
+// when the index is partial.
 func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
@@ -71,7 +73,7 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 		add(fmt.Sprintf("top products %+v", q), query, args...)
 		add(fmt.Sprintf("promotion totals %+v", q), promotionTotalsSQL(PromotionQuery{City: q.City, Site: q.Site}), q.Site, q.City, "day", 1, 2)
 	}
-	add("top products by site", `WITH sp(win, lo, hi) AS (VALUES ('day', ?2, ?3), ('hour', ?4, ?5))`+topBySiteSQL, 3, 1, 2, 3, 4)
+	add("top products by site", `WITH sp(win, lo, hi) AS (VALUES ('day', ?1, ?2), ('hour', ?3, ?4))`+topBySiteSQL, 1, 2, 3, 4)
 	for _, f := range []AlertFilter{{}, {Status: "OPEN"}, {Type: "LOW_STOCK"}, {City: "c1"}, {Site: "s1"}, {MachineID: "m1"}, {Status: "OPEN", City: "c1"}} {
 		query, args := alertsSQL(f)
 		add(fmt.Sprintf("alerts %+v", f), query, args...)
@@ -105,6 +107,23 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 	add("nearest", selectNear, "p1", 1.0, 2.0, 3.0, 4.0, 1.0, 0.0)
 	add("menu", selectMenu, "s1")
 	add("sites of a city", selectCitySites, "c1")
+	add("open alerts and faults", selectOpenCounts)
+
+	// A partial index holds only the rows its WHERE selects (open alerts,
+	// say): scanning it is not scanning the table.
+	partial := map[string]bool{}
+	prows, err := s.db.R.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for prows.Next() {
+		var n string
+		if err := prows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		partial[n] = true
+	}
+	prows.Close()
 
 	for _, p := range plans {
 		t.Run(p.name, func(t *testing.T) {
@@ -139,6 +158,9 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 				}
 				if strings.Contains(l, " USING ") && ordered {
 					continue // read in the answer's order, stops at the limit
+				}
+				if i := slices.Index(f, "INDEX"); i > 0 && i+1 < len(f) && partial[f[i+1]] {
+					continue
 				}
 				t.Errorf("full scan of %s: %q\nplan:\n%s\nquery:\n%s", table, l, plan, p.query)
 			}

@@ -22,3 +22,8 @@ CREATE TABLE payment_days_fleet (
 INSERT INTO payment_days_fleet (day, method, payments, gross_cents, refunds, refunded_cents, failed)
     SELECT day, method, SUM(payments), SUM(gross_cents), SUM(refunds), SUM(refunded_cents), SUM(failed)
     FROM payment_days GROUP BY day, method;
+
+-- The open alerts and faults of each site, which the daily and monthly
+-- reports count, without reading the closed ones.
+CREATE INDEX alerts_open ON alerts (site, machine_id, status) WHERE status = 'OPEN';
+CREATE INDEX faults_open ON faults (site, machine_id, status) WHERE status = 'OPEN';
