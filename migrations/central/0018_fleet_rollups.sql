@@ -27,3 +27,7 @@ INSERT INTO payment_days_fleet (day, method, payments, gross_cents, refunds, ref
 -- reports count, without reading the closed ones.
 CREATE INDEX alerts_open ON alerts (site, machine_id, status) WHERE status = 'OPEN';
 CREATE INDEX faults_open ON faults (site, machine_id, status) WHERE status = 'OPEN';
+-- The open ones newest first: the alert and fault lists filtered on OPEN
+-- read them in order and stop at their limit.
+CREATE INDEX alerts_open_time ON alerts (event_time DESC, site, alert_id) WHERE status = 'OPEN';
+CREATE INDEX faults_open_time ON faults (event_time DESC, site, fault_id) WHERE status = 'OPEN';
