@@ -111,3 +111,12 @@ STRIPE_MOCK ?= github.com/stripe/stripe-mock@v0.203.0
 tools: bin/stripe-mock
 bin/stripe-mock:
 	GOBIN=$(CURDIR)/bin $(GO) install $(STRIPE_MOCK)
+
+# The edge against a conventional PostgreSQL peer, interleaved, same load
+# generator: make bench-peer PEERS=path/to/peers [PEER_SALES=120000] [PEER_ROUNDS=3]
+.PHONY: bench-peer
+PEER_SALES ?= 120000
+PEER_ROUNDS ?= 3
+bench-peer:
+	@test -n "$(PEERS)" || { echo "set PEERS to the peer module's directory (pgpeer/ and loadgen/)"; exit 2; }
+	scripts/peer-bench.sh '$(PEERS)' $(PEER_SALES) $(PEER_ROUNDS)
