@@ -87,7 +87,11 @@ func lotsSQL(q LotQuery, limit int) (string, []any) {
 	}
 	w.eq("status", q.Status)
 	if !q.WithEmpty {
-		w.add("quantity > 0") // as written in the machine_lots_expiry index
+		// The unary + keeps SQLite off the partial index machine_lots_expiry:
+		// read in the answer's order, the first limit lots come soon,
+		// where the index would sort every lot that expires (measured at
+		// 10,000 machines: 13 ms against 52 ms).
+		w.add("+quantity > 0")
 	}
 	return `SELECT site, machine_id, product_id, lot_id, lot_code, expiry_date, unit_cost_cents, quantity, status
 		FROM machine_lots` + w.where() + `

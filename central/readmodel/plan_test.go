@@ -100,9 +100,13 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		add("dex reconciliations by "+string(g), reconciliationSQL(site, machine, key), "", 1, 2)
+		for _, one := range []bool{false, true} {
+			add(fmt.Sprintf("dex reconciliations by %s, one site %v", g, one), reconciliationSQL(site, machine, key, one), "s1", 1, 2)
+		}
 		site, machine, key, _ = groupCols(g, "c", "driver")
-		add("cash by "+string(g), cashSQL(site, machine, key), "", 1, 2)
+		for _, one := range []bool{false, true} {
+			add(fmt.Sprintf("cash by %s, one site %v", g, one), cashSQL(site, machine, key, one), "s1", 1, 2)
+		}
 	}
 	add("nearest", selectNear, "p1", 1.0, 2.0, 3.0, 4.0, 1.0, 0.0)
 	add("menu", selectMenu, "s1")
