@@ -291,5 +291,21 @@ func TestCrash_KillDuringSales(t *testing.T) {
 		t.Fatalf("first sale after restart got sequence %d, not above the %d used before the crash", first.Sequence, maxSaleSeq)
 	}
 	edgetest.CheckStore(t, db, st.Site.Loc)
+	// Payments and their first history rows are written at the group
+	// commit (held writes, ids assigned by the writer): one per stored
+	// sale, none without its sale, ids with no gap after the restart.
+	if got := edgetest.Count(t, db, `SELECT COUNT(*) FROM sales_events s JOIN payments p
+		ON p.machine_id = s.machine_id AND p.transaction_id = s.transaction_id`); got != stored {
+		t.Fatalf("%d sales with their payment, want %d", got, stored)
+	}
+	if got, want := edgetest.Count(t, db, `SELECT COUNT(*) FROM payments`), stored; got != want {
+		t.Fatalf("%d payments, want %d", got, want)
+	}
+	if got := edgetest.Count(t, db, `SELECT COUNT(*) FROM payments p WHERE (SELECT COUNT(*) FROM payment_history h WHERE h.payment_id = p.payment_id AND h.n = 1) <> 1`); got != 0 {
+		t.Fatalf("%d payments without exactly one first history row", got)
+	}
+	if got := edgetest.Count(t, db, `SELECT MAX(payment_id) FROM payments`); got != stored {
+		t.Fatalf("highest payment id %d, want %d (one per sale, no gap)", got, stored)
+	}
 	t.Logf("%d sales acknowledged, %d stored (1 after restart)", len(acked), stored)
 }

@@ -25,6 +25,9 @@ run ./central/readmodel/ 'BenchmarkApply_Sales500' 200x
 run ./central/readmodel/ 'BenchmarkApply_Sales500Pipelined' 200x
 run ./central/aggregator/ 'BenchmarkAggregator_CatchUp100k' 3x
 run ./central/readmodel/ 'BenchmarkQuery' 100x
+# Edge write path (issue 14): where one client's sale time goes, and this disk's flush.
+run ./edge/ 'BenchmarkSaleLatency' 3000x
+run ./edge/ 'BenchmarkDiskSync' 2000x
 # Issue 14, central queries at 10,000 machines × 1 year (every fleet-wide
 # read of the HQ API, p50/p99 wall and CPU, rows): the generated year is
 # cached in $TMPDIR/vendsync-bench-readmodel-* (about 4.5 GB; the first run

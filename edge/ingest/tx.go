@@ -28,6 +28,10 @@ type Tx struct {
 	// first use: binding costs an allocation and a lock, once per batch
 	// rather than once per statement run.
 	stmts []*sql.Stmt
+	held  *held // writes held until commit (later.go), the writer's (reused)
+	// heldErr is the error of held writes that failed: it fails the
+	// transaction whatever the request that ran into it made of it.
+	heldErr error
 }
 
 // Now is the transaction's clock reading.
@@ -41,8 +45,25 @@ func (t *Tx) Today() string {
 	return t.day
 }
 
+// canceled is a context that is done: a query run with it fails.
+var canceled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
 // Site is the site the transaction writes for.
 func (t *Tx) Site() store.Site { return t.w.site }
+
+// use is s bound to the transaction, after the held writes it may see.
+func (t *Tx) use(s *Stmt) (*sql.Stmt, error) {
+	if s.namesHeld {
+		if err := t.flushHeld(); err != nil {
+			return nil, err
+		}
+	}
+	return t.stmt(s), nil
+}
 
 // stmt is s bound to the transaction.
 func (t *Tx) stmt(s *Stmt) *sql.Stmt {
@@ -56,17 +77,33 @@ func (t *Tx) stmt(s *Stmt) *sql.Stmt {
 
 // Exec runs a prepared statement in the transaction.
 func (t *Tx) Exec(s *Stmt, args ...any) (sql.Result, error) {
-	return t.stmt(s).ExecContext(t.ctx, args...)
+	st, err := t.use(s)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
 }
 
 // QueryRow runs a prepared query returning at most one row.
 func (t *Tx) QueryRow(s *Stmt, args ...any) *sql.Row {
+	if s.namesHeld {
+		if err := t.flushHeld(); err != nil {
+			// A *sql.Row carries no error of ours: fail the query with
+			// a context that is already done; the transaction fails
+			// with the held write's error (t.heldErr).
+			return t.stmt(s).QueryRowContext(canceled, args...)
+		}
+	}
 	return t.stmt(s).QueryRowContext(t.ctx, args...)
 }
 
 // Query runs a prepared query in the transaction.
 func (t *Tx) Query(s *Stmt, args ...any) (*sql.Rows, error) {
-	return t.stmt(s).QueryContext(t.ctx, args...)
+	st, err := t.use(s)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
 }
 
 // NextSeq is the outbox sequence number the next Emit will use.
@@ -248,7 +285,8 @@ type engineStmts struct {
 // aggRows are the sizes of the multi-row aggregate upserts, largest first:
 // one statement for many rows saves the per-statement cost of binding and
 // running, which at a few rows per sale was most of flush.
-var aggRows = []int{32, 8}
+// Halving sizes: a lone sale's 12 rows take two statements (8 + 4).
+var aggRows = []int{32, 16, 8, 4, 2}
 
 // aggCols is how many values one aggregate row binds.
 const aggCols = 8

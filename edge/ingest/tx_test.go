@@ -54,9 +54,9 @@ func TestCountSale_FlushesEveryBucket(t *testing.T) {
 		name string
 		keys int // distinct keys; × 4 windows = rows flushed
 	}{
-		{"single-row statements only", 1}, // 4 rows
-		{"eight-row statements", 2},       // 8 rows
-		{"all sizes", 45},                 // 180 rows: 5 × 32, 2 × 8, 4 singles
+		{"one four-row statement", 1}, // 4 rows
+		{"eight-row statements", 2},   // 8 rows
+		{"all sizes", 45},             // 180 rows: 5 × 32, 16, 4
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

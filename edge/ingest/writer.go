@@ -111,6 +111,9 @@ type Stmt struct {
 	query string
 	idx   int // its place in a Tx's bound statements
 	st    *sql.Stmt
+	// namesHeld: the query names a table that may have held writes
+	// (later.go), which run before it.
+	namesHeld bool
 }
 
 type request struct {
@@ -141,6 +144,11 @@ type Writer struct {
 	views  []View
 	sweeps []func(*Tx) error
 	own    engineStmts
+	// rows and heldTables are the tables whose writes a Tx may hold until
+	// commit (later.go).
+	rows       []*Rows
+	heldTables []string
+	held       held // a transaction's held writes (reused)
 
 	// The engine's own view, owned by the loop goroutine.
 	alerts  map[alertKey]openAlert
@@ -222,6 +230,8 @@ func (w *Writer) OnSweep(fn func(*Tx) error) {
 // Open prepares statements, loads the in-memory view and starts the loop.
 func (w *Writer) Open(ctx context.Context) error {
 	w.opened = true
+	w.markHolds()
+	w.held = held{rows: make([][]any, len(w.rows)), byKey: map[heldKey]int{}}
 	for q, s := range w.stmts {
 		st, err := w.st.DB.W.PrepareContext(ctx, q)
 		if err != nil {
@@ -416,14 +426,18 @@ func (w *Writer) runTx(batch []*request) error {
 	}
 	defer tx.Rollback()
 	clear(w.agg) // reused: its buckets stay allocated from one batch to the next
+	w.held.reset()
 	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq,
-		stmts: make([]*sql.Stmt, len(w.stmts))}
+		stmts: make([]*sql.Stmt, len(w.stmts)), held: &w.held}
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err() // the caller is gone; nothing written for it
 			continue
 		}
 		err := r.fn(t)
+		if t.heldErr != nil {
+			return t.heldErr // held writes failed under this request
+		}
 		if err != nil && errs.KindOf(err) == errs.Internal {
 			return err
 		}
@@ -433,6 +447,9 @@ func (w *Writer) runTx(batch []*request) error {
 				return fmt.Errorf("record downlink revision %d: %w", r.rev, err)
 			}
 		}
+	}
+	if err := t.flushHeld(); err != nil {
+		return err
 	}
 	if err := t.flush(); err != nil {
 		return err

@@ -112,7 +112,10 @@ type Rules struct {
 	// it (so one excursion locks once, even after a release).
 	locked map[string]int64
 
-	insertLot, setQty, setStatus, setExpiry, insertMove, insertLockout, releaseLockout *ingest.Stmt
+	insertLot, setQty, setStatus, setExpiry, insertLockout, releaseLockout *ingest.Stmt
+	// moves is lot_movements, appended at commit: nothing reads a movement
+	// back in the transaction that makes it.
+	moves *ingest.Rows
 }
 
 // New returns the lot rules, registered on w (before w.Open). It returns an
@@ -125,11 +128,13 @@ func New(w *ingest.Writer, cfg Config) (*Rules, error) {
 		w: w, cfg: cfg,
 		insertLot: w.Prepare(`INSERT INTO lots (machine_id, product_id, lot_code, expiry_date, unit_cost_cents, quantity, status, received_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, 'SELLABLE', ?, ?) RETURNING lot_id`),
-		setQty:    w.Prepare(`UPDATE lots SET quantity = ?, updated_at = ? WHERE lot_id = ?`),
+		// A lot's quantity is written once per group commit, however many
+		// sales took from it (ingest.Tx.ExecLatest).
+		setQty:    w.PrepareLatest("lots", `UPDATE lots SET quantity = ?, updated_at = ? WHERE lot_id = ?`),
 		setStatus: w.Prepare(`UPDATE lots SET status = ?, hold_reason = ?, updated_at = ? WHERE lot_id = ?`),
 		setExpiry: w.Prepare(`UPDATE lots SET expiry_date = ?, updated_at = ? WHERE lot_id = ?`),
-		insertMove: w.Prepare(`INSERT INTO lot_movements (lot_id, machine_id, product_id, reason, delta, after, unit_cost_cents, ref, performed_by, performed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		moves: w.PrepareRows("lot_movements", "lot_id", "machine_id", "product_id", "reason", "delta", "after", "unit_cost_cents",
+			"ref", "performed_by", "performed_at"),
 		insertLockout:  w.Prepare(`INSERT INTO temperature_lockouts (machine_id, excursion_since, locked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`),
 		releaseLockout: w.Prepare(`UPDATE temperature_lockouts SET released_at = ?, released_by = ? WHERE machine_id = ? AND released_at IS NULL`),
 	}
@@ -303,12 +308,8 @@ func (r *Rules) setLotQty(t *ingest.Tx, l *Lot, qty int64, c Change) error {
 func (r *Rules) write(t *ingest.Tx, l *Lot, qty int64, c Change) error {
 	delta := qty - l.Qty
 	now := t.Now().UnixMilli()
-	if _, err := t.Exec(r.setQty, qty, now, l.ID); err != nil {
-		return fmt.Errorf("update lot: %w", err)
-	}
-	if _, err := t.Exec(r.insertMove, l.ID, l.MachineID, l.ProductID, c.Reason, delta, qty, l.UnitCost, c.Ref, c.By, now); err != nil {
-		return fmt.Errorf("record lot movement: %w", err)
-	}
+	t.ExecLatest(r.setQty, l.ID, qty, now, l.ID)
+	t.Append(r.moves, l.ID, l.MachineID, l.ProductID, c.Reason, delta, qty, l.UnitCost, c.Ref, c.By, now)
 	l.Qty = qty
 	if qty == 0 {
 		r.drop(l)
@@ -487,9 +488,7 @@ func (r *Rules) setLotStatus(t *ingest.Tx, l *Lot, status, why string, c Change)
 	if _, err := t.Exec(r.setStatus, status, why, now, l.ID); err != nil {
 		return fmt.Errorf("set lot status: %w", err)
 	}
-	if _, err := t.Exec(r.insertMove, l.ID, l.MachineID, l.ProductID, c.Reason, 0, l.Qty, l.UnitCost, c.Ref, c.By, now); err != nil {
-		return fmt.Errorf("record lot movement: %w", err)
-	}
+	t.Append(r.moves, l.ID, l.MachineID, l.ProductID, c.Reason, 0, l.Qty, l.UnitCost, c.Ref, c.By, now)
 	l.Status = status
 	return r.emit(t, l, 0, c)
 }

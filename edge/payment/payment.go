@@ -21,6 +21,7 @@
 package payment
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -59,7 +60,12 @@ type Rules struct {
 	stock *stock.Rules
 	cfg   Config
 
-	insert, update, find, findID, findGateway, lastN, insertHist, insertConf *ingest.Stmt
+	update, find, findID, findGateway, lastN, insertConf *ingest.Stmt
+	// payments and history are appended at commit (ingest.Tx.Append):
+	// every statement that reads or updates them runs after what is
+	// held. A payment's id is therefore assigned here, not by SQLite.
+	payments, history *ingest.Rows
+	lastID            int64 // the highest payment id (ingest.View)
 }
 
 // New returns the payment rules on w (before w.Open).
@@ -70,20 +76,30 @@ func New(w *ingest.Writer, st *stock.Rules, cfg Config) *Rules {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 15 * time.Second
 	}
-	return &Rules{
+	r := &Rules{
 		w: w, stock: st, cfg: cfg,
-		insert: w.Prepare(`INSERT INTO payments (machine_id, transaction_id, product_id, quantity, method, method_name, amount_cents,
-			status, card_reference, card_last4, day, sold_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		payments: w.PrepareRows("payments", "payment_id", "machine_id", "transaction_id", "product_id", "quantity", "method", "method_name",
+			"amount_cents", "status", "card_reference", "card_last4", "day", "sold_at", "created_at", "updated_at"),
+		history: w.PrepareRows("payment_history", "payment_id", "n", "from_status", "to_status", "amount_cents", "reason", "reference",
+			"performed_by", "performed_at", "seq"),
 		update:      w.Prepare(`UPDATE payments SET status = ?, refunded_cents = ?, gateway_id = ?, failure = ?, updated_at = ? WHERE payment_id = ?`),
 		find:        w.Prepare(`SELECT ` + cols + ` FROM payments WHERE machine_id = ? AND transaction_id = ?`),
 		findID:      w.Prepare(`SELECT ` + cols + ` FROM payments WHERE payment_id = ?`),
 		findGateway: w.Prepare(`SELECT ` + cols + ` FROM payments WHERE gateway_id = ?`),
 		lastN:       w.Prepare(`SELECT COALESCE(MAX(n), 0) FROM payment_history WHERE payment_id = ?`),
-		insertHist: w.Prepare(`INSERT INTO payment_history (payment_id, n, from_status, to_status, amount_cents, reason, reference, performed_by, performed_at, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		insertConf: w.Prepare(`INSERT INTO payment_confirmations (event_id, payment_id, event_type, status, applied, received_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`),
 	}
+	w.Register(r)
+	return r
+}
+
+// Load reads the highest payment id (ingest.View).
+func (r *Rules) Load(ctx context.Context, db ingest.Querier) error {
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(payment_id), 0) FROM payments`).Scan(&r.lastID); err != nil {
+		return fmt.Errorf("load payments: %w", err)
+	}
+	return nil
 }
 
 const cols = `payment_id, machine_id, transaction_id, product_id, quantity, method, method_name, amount_cents, refunded_cents, status,
@@ -238,15 +254,10 @@ func (r *Rules) create(t *ingest.Tx, s Sale, st gw.Status, by, reason string, wi
 	}
 	now := t.Now().UnixMilli()
 	day := s.SoldAt.In(t.Site().Loc).Format(time.DateOnly)
-	res, err := t.Exec(r.insert, s.MachineID, s.TransactionID, s.ProductID, s.Quantity, string(s.Method), s.MethodName, s.AmountCents,
+	r.lastID++
+	id := r.lastID
+	t.Append(r.payments, id, s.MachineID, s.TransactionID, s.ProductID, s.Quantity, string(s.Method), s.MethodName, s.AmountCents,
 		string(st), ref, last4, day, s.SoldAt.UnixMilli(), now, now)
-	if err != nil {
-		return row{}, fmt.Errorf("insert payment: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return row{}, fmt.Errorf("insert payment: %w", err)
-	}
 	cur := row{id: id, machine: s.MachineID, tx: s.TransactionID, product: s.ProductID, qty: s.Quantity, method: string(s.Method),
 		methodName: s.MethodName, amount: s.AmountCents, status: st, day: day, soldAt: s.SoldAt.UnixMilli(), createdAt: now, updatedAt: now}
 	if s.Card != nil {
@@ -300,9 +311,7 @@ func (r *Rules) record(t *ingest.Tx, cur *row, from, to gw.Status, amount int64,
 			return fmt.Errorf("payment history: %w", err)
 		}
 	}
-	if _, err := t.Exec(r.insertHist, cur.id, n+1, nullable(string(from)), string(to), amount, reason, ref, by, t.Now().UnixMilli(), seq); err != nil {
-		return fmt.Errorf("payment history: %w", err)
-	}
+	t.Append(r.history, cur.id, n+1, nullable(string(from)), string(to), amount, reason, ref, by, t.Now().UnixMilli(), seq)
 	// Every sale writes a payment: only changes after the first are worth
 	// an audit entry of their own (the sale is its own record).
 	if from == "" {

@@ -67,7 +67,9 @@ type Rules struct {
 	active []promo.Promotion
 	leases Leases
 
-	upsert, del, count, bump, redeemed *ingest.Stmt
+	upsert, del, count, bump *ingest.Stmt
+	// redeemed is sale_promotions, appended at commit (ingest.Tx.Append).
+	redeemed *ingest.Rows
 }
 
 // New returns the promotion rules on w (before w.Open) and registers their
@@ -82,8 +84,8 @@ func New(w *ingest.Writer) *Rules {
 		count: w.Prepare(`SELECT purchases FROM customer_purchases WHERE customer_id = ?`),
 		bump: w.Prepare(`INSERT INTO customer_purchases (customer_id, purchases, last_at) VALUES (?, 1, ?)
 			ON CONFLICT (customer_id) DO UPDATE SET purchases = purchases + 1, last_at = max(last_at, excluded.last_at)`),
-		redeemed: w.Prepare(`INSERT INTO sale_promotions (machine_id, transaction_id, promotion_id, product_id, discount_cents, basket_id, event_time, local_hour)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		redeemed: w.PrepareRows("sale_promotions", "machine_id", "transaction_id", "promotion_id", "product_id", "discount_cents",
+			"basket_id", "event_time", "local_hour"),
 	}
 	w.Register(r)
 	return r
@@ -329,10 +331,8 @@ func (r *Rules) Redeem(t *ingest.Tx, s Sale) error {
 	}
 	for _, a := range s.Result.Applied {
 		for k, i := range a.Lines {
-			if _, err := t.Exec(r.redeemed, s.MachineID, s.TransactionIDs[i], a.PromotionID, s.Result.Lines[i].ProductID,
-				int64(a.LineDiscounts[k]), s.BasketID, s.At.UnixMilli(), hour); err != nil {
-				return fmt.Errorf("record promotion: %w", err)
-			}
+			t.Append(r.redeemed, s.MachineID, s.TransactionIDs[i], a.PromotionID, s.Result.Lines[i].ProductID,
+				int64(a.LineDiscounts[k]), s.BasketID, s.At.UnixMilli(), hour)
 		}
 		if r.all[a.PromotionID].Quota > 0 && r.leases != nil {
 			if err := r.leases.Redeem(t, a.PromotionID); err != nil {

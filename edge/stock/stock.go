@@ -103,7 +103,7 @@ func New(w *ingest.Writer, machines *machine.Rules, cfg Config) *Rules {
 		w: w, machines: machines, alerts: cfg.Thresholds, cfg: cfg, lots: cfg.Lots,
 		products:       map[string]*product{},
 		slots:          map[slotKey]*Slot{},
-		setQty:         w.Prepare(`UPDATE machine_inventory SET quantity = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`),
+		setQty:         w.PrepareLatest("machine_inventory", `UPDATE machine_inventory SET quantity = ?, updated_at = ? WHERE machine_id = ? AND product_id = ?`),
 		insertProduct:  w.Prepare(`INSERT INTO products (product_id, name, case_pack, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`),
 		updateProduct:  w.Prepare(`UPDATE products SET name = ?, case_pack = ?, updated_at = ? WHERE product_id = ?`),
 		insertSlot:     w.Prepare(insertSlot),
@@ -179,9 +179,8 @@ func (r *Rules) Slot(machineID, productID string) *Slot {
 func (r *Rules) Sell(t *ingest.Tx, s *Slot, qty int64, transactionID string) error {
 	before := s.Qty
 	s.Qty = max(0, before-qty)
-	if _, err := t.Exec(r.setQty, s.Qty, t.Now().UnixMilli(), s.MachineID, s.ProductID); err != nil {
-		return fmt.Errorf("update stock: %w", err)
-	}
+	// Written once per group commit however many sales took from the slot.
+	t.ExecLatest(r.setQty, slotKey{s.MachineID, s.ProductID}, s.Qty, t.Now().UnixMilli(), s.MachineID, s.ProductID)
 	if qty > before {
 		if err := alert.Oversold(t, s.MachineID, s.ProductID, transactionID, qty, before); err != nil {
 			return err
