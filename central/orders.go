@@ -55,6 +55,7 @@ func (n *Node) refundLoop(ctx context.Context, os api.OrderSettings) error {
 			}
 			log.Info().Bool("audit", true).Str("action", "ORDER_REFUNDED").Str("order", o.OrderID).Str("status", o.Status).Msg("order refunded")
 		}
+		n.refundSubstitutions(ctx, os, lead)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -80,4 +81,28 @@ func (n *Node) leadsHQLog(ctx context.Context) (bool, error) {
 	}
 	ci := st.CachedInfo().Cluster
 	return ci == nil || ci.Leader == n.Hub.Server().Name(), nil
+}
+
+// refundSubstitutions refunds, when this node leads the HQ log, what the
+// units of refused substitute offers were paid (api.RefundSubstitution);
+// a failure is retried on the next round.
+func (n *Node) refundSubstitutions(ctx context.Context, os api.OrderSettings, lead bool) {
+	if !lead {
+		return
+	}
+	log := n.log.With().Str("component", "refunds").Logger()
+	due, err := n.Store.SubstitutionRefundDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error().Err(err).Msg("substitutions due a refund")
+		}
+		return
+	}
+	for _, o := range due {
+		if err := api.RefundSubstitution(ctx, os.Payments, n.Store, n.HQLog, o, time.Now()); err != nil {
+			log.Warn().Err(err).Str("order", o.OrderID).Msg("substitution refund failed; retrying next round")
+			continue
+		}
+		log.Info().Bool("audit", true).Str("action", "ORDER_SUBSTITUTION_REFUNDED").Str("order", o.OrderID).Int64("cents", o.Substitution.RefundCents).Msg("refused substitute refunded")
+	}
 }

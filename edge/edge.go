@@ -127,6 +127,9 @@ type Config struct {
 	OrderFreshCount time.Duration
 	// Payments configures the payments ledger's gateway (edge/payment).
 	Payments PaymentsConfig
+	// OrderSubstituteWindow is how long a customer has to answer a
+	// substitute offer before it counts as refused (0: 15 minutes).
+	OrderSubstituteWindow time.Duration
 }
 
 // DefaultConfig returns the defaults for a site in dir.

@@ -17,6 +17,7 @@ func (n *Node) orderConfig() order.Config {
 	c := order.DefaultConfig()
 	c.AutoAccept = !n.cfg.OrderManualAccept
 	c.FreshCount = cmp.Or(n.cfg.OrderFreshCount, time.Hour)
+	c.SubstituteWindow = cmp.Or(n.cfg.OrderSubstituteWindow, order.DefaultSubstituteWindow)
 	c.Online = func() bool { return n.Leaf != nil && n.Leaf.Connected() }
 	return c
 }
@@ -39,4 +40,15 @@ func (n *Node) applyOrderDownlink(ctx context.Context, kind string, value []byte
 		_, err := n.Orders.Apply(ctx, d, by)
 		return err
 	}
+}
+
+// applySubstitutionDownlink applies a customer's answer to a substitute
+// offer (substitution.<orderId>). Bad JSON is a rejected change.
+func (n *Node) applySubstitutionDownlink(ctx context.Context, orderID string, value []byte, by string) error {
+	var d envelope.SubstitutionDecision
+	if err := json.Unmarshal(value, &d); err != nil {
+		return errs.Invalidf("substitution", "bad substitution decision: %v", err)
+	}
+	_, err := n.Orders.Decide(ctx, orderID, d, by)
+	return err
 }

@@ -223,6 +223,8 @@ func (n *Node) applyDownlink(ctx context.Context, key string, value []byte, rev 
 		err = n.applyPromotionDownlink(ctx, kind, ids[0], value, by)
 	case envelope.DownlinkOrder, envelope.DownlinkOrderKey:
 		err = n.applyOrderDownlink(ctx, kind, value, by)
+	case envelope.DownlinkSubstitution:
+		err = n.applySubstitutionDownlink(ctx, ids[0], value, by)
 	}
 	if errs.Rejected(err) {
 		e, _ := errs.As(err)

@@ -80,17 +80,19 @@ var orderRoutes = []Route{
 	{Method: "GET", Pattern: "/orders/{id}/events", Roles: orderReaders},
 	{Method: "GET", Pattern: "/orders/{id}/qr", Roles: customers},
 	{Method: "POST", Pattern: "/orders/{id}/cancel", Roles: customers},
+	{Method: "POST", Pattern: "/orders/{id}/substitution", Roles: substitutionRoles},
 }
 
 func (s *server) orderHandlers() map[string]web.Handler {
 	return map[string]web.Handler{
-		"POST /customers":          s.newCustomer,
-		"POST /orders":             s.placeOrder,
-		"GET /orders":              s.listOrders,
-		"GET /orders/{id}":         s.getOrder,
-		"GET /orders/{id}/events":  s.orderEvents,
-		"GET /orders/{id}/qr":      s.orderQR,
-		"POST /orders/{id}/cancel": s.cancelOrder,
+		"POST /customers":                s.newCustomer,
+		"POST /orders":                   s.placeOrder,
+		"GET /orders":                    s.listOrders,
+		"GET /orders/{id}":               s.getOrder,
+		"GET /orders/{id}/events":        s.orderEvents,
+		"GET /orders/{id}/qr":            s.orderQR,
+		"POST /orders/{id}/cancel":       s.cancelOrder,
+		"POST /orders/{id}/substitution": s.answerSubstitution,
 	}
 }
 
@@ -309,6 +311,7 @@ func (s *server) orderOut(o readmodel.Order, owner bool) hqapi.Order {
 		ra, ea := o.ReadyAt, o.ExpiresAt
 		out.ReadyAt, out.ExpiresAt = &ra, &ea
 	}
+	out.Substitution = substitutionOut(o)
 	if owner && o.Token != "" {
 		out.PickupCode, out.PickupToken, out.QRCode = o.Code, o.Token, "/orders/"+o.OrderID+"/qr"
 	}
@@ -337,7 +340,8 @@ func (s *server) ownOrder(r *http.Request) (readmodel.Order, bool, error) {
 }
 
 var centralOrderStatuses = map[string]bool{envelope.OrderPlaced: true, envelope.OrderPending: true, envelope.OrderAccepted: true,
-	envelope.OrderRejected: true, envelope.OrderPickedUp: true, envelope.OrderExpired: true, envelope.OrderCancelled: true}
+	envelope.OrderRejected: true, envelope.OrderPickedUp: true, envelope.OrderExpired: true, envelope.OrderCancelled: true,
+	envelope.OrderSubstitutionOffered: true}
 
 // listOrders is GET /orders?siteId=&status=&limit= (HQ; also customer=),
 // a customer's own orders for a CUSTOMER token.
@@ -345,7 +349,7 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := readmodel.OrderFilter{Site: q.Get("siteId"), Status: q.Get("status"), Customer: q.Get("customer")}
 	if f.Status != "" && !centralOrderStatuses[f.Status] {
-		return web.Invalid("status", "status %q: one of PLACED, PENDING, ACCEPTED, REJECTED, PICKED_UP, EXPIRED, CANCELLED", f.Status)
+		return web.Invalid("status", "status %q: one of PLACED, PENDING, SUBSTITUTION_OFFERED, ACCEPTED, REJECTED, PICKED_UP, EXPIRED, CANCELLED", f.Status)
 	}
 	if f.Site != "" {
 		if err := envelope.ValidateSiteID(f.Site); err != nil {
@@ -427,7 +431,7 @@ func (s *server) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch o.Status {
-	case envelope.OrderPlaced, envelope.OrderPending, envelope.OrderAccepted:
+	case envelope.OrderPlaced, envelope.OrderPending, envelope.OrderAccepted, envelope.OrderSubstitutionOffered:
 	default:
 		return web.Errorf(http.StatusConflict, "ORDER_CLOSED", "id", "order %q is %s and can no longer be cancelled", o.OrderID, o.Status)
 	}

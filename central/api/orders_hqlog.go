@@ -109,6 +109,7 @@ func handleOrderLog(l *hqlog.Log, st *readmodel.Store) {
 		}
 		return nil, st.SetOrderPayment(ctx, in.OrderID, string(payment.Refunded), in.RefundID, envelope.OrderRefunded, in.Reason, in.At)
 	})
+	handleSubstitutionLog(l, st)
 }
 
 // recordOrder records an order the taking node decided: through the HQ

@@ -188,6 +188,7 @@ func TestRBAC_RolesPerRoute(t *testing.T) {
 		"GET /orders/{id}/events":         {C, A, O, F},
 		"GET /orders/{id}/qr":             {C},
 		"POST /orders/{id}/cancel":        {C},
+		"POST /orders/{id}/substitution":  {C, A, O},
 	}
 	if got, want := len(api.Routes), len(want); got != want {
 		t.Fatalf("routes = %d, want %d", got, want)

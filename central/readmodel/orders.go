@@ -27,6 +27,12 @@ type Order struct {
 	PaymentID, PaymentStatus, RefundID string
 	PlacedAt, ReadyAt, ExpiresAt       time.Time
 	UpdatedAt                          time.Time
+	// Substitution is the site's substitute offer (nil: none);
+	// SubstitutionAnswer the customer's answer recorded at central
+	// (SubstitutionAccept, SubstitutionRefuse or ""); SubstitutionRefundID
+	// the gateway's id of the refund of the units refused.
+	Substitution                             *envelope.Substitution
+	SubstitutionAnswer, SubstitutionRefundID string
 }
 
 // OrderEvent is one status change of an order, numbered by this node.
@@ -45,19 +51,22 @@ const (
 			total_cents = excluded.total_cents, currency = excluded.currency, promo_code = excluded.promo_code, code = excluded.code,
 			token = excluded.token, payment_id = excluded.payment_id, payment_status = excluded.payment_status,
 			ready_at = excluded.ready_at, expires_at = excluded.expires_at`
+	// orderReadCols are the columns scanOrderRow reads.
+	orderReadCols    = orderCols + `, substitution, substitution_answer, substitution_refund_id`
 	insertOrderEvent = `INSERT INTO order_events (order_id, status, reason, at) VALUES (?, ?, ?, ?)`
 	selectOrderSeq   = `SELECT site_seq FROM orders WHERE order_id = ?`
 	// A site's event: the first one creates the order on a node that did
 	// not take it; a later one moves its status. Older events change nothing.
-	upsertOrderStatus = `INSERT INTO orders (order_id, site, machine_id, customer, status, reason, lines, placed_at, updated_at, site_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// A substitution changes the lines (the site's are the truth).
+	upsertOrderStatus = `INSERT INTO orders (order_id, site, machine_id, customer, status, reason, lines, placed_at, updated_at, site_seq, substitution)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
-			updated_at = excluded.updated_at, site_seq = excluded.site_seq
+			updated_at = excluded.updated_at, site_seq = excluded.site_seq, lines = excluded.lines, substitution = excluded.substitution
 		WHERE excluded.site_seq > orders.site_seq`
 	// The units held for pre-orders at a site, per product: the hook of the
 	// nearest-site query and the menu (site_reservations).
 	sumReserved = `SELECT COALESCE(SUM(json_extract(j.value, '$.quantity')), 0) FROM orders o, json_each(o.lines) j
-		WHERE o.site = ? AND o.status IN ('PENDING', 'ACCEPTED') AND json_extract(j.value, '$.productId') = ?`
+		WHERE o.site = ? AND o.status IN ('PENDING', 'ACCEPTED', 'SUBSTITUTION_OFFERED') AND json_extract(j.value, '$.productId') = ?`
 	setPayment          = `UPDATE orders SET payment_status = ?, refund_id = ?, updated_at = ? WHERE order_id = ?`
 	selectPaymentStatus = `SELECT payment_status FROM orders WHERE order_id = ?`
 )
@@ -82,14 +91,26 @@ func (k *sqliteSink) upsertOrder(ctx context.Context, site string, f aggregate.F
 	if err != nil {
 		return true, err
 	}
+	sub := ""
+	products := d.Lines
+	if d.Substitution != nil {
+		b, err := json.Marshal(d.Substitution)
+		if err != nil {
+			return true, err
+		}
+		sub = string(b)
+		for _, l := range d.Substitution.Lines { // their reserved counts may change too
+			products = append(products[:len(products):len(products)], envelope.OrderLine{ProductID: l.ProductID}, envelope.OrderLine{ProductID: l.SubstituteID})
+		}
+	}
 	at := ms(f.Time)
-	if err := k.s.exec(ctx, upsertOrderStatus, d.OrderID, site, d.MachineID, d.Customer, d.Status, d.Reason, string(lines), at, at, int64(f.Seq)); err != nil {
+	if err := k.s.exec(ctx, upsertOrderStatus, d.OrderID, site, d.MachineID, d.Customer, d.Status, d.Reason, string(lines), at, at, int64(f.Seq), sub); err != nil {
 		return true, err
 	}
 	if err := k.s.exec(ctx, insertOrderEvent, d.OrderID, d.Status, d.Reason, at); err != nil {
 		return true, err
 	}
-	for _, l := range d.Lines {
+	for _, l := range products {
 		var units int64
 		if err := k.s.queryRow(ctx, sumReserved, site, l.ProductID).Scan(&units); err != nil {
 			return true, fmt.Errorf("reserved %s/%s: %w", site, l.ProductID, err)
@@ -149,15 +170,22 @@ func (s *Store) SetOrderPayment(ctx context.Context, orderID, paymentStatus, ref
 
 func scanOrderRow(row interface{ Scan(...any) error }) (Order, error) {
 	var o Order
-	var lines string
+	var lines, sub string
 	var placed, ready, expires, updated int64
 	err := row.Scan(&o.OrderID, &o.Site, &o.MachineID, &o.Customer, &o.Status, &o.Reason, &lines, &o.GrossCents, &o.DiscountCents,
-		&o.TotalCents, &o.Currency, &o.PromoCode, &o.Code, &o.Token, &o.PaymentID, &o.PaymentStatus, &o.RefundID, &placed, &ready, &expires, &updated)
+		&o.TotalCents, &o.Currency, &o.PromoCode, &o.Code, &o.Token, &o.PaymentID, &o.PaymentStatus, &o.RefundID, &placed, &ready, &expires, &updated,
+		&sub, &o.SubstitutionAnswer, &o.SubstitutionRefundID)
 	if err != nil {
 		return Order{}, err
 	}
 	if err := json.Unmarshal([]byte(lines), &o.Lines); err != nil {
 		return Order{}, fmt.Errorf("order %s lines: %w", o.OrderID, err)
+	}
+	if sub != "" {
+		o.Substitution = &envelope.Substitution{}
+		if err := json.Unmarshal([]byte(sub), o.Substitution); err != nil {
+			return Order{}, fmt.Errorf("order %s substitution: %w", o.OrderID, err)
+		}
 	}
 	o.PlacedAt, o.ReadyAt, o.ExpiresAt, o.UpdatedAt = fromMS(placed), fromMS(ready), fromMS(expires), fromMS(updated)
 	return o, nil
@@ -165,7 +193,7 @@ func scanOrderRow(row interface{ Scan(...any) error }) (Order, error) {
 
 // GetOrder returns one order, or an error wrapping ErrOrderNotFound.
 func (s *Store) GetOrder(ctx context.Context, id string) (Order, error) {
-	o, err := scanOrderRow(s.db.R.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE order_id = ?`, id))
+	o, err := scanOrderRow(s.db.R.QueryRowContext(ctx, `SELECT `+orderReadCols+` FROM orders WHERE order_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, fmt.Errorf("%w: %s", ErrOrderNotFound, id)
 	}
@@ -187,7 +215,7 @@ func ordersSQL(f OrderFilter) (string, []any) {
 	w.eq("site", f.Site)
 	w.eq("status", f.Status)
 	w.eq("customer", f.Customer)
-	return `SELECT ` + orderCols + ` FROM orders` + w.where() + `
+	return `SELECT ` + orderReadCols + ` FROM orders` + w.where() + `
 		ORDER BY placed_at DESC, order_id LIMIT ?`, append(w.args, f.Limit)
 }
 
@@ -217,7 +245,7 @@ func (s *Store) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
 // a pickup (EXPIRED, REJECTED, CANCELLED) and that are not yet refunded.
 // Every node knows every paid order (the HQ log's order.create).
 func (s *Store) RefundDue(ctx context.Context) ([]Order, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+orderCols+` FROM orders
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+orderReadCols+` FROM orders
 		WHERE payment_status = 'CAPTURED' AND status IN ('EXPIRED', 'REJECTED', 'CANCELLED') ORDER BY updated_at LIMIT 100`)
 	if err != nil {
 		return nil, fmt.Errorf("orders due a refund: %w", err)

@@ -43,4 +43,5 @@ func (o orderFlags) apply(cfg *central.Config) error {
 func addEdgeOrderFlags(f *pflag.FlagSet, cfg *edge.Config) {
 	f.BoolVar(&cfg.OrderManualAccept, "order-manual-accept", false, "every pre-order waits for the operator's accept (no auto-accept)")
 	f.DurationVar(&cfg.OrderFreshCount, "order-fresh-count", time.Hour, "a pre-order is auto-accepted only if the counts of its products changed this recently")
+	f.DurationVar(&cfg.OrderSubstituteWindow, "order-substitute-window", 15*time.Minute, "how long a customer has to answer a substitute offer before it counts as refused")
 }

@@ -27,15 +27,21 @@ var orderRoutes = []Route{
 	{Method: "POST", Pattern: "/orders/{id}/accept", Roles: manage},
 	{Method: "POST", Pattern: "/orders/{id}/reject", Roles: manage},
 	{Method: "POST", Pattern: "/orders/{id}/pickup", Roles: pickupRoles},
+	{Method: "GET", Pattern: "/substitutes", Roles: viewers},
+	{Method: "GET", Pattern: "/products/{id}/substitutes", Roles: viewers},
+	{Method: "PUT", Pattern: "/products/{id}/substitutes", Roles: manage},
 }
 
 func (s *server) orderHandlers() map[string]web.Handler {
 	return map[string]web.Handler{
-		"GET /orders":              s.listOrders,
-		"GET /orders/{id}":         s.getOrder,
-		"POST /orders/{id}/accept": s.acceptOrder,
-		"POST /orders/{id}/reject": s.rejectOrder,
-		"POST /orders/{id}/pickup": s.pickupOrder,
+		"GET /orders":                    s.listOrders,
+		"GET /orders/{id}":               s.getOrder,
+		"POST /orders/{id}/accept":       s.acceptOrder,
+		"POST /orders/{id}/reject":       s.rejectOrder,
+		"POST /orders/{id}/pickup":       s.pickupOrder,
+		"GET /substitutes":               s.listSubstitutes,
+		"GET /products/{id}/substitutes": s.getSubstitutes,
+		"PUT /products/{id}/substitutes": s.putSubstitutes,
 	}
 }
 
@@ -53,11 +59,12 @@ func orderOut(o order.Order) edgeapi.Order {
 	for i, l := range o.Lines {
 		out.Lines[i] = edgeapi.OrderLine{ProductID: l.ProductID, Quantity: l.Quantity, Amount: wire.Money(l.AmountCents).String()}
 	}
+	out.Substitution = substitutionOut(o.Substitution)
 	return out
 }
 
 var orderStatuses = map[string]bool{envelope.OrderPending: true, envelope.OrderAccepted: true, envelope.OrderRejected: true,
-	envelope.OrderPickedUp: true, envelope.OrderExpired: true, envelope.OrderCancelled: true}
+	envelope.OrderPickedUp: true, envelope.OrderExpired: true, envelope.OrderCancelled: true, envelope.OrderSubstitutionOffered: true}
 
 // listOrders is GET /orders?status=&machineId=&limit=.
 func (s *server) listOrders(w http.ResponseWriter, r *http.Request) error {
@@ -68,7 +75,7 @@ func (s *server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := order.Filter{Status: q.Get("status"), MachineID: q.Get("machineId")}
 	if f.Status != "" && !orderStatuses[f.Status] {
-		return web.Invalid("status", "status %q: one of PENDING, ACCEPTED, REJECTED, PICKED_UP, EXPIRED, CANCELLED", f.Status)
+		return web.Invalid("status", "status %q: one of PENDING, SUBSTITUTION_OFFERED, ACCEPTED, REJECTED, PICKED_UP, EXPIRED, CANCELLED", f.Status)
 	}
 	if v := q.Get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 1000 {

@@ -46,15 +46,26 @@ type Config struct {
 	FreshCount time.Duration
 	// Online reports whether the site's link to central is up (nil: never).
 	Online func() bool
+	// SubstituteWindow is how long a customer has to answer a substitute
+	// offer before it counts as refused (0: 15 minutes).
+	SubstituteWindow time.Duration
 }
 
 // DefaultConfig returns the defaults: auto-accept within an hour.
-func DefaultConfig() Config { return Config{AutoAccept: true, FreshCount: time.Hour} }
+func DefaultConfig() Config {
+	return Config{AutoAccept: true, FreshCount: time.Hour, SubstituteWindow: DefaultSubstituteWindow}
+}
+
+// DefaultSubstituteWindow is the default time to answer a substitute offer.
+const DefaultSubstituteWindow = 15 * time.Minute
 
 // Validate names the first bad field.
 func (c Config) Validate() error {
 	if c.FreshCount < 0 {
 		return fmt.Errorf("order fresh count %v: must not be negative", c.FreshCount)
+	}
+	if c.SubstituteWindow < 0 {
+		return fmt.Errorf("order substitute window %v: must not be negative", c.SubstituteWindow)
 	}
 	return nil
 }
@@ -74,6 +85,8 @@ type Order struct {
 	// Sales are the transaction ids of the pickup's sales.
 	Sales []string `json:"sales,omitempty"`
 	code  string
+	// Substitution is the order's substitute offer, if it had one.
+	Substitution *envelope.Substitution `json:"substitution,omitempty"`
 }
 
 type slotKey struct{ machine, product string }
@@ -91,6 +104,10 @@ type Rules struct {
 	key      ed25519.PublicKey
 
 	insert, find, setStatus, reserve, release, held, putKey, countAt, expiring *ingest.Stmt
+
+	// Substitutes: each product's, in order (writer goroutine only).
+	subs map[string][]string
+	sq   substitutesSQL
 }
 
 var _ sale.Reservations = (*Rules)(nil)
@@ -101,10 +118,13 @@ func New(w *ingest.Writer, db *sqlite.DB, st *stock.Rules, sales *sale.Rules, cf
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("order config: %w", err)
 	}
+	if cfg.SubstituteWindow == 0 {
+		cfg.SubstituteWindow = DefaultSubstituteWindow
+	}
 	r := &Rules{
 		w: w, db: db, stock: st, sales: sales, cfg: cfg, reserved: map[slotKey]int64{},
-		insert: w.Prepare(`INSERT INTO orders (order_id, machine_id, customer, code, status, reason, lines, placed_at, expires_at, received_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		insert: w.Prepare(`INSERT INTO orders (order_id, machine_id, customer, code, status, reason, lines, placed_at, expires_at, received_at, updated_at, substitution)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		find:      w.Prepare(`SELECT ` + orderCols + ` FROM orders WHERE order_id = ?`),
 		setStatus: w.Prepare(`UPDATE orders SET status = ?, reason = ?, updated_at = ?, picked_up_by = ? WHERE order_id = ?`),
 		reserve:   w.Prepare(`INSERT INTO reservations (order_id, machine_id, product_id, quantity) VALUES (?, ?, ?, ?)`),
@@ -112,7 +132,9 @@ func New(w *ingest.Writer, db *sqlite.DB, st *stock.Rules, sales *sale.Rules, cf
 		held:      w.Prepare(`SELECT machine_id, product_id, quantity FROM reservations WHERE order_id = ?`),
 		putKey:    w.Prepare(`INSERT INTO order_keys (name, public_key) VALUES ('central', ?) ON CONFLICT (name) DO UPDATE SET public_key = excluded.public_key`),
 		countAt:   w.Prepare(`SELECT updated_at FROM machine_inventory WHERE machine_id = ? AND product_id = ?`),
-		expiring:  w.Prepare(`SELECT order_id FROM orders WHERE status IN ('PENDING', 'ACCEPTED') AND expires_at <= ? ORDER BY expires_at`),
+		expiring:  w.Prepare(`SELECT order_id FROM orders WHERE status IN ('PENDING', 'ACCEPTED', 'SUBSTITUTION_OFFERED') AND expires_at <= ? ORDER BY expires_at`),
+		subs:      map[string][]string{},
+		sq:        prepareSubstitutes(w),
 	}
 	w.Register(r)
 	w.OnSweep(r.sweep)
@@ -120,17 +142,23 @@ func New(w *ingest.Writer, db *sqlite.DB, st *stock.Rules, sales *sale.Rules, cf
 	return r, nil
 }
 
-const orderCols = `order_id, machine_id, customer, code, status, reason, lines, placed_at, expires_at, updated_at, COALESCE(picked_up_by, '')`
+const orderCols = `order_id, machine_id, customer, code, status, reason, lines, placed_at, expires_at, updated_at, COALESCE(picked_up_by, ''), substitution`
 
 func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	var o Order
-	var lines string
+	var lines, sub string
 	var placed, expires, updated int64
-	if err := row.Scan(&o.OrderID, &o.MachineID, &o.Customer, &o.code, &o.Status, &o.Reason, &lines, &placed, &expires, &updated, &o.PickedUpBy); err != nil {
+	if err := row.Scan(&o.OrderID, &o.MachineID, &o.Customer, &o.code, &o.Status, &o.Reason, &lines, &placed, &expires, &updated, &o.PickedUpBy, &sub); err != nil {
 		return Order{}, err
 	}
 	if err := json.Unmarshal([]byte(lines), &o.Lines); err != nil {
 		return Order{}, fmt.Errorf("order %s lines: %w", o.OrderID, err)
+	}
+	if sub != "" {
+		o.Substitution = &envelope.Substitution{}
+		if err := json.Unmarshal([]byte(sub), o.Substitution); err != nil {
+			return Order{}, fmt.Errorf("order %s substitution: %w", o.OrderID, err)
+		}
 	}
 	o.PlacedAt, o.ExpiresAt, o.UpdatedAt = time.UnixMilli(placed).UTC(), time.UnixMilli(expires).UTC(), time.UnixMilli(updated).UTC()
 	if o.Status == envelope.OrderPickedUp {
@@ -167,6 +195,9 @@ func (r *Rules) Load(ctx context.Context, db ingest.Querier) error {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load reservations: %w", err)
+	}
+	if err := r.loadSubstitutes(ctx, db); err != nil {
+		return err
 	}
 	var key []byte
 	switch err := db.QueryRowContext(ctx, `SELECT public_key FROM order_keys WHERE name = 'central'`).Scan(&key); {
@@ -245,7 +276,7 @@ func (r *Rules) Apply(ctx context.Context, d envelope.OrderDownlink, by string) 
 			return Order{}, err
 		}
 		if found {
-			if d.Cancel && (o.Status == envelope.OrderPending || o.Status == envelope.OrderAccepted) {
+			if d.Cancel && (o.Status == envelope.OrderPending || o.Status == envelope.OrderAccepted || o.Status == envelope.OrderSubstitutionOffered) {
 				return r.move(t, o, envelope.OrderCancelled, "cancelled by the customer", by, true)
 			}
 			return o, nil
@@ -259,18 +290,28 @@ func (r *Rules) Apply(ctx context.Context, d envelope.OrderDownlink, by string) 
 		case !d.ExpiresAt.After(now):
 			o.Status, o.Reason = envelope.OrderExpired, "its pickup window ended before it reached the site"
 		default:
-			o.Status, o.Reason = r.decide(t, o)
+			o.Status, o.Reason, o.Substitution = r.decide(t, o)
 		}
 		lines, err := json.Marshal(o.Lines)
 		if err != nil {
 			return Order{}, err
 		}
+		sub := ""
+		if o.Substitution != nil {
+			b, err := json.Marshal(o.Substitution)
+			if err != nil {
+				return Order{}, err
+			}
+			sub = string(b)
+		}
 		if _, err := t.Exec(r.insert, o.OrderID, o.MachineID, o.Customer, o.code, o.Status, o.Reason, string(lines),
-			o.PlacedAt.UnixMilli(), o.ExpiresAt.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
+			o.PlacedAt.UnixMilli(), o.ExpiresAt.UnixMilli(), now.UnixMilli(), now.UnixMilli(), sub); err != nil {
 			return Order{}, fmt.Errorf("insert order: %w", err)
 		}
-		if o.Status == envelope.OrderPending || o.Status == envelope.OrderAccepted {
-			for _, l := range o.Lines {
+		if o.Status == envelope.OrderPending || o.Status == envelope.OrderAccepted || o.Status == envelope.OrderSubstitutionOffered {
+			// An offer holds the units it would hand over if accepted.
+			held, _ := Substituted(o.Lines, o.Substitution, true)
+			for _, l := range held {
 				if _, err := t.Exec(r.reserve, o.OrderID, o.MachineID, l.ProductID, l.Quantity); err != nil {
 					return Order{}, fmt.Errorf("reserve: %w", err)
 				}
@@ -285,18 +326,33 @@ func (r *Rules) Apply(ctx context.Context, d envelope.OrderDownlink, by string) 
 }
 
 // decide is what a new order becomes: REJECTED when a product is not
-// stocked or its free units are short, ACCEPTED when auto-accept holds
-// (online, every count fresh), PENDING otherwise.
-func (r *Rules) decide(t *ingest.Tx, o Order) (status, reason string) {
+// stocked or its free units are short and no substitute has them
+// (PlanOffer), SUBSTITUTION_OFFERED when substitutes have them, ACCEPTED
+// when auto-accept holds (online, every count fresh), PENDING otherwise.
+// An offer's Then is what the order becomes once it is accepted.
+func (r *Rules) decide(t *ingest.Tx, o Order) (status, reason string, offer *envelope.Substitution) {
+	offers, reject := PlanOffer(o.MachineID, o.Lines, Shelf{
+		Free: func(p string) (int64, bool) {
+			slot := r.stock.Slot(o.MachineID, p)
+			if slot == nil {
+				return 0, false
+			}
+			return slot.Qty - r.reserved[slotKey{o.MachineID, p}], true
+		},
+		Substitutes: func(p string) []string { return r.subs[p] },
+		Price: func(p string) int64 {
+			if slot := r.stock.Slot(o.MachineID, p); slot != nil {
+				return slot.Price
+			}
+			return 0
+		},
+	})
+	if reject != "" {
+		return envelope.OrderRejected, reject, nil
+	}
+	held, _ := Substituted(o.Lines, &envelope.Substitution{Lines: offers}, true)
 	fresh := r.cfg.AutoAccept && r.cfg.Online != nil && r.cfg.Online()
-	for _, l := range o.Lines {
-		slot := r.stock.Slot(o.MachineID, l.ProductID)
-		if slot == nil {
-			return envelope.OrderRejected, fmt.Sprintf("OUT_OF_STOCK: %s is not stocked in machine %s", l.ProductID, o.MachineID)
-		}
-		if free := slot.Qty - r.reserved[slotKey{o.MachineID, l.ProductID}]; free < l.Quantity {
-			return envelope.OrderRejected, fmt.Sprintf("OUT_OF_STOCK: %d of %s free in machine %s, %d ordered", max(0, free), l.ProductID, o.MachineID, l.Quantity)
-		}
+	for _, l := range held {
 		if fresh {
 			var at int64
 			if err := t.QueryRow(r.countAt, o.MachineID, l.ProductID).Scan(&at); err != nil || t.Now().Sub(time.UnixMilli(at)) > r.cfg.FreshCount {
@@ -304,10 +360,15 @@ func (r *Rules) decide(t *ingest.Tx, o Order) (status, reason string) {
 			}
 		}
 	}
+	status, reason = envelope.OrderPending, "waiting for the operator"
 	if fresh {
-		return envelope.OrderAccepted, "auto-accepted: site online, counts fresh"
+		status, reason = envelope.OrderAccepted, "auto-accepted: site online, counts fresh"
 	}
-	return envelope.OrderPending, "waiting for the operator"
+	if len(offers) == 0 {
+		return status, reason, nil
+	}
+	return envelope.OrderSubstitutionOffered, describeOffer(offers), &envelope.Substitution{State: envelope.SubstitutionOffered,
+		Lines: offers, OfferedAt: t.Now().UTC(), ExpiresAt: r.offerWindow(t.Now().UTC(), o.ExpiresAt), Then: status}
 }
 
 func (r *Rules) get(t *ingest.Tx, id string) (Order, bool, error) {
@@ -380,7 +441,7 @@ func (r *Rules) releaseHeld(t *ingest.Tx, id string) error {
 
 func (r *Rules) emit(t *ingest.Tx, o Order, by string) error {
 	_, err := t.Emit(envelope.KindOrder, t.Now(), envelope.OrderEvent{OrderID: o.OrderID, MachineID: o.MachineID, Customer: o.Customer,
-		Status: o.Status, Lines: o.Lines, Reason: o.Reason, By: by})
+		Status: o.Status, Lines: o.Lines, Reason: o.Reason, By: by, Substitution: o.Substitution})
 	return err
 }
 
@@ -426,7 +487,7 @@ func (r *Rules) Reject(ctx context.Context, id, reason, by string) (Order, error
 			return Order{}, errNotFound(id)
 		case o.Status == envelope.OrderRejected:
 			return o, nil
-		case o.Status != envelope.OrderPending && o.Status != envelope.OrderAccepted:
+		case o.Status != envelope.OrderPending && o.Status != envelope.OrderAccepted && o.Status != envelope.OrderSubstitutionOffered:
 			return Order{}, errs.Errorf(errs.Conflict, "ORDER_NOT_PENDING", "orderId", "order %q is %s and can no longer be rejected", id, o.Status)
 		}
 		return r.move(t, o, envelope.OrderRejected, reason, by, true)
@@ -470,6 +531,8 @@ func (r *Rules) Pickup(ctx context.Context, id, code, machineScope, by string) (
 			return Order{}, errs.Errorf(errs.Conflict, "ALREADY_PICKED_UP", "code", "order %q was already picked up at %s", id, o.UpdatedAt.Format(time.RFC3339))
 		case envelope.OrderPending:
 			return Order{}, errs.Errorf(errs.Conflict, "ORDER_NOT_ACCEPTED", "orderId", "order %q waits for the operator to accept it", id)
+		case envelope.OrderSubstitutionOffered:
+			return Order{}, errs.Errorf(errs.Conflict, "ORDER_NOT_ACCEPTED", "orderId", "order %q waits for the customer to answer a substitute offer", id)
 		default:
 			return Order{}, errs.Errorf(errs.Conflict, "ORDER_CLOSED", "orderId", "order %q is %s: %s", id, o.Status, o.Reason)
 		}
@@ -520,8 +583,12 @@ func (r *Rules) checkCode(t *ingest.Tx, o Order, code string) error {
 	return nil
 }
 
-// sweep expires orders whose pickup window ended.
+// sweep refuses the substitute offers not answered in time and expires
+// orders whose pickup window ended.
 func (r *Rules) sweep(t *ingest.Tx) error {
+	if err := r.sweepOffers(t); err != nil {
+		return err
+	}
 	rows, err := t.Query(r.expiring, t.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("find expired orders: %w", err)

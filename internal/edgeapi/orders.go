@@ -24,6 +24,8 @@ type Order struct {
 	PickedUpBy string      `json:"pickedUpBy,omitempty"`
 	// Sales are the transaction ids of a pickup's PREPAID sales.
 	Sales []string `json:"sales,omitempty"`
+	// Substitution is the order's substitute offer, if it had one.
+	Substitution *Substitution `json:"substitution,omitempty"`
 }
 
 // OrderList is the answer of GET /orders.

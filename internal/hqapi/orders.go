@@ -75,6 +75,9 @@ type Order struct {
 	ReadyAt       *time.Time      `json:"estimatedReadyAt,omitempty"`
 	ExpiresAt     *time.Time      `json:"pickupBy,omitempty"`
 	UpdatedAt     time.Time       `json:"updatedAt"`
+	// Substitution is the site's substitute offer for missing units, if
+	// it made one, and its answer.
+	Substitution *OrderSubstitution `json:"substitution,omitempty"`
 }
 
 // OrderList is the answer of GET /orders.

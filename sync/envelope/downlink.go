@@ -84,11 +84,11 @@ func ParseDownlinkKey(key string) (kind string, ids []string, err error) {
 		return parts[0], parts[1:], nil
 	case len(parts) == 2 && (parts[0] == DownlinkMachine || parts[0] == DownlinkFault || parts[0] == DownlinkDriver):
 		return parts[0], parts[1:], nil
-	case len(parts) == 2 && (parts[0] == DownlinkOrder || parts[0] == DownlinkOrderKey):
+	case len(parts) == 2 && (parts[0] == DownlinkOrder || parts[0] == DownlinkOrderKey || parts[0] == DownlinkSubstitution):
 		return parts[0], parts[1:], nil
 	case len(parts) >= 2 && (parts[0] == DownlinkPromotion || parts[0] == DownlinkLease) && !strings.Contains(key, ":"):
 		// A promotion id may hold '.': the rest of the key is the id.
 		return parts[0], []string{PromotionIDFromKey(strings.Join(parts[1:], "."))}, nil
 	}
-	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product>, machine.<machine>, fault.<id>, driver.<clientId>, promotion.<id>, lease.<id>, order.<id> or orderkey.central", key)
+	return "", nil, fmt.Errorf("downlink key %q: want product.<machine>.<product>, machine.<machine>, fault.<id>, driver.<clientId>, promotion.<id>, lease.<id>, order.<id>, substitution.<orderId> or orderkey.central", key)
 }

@@ -74,6 +74,8 @@ type OrderEvent struct {
 	Lines     []OrderLine `json:"lines"`
 	Reason    string      `json:"reason,omitempty"`
 	By        string      `json:"by"`
+	// Substitution is the order's substitute offer, if it had one.
+	Substitution *Substitution `json:"substitution,omitempty"`
 }
 
 // MaxOrderLines bounds the lines of one order.

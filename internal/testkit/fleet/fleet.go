@@ -71,6 +71,9 @@ type SiteSpec struct {
 	HeartbeatEvery time.Duration
 	// Payments configures the site's payment gateway (zero: none).
 	Payments edge.PaymentsConfig
+	// OrderSubstituteWindow is the edge's time to answer a substitute
+	// offer (0: its default).
+	OrderSubstituteWindow time.Duration
 }
 
 // Register registers a site at central and returns its leaf seed.
@@ -122,6 +125,7 @@ func (s *Site) Open(t testing.TB) {
 	cfg.ForwardBatch, cfg.HeartbeatEvery = s.spec.ForwardBatch, s.spec.HeartbeatEvery
 	cfg.Logger = testkit.Logger(t)
 	cfg.Payments = s.spec.Payments
+	cfg.OrderSubstituteWindow = s.spec.OrderSubstituteWindow
 	if s.hub != "" {
 		cfg.HubURLs, cfg.LeafSeed = strings.Split(s.hub, ","), s.seed
 	}
