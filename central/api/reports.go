@@ -89,25 +89,26 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 			add(&site(c, row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
 		}
 	}
-	faults, err := st.Faults(ctx, readmodel.FaultFilter{Status: "OPEN", Limit: 1 << 20})
+	open, err := st.OpenCounts(ctx)
 	if err != nil {
 		return err
 	}
-	for _, f := range faults {
-		c := city(f.City)
-		c.OpenFaults++
-		site(c, f.Site).OpenFaults++
-		rep.Totals.OpenFaults++
+	for _, o := range open {
+		c := city(o.City)
+		c.OpenFaults += o.Faults
+		c.OpenAlerts += o.Alerts
+		sr := site(c, o.Site)
+		sr.OpenFaults += o.Faults
+		sr.OpenAlerts += o.Alerts
+		rep.Totals.OpenFaults += o.Faults
+		rep.Totals.OpenAlerts += o.Alerts
 	}
-	alerts, err := st.Alerts(ctx, readmodel.AlertFilter{Status: "OPEN", Limit: 1 << 20})
-	if err != nil {
-		return err
-	}
-	for _, a := range alerts {
-		c := city(a.City)
-		c.OpenAlerts++
-		site(c, a.Site).OpenAlerts++
-		rep.Totals.OpenAlerts++
+	products := func(ps []readmodel.ProductTotal) []ProductTotal {
+		out := make([]ProductTotal, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: wire.Money(p.RevenueCents)})
+		}
+		return out
 	}
 	top := func(q readmodel.TopQuery) ([]ProductTotal, error) {
 		q.From, q.To, q.Limit = from, to, ReportTopN
@@ -115,11 +116,13 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 		if err != nil {
 			return nil, queryErr(err)
 		}
-		out := make([]ProductTotal, 0, len(res.Products))
-		for _, p := range res.Products {
-			out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: wire.Money(p.RevenueCents)})
-		}
-		return out, nil
+		return products(res.Products), nil
+	}
+	// Every site's top products in one query: a query per site is most of
+	// a fleet's report (issue 14).
+	topOfSite, err := st.TopProductsBySite(ctx, from, to, ReportTopN)
+	if err != nil {
+		return queryErr(err)
 	}
 	if rep.Totals.TopProducts, err = top(readmodel.TopQuery{}); err != nil {
 		return err
@@ -129,9 +132,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 			return err
 		}
 		for i := range c.Sites {
-			if c.Sites[i].TopProducts, err = top(readmodel.TopQuery{Site: c.Sites[i].SiteID}); err != nil {
-				return err
-			}
+			c.Sites[i].TopProducts = products(topOfSite[c.Sites[i].SiteID])
 		}
 		slices.SortFunc(c.Sites, func(a, b SiteReport) int { return cmp.Compare(a.SiteID, b.SiteID) })
 		rep.Cities = append(rep.Cities, *c)

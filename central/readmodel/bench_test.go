@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -130,7 +131,7 @@ var benchDays = func() int {
 	return 90
 }()
 
-// genReadModel writes aggregate rows directly (as Apply would lay them
+// genReadModel returns the statements that write aggregate rows directly (as Apply would lay them
 // out) for 10,000 machines × benchDays days: every per-site row (machine, site,
 // city and product within a site) at day, week and month; cities and
 // products per city and fleet-wide at every window including hour. The
@@ -138,8 +139,7 @@ var benchDays = func() int {
 // left out to keep generation in minutes on this machine; no benchmarked
 // query reads them, and the B-tree they would share is only deeper by a
 // level.
-func genReadModel(b *testing.B, s *Store) {
-	ctx := context.Background()
+func genReadModel() []string {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	stmts := []string{
 		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n WHERE i < %d)
@@ -190,81 +190,229 @@ func genReadModel(b *testing.B, s *Store) {
 			SELECT 'product', '%s', '*', printf('city-%%02d', c.i), %d + t.b * %d, printf('p%%02d', k.j), 3, 4, 100 * (1 + (c.i + k.j * 5 + t.b) %% 11)
 			FROM c, k, t ORDER BY 4, 5, 6`, benchCities-1, benchProducts-1, x.count-1, x.win, base, x.step))
 	}
-	t0 := time.Now()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			b.Fatalf("%v\n%s", err, q)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	// The rows were written behind the store's back: load them into its
-	// freshness table as Open would have.
-	if err := s.fresh.load(ctx, s); err != nil {
-		b.Fatal(err)
-	}
-	var n int64
-	if err := s.db.R.QueryRow(`SELECT count(*) FROM sales_agg`).Scan(&n); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("generated %d aggregate rows for %d machines × %d days in %v", n, benchSites*benchMachines, benchDays, time.Since(t0).Round(time.Second))
+	return stmts
 }
 
 // BenchmarkQuery measures query latency over a large generated read model
-// (see genReadModel) and reports p50 and p99 per query shape.
+// (see benchStore) and reports p50 and p99 per query, wall clock and CPU
+// time of the querying thread (steadier on a shared machine), and the rows
+// of its answer. The queries are every read of the HQ API that spans the fleet (or
+// one city), as its handlers call the store: sales aggregates by each
+// dimension and window, top products, the daily and monthly reports (every
+// store call their handler makes), alerts, faults, sites, the payments,
+// promotions, DEX and cash reports, orders, lots, nearest sites and a menu.
 func BenchmarkQuery(b *testing.B) {
-	s := openStore(b)
-	genReadModel(b, s)
+	s := benchStore(b)
 	ctx := context.Background()
 	d0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	m0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	city := func(i int) string { return fmt.Sprintf("city-%02d", i%benchCities) }
+	site := func(i int) string { return fmt.Sprintf("site-%04d", i%benchSites) }
+	sales := func(dim Dim, win bucket.Window, from, to time.Time, city, site string) (int, error) {
+		res, err := s.Sales(ctx, SalesQuery{GroupBy: dim, Window: win, From: from, To: to, City: city, Site: site})
+		return len(res.Rows), err
+	}
+	top := func(q TopQuery) (int, error) {
+		res, err := s.TopProducts(ctx, q)
+		return len(res.Products), err
+	}
 	tests := []struct {
 		name string
-		run  func(i int) error
+		run  func(i int) (rows int, err error)
 	}{
-		{"city_by_day_30d_fleet", func(i int) error {
-			_, err := s.Sales(ctx, SalesQuery{GroupBy: ByCity, Window: bucket.Day, From: d0, To: d0.AddDate(0, 0, 30)})
-			return err
+		{"city_by_hour_1d_fleet", func(i int) (int, error) {
+			return sales(ByCity, bucket.Hour, d0.AddDate(0, 0, i%30), d0.AddDate(0, 0, i%30+1), "", "")
 		}},
-		{"product_by_hour_1d_city", func(i int) error {
-			_, err := s.Sales(ctx, SalesQuery{GroupBy: ByProduct, Window: bucket.Hour, From: d0.AddDate(0, 0, i%30), To: d0.AddDate(0, 0, i%30+1), City: fmt.Sprintf("city-%02d", i%benchCities)})
-			return err
+		{"city_by_day_30d_fleet", func(i int) (int, error) { return sales(ByCity, bucket.Day, d0, d0.AddDate(0, 0, 30), "", "") }},
+		{"city_by_week_13w_fleet", func(i int) (int, error) { return sales(ByCity, bucket.Week, d0, d0.AddDate(0, 0, 91), "", "") }},
+		{"city_by_month_12m_fleet", func(i int) (int, error) { return sales(ByCity, bucket.Month, m0, m0.AddDate(1, 0, 0), "", "") }},
+		{"product_by_hour_1d_fleet", func(i int) (int, error) {
+			return sales(ByProduct, bucket.Hour, d0.AddDate(0, 0, i%30), d0.AddDate(0, 0, i%30+1), "", "")
 		}},
-		{"machine_by_day_30d_site", func(i int) error {
-			_, err := s.Sales(ctx, SalesQuery{GroupBy: ByMachine, Window: bucket.Day, From: d0, To: d0.AddDate(0, 0, 30), Site: fmt.Sprintf("site-%04d", i%benchSites)})
-			return err
+		{"product_by_day_30d_fleet", func(i int) (int, error) { return sales(ByProduct, bucket.Day, d0, d0.AddDate(0, 0, 30), "", "") }},
+		{"product_by_week_13w_fleet", func(i int) (int, error) { return sales(ByProduct, bucket.Week, d0, d0.AddDate(0, 0, 91), "", "") }},
+		{"product_by_month_12m_fleet", func(i int) (int, error) { return sales(ByProduct, bucket.Month, m0, m0.AddDate(1, 0, 0), "", "") }},
+		{"site_by_day_1d_fleet", func(i int) (int, error) {
+			return sales(BySite, bucket.Day, d0.AddDate(0, 0, i%30), d0.AddDate(0, 0, i%30+1), "", "")
 		}},
-		{"site_by_day_7d_city", func(i int) error {
-			_, err := s.Sales(ctx, SalesQuery{GroupBy: BySite, Window: bucket.Day, From: d0, To: d0.AddDate(0, 0, 7), City: fmt.Sprintf("city-%02d", i%benchCities)})
-			return err
+		{"site_by_month_1m_fleet", func(i int) (int, error) { return sales(BySite, bucket.Month, m0, m0.AddDate(0, 1, 0), "", "") }},
+		{"machine_by_day_1d_fleet", func(i int) (int, error) {
+			return sales(ByMachine, bucket.Day, d0.AddDate(0, 0, i%30), d0.AddDate(0, 0, i%30+1), "", "")
 		}},
-		{"top_products_45d_fleet", func(i int) error {
-			_, err := s.TopProducts(ctx, TopQuery{From: d0.Add(-17 * time.Hour), To: d0.AddDate(0, 0, 45).Add(5 * time.Hour)})
-			return err
+		{"product_by_hour_1d_city", func(i int) (int, error) {
+			return sales(ByProduct, bucket.Hour, d0.AddDate(0, 0, i%30), d0.AddDate(0, 0, i%30+1), city(i), "")
 		}},
-		{"top_products_10d_city", func(i int) error {
-			_, err := s.TopProducts(ctx, TopQuery{From: d0.Add(time.Duration(i%24) * time.Hour), To: d0.AddDate(0, 0, 10), City: fmt.Sprintf("city-%02d", i%benchCities)})
-			return err
+		{"product_by_month_12m_city", func(i int) (int, error) { return sales(ByProduct, bucket.Month, m0, m0.AddDate(1, 0, 0), city(i), "") }},
+		{"site_by_day_7d_city", func(i int) (int, error) { return sales(BySite, bucket.Day, d0, d0.AddDate(0, 0, 7), city(i), "") }},
+		{"site_by_week_13w_city", func(i int) (int, error) { return sales(BySite, bucket.Week, d0, d0.AddDate(0, 0, 91), city(i), "") }},
+		{"machine_by_day_30d_site", func(i int) (int, error) { return sales(ByMachine, bucket.Day, d0, d0.AddDate(0, 0, 30), "", site(i)) }},
+		{"machine_by_month_12m_site", func(i int) (int, error) { return sales(ByMachine, bucket.Month, m0, m0.AddDate(1, 0, 0), "", site(i)) }},
+		{"top_products_45d_fleet", func(i int) (int, error) {
+			return top(TopQuery{From: d0.Add(-17 * time.Hour), To: d0.AddDate(0, 0, 45).Add(5 * time.Hour)})
+		}},
+		{"top_products_1y_fleet", func(i int) (int, error) { return top(TopQuery{From: m0, To: m0.AddDate(1, 0, 0)}) }},
+		{"top_products_10d_city", func(i int) (int, error) {
+			return top(TopQuery{From: d0.Add(time.Duration(i%24) * time.Hour), To: d0.AddDate(0, 0, 10), City: city(i)})
+		}},
+		{"report_daily_fleet", func(i int) (int, error) {
+			return benchReport(ctx, s, bucket.Day, d0.AddDate(0, 0, i%30), d0.AddDate(0, 0, i%30+1))
+		}},
+		{"report_monthly_fleet", func(i int) (int, error) {
+			return benchReport(ctx, s, bucket.Month, m0.AddDate(0, i%12, 0), m0.AddDate(0, i%12+1, 0))
+		}},
+		{"alerts_open_fleet", func(i int) (int, error) {
+			a, err := s.Alerts(ctx, AlertFilter{Status: "OPEN"})
+			return len(a), err
+		}},
+		{"alerts_all_fleet", func(i int) (int, error) {
+			a, err := s.Alerts(ctx, AlertFilter{})
+			return len(a), err
+		}},
+		{"alerts_low_stock_city", func(i int) (int, error) {
+			a, err := s.Alerts(ctx, AlertFilter{Type: "LOW_STOCK", City: city(i)})
+			return len(a), err
+		}},
+		{"faults_open_fleet", func(i int) (int, error) {
+			f, err := s.Faults(ctx, FaultFilter{Status: "OPEN"})
+			return len(f), err
+		}},
+		{"faults_all_fleet", func(i int) (int, error) {
+			f, err := s.Faults(ctx, FaultFilter{})
+			return len(f), err
+		}},
+		{"sites_fleet", func(i int) (int, error) {
+			f, err := s.Sites(ctx)
+			return len(f), err
+		}},
+		{"payments_30d_fleet", func(i int) (int, error) {
+			r, err := s.PaymentReport(ctx, PaymentQuery{From: "2026-02-01", To: "2026-03-02"})
+			return len(r.Rows), err
+		}},
+		{"promotions_30d_fleet", func(i int) (int, error) {
+			r, err := s.Promotions(ctx, PromotionQuery{From: d0, To: d0.AddDate(0, 0, 30)})
+			return len(r.Promotions), err
+		}},
+		{"promotions_30d_city", func(i int) (int, error) {
+			r, err := s.Promotions(ctx, PromotionQuery{From: d0, To: d0.AddDate(0, 0, 30), City: city(i)})
+			return len(r.Promotions), err
+		}},
+		{"dex_by_site_30d_fleet", func(i int) (int, error) {
+			r, err := s.ReconciliationReport(ctx, DEXQuery{GroupBy: DEXBySite, From: d0, To: d0.AddDate(0, 0, 30)})
+			return len(r.Rows), err
+		}},
+		{"dex_by_city_30d_fleet", func(i int) (int, error) {
+			r, err := s.ReconciliationReport(ctx, DEXQuery{GroupBy: DEXByCity, From: d0, To: d0.AddDate(0, 0, 30)})
+			return len(r.Rows), err
+		}},
+		{"cash_by_driver_30d_fleet", func(i int) (int, error) {
+			r, err := s.CashReport(ctx, DEXQuery{GroupBy: DEXByDriver, From: d0, To: d0.AddDate(0, 0, 30)})
+			return len(r.Rows), err
+		}},
+		{"cash_by_machine_30d_site", func(i int) (int, error) {
+			r, err := s.CashReport(ctx, DEXQuery{GroupBy: DEXByMachine, Site: site(i), From: d0, To: d0.AddDate(0, 0, 30)})
+			return len(r.Rows), err
+		}},
+		{"orders_fleet", func(i int) (int, error) {
+			o, err := s.Orders(ctx, OrderFilter{})
+			return len(o), err
+		}},
+		{"orders_accepted_fleet", func(i int) (int, error) {
+			o, err := s.Orders(ctx, OrderFilter{Status: "ACCEPTED"})
+			return len(o), err
+		}},
+		{"lots_expiring_fleet", func(i int) (int, error) {
+			l, err := s.Lots(ctx, LotQuery{ExpiringBefore: "2026-02-01", Limit: 1000})
+			return len(l), err
+		}},
+		{"lots_site", func(i int) (int, error) {
+			l, err := s.Lots(ctx, LotQuery{Site: site(i)})
+			return len(l), err
+		}},
+		{"nearest_10km", func(i int) (int, error) {
+			n, err := s.Nearest(ctx, 40+float64(i%40)*0.25, -5+float64(i%25)*0.5, fmt.Sprintf("p%02d", i%30), 10, 20)
+			return len(n), err
+		}},
+		{"menu_site", func(i int) (int, error) {
+			m, err := s.Menu(ctx, site(i))
+			return len(m), err
 		}},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
+			// Locked to its thread, the goroutine's thread CPU time is
+			// the query's CPU time (its own, not the other sessions').
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			lat := make([]time.Duration, 0, b.N)
+			cpu := make([]time.Duration, 0, b.N)
+			rows := 0
 			for i := range b.N {
-				t0 := time.Now()
-				if err := tt.run(i); err != nil {
+				t0, c0 := time.Now(), threadCPU()
+				n, err := tt.run(i)
+				if err != nil {
 					b.Fatal(err)
 				}
 				lat = append(lat, time.Since(t0))
+				cpu = append(cpu, threadCPU()-c0)
+				rows = n
 			}
-			slices.Sort(lat)
-			pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
+			pct := func(d []time.Duration, p float64) float64 {
+				slices.Sort(d)
+				return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
+			}
+			b.ReportMetric(pct(lat, 0.50), "p50-ms")
+			b.ReportMetric(pct(lat, 0.99), "p99-ms")
+			b.ReportMetric(pct(cpu, 0.50), "cpu-p50-ms")
+			b.ReportMetric(pct(cpu, 0.99), "cpu-p99-ms")
+			b.ReportMetric(float64(rows), "rows")
 		})
 	}
+}
+
+// benchReport makes the store calls of the HQ API's daily and monthly
+// report handler (central/api reports.go) for the fleet and returns the
+// number of rows read.
+func benchReport(ctx context.Context, s *Store, win bucket.Window, from, to time.Time) (int, error) {
+	const topN = 3 // api.ReportTopN
+	res, err := s.Sales(ctx, SalesQuery{GroupBy: ByCity, Window: win, From: from, To: to})
+	if err != nil {
+		return 0, err
+	}
+	n := len(res.Rows)
+	sites := map[string][]string{}
+	for _, r := range res.Rows {
+		bySite, err := s.Sales(ctx, SalesQuery{GroupBy: BySite, Window: win, From: from, To: to, City: r.Key})
+		if err != nil {
+			return 0, err
+		}
+		n += len(bySite.Rows)
+		for _, sr := range bySite.Rows {
+			sites[r.Key] = append(sites[r.Key], sr.Key)
+		}
+	}
+	open, err := s.OpenCounts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n += len(open)
+	t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN})
+	if err != nil {
+		return 0, err
+	}
+	n += len(t.Products)
+	bySite, err := s.TopProductsBySite(ctx, from, to, topN)
+	if err != nil {
+		return 0, err
+	}
+	for c, ss := range sites {
+		t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN, City: c})
+		if err != nil {
+			return 0, err
+		}
+		n += len(t.Products)
+		for _, site := range ss {
+			n += len(bySite[site])
+		}
+	}
+	return n, nil
 }

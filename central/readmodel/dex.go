@@ -122,6 +122,23 @@ type ReconciliationResult struct {
 	Freshness []Freshness
 }
 
+// reconciliationSQL is the query of ReconciliationReport grouped by the
+// columns of groupCols, of one site ?1 when oneSite (a site's rows are a
+// range of the primary key) or of every site.
+func reconciliationSQL(site, machine, key string, oneSite bool) string {
+	where := `r.to_at >= ?2 AND r.to_at < ?3`
+	if oneSite {
+		where += ` AND r.site = ?1`
+	}
+	return `SELECT ` + site + `, ` + machine + `, ` + key + `, COUNT(*),
+		SUM(r.machine_count), SUM(r.machine_cents), SUM(r.ledger_count), SUM(r.ledger_cents),
+		SUM(r.unreported_count), SUM(r.unreported_cents), SUM(r.missing_count), SUM(r.missing_cents),
+		SUM(r.price_mismatches), SUM(r.test_vends), SUM(r.free_vends), SUM(r.alerted), MAX(r.to_at)
+		FROM dex_reconciliations r LEFT JOIN machines m ON m.site = r.site AND m.machine_id = r.machine_id
+		WHERE ` + where + `
+		GROUP BY 1, 2, 3 ORDER BY SUM(r.unreported_cents) DESC, 1, 3`
+}
+
 // ReconciliationReport sums DEX reconciliations per group, largest
 // unreported value first. It returns an error wrapping ErrInvalidQuery for
 // an unknown grouping.
@@ -131,13 +148,7 @@ func (s *Store) ReconciliationReport(ctx context.Context, q DEXQuery) (Reconcili
 		return ReconciliationResult{}, err
 	}
 	from, to := bounds(q)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+site+`, `+machine+`, `+key+`, COUNT(*),
-		SUM(r.machine_count), SUM(r.machine_cents), SUM(r.ledger_count), SUM(r.ledger_cents),
-		SUM(r.unreported_count), SUM(r.unreported_cents), SUM(r.missing_count), SUM(r.missing_cents),
-		SUM(r.price_mismatches), SUM(r.test_vends), SUM(r.free_vends), SUM(r.alerted), MAX(r.to_at)
-		FROM dex_reconciliations r LEFT JOIN machines m ON m.site = r.site AND m.machine_id = r.machine_id
-		WHERE (?1 = '' OR r.site = ?1) AND r.to_at >= ?2 AND r.to_at < ?3
-		GROUP BY 1, 2, 3 ORDER BY SUM(r.unreported_cents) DESC, 1, 3`, q.Site, from, to)
+	rows, err := s.db.R.QueryContext(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	if err != nil {
 		return ReconciliationResult{}, fmt.Errorf("query reconciliations: %w", err)
 	}
@@ -179,6 +190,21 @@ type CashResult struct {
 	Freshness []Freshness
 }
 
+// cashSQL is the query of CashReport grouped by the columns of groupCols,
+// of one site ?1 when oneSite or of every site.
+func cashSQL(site, machine, key string, oneSite bool) string {
+	where := `c.collected_at >= ?2 AND c.collected_at < ?3`
+	if oneSite {
+		where += ` AND c.site = ?1`
+	}
+	return `SELECT ` + site + `, ` + machine + `, ` + key + `, COUNT(*),
+		SUM(c.amount_cents), SUM(c.expected_ledger), COALESCE(SUM(c.expected_dex), 0),
+		COALESCE(SUM(CASE WHEN c.expected_dex IS NOT NULL THEN c.amount_cents END), 0), COUNT(c.expected_dex), MAX(c.collected_at)
+		FROM cash_collections c LEFT JOIN machines m ON m.site = c.site AND m.machine_id = c.machine_id
+		WHERE ` + where + `
+		GROUP BY 1, 2, 3 ORDER BY SUM(c.amount_cents) - SUM(c.expected_ledger), 1, 3`
+}
+
 // CashReport sums cash collections per group, largest shortage against
 // the ledger first. It returns an error wrapping ErrInvalidQuery for an
 // unknown grouping.
@@ -188,12 +214,7 @@ func (s *Store) CashReport(ctx context.Context, q DEXQuery) (CashResult, error) 
 		return CashResult{}, err
 	}
 	from, to := bounds(q)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+site+`, `+machine+`, `+key+`, COUNT(*),
-		SUM(c.amount_cents), SUM(c.expected_ledger), COALESCE(SUM(c.expected_dex), 0),
-		COALESCE(SUM(CASE WHEN c.expected_dex IS NOT NULL THEN c.amount_cents END), 0), COUNT(c.expected_dex), MAX(c.collected_at)
-		FROM cash_collections c LEFT JOIN machines m ON m.site = c.site AND m.machine_id = c.machine_id
-		WHERE (?1 = '' OR c.site = ?1) AND c.collected_at >= ?2 AND c.collected_at < ?3
-		GROUP BY 1, 2, 3 ORDER BY SUM(c.amount_cents) - SUM(c.expected_ledger), 1, 3`, q.Site, from, to)
+	rows, err := s.db.R.QueryContext(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	if err != nil {
 		return CashResult{}, fmt.Errorf("query cash: %w", err)
 	}

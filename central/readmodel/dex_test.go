@@ -57,6 +57,17 @@ func TestApply_DEXFacts(t *testing.T) {
 	if _, err := s.CashReport(ctx, DEXQuery{GroupBy: "route"}); err == nil {
 		t.Fatal("groupBy route accepted")
 	}
+	// One site: its rows, none of another's.
+	for site, want := range map[string]int{"s1": 1, "s2": 0} {
+		rep, err := s.ReconciliationReport(ctx, DEXQuery{Site: site})
+		if err != nil || len(rep.Rows) != want {
+			t.Fatalf("reconciliations of %s: %+v, %v; want %d rows", site, rep.Rows, err, want)
+		}
+		cash, err := s.CashReport(ctx, DEXQuery{Site: site})
+		if err != nil || len(cash.Rows) != want {
+			t.Fatalf("cash of %s: %+v, %v; want %d rows", site, cash.Rows, err, want)
+		}
+	}
 }
 
 // TestApply_ReconciliationRevisions: a reconciliation revised at the site

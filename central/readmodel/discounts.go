@@ -20,10 +20,6 @@ type DiscountSink interface {
 
 var _ DiscountSink = (*sqliteSink)(nil)
 
-// discountOfRow sums, in a query over sales_agg a, the discounts of its rows.
-const discountOfRow = `sum(COALESCE((SELECT d.discount_cents FROM sales_discount_agg d WHERE d.dim = a.dim AND d.win = a.win
-		AND d.site = a.site AND d.city = a.city AND d.bucket = a.bucket AND d.key = a.key), 0))`
-
 const (
 	updateSaleDiscount = `UPDATE sales SET list_cents = ?, discount_cents = ?, basket_id = ? WHERE site = ? AND machine_id = ? AND transaction_id = ?`
 	insertSalePromo    = `INSERT INTO sale_promotions (site, machine_id, transaction_id, promotion_id, city, basket_id, discount_cents, event_time, local_hour)
@@ -92,6 +88,25 @@ type PromotionReport struct {
 	Freshness     []Freshness
 }
 
+// selectPromotionLines sums each promotion's sale lines over the local
+// hours [?1, ?2) of one site ?3 or city ?4 ("": all).
+const selectPromotionLines = `SELECT promotion_id, COUNT(DISTINCT site || ' ' || machine_id || ' ' || basket_id), COUNT(*),
+			COUNT(DISTINCT site), SUM(discount_cents)
+		FROM sale_promotions WHERE local_hour >= ? AND local_hour < ? AND (?3 = '' OR site = ?3) AND (?4 = '' OR city = ?4)
+		GROUP BY promotion_id ORDER BY SUM(discount_cents) DESC, promotion_id`
+
+// promotionTotalsSQL sums the net and discount of the sales q covers in one
+// window's buckets [?4, ?5) (window ?3). It reads the city rows of the
+// fewest scopes that hold them (see scopeCTE): a site's own rows, a city's
+// row, or every city's row for the fleet, rather than every site's.
+func promotionTotalsSQL(q PromotionQuery) string {
+	const rows = ` a WHERE a.dim = '` + aggregate.DimCity + `' AND a.win = ?3 AND a.site = sc.site AND a.city = sc.city
+				AND a.bucket >= ?4 AND a.bucket < ?5`
+	return `WITH ` + scopeCTE(ByCity, q.City, q.Site) + ` SELECT
+			COALESCE((SELECT SUM(a.revenue_cents) FROM sc CROSS JOIN sales_agg` + rows + `), 0),
+			COALESCE((SELECT SUM(a.discount_cents) FROM sc CROSS JOIN sales_discount_agg` + rows + `), 0)`
+}
+
 // Promotions answers the promotions report. It returns an error wrapping
 // ErrInvalidQuery when the range is empty.
 func (s *Store) Promotions(ctx context.Context, q PromotionQuery) (PromotionReport, error) {
@@ -101,22 +116,14 @@ func (s *Store) Promotions(ctx context.Context, q PromotionQuery) (PromotionRepo
 	var rep PromotionReport
 	for _, sp := range bucket.Cover(q.From, q.To) {
 		var net, disc int64
-		err := s.db.R.QueryRowContext(ctx, `SELECT
-			COALESCE((SELECT SUM(revenue_cents) FROM sales_agg WHERE dim = 'site' AND win = ?1 AND bucket >= ?2 AND bucket < ?3
-				AND site NOT IN ('`+aggregate.ScopeCity+`', '`+aggregate.ScopeFleet+`') AND (?4 = '' OR site = ?4) AND (?5 = '' OR city = ?5)), 0),
-			COALESCE((SELECT SUM(discount_cents) FROM sales_discount_agg WHERE dim = 'site' AND win = ?1 AND bucket >= ?2 AND bucket < ?3
-				AND site NOT IN ('`+aggregate.ScopeCity+`', '`+aggregate.ScopeFleet+`') AND (?4 = '' OR site = ?4) AND (?5 = '' OR city = ?5)), 0)`,
-			string(sp.Window), sp.From, sp.To, q.Site, q.City).Scan(&net, &disc)
+		err := s.db.R.QueryRowContext(ctx, promotionTotalsSQL(q), q.Site, q.City, string(sp.Window), sp.From, sp.To).Scan(&net, &disc)
 		if err != nil {
 			return PromotionReport{}, fmt.Errorf("promotions report: %w", err)
 		}
 		rep.NetCents += net
 		rep.DiscountCents += disc
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT promotion_id, COUNT(DISTINCT site || ' ' || machine_id || ' ' || basket_id), COUNT(*),
-			COUNT(DISTINCT site), SUM(discount_cents)
-		FROM sale_promotions WHERE local_hour >= ? AND local_hour < ? AND (?3 = '' OR site = ?3) AND (?4 = '' OR city = ?4)
-		GROUP BY promotion_id ORDER BY SUM(discount_cents) DESC, promotion_id`,
+	rows, err := s.db.R.QueryContext(ctx, selectPromotionLines,
 		bucket.Start(bucket.Hour, q.From).Unix(), bucket.Start(bucket.Hour, q.To).Unix(), q.Site, q.City)
 	if err != nil {
 		return PromotionReport{}, fmt.Errorf("promotions report: %w", err)

@@ -76,6 +76,28 @@ type LotQuery struct {
 	Limit int
 }
 
+// lotsSQL is the query of Lots and its arguments.
+func lotsSQL(q LotQuery, limit int) (string, []any) {
+	var w filter
+	w.eq("site", q.Site)
+	w.eq("machine_id", q.MachineID)
+	w.eq("product_id", q.ProductID)
+	if q.ExpiringBefore != "" {
+		w.add("expiry_date <> '' AND expiry_date < ?", q.ExpiringBefore)
+	}
+	w.eq("status", q.Status)
+	if !q.WithEmpty {
+		// The unary + keeps SQLite off the partial index machine_lots_expiry:
+		// read in the answer's order, the first limit lots come soon,
+		// where the index would sort every lot that expires (measured at
+		// 10,000 machines: 13 ms against 52 ms).
+		w.add("+quantity > 0")
+	}
+	return `SELECT site, machine_id, product_id, lot_id, lot_code, expiry_date, unit_cost_cents, quantity, status
+		FROM machine_lots` + w.where() + `
+		ORDER BY site, machine_id, product_id, expiry_date = '', expiry_date, lot_id LIMIT ?`, append(w.args, limit)
+}
+
 // Lots lists the lots of the fleet's machines matching q, per site, machine
 // and product, first expiry first (undated last), then oldest lot first:
 // the order a machine sells them. It is the inventory of the machines by
@@ -86,12 +108,8 @@ func (s *Store) Lots(ctx context.Context, q LotQuery) ([]Lot, error) {
 	if limit <= 0 {
 		limit = 10000
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT site, machine_id, product_id, lot_id, lot_code, expiry_date, unit_cost_cents, quantity, status
-		FROM machine_lots
-		WHERE (?1 = '' OR site = ?1) AND (?2 = '' OR machine_id = ?2) AND (?3 = '' OR product_id = ?3)
-			AND (?4 = '' OR (expiry_date <> '' AND expiry_date < ?4)) AND (?5 = '' OR status = ?5) AND (?6 OR quantity > 0)
-		ORDER BY site, machine_id, product_id, expiry_date = '', expiry_date, lot_id LIMIT ?7`,
-		q.Site, q.MachineID, q.ProductID, q.ExpiringBefore, q.Status, q.WithEmpty, limit)
+	query, args := lotsSQL(q, limit)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query lots: %w", err)
 	}

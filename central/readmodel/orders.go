@@ -209,14 +209,23 @@ type OrderFilter struct {
 	Limit                  int
 }
 
+// ordersSQL is the query of Orders (f.Limit set) and its arguments.
+func ordersSQL(f OrderFilter) (string, []any) {
+	var w filter
+	w.eq("site", f.Site)
+	w.eq("status", f.Status)
+	w.eq("customer", f.Customer)
+	return `SELECT ` + orderReadCols + ` FROM orders` + w.where() + `
+		ORDER BY placed_at DESC, order_id LIMIT ?`, append(w.args, f.Limit)
+}
+
 // Orders lists orders, newest first.
 func (s *Store) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+orderReadCols+` FROM orders
-		WHERE (?1 = '' OR site = ?1) AND (?2 = '' OR status = ?2) AND (?3 = '' OR customer = ?3)
-		ORDER BY placed_at DESC, order_id LIMIT ?4`, f.Site, f.Status, f.Customer, f.Limit)
+	query, args := ordersSQL(f)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}

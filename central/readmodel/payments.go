@@ -22,7 +22,20 @@ const (
 		payments = payments + excluded.payments, gross_cents = gross_cents + excluded.gross_cents,
 		refunds = refunds + excluded.refunds, refunded_cents = refunded_cents + excluded.refunded_cents,
 		failed = failed + excluded.failed`
+	addPaymentFleetDay = `INSERT INTO payment_days_fleet (day, method, payments, gross_cents, refunds, refunded_cents, failed)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, method) DO UPDATE SET
+		payments = payments + excluded.payments, gross_cents = gross_cents + excluded.gross_cents,
+		refunds = refunds + excluded.refunds, refunded_cents = refunded_cents + excluded.refunded_cents,
+		failed = failed + excluded.failed`
 )
+
+// addPaymentDay adds to site's totals of day and method and to the fleet's.
+func (k *sqliteSink) addPaymentDay(ctx context.Context, site, day, method string, n, cents, refunds, refunded, failed int64) error {
+	if err := k.s.exec(ctx, addPaymentDay, site, day, method, n, cents, refunds, refunded, failed); err != nil {
+		return err
+	}
+	return k.s.exec(ctx, addPaymentFleetDay, day, method, n, cents, refunds, refunded, failed)
+}
 
 // paymentSink is what ApplyBatch asks of a Sink that keeps payment totals
 // (the SQLite one does; another store may leave it out).
@@ -62,7 +75,7 @@ func (k *sqliteSink) addPaymentSales(ctx context.Context, site string, sales []a
 		v.cents += sl.AmountCents
 	}
 	for key, v := range days {
-		if err := k.s.exec(ctx, addPaymentDay, site, key.day, key.method, v.n, v.cents, 0, 0, 0); err != nil {
+		if err := k.addPaymentDay(ctx, site, key.day, key.method, v.n, v.cents, 0, 0, 0); err != nil {
 			return fmt.Errorf("payment totals: %w", err)
 		}
 	}
@@ -110,7 +123,7 @@ func (k *sqliteSink) upsertPayment(ctx context.Context, site string, f aggregate
 	default:
 		return true, nil
 	}
-	return true, k.s.exec(ctx, addPaymentDay, site, d.Day, paymentMethod(d.Method), 0, 0, refunds, refunded, failed)
+	return true, k.addPaymentDay(ctx, site, d.Day, paymentMethod(d.Method), 0, 0, refunds, refunded, failed)
 }
 
 // PaymentQuery selects a payment report: one site ("" all) and the
@@ -135,12 +148,22 @@ type PaymentResult struct {
 	Freshness []Freshness
 }
 
+// paymentsSQL is the query of PaymentReport and its arguments: one site's
+// rows, or the fleet's totals kept beside them.
+func paymentsSQL(q PaymentQuery) (string, []any) {
+	if q.Site == "" {
+		return `SELECT day, method, payments, gross_cents, refunds, refunded_cents, failed
+		FROM payment_days_fleet WHERE day >= ?1 AND day <= ?2 ORDER BY day, method`, []any{q.From, q.To}
+	}
+	return `SELECT day, method, SUM(payments), SUM(gross_cents), SUM(refunds), SUM(refunded_cents), SUM(failed)
+		FROM payment_days WHERE site = ?1 AND day >= ?2 AND day <= ?3 GROUP BY day, method ORDER BY day, method`, []any{q.Site, q.From, q.To}
+}
+
 // PaymentReport sums payments per site-local day and method: taken, refunded
 // and failed, net of refunds in the caller's hands (Gross - Refunded).
 func (s *Store) PaymentReport(ctx context.Context, q PaymentQuery) (PaymentResult, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT day, method, SUM(payments), SUM(gross_cents), SUM(refunds), SUM(refunded_cents), SUM(failed)
-		FROM payment_days WHERE (?1 = '' OR site = ?1) AND day >= ?2 AND day <= ?3 GROUP BY day, method ORDER BY day, method`,
-		q.Site, q.From, q.To)
+	query, args := paymentsSQL(q)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("query payments: %w", err)
 	}

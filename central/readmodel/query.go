@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,40 +150,131 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	if !q.From.Before(q.To) {
 		return SalesResult{}, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
 	}
-	// Machine rows live only in per-site scopes, so grouping them by site
-	// too keeps two sites' machines with the same id apart.
-	site, group := `''`, `a.bucket, a.key`
-	if q.GroupBy == ByMachine {
-		site, group = `a.site`, `a.bucket, a.key, a.site`
-	}
-	query := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + `
-		SELECT ` + site + `, a.key, a.bucket, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents), ` + discountOfRow + `
-		FROM sc CROSS JOIN sales_agg a
-		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6
-		GROUP BY ` + group + ` ORDER BY ` + group
-	from := bucket.Start(q.Window, q.From).Unix()
-	rows, err := s.db.R.QueryContext(ctx, query, q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix())
-	if err != nil {
-		return SalesResult{}, fmt.Errorf("query sales: %w", err)
-	}
-	defer rows.Close()
+	var err error
 	var res SalesResult
-	for rows.Next() {
-		var r SalesRow
-		var b int64
-		if err := rows.Scan(&r.Site, &r.Key, &b, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents); err != nil {
-			return SalesResult{}, fmt.Errorf("query sales: %w", err)
-		}
-		r.Bucket = time.Unix(b, 0).UTC()
-		res.Rows = append(res.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
+	if res.Rows, err = s.salesRows(ctx, q); err != nil {
 		return SalesResult{}, fmt.Errorf("query sales: %w", err)
 	}
 	if res.Freshness, err = s.freshness(ctx, q.City, q.Site); err != nil {
 		return SalesResult{}, err
 	}
 	return res, nil
+}
+
+// salesOfScopes selects the aggregate rows (?3 dimension, ?4 window, buckets
+// [?5, ?6)) of the scopes sc, in the order of their key: scope, bucket,
+// key. The same over sales_discount_agg selects their discounts.
+const salesOfScopes = ` a WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6`
+
+// salesSQL returns the two queries of Sales and their arguments: the
+// aggregate rows of the scopes that answer q, and the discounts kept
+// beside them.
+func salesSQL(q SalesQuery) (rows, discounts string, args []any) {
+	sc := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site)
+	rows = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.tx_count, a.quantity, a.revenue_cents FROM sc CROSS JOIN sales_agg` + salesOfScopes
+	discounts = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.discount_cents FROM sc CROSS JOIN sales_discount_agg` + salesOfScopes
+	from := bucket.Start(q.Window, q.From).Unix()
+	return rows, discounts, []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
+}
+
+// aggKey is the key of a sales_agg row within a dimension and window.
+type aggKey struct {
+	site, city string
+	bucket     int64
+	key        string
+}
+
+// salesRows answers q's rows. It reads the rows of each scope and their
+// discounts with two range scans, and sums and orders them here: a lookup
+// of each row's discount and a sort in SQL cost several times more at a
+// fleet's thousands of rows. A row sums the scopes' rows of its bucket and
+// key (and site, for machines: machine rows live only in per-site scopes,
+// so grouping them by site too keeps two sites' machines with the same id
+// apart).
+func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error) {
+	rowsQ, discQ, args := salesSQL(q)
+	disc := map[aggKey]int64{}
+	drows, err := s.db.R.QueryContext(ctx, discQ, args...)
+	if err != nil {
+		return nil, err
+	}
+	for drows.Next() {
+		var k aggKey
+		var d int64
+		if err := drows.Scan(&k.site, &k.city, &k.bucket, &k.key, &d); err != nil {
+			drows.Close()
+			return nil, err
+		}
+		disc[k] = d
+	}
+	if err := drows.Close(); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, rowsQ, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type groupKey struct {
+		bucket    int64
+		key, site string
+	}
+	var out []SalesRow
+	at := map[groupKey]int{}
+	for rows.Next() {
+		var k aggKey
+		var tx, qty, rev int64
+		if err := rows.Scan(&k.site, &k.city, &k.bucket, &k.key, &tx, &qty, &rev); err != nil {
+			return nil, err
+		}
+		g := groupKey{bucket: k.bucket, key: k.key}
+		if q.GroupBy == ByMachine {
+			g.site = k.site
+		}
+		i, ok := at[g]
+		if !ok {
+			i = len(out)
+			at[g] = i
+			out = append(out, SalesRow{Site: g.site, Key: g.key, Bucket: time.Unix(g.bucket, 0).UTC()})
+		}
+		r := &out[i]
+		r.TxCount += tx
+		r.Quantity += qty
+		r.RevenueCents += rev
+		r.DiscountCents += disc[k]
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b SalesRow) int {
+		if c := a.Bucket.Compare(b.Bucket); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Site, b.Site)
+	})
+	return out, nil
+}
+
+// topSQL is the query of TopProducts over spans and its arguments.
+func topSQL(q TopQuery, spans []bucket.Span, limit int) (string, []any) {
+	var vals strings.Builder
+	args := []any{q.Site, q.City, limit}
+	for i, sp := range spans {
+		if i > 0 {
+			vals.WriteByte(',')
+		}
+		fmt.Fprintf(&vals, "(?%d, ?%d, ?%d)", len(args)+1, len(args)+2, len(args)+3)
+		args = append(args, string(sp.Window), sp.From, sp.To)
+	}
+	return `WITH ` + scopeCTE(ByProduct, q.City, q.Site) + `, sp(win, lo, hi) AS (VALUES ` + vals.String() + `)
+		SELECT a.key, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents) AS rev
+		FROM sc CROSS JOIN sp CROSS JOIN sales_agg a
+		WHERE a.dim = 'product' AND a.win = sp.win AND a.site = sc.site AND a.city = sc.city
+			AND a.bucket >= sp.lo AND a.bucket < sp.hi
+		GROUP BY a.key ORDER BY rev DESC, sum(a.quantity) DESC, a.key LIMIT ?3`, args
 }
 
 // TopProducts answers the best-selling products by revenue (then quantity)
@@ -198,21 +290,7 @@ func (s *Store) TopProducts(ctx context.Context, q TopQuery) (TopResult, error) 
 	if limit <= 0 {
 		limit = 10
 	}
-	var vals strings.Builder
-	args := []any{q.Site, q.City, limit}
-	for i, sp := range spans {
-		if i > 0 {
-			vals.WriteByte(',')
-		}
-		fmt.Fprintf(&vals, "(?%d, ?%d, ?%d)", len(args)+1, len(args)+2, len(args)+3)
-		args = append(args, string(sp.Window), sp.From, sp.To)
-	}
-	query := `WITH ` + scopeCTE(ByProduct, q.City, q.Site) + `, sp(win, lo, hi) AS (VALUES ` + vals.String() + `)
-		SELECT a.key, sum(a.tx_count), sum(a.quantity), sum(a.revenue_cents) AS rev
-		FROM sc CROSS JOIN sp CROSS JOIN sales_agg a
-		WHERE a.dim = 'product' AND a.win = sp.win AND a.site = sc.site AND a.city = sc.city
-			AND a.bucket >= sp.lo AND a.bucket < sp.hi
-		GROUP BY a.key ORDER BY rev DESC, sum(a.quantity) DESC, a.key LIMIT ?3`
+	query, args := topSQL(q, spans, limit)
 	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return TopResult{}, fmt.Errorf("query top products: %w", err)
@@ -249,6 +327,9 @@ func scanFreshness(r interface{ Scan(...any) error }) (Freshness, error) {
 	return f, nil
 }
 
+// selectCitySites lists the sites with sales or machines in a city.
+const selectCitySites = `SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1`
+
 // freshness lists the sync state of every site an answer filtered by city
 // and site covers: the one site, the sites with sales or machines in the
 // city, or every site. It reads the maintained freshness table; only the
@@ -262,7 +343,7 @@ func (s *Store) freshness(ctx context.Context, city, site string) ([]Freshness, 
 	if city == "" {
 		return s.fresh.known(nil), nil
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT site FROM sales_scopes WHERE city = ?1 UNION SELECT site FROM machines WHERE city = ?1`, city)
+	rows, err := s.db.R.QueryContext(ctx, selectCitySites, city)
 	if err != nil {
 		return nil, fmt.Errorf("query freshness: %w", err)
 	}
@@ -369,13 +450,32 @@ func scanFault(r rowScanner) (Fault, error) {
 	return x, nil
 }
 
+// faultsSQL is the query of Faults and its arguments.
+func faultsSQL(f FaultFilter) (string, []any) {
+	var w filter
+	if f.Status == "OPEN" {
+		w.add("f.status = 'OPEN'") // a literal, as the partial index says
+	} else {
+		w.eq("f.status", f.Status)
+	}
+	w.eq("m.city", f.City)
+	w.eq("f.site", f.Site)
+	w.eq("f.machine_id", f.MachineID)
+	query := selectFault
+	if f.Status == "OPEN" {
+		// Few faults are open at once: read them newest first and stop at
+		// the limit (the planner, without statistics, would rather search
+		// faults_status and sort every open fault).
+		query = strings.Replace(query, "FROM faults f", "FROM faults f INDEXED BY faults_open_time", 1)
+	}
+	return query + w.where() + `
+		ORDER BY f.event_time DESC, f.site, f.fault_id LIMIT ?`, append(w.args, limitOr(f.Limit, 1000))
+}
+
 // Faults lists faults matching f, newest event first.
 func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
-	const query = selectFault + `
-		WHERE (?1 = '' OR f.status = ?1) AND (?2 = '' OR m.city = ?2) AND (?3 = '' OR f.site = ?3)
-			AND (?4 = '' OR f.machine_id = ?4)
-		ORDER BY f.event_time DESC, f.site, f.fault_id LIMIT ?5`
-	rows, err := s.db.R.QueryContext(ctx, query, f.Status, f.City, f.Site, f.MachineID, limitOr(f.Limit, 1000))
+	query, args := faultsSQL(f)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query faults: %w", err)
 	}
@@ -433,15 +533,35 @@ type AlertFilter struct {
 	Limit int
 }
 
+// alertsSQL is the query of Alerts and its arguments.
+func alertsSQL(f AlertFilter) (string, []any) {
+	var w filter
+	if f.Status == "OPEN" {
+		w.add("a.status = 'OPEN'") // a literal, as the partial index says
+	} else {
+		w.eq("a.status", f.Status)
+	}
+	w.eq("a.alert_type", f.Type)
+	w.eq("m.city", f.City)
+	w.eq("a.site", f.Site)
+	w.eq("a.machine_id", f.MachineID)
+	from := "alerts a"
+	if f.Status == "OPEN" {
+		// Few alerts are open at once: read them newest first and stop at
+		// the limit (the planner, without statistics, would rather search
+		// alerts_status and sort every open alert).
+		from = "alerts a INDEXED BY alerts_open_time"
+	}
+	return `SELECT a.site, a.alert_id, a.machine_id, coalesce(m.city, ''), a.product_id, a.alert_type, a.status,
+			a.detail, a.opened_at, a.closed_at, a.seq, a.event_time
+		FROM ` + from + ` LEFT JOIN machines m ON m.site = a.site AND m.machine_id = a.machine_id` + w.where() + `
+		ORDER BY a.event_time DESC, a.site, a.alert_id LIMIT ?`, append(w.args, limitOr(f.Limit, 1000))
+}
+
 // Alerts lists alerts matching f, newest event first.
 func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
-	const query = `SELECT a.site, a.alert_id, a.machine_id, coalesce(m.city, ''), a.product_id, a.alert_type, a.status,
-			a.detail, a.opened_at, a.closed_at, a.seq, a.event_time
-		FROM alerts a LEFT JOIN machines m ON m.site = a.site AND m.machine_id = a.machine_id
-		WHERE (?1 = '' OR a.status = ?1) AND (?2 = '' OR a.alert_type = ?2) AND (?3 = '' OR m.city = ?3)
-			AND (?4 = '' OR a.site = ?4) AND (?5 = '' OR a.machine_id = ?5)
-		ORDER BY a.event_time DESC, a.site, a.alert_id LIMIT ?6`
-	rows, err := s.db.R.QueryContext(ctx, query, f.Status, f.Type, f.City, f.Site, f.MachineID, limitOr(f.Limit, 1000))
+	query, args := alertsSQL(f)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query alerts: %w", err)
 	}

@@ -1,0 +1,49 @@
+package readmodel
+
+import (
+	"context"
+	"fmt"
+)
+
+// OpenCount is how many alerts and faults are open at one site in one city
+// (the city of the machine they concern, "" when central does not know
+// the machine).
+type OpenCount struct {
+	City, Site     string
+	Alerts, Faults int
+}
+
+// selectOpenCounts counts the open alerts and faults per city and site,
+// reading only the open ones (alerts_open, faults_open).
+const selectOpenCounts = `SELECT city, site, SUM(alerts), SUM(faults) FROM (
+		SELECT coalesce(m.city, '') AS city, a.site AS site, COUNT(*) AS alerts, 0 AS faults
+		FROM alerts a INDEXED BY alerts_open LEFT JOIN machines m ON m.site = a.site AND m.machine_id = a.machine_id
+		WHERE a.status = 'OPEN' GROUP BY 1, 2
+		UNION ALL
+		SELECT coalesce(m.city, ''), f.site, 0, COUNT(*)
+		FROM faults f INDEXED BY faults_open LEFT JOIN machines m ON m.site = f.site AND m.machine_id = f.machine_id
+		WHERE f.status = 'OPEN' GROUP BY 1, 2)
+	GROUP BY city, site ORDER BY city, site`
+
+// OpenCounts counts the open alerts and faults per city and site: what
+// Alerts and Faults with Status OPEN list, counted, for a report over the
+// whole fleet. It returns an error only when the query fails.
+func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
+	rows, err := s.db.R.QueryContext(ctx, selectOpenCounts)
+	if err != nil {
+		return nil, fmt.Errorf("count open alerts and faults: %w", err)
+	}
+	defer rows.Close()
+	var out []OpenCount
+	for rows.Next() {
+		var c OpenCount
+		if err := rows.Scan(&c.City, &c.Site, &c.Alerts, &c.Faults); err != nil {
+			return nil, fmt.Errorf("count open alerts and faults: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count open alerts and faults: %w", err)
+	}
+	return out, nil
+}
