@@ -166,6 +166,8 @@ type Writer struct {
 	batchSize prometheus.Histogram
 	committed prometheus.Counter
 	failed    prometheus.Counter
+
+	commits []committer // per-transaction sums written at commit (OnCommit)
 }
 
 // New returns a writer for st. Register rule packages on it, then call Open.
@@ -429,6 +431,9 @@ func (w *Writer) runTx(batch []*request) error {
 	defer tx.Rollback()
 	clear(w.agg) // reused: its buckets stay allocated from one batch to the next
 	w.held.reset()
+	for _, c := range w.commits {
+		c.reset()
+	}
 	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq,
 		stmts: make([]*sql.Stmt, len(w.stmts)), held: &w.held}
 	for _, r := range batch {
@@ -448,6 +453,11 @@ func (w *Writer) runTx(batch []*request) error {
 			if _, err := t.Exec(w.own.applied, r.rev); err != nil {
 				return fmt.Errorf("record downlink revision %d: %w", r.rev, err)
 			}
+		}
+	}
+	for _, c := range w.commits {
+		if err := c.write(t); err != nil {
+			return err
 		}
 	}
 	if err := t.flushHeld(); err != nil {

@@ -66,6 +66,12 @@ type Rules struct {
 	// held. A payment's id is therefore assigned here, not by SQLite.
 	payments, history *ingest.Rows
 	lastID            int64 // the highest payment id (ingest.View)
+
+	// The transaction's payment_totals deltas (totals.go).
+	totals               map[totalsKey]totals
+	totalsOne, oldTotals *ingest.Stmt
+	totalsMany           []*ingest.Stmt // by totalsRows
+	totalsArgs           []any          // writeTotals' arguments, reused
 }
 
 // New returns the payment rules on w (before w.Open).
@@ -90,6 +96,7 @@ func New(w *ingest.Writer, st *stock.Rules, cfg Config) *Rules {
 		insertConf: w.Prepare(`INSERT INTO payment_confirmations (event_id, payment_id, event_type, status, applied, received_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`),
 	}
+	r.prepareTotals(w)
 	w.Register(r)
 	return r
 }
@@ -258,6 +265,7 @@ func (r *Rules) create(t *ingest.Tx, s Sale, st gw.Status, by, reason string, wi
 	id := r.lastID
 	t.Append(r.payments, id, s.MachineID, s.TransactionID, s.ProductID, s.Quantity, string(s.Method), s.MethodName, s.AmountCents,
 		string(st), ref, last4, day, s.SoldAt.UnixMilli(), now, now)
+	r.addTotals(day, string(s.Method), totalsOf(st, s.AmountCents, 0))
 	cur := row{id: id, machine: s.MachineID, tx: s.TransactionID, product: s.ProductID, qty: s.Quantity, method: string(s.Method),
 		methodName: s.MethodName, amount: s.AmountCents, status: st, day: day, soldAt: s.SoldAt.UnixMilli(), createdAt: now, updatedAt: now}
 	if s.Card != nil {
@@ -282,8 +290,15 @@ func (r *Rules) change(t *ingest.Tx, cur *row, st gw.Status, amount int64, reaso
 	if st == gw.Failed {
 		cur.failure = reason
 	}
+	k, was, amount, ok, err := r.counted(t, cur.id)
+	if err != nil {
+		return err
+	}
 	if _, err := t.Exec(r.update, string(st), cur.refunded, nullable(cur.gatewayID), nullable(cur.failure), cur.updatedAt, cur.id); err != nil {
 		return fmt.Errorf("update payment: %w", err)
+	}
+	if ok {
+		r.addTotals(k.day, k.method, totalsOf(st, amount, cur.refunded).minus(was))
 	}
 	return r.record(t, cur, from, st, amount, reason, ref, by, restocked, withSale)
 }
