@@ -6,13 +6,14 @@
 #           a loaded machine), on a fresh site and again on the loaded one
 #   idle    VmRSS / VmHWM of the edge after set-up, no traffic
 #   load    VmHWM after N sales from C concurrent clients (the peers'
-#           loadgen, a separate process: ../shared/peers/loadgen)
-# Usage: scripts/edge-rss.sh [sales] [clients]     (default 100000 64)
+#           load generator, a separate process: PEERS/loadgen, the same
+#           module scripts/peer-bench.sh takes)
+# Usage: PEERS=dir scripts/edge-rss.sh [sales] [clients]     (default 100000 64)
 # GOMEMLIMIT / GOGC in the environment reach the edge (to compare settings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}; c=${2:-64}
-peers=${PEERS:-../shared/peers}
+peers=${PEERS:?set PEERS to the peer module's directory (it holds loadgen/)}
 port=${PORT:-18556}
 url=http://127.0.0.1:$port
 make -s build
