@@ -589,21 +589,8 @@ func (r *Rules) sweep(t *ingest.Tx) error {
 	if err := r.sweepOffers(t); err != nil {
 		return err
 	}
-	rows, err := t.Query(r.expiring, t.Now().UnixMilli())
+	ids, err := orderIDs(t, r.expiring, t.Now().UnixMilli())
 	if err != nil {
-		return fmt.Errorf("find expired orders: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("find expired orders: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find expired orders: %w", err)
 	}
 	for _, id := range ids {
@@ -616,6 +603,25 @@ func (r *Rules) sweep(t *ingest.Tx) error {
 		}
 	}
 	return nil
+}
+
+// orderIDs reads the order ids a sweep's query q finds (read before any
+// order is moved, so the moves don't disturb the scan).
+func orderIDs(t *ingest.Tx, q *ingest.Stmt, args ...any) ([]string, error) {
+	rows, err := t.Query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // Expire expires every order whose window has ended now, without waiting

@@ -358,21 +358,8 @@ func (r *Rules) saveOffer(t *ingest.Tx, o Order) error {
 
 // sweepOffers refuses the offers not answered in time.
 func (r *Rules) sweepOffers(t *ingest.Tx) error {
-	rows, err := t.Query(r.sq.offered)
+	ids, err := orderIDs(t, r.sq.offered)
 	if err != nil {
-		return fmt.Errorf("find substitute offers: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("find substitute offers: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find substitute offers: %w", err)
 	}
 	for _, id := range ids {
