@@ -310,6 +310,9 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 			return web.Errorf(http.StatusServiceUnavailable, "NOT_READY", "", "%v", err)
 		}
 	}
+	// The Behind header was set before this check; a node that caught up
+	// in between is ready, and its answer must not say it is behind.
+	w.Header().Del(HeaderBehind)
 	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "streamPosition": pos})
 	return nil
 }
