@@ -310,6 +310,9 @@ func applySales(ctx context.Context, sink Sink, b *aggregate.Batch, fresh []bool
 	if err != nil {
 		return fmt.Errorf("insert sales: %w", err)
 	}
+	if err := addRollups(ctx, sink, b.Site, sales, counts, loc); err != nil {
+		return err
+	}
 	if ds, ok := sink.(DiscountSink); ok {
 		if err := ds.AddDiscounts(ctx, b.Site, sales, counts, loc); err != nil {
 			return fmt.Errorf("add discounts: %w", err)
