@@ -98,7 +98,7 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 	add("promotion days", selectPromoDays, promoFleet, "", "", 1, 2)
 	add("promotion days of a site", selectPromoDaysOfSite, "s1", 1, 2)
 	add("promotion sites of a day", selectPromoSites, promoCity, "c1", 1, "p1")
-	add("promotion basket seen", selectBasketSeen, "s1", "m1", "b1", "p1", 1, 2)
+	add("promotion baskets seen", multiRow(selectBasketsSeenHead, selectBasketsSeenRow, selectBasketsSeenTail, 2), "s1", "m1", "b1", "p1", "s1", "m2", "b2", "p1")
 	for _, g := range []DEXGroup{DEXByMachine, DEXBySite, DEXByCity, DEXByDriver} {
 		site, machine, key, err := groupCols(g, "r", "uploaded_by")
 		if err != nil {

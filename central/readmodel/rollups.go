@@ -35,10 +35,13 @@ const (
 const (
 	selectPromoOrd = `SELECT ord FROM promo_site_ords WHERE site = ?`
 	insertPromoOrd = `INSERT INTO promo_site_ords (site, ord) SELECT ?, COALESCE(MAX(ord) + 1, 0) FROM promo_site_ords`
-	// selectBasketSeen says whether the basket ?3 of machine ?2 at site ?1
-	// already has a line of promotion ?4 in the local day [?5, ?6).
-	selectBasketSeen = `SELECT EXISTS (SELECT 1 FROM sale_promotions WHERE site = ? AND machine_id = ? AND basket_id = ? AND promotion_id = ?
-		AND local_hour >= ? AND local_hour < ?)`
+	// selectBasketsSeen* (a multi-row statement, one row of site, machine,
+	// basket and promotion per basket) read the local days in which the
+	// baskets already have a line of the promotion.
+	selectBasketsSeenHead = `SELECT DISTINCT sp.machine_id, sp.basket_id, sp.promotion_id, sp.local_hour - sp.local_hour % 86400 FROM (`
+	selectBasketsSeenRow  = `(?, ?, ?, ?)`
+	selectBasketsSeenTail = `) v JOIN sale_promotions sp ON sp.site = v.column1 AND sp.machine_id = v.column2 AND sp.basket_id = v.column3
+		AND sp.promotion_id = v.column4`
 	upsertPromoSiteDay = `INSERT INTO promo_days (lvl, site, city, day, promotion_id, baskets, lines, discount_cents) VALUES (2, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (lvl, site, city, day, promotion_id) DO UPDATE SET baskets = baskets + excluded.baskets,
 			lines = lines + excluded.lines, discount_cents = discount_cents + excluded.discount_cents`
@@ -73,6 +76,12 @@ type promoDayKey struct {
 	promo string
 }
 
+// promoBasket is a basket's lines of one promotion in one local day.
+type promoBasket struct {
+	machine, basket, promo string
+	day                    int64
+}
+
 type promoSums struct{ baskets, lines, discount int64 }
 
 func (p *promoSums) add(o promoSums) {
@@ -84,14 +93,11 @@ func (p *promoSums) add(o promoSums) {
 // promotion, and one per city and fleet row with the site's bit set.
 func (k *sqliteSink) addPromoDays(ctx context.Context, site string, sales []aggregate.SaleRow, isNew []bool, loc *time.Location) error {
 	type lineKey struct{ machine, tx, promo string }
-	type basketKey struct {
-		machine, basket, promo string
-		day                    int64
-	}
 	var (
 		sums    map[promoDayKey]*promoSums
 		lines   = map[lineKey]bool{}
-		baskets = map[basketKey]bool{}
+		baskets = map[promoBasket]*promoSums{} // the row each basket counts in
+		args    []any
 	)
 	for i, sl := range sales {
 		if !isNew[i] || sl.DiscountCents <= 0 {
@@ -118,22 +124,31 @@ func (k *sqliteSink) addPromoDays(ctx context.Context, site string, sales []aggr
 			}
 			v.lines++
 			v.discount += p.DiscountCents
-			bk := basketKey{sl.MachineID, basket, p.PromotionID, day}
-			if baskets[bk] {
-				continue
-			}
-			baskets[bk] = true
-			var seen bool
-			if err := k.s.queryRow(ctx, selectBasketSeen, site, sl.MachineID, basket, p.PromotionID, day, day+86400).Scan(&seen); err != nil {
-				return fmt.Errorf("look up basket: %w", err)
-			}
-			if !seen {
+			bk := promoBasket{sl.MachineID, basket, p.PromotionID, day}
+			if baskets[bk] == nil {
+				baskets[bk] = v
 				v.baskets++
+				args = append(args, site, sl.MachineID, basket, p.PromotionID)
 			}
 		}
 	}
 	if len(sums) == 0 {
 		return nil
+	}
+	// A basket whose lines came in an earlier batch is counted already.
+	err := k.s.execChunks(ctx, selectBasketsSeenHead, selectBasketsSeenRow, selectBasketsSeenTail, args, func(rows *sql.Rows) error {
+		var bk promoBasket
+		if err := rows.Scan(&bk.machine, &bk.basket, &bk.promo, &bk.day); err != nil {
+			return err
+		}
+		if v := baskets[bk]; v != nil {
+			v.baskets--
+			delete(baskets, bk)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("look up baskets: %w", err)
 	}
 	ord, err := k.siteOrd(ctx, site)
 	if err != nil {
