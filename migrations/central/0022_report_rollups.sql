@@ -34,3 +34,58 @@ CREATE TABLE promo_days (
 -- site bitmaps are built in Go); the fill deletes the row.
 CREATE TABLE promo_days_pending (reason TEXT NOT NULL);
 INSERT INTO promo_days_pending (reason) VALUES ('0022: promotion rollups for existing sale lines');
+
+-- DEX reconciliations and cash collections summed per UTC day of their
+-- time (to_at, collected_at) and per site or driver (grp 'site' or
+-- 'driver', key the site or the uploader/driver), kept on apply: the
+-- fleet's DEX and cash reports by site or driver read these for the whole
+-- days of a range and the raw rows only at its edges. A revised
+-- reconciliation moves its sums by the difference. last_at is the latest
+-- time of the day's rows.
+CREATE TABLE dex_days (
+    grp              TEXT    NOT NULL,
+    day              INTEGER NOT NULL,   -- unix ms of the UTC day's start
+    key              TEXT    NOT NULL,
+    n                INTEGER NOT NULL,
+    machine_count    INTEGER NOT NULL,
+    machine_cents    INTEGER NOT NULL,
+    ledger_count     INTEGER NOT NULL,
+    ledger_cents     INTEGER NOT NULL,
+    unreported_count INTEGER NOT NULL,
+    unreported_cents INTEGER NOT NULL,
+    missing_count    INTEGER NOT NULL,
+    missing_cents    INTEGER NOT NULL,
+    price_mismatches INTEGER NOT NULL,
+    test_vends       INTEGER NOT NULL,
+    free_vends       INTEGER NOT NULL,
+    alerted          INTEGER NOT NULL,
+    last_at          INTEGER NOT NULL,
+    PRIMARY KEY (grp, day, key)
+) WITHOUT ROWID;
+INSERT INTO dex_days
+    SELECT g.grp, r.to_at - r.to_at % 86400000, CASE g.grp WHEN 'site' THEN r.site ELSE r.uploaded_by END, COUNT(*),
+        SUM(r.machine_count), SUM(r.machine_cents), SUM(r.ledger_count), SUM(r.ledger_cents),
+        SUM(r.unreported_count), SUM(r.unreported_cents), SUM(r.missing_count), SUM(r.missing_cents),
+        SUM(r.price_mismatches), SUM(r.test_vends), SUM(r.free_vends), SUM(r.alerted), MAX(r.to_at)
+    FROM dex_reconciliations r CROSS JOIN (SELECT 'site' AS grp UNION ALL SELECT 'driver') g
+    GROUP BY 1, 2, 3;
+
+CREATE TABLE cash_days (
+    grp              TEXT    NOT NULL,
+    day              INTEGER NOT NULL,
+    key              TEXT    NOT NULL,
+    n                INTEGER NOT NULL,
+    amount_cents     INTEGER NOT NULL,
+    expected_ledger  INTEGER NOT NULL,
+    expected_dex     INTEGER NOT NULL,   -- sum of the non-NULL ones
+    counted_with_dex INTEGER NOT NULL,   -- amount of the rows with expected_dex
+    dex_n            INTEGER NOT NULL,   -- rows with expected_dex
+    last_at          INTEGER NOT NULL,
+    PRIMARY KEY (grp, day, key)
+) WITHOUT ROWID;
+INSERT INTO cash_days
+    SELECT g.grp, c.collected_at - c.collected_at % 86400000, CASE g.grp WHEN 'site' THEN c.site ELSE c.driver END, COUNT(*),
+        SUM(c.amount_cents), SUM(c.expected_ledger), COALESCE(SUM(c.expected_dex), 0),
+        COALESCE(SUM(CASE WHEN c.expected_dex IS NOT NULL THEN c.amount_cents END), 0), COUNT(c.expected_dex), MAX(c.collected_at)
+    FROM cash_collections c CROSS JOIN (SELECT 'site' AS grp UNION ALL SELECT 'driver') g
+    GROUP BY 1, 2, 3;
