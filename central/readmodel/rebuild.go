@@ -123,5 +123,8 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 			break
 		}
 	}
+	if err := s.fillSiteTop(ctx); err != nil {
+		return 0, err
+	}
 	return n, nil
 }

@@ -89,3 +89,30 @@ INSERT INTO cash_days
         COALESCE(SUM(CASE WHEN c.expected_dex IS NOT NULL THEN c.amount_cents END), 0), COUNT(c.expected_dex), MAX(c.collected_at)
     FROM cash_collections c CROSS JOIN (SELECT 'site' AS grp UNION ALL SELECT 'driver') g
     GROUP BY 1, 2, 3;
+
+-- Every site's best-selling products per naive-local day and month (win
+-- 'day' or 'month', bucket its key), the first 10 ranked as the reports
+-- rank them (revenue, then quantity descending, then product id), kept on
+-- apply from the site's product rows of sales_agg: the daily and monthly
+-- reports read the first 3 of every site instead of all its products.
+CREATE TABLE site_top (
+    win           TEXT    NOT NULL,
+    bucket        INTEGER NOT NULL,
+    rank          INTEGER NOT NULL,   -- 0 is the best
+    site          TEXT    NOT NULL,
+    product_id    TEXT    NOT NULL,
+    tx_count      INTEGER NOT NULL,
+    quantity      INTEGER NOT NULL,
+    revenue_cents INTEGER NOT NULL,
+    PRIMARY KEY (win, bucket, rank, site)
+) WITHOUT ROWID;
+INSERT INTO site_top (win, bucket, rank, site, product_id, tx_count, quantity, revenue_cents)
+    SELECT win, bucket, rn - 1, site, key, tx, qty, rev FROM (
+        SELECT win, bucket, site, key, tx, qty, rev,
+            ROW_NUMBER() OVER (PARTITION BY win, bucket, site ORDER BY rev DESC, qty DESC, key) AS rn
+        FROM (SELECT a.win, a.bucket, a.site, a.key, SUM(a.tx_count) AS tx, SUM(a.quantity) AS qty, SUM(a.revenue_cents) AS rev
+            FROM sales_scopes sc CROSS JOIN sales_agg a
+            WHERE a.dim = 'product' AND a.win IN ('day', 'month') AND a.site = sc.site AND a.city = sc.city
+                AND sc.site NOT IN ('*', '**')
+            GROUP BY a.win, a.bucket, a.site, a.key))
+    WHERE rn <= 10;
