@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
@@ -54,7 +55,7 @@ func TestDEXDays_AnswerAsBefore(t *testing.T) {
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 6))
-			s := openStore(t)
+			s := openStore(t, WithSync(sqlite.SyncNormal)) // many small batches; durability is not under test
 			d0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 			drivers := []string{"asha", "bo", "chen", ""}
 			var stream uint64
