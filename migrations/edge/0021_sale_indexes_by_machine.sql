@@ -17,3 +17,8 @@ DROP INDEX IF EXISTS sales_events_machine_pay_time;
 -- lot_movements_lot (0011) is read by no query: the lot ledger is written
 -- (one row per sale) and sent up, never looked up by lot at the edge.
 DROP INDEX IF EXISTS lot_movements_lot;
+
+-- payments_day (0009) served the daily payments summary, which reads
+-- payment_totals since 0018, and GET /payments reads a day as its range of
+-- sold_at (edge/payment listQuery keeps the planner off payments_day).
+DROP INDEX IF EXISTS payments_day;
