@@ -161,56 +161,32 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	return res, nil
 }
 
-// salesOfScopes selects the aggregate rows (?3 dimension, ?4 window, buckets
-// [?5, ?6)) of the scopes sc, in the order of their key: scope, bucket,
-// key. The same over sales_discount_agg selects their discounts.
-const salesOfScopes = ` a WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6`
-
-// salesSQL returns the two queries of Sales and their arguments: the
-// aggregate rows of the scopes that answer q, and the discounts kept
-// beside them.
-func salesSQL(q SalesQuery) (rows, discounts string, args []any) {
-	sc := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site)
-	rows = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.tx_count, a.quantity, a.revenue_cents FROM sc CROSS JOIN sales_agg` + salesOfScopes
-	discounts = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.discount_cents FROM sc CROSS JOIN sales_discount_agg` + salesOfScopes
+// salesSQL returns the query of Sales and its arguments: the aggregate
+// rows (?3 dimension, ?4 window, buckets [?5, ?6)) of the scopes that
+// answer q, in the order of their key (scope, bucket, key), with their
+// discounts. It reads only the columns the answer needs: a row's site only
+// for machines (a machine is a site's), never its city.
+func salesSQL(q SalesQuery) (string, []any) {
+	site := `''`
+	if q.GroupBy == ByMachine {
+		site = `a.site`
+	}
+	query := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + ` SELECT ` + site + `, a.bucket, a.key, a.tx_count, a.quantity, a.revenue_cents, a.discount_cents
+		FROM sc CROSS JOIN sales_agg a
+		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6`
 	from := bucket.Start(q.Window, q.From).Unix()
-	return rows, discounts, []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
+	return query, []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
 }
 
-// aggKey is the key of a sales_agg row within a dimension and window.
-type aggKey struct {
-	site, city string
-	bucket     int64
-	key        string
-}
-
-// salesRows answers q's rows. It reads the rows of each scope and their
-// discounts with two range scans, and sums and orders them here: a lookup
-// of each row's discount and a sort in SQL cost several times more at a
-// fleet's thousands of rows. A row sums the scopes' rows of its bucket and
-// key (and site, for machines: machine rows live only in per-site scopes,
-// so grouping them by site too keeps two sites' machines with the same id
-// apart).
+// salesRows answers q's rows. It reads the rows of each scope, with their
+// discounts, in one range scan per scope, and sums and orders them here: a
+// sort in SQL costs several times more at a fleet's thousands of rows. A
+// row sums the scopes' rows of its bucket and key (and site, for machines:
+// machine rows live only in per-site scopes, so grouping them by site too
+// keeps two sites' machines with the same id apart).
 func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error) {
-	rowsQ, discQ, args := salesSQL(q)
-	disc := map[aggKey]int64{}
-	drows, err := s.db.R.QueryContext(ctx, discQ, args...)
-	if err != nil {
-		return nil, err
-	}
-	for drows.Next() {
-		var k aggKey
-		var d int64
-		if err := drows.Scan(&k.site, &k.city, &k.bucket, &k.key, &d); err != nil {
-			drows.Close()
-			return nil, err
-		}
-		disc[k] = d
-	}
-	if err := drows.Close(); err != nil {
-		return nil, err
-	}
-	rows, err := s.db.R.QueryContext(ctx, rowsQ, args...)
+	query, args := salesSQL(q)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -222,14 +198,10 @@ func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error)
 	var out []SalesRow
 	at := map[groupKey]int{}
 	for rows.Next() {
-		var k aggKey
-		var tx, qty, rev int64
-		if err := rows.Scan(&k.site, &k.city, &k.bucket, &k.key, &tx, &qty, &rev); err != nil {
+		var g groupKey
+		var tx, qty, rev, disc int64
+		if err := rows.Scan(&g.site, &g.bucket, &g.key, &tx, &qty, &rev, &disc); err != nil {
 			return nil, err
-		}
-		g := groupKey{bucket: k.bucket, key: k.key}
-		if q.GroupBy == ByMachine {
-			g.site = k.site
 		}
 		i, ok := at[g]
 		if !ok {
@@ -241,7 +213,7 @@ func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error)
 		r.TxCount += tx
 		r.Quantity += qty
 		r.RevenueCents += rev
-		r.DiscountCents += disc[k]
+		r.DiscountCents += disc
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

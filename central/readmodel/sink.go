@@ -25,12 +25,13 @@ const (
 	insertSaleRow  = `(?,?,?,?,?,?,?,?,?,?,?)`
 	insertSaleTail = `ON CONFLICT (site, machine_id, transaction_id) DO NOTHING RETURNING machine_id, transaction_id`
 
-	upsertAggHead = `INSERT INTO sales_agg (dim, win, site, city, bucket, key, tx_count, quantity, revenue_cents)`
-	upsertAggRow  = `(?,?,?,?,?,?,?,?,?)`
+	upsertAggHead = `INSERT INTO sales_agg (dim, win, site, city, bucket, key, tx_count, quantity, revenue_cents, discount_cents)`
+	upsertAggRow  = `(?,?,?,?,?,?,?,?,?,?)`
 	upsertAggTail = `ON CONFLICT (dim, win, site, city, bucket, key) DO UPDATE SET
 		tx_count = tx_count + excluded.tx_count,
 		quantity = quantity + excluded.quantity,
-		revenue_cents = revenue_cents + excluded.revenue_cents`
+		revenue_cents = revenue_cents + excluded.revenue_cents,
+		discount_cents = discount_cents + excluded.discount_cents`
 
 	insertScope = `INSERT INTO sales_scopes (site, city) VALUES (?, ?) ON CONFLICT DO NOTHING`
 
@@ -100,6 +101,10 @@ type sqliteSink struct {
 	s     *Store
 	now   int64      // receive time, unix milliseconds
 	saved *SiteState // what SaveSite recorded, for the freshness table after commit
+	// disc is the discount of each aggregate row that AddDiscounts found
+	// in the sales it was given; AddTotals writes it in the same upsert as
+	// the row's totals, and forgets it.
+	disc map[aggregate.Row]int64
 }
 
 var _ Sink = (*sqliteSink)(nil)
@@ -255,13 +260,14 @@ func (k *sqliteSink) InsertSales(ctx context.Context, site string, sales []aggre
 }
 
 func (k *sqliteSink) AddTotals(ctx context.Context, d *aggregate.Deltas) error {
-	args := make([]any, 0, len(d.Rows)*9)
+	args := make([]any, 0, len(d.Rows)*10)
 	for r, v := range d.Rows {
 		if v.Tx == 0 {
 			continue
 		}
-		args = append(args, r.Dim, r.Win, r.Site, r.City, r.Bucket, r.Key, v.Tx, v.Quantity, v.Revenue)
+		args = append(args, r.Dim, r.Win, r.Site, r.City, r.Bucket, r.Key, v.Tx, v.Quantity, v.Revenue, k.disc[r])
 	}
+	k.disc = nil
 	if len(args) == 0 {
 		return nil
 	}
