@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -183,7 +184,8 @@ func salesSQL(q SalesQuery) (string, []any) {
 // sort in SQL costs several times more at a fleet's thousands of rows. A
 // row sums the scopes' rows of its bucket and key (and site, for machines:
 // machine rows live only in per-site scopes, so grouping them by site too
-// keeps two sites' machines with the same id apart).
+// keeps two sites' machines with the same id apart): sorted, the rows to
+// sum are neighbours.
 func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error) {
 	query, args := salesSQL(q)
 	rows, err := s.db.R.QueryContext(ctx, query, args...)
@@ -191,42 +193,50 @@ func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error)
 		return nil, err
 	}
 	defer rows.Close()
-	type groupKey struct {
+	type row struct {
 		bucket    int64
 		key, site string
+		tx, qty   int64
+		rev, disc int64
 	}
-	var out []SalesRow
-	at := map[groupKey]int{}
+	var all []row
 	for rows.Next() {
-		var g groupKey
-		var tx, qty, rev, disc int64
-		if err := rows.Scan(&g.site, &g.bucket, &g.key, &tx, &qty, &rev, &disc); err != nil {
+		var r row
+		if err := rows.Scan(&r.site, &r.bucket, &r.key, &r.tx, &r.qty, &r.rev, &r.disc); err != nil {
 			return nil, err
 		}
-		i, ok := at[g]
-		if !ok {
-			i = len(out)
-			at[g] = i
-			out = append(out, SalesRow{Site: g.site, Key: g.key, Bucket: time.Unix(g.bucket, 0).UTC()})
-		}
-		r := &out[i]
-		r.TxCount += tx
-		r.Quantity += qty
-		r.RevenueCents += rev
-		r.DiscountCents += disc
+		all = append(all, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b SalesRow) int {
-		if c := a.Bucket.Compare(b.Bucket); c != 0 {
+	if len(all) == 0 {
+		return nil, nil // as before: no rows is nil
+	}
+	slices.SortFunc(all, func(a, b row) int {
+		if a.bucket != b.bucket {
+			return cmp.Compare(a.bucket, b.bucket)
+		}
+		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Site, b.Site)
+		return strings.Compare(a.site, b.site)
 	})
+	out := make([]SalesRow, 0, len(all))
+	for i, r := range all {
+		if i > 0 {
+			if p := &all[i-1]; p.bucket == r.bucket && p.key == r.key && p.site == r.site {
+				o := &out[len(out)-1]
+				o.TxCount += r.tx
+				o.Quantity += r.qty
+				o.RevenueCents += r.rev
+				o.DiscountCents += r.disc
+				continue
+			}
+		}
+		out = append(out, SalesRow{Site: r.site, Key: r.key, Bucket: time.Unix(r.bucket, 0).UTC(),
+			TxCount: r.tx, Quantity: r.qty, RevenueCents: r.rev, DiscountCents: r.disc})
+	}
 	return out, nil
 }
 
