@@ -73,11 +73,11 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 		add(fmt.Sprintf("promotion totals %+v", q), promotionTotalsSQL(PromotionQuery{City: q.City, Site: q.Site}), q.Site, q.City, "day", 1, 2)
 	}
 	add("top products by site", `WITH sp(win, lo, hi) AS (VALUES ('day', ?1, ?2), ('hour', ?3, ?4))`+topBySiteSQL, 1, 2, 3, 4)
-	for _, f := range []AlertFilter{{}, {Status: "OPEN"}, {Type: "LOW_STOCK"}, {City: "c1"}, {Site: "s1"}, {MachineID: "m1"}, {Status: "OPEN", City: "c1"}} {
+	for _, f := range []AlertFilter{{}, {Status: "OPEN"}, {Type: "LOW_STOCK"}, {City: "c1"}, {Site: "s1"}, {MachineID: "m1"}, {Status: "OPEN", City: "c1"}, {Type: "LOW_STOCK", City: "c1"}} {
 		query, args := alertsSQL(f)
 		add(fmt.Sprintf("alerts %+v", f), query, args...)
 	}
-	for _, f := range []FaultFilter{{}, {Status: "OPEN"}, {City: "c1"}, {Site: "s1"}, {MachineID: "m1"}} {
+	for _, f := range []FaultFilter{{}, {Status: "OPEN"}, {City: "c1"}, {Site: "s1"}, {MachineID: "m1"}, {Status: "OPEN", City: "c1"}} {
 		query, args := faultsSQL(f)
 		add(fmt.Sprintf("faults %+v", f), query, args...)
 	}
