@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -14,25 +15,21 @@ import (
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
-// discountFleet applies random sales, about half of them discounted, of
-// four sites in three timezones and three cities (one machine of s1 moves
-// city), in random batches: some through ApplyGroup, some applied twice,
-// some repeating a transaction of an earlier batch.
-func discountFleet(t *testing.T, seed uint64) *Store {
+// randomSaleBatches returns random batches of sales, about half of them
+// discounted, of four sites in three timezones and three cities (one
+// machine of s1 moves city), some repeating a transaction of an earlier
+// batch.
+func randomSaleBatches(t *testing.T, rng *rand.Rand, n int) []*envelope.Batch {
 	t.Helper()
-	s := openStore(t)
-	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(seed, 7))
 	d0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	type site struct{ id, tz, city string }
 	sites := []site{{"s1", "UTC", "Pune"}, {"s2", "Asia/Kolkata", "Pune"}, {"s3", "America/New_York", "Oslo"}, {"s4", "UTC", "Oslo"}}
 	next := map[string]uint64{}
-	var streamSeq uint64
-	for range 60 {
+	var out []*envelope.Batch
+	for range n {
 		st := sites[rng.IntN(len(sites))]
-		n := 1 + rng.IntN(12)
 		var evs []ev
-		for range n {
+		for range 1 + rng.IntN(12) {
 			tx := fmt.Sprintf("%s-t%d", st.id, rng.IntN(300)) // repeats some transactions
 			machine := fmt.Sprintf("M%d", rng.IntN(4))
 			city := st.city
@@ -53,7 +50,20 @@ func discountFleet(t *testing.T, seed uint64) *Store {
 		}
 		b := mkBatch(t, st.id, st.tz, next[st.id]+1, evs...)
 		next[st.id] = b.Last
-		streamSeq++
+		out = append(out, b)
+	}
+	return out
+}
+
+// discountFleet applies randomSaleBatches, some one by one, some applied
+// twice, some as a group of two copies.
+func discountFleet(t *testing.T, seed uint64) *Store {
+	t.Helper()
+	s := openStore(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for i, b := range randomSaleBatches(t, rng, 60) {
+		streamSeq := uint64(i + 1)
 		switch rng.IntN(3) {
 		case 0:
 			mustApply(t, s, streamSeq, b)
@@ -61,14 +71,7 @@ func discountFleet(t *testing.T, seed uint64) *Store {
 			mustApply(t, s, streamSeq, b)
 			mustApply(t, s, streamSeq, b) // changes nothing
 		default:
-			f, err := b.Frame()
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := s.Prepare(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := prepare(t, s, b)
 			res, err := s.ApplyGroup(ctx, []GroupItem{{StreamSeq: streamSeq, Prepared: p}, {StreamSeq: streamSeq, Prepared: p}})
 			if err != nil {
 				t.Fatal(err)
@@ -81,6 +84,80 @@ func discountFleet(t *testing.T, seed uint64) *Store {
 		}
 	}
 	return s
+}
+
+// TestApplyGroup_TotalsSummedOnceAsOneByOne: a group writes its items'
+// aggregate totals and discounts summed, once, before its commit; over
+// random batches of several sites in random groups (with repeats, and an
+// invalid item now and then, whose totals must not count), the aggregate
+// rows, discounts and scopes are those of applying the batches one by one.
+func TestApplyGroup_TotalsSummedOnceAsOneByOne(t *testing.T) {
+	for _, seed := range []uint64{11, 12, 13} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			ctx := context.Background()
+			rng := rand.New(rand.NewPCG(seed, 9))
+			batches := randomSaleBatches(t, rng, 80)
+			one, group := openStore(t), openStore(t)
+			// A site whose stored timezone is unknown: its batches are
+			// invalid items (see TestApplyGroup_InvalidItemDoesNotStopTheRest).
+			at := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+			for _, s := range []*Store{one, group} {
+				mustApply(t, s, 1, mkBatch(t, "bad", "UTC", 1, saleEv("bad-1", "M0", "P0", "Pune", 1, 999, at)))
+				if _, err := s.w.ExecContext(ctx, `UPDATE sites SET tz = 'Nowhere/Atlantis' WHERE site = 'bad'`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bad := mkBatch(t, "bad", "", 2, saleEv("bad-2", "M0", "P0", "Pune", 1, 999, at))
+			for i, b := range batches {
+				mustApply(t, one, uint64(i+1), b)
+			}
+			invalid := 0
+			for i := 0; i < len(batches); {
+				n := 1 + rng.IntN(16)
+				var items []GroupItem
+				for j := i; j < min(i+n, len(batches)); j++ {
+					items = append(items, GroupItem{StreamSeq: uint64(j + 1), Prepared: prepare(t, group, batches[j])})
+					if rng.IntN(4) == 0 {
+						items = append(items, GroupItem{StreamSeq: uint64(j + 1), Prepared: prepare(t, group, batches[j])})
+					}
+				}
+				if rng.IntN(3) == 0 {
+					items = slices.Insert(items, len(items)/2, GroupItem{StreamSeq: uint64(i + 1), Prepared: prepare(t, group, bad)})
+				}
+				res, err := group.ApplyGroup(ctx, items)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range res {
+					if r.Err != nil {
+						if !errors.Is(r.Err, ErrInvalidBatch) {
+							t.Fatal(r.Err)
+						}
+						invalid++
+					}
+				}
+				i += n
+			}
+			if invalid == 0 {
+				t.Fatal("no invalid item: the test tests too little")
+			}
+			sameAgg(t, dumpAgg(t, group), dumpAgg(t, one))
+			gotDisc, _ := aggDiscounts(t, group)
+			wantDisc, _ := aggDiscounts(t, one)
+			if len(wantDisc) < 100 || !maps.Equal(gotDisc, wantDisc) {
+				t.Fatalf("group discounts: %d rows, want %d equal ones", len(gotDisc), len(wantDisc))
+			}
+			scopes := func(s *Store) (n int) {
+				if err := s.db.R.QueryRow(`SELECT count(*) FROM sales_scopes`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if got, want := scopes(group), scopes(one); got != want {
+				t.Fatalf("scopes = %d, want %d", got, want)
+			}
+		})
+	}
 }
 
 // salesAnswers runs every Sales query a dashboard makes of the fixture
