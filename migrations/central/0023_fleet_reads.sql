@@ -5,10 +5,11 @@
 -- stays (the promotions report reads it) and fills the column for the
 -- rows written before this migration.
 ALTER TABLE sales_agg ADD COLUMN discount_cents INTEGER NOT NULL DEFAULT 0;
-UPDATE sales_agg SET discount_cents = d.discount_cents
-    FROM sales_discount_agg d
-    WHERE sales_agg.dim = d.dim AND sales_agg.win = d.win AND sales_agg.site = d.site
-        AND sales_agg.city = d.city AND sales_agg.bucket = d.bucket AND sales_agg.key = d.key;
+-- Driven by the discount rows (a seek each), not by every aggregate row.
+UPDATE sales_agg SET discount_cents = (SELECT d.discount_cents FROM sales_discount_agg d
+        WHERE d.dim = sales_agg.dim AND d.win = sales_agg.win AND d.site = sales_agg.site
+            AND d.city = sales_agg.city AND d.bucket = sales_agg.bucket AND d.key = sales_agg.key)
+    WHERE (dim, win, site, city, bucket, key) IN (SELECT dim, win, site, city, bucket, key FROM sales_discount_agg);
 
 -- The alert and fault lists (1,000 rows) read newest first from these
 -- indexes; holding every column the lists return, they answer without a
