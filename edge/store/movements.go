@@ -24,7 +24,7 @@ const visitMovements = `
 
 // saleMovements reads the sales in (event_time, transaction_id) order,
 // which is (performed_at, key) order for keys "sale:<transactionId>": by
-// sales_events_slot_time for one machine's product, by sales_events_time
+// sales_events_machine_time for one machine's product, by sales_events_time
 // otherwise ("+" keeps the planner off the machine's indexes, which would
 // need a sort of all its sales).
 func saleMovements(machine, product bool) string {
