@@ -25,6 +25,7 @@ run ./central/readmodel/ 'BenchmarkApply_Sales500' 200x
 run ./central/readmodel/ 'BenchmarkApply_Sales500Pipelined' 200x
 run ./central/readmodel/ 'BenchmarkApply_Sales500Promoted' 200x
 run ./central/aggregator/ 'BenchmarkAggregator_CatchUp100k' 3x
+run ./central/aggregator/ 'BenchmarkAggregator_CatchUpSmallBatches' 1x
 run ./central/readmodel/ 'BenchmarkQuery' 100x
 # Edge write path (issue 14): where one client's sale time goes, and this disk's flush.
 run ./edge/ 'BenchmarkSaleLatency' 3000x

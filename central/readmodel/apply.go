@@ -184,13 +184,26 @@ func (s *Store) ApplyGroup(ctx context.Context, items []GroupItem) ([]GroupResul
 	}
 	out := make([]GroupResult, len(items))
 	saved := make([]*SiteState, len(items))
+	// The items' aggregate totals, summed and written once before the
+	// commit: in the same transaction as the sales they count.
+	held := newHeldTotals()
 	for i, it := range items {
-		res, st, err := s.applyInGroup(ctx, now, it)
+		res, st, err := s.applyInGroup(ctx, now, it, held)
 		if err != nil && !errors.Is(err, ErrInvalidBatch) {
 			s.rollback()
 			return nil, fmt.Errorf("apply group: %w", err)
 		}
 		out[i], saved[i] = GroupResult{Result: res, Err: err}, st
+	}
+	if err := s.writeTotals(ctx, held.d, held.disc); err != nil {
+		s.rollback()
+		return nil, fmt.Errorf("apply group: upsert aggregates: %w", err)
+	}
+	// site_top ranks from the totals just written (rankSiteTop waits for
+	// them inside a group).
+	if err := addTopRollups(ctx, &sqliteSink{s: s, now: now.UnixMilli()}, held.d); err != nil {
+		s.rollback()
+		return nil, fmt.Errorf("apply group: %w", err)
 	}
 	if err := s.commit(ctx); err != nil {
 		return nil, fmt.Errorf("apply group of %d: %w", len(items), err)
@@ -208,14 +221,15 @@ func (s *Store) ApplyGroup(ctx context.Context, items []GroupItem) ([]GroupResul
 }
 
 // applyInGroup applies one item of an open group transaction inside its own
-// savepoint, rolled back when the item is invalid. It returns the site
-// state it saved (nil for none). The caller holds s.mu.
-func (s *Store) applyInGroup(ctx context.Context, now time.Time, it GroupItem) (Result, *SiteState, error) {
+// savepoint, rolled back when the item is invalid. Its aggregate totals go
+// into held (only when it applied) for the caller to write. It returns the
+// site state it saved (nil for none). The caller holds s.mu.
+func (s *Store) applyInGroup(ctx context.Context, now time.Time, it GroupItem, held *heldTotals) (Result, *SiteState, error) {
 	id := it.Prepared.msgID()
 	if err := s.exec(ctx, `SAVEPOINT apply_item`); err != nil {
 		return Result{}, nil, fmt.Errorf("apply %s: savepoint: %w", id, err)
 	}
-	sink := &sqliteSink{s: s, now: now.UnixMilli()}
+	sink := &sqliteSink{s: s, now: now.UnixMilli(), held: newHeldTotals()}
 	res, err := ApplyBatch(ctx, sink, it.StreamSeq, it.Prepared)
 	switch {
 	case errors.Is(err, ErrInvalidBatch):
@@ -233,6 +247,7 @@ func (s *Store) applyInGroup(ctx context.Context, now time.Time, it GroupItem) (
 	if err := s.exec(ctx, `RELEASE apply_item`); err != nil {
 		return Result{}, nil, fmt.Errorf("apply %s: release savepoint: %w", id, err)
 	}
+	held.add(sink.held.d, sink.held.disc)
 	return res, sink.saved, nil
 }
 

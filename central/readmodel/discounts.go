@@ -57,6 +57,9 @@ func (k *sqliteSink) AddDiscounts(ctx context.Context, site string, sales []aggr
 			return fmt.Errorf("count discount: %w", err)
 		}
 	}
+	// The same discounts go into sales_agg's own rows with their totals
+	// (AddTotals, next in applySales): the sales query reads one stream.
+	k.disc = rows
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package readmodel
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -161,100 +162,81 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 	return res, nil
 }
 
-// salesOfScopes selects the aggregate rows (?3 dimension, ?4 window, buckets
-// [?5, ?6)) of the scopes sc, in the order of their key: scope, bucket,
-// key. The same over sales_discount_agg selects their discounts.
-const salesOfScopes = ` a WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6`
-
-// salesSQL returns the two queries of Sales and their arguments: the
-// aggregate rows of the scopes that answer q, and the discounts kept
-// beside them.
-func salesSQL(q SalesQuery) (rows, discounts string, args []any) {
-	sc := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site)
-	rows = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.tx_count, a.quantity, a.revenue_cents FROM sc CROSS JOIN sales_agg` + salesOfScopes
-	discounts = sc + ` SELECT a.site, a.city, a.bucket, a.key, a.discount_cents FROM sc CROSS JOIN sales_discount_agg` + salesOfScopes
+// salesSQL returns the query of Sales and its arguments: the aggregate
+// rows (?3 dimension, ?4 window, buckets [?5, ?6)) of the scopes that
+// answer q, in the order of their key (scope, bucket, key), with their
+// discounts. It reads only the columns the answer needs: a row's site only
+// for machines (a machine is a site's), never its city.
+func salesSQL(q SalesQuery) (string, []any) {
+	site := `''`
+	if q.GroupBy == ByMachine {
+		site = `a.site`
+	}
+	query := `WITH ` + scopeCTE(q.GroupBy, q.City, q.Site) + ` SELECT ` + site + `, a.bucket, a.key, a.tx_count, a.quantity, a.revenue_cents, a.discount_cents
+		FROM sc CROSS JOIN sales_agg a
+		WHERE a.dim = ?3 AND a.win = ?4 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?5 AND a.bucket < ?6`
 	from := bucket.Start(q.Window, q.From).Unix()
-	return rows, discounts, []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
+	return query, []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
 }
 
-// aggKey is the key of a sales_agg row within a dimension and window.
-type aggKey struct {
-	site, city string
-	bucket     int64
-	key        string
-}
-
-// salesRows answers q's rows. It reads the rows of each scope and their
-// discounts with two range scans, and sums and orders them here: a lookup
-// of each row's discount and a sort in SQL cost several times more at a
-// fleet's thousands of rows. A row sums the scopes' rows of its bucket and
-// key (and site, for machines: machine rows live only in per-site scopes,
-// so grouping them by site too keeps two sites' machines with the same id
-// apart).
+// salesRows answers q's rows. It reads the rows of each scope, with their
+// discounts, in one range scan per scope, and sums and orders them here: a
+// sort in SQL costs several times more at a fleet's thousands of rows. A
+// row sums the scopes' rows of its bucket and key (and site, for machines:
+// machine rows live only in per-site scopes, so grouping them by site too
+// keeps two sites' machines with the same id apart): sorted, the rows to
+// sum are neighbours.
 func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error) {
-	rowsQ, discQ, args := salesSQL(q)
-	disc := map[aggKey]int64{}
-	drows, err := s.db.R.QueryContext(ctx, discQ, args...)
-	if err != nil {
-		return nil, err
-	}
-	for drows.Next() {
-		var k aggKey
-		var d int64
-		if err := drows.Scan(&k.site, &k.city, &k.bucket, &k.key, &d); err != nil {
-			drows.Close()
-			return nil, err
-		}
-		disc[k] = d
-	}
-	if err := drows.Close(); err != nil {
-		return nil, err
-	}
-	rows, err := s.db.R.QueryContext(ctx, rowsQ, args...)
+	query, args := salesSQL(q)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	type groupKey struct {
+	type row struct {
 		bucket    int64
 		key, site string
+		tx, qty   int64
+		rev, disc int64
 	}
-	var out []SalesRow
-	at := map[groupKey]int{}
+	var all []row
 	for rows.Next() {
-		var k aggKey
-		var tx, qty, rev int64
-		if err := rows.Scan(&k.site, &k.city, &k.bucket, &k.key, &tx, &qty, &rev); err != nil {
+		var r row
+		if err := rows.Scan(&r.site, &r.bucket, &r.key, &r.tx, &r.qty, &r.rev, &r.disc); err != nil {
 			return nil, err
 		}
-		g := groupKey{bucket: k.bucket, key: k.key}
-		if q.GroupBy == ByMachine {
-			g.site = k.site
-		}
-		i, ok := at[g]
-		if !ok {
-			i = len(out)
-			at[g] = i
-			out = append(out, SalesRow{Site: g.site, Key: g.key, Bucket: time.Unix(g.bucket, 0).UTC()})
-		}
-		r := &out[i]
-		r.TxCount += tx
-		r.Quantity += qty
-		r.RevenueCents += rev
-		r.DiscountCents += disc[k]
+		all = append(all, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b SalesRow) int {
-		if c := a.Bucket.Compare(b.Bucket); c != 0 {
+	if len(all) == 0 {
+		return nil, nil // as before: no rows is nil
+	}
+	slices.SortFunc(all, func(a, b row) int {
+		if a.bucket != b.bucket {
+			return cmp.Compare(a.bucket, b.bucket)
+		}
+		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Site, b.Site)
+		return strings.Compare(a.site, b.site)
 	})
+	out := make([]SalesRow, 0, len(all))
+	for i, r := range all {
+		if i > 0 {
+			if p := &all[i-1]; p.bucket == r.bucket && p.key == r.key && p.site == r.site {
+				o := &out[len(out)-1]
+				o.TxCount += r.tx
+				o.Quantity += r.qty
+				o.RevenueCents += r.rev
+				o.DiscountCents += r.disc
+				continue
+			}
+		}
+		out = append(out, SalesRow{Site: r.site, Key: r.key, Bucket: time.Unix(r.bucket, 0).UTC(),
+			TxCount: r.tx, Quantity: r.qty, RevenueCents: r.rev, DiscountCents: r.disc})
+	}
 	return out, nil
 }
 

@@ -10,7 +10,7 @@ import (
 
 const (
 	selectSiteZones = `SELECT site, tz FROM sites`
-	selectSalesPage = `SELECT site, machine_id, transaction_id, product_id, city, quantity, amount_cents, event_time
+	selectSalesPage = `SELECT site, machine_id, transaction_id, product_id, city, quantity, amount_cents, event_time, discount_cents
 		FROM sales WHERE (site, machine_id, transaction_id) > (?, ?, ?) ORDER BY site, machine_id, transaction_id LIMIT ?`
 	deletePending = `DELETE FROM rebuild_pending`
 	selectPending = `SELECT count(*) FROM rebuild_pending`
@@ -82,6 +82,9 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 	}
 	sink := &sqliteSink{s: s}
 	d := aggregate.NewDeltas()
+	// Discounts of the rows in d, for sales_agg's discount column (bucketed
+	// like the totals, in the site's current timezone).
+	disc := map[aggregate.Row]int64{}
 	var n int64
 	var afterSite, afterMachine, afterTx string
 	for {
@@ -92,8 +95,8 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 		page := 0
 		for rows.Next() {
 			var id, site, machine, product, city string
-			var qty, rev, at int64
-			if err := rows.Scan(&site, &machine, &id, &product, &city, &qty, &rev, &at); err != nil {
+			var qty, rev, at, discount int64
+			if err := rows.Scan(&site, &machine, &id, &product, &city, &qty, &rev, &at, &discount); err != nil {
 				rows.Close()
 				return 0, fmt.Errorf("read sales: %w", err)
 			}
@@ -101,7 +104,13 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 			if loc == nil {
 				loc = time.UTC
 			}
-			d.AddSale(aggregate.Sale{Site: site, City: city, Machine: machine, Product: product, Quantity: qty, Revenue: rev, At: time.UnixMilli(at)}, loc)
+			sale := aggregate.Sale{Site: site, City: city, Machine: machine, Product: product, Quantity: qty, Revenue: rev, At: time.UnixMilli(at)}
+			d.AddSale(sale, loc)
+			if discount > 0 {
+				for _, r := range aggregate.SaleRows(sale, loc) {
+					disc[r] += discount
+				}
+			}
 			afterSite, afterMachine, afterTx = site, machine, id
 			page++
 		}
@@ -114,10 +123,11 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 		}
 		n += int64(page)
 		if len(d.Rows) >= rebuildFlush || page < rebuildPage {
+			sink.disc = disc
 			if err := sink.AddTotals(ctx, d); err != nil {
 				return 0, fmt.Errorf("upsert aggregates: %w", err)
 			}
-			d = aggregate.NewDeltas()
+			d, disc = aggregate.NewDeltas(), map[aggregate.Row]int64{}
 		}
 		if page < rebuildPage {
 			break

@@ -25,12 +25,13 @@ const (
 	insertSaleRow  = `(?,?,?,?,?,?,?,?,?,?,?)`
 	insertSaleTail = `ON CONFLICT (site, machine_id, transaction_id) DO NOTHING RETURNING machine_id, transaction_id`
 
-	upsertAggHead = `INSERT INTO sales_agg (dim, win, site, city, bucket, key, tx_count, quantity, revenue_cents)`
-	upsertAggRow  = `(?,?,?,?,?,?,?,?,?)`
+	upsertAggHead = `INSERT INTO sales_agg (dim, win, site, city, bucket, key, tx_count, quantity, revenue_cents, discount_cents)`
+	upsertAggRow  = `(?,?,?,?,?,?,?,?,?,?)`
 	upsertAggTail = `ON CONFLICT (dim, win, site, city, bucket, key) DO UPDATE SET
 		tx_count = tx_count + excluded.tx_count,
 		quantity = quantity + excluded.quantity,
-		revenue_cents = revenue_cents + excluded.revenue_cents`
+		revenue_cents = revenue_cents + excluded.revenue_cents,
+		discount_cents = discount_cents + excluded.discount_cents`
 
 	insertScope = `INSERT INTO sales_scopes (site, city) VALUES (?, ?) ON CONFLICT DO NOTHING`
 
@@ -100,6 +101,46 @@ type sqliteSink struct {
 	s     *Store
 	now   int64      // receive time, unix milliseconds
 	saved *SiteState // what SaveSite recorded, for the freshness table after commit
+	// disc is the discount of each aggregate row that AddDiscounts found
+	// in the sales it was given; AddTotals writes it in the same upsert as
+	// the row's totals, and forgets it.
+	disc map[aggregate.Row]int64
+	// held, when set, collects what AddTotals would write, for ApplyGroup
+	// to write once for the whole group.
+	held *heldTotals
+}
+
+// heldTotals is what AddTotals of the items of a group would write, summed:
+// the rows many items count in (a product's fleet-wide and per-city rows,
+// say) are written once per group instead of once per item.
+type heldTotals struct {
+	d    *aggregate.Deltas
+	disc map[aggregate.Row]int64
+}
+
+func newHeldTotals() *heldTotals {
+	return &heldTotals{d: aggregate.NewDeltas(), disc: map[aggregate.Row]int64{}}
+}
+
+// add sums d and disc into h. It copies: d may be a Prepared batch's own
+// deltas, which must not change.
+func (h *heldTotals) add(d *aggregate.Deltas, disc map[aggregate.Row]int64) {
+	for r, v := range d.Rows {
+		t := h.d.Rows[r]
+		if t == nil {
+			t = &aggregate.Totals{}
+			h.d.Rows[r] = t
+		}
+		t.Tx += v.Tx
+		t.Quantity += v.Quantity
+		t.Revenue += v.Revenue
+	}
+	for sc := range d.Scopes {
+		h.d.Scopes[sc] = struct{}{}
+	}
+	for r, v := range disc {
+		h.disc[r] += v
+	}
 }
 
 var _ Sink = (*sqliteSink)(nil)
@@ -255,20 +296,32 @@ func (k *sqliteSink) InsertSales(ctx context.Context, site string, sales []aggre
 }
 
 func (k *sqliteSink) AddTotals(ctx context.Context, d *aggregate.Deltas) error {
-	args := make([]any, 0, len(d.Rows)*9)
+	disc := k.disc
+	k.disc = nil
+	if k.held != nil {
+		k.held.add(d, disc)
+		return nil
+	}
+	return k.s.writeTotals(ctx, d, disc)
+}
+
+// writeTotals adds d's totals, and disc's discounts, to the aggregate rows
+// and records d's scopes. The caller holds s.mu.
+func (s *Store) writeTotals(ctx context.Context, d *aggregate.Deltas, disc map[aggregate.Row]int64) error {
+	args := make([]any, 0, len(d.Rows)*10)
 	for r, v := range d.Rows {
 		if v.Tx == 0 {
 			continue
 		}
-		args = append(args, r.Dim, r.Win, r.Site, r.City, r.Bucket, r.Key, v.Tx, v.Quantity, v.Revenue)
+		args = append(args, r.Dim, r.Win, r.Site, r.City, r.Bucket, r.Key, v.Tx, v.Quantity, v.Revenue, disc[r])
 	}
 	if len(args) == 0 {
 		return nil
 	}
-	if err := k.s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, args, nil); err != nil {
+	if err := s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, args, nil); err != nil {
 		return err
 	}
-	st, err := k.s.stmt(ctx, insertScope)
+	st, err := s.stmt(ctx, insertScope)
 	if err != nil {
 		return err
 	}

@@ -79,9 +79,25 @@ func TestSiteTop_AnswerAsBefore(t *testing.T) {
 				for i := 0; i < len(evs); {
 					n := min(1+rng.IntN(40), len(evs)-i)
 					b := mkBatch(t, st.id, st.tz, uint64(i+1), evs[i:i+n]...)
-					for range 1 + rng.IntN(2) {
+					if rng.IntN(2) == 0 {
+						for range 1 + rng.IntN(2) {
+							stream++
+							mustApply(t, s, stream, b)
+						}
+					} else {
+						// The aggregator's path: a group, here with the
+						// batch twice (the second changes nothing).
+						p := prepare(t, s, b)
 						stream++
-						mustApply(t, s, stream, b)
+						res, err := s.ApplyGroup(ctx, []GroupItem{{StreamSeq: stream, Prepared: p}, {StreamSeq: stream, Prepared: p}})
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, r := range res {
+							if r.Err != nil {
+								t.Fatal(r.Err)
+							}
+						}
 					}
 					i += n
 				}
