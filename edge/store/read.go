@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -332,13 +333,17 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 	defer rows.Close()
 	out := []AggRow{}
 	var tot Totals
+	label, last := "", int64(math.MinInt64)
 	for rows.Next() {
 		var r AggRow
 		var b int64
 		if err := rows.Scan(&r.Key, &b, &r.Transactions, &r.Quantity, &r.Revenue); err != nil {
 			return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
 		}
-		r.Bucket = bucket.Label(b)
+		if b != last { // rows come by bucket: each label is formatted once
+			label, last = bucket.Label(b), b
+		}
+		r.Bucket = label
 		tot.Transactions += r.Transactions
 		tot.Quantity += r.Quantity
 		tot.Revenue += r.Revenue
