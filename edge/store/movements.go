@@ -204,8 +204,12 @@ func scanMovements(rows *sql.Rows, err error) ([]StockMovement, error) {
 	for rows.Next() {
 		var m StockMovement
 		var at, seq int64
-		if err := rows.Scan(&m.Key, &m.MachineID, &m.ProductID, &m.Type, &m.Quantity, &m.After, &m.PerformedBy, &at, &m.VanID, &seq); err != nil {
+		var after sql.NullInt64 // not *int64: database/sql scans a pointer by reflection
+		if err := rows.Scan(&m.Key, &m.MachineID, &m.ProductID, &m.Type, &m.Quantity, &after, &m.PerformedBy, &at, &m.VanID, &seq); err != nil {
 			return nil, fmt.Errorf("list stock movements: %w", err)
+		}
+		if after.Valid {
+			m.After = &after.Int64
 		}
 		m.PerformedAt, m.Seq = time.UnixMilli(at).UTC(), uint64(seq)
 		out = append(out, m)

@@ -336,10 +336,11 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 	label, last := "", int64(math.MinInt64)
 	for rows.Next() {
 		var r AggRow
-		var b int64
-		if err := rows.Scan(&r.Key, &b, &r.Transactions, &r.Quantity, &r.Revenue); err != nil {
+		var b, rev int64 // an int64, not a wire.Money: database/sql scans other types by reflection
+		if err := rows.Scan(&r.Key, &b, &r.Transactions, &r.Quantity, &rev); err != nil {
 			return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
 		}
+		r.Revenue = wire.Money(rev)
 		if b != last { // rows come by bucket: each label is formatted once
 			label, last = bucket.Label(b), b
 		}
@@ -373,8 +374,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 		}
 		for rows.Next() {
 			var k string
-			var tx, q int64
-			var rev wire.Money
+			var tx, q, rev int64 // int64s: database/sql scans other types by reflection
 			if err := rows.Scan(&k, &tx, &q, &rev); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("top products: %w", err)
@@ -386,7 +386,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 			}
 			p.Transactions += tx
 			p.Quantity += q
-			p.Revenue += rev
+			p.Revenue += wire.Money(rev)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
