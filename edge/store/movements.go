@@ -201,18 +201,23 @@ func scanMovements(rows *sql.Rows, err error) ([]StockMovement, error) {
 	}
 	defer rows.Close()
 	out := []StockMovement{}
+	// The scan's targets live across rows: each escapes to the heap
+	// through Scan's ...any, once per query rather than once per row.
+	var m StockMovement
+	var at, seq int64
+	var after sql.NullInt64 // not *int64: database/sql scans a pointer by reflection
+	dest := []any{&m.Key, &m.MachineID, &m.ProductID, &m.Type, &m.Quantity, &after, &m.PerformedBy, &at, &m.VanID, &seq}
 	for rows.Next() {
-		var m StockMovement
-		var at, seq int64
-		var after sql.NullInt64 // not *int64: database/sql scans a pointer by reflection
-		if err := rows.Scan(&m.Key, &m.MachineID, &m.ProductID, &m.Type, &m.Quantity, &after, &m.PerformedBy, &at, &m.VanID, &seq); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list stock movements: %w", err)
 		}
+		mv := m
 		if after.Valid {
-			m.After = &after.Int64
+			a := after.Int64
+			mv.After = &a
 		}
-		m.PerformedAt, m.Seq = time.UnixMilli(at).UTC(), uint64(seq)
-		out = append(out, m)
+		mv.PerformedAt, mv.Seq = time.UnixMilli(at).UTC(), uint64(seq)
+		out = append(out, mv)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list stock movements: %w", err)
