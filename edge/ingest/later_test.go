@@ -9,6 +9,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/sync/envelope"
 )
 
 // heldRules is a test rule package with held writes: audit_logs rows
@@ -181,5 +182,61 @@ func TestHeld_FailureUnderARead(t *testing.T) {
 	}
 	if got := count(t, w, `SELECT COUNT(*) FROM audit_logs WHERE entity_type = 'held'`); got != 0 {
 		t.Fatalf("%d rows written by a failed transaction", got)
+	}
+}
+
+// Emit holds its outbox rows until the commit: a statement naming the
+// outbox sees them, and after the commit the outbox holds every event in
+// sequence order, each with the payload Emit encoded for its sequence.
+func TestEmit_HeldUntilCommitAndSeen(t *testing.T) {
+	st, err := store.Init(context.Background(), t.TempDir(), store.SiteInit{ID: "s1", Name: "Test", City: "Testville", Timezone: "UTC"})
+	if err != nil {
+		t.Fatalf("init store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	w, err := New(st, DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	countOutbox := w.Prepare(`SELECT COUNT(*) FROM outbox`)
+	if err := w.Open(context.Background()); err != nil {
+		t.Fatalf("open writer: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	const before = 37
+	var seen int64
+	err = w.Do(context.Background(), func(tx *Tx) error {
+		for i := range before {
+			seq, err := tx.Emit(envelope.KindMachine, tx.Now(), map[string]int{"i": i})
+			if err != nil {
+				return err
+			}
+			if seq != uint64(i+1) {
+				return fmt.Errorf("event %d got seq %d", i, seq)
+			}
+		}
+		if got := len(tx.held.rows[w.own.outbox.idx]); got == 0 {
+			return errors.New("the outbox rows were written at once, not held")
+		}
+		if err := tx.QueryRow(countOutbox).Scan(&seen); err != nil {
+			return err
+		}
+		_, err := tx.Emit(envelope.KindMachine, tx.Now(), map[string]int{"i": before}) // held again after the flush
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != before {
+		t.Fatalf("a statement naming the outbox saw %d rows, want %d", seen, before)
+	}
+	if got, want := count(t, w, `SELECT COUNT(*) FROM outbox`), int64(before+1); got != want {
+		t.Fatalf("%d outbox rows after commit, want %d", got, want)
+	}
+	if got := count(t, w, `SELECT COUNT(*) FROM outbox WHERE payload ->> '$.seq' <> seq OR payload ->> '$.data.i' <> seq - 1`); got != 0 {
+		t.Fatalf("%d outbox rows whose payload is not their own event", got)
+	}
+	if got := count(t, w, `SELECT last_seq FROM sync_state`); got != before+1 {
+		t.Fatalf("last_seq %d, want %d", got, before+1)
 	}
 }

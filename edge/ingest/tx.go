@@ -142,9 +142,10 @@ func (t *Tx) Emit(kind envelope.Kind, at time.Time, data any) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("encode %s event: %w", kind, err)
 	}
-	if _, err := t.Exec(t.w.own.outbox, seq, string(kind), at.UnixMilli(), ev, t.now.UnixMilli()); err != nil {
-		return 0, fmt.Errorf("append outbox: %w", err)
-	}
+	// Held until the commit (later.go), many rows to a statement: no rule
+	// reads the outbox back in its transaction, and a statement naming it
+	// runs the held rows first.
+	t.Append(t.w.own.outbox, seq, string(kind), at.UnixMilli(), ev, t.now.UnixMilli())
 	t.seq = seq
 	return seq, nil
 }
@@ -300,8 +301,9 @@ func (t *Tx) flush() error {
 
 // engineStmts are the statements behind the Tx API.
 type engineStmts struct {
-	outbox, audit, aggOne, seq, openAlert, closeAlert, applied *Stmt
-	aggMany                                                    []*Stmt // by aggRows
+	audit, aggOne, seq, openAlert, closeAlert, applied *Stmt
+	aggMany                                            []*Stmt // by aggRows
+	outbox                                             *Rows   // appended at commit
 }
 
 // aggRows are the sizes of the multi-row aggregate upserts, largest first:
@@ -323,7 +325,7 @@ func aggUpsert(rows int) string {
 }
 
 func (s *engineStmts) prepare(w *Writer) {
-	s.outbox = w.Prepare(`INSERT INTO outbox (seq, kind, event_time, payload, created_at) VALUES (?, ?, ?, ?, ?)`)
+	s.outbox = w.PrepareRows("outbox", "seq", "kind", "event_time", "payload", "created_at")
 	s.audit = w.Prepare(`INSERT INTO audit_logs (entity_type, entity_id, action, performed_by, performed_at, detail) VALUES (?, ?, ?, ?, ?, ?)`)
 	s.aggOne = w.Prepare(aggUpsert(1))
 	for _, rows := range aggRows {

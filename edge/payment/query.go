@@ -122,7 +122,7 @@ func (r *Rules) List(ctx context.Context, q Query) ([]Payment, error) {
 // each combination walks one index in sold_at order (payments_sold,
 // payments_machine_sold, payments_status_sold) instead of sorting the
 // ledger. A day is read as its range of sold_at; "+" keeps the planner off
-// indexes that would need a sort (payments_day, the machine's key).
+// indexes that would need a sort (the machine's key).
 func listQuery(q Query, loc *time.Location) (string, []any) {
 	var where []string
 	var args []any

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -26,50 +25,21 @@ const visitMovements = `
 
 // saleMovements reads the sales in (event_time, transaction_id) order,
 // which is (performed_at, key) order for keys "sale:<transactionId>": by
-// sales_events_slot_time for one machine's product, by sales_events_time
-// otherwise ("+" keeps the planner off the product's index, which would
-// need a sort of all its sales). One machine's sales (without a product)
-// are read by machineSaleMovements.
+// sales_events_machine_time for one machine (and its product), by
+// sales_events_time otherwise ("+" keeps the planner off any other index,
+// which would need a sort of all the product's sales).
 func saleMovements(machine, product bool) string {
 	where := "event_time >= ? AND event_time < ?"
 	switch {
 	case machine && product:
 		where += " AND machine_id = ? AND product_id = ?"
+	case machine:
+		where += " AND machine_id = ?"
 	case product:
 		where += " AND +product_id = ?"
 	}
 	return `SELECT 'sale:' || transaction_id, machine_id, product_id, 'sale', -quantity, NULL, 'machine:' || machine_id, event_time, '', seq
 	FROM sales_events WHERE ` + where + ` ORDER BY event_time, transaction_id LIMIT ?`
-}
-
-// machineSaleMethods lists the payment methods of one machine's sales,
-// one search of sales_events_machine_pay_time per method.
-const machineSaleMethods = `WITH RECURSIVE m(method) AS (
-		SELECT (SELECT MIN(payment_method) FROM sales_events WHERE machine_id = ?1)
-		UNION ALL
-		SELECT (SELECT MIN(payment_method) FROM sales_events WHERE machine_id = ?1 AND payment_method > m.method)
-		FROM m WHERE m.method IS NOT NULL)
-	SELECT method FROM m WHERE method IS NOT NULL`
-
-// machineSaleMovements reads one machine's sales (?1) in event_time ∈
-// [?2, ?3) in (event_time, transaction_id) order, up to ?4 rows: one arm
-// per payment method (?5, ?6, ...), each a range of
-// sales_events_machine_pay_time already in that order, which SQLite merges
-// (MERGE (UNION ALL)), so neither a sort nor a walk past the other
-// machines' sales. The key column is the bare transaction id (a compound
-// ORDER BY names result columns, and only the bare column is in the
-// index's order).
-func machineSaleMovements(methods int) string {
-	var q strings.Builder
-	for i := range methods {
-		if i > 0 {
-			q.WriteString(" UNION ALL ")
-		}
-		fmt.Fprintf(&q, `SELECT transaction_id, machine_id, product_id, 'sale', -quantity, NULL, 'machine:' || machine_id, event_time, '', seq
-		FROM sales_events WHERE machine_id = ?1 AND payment_method = ?%d AND event_time >= ?2 AND event_time < ?3`, 5+i)
-	}
-	q.WriteString(" ORDER BY event_time, transaction_id LIMIT ?4")
-	return q.String()
 }
 
 // StockMovement is one movement of a machine's stock at the site.
@@ -112,13 +82,7 @@ func (s *Store) StockMovements(ctx context.Context, f MovementFilter) (out []Sto
 			return nil, false, err
 		}
 	}
-	switch {
-	case f.Type != "" && f.Type != "sale":
-	case f.MachineID != "" && f.ProductID == "":
-		if sales, err = s.machineSales(ctx, f.MachineID, from, to, end); err != nil {
-			return nil, false, err
-		}
-	default:
+	if f.Type == "" || f.Type == "sale" {
 		args := []any{from, to}
 		if f.MachineID != "" {
 			args = append(args, f.MachineID)
@@ -151,42 +115,6 @@ func laterMovement(a, b StockMovement) bool {
 		return a.PerformedAt.After(b.PerformedAt)
 	}
 	return a.Key > b.Key
-}
-
-// machineSales reads one machine's sale movements (see
-// machineSaleMovements), both queries in one read transaction so that the
-// methods listed are the methods of the sales read.
-func (s *Store) machineSales(ctx context.Context, machine string, from, to int64, limit int) ([]StockMovement, error) {
-	tx, err := s.DB.R.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("list stock movements: %w", err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, machineSaleMethods, machine)
-	if err != nil {
-		return nil, fmt.Errorf("list stock movements: %w", err)
-	}
-	args := []any{machine, from, to, limit}
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list stock movements: %w", err)
-		}
-		args = append(args, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list stock movements: %w", err)
-	}
-	if len(args) == 4 {
-		return nil, nil // no sales
-	}
-	out, err := scanMovements(tx.QueryContext(ctx, machineSaleMovements(len(args)-4), args...))
-	for i := range out {
-		out[i].Key = "sale:" + out[i].Key
-	}
-	return out, err
 }
 
 // movements runs one side of the ledger.

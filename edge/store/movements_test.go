@@ -10,11 +10,11 @@ import (
 )
 
 // TestStockMovements_MachineSalesSameAsSortedLedger fills sales_events with
-// random sales (machines with several payment methods, one, or none; many
-// sales in the same millisecond) and checks each machine's sale movements,
-// page by page and over time ranges, against the sales sorted in Go by
-// (event_time, key): the per-method merge must neither drop, repeat nor
-// reorder a sale.
+// random sales (machines with several payment methods, one, or no sales;
+// many sales in the same millisecond) and checks each machine's sale
+// movements, page by page and over time ranges, against the sales sorted in
+// Go by (event_time, key): the read by the machine × time index must
+// neither drop, repeat nor reorder a sale.
 func TestStockMovements_MachineSalesSameAsSortedLedger(t *testing.T) {
 	ctx := context.Background()
 	s, err := Init(ctx, t.TempDir(), SiteInit{ID: "test-site", Timezone: "UTC"})

@@ -485,6 +485,17 @@ func (f *Forwarder) recover(ctx context.Context, st *state, cause error) error {
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
+	// With no route to central (the link is down: nothing was sent), the
+	// backoff grows to MaxBackoff during an outage; once central answers a
+	// watermark request the link is back, so the wait ends there rather
+	// than up to MaxBackoff later. Asking is local while the link is down.
+	var probe <-chan time.Time
+	if linkDown(cause) && d > f.cfg.PollInterval {
+		pt := time.NewTicker(f.cfg.PollInterval)
+		defer pt.Stop()
+		probe = pt.C
+	}
+wait:
 	for {
 		select {
 		case <-ctx.Done():
@@ -493,10 +504,15 @@ func (f *Forwarder) recover(ctx context.Context, st *state, cause error) error {
 			if err := f.applyWatermark(ctx, st, w); err != nil {
 				return err
 			}
-			continue
+		case <-probe:
+			if _, err := f.requestWatermark(ctx); err == nil {
+				f.log.Info().Int("failures", st.failures).Msg("uplink: central answers again")
+				st.failures = 0
+				break wait
+			}
 		case <-t.C:
+			break wait
 		}
-		break
 	}
 	st.next = max(from, st.trimmed+1)
 	if w, err := f.requestWatermark(ctx); err == nil {
@@ -507,6 +523,13 @@ func (f *Forwarder) recover(ctx context.Context, st *state, cause error) error {
 	}
 	st.progress = time.Now()
 	return nil
+}
+
+// linkDown reports whether a publish failed because nothing in reach
+// serves the stream (the site's link to central is down), as opposed to a
+// publish that may have been sent (an ack timeout, a refusal).
+func linkDown(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // applyWatermark trims the outbox to w.Contiguous and starts a resend when w

@@ -136,6 +136,55 @@ func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
 	})
 }
 
+// After an outage long enough for the backoff to reach its maximum, the
+// uplink resumes when central answers again, not a whole backoff later.
+func TestForwarder_ResumesWhenTheLinkReturnsNotAfterTheBackoff(t *testing.T) {
+	const site = "s1"
+	cfg := natstest.HubConfig(t)
+	h := natstest.OpenHub(t, cfg)
+	seed, _, err := h.IssueSite(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafURL := h.LeafURL()
+	agg := newAggregator(site)
+	agg.Attach(t, h.Conn())
+	n := natstest.StartLeaf(t, site, seed, leafURL)
+	natstest.WaitConnected(t, n, true)
+	ob := newOutbox(t, site)
+	ob.onTrim = trimGuard(t, agg)
+	// Every failure waits ten minutes: only the link's return can end it.
+	reg := prometheus.NewPedanticRegistry()
+	f := newForwarder(t, forward.Config{
+		Site: site, TZ: "UTC", Conn: n.Conn(), Outbox: ob,
+		PollInterval: 50 * time.Millisecond, MinBackoff: 10 * time.Minute, MaxBackoff: 10 * time.Minute,
+		Registerer: reg, Logger: testkit.Logger(t),
+	})
+	last := ob.Append(t, 100)
+	f.Poke()
+	waitSynced(t, 30*time.Second, ob, agg, last)
+
+	agg.Detach()
+	h.Close()
+	natstest.WaitConnected(t, n, false)
+	last = ob.Append(t, 100)
+	f.Poke() // fails: nothing serves the stream; the forwarder backs off
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		if got := metricValue(t, reg, "vendsync_forward_publish_failures_total"); got < 1 {
+			return fmt.Errorf("publish failures = %v, want >= 1", got)
+		}
+		return nil
+	})
+
+	cfg.LeafListen = tcplink.HostPort(leafURL)
+	h2 := natstest.OpenHub(t, cfg)
+	agg.Attach(t, h2.Conn())
+	t.Cleanup(agg.Detach)
+	natstest.WaitConnected(t, n, true)
+	waitSynced(t, 60*time.Second, ob, agg, last)
+	agg.Verify(t, last)
+}
+
 func TestForwarder_ResendsWhatTheHubLost(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -87,6 +87,15 @@ type Rules struct {
 	findCash, prevCash, cashLedger, cashRead, insertCash           *ingest.Stmt
 }
 
+// The ledger's reads of one machine's sales in a DEX period, by the
+// (machine_id, event_time) index: the sales per product, and the cash taken.
+const (
+	ledgerQuery = `SELECT product_id, SUM(quantity), SUM(amount_cents) FROM sales_events
+			WHERE machine_id = ? AND event_time > ? AND event_time <= ? GROUP BY product_id`
+	cashLedgerQuery = `SELECT COALESCE(SUM(amount_cents), 0) FROM sales_events
+			WHERE machine_id = ? AND payment_method = 'CASH' AND event_time > ? AND event_time <= ?`
+)
+
 // New builds the rules on w; call it before w opens.
 func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config) *Rules {
 	if cfg.MaxClockSkew == 0 {
@@ -106,8 +115,7 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 		setAnswer: w.Prepare(`UPDATE dex_reads SET answer = ? WHERE read_id = ?`),
 		prevRead: w.Prepare(`SELECT read_id, read_at, audit FROM dex_reads WHERE machine_id = ? AND read_at < ?
 			ORDER BY read_at DESC, read_id DESC LIMIT 1`),
-		ledger: w.Prepare(`SELECT product_id, SUM(quantity), SUM(amount_cents) FROM sales_events
-			WHERE machine_id = ? AND event_time > ? AND event_time <= ? GROUP BY product_id`),
+		ledger: w.Prepare(ledgerQuery),
 		insertRecon: w.Prepare(`INSERT INTO reconciliations (reconciliation_id, machine_id, from_read_id, to_read_id, from_at, to_at, unreported_cents, detail, seq, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		findRecon: w.Prepare(`SELECT machine_id, from_read_id, to_read_id, from_at, to_at, detail, revision
@@ -122,8 +130,7 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 		findCash: w.Prepare(`SELECT body_hash, answer FROM cash_collections WHERE collection_id = ?`),
 		prevCash: w.Prepare(`SELECT collected_at FROM cash_collections WHERE machine_id = ? AND collected_at < ?
 			ORDER BY collected_at DESC LIMIT 1`),
-		cashLedger: w.Prepare(`SELECT COALESCE(SUM(amount_cents), 0) FROM sales_events
-			WHERE machine_id = ? AND payment_method = 'CASH' AND event_time > ? AND event_time <= ?`),
+		cashLedger: w.Prepare(cashLedgerQuery),
 		cashRead: w.Prepare(`SELECT read_id, cash_sales_init FROM dex_reads WHERE machine_id = ? AND read_at <= ? AND cash_sales_init IS NOT NULL
 			ORDER BY read_at DESC, read_id DESC LIMIT 1`),
 		insertCash: w.Prepare(`INSERT INTO cash_collections (collection_id, machine_id, collected_at, amount_cents, currency, driver, notes,

@@ -26,8 +26,8 @@ import (
 const (
 	recentRecons = `SELECT reconciliation_id, machine_id, from_at, to_at, detail ->> '$.ledgerCount'
 		FROM reconciliations WHERE to_at >= ? ORDER BY to_at`
-	// The machine's slots bound product_id, so the (machine_id,
-	// product_id, event_time) index answers with a range per product.
+	// The (machine_id, event_time) index answers with the machine's
+	// sales in the period; the machine's slots bound product_id.
 	ledgerCount = `SELECT COALESCE(SUM(quantity), 0) FROM sales_events
 		WHERE machine_id = ?1 AND product_id IN (SELECT product_id FROM machine_inventory WHERE machine_id = ?1)
 		AND event_time > ?2 AND event_time <= ?3`

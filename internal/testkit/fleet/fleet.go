@@ -247,18 +247,28 @@ func Sum(rows ...map[Key]Totals) map[string]Totals {
 }
 
 // WaitSynced waits until central's watermark for the site covers all of the
-// site's outbox and the site has trimmed it.
-func WaitSynced(t testing.TB, c *central.Node, s *Site, timeout time.Duration) {
+// site's outbox. It fails when the watermark has not moved for stall: a
+// stalled uplink, told apart from a slow machine (a -race run on busy cores
+// moves a 10,000-event backlog ten times slower, but it moves).
+func WaitSynced(t testing.TB, c *central.Node, s *Site, stall time.Duration) {
 	t.Helper()
 	want := s.LastSeq(t)
-	testkit.CheckFor(t, timeout, func() error {
+	var seen uint64
+	moved := time.Now()
+	for {
 		f, err := c.Store.Site(context.Background(), s.ID)
 		if err != nil && !errors.Is(err, readmodel.ErrNotFound) {
-			return err
+			t.Fatal(err)
 		}
-		if f.Contiguous < want {
-			return fmt.Errorf("site %s: central contiguous %d maxSeen %d, want %d", s.ID, f.Contiguous, f.MaxSeen, want)
+		if f.Contiguous >= want {
+			return
 		}
-		return nil
-	})
+		if f.Contiguous > seen {
+			seen, moved = f.Contiguous, time.Now()
+		}
+		if time.Since(moved) > stall {
+			t.Fatalf("site %s: central's watermark stuck at %d for %s (maxSeen %d), want %d", s.ID, f.Contiguous, stall, f.MaxSeen, want)
+		}
+		time.Sleep(testkit.PollInterval)
+	}
 }
