@@ -23,6 +23,7 @@ run ./central/ 'BenchmarkCatchUp' 100000x
 run ./central/ 'BenchmarkIngest100Sites' 200000x
 run ./central/readmodel/ 'BenchmarkApply_Sales500' 200x
 run ./central/readmodel/ 'BenchmarkApply_Sales500Pipelined' 200x
+run ./central/readmodel/ 'BenchmarkApply_Sales500Promoted' 200x
 run ./central/aggregator/ 'BenchmarkAggregator_CatchUp100k' 3x
 run ./central/readmodel/ 'BenchmarkQuery' 100x
 # Edge write path (issue 14): where one client's sale time goes, and this disk's flush.

@@ -310,13 +310,20 @@ func applySales(ctx context.Context, sink Sink, b *aggregate.Batch, fresh []bool
 	if err != nil {
 		return fmt.Errorf("insert sales: %w", err)
 	}
+	if err := addRollups(ctx, sink, b.Site, sales, counts, loc); err != nil {
+		return err
+	}
 	if ds, ok := sink.(DiscountSink); ok {
 		if err := ds.AddDiscounts(ctx, b.Site, sales, counts, loc); err != nil {
 			return fmt.Errorf("add discounts: %w", err)
 		}
 	}
-	if err := sink.AddTotals(ctx, aggregate.Counted(b, fresh, counts, loc)); err != nil {
+	d := aggregate.Counted(b, fresh, counts, loc)
+	if err := sink.AddTotals(ctx, d); err != nil {
 		return fmt.Errorf("upsert aggregates: %w", err)
+	}
+	if err := addTopRollups(ctx, sink, d); err != nil {
+		return err
 	}
 	if ps, ok := sink.(paymentSink); ok {
 		return ps.addPaymentSales(ctx, b.Site, sales, counts, loc)

@@ -39,6 +39,9 @@ func (k *sqliteSink) upsertDEX(ctx context.Context, site string, f aggregate.Fac
 	seq := int64(f.Seq)
 	switch d := f.Data.(type) {
 	case *envelope.Reconciliation:
+		if err := k.rollupReconciliation(ctx, site, d); err != nil {
+			return true, err
+		}
 		return true, k.s.exec(ctx, insertReconciliation, site, d.ID, d.MachineID, ms(d.From), ms(d.To),
 			d.MachineCount, d.MachineValue, d.LedgerCount, d.LedgerValue, d.UnreportedCount, d.UnreportedValue,
 			d.MissingCount, d.MissingValue, d.PriceMismatches, d.TestVends, d.FreeVends, d.Alerted, d.By, seq, d.Revision)
@@ -49,6 +52,9 @@ func (k *sqliteSink) upsertDEX(ctx context.Context, site string, f aggregate.Fac
 		}
 		return true, k.s.exec(ctx, insertVisit, site, d.VisitID, d.MachineID, ms(d.ArrivedAt), ms(d.LeftAt), d.Driver, d.Notes, string(acts), seq)
 	case *envelope.CashCollection:
+		if err := k.rollupCash(ctx, site, d); err != nil {
+			return true, err
+		}
 		return true, k.s.exec(ctx, insertCash, site, d.CollectionID, d.MachineID, ms(d.CollectedAt), d.AmountCents, d.Currency,
 			d.Driver, d.ExpectedLedger, d.ExpectedDEX, seq)
 	}
@@ -148,24 +154,8 @@ func (s *Store) ReconciliationReport(ctx context.Context, q DEXQuery) (Reconcili
 		return ReconciliationResult{}, err
 	}
 	from, to := bounds(q)
-	rows, err := s.db.R.QueryContext(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
-	if err != nil {
-		return ReconciliationResult{}, fmt.Errorf("query reconciliations: %w", err)
-	}
-	defer rows.Close()
 	var res ReconciliationResult
-	for rows.Next() {
-		var r ReconciliationRow
-		var last int64
-		if err := rows.Scan(&r.Site, &r.MachineID, &r.Key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
-			&r.UnreportedCount, &r.UnreportedCents, &r.MissingCount, &r.MissingCents, &r.PriceMismatches, &r.TestVends, &r.FreeVends,
-			&r.Alerts, &last); err != nil {
-			return ReconciliationResult{}, fmt.Errorf("query reconciliations: %w", err)
-		}
-		r.LastReadAt = time.UnixMilli(last).UTC()
-		res.Rows = append(res.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
+	if res.Rows, err = s.reconciliations(ctx, q, site, machine, key, from, to); err != nil {
 		return ReconciliationResult{}, fmt.Errorf("query reconciliations: %w", err)
 	}
 	if res.Freshness, err = s.freshness(ctx, "", q.Site); err != nil {
@@ -214,27 +204,56 @@ func (s *Store) CashReport(ctx context.Context, q DEXQuery) (CashResult, error) 
 		return CashResult{}, err
 	}
 	from, to := bounds(q)
-	rows, err := s.db.R.QueryContext(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
-	if err != nil {
-		return CashResult{}, fmt.Errorf("query cash: %w", err)
-	}
-	defer rows.Close()
 	var res CashResult
-	for rows.Next() {
-		var r CashRow
-		var last int64
-		if err := rows.Scan(&r.Site, &r.MachineID, &r.Key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX,
-			&r.CountedWithDEX, &r.DEXCollections, &last); err != nil {
-			return CashResult{}, fmt.Errorf("query cash: %w", err)
-		}
-		r.LastCollectedAt = time.UnixMilli(last).UTC()
-		res.Rows = append(res.Rows, r)
-	}
-	if err := rows.Err(); err != nil {
+	if res.Rows, err = s.cash(ctx, q, site, machine, key, from, to); err != nil {
 		return CashResult{}, fmt.Errorf("query cash: %w", err)
 	}
 	if res.Freshness, err = s.freshness(ctx, "", q.Site); err != nil {
 		return CashResult{}, err
 	}
 	return res, nil
+}
+
+// reconciliationRows runs query, a reconciliationSQL, over site and the
+// range [from, to) (unix ms).
+func (s *Store) reconciliationRows(ctx context.Context, query, site string, from, to int64) ([]ReconciliationRow, error) {
+	rows, err := s.db.R.QueryContext(ctx, query, site, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ReconciliationRow
+	for rows.Next() {
+		var r ReconciliationRow
+		var last int64
+		if err := rows.Scan(&r.Site, &r.MachineID, &r.Key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
+			&r.UnreportedCount, &r.UnreportedCents, &r.MissingCount, &r.MissingCents, &r.PriceMismatches, &r.TestVends, &r.FreeVends,
+			&r.Alerts, &last); err != nil {
+			return nil, err
+		}
+		r.LastReadAt = time.UnixMilli(last).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// cashRows runs query, a cashSQL, over site and the range [from, to) (unix ms).
+func (s *Store) cashRows(ctx context.Context, query, site string, from, to int64) ([]CashRow, error) {
+	rows, err := s.db.R.QueryContext(ctx, query, site, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CashRow
+	for rows.Next() {
+		var r CashRow
+		var last int64
+		if err := rows.Scan(&r.Site, &r.MachineID, &r.Key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX,
+			&r.CountedWithDEX, &r.DEXCollections, &last); err != nil {
+			return nil, err
+		}
+		r.LastCollectedAt = time.UnixMilli(last).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -88,13 +88,6 @@ type PromotionReport struct {
 	Freshness     []Freshness
 }
 
-// selectPromotionLines sums each promotion's sale lines over the local
-// hours [?1, ?2) of one site ?3 or city ?4 ("": all).
-const selectPromotionLines = `SELECT promotion_id, COUNT(DISTINCT site || ' ' || machine_id || ' ' || basket_id), COUNT(*),
-			COUNT(DISTINCT site), SUM(discount_cents)
-		FROM sale_promotions WHERE local_hour >= ? AND local_hour < ? AND (?3 = '' OR site = ?3) AND (?4 = '' OR city = ?4)
-		GROUP BY promotion_id ORDER BY SUM(discount_cents) DESC, promotion_id`
-
 // promotionTotalsSQL sums the net and discount of the sales q covers in one
 // window's buckets [?4, ?5) (window ?3). It reads the city rows of the
 // fewest scopes that hold them (see scopeCTE): a site's own rows, a city's
@@ -123,21 +116,8 @@ func (s *Store) Promotions(ctx context.Context, q PromotionQuery) (PromotionRepo
 		rep.NetCents += net
 		rep.DiscountCents += disc
 	}
-	rows, err := s.db.R.QueryContext(ctx, selectPromotionLines,
-		bucket.Start(bucket.Hour, q.From).Unix(), bucket.Start(bucket.Hour, q.To).Unix(), q.Site, q.City)
-	if err != nil {
-		return PromotionReport{}, fmt.Errorf("promotions report: %w", err)
-	}
-	defer rows.Close()
-	rep.Promotions = []PromotionTotal{}
-	for rows.Next() {
-		var p PromotionTotal
-		if err := rows.Scan(&p.PromotionID, &p.Redemptions, &p.Lines, &p.Sites, &p.DiscountCents); err != nil {
-			return PromotionReport{}, fmt.Errorf("promotions report: %w", err)
-		}
-		rep.Promotions = append(rep.Promotions, p)
-	}
-	if err := rows.Err(); err != nil {
+	var err error
+	if rep.Promotions, err = s.promotionLines(ctx, q.From, q.To, q.Site, q.City); err != nil {
 		return PromotionReport{}, fmt.Errorf("promotions report: %w", err)
 	}
 	if rep.Freshness, err = s.freshness(ctx, q.City, q.Site); err != nil {

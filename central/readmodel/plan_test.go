@@ -16,7 +16,7 @@ import (
 // of them whole is slow at 10,000 machines × 1 year however fast it is in
 // a test.
 var bigTables = map[string]bool{
-	"sales_agg": true, "sales_discount_agg": true, "sales": true, "sale_promotions": true, "raw_events": true,
+	"sales_agg": true, "sales_discount_agg": true, "sales": true, "sale_promotions": true, "promo_days": true, "site_top": true, "dex_days": true, "cash_days": true, "raw_events": true,
 	"payment_days": true, "payments": true, "alerts": true, "faults": true, "orders": true, "order_events": true,
 	"dex_reconciliations": true, "cash_collections": true, "visits": true, "machine_lots": true, "sale_lot_uses": true,
 	"machine_products": true, "machines": true, "inventory_movements": true,
@@ -94,7 +94,11 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 		query, args := paymentsSQL(q)
 		add(fmt.Sprintf("payments %+v", q), query, args...)
 	}
-	add("promotion lines", selectPromotionLines, 1, 2, "", "")
+	add("promotion lines at the edges", selectPromoEdge, 1, 2, "", "")
+	add("promotion days", selectPromoDays, promoFleet, "", "", 1, 2)
+	add("promotion days of a site", selectPromoDaysOfSite, "s1", 1, 2)
+	add("promotion sites of a day", selectPromoSites, promoCity, "c1", 1, "p1")
+	add("promotion baskets seen", multiRow(selectBasketsSeenHead, selectBasketsSeenRow, selectBasketsSeenTail, 2), "s1", "m1", "b1", "p1", "s1", "m2", "b2", "p1")
 	for _, g := range []DEXGroup{DEXByMachine, DEXBySite, DEXByCity, DEXByDriver} {
 		site, machine, key, err := groupCols(g, "r", "uploaded_by")
 		if err != nil {
@@ -108,6 +112,10 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 			add(fmt.Sprintf("cash by %s, one site %v", g, one), cashSQL(site, machine, key, one), "s1", 1, 2)
 		}
 	}
+	add("site top", selectSiteTop, "day", 1, 3)
+	add("site products of a bucket", selectSiteProducts, "day", 1, "s1")
+	add("dex days", selectDEXDays, "site", 1, 2)
+	add("cash days", selectCashDays, "driver", 1, 2)
 	add("nearest", selectNear, "p1", 1.0, 2.0, 3.0, 4.0, 1.0, 0.0)
 	add("menu", selectMenu, "s1")
 	add("sites of a city", selectCitySites, "c1")

@@ -77,6 +77,9 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("read sites: %w", err)
 	}
 
+	if err := s.fillPromoDays(ctx); err != nil {
+		return 0, err
+	}
 	sink := &sqliteSink{s: s}
 	d := aggregate.NewDeltas()
 	var n int64
@@ -119,6 +122,9 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 		if page < rebuildPage {
 			break
 		}
+	}
+	if err := s.fillSiteTop(ctx); err != nil {
+		return 0, err
 	}
 	return n, nil
 }

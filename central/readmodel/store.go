@@ -116,6 +116,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open read model: %w", err)
 	}
+	if err := s.fillPromoDaysIfPending(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open read model: %w", err)
+	}
 	if err := s.fresh.load(ctx, s); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open read model: %w", err)

@@ -1,0 +1,174 @@
+package readmodel
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vendsync/vendsync/central/aggregate"
+	"github.com/vendsync/vendsync/sync/bucket"
+)
+
+// site_top (migration 0022) holds every site's first siteTopN products per
+// day and month, kept on apply: after a batch's totals are added, each
+// day and month bucket of its site that the batch touched is ranked again
+// from the site's product rows. TopProductsBySite reads it when its range
+// is one whole day or month (the daily and monthly reports).
+
+// siteTopN is how many products site_top keeps per site and bucket.
+const siteTopN = 10
+
+const (
+	// selectSiteProducts sums site ?3's product rows of window ?1, bucket ?2
+	// over its city scopes.
+	selectSiteProducts = `SELECT a.key, SUM(a.tx_count), SUM(a.quantity), SUM(a.revenue_cents)
+		FROM sales_scopes sc CROSS JOIN sales_agg a
+		WHERE sc.site = ?3 AND a.dim = '` + aggregate.DimProduct + `' AND a.win = ?1 AND a.site = sc.site AND a.city = sc.city AND a.bucket = ?2
+		GROUP BY a.key`
+	upsertSiteTop = `INSERT INTO site_top (win, bucket, rank, site, product_id, tx_count, quantity, revenue_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (win, bucket, rank, site) DO UPDATE SET product_id = excluded.product_id, tx_count = excluded.tx_count,
+			quantity = excluded.quantity, revenue_cents = excluded.revenue_cents`
+	deleteSiteTop = `DELETE FROM site_top WHERE win = ? AND bucket = ? AND rank = ? AND site = ?`
+	// selectSiteTop reads the first ?3 products of every site in window ?1,
+	// bucket ?2.
+	selectSiteTop = `SELECT site, product_id, tx_count, quantity, revenue_cents FROM site_top
+		WHERE win = ?1 AND bucket = ?2 AND rank < ?3 ORDER BY rank`
+)
+
+// topSink is what a Sink implements to keep site_top on apply.
+type topSink interface {
+	rankSiteTop(ctx context.Context, d *aggregate.Deltas) error
+}
+
+var _ topSink = (*sqliteSink)(nil)
+
+// addTopRollups ranks again the site buckets whose product totals d added to.
+func addTopRollups(ctx context.Context, sink Sink, d *aggregate.Deltas) error {
+	if ts, ok := sink.(topSink); ok {
+		if err := ts.rankSiteTop(ctx, d); err != nil {
+			return fmt.Errorf("rank site products: %w", err)
+		}
+	}
+	return nil
+}
+
+func (k *sqliteSink) rankSiteTop(ctx context.Context, d *aggregate.Deltas) error {
+	type siteBucket struct {
+		win, site string
+		bucket    int64
+	}
+	touched := map[siteBucket]bool{}
+	for r, v := range d.Rows {
+		if v.Tx == 0 || r.Dim != aggregate.DimProduct || (r.Win != string(bucket.Day) && r.Win != string(bucket.Month)) ||
+			r.Site == aggregate.ScopeCity || r.Site == aggregate.ScopeFleet {
+			continue
+		}
+		touched[siteBucket{r.Win, r.Site, r.Bucket}] = true
+	}
+	for sb := range touched {
+		rows, err := k.s.query(ctx, selectSiteProducts, sb.win, sb.bucket, sb.site)
+		if err != nil {
+			return err
+		}
+		var ps []ProductTotal
+		for rows.Next() {
+			var p ProductTotal
+			if err := rows.Scan(&p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
+				rows.Close()
+				return err
+			}
+			ps = append(ps, p)
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		slices.SortFunc(ps, rankProducts)
+		for i := range siteTopN {
+			if i >= len(ps) {
+				// A bucket's products only grow between rebuilds; this
+				// clears what a smaller ranking would leave.
+				if err := k.s.exec(ctx, deleteSiteTop, sb.win, sb.bucket, i, sb.site); err != nil {
+					return err
+				}
+				continue
+			}
+			p := ps[i]
+			if err := k.s.exec(ctx, upsertSiteTop, sb.win, sb.bucket, i, sb.site, p.ProductID, p.TxCount, p.Quantity, p.RevenueCents); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rankProducts orders products as the top-products answers rank them.
+func rankProducts(a, b ProductTotal) int {
+	return cmp.Or(cmp.Compare(b.RevenueCents, a.RevenueCents), cmp.Compare(b.Quantity, a.Quantity), strings.Compare(a.ProductID, b.ProductID))
+}
+
+// siteTopBucket returns the site_top window and bucket of spans when they
+// are one whole day or month.
+func siteTopBucket(spans []bucket.Span) (bucket.Window, int64, bool) {
+	if len(spans) != 1 {
+		return "", 0, false
+	}
+	sp := spans[0]
+	if (sp.Window != bucket.Day && sp.Window != bucket.Month) || bucket.Next(sp.Window, time.Unix(sp.From, 0).UTC()).Unix() != sp.To {
+		return "", 0, false
+	}
+	return sp.Window, sp.From, true
+}
+
+// topBySiteFromRollup answers TopProductsBySite from site_top.
+func (s *Store) topBySiteFromRollup(ctx context.Context, win bucket.Window, key int64, limit int) (map[string][]ProductTotal, error) {
+	rows, err := s.db.R.QueryContext(ctx, selectSiteTop, string(win), key, limit)
+	if err != nil {
+		return nil, fmt.Errorf("query top products by site: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]ProductTotal{}
+	for rows.Next() {
+		var site string
+		var p ProductTotal
+		if err := rows.Scan(&site, &p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
+			return nil, fmt.Errorf("query top products by site: %w", err)
+		}
+		out[site] = append(out[site], p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query top products by site: %w", err)
+	}
+	return out, nil
+}
+
+// fillSiteTop recomputes site_top from sales_agg (the statement of
+// migration 0022). The caller holds s.mu and a transaction.
+func (s *Store) fillSiteTop(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM site_top`); err != nil {
+		return fmt.Errorf("rank site products: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, fillSiteTopSQL); err != nil {
+		return fmt.Errorf("rank site products: %w", err)
+	}
+	return nil
+}
+
+// fillSiteTopSQL ranks every site's products of every day and month (as
+// migration 0022 does).
+const fillSiteTopSQL = `INSERT INTO site_top (win, bucket, rank, site, product_id, tx_count, quantity, revenue_cents)
+    SELECT win, bucket, rn - 1, site, key, tx, qty, rev FROM (
+        SELECT win, bucket, site, key, tx, qty, rev,
+            ROW_NUMBER() OVER (PARTITION BY win, bucket, site ORDER BY rev DESC, qty DESC, key) AS rn
+        FROM (SELECT a.win, a.bucket, a.site, a.key, SUM(a.tx_count) AS tx, SUM(a.quantity) AS qty, SUM(a.revenue_cents) AS rev
+            FROM sales_scopes sc CROSS JOIN sales_agg a
+            WHERE a.dim = 'product' AND a.win IN ('day', 'month') AND a.site = sc.site AND a.city = sc.city
+                AND sc.site NOT IN ('*', '**')
+            GROUP BY a.win, a.bucket, a.site, a.key))
+    WHERE rn <= 10`
