@@ -63,7 +63,7 @@ func TestAnswers_Golden(t *testing.T) {
 		"/faults", "/faults/1", "/alerts", "/alerts?status=OPEN",
 		"/aggregations/sales?groupBy=product&window=day", "/aggregations/sales?groupBy=location&window=hour&from=2025-03-10&to=2025-03-11",
 		"/aggregations/products/top?n=5", "/aggregations/products/top?by=quantity",
-		"/audit?limit=5", "/sync",
+		"/audit?limit=5", "/sync", "/lots", "/lots?status=EMPTY",
 	} {
 		call("GET", p, adm, nil)
 	}

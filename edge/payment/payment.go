@@ -128,12 +128,29 @@ type row struct {
 type scanner interface{ Scan(...any) error }
 
 func scan(s scanner) (row, error) {
-	var r row
-	var st string
-	err := s.Scan(&r.id, &r.machine, &r.tx, &r.product, &r.qty, &r.method, &r.methodName, &r.amount, &r.refunded, &st,
-		&r.cardRef, &r.last4, &r.gatewayID, &r.failure, &r.day, &r.soldAt, &r.createdAt, &r.updatedAt)
-	r.status = gw.Status(st)
-	return r, err
+	var r rowScan
+	err := s.Scan(r.dest()...)
+	return r.row(), err
+}
+
+// rowScan holds the columns of cols as scanned; a list reuses one for all
+// its rows (its fields escape to the heap through Scan's ...any: once per
+// query, not once per row).
+type rowScan struct {
+	r  row
+	st string
+}
+
+func (s *rowScan) dest() []any {
+	r := &s.r
+	return []any{&r.id, &r.machine, &r.tx, &r.product, &r.qty, &r.method, &r.methodName, &r.amount, &r.refunded, &s.st,
+		&r.cardRef, &r.last4, &r.gatewayID, &r.failure, &r.day, &r.soldAt, &r.createdAt, &r.updatedAt}
+}
+
+func (s *rowScan) row() row {
+	r := s.r
+	r.status = gw.Status(s.st)
+	return r
 }
 
 // Sale is what a sale tells its payment.

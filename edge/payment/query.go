@@ -104,12 +104,13 @@ func (r *Rules) List(ctx context.Context, q Query) ([]Payment, error) {
 	}
 	defer rows.Close()
 	out := []Payment{}
+	var sc rowScan
+	dest := sc.dest()
 	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list payments: %w", err)
 		}
-		out = append(out, c.out())
+		out = append(out, sc.row().out())
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)

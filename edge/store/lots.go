@@ -67,9 +67,10 @@ func (s *Store) Lots(ctx context.Context, f LotFilter) ([]LotRow, error) {
 	}
 	defer rows.Close()
 	out := []LotRow{}
+	var l LotRow // the scan's target, once on the heap per query rather than per row
+	dest := []any{&l.LotID, &l.MachineID, &l.ProductID, &l.Code, &l.Expiry, &l.UnitCost, &l.Qty, &l.Status, &l.ReceivedAt}
 	for rows.Next() {
-		var l LotRow
-		if err := rows.Scan(&l.LotID, &l.MachineID, &l.ProductID, &l.Code, &l.Expiry, &l.UnitCost, &l.Qty, &l.Status, &l.ReceivedAt); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read lots: %w", err)
 		}
 		out = append(out, l)

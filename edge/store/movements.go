@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -24,16 +25,16 @@ const visitMovements = `
 
 // saleMovements reads the sales in (event_time, transaction_id) order,
 // which is (performed_at, key) order for keys "sale:<transactionId>": by
-// sales_events_machine_time for one machine's product, by sales_events_time
-// otherwise ("+" keeps the planner off the machine's indexes, which would
-// need a sort of all its sales).
+// sales_events_machine_time for one machine (and its product), by
+// sales_events_time otherwise ("+" keeps the planner off any other index,
+// which would need a sort of all the product's sales).
 func saleMovements(machine, product bool) string {
 	where := "event_time >= ? AND event_time < ?"
 	switch {
 	case machine && product:
 		where += " AND machine_id = ? AND product_id = ?"
 	case machine:
-		where += " AND +machine_id = ?"
+		where += " AND machine_id = ?"
 	case product:
 		where += " AND +product_id = ?"
 	}
@@ -118,20 +119,33 @@ func laterMovement(a, b StockMovement) bool {
 
 // movements runs one side of the ledger.
 func (s *Store) movements(ctx context.Context, query string, args ...any) ([]StockMovement, error) {
-	rows, err := s.DB.R.QueryContext(ctx, query, args...)
+	return scanMovements(s.DB.R.QueryContext(ctx, query, args...))
+}
+
+// scanMovements reads the movements of a query.
+func scanMovements(rows *sql.Rows, err error) ([]StockMovement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list stock movements: %w", err)
 	}
 	defer rows.Close()
 	out := []StockMovement{}
+	// The scan's targets live across rows: each escapes to the heap
+	// through Scan's ...any, once per query rather than once per row.
+	var m StockMovement
+	var at, seq int64
+	var after sql.NullInt64 // not *int64: database/sql scans a pointer by reflection
+	dest := []any{&m.Key, &m.MachineID, &m.ProductID, &m.Type, &m.Quantity, &after, &m.PerformedBy, &at, &m.VanID, &seq}
 	for rows.Next() {
-		var m StockMovement
-		var at, seq int64
-		if err := rows.Scan(&m.Key, &m.MachineID, &m.ProductID, &m.Type, &m.Quantity, &m.After, &m.PerformedBy, &at, &m.VanID, &seq); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list stock movements: %w", err)
 		}
-		m.PerformedAt, m.Seq = time.UnixMilli(at).UTC(), uint64(seq)
-		out = append(out, m)
+		mv := m
+		if after.Valid {
+			a := after.Int64
+			mv.After = &a
+		}
+		mv.PerformedAt, mv.Seq = time.UnixMilli(at).UTC(), uint64(seq)
+		out = append(out, mv)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list stock movements: %w", err)

@@ -32,7 +32,7 @@ func TestQueryPlans_HotReadsSearchAnIndex(t *testing.T) {
 		{"outbox stats", outboxStatsQuery, nil, "INTEGER PRIMARY KEY (rowid>?)"},
 		{"sales aggregates", salesAggQuery, []any{"product", "hour", 0, 1}, "PRIMARY KEY (dim=? AND win=? AND bucket>? AND bucket<?)"},
 		{"sale movements", saleMovements(false, false), []any{0, 1, 500}, "INDEX sales_events_time (event_time>? AND event_time<?)"},
-		{"one machine's sale movements", saleMovements(true, false), []any{0, 1, "M1", 500}, "INDEX sales_events_time (event_time>? AND event_time<?)"},
+		{"one machine's sale movements", saleMovements(true, false), []any{0, 1, "M1", 500}, "INDEX sales_events_machine_time (machine_id=? AND event_time>? AND event_time<?)"},
 		{"one product's sale movements", saleMovements(false, true), []any{0, 1, "P1", 500}, "INDEX sales_events_time (event_time>? AND event_time<?)"},
 		{"one slot's sale movements", saleMovements(true, true), []any{0, 1, "M1", "P1", 500}, "INDEX sales_events_machine_time (machine_id=? AND event_time>? AND event_time<?)"},
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -203,18 +204,35 @@ type Fault struct {
 const faultCols = `fault_id, machine_id, fault_type, description, status, event_time, reported_at, updated_at, resolved_at, COALESCE(resolved_by, '')`
 
 func scanFault(sc interface{ Scan(...any) error }) (Fault, error) {
-	var f Fault
-	var ev, rep, upd int64
-	var res sql.NullInt64
-	if err := sc.Scan(&f.FaultID, &f.MachineID, &f.FaultType, &f.Description, &f.Status, &ev, &rep, &upd, &res, &f.ResolvedBy); err != nil {
-		return f, err
+	var fs faultScan
+	if err := sc.Scan(fs.dest()...); err != nil {
+		return Fault{}, err
 	}
-	f.Timestamp, f.ReportedAt, f.UpdatedAt = time.UnixMilli(ev).UTC(), time.UnixMilli(rep).UTC(), time.UnixMilli(upd).UTC()
-	if res.Valid {
-		t := time.UnixMilli(res.Int64).UTC()
+	return fs.fault(), nil
+}
+
+// faultScan holds the columns of faultCols as scanned; a list reuses one
+// for all its rows (its fields escape to the heap through Scan's ...any:
+// once per query, not once per row).
+type faultScan struct {
+	f            Fault
+	ev, rep, upd int64
+	res          sql.NullInt64
+}
+
+func (s *faultScan) dest() []any {
+	return []any{&s.f.FaultID, &s.f.MachineID, &s.f.FaultType, &s.f.Description, &s.f.Status, &s.ev, &s.rep, &s.upd, &s.res, &s.f.ResolvedBy}
+}
+
+func (s *faultScan) fault() Fault {
+	f := s.f
+	f.Timestamp, f.ReportedAt, f.UpdatedAt = time.UnixMilli(s.ev).UTC(), time.UnixMilli(s.rep).UTC(), time.UnixMilli(s.upd).UTC()
+	f.ResolvedAt = nil
+	if s.res.Valid {
+		t := time.UnixMilli(s.res.Int64).UTC()
 		f.ResolvedAt = &t
 	}
-	return f, nil
+	return f
 }
 
 // Fault returns one fault, or ErrNotFound.
@@ -249,12 +267,13 @@ func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 	}
 	defer rows.Close()
 	out := []Fault{}
+	var sc faultScan
+	dest := sc.dest()
 	for rows.Next() {
-		f, err := scanFault(rows)
-		if err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list faults: %w", err)
 		}
-		out = append(out, f)
+		out = append(out, sc.fault())
 	}
 	return out, rows.Err()
 }
@@ -332,13 +351,22 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 	defer rows.Close()
 	out := []AggRow{}
 	var tot Totals
+	label, last := "", int64(math.MinInt64)
+	// The scan's targets live across rows (they escape through Scan's
+	// ...any: once per query, not per row); rev is an int64, not a
+	// wire.Money, which database/sql would convert by reflection.
+	var key string
+	var b, tx, qty, rev int64
+	dest := []any{&key, &b, &tx, &qty, &rev}
 	for rows.Next() {
-		var r AggRow
-		var b int64
-		if err := rows.Scan(&r.Key, &b, &r.Transactions, &r.Quantity, &r.Revenue); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
 		}
-		r.Bucket = bucket.Label(b)
+		r := AggRow{Key: key, Transactions: tx, Quantity: qty, Revenue: wire.Money(rev)}
+		if b != last { // rows come by bucket: each label is formatted once
+			label, last = bucket.Label(b), b
+		}
+		r.Bucket = label
 		tot.Transactions += r.Transactions
 		tot.Quantity += r.Quantity
 		tot.Revenue += r.Revenue
@@ -368,8 +396,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 		}
 		for rows.Next() {
 			var k string
-			var tx, q int64
-			var rev wire.Money
+			var tx, q, rev int64 // int64s: database/sql scans other types by reflection
 			if err := rows.Scan(&k, &tx, &q, &rev); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("top products: %w", err)
@@ -381,7 +408,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 			}
 			p.Transactions += tx
 			p.Quantity += q
-			p.Revenue += rev
+			p.Revenue += wire.Money(rev)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -431,13 +458,16 @@ func (s *Store) Audit(ctx context.Context, entityType, entityID string, limit in
 	}
 	defer rows.Close()
 	out := []AuditEntry{}
+	// The scan's targets live across rows: once on the heap per query.
+	var e AuditEntry
+	var at int64
+	var d string
+	dest := []any{&e.ID, &e.EntityType, &e.EntityID, &e.Action, &e.PerformedBy, &at, &d}
 	for rows.Next() {
-		var a AuditEntry
-		var at int64
-		var d string
-		if err := rows.Scan(&a.ID, &a.EntityType, &a.EntityID, &a.Action, &a.PerformedBy, &at, &d); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read audit log: %w", err)
 		}
+		a := e
 		a.PerformedAt = time.UnixMilli(at).UTC()
 		a.Detail = json.RawMessage(d)
 		out = append(out, a)

@@ -7,6 +7,7 @@
 package jsonappend
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -47,4 +48,32 @@ func Time(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
+}
+
+// Raw appends raw as encoding/json writes a json.RawMessage: "null" for
+// nil, otherwise compacted, with <, >, &, U+2028 and U+2029 escaped. It
+// reports false, with b unchanged, for what is not valid JSON (on which
+// encoding/json fails the whole value).
+func Raw(b []byte, raw []byte) ([]byte, bool) {
+	if raw == nil {
+		return append(b, "null"...), true
+	}
+	if !json.Valid(raw) {
+		return b, false
+	}
+	for _, c := range raw {
+		if c <= ' ' || c == '<' || c == '>' || c == '&' || c == 0xe2 {
+			// Whitespace to drop or characters to escape: encoding/json's own
+			// compaction, then its HTML escaping (the same bytes as its
+			// compact-with-escape).
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, raw); err != nil {
+				return b, false
+			}
+			var esc bytes.Buffer
+			json.HTMLEscape(&esc, buf.Bytes())
+			return append(b, esc.Bytes()...), true
+		}
+	}
+	return append(b, raw...), true
 }

@@ -67,15 +67,19 @@ func NotFound(field, format string, args ...any) *Error {
 
 // WriteJSON writes v as JSON with status, followed by a newline. A v that
 // is a jsonappend.Appender appends its own encoding (the same bytes) into a
-// pooled buffer.
+// pooled buffer; one that appends nothing (a value encoding/json refuses)
+// writes an empty body, as encoding/json's failure does.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if a, ok := v.(jsonappend.Appender); ok {
 		// The same bytes as the encoder below, without its reflection.
 		bp := answerBufs.Get().(*[]byte)
-		b := append(a.AppendJSON((*bp)[:0]), '\n')
-		_, _ = w.Write(b)
+		b := a.AppendJSON((*bp)[:0])
+		if len(b) > 0 { // nothing: a value encoding/json would refuse, which writes nothing
+			b = append(b, '\n')
+			_, _ = w.Write(b)
+		}
 		if cap(b) <= maxPooledAnswer {
 			*bp = b
 			answerBufs.Put(bp)

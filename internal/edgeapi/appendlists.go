@@ -1,0 +1,186 @@
+package edgeapi
+
+import "github.com/vendsync/vendsync/internal/jsonappend"
+
+// The lists of up to hundreds of faults, alerts, audit entries and lots
+// encode without reflection too (see appendjson.go), byte for byte as
+// encoding/json, which TestAppendJSON_SameBytesAsEncodingJSON checks.
+var (
+	_ jsonappend.Appender = FaultList{}
+	_ jsonappend.Appender = AlertList{}
+	_ jsonappend.Appender = AuditList{}
+	_ jsonappend.Appender = LotList{}
+)
+
+// AppendJSON appends l's JSON encoding to b.
+func (l FaultList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"faults":`...)
+	if l.Faults == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range l.Faults {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendFault(b, &l.Faults[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendFault appends f's JSON encoding to b.
+func appendFault(b []byte, f *Fault) []byte {
+	b = append(b, `{"faultId":`...)
+	b = jsonappend.Int(b, f.FaultID)
+	b = append(b, `,"machineId":`...)
+	b = jsonappend.String(b, f.MachineID)
+	b = append(b, `,"faultType":`...)
+	b = jsonappend.String(b, f.FaultType)
+	b = append(b, `,"description":`...)
+	b = jsonappend.String(b, f.Description)
+	b = append(b, `,"status":`...)
+	b = jsonappend.String(b, f.Status)
+	b = append(b, `,"timestamp":`...)
+	b = jsonappend.Time(b, f.Timestamp)
+	b = append(b, `,"reportedAt":`...)
+	b = jsonappend.Time(b, f.ReportedAt)
+	b = append(b, `,"updatedAt":`...)
+	b = jsonappend.Time(b, f.UpdatedAt)
+	if f.ResolvedAt != nil {
+		b = append(b, `,"resolvedAt":`...)
+		b = jsonappend.Time(b, *f.ResolvedAt)
+	}
+	if f.ResolvedBy != "" {
+		b = append(b, `,"resolvedBy":`...)
+		b = jsonappend.String(b, f.ResolvedBy)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l AlertList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"alerts":`...)
+	if l.Alerts == nil {
+		return append(b, "null}"...)
+	}
+	b = append(b, '[')
+	for i := range l.Alerts {
+		a := &l.Alerts[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"alertId":`...)
+		b = jsonappend.Int(b, a.AlertID)
+		b = append(b, `,"machineId":`...)
+		b = jsonappend.String(b, a.MachineID)
+		if a.ProductID != "" {
+			b = append(b, `,"productId":`...)
+			b = jsonappend.String(b, a.ProductID)
+		}
+		b = append(b, `,"type":`...)
+		b = jsonappend.String(b, a.Type)
+		b = append(b, `,"status":`...)
+		b = jsonappend.String(b, a.Status)
+		if a.Detail != "" {
+			b = append(b, `,"detail":`...)
+			b = jsonappend.String(b, a.Detail)
+		}
+		b = append(b, `,"createdAt":`...)
+		b = jsonappend.Time(b, a.CreatedAt)
+		if a.ClosedAt != nil {
+			b = append(b, `,"closedAt":`...)
+			b = jsonappend.Time(b, *a.ClosedAt)
+		}
+		if a.CloseReason != "" {
+			b = append(b, `,"closeReason":`...)
+			b = jsonappend.String(b, a.CloseReason)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// AppendJSON appends l's JSON encoding to b. A detail that is not valid
+// JSON fails encoding/json for the whole list; AppendJSON then appends
+// nothing (internal/web.WriteJSON writes an empty body, as it did).
+func (l AuditList) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, `{"entries":`...)
+	if l.Entries == nil {
+		return append(b, "null}"...)
+	}
+	b = append(b, '[')
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = jsonappend.Int(b, e.ID)
+		b = append(b, `,"entityType":`...)
+		b = jsonappend.String(b, e.EntityType)
+		b = append(b, `,"entityId":`...)
+		b = jsonappend.String(b, e.EntityID)
+		b = append(b, `,"action":`...)
+		b = jsonappend.String(b, e.Action)
+		b = append(b, `,"performedBy":`...)
+		b = jsonappend.String(b, e.PerformedBy)
+		b = append(b, `,"performedAt":`...)
+		b = jsonappend.Time(b, e.PerformedAt)
+		b = append(b, `,"detail":`...)
+		var ok bool
+		if b, ok = jsonappend.Raw(b, e.Detail); !ok {
+			return b[:start]
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l LotList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"lots":`...)
+	if l.Lots == nil {
+		return append(b, "null}"...)
+	}
+	b = append(b, '[')
+	for i := range l.Lots {
+		t := &l.Lots[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"lotId":`...)
+		b = jsonappend.Int(b, t.LotID)
+		b = append(b, `,"machineId":`...)
+		b = jsonappend.String(b, t.MachineID)
+		b = append(b, `,"productId":`...)
+		b = jsonappend.String(b, t.ProductID)
+		if t.LotCode != "" {
+			b = append(b, `,"lotCode":`...)
+			b = jsonappend.String(b, t.LotCode)
+		}
+		if t.ExpiryDate != "" {
+			b = append(b, `,"expiryDate":`...)
+			b = jsonappend.String(b, t.ExpiryDate)
+		}
+		if t.UnitCost != nil {
+			b = append(b, `,"unitCost":`...)
+			b = t.UnitCost.AppendJSON(b)
+		}
+		b = append(b, `,"quantity":`...)
+		b = jsonappend.Int(b, t.Quantity)
+		b = append(b, `,"status":`...)
+		b = jsonappend.String(b, t.Status)
+		if t.Expired {
+			b = append(b, `,"expired":true`...)
+		} else {
+			b = append(b, `,"expired":false`...)
+		}
+		b = append(b, `,"receivedAt":`...)
+		b = jsonappend.Time(b, t.ReceivedAt)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
