@@ -27,7 +27,7 @@ import (
 // vendsync-bench-readmodel-* from the temp directory).
 func benchStore(b *testing.B) *Store {
 	aggs := cachedModel(b, "", genReadModel())
-	facts := cachedModel(b, aggs, genFacts())
+	facts := cachedModel(b, aggs, append(genFacts(), migrationFills(b)...))
 	path := filepath.Join(b.TempDir(), "central.db")
 	t0 := time.Now()
 	if err := copyFile(facts, path); err != nil {
@@ -86,6 +86,10 @@ func cachedModel(b *testing.B, parent string, stmts []string) string {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
+	// The rollups that Open fills in Go (migration 0022's promotions).
+	if err := s.fillPromoDaysIfPending(ctx); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		b.Fatal(err)
 	}
@@ -99,6 +103,46 @@ func cachedModel(b *testing.B, parent string, stmts []string) string {
 	}
 	b.Logf("generated %s (%d statements) in %v", cached, len(stmts), time.Since(t0).Round(time.Second))
 	return cached
+}
+
+// firstFilledRollup is the first central migration whose derived tables
+// the generated facts don't write themselves: the rollups it and later
+// migrations keep on apply are filled by their own fill statements.
+const firstFilledRollup = 22
+
+// migrationFills returns the fill statements (INSERT and UPDATE) of the
+// central migrations from firstFilledRollup on. A cache is generated at the
+// newest schema, where those migrations ran on empty tables; run after the
+// generated facts, their fills make the model what an upgraded read model
+// holds (the per-day DEX and cash sums, every site's top products, the
+// discount column, the promotions' fill request).
+func migrationFills(b *testing.B) []string {
+	ms, err := migrations.Load(migrations.Central)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		if m.Version < firstFilledRollup {
+			continue
+		}
+		for _, stmt := range strings.Split(m.SQL, ";\n") {
+			var lines []string
+			for _, l := range strings.Split(stmt, "\n") {
+				if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+					lines = append(lines, l)
+				}
+			}
+			q := strings.TrimSpace(strings.Join(lines, "\n"))
+			if strings.HasPrefix(q, "INSERT INTO") || strings.HasPrefix(q, "UPDATE") {
+				out = append(out, q)
+			}
+		}
+	}
+	if len(out) == 0 {
+		b.Fatal("no fill statements in the central migrations")
+	}
+	return out
 }
 
 // migrateGaps applies to the database at path the central migrations it
