@@ -148,80 +148,19 @@ func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, 
 	if grp == "" || !ok {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	sums := map[string]*ReconciliationRow{}
-	add := func(r ReconciliationRow) {
-		p := sums[r.Key]
-		if p == nil {
-			r.Site = ""
-			if grp == "site" {
-				r.Site = r.Key
-			}
-			sums[r.Key] = &r
-			return
-		}
-		p.Reconciliations += r.Reconciliations
-		p.MachineCount += r.MachineCount
-		p.MachineCents += r.MachineCents
-		p.LedgerCount += r.LedgerCount
-		p.LedgerCents += r.LedgerCents
-		p.UnreportedCount += r.UnreportedCount
-		p.UnreportedCents += r.UnreportedCents
-		p.MissingCount += r.MissingCount
-		p.MissingCents += r.MissingCents
-		p.PriceMismatches += r.PriceMismatches
-		p.TestVends += r.TestVends
-		p.FreeVends += r.FreeVends
-		p.Alerts += r.Alerts
-		if r.LastReadAt.After(p.LastReadAt) {
-			p.LastReadAt = r.LastReadAt
-		}
-	}
-	rows, err := s.db.R.QueryContext(ctx, selectDEXDays, grp, a, b)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
+	return daySums(ctx, s, selectDEXDays, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*ReconciliationRow, error) {
 		var r ReconciliationRow
 		var last int64
-		if err := rows.Scan(&r.Key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
+		err := rows.Scan(&r.Key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
 			&r.UnreportedCount, &r.UnreportedCents, &r.MissingCount, &r.MissingCents, &r.PriceMismatches, &r.TestVends, &r.FreeVends,
-			&r.Alerts, &last); err != nil {
-			rows.Close()
-			return nil, err
-		}
+			&r.Alerts, &last)
 		r.LastReadAt = time.UnixMilli(last).UTC()
-		add(r)
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, err
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	for _, e := range [2][2]int64{{from, a}, {b, to}} {
-		if e[0] >= e[1] {
-			continue
-		}
-		edge, err := s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, false), "", e[0], e[1])
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range edge {
-			add(r)
-		}
-	}
-	if len(sums) == 0 {
-		return nil, nil // as the raw query answers
-	}
-	out := make([]ReconciliationRow, 0, len(sums))
-	for _, r := range sums {
-		out = append(out, *r)
-	}
-	slices.SortFunc(out, func(a, b ReconciliationRow) int {
+		return &r, err
+	}, func(from, to int64) ([]ReconciliationRow, error) {
+		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, false), "", from, to)
+	}, func(a, b ReconciliationRow) int {
 		return cmp.Or(cmp.Compare(b.UnreportedCents, a.UnreportedCents), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
 	})
-	return out, nil
 }
 
 // cash answers CashReport's rows as reconciliations does ReconciliationReport's.
@@ -231,41 +170,60 @@ func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string,
 	if grp == "" || !ok {
 		return s.cashRows(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	sums := map[string]*CashRow{}
-	add := func(r CashRow) {
-		p := sums[r.Key]
-		if p == nil {
-			r.Site = ""
-			if grp == "site" {
-				r.Site = r.Key
-			}
-			sums[r.Key] = &r
+	return daySums(ctx, s, selectCashDays, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*CashRow, error) {
+		var r CashRow
+		var last int64
+		err := rows.Scan(&r.Key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX, &r.CountedWithDEX,
+			&r.DEXCollections, &last)
+		r.LastCollectedAt = time.UnixMilli(last).UTC()
+		return &r, err
+	}, func(from, to int64) ([]CashRow, error) {
+		return s.cashRows(ctx, cashSQL(site, machine, key, false), "", from, to)
+	}, func(a, b CashRow) int {
+		return cmp.Or(cmp.Compare(a.Counted-a.ExpectedLedger, b.Counted-b.ExpectedLedger), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
+	})
+}
+
+// dayRow is a report row that per-day rollup rows and raw rows of the same
+// key sum into.
+type dayRow[T any] interface {
+	*T
+	key() string
+	setSite(string)
+	merge(T)
+}
+
+// daySums answers a fleet-wide report grouped by grp (site or driver) over
+// [from, to) = r[0]..r[3]: the rollup rows of the whole days [r[1], r[2])
+// that daysSQL reads (scan reads one), plus the raw rows of the partial
+// days at both ends (edge reads a range), summed per key and ordered by
+// order. Nothing found is a nil answer, as the raw query's.
+func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, daysSQL, grp string, r [4]int64,
+	scan func(*sql.Rows) (P, error), edge func(from, to int64) ([]T, error), order func(a, b T) int) ([]T, error) {
+	sums := map[string]P{}
+	add := func(row P) {
+		if p := sums[row.key()]; p != nil {
+			p.merge(*row)
 			return
 		}
-		p.Collections += r.Collections
-		p.Counted += r.Counted
-		p.ExpectedLedger += r.ExpectedLedger
-		p.ExpectedDEX += r.ExpectedDEX
-		p.CountedWithDEX += r.CountedWithDEX
-		p.DEXCollections += r.DEXCollections
-		if r.LastCollectedAt.After(p.LastCollectedAt) {
-			p.LastCollectedAt = r.LastCollectedAt
+		site := ""
+		if grp == "site" {
+			site = row.key()
 		}
+		row.setSite(site)
+		sums[row.key()] = row
 	}
-	rows, err := s.db.R.QueryContext(ctx, selectCashDays, grp, a, b)
+	rows, err := s.db.R.QueryContext(ctx, daysSQL, grp, r[1], r[2])
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var r CashRow
-		var last int64
-		if err := rows.Scan(&r.Key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX, &r.CountedWithDEX,
-			&r.DEXCollections, &last); err != nil {
+		row, err := scan(rows)
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
-		r.LastCollectedAt = time.UnixMilli(last).UTC()
-		add(r)
+		add(row)
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
@@ -274,27 +232,60 @@ func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string,
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	for _, e := range [2][2]int64{{from, a}, {b, to}} {
+	for _, e := range [2][2]int64{{r[0], r[1]}, {r[2], r[3]}} {
 		if e[0] >= e[1] {
 			continue
 		}
-		edge, err := s.cashRows(ctx, cashSQL(site, machine, key, false), "", e[0], e[1])
+		raw, err := edge(e[0], e[1])
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range edge {
-			add(r)
+		for i := range raw {
+			add(P(&raw[i]))
 		}
 	}
 	if len(sums) == 0 {
 		return nil, nil
 	}
-	out := make([]CashRow, 0, len(sums))
-	for _, r := range sums {
-		out = append(out, *r)
+	out := make([]T, 0, len(sums))
+	for _, p := range sums {
+		out = append(out, *p)
 	}
-	slices.SortFunc(out, func(a, b CashRow) int {
-		return cmp.Or(cmp.Compare(a.Counted-a.ExpectedLedger, b.Counted-b.ExpectedLedger), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
-	})
+	slices.SortFunc(out, order)
 	return out, nil
+}
+
+func (r *ReconciliationRow) key() string      { return r.Key }
+func (r *ReconciliationRow) setSite(s string) { r.Site = s }
+func (r *ReconciliationRow) merge(o ReconciliationRow) {
+	r.Reconciliations += o.Reconciliations
+	r.MachineCount += o.MachineCount
+	r.MachineCents += o.MachineCents
+	r.LedgerCount += o.LedgerCount
+	r.LedgerCents += o.LedgerCents
+	r.UnreportedCount += o.UnreportedCount
+	r.UnreportedCents += o.UnreportedCents
+	r.MissingCount += o.MissingCount
+	r.MissingCents += o.MissingCents
+	r.PriceMismatches += o.PriceMismatches
+	r.TestVends += o.TestVends
+	r.FreeVends += o.FreeVends
+	r.Alerts += o.Alerts
+	if o.LastReadAt.After(r.LastReadAt) {
+		r.LastReadAt = o.LastReadAt
+	}
+}
+
+func (r *CashRow) key() string      { return r.Key }
+func (r *CashRow) setSite(s string) { r.Site = s }
+func (r *CashRow) merge(o CashRow) {
+	r.Collections += o.Collections
+	r.Counted += o.Counted
+	r.ExpectedLedger += o.ExpectedLedger
+	r.ExpectedDEX += o.ExpectedDEX
+	r.CountedWithDEX += o.CountedWithDEX
+	r.DEXCollections += o.DEXCollections
+	if o.LastCollectedAt.After(r.LastCollectedAt) {
+		r.LastCollectedAt = o.LastCollectedAt
+	}
 }
