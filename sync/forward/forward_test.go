@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vendsync/vendsync/central/hub"
+	"github.com/vendsync/vendsync/edge/leaf"
 	"github.com/vendsync/vendsync/internal/tcplink"
 	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/internal/testkit/natstest"
@@ -59,25 +61,58 @@ func waitSynced(t *testing.T, d time.Duration, ob *sqliteOutbox, agg *aggregator
 	})
 }
 
-func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
-	const site = "s1"
-	cfg := natstest.HubConfig(t)
-	h := natstest.OpenHub(t, cfg)
-	seed, _, err := h.IssueSite(site)
+// outage is a hub with its aggregator, a site's leaf node connected to it
+// and the site's outbox, for tests that stop the hub (the link goes down)
+// and open it again on the same port with the same data.
+type outage struct {
+	cfg     hub.Config
+	leafURL string
+	hub     *hub.Hub
+	agg     *aggregator
+	leaf    *leaf.Node
+	ob      *sqliteOutbox
+}
+
+func newOutage(t *testing.T, site string) *outage {
+	o := &outage{cfg: natstest.HubConfig(t)}
+	o.hub = natstest.OpenHub(t, o.cfg)
+	seed, _, err := o.hub.IssueSite(site)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leafURL := h.LeafURL()
-	agg := newAggregator(site)
-	agg.Attach(t, h.Conn())
+	o.leafURL = o.hub.LeafURL()
+	o.agg = newAggregator(site)
+	o.agg.Attach(t, o.hub.Conn())
+	o.leaf = natstest.StartLeaf(t, site, seed, o.leafURL)
+	natstest.WaitConnected(t, o.leaf, true)
+	o.ob = newOutbox(t, site)
+	o.ob.onTrim = trimGuard(t, o.agg)
+	return o
+}
 
-	n := natstest.StartLeaf(t, site, seed, leafURL)
-	natstest.WaitConnected(t, n, true)
-	ob := newOutbox(t, site)
-	ob.onTrim = trimGuard(t, agg)
+// down stops the hub; the aggregator's read model survives.
+func (o *outage) down(t *testing.T) {
+	o.agg.Detach()
+	o.hub.Close()
+	natstest.WaitConnected(t, o.leaf, false)
+}
+
+// up opens the hub again where it was and waits for the site's link.
+func (o *outage) up(t *testing.T) {
+	o.cfg.LeafListen = tcplink.HostPort(o.leafURL)
+	o.hub = natstest.OpenHub(t, o.cfg)
+	o.agg.Attach(t, o.hub.Conn())
+	t.Cleanup(o.agg.Detach)
+	natstest.WaitConnected(t, o.leaf, true)
+}
+
+func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
+	const site = "s1"
+	o := newOutage(t, site)
+	agg, ob := o.agg, o.ob
 	reg := prometheus.NewPedanticRegistry()
 	f := newForwarder(t, forward.Config{
-		Site: site, TZ: "Europe/Paris", Conn: n.Conn(), Outbox: ob,
+		Site: site, TZ: "Europe/Paris", Conn: o.leaf.Conn(), Outbox: ob,
 		PollInterval: 50 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 		Registerer: reg, Logger: testkit.Logger(t),
 	})
@@ -88,9 +123,7 @@ func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
 
 	// The link goes down: the hub stops (its read model, the aggregator's
 	// map, survives).
-	agg.Detach()
-	h.Close()
-	natstest.WaitConnected(t, n, false)
+	o.down(t)
 	for i := 0; i < 20; i++ {
 		last = ob.Append(t, 500)
 		f.Poke()
@@ -104,11 +137,7 @@ func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
 	}
 
 	// The hub comes back on the same port with the same data.
-	cfg.LeafListen = tcplink.HostPort(leafURL)
-	h2 := natstest.OpenHub(t, cfg)
-	agg.Attach(t, h2.Conn())
-	t.Cleanup(agg.Detach)
-	natstest.WaitConnected(t, n, true)
+	o.up(t)
 	waitSynced(t, 60*time.Second, ob, agg, last)
 	agg.Verify(t, last)
 	// 11,000 events in batches of at most 500 reach the aggregator in at
@@ -140,23 +169,12 @@ func TestForwarder_OfflineBacklogArrivesAfterReconnect(t *testing.T) {
 // uplink resumes when central answers again, not a whole backoff later.
 func TestForwarder_ResumesWhenTheLinkReturnsNotAfterTheBackoff(t *testing.T) {
 	const site = "s1"
-	cfg := natstest.HubConfig(t)
-	h := natstest.OpenHub(t, cfg)
-	seed, _, err := h.IssueSite(site)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafURL := h.LeafURL()
-	agg := newAggregator(site)
-	agg.Attach(t, h.Conn())
-	n := natstest.StartLeaf(t, site, seed, leafURL)
-	natstest.WaitConnected(t, n, true)
-	ob := newOutbox(t, site)
-	ob.onTrim = trimGuard(t, agg)
+	o := newOutage(t, site)
+	agg, ob := o.agg, o.ob
 	// Every failure waits ten minutes: only the link's return can end it.
 	reg := prometheus.NewPedanticRegistry()
 	f := newForwarder(t, forward.Config{
-		Site: site, TZ: "UTC", Conn: n.Conn(), Outbox: ob,
+		Site: site, TZ: "UTC", Conn: o.leaf.Conn(), Outbox: ob,
 		PollInterval: 50 * time.Millisecond, MinBackoff: 10 * time.Minute, MaxBackoff: 10 * time.Minute,
 		Registerer: reg, Logger: testkit.Logger(t),
 	})
@@ -164,9 +182,7 @@ func TestForwarder_ResumesWhenTheLinkReturnsNotAfterTheBackoff(t *testing.T) {
 	f.Poke()
 	waitSynced(t, 30*time.Second, ob, agg, last)
 
-	agg.Detach()
-	h.Close()
-	natstest.WaitConnected(t, n, false)
+	o.down(t)
 	last = ob.Append(t, 100)
 	f.Poke() // fails: nothing serves the stream; the forwarder backs off
 	testkit.CheckFor(t, 10*time.Second, func() error {
@@ -176,11 +192,7 @@ func TestForwarder_ResumesWhenTheLinkReturnsNotAfterTheBackoff(t *testing.T) {
 		return nil
 	})
 
-	cfg.LeafListen = tcplink.HostPort(leafURL)
-	h2 := natstest.OpenHub(t, cfg)
-	agg.Attach(t, h2.Conn())
-	t.Cleanup(agg.Detach)
-	natstest.WaitConnected(t, n, true)
+	o.up(t)
 	waitSynced(t, 60*time.Second, ob, agg, last)
 	agg.Verify(t, last)
 }
