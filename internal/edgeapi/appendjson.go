@@ -21,18 +21,7 @@ func (a SalesAnswer) AppendJSON(b []byte) []byte {
 	b = append(b, `,"groupBy":`...)
 	b = jsonappend.String(b, a.GroupBy)
 	b = append(b, `,"rows":`...)
-	if a.Rows == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, r := range a.Rows {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = r.AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = jsonappend.List(b, a.Rows, func(b []byte, r *SalesRow) []byte { return r.AppendJSON(b) })
 	b = append(b, `,"site":`...)
 	b = jsonappend.String(b, a.Site)
 	b = append(b, `,"timezone":`...)
@@ -85,28 +74,7 @@ func (a TopAnswer) AppendJSON(b []byte) []byte {
 	b = append(b, `{"from":`...)
 	b = jsonappend.String(b, a.From)
 	b = append(b, `,"products":`...)
-	if a.Products == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, p := range a.Products {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"productId":`...)
-			b = jsonappend.String(b, p.ProductID)
-			b = append(b, `,"name":`...)
-			b = jsonappend.String(b, p.Name)
-			b = append(b, `,"transactions":`...)
-			b = jsonappend.Int(b, p.Transactions)
-			b = append(b, `,"quantity":`...)
-			b = jsonappend.Int(b, p.Quantity)
-			b = append(b, `,"revenue":`...)
-			b = p.Revenue.AppendJSON(b)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = jsonappend.List(b, a.Products, appendProductTotal)
 	b = append(b, `,"site":`...)
 	b = jsonappend.String(b, a.Site)
 	b = append(b, `,"timezone":`...)
@@ -116,23 +84,27 @@ func (a TopAnswer) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// appendProductTotal appends p's JSON encoding to b.
+func appendProductTotal(b []byte, p *ProductTotal) []byte {
+	b = append(b, `{"productId":`...)
+	b = jsonappend.String(b, p.ProductID)
+	b = append(b, `,"name":`...)
+	b = jsonappend.String(b, p.Name)
+	b = append(b, `,"transactions":`...)
+	b = jsonappend.Int(b, p.Transactions)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, p.Quantity)
+	b = append(b, `,"revenue":`...)
+	b = p.Revenue.AppendJSON(b)
+	return append(b, '}')
+}
+
 var _ jsonappend.Appender = StockMovementList{}
 
 // AppendJSON appends l's JSON encoding to b.
 func (l StockMovementList) AppendJSON(b []byte) []byte {
 	b = append(b, `{"movements":`...)
-	if l.Movements == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, m := range l.Movements {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = m.AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = jsonappend.List(b, l.Movements, func(b []byte, m *StockMovement) []byte { return m.AppendJSON(b) })
 	if l.NextOffset != nil {
 		b = append(b, `,"nextOffset":`...)
 		b = jsonappend.Int(b, int64(*l.NextOffset))
@@ -174,18 +146,7 @@ var _ jsonappend.Appender = PaymentList{}
 // AppendJSON appends l's JSON encoding to b.
 func (l PaymentList) AppendJSON(b []byte) []byte {
 	b = append(b, `{"payments":`...)
-	if l.Payments == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, p := range l.Payments {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendPayment(b, p)
-		}
-		b = append(b, ']')
-	}
+	b = jsonappend.List(b, l.Payments, func(b []byte, p *Payment) []byte { return appendPayment(b, *p) })
 	return append(b, '}')
 }
 

@@ -15,18 +15,7 @@ var (
 // AppendJSON appends l's JSON encoding to b.
 func (l FaultList) AppendJSON(b []byte) []byte {
 	b = append(b, `{"faults":`...)
-	if l.Faults == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range l.Faults {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendFault(b, &l.Faults[i])
-		}
-		b = append(b, ']')
-	}
+	b = jsonappend.List(b, l.Faults, appendFault)
 	return append(b, '}')
 }
 
@@ -62,44 +51,39 @@ func appendFault(b []byte, f *Fault) []byte {
 // AppendJSON appends l's JSON encoding to b.
 func (l AlertList) AppendJSON(b []byte) []byte {
 	b = append(b, `{"alerts":`...)
-	if l.Alerts == nil {
-		return append(b, "null}"...)
+	b = jsonappend.List(b, l.Alerts, appendAlert)
+	return append(b, '}')
+}
+
+// appendAlert appends a's JSON encoding to b.
+func appendAlert(b []byte, a *Alert) []byte {
+	b = append(b, `{"alertId":`...)
+	b = jsonappend.Int(b, a.AlertID)
+	b = append(b, `,"machineId":`...)
+	b = jsonappend.String(b, a.MachineID)
+	if a.ProductID != "" {
+		b = append(b, `,"productId":`...)
+		b = jsonappend.String(b, a.ProductID)
 	}
-	b = append(b, '[')
-	for i := range l.Alerts {
-		a := &l.Alerts[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"alertId":`...)
-		b = jsonappend.Int(b, a.AlertID)
-		b = append(b, `,"machineId":`...)
-		b = jsonappend.String(b, a.MachineID)
-		if a.ProductID != "" {
-			b = append(b, `,"productId":`...)
-			b = jsonappend.String(b, a.ProductID)
-		}
-		b = append(b, `,"type":`...)
-		b = jsonappend.String(b, a.Type)
-		b = append(b, `,"status":`...)
-		b = jsonappend.String(b, a.Status)
-		if a.Detail != "" {
-			b = append(b, `,"detail":`...)
-			b = jsonappend.String(b, a.Detail)
-		}
-		b = append(b, `,"createdAt":`...)
-		b = jsonappend.Time(b, a.CreatedAt)
-		if a.ClosedAt != nil {
-			b = append(b, `,"closedAt":`...)
-			b = jsonappend.Time(b, *a.ClosedAt)
-		}
-		if a.CloseReason != "" {
-			b = append(b, `,"closeReason":`...)
-			b = jsonappend.String(b, a.CloseReason)
-		}
-		b = append(b, '}')
+	b = append(b, `,"type":`...)
+	b = jsonappend.String(b, a.Type)
+	b = append(b, `,"status":`...)
+	b = jsonappend.String(b, a.Status)
+	if a.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = jsonappend.String(b, a.Detail)
 	}
-	return append(b, "]}"...)
+	b = append(b, `,"createdAt":`...)
+	b = jsonappend.Time(b, a.CreatedAt)
+	if a.ClosedAt != nil {
+		b = append(b, `,"closedAt":`...)
+		b = jsonappend.Time(b, *a.ClosedAt)
+	}
+	if a.CloseReason != "" {
+		b = append(b, `,"closeReason":`...)
+		b = jsonappend.String(b, a.CloseReason)
+	}
+	return append(b, '}')
 }
 
 // AppendJSON appends l's JSON encoding to b. A detail that is not valid
@@ -107,80 +91,76 @@ func (l AlertList) AppendJSON(b []byte) []byte {
 // nothing (internal/web.WriteJSON writes an empty body, as it did).
 func (l AuditList) AppendJSON(b []byte) []byte {
 	start := len(b)
+	valid := true
 	b = append(b, `{"entries":`...)
-	if l.Entries == nil {
-		return append(b, "null}"...)
+	b = jsonappend.List(b, l.Entries, func(b []byte, e *AuditEntry) []byte {
+		b, ok := appendAuditEntry(b, e)
+		valid = valid && ok
+		return b
+	})
+	if !valid {
+		return b[:start]
 	}
-	b = append(b, '[')
-	for i := range l.Entries {
-		e := &l.Entries[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = jsonappend.Int(b, e.ID)
-		b = append(b, `,"entityType":`...)
-		b = jsonappend.String(b, e.EntityType)
-		b = append(b, `,"entityId":`...)
-		b = jsonappend.String(b, e.EntityID)
-		b = append(b, `,"action":`...)
-		b = jsonappend.String(b, e.Action)
-		b = append(b, `,"performedBy":`...)
-		b = jsonappend.String(b, e.PerformedBy)
-		b = append(b, `,"performedAt":`...)
-		b = jsonappend.Time(b, e.PerformedAt)
-		b = append(b, `,"detail":`...)
-		var ok bool
-		if b, ok = jsonappend.Raw(b, e.Detail); !ok {
-			return b[:start]
-		}
-		b = append(b, '}')
-	}
-	return append(b, "]}"...)
+	return append(b, '}')
+}
+
+// appendAuditEntry appends e's JSON encoding to b; false when its detail
+// is not valid JSON.
+func appendAuditEntry(b []byte, e *AuditEntry) ([]byte, bool) {
+	b = append(b, `{"id":`...)
+	b = jsonappend.Int(b, e.ID)
+	b = append(b, `,"entityType":`...)
+	b = jsonappend.String(b, e.EntityType)
+	b = append(b, `,"entityId":`...)
+	b = jsonappend.String(b, e.EntityID)
+	b = append(b, `,"action":`...)
+	b = jsonappend.String(b, e.Action)
+	b = append(b, `,"performedBy":`...)
+	b = jsonappend.String(b, e.PerformedBy)
+	b = append(b, `,"performedAt":`...)
+	b = jsonappend.Time(b, e.PerformedAt)
+	b = append(b, `,"detail":`...)
+	b, ok := jsonappend.Raw(b, e.Detail)
+	return append(b, '}'), ok
 }
 
 // AppendJSON appends l's JSON encoding to b.
 func (l LotList) AppendJSON(b []byte) []byte {
 	b = append(b, `{"lots":`...)
-	if l.Lots == nil {
-		return append(b, "null}"...)
+	b = jsonappend.List(b, l.Lots, appendLot)
+	return append(b, '}')
+}
+
+// appendLot appends t's JSON encoding to b.
+func appendLot(b []byte, t *Lot) []byte {
+	b = append(b, `{"lotId":`...)
+	b = jsonappend.Int(b, t.LotID)
+	b = append(b, `,"machineId":`...)
+	b = jsonappend.String(b, t.MachineID)
+	b = append(b, `,"productId":`...)
+	b = jsonappend.String(b, t.ProductID)
+	if t.LotCode != "" {
+		b = append(b, `,"lotCode":`...)
+		b = jsonappend.String(b, t.LotCode)
 	}
-	b = append(b, '[')
-	for i := range l.Lots {
-		t := &l.Lots[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"lotId":`...)
-		b = jsonappend.Int(b, t.LotID)
-		b = append(b, `,"machineId":`...)
-		b = jsonappend.String(b, t.MachineID)
-		b = append(b, `,"productId":`...)
-		b = jsonappend.String(b, t.ProductID)
-		if t.LotCode != "" {
-			b = append(b, `,"lotCode":`...)
-			b = jsonappend.String(b, t.LotCode)
-		}
-		if t.ExpiryDate != "" {
-			b = append(b, `,"expiryDate":`...)
-			b = jsonappend.String(b, t.ExpiryDate)
-		}
-		if t.UnitCost != nil {
-			b = append(b, `,"unitCost":`...)
-			b = t.UnitCost.AppendJSON(b)
-		}
-		b = append(b, `,"quantity":`...)
-		b = jsonappend.Int(b, t.Quantity)
-		b = append(b, `,"status":`...)
-		b = jsonappend.String(b, t.Status)
-		if t.Expired {
-			b = append(b, `,"expired":true`...)
-		} else {
-			b = append(b, `,"expired":false`...)
-		}
-		b = append(b, `,"receivedAt":`...)
-		b = jsonappend.Time(b, t.ReceivedAt)
-		b = append(b, '}')
+	if t.ExpiryDate != "" {
+		b = append(b, `,"expiryDate":`...)
+		b = jsonappend.String(b, t.ExpiryDate)
 	}
-	return append(b, "]}"...)
+	if t.UnitCost != nil {
+		b = append(b, `,"unitCost":`...)
+		b = t.UnitCost.AppendJSON(b)
+	}
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, t.Quantity)
+	b = append(b, `,"status":`...)
+	b = jsonappend.String(b, t.Status)
+	if t.Expired {
+		b = append(b, `,"expired":true`...)
+	} else {
+		b = append(b, `,"expired":false`...)
+	}
+	b = append(b, `,"receivedAt":`...)
+	b = jsonappend.Time(b, t.ReceivedAt)
+	return append(b, '}')
 }

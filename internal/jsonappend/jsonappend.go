@@ -77,3 +77,20 @@ func Raw(b []byte, raw []byte) ([]byte, bool) {
 	}
 	return append(b, raw...), true
 }
+
+// List appends items as a JSON array, each element by elem, or null for a
+// nil slice (as encoding/json encodes one). elem is given a pointer into
+// items, so large elements are not copied.
+func List[T any](b []byte, items []T, elem func(b []byte, item *T) []byte) []byte {
+	if items == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, &items[i])
+	}
+	return append(b, ']')
+}
