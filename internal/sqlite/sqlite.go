@@ -221,7 +221,7 @@ func (d *DB) SyncWAL() error {
 		}
 		d.wal, d.walInfo = f, fi
 	}
-	if err := d.wal.Sync(); err != nil {
+	if err := flush(d.wal); err != nil {
 		return fmt.Errorf("sync wal: %w", err)
 	}
 	return nil
