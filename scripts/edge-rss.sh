@@ -11,7 +11,9 @@
 # Usage: PEERS=dir scripts/edge-rss.sh [sales] [clients]     (default 100000 64)
 # GOMEMLIMIT / GOGC in the environment reach the edge (to compare settings).
 # It runs the site build (bin/vendsync-site, what a site installs);
-# EDGE_BIN=bin/vendsync measures the full binary instead.
+# EDGE_BIN=bin/vendsync measures the full binary instead. IDLE_WAIT (default
+# 30) is how many seconds after set-up the idle figure is taken again (the Go
+# runtime returns freed heap to the kernel in the background).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}; c=${2:-64}
@@ -57,6 +59,8 @@ for m in $(seq 0 9); do
   done
 done
 echo "idle after set-up:   $(mem)"
+sleep "${IDLE_WAIT:-30}"
+echo "idle ${IDLE_WAIT:-30} s later:     $(mem)"
 "$dir/loadgen" -url "$url" -token "$TOKEN" -n "$n" -c "$c" -mfmt VM_%03d -pfmt P%d
 echo "after $n sales, $c clients: $(mem)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
