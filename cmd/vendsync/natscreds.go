@@ -84,10 +84,6 @@ or delete a KV value, publish a fleet subject, or read the HQ_AUTH bucket
 	}
 	addCentralFlags(cmd, &base, &creds)
 	f := cmd.Flags()
-	f.StringVar(&role, "role", string(natsusers.RoleReadOnly), "ops or read-only")
-	f.StringVar(&name, "name", "", "who or what the credentials are for (shown by --list)")
-	f.StringVar(&out, "out", "", "file to write the NKEY seed to (0600), for nats --nkey")
-	f.BoolVar(&list, "list", false, "list the issued users instead")
-	f.StringVar(&revoke, "revoke", "", "revoke the user with this public key instead")
+	addNATSUserFlags(f, &role, &name, &out, &revoke, &list)
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/vendsync/vendsync/internal/natsusers"
 	"github.com/vendsync/vendsync/internal/secfile"
@@ -77,12 +78,18 @@ stream of the site's own JetStream domain.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "the site's data directory")
-	f.StringVar(&role, "role", string(natsusers.RoleReadOnly), "ops or read-only")
-	f.StringVar(&name, "name", "", "who or what the credentials are for (shown by --list)")
-	f.StringVar(&out, "out", "", "file to write the NKEY seed to (0600), for nats --nkey")
-	f.BoolVar(&list, "list", false, "list the issued users instead")
-	f.StringVar(&revoke, "revoke", "", "revoke the user with this public key instead")
+	addNATSUserFlags(f, &role, &name, &out, &revoke, &list)
 	return cmd
+}
+
+// addNATSUserFlags adds the flags the site's and central's nats-creds
+// commands share.
+func addNATSUserFlags(f *pflag.FlagSet, role, name, out, revoke *string, list *bool) {
+	f.StringVar(role, "role", string(natsusers.RoleReadOnly), "ops or read-only")
+	f.StringVar(name, "name", "", "who or what the credentials are for (shown by --list)")
+	f.StringVar(out, "out", "", "file to write the NKEY seed to (0600), for nats --nkey")
+	f.BoolVar(list, "list", false, "list the issued users instead")
+	f.StringVar(revoke, "revoke", "", "revoke the user with this public key instead")
 }
 
 func printNATSUsers(w io.Writer, users []natsusers.User) error {
