@@ -19,8 +19,8 @@ import (
 )
 
 // The sums over the ledger itself (payments, and the payments kept on
-// their sales' rows: the view payment_ledger), and the totals the writer keeps per day
-// and method (read by GET /reports/payments).
+// their sales' rows: the view payment_ledger), and the totals the writer
+// keeps per day and method (read by GET /reports/payments).
 const (
 	ledgerTotals = `SELECT day, method, COUNT(*),
 		SUM(status IN ('CAPTURED', 'REFUNDED')),
