@@ -48,3 +48,34 @@ func (r *Rules) PaidThenFailForTest(ctx context.Context, s Sale) error {
 	}
 	return nil
 }
+
+// UnfoldAllForTest moves every payment kept on its sale's row to payments,
+// with its first history row: the layout before migration 0022, where
+// every sale's payment was a payments row.
+func (r *Rules) UnfoldAllForTest(ctx context.Context) error {
+	rows, err := r.w.Store().DB.R.QueryContext(ctx, `SELECT payment_id FROM sales_events WHERE payment_id IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return r.w.Do(ctx, func(t *ingest.Tx) error {
+		for _, id := range ids {
+			if err := r.unfoldIfFolded(t, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

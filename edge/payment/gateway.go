@@ -201,6 +201,9 @@ func (r *Rules) Refund(ctx context.Context, id int64, in RefundIn, by string) (P
 	}
 	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Payment, error) {
 		now, err := scan(t.QueryRow(r.findID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			now, err = scan(t.QueryRow(r.findFolded, id))
+		}
 		if err != nil {
 			return Payment{}, fmt.Errorf("find payment: %w", err)
 		}

@@ -61,6 +61,8 @@ type Rules struct {
 	cfg   Config
 
 	update, find, findID, findGateway, lastN, insertConf *ingest.Stmt
+	// A payment kept on its sale's row (fold.go).
+	findFolded, unfold *ingest.Stmt
 	// payments and history are appended at commit (ingest.Tx.Append):
 	// every statement that reads or updates them runs after what is
 	// held. A payment's id is therefore assigned here, not by SQLite.
@@ -97,20 +99,23 @@ func New(w *ingest.Writer, st *stock.Rules, cfg Config) *Rules {
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`),
 	}
 	r.prepareTotals(w)
+	r.prepareFolds(w)
 	w.Register(r)
 	return r
 }
 
-// Load reads the highest payment id (ingest.View).
+// Load reads the highest payment id (ingest.View), of payments and of the
+// payments kept on their sales' rows.
 func (r *Rules) Load(ctx context.Context, db ingest.Querier) error {
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(payment_id), 0) FROM payments`).Scan(&r.lastID); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT MAX((SELECT COALESCE(MAX(payment_id), 0) FROM payments),
+		(SELECT COALESCE(MAX(payment_id), 0) FROM sales_events WHERE payment_id IS NOT NULL))`).Scan(&r.lastID); err != nil {
 		return fmt.Errorf("load payments: %w", err)
 	}
 	return nil
 }
 
 const cols = `payment_id, machine_id, transaction_id, product_id, quantity, method, method_name, amount_cents, refunded_cents, status,
-	COALESCE(card_reference, ''), COALESCE(card_last4, ''), COALESCE(gateway_id, ''), COALESCE(failure, ''), day, sold_at, created_at, updated_at`
+	COALESCE(card_reference, ''), COALESCE(card_last4, ''), COALESCE(gateway_id, ''), COALESCE(failure, ''), day, sold_at, created_at, updated_at, 0`
 
 // row is a payments row.
 type row struct {
@@ -123,6 +128,8 @@ type row struct {
 	cardRef, last4, gatewayID, failure string
 	day                                string
 	soldAt, createdAt, updatedAt       int64
+	// folded: kept on its sale's row (fold.go), not in payments.
+	folded bool
 }
 
 type scanner interface{ Scan(...any) error }
@@ -144,7 +151,7 @@ type rowScan struct {
 func (s *rowScan) dest() []any {
 	r := &s.r
 	return []any{&r.id, &r.machine, &r.tx, &r.product, &r.qty, &r.method, &r.methodName, &r.amount, &r.refunded, &s.st,
-		&r.cardRef, &r.last4, &r.gatewayID, &r.failure, &r.day, &r.soldAt, &r.createdAt, &r.updatedAt}
+		&r.cardRef, &r.last4, &r.gatewayID, &r.failure, &r.day, &r.soldAt, &r.createdAt, &r.updatedAt, &r.folded}
 }
 
 func (s *rowScan) row() row {
@@ -306,6 +313,9 @@ func (r *Rules) change(t *ingest.Tx, cur *row, st gw.Status, amount int64, reaso
 	cur.status, cur.updatedAt = st, t.Now().UnixMilli()
 	if st == gw.Failed {
 		cur.failure = reason
+	}
+	if err := r.unfoldIfFolded(t, cur.id); err != nil {
+		return err
 	}
 	k, was, amount, ok, err := r.counted(t, cur.id)
 	if err != nil {

@@ -173,7 +173,7 @@ func TestSale_CardNumberRefused(t *testing.T) {
 		t.Fatalf("payments = %+v", ps)
 	}
 	// Nothing shaped like a card number anywhere in the store.
-	if n := edgetest.Count(t, s.DB(), `SELECT count(*) FROM payments WHERE card_reference GLOB '*[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]*'`); n != 0 {
+	if n := edgetest.Count(t, s.DB(), `SELECT count(*) FROM payment_ledger WHERE card_reference GLOB '*[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]*'`); n != 0 {
 		t.Fatalf("%d payments hold 13 digits in a row", n)
 	}
 }

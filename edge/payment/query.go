@@ -28,7 +28,11 @@ type (
 
 // read reads payment id through the reader pool.
 func (r *Rules) read(ctx context.Context, id int64) (row, error) {
-	cur, err := scan(r.w.Store().DB.R.QueryRowContext(ctx, `SELECT `+cols+` FROM payments WHERE payment_id = ?`, id))
+	db := r.w.Store().DB.R
+	cur, err := scan(db.QueryRowContext(ctx, `SELECT `+cols+` FROM payments WHERE payment_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		cur, err = readFolded(func(q string, args ...any) *sql.Row { return db.QueryRowContext(ctx, q, args...) }, id)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return row{}, errs.NotFoundf("id", "no payment %d", id)
 	}
@@ -57,6 +61,10 @@ func (r *Rules) Get(ctx context.Context, id int64) (Payment, error) {
 		return Payment{}, err
 	}
 	out := cur.out()
+	if cur.folded {
+		out.History = cur.foldedHistory()
+		return out, nil
+	}
 	rows, err := r.w.Store().DB.R.QueryContext(ctx, `SELECT n, COALESCE(from_status, ''), to_status, amount_cents, reason, reference,
 		performed_by, performed_at, COALESCE(seq, 0) FROM payment_history WHERE payment_id = ? ORDER BY n`, id)
 	if err != nil {
@@ -97,7 +105,7 @@ func (r *Rules) List(ctx context.Context, q Query) ([]Payment, error) {
 	if q.Limit <= 0 || q.Limit > MaxList {
 		q.Limit = min(max(q.Limit, 100), MaxList)
 	}
-	query, args := listQuery(q, r.w.Store().Site.Loc)
+	query, args := listAllQuery(q, r.w.Store().Site.Loc)
 	rows, err := r.w.Store().DB.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
@@ -154,6 +162,46 @@ func listQuery(q Query, loc *time.Location) (string, []any) {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	return query + ` ORDER BY sold_at DESC, payment_id DESC LIMIT ?`, append(args, q.Limit)
+}
+
+// foldedListQuery is listQuery for the payments kept on their sales' rows
+// (fold.go), in the same order: a machine's sales by time
+// (sales_events_machine_time), or all of them (sales_events_time); only
+// sales of equal time are sorted by payment id. ok is false when q
+// selects none of them (a status other than CAPTURED).
+func foldedListQuery(q Query, loc *time.Location) (query string, args []any, ok bool) {
+	if q.Status != "" && q.Status != gw.Captured {
+		return "", nil, false
+	}
+	// "+": the partial index on payment_id gives no sold_at order.
+	where := []string{"+payment_id IS NOT NULL"}
+	if q.MachineID != "" {
+		where, args = append(where, "machine_id = ?"), append(args, q.MachineID)
+	}
+	if q.Method != "" {
+		where, args = append(where, "pay_method = ?"), append(args, string(q.Method))
+	}
+	if q.Day != "" {
+		where, args = append(where, "+pay_day = ?"), append(args, q.Day)
+		if d, err := time.ParseInLocation(time.DateOnly, q.Day, loc); err == nil {
+			where, args = append(where, "event_time >= ? AND event_time < ?"), append(args, d.UnixMilli(), d.AddDate(0, 0, 1).UnixMilli())
+		}
+	}
+	return `SELECT ` + foldedCols + ` FROM sales_events WHERE ` + strings.Join(where, " AND "), args, true
+}
+
+// listAllQuery is the SQL of List: listQuery's payments and the payments
+// kept on sales' rows, merged in sold_at order (each part walks its index
+// in that order; the LIMIT stops both).
+func listAllQuery(q Query, loc *time.Location) (string, []any) {
+	fq, fargs, ok := foldedListQuery(q, loc)
+	if !ok {
+		return listQuery(q, loc)
+	}
+	query, args := listQuery(Query{MachineID: q.MachineID, Method: q.Method, Status: q.Status, Day: q.Day, Limit: -1}, loc)
+	query = strings.TrimSuffix(query, ` ORDER BY sold_at DESC, payment_id DESC LIMIT ?`)
+	args = args[:len(args)-1]
+	return query + ` UNION ALL ` + fq + ` ORDER BY 16 DESC, 1 DESC LIMIT ?`, append(append(args, fargs...), q.Limit)
 }
 
 // Totals sums payments per site-local day and method for the days from

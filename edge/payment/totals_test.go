@@ -18,8 +18,9 @@ import (
 	"github.com/vendsync/vendsync/sync/wire"
 )
 
-// The sums over the ledger itself, and the totals the writer keeps per day
-// and method (read by GET /reports/payments).
+// The sums over the ledger itself (payments, and the payments kept on
+// their sales' rows: the view payment_ledger), and the totals the writer
+// keeps per day and method (read by GET /reports/payments).
 const (
 	ledgerTotals = `SELECT day, method, COUNT(*),
 		SUM(status IN ('CAPTURED', 'REFUNDED')),
@@ -27,7 +28,7 @@ const (
 		SUM(status = 'REFUNDED'),
 		COALESCE(SUM(CASE WHEN status IN ('CAPTURED', 'REFUNDED') THEN refunded_cents END), 0),
 		SUM(status = 'FAILED')
-		FROM payments GROUP BY day, method ORDER BY day, method`
+		FROM payment_ledger GROUP BY day, method ORDER BY day, method`
 	keptTotals = `SELECT day, method, n, taken, gross, refunds, refunded, failed FROM payment_totals WHERE n > 0 ORDER BY day, method`
 )
 

@@ -2,6 +2,7 @@ package sale
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/machine"
@@ -47,6 +48,32 @@ func (r *Rules) paid(t *ingest.Tx, s *sale) error {
 		return nil
 	}
 	return r.payments.Paid(t, s.payment(), "machine:"+s.in.MachineID)
+}
+
+// insertPaidSale inserts a validated sale's row (inserted false: it was
+// there already). A plain cash, card or mobile sale of a site with a
+// payments ledger keeps its payment on that row (folded, payment.Fold);
+// any other sale's payment is the caller's to record (paid).
+func (r *Rules) insertPaidSale(t *ingest.Tx, s *sale, seq uint64) (inserted, folded bool, err error) {
+	if r.payments == nil || s.prepaid || s.priced != nil || !payment.Foldable(s.payment(), "machine:"+s.in.MachineID) {
+		res, err := r.insertSale(t, s, seq)
+		if err != nil {
+			return false, false, fmt.Errorf("insert sale: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		return n > 0, false, nil
+	}
+	err = r.payments.Fold(t, s.payment(), func(f payment.Folded) (bool, error) {
+		res, err := t.Exec(r.insertFolded, s.in.TransactionID, s.in.MachineID, s.in.ProductID, s.qty, s.amount, s.in.PaymentMethod,
+			s.at.UnixMilli(), t.Now().UnixMilli(), s.hash, seq, f.ID, f.Method, f.Day, f.CardRef, f.CardLast)
+		if err != nil {
+			return false, fmt.Errorf("insert sale: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		inserted = n > 0
+		return inserted, nil
+	})
+	return inserted, inserted, err
 }
 
 // charge takes a GATEWAY sale's payment before the sale is recorded (the

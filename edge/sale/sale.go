@@ -123,6 +123,8 @@ type Rules struct {
 	reserved Reservations
 	// payments is the payments ledger (SetPayments; nil: none kept).
 	payments *payment.Rules
+	// insertFolded inserts a sale with its payment (insertPaidSale).
+	insertFolded *ingest.Stmt
 }
 
 // New returns the sale rules on w (before w.Open). It returns an error for
@@ -136,6 +138,9 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 		insert: w.Prepare(`INSERT INTO sales_events (transaction_id, machine_id, product_id, quantity, amount_cents, payment_method, event_time, received_at, body_hash, seq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`),
 		find: w.Prepare(`SELECT body_hash, seq FROM sales_events WHERE machine_id = ? AND transaction_id = ?`),
+		insertFolded: w.Prepare(`INSERT INTO sales_events (transaction_id, machine_id, product_id, quantity, amount_cents, payment_method, event_time, received_at, body_hash, seq,
+			payment_id, pay_method, pay_day, card_reference, card_last4)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`),
 	}
 	r.prepareBaskets()
 	return r, nil
@@ -336,16 +341,18 @@ func (r *Rules) record(t *ingest.Tx, s *sale) (Result, error) {
 		return Result{}, reject
 	}
 	seq := t.NextSeq()
-	res, err := r.insertSale(t, s, seq)
+	inserted, folded, err := r.insertPaidSale(t, s, seq)
 	if err != nil {
-		return Result{}, fmt.Errorf("insert sale: %w", err)
+		return Result{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !inserted {
 		prev, _, err := r.findSale(t, s)
 		return prev, err
 	}
-	if err := r.paid(t, s); err != nil {
-		return Result{}, err
+	if !folded {
+		if err := r.paid(t, s); err != nil {
+			return Result{}, err
+		}
 	}
 	loc := m.Location()
 	locKey := loc.Key()
