@@ -249,11 +249,13 @@ func TestDecodeSaleEvent_Declines(t *testing.T) {
 }
 
 // TestDecode_FastPathSameBatch decodes batches of plain sales mixed with
-// other kinds and sales the fast path declines: the batch is what the
-// encoding/json path alone makes of it.
+// other kinds and sales the fast path declines, many of them in the same
+// rows, in zones with DST and half-hour offsets: the batch, its deltas
+// included, is what the encoding/json path alone, counting each sale on its
+// own, makes of it.
 func TestDecode_FastPathSameBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 14))
-	for range 50 {
+	for range 200 {
 		first := r.Uint64N(1000) + 1
 		var raws [][]byte
 		for j := range 40 {
@@ -268,11 +270,20 @@ func TestDecode_FastPathSameBatch(t *testing.T) {
 					t.Fatal(err)
 				}
 				raws = append(raws, raw)
-			default:
+			case 2:
 				raws = append(raws, saleEventJSON(t, "s1", seq, randTime(r), randSale(r)))
+			default:
+				// Few machines, products and cities, around a DST change:
+				// many sales share a row.
+				s := randSale(r)
+				s.MachineID, s.ProductID, s.City = fmt.Sprintf("m%d", r.IntN(3)), fmt.Sprintf("p%d", r.IntN(4)), []string{"Paris", "Pune"}[r.IntN(2)]
+				s.TransactionID = fmt.Sprintf("t%d", seq)
+				at := []time.Time{dstStart, dstEnd}[r.IntN(2)].Add(time.Duration(r.Int64N(int64(5*time.Hour))) - 2*time.Hour)
+				raws = append(raws, saleEventJSON(t, "s1", seq, at, s))
 			}
 		}
-		f := &envelope.Frame{Header: envelope.Header{V: envelope.Version, Site: "s1", TZ: "Europe/Paris", First: first, Last: first + 39}, Events: raws}
+		tz := []string{"Europe/Paris", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe", "UTC", ""}[r.IntN(6)]
+		f := &envelope.Frame{Header: envelope.Header{V: envelope.Version, Site: "s1", TZ: tz, First: first, Last: first + 39}, Events: raws}
 		got, err := Decode(f)
 		if err != nil {
 			t.Fatal(err)
@@ -283,6 +294,12 @@ func TestDecode_FastPathSameBatch(t *testing.T) {
 		}
 	}
 }
+
+// Europe's DST changes of 2026, in UTC.
+var (
+	dstStart = time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+	dstEnd   = time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC)
+)
 
 // decodeSlow is Decode by encoding/json alone, as it was before the fast
 // path.
