@@ -164,8 +164,8 @@ type GroupResult struct {
 // ApplyGroup applies items, in order, in one transaction: what ApplyPrepared
 // does for each, with one commit (and one sync to disk) for the whole group,
 // which is what makes catching up on many small batches fast. An item that
-// is invalid (its GroupResult.Err wraps ErrInvalidBatch) is rolled back to
-// just before it and the rest still apply. Each item sees the ones before
+// is invalid (its GroupResult.Err wraps ErrInvalidBatch) changes nothing
+// and the rest still apply. Each item sees the ones before
 // it, so items of the same site apply as they would one by one.
 //
 // It returns an error, and nothing of the group is committed, when the
