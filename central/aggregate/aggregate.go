@@ -77,7 +77,14 @@ func Decode(f *envelope.Frame) (*Batch, error) {
 	}
 	b := &Batch{Site: f.Site, TZ: f.TZ, First: f.First, Last: f.Last, Loc: loc,
 		Events: make([]Event, len(f.Events)), Deltas: NewDeltas()}
+	sums := hourSums{}
 	for i, raw := range f.Events {
+		if seq, at, s, ok := decodeSaleEvent(raw, f.Site); ok && seq == f.First+uint64(i) {
+			b.Events[i] = Event{Seq: seq, Kind: envelope.KindSale, Time: at, JSON: raw, Fact: s}
+			b.Sales = append(b.Sales, i)
+			sums.add(saleOf(b.Site, s, at), loc)
+			continue
+		}
 		e, err := envelope.DecodeEvent(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: batch %s: event %d: %w", ErrInvalid, f.MsgID(), f.First+uint64(i), err)
@@ -88,9 +95,10 @@ func Decode(f *envelope.Frame) (*Batch, error) {
 		b.Events[i] = Event{Seq: e.Seq, Kind: e.Kind, Time: e.Time, JSON: raw, Fact: decodeFact(e.Kind, e.Data)}
 		if s, ok := b.Events[i].Fact.(*envelope.Sale); ok {
 			b.Sales = append(b.Sales, i)
-			b.Deltas.AddSale(saleOf(b.Site, s, e.Time), loc)
+			sums.add(saleOf(b.Site, s, e.Time), loc)
 		}
 	}
+	sums.into(b.Deltas)
 	return b, nil
 }
 

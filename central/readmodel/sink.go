@@ -23,7 +23,8 @@ const (
 
 	insertSaleHead = `INSERT INTO sales (site, machine_id, transaction_id, seq, product_id, city, location, quantity, amount_cents, payment_method, event_time)`
 	insertSaleRow  = `(?,?,?,?,?,?,?,?,?,?,?)`
-	insertSaleTail = `ON CONFLICT (site, machine_id, transaction_id) DO NOTHING RETURNING machine_id, transaction_id`
+	insertSaleTail = `ON CONFLICT (site, machine_id, transaction_id) DO NOTHING`
+	selectSaleSeq  = `SELECT seq FROM sales WHERE site = ? AND machine_id = ? AND transaction_id = ?`
 
 	upsertAggHead = `INSERT INTO sales_agg (dim, win, site, city, bucket, key, tx_count, quantity, revenue_cents, discount_cents)`
 	upsertAggRow  = `(?,?,?,?,?,?,?,?,?,?)`
@@ -265,31 +266,45 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 }
 
 func (k *sqliteSink) InsertSales(ctx context.Context, site string, sales []aggregate.SaleRow) ([]bool, error) {
-	args := make([]any, 0, len(sales)*11)
+	const width = 11
+	args := make([]any, 0, len(sales)*width)
 	for _, sl := range sales {
 		args = append(args, site, sl.MachineID, sl.TransactionID, int64(sl.Seq), sl.ProductID, sl.City, sl.Location,
 			sl.Quantity, sl.AmountCents, sl.PaymentMethod, ms(sl.Time))
 	}
-	// RETURNING names the sales that were inserted, by their key within
-	// the site.
-	type saleKey struct{ machine, tx string }
-	newTx := make(map[saleKey]int, len(sales))
-	err := k.s.execChunks(ctx, insertSaleHead, insertSaleRow, insertSaleTail, args, func(r *sql.Rows) error {
-		var k saleKey
-		if err := r.Scan(&k.machine, &k.tx); err != nil {
-			return err
-		}
-		newTx[k]++
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
 	isNew := make([]bool, len(sales))
-	for i, sl := range sales {
-		if k := (saleKey{sl.MachineID, sl.TransactionID}); newTx[k] > 0 {
-			isNew[i] = true
-			newTx[k]-- // a sale repeated inside the batch is new once
+	for off := 0; off < len(sales); off += chunkRows {
+		n := min(chunkRows, len(sales)-off)
+		st, err := k.s.multiStmt(ctx, insertSaleHead, insertSaleRow, insertSaleTail, n)
+		if err != nil {
+			return nil, err
+		}
+		res, err := st.ExecContext(ctx, args[off*width:(off+n)*width]...)
+		if err != nil {
+			return nil, err
+		}
+		inserted, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		if inserted == int64(n) {
+			// Every row was new: the case of every batch but a replayed
+			// transaction's, without reading anything back.
+			for i := off; i < off+n; i++ {
+				isNew[i] = true
+			}
+			continue
+		}
+		// Some keys were held. A sale is new when its key's row is now its
+		// own: the sales given come from events new to the read model,
+		// whose seqs no row held before carries, and of a key repeated
+		// here the first is the one inserted.
+		for i := off; i < off+n; i++ {
+			var seq int64
+			if err := k.s.queryRow(ctx, selectSaleSeq, site, sales[i].MachineID, sales[i].TransactionID).Scan(&seq); err != nil {
+				return nil, fmt.Errorf("read sale %s/%s: %w", sales[i].MachineID, sales[i].TransactionID, err)
+			}
+			isNew[i] = uint64(seq) == sales[i].Seq
 		}
 	}
 	return isNew, nil
