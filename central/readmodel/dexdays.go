@@ -145,6 +145,9 @@ func wholeDays(from, to int64) (a, b int64, ok bool) {
 func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, key string, from, to int64) ([]ReconciliationRow, error) {
 	grp := daysGroup(q)
 	a, b, ok := wholeDays(from, to)
+	if ok && q.Site == "" && q.GroupBy == DEXByCity {
+		return s.reconciliationsByCity(ctx, site, machine, key, [4]int64{from, a, b, to})
+	}
 	if grp == "" || !ok {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
@@ -167,6 +170,9 @@ func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, 
 func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string, from, to int64) ([]CashRow, error) {
 	grp := daysGroup(q)
 	a, b, ok := wholeDays(from, to)
+	if ok && q.Site == "" && q.GroupBy == DEXByCity {
+		return s.cashByCity(ctx, site, machine, key, [4]int64{from, a, b, to})
+	}
 	if grp == "" || !ok {
 		return s.cashRows(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
