@@ -17,3 +17,14 @@ INSERT INTO dex_unknown_machines (site, machine_id)
     UNION
     SELECT site, machine_id FROM cash_collections c
     WHERE NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = c.site AND m.machine_id = c.machine_id);
+
+-- The lot list (Lots) and the valuation read machine_lots in the order
+-- a machine sells them: site, machine, product, first expiry first
+-- (undated last), then lot. This index holds that whole order, so a list
+-- of the fleet's lots expiring before a date reads the index in order and
+-- stops at its limit, with no sort of every lot per product and no seek
+-- into the table for a lot that does not expire in time. It replaces
+-- machine_lots_machine, its prefix. Quantity stays out of it: a sale's lot
+-- use changes only the table row.
+CREATE INDEX machine_lots_order ON machine_lots (site, machine_id, product_id, expiry_date = '', expiry_date);
+DROP INDEX machine_lots_machine;
