@@ -16,9 +16,10 @@ import (
 // cash collections summed per UTC day and per site or driver, kept on
 // apply. The fleet's reports grouped by site or driver read them for the
 // whole days of the range and the raw rows (the old query) only for the
-// partial days at its edges. Grouped by machine or city (a machine's
-// current city), or for one site (a key range of the raw rows), they read
-// the raw rows as before.
+// partial days at its edges. Grouped by city (a machine's current city),
+// they read the per-site rows and give each site's sums to its city
+// (dexcity.go). Grouped by machine, or for one site (a key range of the
+// raw rows), they read the raw rows as before.
 
 const dayMS = 86400000
 
