@@ -1,6 +1,8 @@
 # vendsync — see README.md.
 GO       ?= go
 BIN      ?= bin/vendsync
+# The site build: only what a site's machine runs (edge, doctor, dex).
+SITE_BIN ?= bin/vendsync-site
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 # How long `make demo` runs; 0 runs until Ctrl-C.
@@ -24,6 +26,7 @@ all: lint test build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vendsync
+	$(GO) build -tags site -ldflags "$(LDFLAGS)" -o $(SITE_BIN) ./cmd/vendsync
 
 test: tools
 	$(GO) test -race -count=1 -timeout 30m ./...
@@ -32,6 +35,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags site ./cmd/vendsync
 
 demo: build tools
 	$(BIN) demo --duration $(DURATION) $(DEMO_ARGS)

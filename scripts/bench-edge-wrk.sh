@@ -9,8 +9,8 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 make -s build
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-bin/vendsync edge init --dir "$dir" --site bench --city Bangalore --timezone Asia/Kolkata >/dev/null
-bin/vendsync edge run --dir "$dir" --http 127.0.0.1:18555 --insecure-http --rate-limits=false --log-level warn --log-format json 2>"$dir/edge.log" &
+bin/vendsync-site edge init --dir "$dir" --site bench --city Bangalore --timezone Asia/Kolkata >/dev/null
+bin/vendsync-site edge run --dir "$dir" --http 127.0.0.1:18555 --insecure-http --rate-limits=false --log-level warn --log-format json 2>"$dir/edge.log" &
 pid=$!
 for i in $(seq 50); do curl -sf 127.0.0.1:18555/readyz >/dev/null && break; sleep 0.1; done
 J='Content-Type: application/json'

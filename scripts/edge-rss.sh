@@ -10,23 +10,28 @@
 #           module scripts/peer-bench.sh takes)
 # Usage: PEERS=dir scripts/edge-rss.sh [sales] [clients]     (default 100000 64)
 # GOMEMLIMIT / GOGC in the environment reach the edge (to compare settings).
+# It runs the site build (bin/vendsync-site, what a site installs);
+# EDGE_BIN=bin/vendsync measures the full binary instead. IDLE_WAIT (default
+# 30) is how many seconds after set-up the idle figure is taken again (the Go
+# runtime returns freed heap to the kernel in the background).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}; c=${2:-64}
-peers=${PEERS:?set PEERS to the peer module's directory (it holds loadgen/)}
+peers=${PEERS:?set PEERS to the directory of the peer module, which holds loadgen}
 port=${PORT:-18556}
 url=http://127.0.0.1:$port
 make -s build
+bin=${EDGE_BIN:-bin/vendsync-site}
 dir=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 (cd "$peers" && go build -o "$dir/loadgen" ./loadgen)
-bin/vendsync edge init --dir "$dir/site" --site rss --city Bangalore --timezone Asia/Kolkata >/dev/null
+"$bin" edge init --dir "$dir/site" --site rss --city Bangalore --timezone Asia/Kolkata >/dev/null
 
 start() { # starts the edge, sets pid, prints the ms until it listens
   local t0 t1 us
   t0=$(date +%s%N)
-  bin/vendsync edge run --dir "$dir/site" --http 127.0.0.1:$port --insecure-http --rate-limits=false --log-level warn --log-format json >>"$dir/edge.log" 2>&1 &
+  "$bin" edge run --dir "$dir/site" --http 127.0.0.1:$port --insecure-http --rate-limits=false --log-level warn --log-format json >>"$dir/edge.log" 2>&1 &
   pid=$!
   until (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do :; done
   t1=$(date +%s%N)
@@ -54,6 +59,8 @@ for m in $(seq 0 9); do
   done
 done
 echo "idle after set-up:   $(mem)"
+sleep "${IDLE_WAIT:-30}"
+echo "idle ${IDLE_WAIT:-30} s later:     $(mem)"
 "$dir/loadgen" -url "$url" -token "$TOKEN" -n "$n" -c "$c" -mfmt VM_%03d -pfmt P%d
 echo "after $n sales, $c clients: $(mem)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,7 +2,8 @@
 # vendsync's edge against a conventional peer (one PostgreSQL 15 transaction
 # per sale with hour and day aggregates), loaded by the same generator in one
 # interleaved run: peer, edge, peer, edge… at 64 clients and at 1 client.
-# Both listen on plain HTTP on loopback so that neither pays for TLS.
+# Both listen on plain HTTP on loopback so that neither pays for TLS. The
+# edge is the site build (bin/vendsync-site), what a site installs.
 #
 # Usage: scripts/peer-bench.sh PEERS_DIR [sales] [rounds]
 #   PEERS_DIR holds the peer's module: pgpeer/ (the PostgreSQL service) and
@@ -43,8 +44,8 @@ wait_http 127.0.0.1:18080/healthz
 
 # The edge: one site, machines VM_000…VM_009 accepting cash, card and UPI,
 # products P0…P19 priced 50 with ample stock.
-bin/vendsync edge init --dir "$work/site" --site bench --city Bangalore --timezone Asia/Kolkata >/dev/null
-bin/vendsync edge run --dir "$work/site" --http 127.0.0.1:18555 --insecure-http --rate-limits=false \
+bin/vendsync-site edge init --dir "$work/site" --site bench --city Bangalore --timezone Asia/Kolkata >/dev/null
+bin/vendsync-site edge run --dir "$work/site" --http 127.0.0.1:18555 --insecure-http --rate-limits=false \
   --log-level warn --log-format json 2>"$work/edge.log" &
 pids+=($!)
 wait_http 127.0.0.1:18555/readyz

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/vendsync/vendsync/central"
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/client"
@@ -82,19 +81,8 @@ and the fleet CA in DIR. It exits 1 when any check FAILs, else 0.`,
 					cfg.CentralClock = doctor.HTTPDate(hc, strings.TrimSuffix(centralURL, "/")+"/healthz")
 				}
 			case "central":
-				cfg.DBFile = central.ReadModelFile
-				if ca == "" {
-					ca = filepath.Join(dir, central.CAFile)
-				}
-				if creds == "" {
-					creds = filepath.Join(dir, central.CredentialsFile)
-				}
-				if centralURL != "" {
-					c, err := hqClient(centralURL, creds, existing(ca))
-					if err != nil {
-						return err
-					}
-					cfg.HQ = c
+				if err := centralDoctor(&cfg, dir, ca, creds, centralURL); err != nil {
+					return err
 				}
 			default:
 				return fmt.Errorf("--role %q: use site or central", role)

@@ -56,24 +56,9 @@ func (o *logOptions) logger() (zerolog.Logger, error) {
 func newRootCmd() *cobra.Command {
 	logs := &logOptions{}
 	root := &cobra.Command{
-		Use:   "vendsync",
-		Short: "Edge-first sales, stock and alerts for vending machines and unattended retail",
-		Long: `vendsync runs every role of the platform from one binary:
-
-  edge       a site appliance: SQLite store, HTTP API for machines, alerts,
-             an embedded NATS leaf node that syncs with central
-  central    a hub node: JetStream cluster member, aggregator, HQ API
-  provision  installers: register sites and machines, write their config
-  query      HQ: sales, top products, faults, alerts, sync state
-  report     HQ: daily and monthly reports, streamed exports
-  driver     the restock driver's terminal app
-  simulate   realistic machine traffic against an edge
-  demo       a whole fleet on this machine (what make demo runs)
-
-Every flag can also be set from the environment as VENDSYNC_<FLAG>, e.g.
-VENDSYNC_HTTP=0.0.0.0:8080 for --http, and "edge run" and "central run" read
-a YAML --config file whose keys are the flag names. Precedence: flags, then
-the environment, then the file, then defaults.`,
+		Use:           "vendsync",
+		Short:         "Edge-first sales, stock and alerts for vending machines and unattended retail",
+		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -83,8 +68,7 @@ the environment, then the file, then defaults.`,
 	root.PersistentFlags().StringVar(&logs.level, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&logs.format, "log-format", "auto", "log format: auto (console on a terminal, else JSON), json, console")
 	root.PersistentFlags().String("ca", "", "CA certificate (PEM) that https:// URLs must chain to, instead of the system's roots: central's DIR/ca.pem, or a standalone site's DIR/tls/ca.pem")
-	root.AddCommand(newVersionCmd(), newEdgeCmd(logs), newCentralCmd(logs), newSimulateCmd(logs), newDemoCmd(logs), newProvisionCmd(), newQueryCmd(), newReportCmd(), newDriverCmd(logs), newHQCmd())
-	root.AddCommand(newDoctorCmd(), newDEXCmd())
+	addCommands(root, logs)
 	return root
 }
 

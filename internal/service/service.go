@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/template"
 )
 
 // Role is what the service runs.
@@ -94,19 +93,37 @@ func (u Unit) ExecStart() string {
 	return u.Binary + " central run --dir " + u.DataDir
 }
 
-var unitTmpl = template.Must(template.New("unit").Parse(`# Written by ` + "`vendsync {{.Role}} install`" + `. Logs go to the journal:
-#   journalctl -u {{.Name}}
-[Unit]
-Description=vendsync {{if eq .Role "edge"}}site appliance (edge){{else}}central node{{end}}
+// Render returns the unit file's text. It returns Validate's error. The
+// text is assembled with a strings.Builder rather than text/template: any
+// use of text/template keeps every exported method of every type in the
+// binary (it looks methods up by name), which made the binary a quarter
+// larger and its resident memory about 10 MB higher.
+func (u Unit) Render() ([]byte, error) {
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	what := "central node"
+	if u.Role == RoleEdge {
+		what = "site appliance (edge)"
+	}
+	caps := "CapabilityBoundingSet=\nAmbientCapabilities=\n"
+	if u.PrivilegedPorts {
+		caps = "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n"
+	}
+	var b strings.Builder
+	b.WriteString("# Written by `vendsync " + string(u.Role) + " install`. Logs go to the journal:\n")
+	b.WriteString("#   journalctl -u " + u.Name() + "\n")
+	b.WriteString(`[Unit]
+Description=vendsync ` + what + `
 Documentation=https://github.com/vendsync/vendsync
 Wants=network-online.target
 After=network-online.target
 
 [Service]
 Type=simple
-User={{.User}}
-Group={{.User}}
-ExecStart={{.ExecStart}}
+User=` + u.User + `
+Group=` + u.User + `
+ExecStart=` + u.ExecStart() + `
 Restart=on-failure
 RestartSec=5s
 # SIGTERM: finish in-flight requests, flush the outbox relay, close SQLite.
@@ -119,7 +136,7 @@ Environment=VENDSYNC_LOG_FORMAT=json
 # Hardening: read-only system, writable data directory only.
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths={{.DataDir}}
+ReadWritePaths=` + u.DataDir + `
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
@@ -136,31 +153,13 @@ LockPersonality=yes
 MemoryDenyWriteExecute=yes
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 SystemCallArchitectures=native
-{{- if .PrivilegedPorts}}
-CapabilityBoundingSet=CAP_NET_BIND_SERVICE
-AmbientCapabilities=CAP_NET_BIND_SERVICE
-{{- else}}
-CapabilityBoundingSet=
-AmbientCapabilities=
-{{- end}}
-
+`)
+	b.WriteString(caps)
+	b.WriteString(`
 [Install]
 WantedBy=multi-user.target
-`))
-
-// Render returns the unit file's text. It returns Validate's error.
-func (u Unit) Render() ([]byte, error) {
-	if err := u.Validate(); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	if err := unitTmpl.Execute(&b, struct {
-		Unit
-		Name, ExecStart string
-	}{u, u.Name(), u.ExecStart()}); err != nil {
-		return nil, fmt.Errorf("render unit: %w", err)
-	}
-	return b.Bytes(), nil
+`)
+	return []byte(b.String()), nil
 }
 
 // Write renders the unit into dir/Name() (mode 0644, as systemd units are)
