@@ -76,7 +76,7 @@ func TestDEXByCity_AnswerAsBefore(t *testing.T) {
 					}
 					evs = append(evs, machine(m, d0))
 				}
-				for range 50 {
+				for range 30 {
 					at := d0.Add(time.Duration(rng.IntN(15*24*3600)) * time.Second)
 					m := fmt.Sprintf("M%d", rng.IntN(4))
 					evs = append(evs, ev{envelope.KindReconciliation, at, envelope.Reconciliation{ID: int64(rng.IntN(40)), MachineID: m,
@@ -138,7 +138,7 @@ func TestDEXByCity_AnswerAsBefore(t *testing.T) {
 				t.Fatalf("%d sites placed by their city, %d not: the data tests too little", placed, unplaced)
 			}
 			nonEmpty := 0
-			for range 80 {
+			for range 60 {
 				var from, to time.Time
 				if rng.IntN(6) > 0 {
 					from = d0.Add(time.Duration(rng.IntN(17*24*3600)-24*3600) * time.Second)
@@ -189,7 +189,7 @@ func TestDEXByCity_AnswerAsBefore(t *testing.T) {
 				}
 				nonEmpty += min(len(want), 1) + min(len(wantCash), 1)
 			}
-			if nonEmpty < 100 {
+			if nonEmpty < 80 {
 				t.Fatalf("only %d non-empty answers: the data tests too little", nonEmpty)
 			}
 			// Migration 0025's fill over the same rows finds the same
