@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/sale"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/sqlite"
@@ -68,6 +69,9 @@ func openBenchSite(b *testing.B, dir string, creds edge.Credentials) *benchSite 
 	cfg := edge.DefaultConfig()
 	cfg.Dir, cfg.HTTPAddr, cfg.SweepEvery = dir, "127.0.0.1:0", time.Hour
 	cfg.RateLimits = web.NoRateLimits() // one token at thousands of writes/s
+	if m := os.Getenv("VENDSYNC_BENCH_FSYNC"); m != "" {
+		cfg.Ingest.Fsync = ingest.Fsync(m) // A/B of pipelined and inline in one binary
+	}
 	n, err := edge.New(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -246,6 +246,14 @@ type IngestConfig struct {
 	// temperature limit before its perishable lots go on hold (0: the
 	// default, lot.DefaultConfig).
 	FoodSafetyWindow time.Duration
+	// Fsync is how a write is made durable before it is acknowledged:
+	// ingest.FsyncPipelined (the default: the WAL is fsynced while the
+	// writer runs the next batch) or ingest.FsyncInline (each commit
+	// fsyncs itself, synchronous=FULL).
+	Fsync ingest.Fsync
+	// SyncHook runs each WAL fsync of a pipelined writer (ingest.Config):
+	// tests only.
+	SyncHook func(sync func() error) error
 }
 
 // DefaultIngestConfig returns the defaults.
@@ -260,6 +268,7 @@ func DefaultIngestConfig() IngestConfig {
 		Now:                   time.Now,
 		DEX:                   audit.DefaultConfig(),
 		FoodSafetyWindow:      lot.DefaultConfig().FoodSafetyWindow,
+		Fsync:                 ingest.DefaultConfig().Fsync,
 	}
 }
 
@@ -285,7 +294,7 @@ func (c IngestConfig) Validate() error {
 	if err := c.DEX.Validate(); err != nil {
 		return err
 	}
-	return ingest.Config{MaxBatch: c.MaxBatch}.Validate()
+	return ingest.Config{MaxBatch: c.MaxBatch, Fsync: c.Fsync}.Validate()
 }
 
 // Init creates a site in dir and its first ADMIN credential, written to
@@ -519,7 +528,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 // package is built here, after those it depends on, and before Open.
 func (n *Node) openRules(ctx context.Context) error {
 	c := n.cfg.Ingest
-	w, err := ingest.New(n.Store, ingest.Config{MaxBatch: c.MaxBatch, Now: c.Now, Logger: n.cfg.Logger, Registerer: n.Metrics.Registry})
+	w, err := ingest.New(n.Store, ingest.Config{MaxBatch: c.MaxBatch, Now: c.Now, Logger: n.cfg.Logger, Registerer: n.Metrics.Registry,
+		Fsync: c.Fsync, SyncHook: c.SyncHook})
 	if err != nil {
 		return err
 	}

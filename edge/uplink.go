@@ -35,8 +35,11 @@ var (
 
 type storeOutbox struct{ *Node }
 
+// ReadAfter reads only events that are on disk (the writer's DurableSeq):
+// one a power cut took back would have its sequence reused by the next
+// event, which central would then drop as a duplicate.
 func (o storeOutbox) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Record, error) {
-	return o.Store.ReadAfter(ctx, after, max)
+	return o.Store.ReadBetween(ctx, after, o.Writer.DurableSeq(), max)
 }
 func (o storeOutbox) Trim(ctx context.Context, upTo uint64) error { return o.Store.Trim(ctx, upTo) }
 func (o storeOutbox) Acked(ctx context.Context) (uint64, error)   { return o.Store.Acked(ctx) }
@@ -115,7 +118,7 @@ func (n *Node) openUplink(ctx context.Context) error {
 	return nil
 }
 
-// poke tells the forwarder as soon as the writer commits new outbox rows.
+// poke tells the forwarder as soon as new outbox rows are durable.
 func (n *Node) poke(ctx context.Context) error {
 	for {
 		select {

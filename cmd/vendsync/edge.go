@@ -206,6 +206,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	addBackupFlags(f, &cfg.Backup)
 	addPaymentFlags(f, &cfg.Payments)
 	addEdgeOrderFlags(f, &cfg)
+	addFsyncFlag(f, &cfg.Ingest)
 	th := &cfg.Ingest.Thresholds
 	f.Float64Var(&th.TempMaxC, "temp-max", th.TempMaxC, "default maximum cabinet temperature in °C (a machine's temperatureMax overrides it)")
 	f.DurationVar(&th.TempGrace, "temp-grace", th.TempGrace, "how long above the maximum before TEMPERATURE_HIGH")

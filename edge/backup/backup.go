@@ -56,7 +56,17 @@ var ErrCorrupt = errors.New("not an intact site database")
 // To writes a consistent copy of the database db reads to path: VACUUM
 // INTO a temporary file beside path, fsync, rename, fsync the directory.
 // An existing path is replaced only once the new copy is complete.
-func To(ctx context.Context, db *sql.DB, path string) error {
+func To(ctx context.Context, db *sql.DB, path string) error { return to(ctx, db, path, "") }
+
+// to is To; when live names the database db reads, its WAL is flushed
+// after the snapshot and before the copy is complete. A running edge
+// commits with synchronous=NORMAL and flushes its WAL on another goroutine
+// (pipelined fsync), so a snapshot may hold commits not yet on disk: were
+// the power to go, the site would lose them and reuse their outbox
+// sequences, and a restore of this copy would then hold two events under
+// one sequence. Flushing the WAL first makes every commit in the copy
+// durable in the site's own database.
+func to(ctx context.Context, db *sql.DB, path, live string) error {
 	dir := filepath.Dir(path)
 	tmp := filepath.Join(dir, "."+filepath.Base(path)+".tmp")
 	// Left by a process killed mid-backup: VACUUM INTO keeps a rollback
@@ -70,6 +80,12 @@ func To(ctx context.Context, db *sql.DB, path string) error {
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		removeTmp(tmp)
 		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if live != "" {
+		if err := syncFile(live + "-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			removeTmp(tmp)
+			return fmt.Errorf("backup to %s: flush the site's WAL: %w", path, err)
+		}
 	}
 	if err := syncFile(tmp); err != nil {
 		removeTmp(tmp)
@@ -102,7 +118,7 @@ func File(ctx context.Context, dir, out string) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer db.Close()
-	return To(ctx, db, out)
+	return to(ctx, db, out, src)
 }
 
 // Config configures a Runner.
@@ -133,9 +149,10 @@ func (c Config) Validate() error {
 
 // Runner takes a backup generation every Config.Every.
 type Runner struct {
-	db  *sql.DB
-	cfg Config
-	log zerolog.Logger
+	db   *sql.DB
+	live string // the site database's path
+	cfg  Config
+	log  zerolog.Logger
 }
 
 // NewRunner validates cfg, creates cfg.Dir and returns a runner that backs
@@ -158,12 +175,13 @@ func NewRunner(dir string, cfg Config) (*Runner, error) {
 			_ = os.Remove(f)
 		}
 	}
-	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, DBFile), false))
+	live := filepath.Join(dir, DBFile)
+	db, err := sql.Open("sqlite", dsn(live, false))
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	return &Runner{db: db, cfg: cfg, log: cfg.Logger.With().Str("component", "backup").Logger()}, nil
+	return &Runner{db: db, live: live, cfg: cfg, log: cfg.Logger.With().Str("component", "backup").Logger()}, nil
 }
 
 // Run takes a generation now and then every Config.Every until ctx ends,
@@ -191,7 +209,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // the new file's path.
 func (r *Runner) Backup(ctx context.Context) (string, error) {
 	path := filepath.Join(r.cfg.Dir, Prefix+r.cfg.Now().UTC().Format(timeLayout)+Suffix)
-	if err := To(ctx, r.db, path); err != nil {
+	if err := to(ctx, r.db, path, r.live); err != nil {
 		return "", err
 	}
 	gens, err := Generations(r.cfg.Dir)

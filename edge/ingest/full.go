@@ -63,7 +63,8 @@ func (w *Writer) noteFull(full bool, err error) {
 // group commits.
 const probeBytes = 256 << 10
 
-// Ready returns nil unless the storage is full. While it is, Ready probes
+// Ready returns nil unless the storage is full or an fsync of the WAL
+// failed (an error wrapping ErrSyncFailed). While the storage is full, Ready probes
 // for room (allocating a few hundred KiB in a transaction it rolls back)
 // and, when there is room again, clears the state, so readiness recovers
 // even when nothing else writes. It returns an error wrapping
@@ -73,6 +74,9 @@ const probeBytes = 256 << 10
 // next real write, since a rolled-back transaction this small never leaves
 // SQLite's page cache.
 func (w *Writer) Ready(ctx context.Context) error {
+	if perr := w.syncErr.Load(); perr != nil {
+		return fmt.Errorf("%w: %w", ErrSyncFailed, *perr)
+	}
 	if !w.full.Load() {
 		return nil
 	}

@@ -1,9 +1,21 @@
 // Package ingest is the edge's single writer: the engine that runs the site's
 // rules. Every change to the site's facts runs as a function on one goroutine
 // that group-commits: it takes every request that is waiting, runs them in
-// one SQLite transaction (synchronous=FULL), and answers each only after that
-// transaction commits. Throughput is therefore not bounded by one fsync per
-// request, and nothing is acknowledged before it is durable.
+// one SQLite transaction, and answers each only after that transaction is
+// durable. Throughput is therefore not bounded by one fsync per request, and
+// nothing is acknowledged before it is durable.
+//
+// # Pipelined fsync
+//
+// By default (FsyncPipelined) the writer commits with synchronous=NORMAL and
+// hands the batch to a syncer goroutine, which fsyncs the WAL and only then
+// answers: the writer runs the next batch while the fsync runs, and one
+// fsync covers every commit that ended before it began. Every answer, a
+// rejection or a replay answered from an earlier commit included, waits
+// for an fsync that began after its own transaction ended. What acts
+// outside the process on committed data waits for it too: Appended fires,
+// and DurableSeq moves, only after the fsync. FsyncInline commits with
+// synchronous=FULL and answers after the commit, as before.
 //
 // The engine knows no rule. Rules live in their own packages (edge/sale,
 // edge/stock, edge/machine, edge/telemetry, edge/fault, with edge/alert
@@ -62,6 +74,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
+	"github.com/vendsync/vendsync/internal/sqlite"
 )
 
 // Config tunes the writer. DefaultConfig gives the defaults.
@@ -73,17 +86,40 @@ type Config struct {
 	Logger zerolog.Logger
 	// Registerer receives the writer's metrics (nil: none).
 	Registerer prometheus.Registerer
+	// Fsync says how a commit is made durable (default FsyncPipelined).
+	Fsync Fsync
+	// SyncHook, when set, runs each WAL fsync of a pipelined writer: it
+	// must call sync and return its error. Tests hold or observe fsyncs
+	// with it; nil in production.
+	SyncHook func(sync func() error) error
 }
+
+// Fsync is how the writer makes a commit durable before it answers.
+type Fsync string
+
+const (
+	// FsyncPipelined commits with synchronous=NORMAL and fsyncs the WAL on
+	// another goroutine while the next batch runs.
+	FsyncPipelined Fsync = "pipelined"
+	// FsyncInline commits with synchronous=FULL: the commit fsyncs the WAL
+	// itself, and the writer waits for it.
+	FsyncInline Fsync = "inline"
+)
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxBatch: 512, Now: time.Now, Logger: zerolog.Nop()}
+	return Config{MaxBatch: 512, Now: time.Now, Logger: zerolog.Nop(), Fsync: FsyncPipelined}
 }
 
 // Validate names the first bad field.
 func (c Config) Validate() error {
 	if c.MaxBatch < 1 {
 		return fmt.Errorf("max batch %d: must be at least 1", c.MaxBatch)
+	}
+	switch c.Fsync {
+	case "", FsyncPipelined, FsyncInline:
+	default:
+		return fmt.Errorf("fsync %q: must be %q or %q", c.Fsync, FsyncPipelined, FsyncInline)
 	}
 	return nil
 }
@@ -168,12 +204,24 @@ type Writer struct {
 	failed    prometheus.Counter
 
 	commits []committer // per-transaction sums written at commit (OnCommit)
+
+	// Pipelined fsync (sync.go).
+	syncq   chan *synced          // committed batches waiting for their fsync
+	free    chan *synced          // answered ones, reused
+	txns    uint64                // transactions ended (committed or not); loop goroutine only
+	ended   atomic.Uint64         // txns, for the syncer and tests
+	durable atomic.Uint64         // outbox sequence every fsync so far covers
+	syncErr atomic.Pointer[error] // a failed fsync: every write fails from then on
+	fsyncs  prometheus.Counter
 }
 
 // New returns a writer for st. Register rule packages on it, then call Open.
 func New(st *store.Store, cfg Config) (*Writer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Fsync == "" {
+		cfg.Fsync = FsyncPipelined
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest config: %w", err)
@@ -192,10 +240,13 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 		}),
 		committed: prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_commits_total", Help: "Committed write transactions."}),
 		failed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_commit_failures_total", Help: "Write transactions that failed and were rolled back."}),
+		fsyncs:    prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_wal_fsyncs_total", Help: "WAL fsyncs of the pipelined writer (each covers every commit before it)."}),
+		syncq:     make(chan *synced, 64),
+		free:      make(chan *synced, 64),
 	}
 	w.own.prepare(w)
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{w.batchSize, w.committed, w.failed} {
+		for _, c := range []prometheus.Collector{w.batchSize, w.committed, w.failed, w.fsyncs} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}
@@ -244,11 +295,26 @@ func (w *Writer) Open(ctx context.Context) error {
 	w.opened = true
 	w.markHolds()
 	w.held = held{rows: make([][]any, len(w.rows)), byKey: map[heldKey]int{}}
+	// What a killed pipelined process committed may not be on disk yet:
+	// make it durable before anything reads or forwards it.
+	if err := w.st.DB.SyncWAL(); err != nil {
+		return err
+	}
+	if w.cfg.Fsync == FsyncPipelined {
+		if err := w.st.DB.SetWriterSync(ctx, sqlite.SyncNormal); err != nil {
+			return err
+		}
+	}
 	if err := w.load(ctx); err != nil {
 		return err
 	}
+	w.durable.Store(w.lastSeq)
 	w.wg.Add(1)
 	go w.loop()
+	if w.cfg.Fsync == FsyncPipelined {
+		w.wg.Add(1)
+		go w.syncer()
+	}
 	return nil
 }
 
@@ -273,11 +339,18 @@ func (w *Writer) Close() error {
 	w.closeMu.Unlock()
 	w.wg.Wait()
 	w.closeStmts()
+	if w.cfg.Fsync == FsyncPipelined {
+		// The store may still be written without the writer (it is
+		// usually closed next): back to a commit that syncs itself.
+		if err := w.st.DB.SetWriterSync(context.Background(), sqlite.SyncFull); err != nil {
+			return fmt.Errorf("close writer: %w", err)
+		}
+	}
 	return nil
 }
 
-// Appended is signalled (without blocking) after each commit that added
-// outbox rows, so the uplink can send them promptly.
+// Appended is signalled (without blocking) once outbox rows a commit added
+// are durable (DurableSeq moved), so the uplink can send them promptly.
 func (w *Writer) Appended() <-chan struct{} { return w.appended }
 
 // Site is the site this writer writes for.
@@ -292,9 +365,10 @@ func (w *Writer) Store() *store.Store { return w.st }
 func (w *Writer) Now() time.Time { return w.cfg.Now() }
 
 // Do runs fn in the writer's next transaction and returns after that
-// transaction commits: fn's *errs.Error if it rejected the request, the
-// transaction's error if it failed, ErrClosed after Close, or ctx's error if
-// ctx ends before the request is queued.
+// transaction is durable: fn's *errs.Error if it rejected the request, the
+// transaction's error if it failed (or the WAL's fsync, ErrSyncFailed),
+// ErrClosed after Close, or ctx's error if ctx ends before the request is
+// queued.
 func (w *Writer) Do(ctx context.Context, fn func(*Tx) error) error {
 	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
 	r.rev, _ = ctx.Value(downlinkRevKey{}).(uint64)
@@ -360,6 +434,9 @@ func (w *Writer) Sweep(ctx context.Context) error {
 
 func (w *Writer) loop() {
 	defer w.wg.Done()
+	if w.cfg.Fsync == FsyncPipelined {
+		defer close(w.syncq) // after the last batch: the syncer answers it and stops
+	}
 	batch := make([]*request, 0, w.cfg.MaxBatch)
 	for {
 		select {
@@ -389,8 +466,17 @@ func (w *Writer) loop() {
 	}
 }
 
-// run executes one batch in one transaction and answers its requests.
+// run executes one batch in one transaction and answers its requests, or
+// has the syncer answer them after the fsync that covers the transaction.
 func (w *Writer) run(batch []*request) {
+	if perr := w.syncErr.Load(); perr != nil {
+		// Nothing is written after a failed fsync (sync.go).
+		for _, r := range batch {
+			r.err = fmt.Errorf("%w: %w", ErrSyncFailed, *perr)
+			close(r.done)
+		}
+		return
+	}
 	seqBefore := w.lastSeq
 	err := w.runTx(batch)
 	w.prepareUsed()
@@ -410,12 +496,16 @@ func (w *Writer) run(batch []*request) {
 	} else {
 		w.committed.Inc()
 		w.batchSize.Observe(float64(len(batch)))
-		if w.lastSeq != seqBefore {
-			select {
-			case w.appended <- struct{}{}:
-			default:
-			}
-		}
+	}
+	w.txns++
+	w.ended.Store(w.txns)
+	if w.cfg.Fsync == FsyncPipelined {
+		w.handOff(batch)
+		return
+	}
+	if w.lastSeq != seqBefore {
+		w.durable.Store(w.lastSeq)
+		w.poke()
 	}
 	for _, r := range batch {
 		close(r.done)

@@ -39,6 +39,9 @@ func (s *Store) PutDriverClient(ctx context.Context, clientID, name string, secr
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("put driver client %q: %w", clientID, ErrNotDriverClient)
 	}
+	if err := s.DB.Durable(); err != nil {
+		return fmt.Errorf("put driver client: %w", err)
+	}
 	if revoked {
 		s.markRevoked(clientID)
 	}

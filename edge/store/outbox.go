@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/vendsync/vendsync/sync/envelope"
@@ -12,7 +13,21 @@ import (
 // ReadAfter returns up to max outbox events with seq > after, ascending,
 // as stored: the forwarder sends their JSON without decoding it.
 func (s *Store) ReadAfter(ctx context.Context, after uint64, max int) ([]envelope.Record, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT seq, event_time, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, max)
+	return s.ReadBetween(ctx, after, math.MaxInt64, max)
+}
+
+// ReadBetween is ReadAfter bounded above: it returns up to max outbox events
+// with after < seq <= upTo. The uplink bounds its reads by the writer's
+// durable sequence (ingest.Writer.DurableSeq), so that central never gets
+// an event a power cut could still take back.
+func (s *Store) ReadBetween(ctx context.Context, after, upTo uint64, max int) ([]envelope.Record, error) {
+	if upTo > math.MaxInt64 {
+		upTo = math.MaxInt64
+	}
+	if upTo <= after {
+		return nil, nil
+	}
+	rows, err := s.DB.R.QueryContext(ctx, `SELECT seq, event_time, payload FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, max)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
@@ -50,6 +65,8 @@ func (s *Store) Trim(ctx context.Context, upTo uint64) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("trim outbox: %w", err)
 	}
+	// Not made durable (DB.Durable) here: a trim a power cut loses only
+	// sends its events again, and central ignores what it already holds.
 	return nil
 }
 
@@ -111,6 +128,9 @@ const SetAppliedQuery = `UPDATE downlink_state SET applied_rev = MAX(applied_rev
 // SetApplied records that every downlink change up to rev is applied.
 func (s *Store) SetApplied(ctx context.Context, rev uint64) error {
 	if _, err := s.DB.W.ExecContext(ctx, SetAppliedQuery, rev); err != nil {
+		return fmt.Errorf("record downlink revision: %w", err)
+	}
+	if err := s.DB.Durable(); err != nil {
 		return fmt.Errorf("record downlink revision: %w", err)
 	}
 	return nil

@@ -192,6 +192,9 @@ func (s *Store) AddClient(ctx context.Context, role auth.Role, machineID, name s
 		c.ClientID, auth.HashSecret(secret), string(role), mid, name, c.CreatedAt.UnixMilli()); err != nil {
 		return Client{}, "", fmt.Errorf("add client: %w", err)
 	}
+	if err := s.DB.Durable(); err != nil {
+		return Client{}, "", fmt.Errorf("add client: %w", err)
+	}
 	return c, secret, nil
 }
 
@@ -204,6 +207,9 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("client %q: %w", clientID, ErrNotFound)
+	}
+	if err := s.DB.Durable(); err != nil {
+		return fmt.Errorf("revoke client: %w", err)
 	}
 	for {
 		old := s.revoked.Load()
@@ -301,6 +307,9 @@ func (s *Store) RotateTokenKey(ctx context.Context) error {
 	if _, err := s.DB.W.ExecContext(ctx, `UPDATE site SET token_key = ? WHERE id = 1`, auth.NewKey()); err != nil {
 		return fmt.Errorf("rotate token key: %w", err)
 	}
+	if err := s.DB.Durable(); err != nil {
+		return fmt.Errorf("rotate token key: %w", err)
+	}
 	return nil
 }
 
@@ -320,6 +329,9 @@ func (s *Store) RecordAuthFailure(ctx context.Context, clientID, remoteIP, reaso
 	if _, err := s.DB.W.ExecContext(ctx, `INSERT INTO audit_logs (entity_type, entity_id, action, performed_by, performed_at, detail)
 		SELECT 'client', ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM clients WHERE client_id = ?1)`,
 		clientID, action, "ip:"+remoteIP, at.UnixMilli(), string(detail)); err != nil {
+		return fmt.Errorf("audit auth failure: %w", err)
+	}
+	if err := s.DB.Durable(); err != nil {
 		return fmt.Errorf("audit auth failure: %w", err)
 	}
 	return nil

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vendsync/vendsync/internal/secfile"
@@ -43,6 +45,12 @@ type DB struct {
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
+
+	path    string
+	normal  atomic.Bool // W commits with synchronous=NORMAL (SetWriterSync)
+	walMu   sync.Mutex  // guards wal and walInfo (SyncWAL)
+	wal     *os.File
+	walInfo os.FileInfo
 }
 
 // Options tune Open. The zero value means SyncFull, GOMAXPROCS readers and a
@@ -118,7 +126,7 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 		return nil, fmt.Errorf("open checkpointer %s: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
-	d := &DB{W: w, R: r, ckpt: ck, stop: make(chan struct{}), done: make(chan struct{})}
+	d := &DB{W: w, R: r, ckpt: ck, stop: make(chan struct{}), done: make(chan struct{}), path: path}
 	go d.checkpoint(o.CheckpointEvery)
 	return d, nil
 }
@@ -148,6 +156,12 @@ func (d *DB) Close() error {
 	cerr := d.ckpt.Close()
 	rerr := d.R.Close()
 	werr := d.W.Close()
+	d.walMu.Lock()
+	if d.wal != nil {
+		d.wal.Close()
+		d.wal = nil
+	}
+	d.walMu.Unlock()
 	return errors.Join(werr, rerr, cerr)
 }
 
@@ -165,4 +179,61 @@ func dsn(path string, sync Sync, cacheKiB int, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
+}
+
+// SetWriterSync sets the writer connection's synchronous setting. With
+// SyncNormal a commit on W no longer fsyncs the WAL: whoever acknowledges
+// it must call SyncWAL first (Durable does so for writes made outside a
+// pipelined writer). Checkpoints keep syncing the WAL before they copy it,
+// in either mode. Should W's connection ever be reopened, it opens with
+// Options.Sync again: the safe direction.
+func (d *DB) SetWriterSync(ctx context.Context, s Sync) error {
+	if _, err := d.W.ExecContext(ctx, "PRAGMA synchronous = "+string(s)); err != nil {
+		return fmt.Errorf("set synchronous %s: %w", s, err)
+	}
+	d.normal.Store(s == SyncNormal)
+	return nil
+}
+
+// SyncWAL fsyncs the WAL file, making every commit on W that ended before
+// it was called durable. On Linux an fsync through any descriptor of a file
+// flushes all of its dirty pages, so it keeps its own descriptor, opened
+// again when the file at the path is not the one it holds (SQLite deletes
+// the WAL when the last connection closes). No WAL file: nothing to sync.
+func (d *DB) SyncWAL() error {
+	d.walMu.Lock()
+	defer d.walMu.Unlock()
+	fi, err := os.Stat(d.path + "-wal")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sync wal: %w", err)
+	}
+	if d.wal == nil || !os.SameFile(fi, d.walInfo) {
+		if d.wal != nil {
+			d.wal.Close()
+			d.wal = nil
+		}
+		f, err := os.Open(d.path + "-wal")
+		if err != nil {
+			return fmt.Errorf("sync wal: %w", err)
+		}
+		d.wal, d.walInfo = f, fi
+	}
+	if err := flush(d.wal); err != nil {
+		return fmt.Errorf("sync wal: %w", err)
+	}
+	return nil
+}
+
+// Durable makes the commits made on W so far durable: a no-op while W
+// commits with FULL (each commit fsynced itself), SyncWAL while it commits
+// with NORMAL. Writes on W made outside a pipelined writer call it before
+// they return.
+func (d *DB) Durable() error {
+	if !d.normal.Load() {
+		return nil
+	}
+	return d.SyncWAL()
 }

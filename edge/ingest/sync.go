@@ -1,0 +1,114 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrSyncFailed is what every write gets after an fsync of the WAL failed:
+// the commits it should have covered may not be on disk, and the kernel
+// may have dropped them from its cache, so a later fsync that succeeds
+// would prove nothing about them. The writer stops writing (and Ready
+// reports it) until the edge is restarted, which fsyncs the WAL again
+// before it reads it.
+var ErrSyncFailed = errors.New("fsync of the site database failed: writes stopped until restart")
+
+// synced is a transaction handed to the syncer: its requests, answered
+// after an fsync that began after the transaction ended.
+type synced struct {
+	reqs []*request
+	seq  uint64 // the writer's outbox sequence after the transaction
+	txn  uint64 // the transaction's number (Writer.txns)
+}
+
+// handOff gives a finished transaction's requests to the syncer. It blocks
+// while the syncer is len(syncq) transactions behind: the writer never
+// runs further ahead of the disk than that.
+func (w *Writer) handOff(batch []*request) {
+	var p *synced
+	select {
+	case p = <-w.free:
+	default:
+		p = &synced{}
+	}
+	p.reqs = append(p.reqs[:0], batch...)
+	p.seq, p.txn = w.lastSeq, w.txns
+	w.syncq <- p
+}
+
+// syncer answers the writer's transactions in pipelined mode: it takes
+// every transaction handed off so far, fsyncs the WAL once for all of
+// them (they all ended before the fsync began), then moves DurableSeq,
+// pokes the uplink and answers their requests. Meanwhile the writer runs
+// the next batches. It returns when the loop closes syncq.
+func (w *Writer) syncer() {
+	defer w.wg.Done()
+	var group []*synced
+	for p := range w.syncq {
+		group = append(group[:0], p)
+	drain:
+		for {
+			select {
+			case q, ok := <-w.syncq:
+				if !ok {
+					break drain
+				}
+				group = append(group, q)
+			default:
+				break drain
+			}
+		}
+		last := group[len(group)-1]
+		err := w.fsync()
+		if err != nil {
+			w.failSync(err)
+		} else if last.seq > w.durable.Load() {
+			w.durable.Store(last.seq)
+			w.poke()
+		}
+		for _, p := range group {
+			for _, r := range p.reqs {
+				if err != nil && r.err == nil {
+					r.err = fmt.Errorf("%w: %w", ErrSyncFailed, err)
+				}
+				close(r.done)
+			}
+			clear(p.reqs)
+			select {
+			case w.free <- p:
+			default:
+			}
+		}
+	}
+}
+
+// fsync makes every commit so far durable, through the test hook when set.
+func (w *Writer) fsync() error {
+	w.fsyncs.Inc()
+	if w.cfg.SyncHook != nil {
+		return w.cfg.SyncHook(w.st.DB.SyncWAL)
+	}
+	return w.st.DB.SyncWAL()
+}
+
+// failSync records the first failed fsync: from then on the writer
+// refuses every write (run) and the edge is not ready.
+func (w *Writer) failSync(err error) {
+	if w.syncErr.CompareAndSwap(nil, &err) {
+		w.log.Error().Err(err).Msg("fsync of the WAL failed: refusing writes until restart")
+	}
+}
+
+// poke signals Appended without blocking.
+func (w *Writer) poke() {
+	select {
+	case w.appended <- struct{}{}:
+	default:
+	}
+}
+
+// DurableSeq is the highest outbox sequence known to be on disk: every
+// event up to it survives a power cut. The uplink forwards nothing above
+// it, so that central never holds an event the site could lose (and then
+// number another event with the same sequence).
+func (w *Writer) DurableSeq() uint64 { return w.durable.Load() }

@@ -1,0 +1,110 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/testkit"
+)
+
+// TestUplinkOutbox_ReadsOnlyDurableEvents: while the writer's fsync is
+// held, committed events are in the outbox (readers see them) but the
+// uplink's reader returns none of them, so the forwarder cannot send
+// central an event a power cut could take back; released, it returns them.
+func TestUplinkOutbox_ReadsOnlyDurableEvents(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, store.SiteInit{ID: "durable-site", Name: "Test", City: "Testville", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var hold chan struct{} // non-nil: fsyncs wait for it
+	entered := make(chan struct{}, 16)
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
+	cfg.Ingest.SyncHook = func(sync func() error) error {
+		mu.Lock()
+		h := hold
+		mu.Unlock()
+		if h != nil {
+			entered <- struct{}{}
+			<-h
+		}
+		return sync()
+	}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open) // before Close, should the test fail holding an fsync
+
+	if err := n.Machines.Register(ctx, machine.In{MachineID: "M0", Location: &machine.LocationIn{City: "Testville"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	out := storeOutbox{n}
+	base := n.Writer.DurableSeq()
+	if recs, err := out.ReadAfter(ctx, 0, 1000); err != nil || len(recs) == 0 || recs[len(recs)-1].Seq != base {
+		t.Fatalf("outbox before the hold: %d records up to durable %d (%v)", len(recs), base, err)
+	}
+
+	mu.Lock()
+	hold = release
+	mu.Unlock()
+	const machines = 3
+	done := make(chan error, machines)
+	for i := range machines {
+		go func() {
+			done <- n.Machines.Register(ctx, machine.In{MachineID: fmt.Sprintf("M%d", i+1), Location: &machine.LocationIn{City: "Testville"}}, "test")
+		}()
+	}
+	<-entered
+	var last uint64
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		if err := n.Store.DB.R.QueryRowContext(ctx, `SELECT last_seq FROM sync_state`).Scan(&last); err != nil {
+			return err
+		}
+		if last < base+machines {
+			return fmt.Errorf("last_seq %d, want at least %d (every registration committed)", last, base+machines)
+		}
+		return nil
+	})
+	recs, err := out.ReadAfter(ctx, base, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 0 {
+		t.Fatalf("uplink read %d events up to seq %d beyond the durable %d while the fsync is held", len(recs), recs[len(recs)-1].Seq, base)
+	}
+	if got := n.Writer.DurableSeq(); got != base {
+		t.Fatalf("DurableSeq = %d while the fsync is held, want %d", got, base)
+	}
+
+	open()
+	for range machines {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := n.Writer.DurableSeq(); got != last {
+		t.Fatalf("DurableSeq = %d after the answers, want %d", got, last)
+	}
+	recs, err = out.ReadAfter(ctx, base, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := uint64(len(recs)), last-base; got != want || recs[len(recs)-1].Seq != last {
+		t.Fatalf("uplink read %d events after the fsync, want %d up to %d", got, want, last)
+	}
+}
