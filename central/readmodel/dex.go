@@ -42,6 +42,9 @@ func (k *sqliteSink) upsertDEX(ctx context.Context, site string, f aggregate.Fac
 		if err := k.rollupReconciliation(ctx, site, d); err != nil {
 			return true, err
 		}
+		if err := k.noteDEXMachine(ctx, site, d.MachineID); err != nil {
+			return true, err
+		}
 		return true, k.s.exec(ctx, insertReconciliation, site, d.ID, d.MachineID, ms(d.From), ms(d.To),
 			d.MachineCount, d.MachineValue, d.LedgerCount, d.LedgerValue, d.UnreportedCount, d.UnreportedValue,
 			d.MissingCount, d.MissingValue, d.PriceMismatches, d.TestVends, d.FreeVends, d.Alerted, d.By, seq, d.Revision)
@@ -53,6 +56,9 @@ func (k *sqliteSink) upsertDEX(ctx context.Context, site string, f aggregate.Fac
 		return true, k.s.exec(ctx, insertVisit, site, d.VisitID, d.MachineID, ms(d.ArrivedAt), ms(d.LeftAt), d.Driver, d.Notes, string(acts), seq)
 	case *envelope.CashCollection:
 		if err := k.rollupCash(ctx, site, d); err != nil {
+			return true, err
+		}
+		if err := k.noteDEXMachine(ctx, site, d.MachineID); err != nil {
 			return true, err
 		}
 		return true, k.s.exec(ctx, insertCash, site, d.CollectionID, d.MachineID, ms(d.CollectedAt), d.AmountCents, d.Currency,

@@ -16,9 +16,10 @@ import (
 // cash collections summed per UTC day and per site or driver, kept on
 // apply. The fleet's reports grouped by site or driver read them for the
 // whole days of the range and the raw rows (the old query) only for the
-// partial days at its edges. Grouped by machine or city (a machine's
-// current city), or for one site (a key range of the raw rows), they read
-// the raw rows as before.
+// partial days at its edges. Grouped by city (a machine's current city),
+// they read the per-site rows and give each site's sums to its city
+// (dexcity.go). Grouped by machine, or for one site (a key range of the
+// raw rows), they read the raw rows as before.
 
 const dayMS = 86400000
 
@@ -145,6 +146,9 @@ func wholeDays(from, to int64) (a, b int64, ok bool) {
 func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, key string, from, to int64) ([]ReconciliationRow, error) {
 	grp := daysGroup(q)
 	a, b, ok := wholeDays(from, to)
+	if ok && q.Site == "" && q.GroupBy == DEXByCity {
+		return s.reconciliationsByCity(ctx, site, machine, key, [4]int64{from, a, b, to})
+	}
 	if grp == "" || !ok {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
@@ -167,6 +171,9 @@ func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, 
 func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string, from, to int64) ([]CashRow, error) {
 	grp := daysGroup(q)
 	a, b, ok := wholeDays(from, to)
+	if ok && q.Site == "" && q.GroupBy == DEXByCity {
+		return s.cashByCity(ctx, site, machine, key, [4]int64{from, a, b, to})
+	}
 	if grp == "" || !ok {
 		return s.cashRows(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}

@@ -76,26 +76,32 @@ type LotQuery struct {
 	Limit int
 }
 
-// lotsSQL is the query of Lots and its arguments.
+// lotsSQL is the query of Lots and its arguments. It reads the lots in
+// the list's order from machine_lots_order (migration 0025) as k, which
+// holds every column of the order and of the site, machine, product and
+// expiry filters, and seeks the table row (l) only for the lots those
+// filters keep: machine_lots is WITHOUT ROWID, so a plain scan of the
+// index would seek the row of every lot before testing its expiry (at
+// 10,000 machines, 13,000 seeks for the first 1,000 lots expiring in a
+// month). The status and quantity filters need the row.
 func lotsSQL(q LotQuery, limit int) (string, []any) {
 	var w filter
-	w.eq("site", q.Site)
-	w.eq("machine_id", q.MachineID)
-	w.eq("product_id", q.ProductID)
+	w.eq("k.site", q.Site)
+	w.eq("k.machine_id", q.MachineID)
+	w.eq("k.product_id", q.ProductID)
 	if q.ExpiringBefore != "" {
-		w.add("expiry_date <> '' AND expiry_date < ?", q.ExpiringBefore)
+		w.add("k.expiry_date <> '' AND k.expiry_date < ?", q.ExpiringBefore)
 	}
-	w.eq("status", q.Status)
+	w.eq("l.status", q.Status)
 	if !q.WithEmpty {
-		// The unary + keeps SQLite off the partial index machine_lots_expiry:
-		// read in the answer's order, the first limit lots come soon,
-		// where the index would sort every lot that expires (measured at
-		// 10,000 machines: 13 ms against 52 ms).
-		w.add("+quantity > 0")
+		// The unary + keeps SQLite off the partial index machine_lots_expiry
+		// (which would sort every lot that expires: measured at 10,000
+		// machines, 13 ms against 52 ms for the ordered read).
+		w.add("+l.quantity > 0")
 	}
-	return `SELECT site, machine_id, product_id, lot_id, lot_code, expiry_date, unit_cost_cents, quantity, status
-		FROM machine_lots` + w.where() + `
-		ORDER BY site, machine_id, product_id, expiry_date = '', expiry_date, lot_id LIMIT ?`, append(w.args, limit)
+	return `SELECT l.site, l.machine_id, l.product_id, l.lot_id, l.lot_code, l.expiry_date, l.unit_cost_cents, l.quantity, l.status
+		FROM machine_lots k INDEXED BY machine_lots_order JOIN machine_lots l ON l.site = k.site AND l.lot_id = k.lot_id` + w.where() + `
+		ORDER BY k.site, k.machine_id, k.product_id, k.expiry_date = '', k.expiry_date, k.lot_id LIMIT ?`, append(w.args, limit)
 }
 
 // Lots lists the lots of the fleet's machines matching q, per site, machine

@@ -1,0 +1,181 @@
+package readmodel
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The fleet's DEX and cash reports by city group each row by its
+// machine's *current* city (a join at read time), so a city rollup kept on
+// apply would have to move sums whenever a machine changes city. Instead
+// they read the per-site rows of dex_days and cash_days for the whole days
+// of the range and give each site's sums to its city, read at query time:
+// exact when every machine of the site stands in one city and central
+// knows them all. A site whose machines stand in several cities, or that
+// has a reconciliation or collection of a machine central has no row for
+// (dex_unknown_machines, migration 0025; such rows count in city ''), is
+// read from its raw rows, and so are the partial days at the range's
+// edges.
+
+// insertDEXUnknownMachine records a reconciliation's or collection's
+// machine when central has no row for it yet.
+const insertDEXUnknownMachine = `INSERT INTO dex_unknown_machines (site, machine_id)
+	SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM machines WHERE site = ?1 AND machine_id = ?2)
+	ON CONFLICT DO NOTHING`
+
+// noteDEXMachine records machine of site in dex_unknown_machines when the
+// read model does not know it: the by-city reports then read that site's
+// raw rows. It runs on apply beside the reconciliation or collection.
+func (k *sqliteSink) noteDEXMachine(ctx context.Context, site, machine string) error {
+	if err := k.s.exec(ctx, insertDEXUnknownMachine, site, machine); err != nil {
+		return fmt.Errorf("note machine: %w", err)
+	}
+	return nil
+}
+
+// siteCitiesSQL sums the per-site day rows of a rollup (selectDEXSiteDays
+// or selectCashSiteDays below, the sums in %s) per site and names the
+// site's city when all its machines stand in one (NULL otherwise) and
+// whether it has a machine central does not know.
+const siteCitiesSQL = `SELECT d.key,
+		(SELECT CASE WHEN MIN(m.city) = MAX(m.city) THEN MIN(m.city) END FROM machines m WHERE m.site = d.key),
+		EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = d.key
+			AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id)),
+		%s
+	FROM %s d WHERE d.grp = 'site' AND d.day >= ?1 AND d.day < ?2
+	GROUP BY d.key`
+
+var (
+	selectDEXSiteDays = fmt.Sprintf(siteCitiesSQL, `SUM(d.n), SUM(d.machine_count), SUM(d.machine_cents), SUM(d.ledger_count),
+		SUM(d.ledger_cents), SUM(d.unreported_count), SUM(d.unreported_cents), SUM(d.missing_count), SUM(d.missing_cents),
+		SUM(d.price_mismatches), SUM(d.test_vends), SUM(d.free_vends), SUM(d.alerted), MAX(d.last_at)`, "dex_days")
+	selectCashSiteDays = fmt.Sprintf(siteCitiesSQL, `SUM(d.n), SUM(d.amount_cents), SUM(d.expected_ledger), SUM(d.expected_dex),
+		SUM(d.counted_with_dex), SUM(d.dex_n), MAX(d.last_at)`, "cash_days")
+)
+
+// cityRow is a report row that per-site sums move to their city's key.
+type cityRow[T any] interface {
+	dayRow[T]
+	setKey(string)
+}
+
+// citySums answers a fleet-wide report by city over [from, to) = r[0]..r[3]:
+// the per-site sums of the whole days [r[1], r[2]) that sitesSQL reads
+// (scan reads one after its key, city and unknown columns), each given to
+// its site's city, plus the raw rows (raw reads one site, "" every site,
+// over a range, grouped by city) of the sites that cannot be placed so and
+// of the partial days at both ends; summed per city and ordered by order.
+// Nothing found is a nil answer, as the raw query's.
+func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, sitesSQL string, r [4]int64,
+	scan func(*sql.Rows, *string, *sql.NullString, *bool) (P, error), raw func(site string, from, to int64) ([]T, error),
+	order func(a, b T) int) ([]T, error) {
+	sums := map[string]P{}
+	add := func(row P) {
+		if p := sums[row.key()]; p != nil {
+			p.merge(*row)
+			return
+		}
+		row.setSite("")
+		sums[row.key()] = row
+	}
+	rows, err := s.db.R.QueryContext(ctx, sitesSQL, r[1], r[2])
+	if err != nil {
+		return nil, err
+	}
+	var unplaced []string
+	for rows.Next() {
+		var site string
+		var city sql.NullString
+		var unknown bool
+		row, err := scan(rows, &site, &city, &unknown)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !city.Valid || unknown {
+			unplaced = append(unplaced, site)
+			continue
+		}
+		row.setKey(city.String)
+		add(row)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	type span struct {
+		site     string
+		from, to int64
+	}
+	spans := []span{{"", r[0], r[1]}, {"", r[2], r[3]}}
+	for _, site := range unplaced {
+		spans = append(spans, span{site, r[1], r[2]})
+	}
+	for _, e := range spans {
+		if e.from >= e.to {
+			continue
+		}
+		rs, err := raw(e.site, e.from, e.to)
+		if err != nil {
+			return nil, err
+		}
+		for i := range rs {
+			add(P(&rs[i]))
+		}
+	}
+	if len(sums) == 0 {
+		return nil, nil
+	}
+	out := make([]T, 0, len(sums))
+	for _, p := range sums {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, order)
+	return out, nil
+}
+
+func (r *ReconciliationRow) setKey(k string) { r.Key = k }
+func (r *CashRow) setKey(k string)           { r.Key = k }
+
+// reconciliationsByCity answers ReconciliationReport's rows of the fleet
+// by city over r (see citySums); site, machine and key are the grouping's
+// columns (groupCols).
+func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]ReconciliationRow, error) {
+	return citySums(ctx, s, selectDEXSiteDays, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*ReconciliationRow, error) {
+		var row ReconciliationRow
+		var last int64
+		err := rows.Scan(k, city, unknown, &row.Reconciliations, &row.MachineCount, &row.MachineCents, &row.LedgerCount, &row.LedgerCents,
+			&row.UnreportedCount, &row.UnreportedCents, &row.MissingCount, &row.MissingCents, &row.PriceMismatches, &row.TestVends,
+			&row.FreeVends, &row.Alerts, &last)
+		row.LastReadAt = time.UnixMilli(last).UTC()
+		return &row, err
+	}, func(one string, from, to int64) ([]ReconciliationRow, error) {
+		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, one != ""), one, from, to)
+	}, func(a, b ReconciliationRow) int {
+		return cmp.Or(cmp.Compare(b.UnreportedCents, a.UnreportedCents), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
+	})
+}
+
+// cashByCity answers CashReport's rows of the fleet by city over r as
+// reconciliationsByCity does ReconciliationReport's.
+func (s *Store) cashByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]CashRow, error) {
+	return citySums(ctx, s, selectCashSiteDays, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*CashRow, error) {
+		var row CashRow
+		var last int64
+		err := rows.Scan(k, city, unknown, &row.Collections, &row.Counted, &row.ExpectedLedger, &row.ExpectedDEX, &row.CountedWithDEX,
+			&row.DEXCollections, &last)
+		row.LastCollectedAt = time.UnixMilli(last).UTC()
+		return &row, err
+	}, func(one string, from, to int64) ([]CashRow, error) {
+		return s.cashRows(ctx, cashSQL(site, machine, key, one != ""), one, from, to)
+	}, func(a, b CashRow) int {
+		return cmp.Or(cmp.Compare(a.Counted-a.ExpectedLedger, b.Counted-b.ExpectedLedger), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
+	})
+}
