@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -130,15 +129,7 @@ func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, sitesSQL strin
 			add(P(&rs[i]))
 		}
 	}
-	if len(sums) == 0 {
-		return nil, nil
-	}
-	out := make([]T, 0, len(sums))
-	for _, p := range sums {
-		out = append(out, *p)
-	}
-	slices.SortFunc(out, order)
-	return out, nil
+	return sortedSums(sums, order), nil
 }
 
 func (r *ReconciliationRow) setKey(k string) { r.Key = k }

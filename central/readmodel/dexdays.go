@@ -251,15 +251,7 @@ func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, daysSQL, grp str
 			add(P(&raw[i]))
 		}
 	}
-	if len(sums) == 0 {
-		return nil, nil
-	}
-	out := make([]T, 0, len(sums))
-	for _, p := range sums {
-		out = append(out, *p)
-	}
-	slices.SortFunc(out, order)
-	return out, nil
+	return sortedSums(sums, order), nil
 }
 
 func (r *ReconciliationRow) key() string      { return r.Key }
@@ -295,4 +287,17 @@ func (r *CashRow) merge(o CashRow) {
 	if o.LastCollectedAt.After(r.LastCollectedAt) {
 		r.LastCollectedAt = o.LastCollectedAt
 	}
+}
+
+// sortedSums is the rows of a rollup's sums in order, or nil for none.
+func sortedSums[T any, P interface{ *T }](sums map[string]P, order func(a, b T) int) []T {
+	if len(sums) == 0 {
+		return nil
+	}
+	out := make([]T, 0, len(sums))
+	for _, p := range sums {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, order)
+	return out
 }
