@@ -34,22 +34,7 @@ func (v *auditView) note(t *Tx, id string) (uint64, error) {
 
 func openWriter(t *testing.T) (*Writer, *auditView) {
 	t.Helper()
-	st, err := store.Init(context.Background(), t.TempDir(), store.SiteInit{ID: "s1", Name: "Test", City: "Testville", Timezone: "UTC"})
-	if err != nil {
-		t.Fatalf("init store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	w, err := New(st, DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &auditView{}
-	w.Register(v)
-	if err := w.Open(context.Background()); err != nil {
-		t.Fatalf("open writer: %v", err)
-	}
-	t.Cleanup(func() { w.Close() })
-	return w, v
+	return openWriterWith(t, DefaultConfig())
 }
 
 func count(t *testing.T, w *Writer, q string) int64 {
