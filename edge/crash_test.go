@@ -124,6 +124,16 @@ func TestCrash_KillDuringSales(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := vendsyncBinary(t)
+	// Both durability mechanisms: each commit fsyncs itself, or the WAL is
+	// fsynced on another goroutine while the writer runs ahead (and the
+	// restart fsyncs what a killed process left unsynced).
+	for _, mode := range []string{"inline", "pipelined"} {
+		t.Run(mode, func(t *testing.T) { killDuringSales(t, bin, "--fsync="+mode) })
+	}
+}
+
+// killDuringSales is TestCrash_KillDuringSales with the edge's fsync flag.
+func killDuringSales(t *testing.T, bin, fsync string) {
 	dir := filepath.Join(t.TempDir(), "site")
 	if out, err := exec.Command(bin, "edge", "init", "--dir", dir, "--site", "crash-site", "--city", "Pune", "--timezone", "Asia/Kolkata").CombinedOutput(); err != nil {
 		t.Fatalf("edge init: %v\n%s", err, out)
@@ -134,7 +144,7 @@ func TestCrash_KillDuringSales(t *testing.T) {
 	}
 
 	const initial = 100000
-	p := startEdge(t, bin, dir)
+	p := startEdge(t, bin, dir, fsync)
 	tok := token(t, p.url, creds)
 	for _, req := range []struct {
 		path string
@@ -236,7 +246,7 @@ func TestCrash_KillDuringSales(t *testing.T) {
 	defer mu.Unlock()
 
 	// Restart on the same directory.
-	p = startEdge(t, bin, dir)
+	p = startEdge(t, bin, dir, fsync)
 	tok = token(t, p.url, creds)
 	r, err := edgetest.Send(context.Background(), http.DefaultClient, p.url, "POST", "/events/sales", tok, saleBody("after-restart", "VM1", "P1", 1, 120, time.Now()))
 	if err != nil || r.Status != http.StatusCreated {

@@ -247,9 +247,9 @@ type IngestConfig struct {
 	// default, lot.DefaultConfig).
 	FoodSafetyWindow time.Duration
 	// Fsync is how a write is made durable before it is acknowledged:
-	// ingest.FsyncPipelined (the default: the WAL is fsynced while the
-	// writer runs the next batch) or ingest.FsyncInline (each commit
-	// fsyncs itself, synchronous=FULL).
+	// ingest.FsyncInline (the default: each commit fsyncs itself,
+	// synchronous=FULL) or ingest.FsyncPipelined (the WAL is fsynced while
+	// the writer runs the next batch).
 	Fsync ingest.Fsync
 	// SyncHook runs each WAL fsync of a pipelined writer (ingest.Config):
 	// tests only.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/testkit"
@@ -26,6 +27,7 @@ func TestUplinkOutbox_ReadsOnlyDurableEvents(t *testing.T) {
 	var hold chan struct{} // non-nil: fsyncs wait for it
 	entered := make(chan struct{}, 16)
 	cfg := DefaultConfig()
+	cfg.Ingest.Fsync = ingest.FsyncPipelined
 	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
 	cfg.Ingest.SyncHook = func(sync func() error) error {
 		mu.Lock()

@@ -43,7 +43,7 @@ func TestEdge0021_SalesByMachineAndTime(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err = sqlite.Open(ctx, path, migrations.Edge, sqlite.Options{})
+	db, err = sqlite.Open(ctx, path, upTo(t, migrations.Edge, 21), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,7 @@ func TestPipelined_AnswersOnlyAfterAnFsyncThatBeganAfterTheCommit(t *testing.T) 
 	var fsyncs int
 	var w *Writer
 	cfg := DefaultConfig()
+	cfg.Fsync = FsyncPipelined
 	cfg.SyncHook = func(sync func() error) error {
 		began := w.ended.Load()
 		if err := sync(); err != nil {
@@ -141,6 +142,7 @@ func TestPipelined_AnswersOnlyAfterAnFsyncThatBeganAfterTheCommit(t *testing.T) 
 func TestPipelined_WriterRunsAheadOfAHeldFsync(t *testing.T) {
 	g := newFsyncGate()
 	cfg := DefaultConfig()
+	cfg.Fsync = FsyncPipelined
 	cfg.SyncHook = g.hook
 	w, v := openWriterWith(t, cfg)
 	t.Cleanup(g.open) // before Close, should the test fail holding an fsync
@@ -203,6 +205,7 @@ func TestPipelined_FailedFsyncStopsWrites(t *testing.T) {
 	var fail sync.Mutex
 	failing := false
 	cfg := DefaultConfig()
+	cfg.Fsync = FsyncPipelined
 	cfg.SyncHook = func(sync func() error) error {
 		fail.Lock()
 		defer fail.Unlock()
@@ -266,7 +269,9 @@ func TestInline_CommitSyncsItself(t *testing.T) {
 // connection commits with synchronous=NORMAL, and Close puts it back to
 // FULL for whoever writes the store next.
 func TestPipelined_WriterConnectionNormalUntilClose(t *testing.T) {
-	w, _ := openWriterWith(t, DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.Fsync = FsyncPipelined
+	w, _ := openWriterWith(t, cfg)
 	ctx := context.Background()
 	mode := func() int {
 		t.Helper()

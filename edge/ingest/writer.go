@@ -86,7 +86,7 @@ type Config struct {
 	Logger zerolog.Logger
 	// Registerer receives the writer's metrics (nil: none).
 	Registerer prometheus.Registerer
-	// Fsync says how a commit is made durable (default FsyncPipelined).
+	// Fsync says how a commit is made durable (default FsyncInline).
 	Fsync Fsync
 	// SyncHook, when set, runs each WAL fsync of a pipelined writer: it
 	// must call sync and return its error. Tests hold or observe fsyncs
@@ -108,7 +108,7 @@ const (
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxBatch: 512, Now: time.Now, Logger: zerolog.Nop(), Fsync: FsyncPipelined}
+	return Config{MaxBatch: 512, Now: time.Now, Logger: zerolog.Nop(), Fsync: FsyncInline}
 }
 
 // Validate names the first bad field.
