@@ -6,7 +6,6 @@ import (
 
 	"github.com/vendsync/vendsync/edge/machine"
 	"github.com/vendsync/vendsync/edge/stock"
-	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/sync/wire"
 )
 
@@ -14,12 +13,7 @@ import (
 // capacity; one below the slot's par level is skipped, not applied.
 func TestApplyDownlink_Capacity(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, store.SiteInit{ID: "cap-site", Name: "Test", City: "Testville", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
+	cfg := initTestSite(t, "cap-site")
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -17,12 +17,7 @@ import (
 // driver credentials, or that name a local client, change nothing.
 func TestApplyDownlink_DriverCredential(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, store.SiteInit{ID: "s1", Name: "Test", City: "Testville", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
+	cfg := initTestSite(t, "s1")
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

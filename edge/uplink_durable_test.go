@@ -9,7 +9,6 @@ import (
 
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/machine"
-	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/testkit"
 )
 
@@ -19,16 +18,11 @@ import (
 // central an event a power cut could take back; released, it returns them.
 func TestUplinkOutbox_ReadsOnlyDurableEvents(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, store.SiteInit{ID: "durable-site", Name: "Test", City: "Testville", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
+	cfg := initTestSite(t, "durable-site")
 	var mu sync.Mutex
 	var hold chan struct{} // non-nil: fsyncs wait for it
 	entered := make(chan struct{}, 16)
-	cfg := DefaultConfig()
 	cfg.Ingest.Fsync = ingest.FsyncPipelined
-	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
 	cfg.Ingest.SyncHook = func(sync func() error) error {
 		mu.Lock()
 		h := hold

@@ -18,12 +18,7 @@ import (
 // is returned for the watcher to retry.
 func TestApplyDownlink_SkipsRejectedRetriesFailed(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, store.SiteInit{ID: "dl-site", Name: "Test", City: "Testville", Timezone: "UTC"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
+	cfg := initTestSite(t, "dl-site")
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -81,4 +76,17 @@ func TestApplyDownlink_SkipsRejectedRetriesFailed(t *testing.T) {
 	if err := n.applyDownlink(ctx, "product.M1.P1", []byte(`{"priceCents": 400}`), 7); !errors.Is(err, ingest.ErrClosed) {
 		t.Fatalf("applyDownlink with the writer closed: %v, want ErrClosed returned for a retry", err)
 	}
+}
+
+// initTestSite makes a site with id in a temporary directory and returns
+// the default configuration for it, listening on a random port.
+func initTestSite(t *testing.T, id string) Config {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := Init(context.Background(), dir, store.SiteInit{ID: id, Name: "Test", City: "Testville", Timezone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.HTTPAddr = dir, "127.0.0.1:0"
+	return cfg
 }
