@@ -57,7 +57,7 @@ func (r *Rules) prepareBaskets() {
 			list_cents, discount_cents, basket_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`)
 	r.replayLines = r.w.Prepare(`SELECT COUNT(*), COALESCE(SUM(COALESCE(list_cents, amount_cents)), 0), COALESCE(SUM(discount_cents), 0), COALESCE(SUM(amount_cents), 0)
-			FROM sales_events WHERE machine_id = ? AND basket_id = ?`)
+			FROM sales_events WHERE machine_id = ?1 AND basket_id = ?2 AND transaction_id >= ?2 AND transaction_id < ?2 || '$'`)
 	r.replayPromos = r.w.Prepare(`SELECT promotion_id, SUM(discount_cents) FROM sale_promotions WHERE machine_id = ? AND basket_id = ?
 			GROUP BY promotion_id ORDER BY promotion_id`)
 }
@@ -454,7 +454,9 @@ func (r *Rules) findBasket(t *ingest.Tx, s *sale, first string) (Result, bool, e
 
 // replayPricing gives a replayed sale the pricing of its first answer, from
 // the rows recorded under basket (none for a sale without promotion fields
-// or discount).
+// or discount). Those rows' transaction ids are basket itself (a one-product
+// sale) or basket#n (a basket's lines): replayLines reads that key range of
+// the machine (sales_events_key) rather than every sale of the machine.
 func (r *Rules) replayPricing(t *ingest.Tx, machineID, basket string, res *Result) error {
 	var n int64
 	p := &Pricing{Promotions: []AppliedPromotion{}}
