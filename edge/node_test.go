@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge/edgetest"
+	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/testkit"
 )
@@ -43,7 +44,7 @@ func TestNode_ConcurrentSales(t *testing.T) {
 	s.Machine("M2", map[string]any{"location": map[string]any{"city": "Othertown"}})
 	s.Product("M1", "P1", price, start)
 	s.Product("M2", "P1", price, start)
-	seqBefore := edgetest.Count(t, s.DB(), `SELECT last_seq FROM sync_state`)
+	seqBefore := edgetest.Count(t, s.DB(), store.LastSeqQuery)
 	tokens := map[string]string{"M1": s.Token(auth.RoleMachine, "M1"), "M2": s.Token(auth.RoleMachine, "M2")}
 
 	var (

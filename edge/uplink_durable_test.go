@@ -9,6 +9,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/machine"
+	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/testkit"
 )
 
@@ -68,7 +69,7 @@ func TestUplinkOutbox_ReadsOnlyDurableEvents(t *testing.T) {
 	<-entered
 	var last uint64
 	testkit.CheckFor(t, 10*time.Second, func() error {
-		if err := n.Store.DB.R.QueryRowContext(ctx, `SELECT last_seq FROM sync_state`).Scan(&last); err != nil {
+		if err := n.Store.DB.R.QueryRowContext(ctx, store.LastSeqQuery).Scan(&last); err != nil {
 			return err
 		}
 		if last < base+machines {

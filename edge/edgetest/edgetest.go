@@ -322,7 +322,7 @@ func Counts(t testing.TB, db *sql.DB) map[string]int64 {
 	}
 	out["sum(quantity)"] = Count(t, db, "SELECT COALESCE(SUM(quantity), 0) FROM machine_inventory")
 	out["sum(agg.tx_count)"] = Count(t, db, "SELECT COALESCE(SUM(tx_count), 0) FROM sales_agg")
-	out["last_seq"] = Count(t, db, "SELECT last_seq FROM sync_state")
+	out["last_seq"] = Count(t, db, store.LastSeqQuery)
 	return out
 }
 
@@ -424,12 +424,17 @@ func CheckLots(t testing.TB, db *sql.DB) {
 	}
 }
 
-// CheckOutbox checks the outbox holds exactly seq 1..last_seq.
+// CheckOutbox checks the outbox holds exactly seq 1..last_seq (nothing
+// trimmed: sync_state.last_seq, the highest trimmed, is 0).
 func CheckOutbox(t testing.TB, db *sql.DB) {
 	t.Helper()
-	var n, lo, hi, last int64
-	if err := db.QueryRow(`SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0), (SELECT last_seq FROM sync_state) FROM outbox`).Scan(&n, &lo, &hi, &last); err != nil {
+	var n, lo, hi, last, trimmed int64
+	if err := db.QueryRow(`SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0), (`+store.LastSeqQuery+`),
+		(SELECT last_seq FROM sync_state) FROM outbox`).Scan(&n, &lo, &hi, &last, &trimmed); err != nil {
 		t.Fatalf("outbox: %v", err)
+	}
+	if trimmed != 0 {
+		t.Fatalf("sync_state.last_seq = %d with nothing trimmed", trimmed)
 	}
 	if n == 0 {
 		if last != 0 {

@@ -236,7 +236,7 @@ func TestEmit_HeldUntilCommitAndSeen(t *testing.T) {
 	if got := count(t, w, `SELECT COUNT(*) FROM outbox WHERE payload ->> '$.seq' <> seq OR payload ->> '$.data.i' <> seq - 1`); got != 0 {
 		t.Fatalf("%d outbox rows whose payload is not their own event", got)
 	}
-	if got := count(t, w, `SELECT last_seq FROM sync_state`); got != before+1 {
+	if got := count(t, w, store.LastSeqQuery); got != before+1 {
 		t.Fatalf("last_seq %d, want %d", got, before+1)
 	}
 }

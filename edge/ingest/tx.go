@@ -269,8 +269,9 @@ func (t *Tx) CountDiscount(dim, key string, at time.Time, discount int64) {
 }
 
 // flush writes the batch's aggregate deltas (one upsert per bucket and key,
-// however many sales hit it, aggRows rows to a statement where it can) and
-// the new sequence high-water mark.
+// however many sales hit it, aggRows rows to a statement where it can).
+// The sequence high-water mark is not written: the outbox rows are it
+// (store.LastSeqQuery).
 func (t *Tx) flush() error {
 	args := t.w.aggArgs[:0]
 	for k, v := range t.agg {
@@ -291,19 +292,14 @@ func (t *Tx) flush() error {
 		}
 		args = args[n*aggCols:]
 	}
-	if t.seq != t.w.lastSeq {
-		if _, err := t.Exec(t.w.own.seq, t.seq); err != nil {
-			return fmt.Errorf("record sequence: %w", err)
-		}
-	}
 	return nil
 }
 
 // engineStmts are the statements behind the Tx API.
 type engineStmts struct {
-	audit, aggOne, seq, openAlert, closeAlert, applied *Stmt
-	aggMany                                            []*Stmt // by aggRows
-	outbox                                             *Rows   // appended at commit
+	audit, aggOne, openAlert, closeAlert, applied *Stmt
+	aggMany                                       []*Stmt // by aggRows
+	outbox                                        *Rows   // appended at commit
 }
 
 // aggRows are the sizes of the multi-row aggregate upserts, largest first:
@@ -331,7 +327,6 @@ func (s *engineStmts) prepare(w *Writer) {
 	for _, rows := range aggRows {
 		s.aggMany = append(s.aggMany, w.Prepare(aggUpsert(rows)))
 	}
-	s.seq = w.Prepare(`UPDATE sync_state SET last_seq = ? WHERE id = 1`)
 	s.applied = w.Prepare(store.SetAppliedQuery)
 	s.openAlert = w.Prepare(`INSERT INTO alerts (machine_id, product_id, alert_type, status, detail, created_at) VALUES (?, ?, ?, 'OPEN', ?, ?) RETURNING alert_id`)
 	s.closeAlert = w.Prepare(`UPDATE alerts SET status = 'CLOSED', closed_at = ?, close_reason = ? WHERE alert_id = ?`)

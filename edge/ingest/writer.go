@@ -583,7 +583,7 @@ func (w *Writer) load(ctx context.Context) error {
 	if err := w.loadAlerts(ctx, db); err != nil {
 		return err
 	}
-	if err := db.QueryRowContext(ctx, `SELECT last_seq FROM sync_state WHERE id = 1`).Scan(&w.lastSeq); err != nil {
+	if err := db.QueryRowContext(ctx, store.LastSeqQuery).Scan(&w.lastSeq); err != nil {
 		return fmt.Errorf("load sequence: %w", err)
 	}
 	for _, v := range w.views {

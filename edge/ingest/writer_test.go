@@ -108,7 +108,7 @@ func TestSubmit_RejectionAffectsOnlyItsRequest(t *testing.T) {
 	if got, want := count(t, w, `SELECT COUNT(*) FROM audit_logs`), int64(2); got != want {
 		t.Fatalf("%d audit rows, want %d", got, want)
 	}
-	if got, want := count(t, w, `SELECT last_seq FROM sync_state`), int64(2); got != want {
+	if got, want := count(t, w, store.LastSeqQuery), int64(2); got != want {
 		t.Fatalf("last_seq = %d, want %d", got, want)
 	}
 	select {

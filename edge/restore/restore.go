@@ -258,7 +258,7 @@ func ContinueAfter(ctx context.Context, dir string, centralLast uint64, at time.
 	}
 	defer tx.Rollback()
 	var last uint64
-	if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM sync_state WHERE id = 1`).Scan(&last); err != nil {
+	if err := tx.QueryRowContext(ctx, store.LastSeqQuery).Scan(&last); err != nil {
 		return 0, fmt.Errorf("continue after central: %w", err)
 	}
 	if centralLast <= last {

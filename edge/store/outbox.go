@@ -48,14 +48,39 @@ func (s *Store) ReadBetween(ctx context.Context, after, upTo uint64, max int) ([
 	return out, nil
 }
 
+// LastSeqQuery reads the highest outbox sequence ever assigned. The writer
+// does not write it at each commit (one page less per commit): the outbox
+// holds every sequence it assigned, gap-free, until Trim drops them, and
+// Trim first raises sync_state.last_seq to the highest it drops, in the
+// same transaction. So the highest of the two is exact after any crash: a
+// committed sequence is in the outbox or below last_seq, and one that did
+// not commit is in neither.
+const LastSeqQuery = `SELECT ` + lastSeqExpr + ` FROM sync_state WHERE id = 1`
+
+// lastSeqExpr is LastSeqQuery's column, in a query of sync_state.
+const lastSeqExpr = `MAX(sync_state.last_seq, COALESCE((SELECT MAX(seq) FROM outbox), 0))`
+
+// LastSeq returns the highest outbox sequence ever assigned (LastSeqQuery).
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
+	var v uint64
+	if err := s.DB.R.QueryRowContext(ctx, LastSeqQuery).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read last sequence: %w", err)
+	}
+	return v, nil
+}
+
 // Trim drops outbox rows up to and including upTo and records upTo as
-// central's watermark. A watermark never moves backwards.
+// central's watermark. A watermark never moves backwards. The highest
+// sequence it drops is kept in sync_state.last_seq (LastSeqQuery).
 func (s *Store) Trim(ctx context.Context, upTo uint64) error {
 	tx, err := s.DB.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("trim outbox: %w", err)
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE sync_state SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq) FROM outbox WHERE seq <= ?), 0)) WHERE id = 1`, upTo); err != nil {
+		return fmt.Errorf("trim outbox: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE seq <= ?`, upTo); err != nil {
 		return fmt.Errorf("trim outbox: %w", err)
 	}
@@ -88,7 +113,7 @@ type OutboxStats struct {
 	Oldest    *time.Time    `json:"oldestUnsynced,omitempty"`
 }
 
-const outboxStatsQuery = `SELECT last_seq, acked_seq,
+const outboxStatsQuery = `SELECT ` + lastSeqExpr + `, acked_seq,
 	(SELECT created_at FROM outbox WHERE seq > sync_state.acked_seq ORDER BY seq LIMIT 1) FROM sync_state WHERE id = 1`
 
 // OutboxStats returns the outbox's depth and the age of its oldest row:
