@@ -71,7 +71,7 @@ func TestSequence_RecoveredFromOutboxAndTrims(t *testing.T) {
 	if err := st.Trim(ctx, 8); err != nil {
 		t.Fatal(err)
 	}
-	check(8, 8) // outbox empty
+	check(8, 8)                             // outbox empty
 	if err := st.Trim(ctx, 3); err != nil { // a late, lower watermark moves nothing back
 		t.Fatal(err)
 	}
