@@ -71,8 +71,9 @@ func TestSequence_RecoveredFromOutboxAndTrims(t *testing.T) {
 	if err := st.Trim(ctx, 8); err != nil {
 		t.Fatal(err)
 	}
-	check(8, 8)                             // outbox empty
-	if err := st.Trim(ctx, 3); err != nil { // a late, lower watermark moves nothing back
+	check(8, 8) // the outbox is empty
+	// A late, lower watermark moves nothing back.
+	if err := st.Trim(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
 	check(8, 8)
