@@ -32,6 +32,9 @@ type Tx struct {
 	// heldErr is the error of held writes that failed: it fails the
 	// transaction whatever the request that ran into it made of it.
 	heldErr error
+	// lsn is the intake log sequence number of this transaction's logged
+	// requests (intake.go), 0 if it has none.
+	lsn uint64
 }
 
 // Now is the transaction's clock reading.
@@ -291,7 +294,11 @@ func (t *Tx) flush() error {
 		}
 		args = args[n*aggCols:]
 	}
-	if t.seq != t.w.lastSeq {
+	if t.lsn != 0 {
+		if _, err := t.Exec(t.w.own.seqLSN, t.seq, t.lsn); err != nil {
+			return fmt.Errorf("record sequence: %w", err)
+		}
+	} else if t.seq != t.w.lastSeq {
 		if _, err := t.Exec(t.w.own.seq, t.seq); err != nil {
 			return fmt.Errorf("record sequence: %w", err)
 		}
@@ -301,9 +308,9 @@ func (t *Tx) flush() error {
 
 // engineStmts are the statements behind the Tx API.
 type engineStmts struct {
-	audit, aggOne, seq, openAlert, closeAlert, applied *Stmt
-	aggMany                                            []*Stmt // by aggRows
-	outbox                                             *Rows   // appended at commit
+	audit, aggOne, seq, seqLSN, openAlert, closeAlert, applied *Stmt
+	aggMany                                                    []*Stmt // by aggRows
+	outbox                                                     *Rows   // appended at commit
 }
 
 // aggRows are the sizes of the multi-row aggregate upserts, largest first:
@@ -332,6 +339,7 @@ func (s *engineStmts) prepare(w *Writer) {
 		s.aggMany = append(s.aggMany, w.Prepare(aggUpsert(rows)))
 	}
 	s.seq = w.Prepare(`UPDATE sync_state SET last_seq = ? WHERE id = 1`)
+	s.seqLSN = w.Prepare(`UPDATE sync_state SET last_seq = ?, intake_lsn = ? WHERE id = 1`)
 	s.applied = w.Prepare(store.SetAppliedQuery)
 	s.openAlert = w.Prepare(`INSERT INTO alerts (machine_id, product_id, alert_type, status, detail, created_at) VALUES (?, ?, ?, 'OPEN', ?, ?) RETURNING alert_id`)
 	s.closeAlert = w.Prepare(`UPDATE alerts SET status = 'CLOSED', closed_at = ?, close_reason = ? WHERE alert_id = ?`)

@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -143,6 +144,7 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`),
 	}
 	r.prepareBaskets()
+	w.OnReplay(replaySale, r.replay)
 	return r, nil
 }
 
@@ -244,17 +246,59 @@ func (r *Rules) Record(ctx context.Context, in In, idemKey, machineScope string)
 	if in.TransactionID == "" {
 		in.TransactionID = idemKey
 	}
-	s, err := r.checkSale(in, r.w.Now())
+	now := r.w.Now()
+	s, err := r.checkSale(in, now)
 	if err != nil {
 		return Result{}, err
 	}
 	if err := machine.CheckScope(machineScope, s.in.MachineID); err != nil {
 		return Result{}, err
 	}
-	if err := r.charge(ctx, &s); err != nil {
+	if s.method == wire.Gateway {
+		// The gateway charged the card outside the writer: not a request
+		// that can run again from its body.
+		if err := r.charge(ctx, &s); err != nil {
+			return Result{}, err
+		}
+		return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
+	}
+	data, err := logSale(in, now)
+	if err != nil {
 		return Result{}, err
 	}
-	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
+	return ingest.SubmitLogged(ctx, r.w, replaySale, data, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
+}
+
+// replaySale is the intake log kind of a sale posted alone (Record).
+const replaySale byte = 1
+
+// logSale is a sale's intake log record: the clock its checks read, then
+// the sale as JSON.
+func logSale(in In, now time.Time) ([]byte, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("sale intake record: %w", err)
+	}
+	return append(binary.LittleEndian.AppendUint64(make([]byte, 0, 8+len(body)), uint64(now.UnixNano())), body...), nil
+}
+
+// replay records a sale from its intake log record (logSale) as Record
+// did: the same checks with the same clock, then record.
+func (r *Rules) replay(t *ingest.Tx, data []byte) error {
+	if len(data) < 8 {
+		return fmt.Errorf("sale intake record of %d bytes", len(data))
+	}
+	now := time.Unix(0, int64(binary.LittleEndian.Uint64(data)))
+	var in In
+	if err := json.Unmarshal(data[8:], &in); err != nil {
+		return fmt.Errorf("sale intake record: %w", err)
+	}
+	s, err := r.checkSale(in, now)
+	if err != nil {
+		return err
+	}
+	_, err = r.record(t, &s)
+	return err
 }
 
 // RecordBatch records many sales, each on its own: a bad one is rejected
