@@ -127,7 +127,7 @@ func TestCrash_KillDuringSales(t *testing.T) {
 	// Both durability mechanisms: each commit fsyncs itself, or the WAL is
 	// fsynced on another goroutine while the writer runs ahead (and the
 	// restart fsyncs what a killed process left unsynced).
-	for _, mode := range []string{"inline", "pipelined"} {
+	for _, mode := range []string{"inline", "pipelined", "log"} {
 		t.Run(mode, func(t *testing.T) { killDuringSales(t, bin, "--fsync="+mode) })
 	}
 }
