@@ -80,27 +80,36 @@ func appendRecord(buf []byte, lsn uint64, now time.Time, kind byte, data []byte)
 
 // parseRecords returns the valid records at the start of b: it stops at
 // the first torn one, or the first whose LSN is not above the one before.
-func parseRecords(b []byte) []intakeRecord {
-	var out []intakeRecord
+// more: it stopped only because b ended inside a record.
+func parseRecords(b []byte) (recs []intakeRecord, more bool) {
 	var last uint64
-	for len(b) >= intakeHeader {
+	for {
+		if len(b) < intakeHeader {
+			return recs, len(b) > 0
+		}
 		n := int(binary.LittleEndian.Uint32(b))
-		if n < intakeHeader || n > len(b) {
-			break
+		if n < intakeHeader {
+			return recs, false
+		}
+		if n > len(b) {
+			return recs, n <= intakeSize
 		}
 		if crc32.Checksum(b[8:n], crcTable) != binary.LittleEndian.Uint32(b[4:]) {
-			break
+			return recs, false
 		}
 		lsn := binary.LittleEndian.Uint64(b[8:])
 		if lsn < last || lsn == 0 {
-			break // an older record, left from before the log started again
+			return recs, false // an older record, left from before the log started again
 		}
 		last = lsn
-		out = append(out, intakeRecord{lsn: lsn, now: time.Unix(0, int64(binary.LittleEndian.Uint64(b[16:]))), kind: b[24], data: b[intakeHeader:n]})
+		recs = append(recs, intakeRecord{lsn: lsn, now: time.Unix(0, int64(binary.LittleEndian.Uint64(b[16:]))), kind: b[24], data: b[intakeHeader:n]})
 		b = b[n:]
 	}
-	return out
 }
+
+// firstRead is how much of the log open reads first: after a clean close
+// the log is empty, and a cold start should not read megabytes.
+const firstRead = 64 << 10
 
 // openIntake opens (creating and preallocating) the log at path and
 // returns it with its valid records.
@@ -126,12 +135,21 @@ func openIntake(path string) (*intake, []intakeRecord, error) {
 		}
 		return l, nil, nil
 	}
-	b, err := io.ReadAll(f)
-	if err != nil {
+	b := make([]byte, firstRead)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && err != io.EOF {
 		f.Close()
 		return nil, nil, fmt.Errorf("read intake log %s: %w", path, err)
 	}
-	return l, parseRecords(b), nil
+	recs, more := parseRecords(b[:n])
+	if more && n == len(b) {
+		if b, err = io.ReadAll(io.NewSectionReader(f, 0, intakeSize)); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("read intake log %s: %w", path, err)
+		}
+		recs, _ = parseRecords(b)
+	}
+	return l, recs, nil
 }
 
 // write appends recs (whole records) and makes them durable. It returns

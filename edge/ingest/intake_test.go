@@ -227,7 +227,7 @@ func TestIntake_UnloggedRequestSyncsTheWAL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := parseRecords(log)
+	recs, _ := parseRecords(log)
 	if len(recs) != 1 || string(recs[0].data) != "a10" {
 		t.Fatalf("log holds %d records (%v), want only a10", len(recs), recs)
 	}
@@ -289,19 +289,51 @@ func TestParseRecords_StopsAtTornOrOlderRecords(t *testing.T) {
 	b = appendRecord(b, 6, now, 2, []byte("three"))
 	full := len(b)
 	b = appendRecord(b, 3, now, 1, []byte("older"))
-	recs := parseRecords(b)
+	recs, _ := parseRecords(b)
 	if len(recs) != 3 || string(recs[2].data) != "three" || recs[2].lsn != 6 || recs[2].kind != 2 || !recs[0].now.Equal(now) {
 		t.Fatalf("records %+v", recs)
 	}
 	torn := append([]byte(nil), b[:full]...)
 	torn[full-1] ^= 1
-	if recs := parseRecords(torn); len(recs) != 2 {
+	if recs, more := parseRecords(torn); len(recs) != 2 || more {
 		t.Fatalf("%d records before a torn one, want 2", len(recs))
 	}
-	if recs := parseRecords(b[:full-1]); len(recs) != 2 {
+	if recs, more := parseRecords(b[:full-1]); len(recs) != 2 || !more {
 		t.Fatalf("%d records before a cut one, want 2", len(recs))
 	}
-	if recs := parseRecords(make([]byte, 100)); len(recs) != 0 {
+	if recs, more := parseRecords(make([]byte, 100)); len(recs) != 0 || more {
 		t.Fatalf("%d records in zeros", len(recs))
+	}
+}
+
+// TestIntake_RecoversALogLongerThanTheFirstRead: open reads the log's
+// first 64 KiB, and all of it when the records go on past that.
+func TestIntake_RecoversALogLongerThanTheFirstRead(t *testing.T) {
+	dir := t.TempDir()
+	w, v := openLogWriter(t, dir, true, logConfig())
+	lost := snapshot(t, w)
+	pad := strings.Repeat("p", 4000)
+	for i := range 40 {
+		if _, err := submitNote(w, v, fmt.Sprintf("n%d-%s", i, pad)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := dumpState(t, w)
+	log, err := os.ReadFile(IntakePath(filepath.Join(dir, store.DBFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := parseRecords(log); len(recs) != 40 {
+		t.Fatalf("the log holds %d records, want 40", len(recs))
+	}
+	if err := os.WriteFile(IntakePath(filepath.Join(lost, store.DBFile)), log, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w2, v2 := openLogWriter(t, lost, false, logConfig())
+	if got := dumpState(t, w2); got != want {
+		t.Fatalf("recovered state differs:\n got %s\nwant %s", got, want)
+	}
+	if v2.n != 40 {
+		t.Fatalf("view counts %d notes, want 40", v2.n)
 	}
 }
