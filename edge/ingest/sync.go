@@ -67,6 +67,7 @@ func (w *Writer) syncer() {
 			}
 		}
 		last := group[len(group)-1]
+		w.syncBusy.Store(true)
 		err := w.syncGroup(group)
 		if err != nil {
 			w.failSync(err)
@@ -86,6 +87,11 @@ func (w *Writer) syncer() {
 			case w.free <- p:
 			default:
 			}
+		}
+		w.syncBusy.Store(false)
+		select {
+		case w.syncIdle <- struct{}{}:
+		default:
 		}
 	}
 }

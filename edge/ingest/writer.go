@@ -65,6 +65,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -234,6 +235,10 @@ type Writer struct {
 	groupRecs []byte
 	// replaying is the intake log transaction recover is running again.
 	replaying *intakeRecord
+	// syncBusy: the syncer is making a group durable; syncIdle is
+	// signalled when it is done (runTx's more).
+	syncBusy atomic.Bool
+	syncIdle chan struct{}
 }
 
 // New returns a writer for st. Register rule packages on it, then call Open.
@@ -265,6 +270,7 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 		syncq:     make(chan *synced, 64),
 		free:      make(chan *synced, 64),
 		replays:   map[byte]func(*Tx, []byte) error{},
+		syncIdle:  make(chan struct{}, 1),
 		logged:    prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_intake_syncs_total", Help: "Intake log fdatasyncs (each makes a group of logged requests durable)."}),
 	}
 	w.own.prepare(w)
@@ -523,7 +529,7 @@ func (w *Writer) run(batch []*request) {
 		return
 	}
 	seqBefore := w.lastSeq
-	err := w.runTx(batch)
+	err := w.runTx(&batch)
 	w.prepareUsed()
 	full := storageFull(err)
 	w.noteFull(full, err)
@@ -557,7 +563,13 @@ func (w *Writer) run(batch []*request) {
 	}
 }
 
-func (w *Writer) runTx(batch []*request) error {
+// runTx runs the requests of *batch in one transaction and commits it.
+// While the syncer is busy with the fsync of an earlier transaction (a
+// pipelined or log writer), it keeps taking requests that arrive into this
+// one, appending them to *batch, up to MaxBatch: they would wait for that
+// fsync anyway, and one commit for all of them writes each shared page
+// once.
+func (w *Writer) runTx(pb *[]*request) error {
 	ctx := context.Background()
 	tx, err := w.st.DB.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -576,7 +588,19 @@ func (w *Writer) runTx(batch []*request) error {
 	if w.replaying != nil { // recover: the logged transaction's own clock and LSN
 		t.now, t.lsn, logging = w.replaying.now, w.replaying.lsn, false
 	}
-	for _, r := range batch {
+	grow := w.cfg.Fsync != FsyncInline && w.replaying == nil && growWhileSyncing
+	for i := 0; ; i++ {
+		if i == len(*pb) {
+			if !grow {
+				break
+			}
+			r := w.more(len(*pb))
+			if r == nil {
+				break
+			}
+			*pb = append(*pb, r)
+		}
+		r := (*pb)[i]
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err() // the caller is gone; nothing written for it
 			continue
@@ -628,6 +652,32 @@ func (w *Writer) runTx(batch []*request) error {
 // transaction used unprepared, so later transactions bind them instead of
 // parsing them again. One that fails stays unprepared: the transaction
 // using it next fails with the error again.
+var growWhileSyncing = os.Getenv("VENDSYNC_NO_GROW") == ""
+
+// more waits for the next request while the syncer is busy and the
+// transaction has room (n requests so far); nil when the syncer is idle,
+// the transaction full, or the writer closing.
+func (w *Writer) more(n int) *request {
+	if n >= w.cfg.MaxBatch {
+		return nil
+	}
+	select {
+	case <-w.syncIdle: // a stale signal from an earlier fsync
+	default:
+	}
+	if !w.syncBusy.Load() {
+		return nil
+	}
+	select {
+	case r := <-w.reqs:
+		return r
+	case <-w.syncIdle:
+		return nil
+	case <-w.stop:
+		return nil
+	}
+}
+
 func (w *Writer) prepareUsed() {
 	for _, s := range w.unprepared {
 		s.pending = false
