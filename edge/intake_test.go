@@ -84,7 +84,8 @@ func copySite(t *testing.T, from string) string {
 // database is a copy taken before them; the intake log is what was on
 // disk) are recorded again on open with the same results: the same sale
 // rows and sequence numbers, stock, lots, aggregates, payments, alerts and
-// outbox, refusals refused again, duplicates not counted twice.
+// outbox, refusals refused again, duplicates not counted twice; single
+// sales and batches alike.
 func TestIntakeLog_SalesLostByTheDatabaseComeBackTheSame(t *testing.T) {
 	clock := edgetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	logMode := func(c *edge.Config) { c.Ingest.Fsync = ingest.FsyncLog }
@@ -129,6 +130,14 @@ func TestIntakeLog_SalesLostByTheDatabaseComeBackTheSame(t *testing.T) {
 		if i%6 == 5 { // a machine's retry: answered again, counted once
 			if r2 := s.Do("POST", "/events/sales", tok, body); r2.Status != r.Status {
 				t.Fatalf("retry of sale %d: %d, first %d", i, r2.Status, r.Status)
+			}
+		}
+		if i%9 == 8 { // a machine's offline buffer: three sales, one refused
+			events := []any{s.Sale(fmt.Sprintf("bt-%d-0", i), "VM2", "TEA", 1, 120), s.Sale(fmt.Sprintf("bt-%d-1", i), "VM1", "NOPE", 1, 120),
+				s.Sale(fmt.Sprintf("bt-%d-2", i), "VM1", "COFFEE", 2, 500)}
+			if r := s.Do("POST", "/events/batch", tok, map[string]any{"events": events}); r.Status != http.StatusOK ||
+				strings.Count(string(r.Body), "ACCEPTED") != 2 || strings.Count(string(r.Body), "REJECTED") != 1 {
+				t.Fatalf("batch %d: %d %s", i, r.Status, r.Body)
 			}
 		}
 		clock.Advance(4 * time.Minute)

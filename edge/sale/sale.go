@@ -145,6 +145,7 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 	}
 	r.prepareBaskets()
 	w.OnReplay(replaySale, r.replay)
+	w.OnReplay(replayBatch, r.replayBatch)
 	return r, nil
 }
 
@@ -269,13 +270,21 @@ func (r *Rules) Record(ctx context.Context, in In, idemKey, machineScope string)
 	return ingest.SubmitLogged(ctx, r.w, replaySale, data, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
 }
 
-// replaySale is the intake log kind of a sale posted alone (Record).
-const replaySale byte = 1
+// The intake log kinds of sales: one posted alone (Record) and the
+// accepted ones of a batch (RecordBatch).
+const (
+	replaySale  byte = 1
+	replayBatch byte = 2
+)
 
 // logSale is a sale's intake log record: the clock its checks read, then
-// the sale as JSON.
-func logSale(in In, now time.Time) ([]byte, error) {
-	body, err := json.Marshal(in)
+// the sale as JSON. logSales is the same for a batch's sales.
+func logSale(in In, now time.Time) ([]byte, error) { return logJSON(in, now) }
+
+func logSales(ins []In, now time.Time) ([]byte, error) { return logJSON(ins, now) }
+
+func logJSON(v any, now time.Time) ([]byte, error) {
+	body, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("sale intake record: %w", err)
 	}
@@ -299,6 +308,32 @@ func (r *Rules) replay(t *ingest.Tx, data []byte) error {
 	}
 	_, err = r.record(t, &s)
 	return err
+}
+
+// replayBatch records a batch's accepted sales from their intake log
+// record (logSales) as RecordBatch did: each checked with the same clock
+// and recorded, a refusal refusing that sale only.
+func (r *Rules) replayBatch(t *ingest.Tx, data []byte) error {
+	if len(data) < 8 {
+		return fmt.Errorf("sale batch intake record of %d bytes", len(data))
+	}
+	now := time.Unix(0, int64(binary.LittleEndian.Uint64(data)))
+	var ins []In
+	if err := json.Unmarshal(data[8:], &ins); err != nil {
+		return fmt.Errorf("sale batch intake record: %w", err)
+	}
+	for _, in := range ins {
+		s, err := r.checkSale(in, now)
+		if err != nil {
+			continue // refused the first time too, before the writer
+		}
+		if _, err := r.record(t, &s); err != nil {
+			if e, ok := errs.As(err); !ok || e.Kind == errs.Internal {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // RecordBatch records many sales, each on its own: a bad one is rejected
@@ -329,7 +364,15 @@ func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) 
 	if len(valid) == 0 {
 		return out, nil
 	}
-	err := r.w.Do(ctx, func(t *ingest.Tx) error {
+	validIns := make([]In, len(valid))
+	for j := range valid {
+		validIns[j] = valid[j].in
+	}
+	data, err := logSales(validIns, now)
+	if err != nil {
+		return nil, err
+	}
+	_, err = ingest.SubmitLogged(ctx, r.w, replayBatch, data, func(t *ingest.Tx) (struct{}, error) {
 		for j := range valid {
 			res, err := r.record(t, &valid[j])
 			i := idx[j]
@@ -339,14 +382,14 @@ func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) 
 			}
 			switch {
 			case err != nil:
-				return err
+				return struct{}{}, err
 			case res.Replayed:
 				out[i].Status, out[i].Sequence = "DUPLICATE", res.Sequence
 			default:
 				out[i].Status, out[i].Sequence = "ACCEPTED", res.Sequence
 			}
 		}
-		return nil
+		return struct{}{}, nil
 	})
 	if err != nil {
 		return nil, err
