@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/vendsync/vendsync/internal/secfile"
 )
 
 // The intake log (Fsync "log" mode). A request submitted with a record
@@ -114,6 +116,9 @@ const firstRead = 64 << 10
 // openIntake opens (creating and preallocating) the log at path and
 // returns it with its valid records.
 func openIntake(path string) (*intake, []intakeRecord, error) {
+	if err := secfile.Check(path); err != nil {
+		return nil, nil, fmt.Errorf("open intake log: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	created := false
 	if errors.Is(err, fs.ErrNotExist) {
