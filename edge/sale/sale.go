@@ -279,7 +279,12 @@ const (
 
 // logSale is a sale's intake log record: the clock its checks read, then
 // the sale as JSON. logSales is the same for a batch's sales.
-func logSale(in In, now time.Time) ([]byte, error) { return logJSON(in, now) }
+func logSale(in In, now time.Time) ([]byte, error) {
+	if in.plain() {
+		return appendPlain(binary.LittleEndian.AppendUint64(make([]byte, 0, 128), uint64(now.UnixNano())), in), nil
+	}
+	return logJSON(in, now)
+}
 
 func logSales(ins []In, now time.Time) ([]byte, error) { return logJSON(ins, now) }
 
@@ -291,15 +296,67 @@ func logJSON(v any, now time.Time) ([]byte, error) {
 	return append(binary.LittleEndian.AppendUint64(make([]byte, 0, 8+len(body)), uint64(now.UnixNano())), body...), nil
 }
 
+// plain: the sale has only the fields a machine usually sends (no
+// basket, promotions, card or gateway token).
+func (in In) plain() bool {
+	return !in.hasPromoFields() && in.Card == nil && in.PaymentToken == "" && in.Quantity != nil && in.Amount != nil
+}
+
+// A plain sale's record after the clock: 'P', then the transaction,
+// machine, product, payment method and timestamp as length-prefixed
+// strings, the quantity and the amount in cents as varints. Anything
+// else is JSON (it starts with '{').
+func appendPlain(b []byte, in In) []byte {
+	b = append(b, 'P')
+	for _, s := range [...]string{in.TransactionID, in.MachineID, in.ProductID, in.PaymentMethod, in.Timestamp} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, *in.Quantity)
+	return binary.AppendVarint(b, int64(*in.Amount))
+}
+
+func parsePlain(b []byte) (In, error) {
+	var in In
+	bad := errors.New("sale intake record: bad plain sale")
+	if len(b) == 0 || b[0] != 'P' {
+		return in, bad
+	}
+	b = b[1:]
+	for _, f := range [...]*string{&in.TransactionID, &in.MachineID, &in.ProductID, &in.PaymentMethod, &in.Timestamp} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return in, bad
+		}
+		*f, b = string(b[k:k+int(n)]), b[k+int(n):]
+	}
+	q, k := binary.Varint(b)
+	if k <= 0 {
+		return in, bad
+	}
+	a, k2 := binary.Varint(b[k:])
+	if k2 <= 0 || k+k2 != len(b) {
+		return in, bad
+	}
+	amt := wire.Money(a)
+	in.Quantity, in.Amount = &q, &amt
+	return in, nil
+}
+
 // replay records a sale from its intake log record (logSale) as Record
 // did: the same checks with the same clock, then record.
 func (r *Rules) replay(t *ingest.Tx, data []byte) error {
-	if len(data) < 8 {
+	if len(data) < 9 {
 		return fmt.Errorf("sale intake record of %d bytes", len(data))
 	}
 	now := time.Unix(0, int64(binary.LittleEndian.Uint64(data)))
 	var in In
-	if err := json.Unmarshal(data[8:], &in); err != nil {
+	if data[8] == 'P' {
+		var err error
+		if in, err = parsePlain(data[8:]); err != nil {
+			return err
+		}
+	} else if err := json.Unmarshal(data[8:], &in); err != nil {
 		return fmt.Errorf("sale intake record: %w", err)
 	}
 	s, err := r.checkSale(in, now)
