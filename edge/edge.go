@@ -248,8 +248,9 @@ type IngestConfig struct {
 	FoodSafetyWindow time.Duration
 	// Fsync is how a write is made durable before it is acknowledged:
 	// ingest.FsyncInline (the default: each commit fsyncs itself,
-	// synchronous=FULL) or ingest.FsyncPipelined (the WAL is fsynced while
-	// the writer runs the next batch).
+	// synchronous=FULL), ingest.FsyncPipelined (the WAL is fsynced while
+	// the writer runs the next batch) or ingest.FsyncLog (a single sale
+	// is made durable by its record in the intake log).
 	Fsync ingest.Fsync
 	// SyncHook runs each WAL fsync of a pipelined writer (ingest.Config):
 	// tests only.

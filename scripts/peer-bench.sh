@@ -9,6 +9,7 @@
 #   PEERS_DIR holds the peer's module: pgpeer/ (the PostgreSQL service) and
 #   loadgen/ (the generator). Needs Debian's postgresql 15 (installed with
 #   apt-get when missing) and root (the peer's cluster runs as postgres).
+# EDGE_FLAGS adds flags to `edge run` (e.g. EDGE_FLAGS=--fsync=inline).
 # Output: one line per round with `uptime` before it, then the medians and
 # the ratio edge / peer.
 set -euo pipefail
@@ -46,7 +47,7 @@ wait_http 127.0.0.1:18080/healthz
 # products P0…P19 priced 50 with ample stock.
 bin/vendsync-site edge init --dir "$work/site" --site bench --city Bangalore --timezone Asia/Kolkata >/dev/null
 bin/vendsync-site edge run --dir "$work/site" --http 127.0.0.1:18555 --insecure-http --rate-limits=false \
-  --log-level warn --log-format json 2>"$work/edge.log" &
+  --log-level warn --log-format json ${EDGE_FLAGS:-} 2>"$work/edge.log" &
 pids+=($!)
 wait_http 127.0.0.1:18555/readyz
 J='Content-Type: application/json'

@@ -325,7 +325,9 @@ func Restore(ctx context.Context, dir, from string, now time.Time) (aside string
 	}
 	if _, err := os.Stat(cur); err == nil {
 		aside = cur + ".replaced-" + now.UTC().Format(timeLayout)
-		for _, ext := range []string{"", "-wal", "-shm"} {
+		// The intake log (--fsync=log) belongs to the replaced database:
+		// run on the restored one, it would record sales it never had.
+		for _, ext := range []string{"", "-wal", "-shm", "-intake"} {
 			if err := os.Rename(cur+ext, aside+ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				os.Remove(tmp)
 				return "", fmt.Errorf("restore: keep the replaced database: %w", err)

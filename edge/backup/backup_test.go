@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge/backup"
+	"github.com/vendsync/vendsync/edge/ingest"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/dirlock"
 	"github.com/vendsync/vendsync/internal/sqlite"
@@ -161,6 +162,11 @@ func TestRestore_KeepsReplacedDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+	// An intake log (--fsync=log) belongs to the database it was written for.
+	intake := ingest.IntakePath(filepath.Join(dir, store.DBFile))
+	if err := os.WriteFile(intake, []byte("records of the replaced database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	aside, err := backup.Restore(t.Context(), dir, old, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +176,12 @@ func TestRestore_KeepsReplacedDatabase(t *testing.T) {
 	}
 	if got, want := count(t, aside), 11; got != want {
 		t.Fatalf("rows in the replaced database %s = %d, want %d", aside, got, want)
+	}
+	if _, err := os.Stat(intake); !os.IsNotExist(err) {
+		t.Fatalf("the replaced database's intake log is still next to the restored one: %v", err)
+	}
+	if b, err := os.ReadFile(aside + "-intake"); err != nil || string(b) != "records of the replaced database" {
+		t.Fatalf("the intake log was not kept aside: %q, %v", b, err)
 	}
 }
 

@@ -19,12 +19,16 @@ type synced struct {
 	reqs []*request
 	seq  uint64 // the writer's outbox sequence after the transaction
 	txn  uint64 // the transaction's number (Writer.txns)
+	// recs are the transaction's intake log records; wal: it needs a WAL
+	// fsync (FsyncPipelined, or a request without a record).
+	recs []byte
+	wal  bool
 }
 
 // handOff gives a finished transaction's requests to the syncer. It blocks
 // while the syncer is len(syncq) transactions behind: the writer never
 // runs further ahead of the disk than that.
-func (w *Writer) handOff(batch []*request) {
+func (w *Writer) handOff(batch []*request, committed bool) {
 	var p *synced
 	select {
 	case p = <-w.free:
@@ -33,6 +37,10 @@ func (w *Writer) handOff(batch []*request) {
 	}
 	p.reqs = append(p.reqs[:0], batch...)
 	p.seq, p.txn = w.lastSeq, w.txns
+	p.recs, p.wal = p.recs[:0], true
+	if w.cfg.Fsync == FsyncLog && committed {
+		p.recs, p.wal = append(p.recs, w.txLog...), w.txWAL
+	}
 	w.syncq <- p
 }
 
@@ -59,7 +67,8 @@ func (w *Writer) syncer() {
 			}
 		}
 		last := group[len(group)-1]
-		err := w.fsync()
+		w.syncBusy.Store(true)
+		err := w.syncGroup(group)
 		if err != nil {
 			w.failSync(err)
 		} else if last.seq > w.durable.Load() {
@@ -79,7 +88,40 @@ func (w *Writer) syncer() {
 			default:
 			}
 		}
+		w.syncBusy.Store(false)
+		select {
+		case w.syncIdle <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// syncGroup makes a group of handed-off transactions durable: by their
+// intake log records alone when none needs more and they fit in the log,
+// else by a WAL fsync, which also covers every record in the log, so the
+// log starts again.
+func (w *Writer) syncGroup(group []*synced) error {
+	if w.intake != nil {
+		wal := false
+		w.groupRecs = w.groupRecs[:0]
+		for _, p := range group {
+			wal = wal || p.wal
+			w.groupRecs = append(w.groupRecs, p.recs...)
+		}
+		if !wal {
+			ok, err := w.intake.write(w.groupRecs)
+			if err != nil || ok {
+				w.logged.Inc()
+				return err
+			}
+		}
+		if err := w.fsync(); err != nil {
+			return err
+		}
+		w.intake.restart()
+		return nil
+	}
+	return w.fsync()
 }
 
 // fsync makes every commit so far durable, through the test hook when set.

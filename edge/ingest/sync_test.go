@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/errs"
-	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // openWriterWith is openWriter with cfg.
@@ -134,12 +132,14 @@ func TestPipelined_AnswersOnlyAfterAnFsyncThatBeganAfterTheCommit(t *testing.T) 
 	mu.Unlock()
 }
 
-// TestPipelined_WriterRunsAheadOfAHeldFsync: while the fsync covering a
-// first transaction is held, the writer commits the next one; neither is
+// TestPipelined_HeldFsyncGrowsTheNextTransaction: while the fsync covering
+// a first transaction is held, the writer runs the requests that arrive in
+// one open transaction (they would wait for that fsync anyway); nothing is
 // answered, DurableSeq does not move, Appended is not signalled and the
-// outbox read bounded by DurableSeq returns nothing, though both commits
-// are visible to readers. Released, both are answered and readable.
-func TestPipelined_WriterRunsAheadOfAHeldFsync(t *testing.T) {
+// outbox read bounded by DurableSeq returns nothing, though the first
+// commit is visible to readers. Released, the second transaction commits
+// with both requests, and all three are answered and readable.
+func TestPipelined_HeldFsyncGrowsTheNextTransaction(t *testing.T) {
 	g := newFsyncGate()
 	cfg := DefaultConfig()
 	cfg.Fsync = FsyncPipelined
@@ -149,18 +149,27 @@ func TestPipelined_WriterRunsAheadOfAHeldFsync(t *testing.T) {
 	ctx := context.Background()
 	g.arm()
 
-	answered := make(chan error, 2)
-	go func() { answered <- w.Do(ctx, func(t *Tx) error { _, err := v.note(t, "a"); return err }) }()
+	answered := make(chan error, 3)
+	note := func(id string) chan struct{} {
+		ran := make(chan struct{})
+		go func() {
+			answered <- w.Do(ctx, func(t *Tx) error {
+				_, err := v.note(t, id)
+				close(ran)
+				return err
+			})
+		}()
+		return ran
+	}
+	note("a")
 	<-g.entered // the fsync covering "a" is running
-	go func() { answered <- w.Do(ctx, func(t *Tx) error { _, err := v.note(t, "b"); return err }) }()
-	testkit.CheckFor(t, 10*time.Second, func() error {
-		if got := w.ended.Load(); got < 2 {
-			return fmt.Errorf("%d transactions ended, want 2 (the writer waits for the fsync)", got)
-		}
-		return nil
-	})
-	if got, want := count(t, w, `SELECT COUNT(*) FROM outbox`), int64(2); got != want {
-		t.Fatalf("%d outbox rows visible, want %d (both committed)", got, want)
+	<-note("b")
+	<-note("c")
+	if got := w.ended.Load(); got != 1 {
+		t.Fatalf("%d transactions ended while the fsync is held, want 1 (b and c wait in the next)", got)
+	}
+	if got, want := count(t, w, `SELECT COUNT(*) FROM outbox`), int64(1); got != want {
+		t.Fatalf("%d outbox rows visible, want %d (a committed)", got, want)
 	}
 	select {
 	case err := <-answered:
@@ -178,12 +187,15 @@ func TestPipelined_WriterRunsAheadOfAHeldFsync(t *testing.T) {
 	}
 
 	g.open()
-	for range 2 {
+	for range 3 {
 		if err := <-answered; err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, want := w.DurableSeq(), uint64(2); got != want {
+	if got := w.ended.Load(); got != 2 {
+		t.Fatalf("%d transactions, want 2 (a; b and c)", got)
+	}
+	if got, want := w.DurableSeq(), uint64(3); got != want {
 		t.Fatalf("DurableSeq = %d after the fsyncs, want %d", got, want)
 	}
 	select {
@@ -192,8 +204,8 @@ func TestPipelined_WriterRunsAheadOfAHeldFsync(t *testing.T) {
 		t.Fatal("no Appended signal after the fsync")
 	}
 	recs, err = w.Store().ReadBetween(ctx, 0, w.DurableSeq(), 100)
-	if err != nil || len(recs) != 2 {
-		t.Fatalf("outbox read = %d records (%v), want 2", len(recs), err)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("outbox read = %d records (%v), want 3", len(recs), err)
 	}
 }
 

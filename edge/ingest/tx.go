@@ -32,6 +32,9 @@ type Tx struct {
 	// heldErr is the error of held writes that failed: it fails the
 	// transaction whatever the request that ran into it made of it.
 	heldErr error
+	// lsn is the intake log sequence number of this transaction's logged
+	// requests (intake.go), 0 if it has none.
+	lsn uint64
 }
 
 // Now is the transaction's clock reading.
@@ -292,14 +295,21 @@ func (t *Tx) flush() error {
 		}
 		args = args[n*aggCols:]
 	}
+	// A transaction with logged requests records their intake log position
+	// (intake.go).
+	if t.lsn != 0 {
+		if _, err := t.Exec(t.w.own.seqLSN, t.lsn); err != nil {
+			return fmt.Errorf("record intake position: %w", err)
+		}
+	}
 	return nil
 }
 
 // engineStmts are the statements behind the Tx API.
 type engineStmts struct {
-	audit, aggOne, openAlert, closeAlert, applied *Stmt
-	aggMany                                       []*Stmt // by aggRows
-	outbox                                        *Rows   // appended at commit
+	audit, aggOne, seqLSN, openAlert, closeAlert, applied *Stmt
+	aggMany                                               []*Stmt // by aggRows
+	outbox                                                *Rows   // appended at commit
 }
 
 // aggRows are the sizes of the multi-row aggregate upserts, largest first:
@@ -327,6 +337,7 @@ func (s *engineStmts) prepare(w *Writer) {
 	for _, rows := range aggRows {
 		s.aggMany = append(s.aggMany, w.Prepare(aggUpsert(rows)))
 	}
+	s.seqLSN = w.Prepare(`UPDATE sync_state SET intake_lsn = ? WHERE id = 1`)
 	s.applied = w.Prepare(store.SetAppliedQuery)
 	s.openAlert = w.Prepare(`INSERT INTO alerts (machine_id, product_id, alert_type, status, detail, created_at) VALUES (?, ?, ?, 'OPEN', ?, ?) RETURNING alert_id`)
 	s.closeAlert = w.Prepare(`UPDATE alerts SET status = 'CLOSED', closed_at = ?, close_reason = ? WHERE alert_id = ?`)

@@ -65,6 +65,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +105,11 @@ const (
 	// FsyncInline commits with synchronous=FULL: the commit fsyncs the WAL
 	// itself, and the writer waits for it.
 	FsyncInline Fsync = "inline"
+	// FsyncLog commits with synchronous=NORMAL and makes a logged request
+	// (SubmitLogged: a single sale) durable by a record in the intake log,
+	// fdatasynced on another goroutine while the next batch runs; other
+	// requests get a WAL fsync as in FsyncPipelined (intake.go).
+	FsyncLog Fsync = "log"
 )
 
 // DefaultConfig returns the defaults.
@@ -117,9 +123,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max batch %d: must be at least 1", c.MaxBatch)
 	}
 	switch c.Fsync {
-	case "", FsyncPipelined, FsyncInline:
+	case "", FsyncPipelined, FsyncInline, FsyncLog:
 	default:
-		return fmt.Errorf("fsync %q: must be %q or %q", c.Fsync, FsyncPipelined, FsyncInline)
+		return fmt.Errorf("fsync %q: must be %q, %q or %q", c.Fsync, FsyncInline, FsyncPipelined, FsyncLog)
 	}
 	return nil
 }
@@ -162,6 +168,10 @@ type request struct {
 	fn   func(*Tx) error
 	err  error
 	done chan struct{}
+	// kind and data are the request's intake log record (SubmitLogged);
+	// kind 0: none.
+	kind byte
+	data []byte
 }
 
 // Writer is the single writer of a site's store.
@@ -213,6 +223,22 @@ type Writer struct {
 	durable atomic.Uint64         // outbox sequence every fsync so far covers
 	syncErr atomic.Pointer[error] // a failed fsync: every write fails from then on
 	fsyncs  prometheus.Counter
+
+	// The intake log (intake.go), FsyncLog only.
+	intake  *intake
+	lsn     uint64 // the last LSN given to a transaction; loop goroutine only
+	txLog   []byte // the running transaction's records
+	txWAL   bool   // the running transaction has a request without a record
+	replays map[byte]func(*Tx, []byte) error
+	logged  prometheus.Counter
+	// groupRecs is a sync group's records (syncer goroutine only).
+	groupRecs []byte
+	// replaying is the intake log transaction recover is running again.
+	replaying *intakeRecord
+	// syncBusy: the syncer is making a group durable; syncIdle is
+	// signalled when it is done (runTx's more).
+	syncBusy atomic.Bool
+	syncIdle chan struct{}
 }
 
 // New returns a writer for st. Register rule packages on it, then call Open.
@@ -243,10 +269,13 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 		fsyncs:    prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_wal_fsyncs_total", Help: "WAL fsyncs of the pipelined writer (each covers every commit before it)."}),
 		syncq:     make(chan *synced, 64),
 		free:      make(chan *synced, 64),
+		replays:   map[byte]func(*Tx, []byte) error{},
+		syncIdle:  make(chan struct{}, 1),
+		logged:    prometheus.NewCounter(prometheus.CounterOpts{Name: "vendsync_edge_intake_syncs_total", Help: "Intake log fdatasyncs (each makes a group of logged requests durable)."}),
 	}
 	w.own.prepare(w)
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{w.batchSize, w.committed, w.failed, w.fsyncs} {
+		for _, c := range []prometheus.Collector{w.batchSize, w.committed, w.failed, w.fsyncs, w.logged} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}
@@ -300,7 +329,7 @@ func (w *Writer) Open(ctx context.Context) error {
 	if err := w.st.DB.SyncWAL(); err != nil {
 		return err
 	}
-	if w.cfg.Fsync == FsyncPipelined {
+	if w.cfg.Fsync != FsyncInline {
 		if err := w.st.DB.SetWriterSync(ctx, sqlite.SyncNormal); err != nil {
 			return err
 		}
@@ -308,10 +337,15 @@ func (w *Writer) Open(ctx context.Context) error {
 	if err := w.load(ctx); err != nil {
 		return err
 	}
+	// Requests a killed log-mode process answered may be only in the
+	// intake log: run them again, whatever the mode now.
+	if err := w.recover(ctx); err != nil {
+		return err
+	}
 	w.durable.Store(w.lastSeq)
 	w.wg.Add(1)
 	go w.loop()
-	if w.cfg.Fsync == FsyncPipelined {
+	if w.cfg.Fsync != FsyncInline {
 		w.wg.Add(1)
 		go w.syncer()
 	}
@@ -339,10 +373,23 @@ func (w *Writer) Close() error {
 	w.closeMu.Unlock()
 	w.wg.Wait()
 	w.closeStmts()
-	if w.cfg.Fsync == FsyncPipelined {
+	if w.cfg.Fsync != FsyncInline {
 		// The store may still be written without the writer (it is
 		// usually closed next): back to a commit that syncs itself.
 		if err := w.st.DB.SetWriterSync(context.Background(), sqlite.SyncFull); err != nil {
+			return fmt.Errorf("close writer: %w", err)
+		}
+	}
+	if w.intake != nil {
+		// Everything the log holds is in the database once the WAL is on
+		// disk: the next open has nothing to run again.
+		err := w.st.DB.SyncWAL()
+		if err == nil && w.syncErr.Load() == nil {
+			err = w.intake.clear()
+		}
+		cerr := w.intake.close()
+		w.intake = nil
+		if err = errors.Join(err, cerr); err != nil {
 			return fmt.Errorf("close writer: %w", err)
 		}
 	}
@@ -370,7 +417,11 @@ func (w *Writer) Now() time.Time { return w.cfg.Now() }
 // ErrClosed after Close, or ctx's error if ctx ends before the request is
 // queued.
 func (w *Writer) Do(ctx context.Context, fn func(*Tx) error) error {
-	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return w.do(&request{ctx: ctx, fn: fn, done: make(chan struct{})})
+}
+
+func (w *Writer) do(r *request) error {
+	ctx := r.ctx
 	r.rev, _ = ctx.Value(downlinkRevKey{}).(uint64)
 	w.closeMu.RLock()
 	if w.closed {
@@ -434,7 +485,7 @@ func (w *Writer) Sweep(ctx context.Context) error {
 
 func (w *Writer) loop() {
 	defer w.wg.Done()
-	if w.cfg.Fsync == FsyncPipelined {
+	if w.cfg.Fsync != FsyncInline {
 		defer close(w.syncq) // after the last batch: the syncer answers it and stops
 	}
 	batch := make([]*request, 0, w.cfg.MaxBatch)
@@ -478,7 +529,7 @@ func (w *Writer) run(batch []*request) {
 		return
 	}
 	seqBefore := w.lastSeq
-	err := w.runTx(batch)
+	err := w.runTx(&batch)
 	w.prepareUsed()
 	full := storageFull(err)
 	w.noteFull(full, err)
@@ -499,8 +550,8 @@ func (w *Writer) run(batch []*request) {
 	}
 	w.txns++
 	w.ended.Store(w.txns)
-	if w.cfg.Fsync == FsyncPipelined {
-		w.handOff(batch)
+	if w.cfg.Fsync != FsyncInline {
+		w.handOff(batch, err == nil)
 		return
 	}
 	if w.lastSeq != seqBefore {
@@ -512,7 +563,13 @@ func (w *Writer) run(batch []*request) {
 	}
 }
 
-func (w *Writer) runTx(batch []*request) error {
+// runTx runs the requests of *batch in one transaction and commits it.
+// While the syncer is busy with the fsync of an earlier transaction (a
+// pipelined or log writer), it keeps taking requests that arrive into this
+// one, appending them to *batch, up to MaxBatch: they would wait for that
+// fsync anyway, and one commit for all of them writes each shared page
+// once.
+func (w *Writer) runTx(pb *[]*request) error {
 	ctx := context.Background()
 	tx, err := w.st.DB.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -526,10 +583,35 @@ func (w *Writer) runTx(batch []*request) error {
 	}
 	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq,
 		stmts: make([]*sql.Stmt, len(w.stmts)), held: &w.held}
-	for _, r := range batch {
+	w.txLog, w.txWAL = w.txLog[:0], false
+	logging := w.cfg.Fsync == FsyncLog
+	if w.replaying != nil { // recover: the logged transaction's own clock and LSN
+		t.now, t.lsn, logging = w.replaying.now, w.replaying.lsn, false
+	}
+	grow := w.cfg.Fsync != FsyncInline && w.replaying == nil && growWhileSyncing
+	for i := 0; ; i++ {
+		if i == len(*pb) {
+			if !grow {
+				break
+			}
+			r := w.more(len(*pb))
+			if r == nil {
+				break
+			}
+			*pb = append(*pb, r)
+		}
+		r := (*pb)[i]
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err() // the caller is gone; nothing written for it
 			continue
+		}
+		if logging {
+			if r.kind == 0 {
+				w.txWAL = true
+			} else {
+				t.lsn = w.lsn + 1
+				w.txLog = appendRecord(w.txLog, t.lsn, t.now, r.kind, r.data)
+			}
 		}
 		err := r.fn(t)
 		if t.heldErr != nil {
@@ -560,6 +642,9 @@ func (w *Writer) runTx(batch []*request) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	w.lastSeq = t.seq
+	if t.lsn != 0 {
+		w.lsn = t.lsn
+	}
 	return nil
 }
 
@@ -567,6 +652,32 @@ func (w *Writer) runTx(batch []*request) error {
 // transaction used unprepared, so later transactions bind them instead of
 // parsing them again. One that fails stays unprepared: the transaction
 // using it next fails with the error again.
+var growWhileSyncing = os.Getenv("VENDSYNC_NO_GROW") == ""
+
+// more waits for the next request while the syncer is busy and the
+// transaction has room (n requests so far); nil when the syncer is idle,
+// the transaction full, or the writer closing.
+func (w *Writer) more(n int) *request {
+	if n >= w.cfg.MaxBatch {
+		return nil
+	}
+	select {
+	case <-w.syncIdle: // a stale signal from an earlier fsync
+	default:
+	}
+	if !w.syncBusy.Load() {
+		return nil
+	}
+	select {
+	case r := <-w.reqs:
+		return r
+	case <-w.syncIdle:
+		return nil
+	case <-w.stop:
+		return nil
+	}
+}
+
 func (w *Writer) prepareUsed() {
 	for _, s := range w.unprepared {
 		s.pending = false

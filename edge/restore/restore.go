@@ -72,7 +72,7 @@ func FromSnapshot(ctx context.Context, dir string, snap hqapi.SiteSnapshot) (res
 	}
 	defer func() {
 		if err != nil {
-			for _, f := range []string{store.DBFile, store.DBFile + "-wal", store.DBFile + "-shm", edge.CredentialsFile} {
+			for _, f := range []string{store.DBFile, store.DBFile + "-wal", store.DBFile + "-shm", store.DBFile + "-intake", edge.CredentialsFile} {
 				_ = os.Remove(filepath.Join(dir, f))
 			}
 		}

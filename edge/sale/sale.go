@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -143,6 +144,8 @@ func New(w *ingest.Writer, machines *machine.Rules, st *stock.Rules, cfg Config)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, transaction_id) DO NOTHING`),
 	}
 	r.prepareBaskets()
+	w.OnReplay(replaySale, r.replay)
+	w.OnReplay(replayBatch, r.replayBatch)
 	return r, nil
 }
 
@@ -244,17 +247,150 @@ func (r *Rules) Record(ctx context.Context, in In, idemKey, machineScope string)
 	if in.TransactionID == "" {
 		in.TransactionID = idemKey
 	}
-	s, err := r.checkSale(in, r.w.Now())
+	now := r.w.Now()
+	s, err := r.checkSale(in, now)
 	if err != nil {
 		return Result{}, err
 	}
 	if err := machine.CheckScope(machineScope, s.in.MachineID); err != nil {
 		return Result{}, err
 	}
-	if err := r.charge(ctx, &s); err != nil {
+	if s.method == wire.Gateway {
+		// The gateway charged the card outside the writer: not a request
+		// that can run again from its body.
+		if err := r.charge(ctx, &s); err != nil {
+			return Result{}, err
+		}
+		return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
+	}
+	data, err := logSale(in, now)
+	if err != nil {
 		return Result{}, err
 	}
-	return ingest.Submit(ctx, r.w, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
+	return ingest.SubmitLogged(ctx, r.w, replaySale, data, func(t *ingest.Tx) (Result, error) { return r.record(t, &s) })
+}
+
+// The intake log kinds of sales: one posted alone (Record) and the
+// accepted ones of a batch (RecordBatch).
+const (
+	replaySale  byte = 1
+	replayBatch byte = 2
+)
+
+// logSale is a sale's intake log record: the clock its checks read, then
+// the sale as JSON. logSales is the same for a batch's sales.
+func logSale(in In, now time.Time) ([]byte, error) {
+	if in.plain() {
+		return appendPlain(binary.LittleEndian.AppendUint64(make([]byte, 0, 128), uint64(now.UnixNano())), in), nil
+	}
+	return logJSON(in, now)
+}
+
+func logSales(ins []In, now time.Time) ([]byte, error) { return logJSON(ins, now) }
+
+func logJSON(v any, now time.Time) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("sale intake record: %w", err)
+	}
+	return append(binary.LittleEndian.AppendUint64(make([]byte, 0, 8+len(body)), uint64(now.UnixNano())), body...), nil
+}
+
+// plain: the sale has only the fields a machine usually sends (no
+// basket, promotions, card or gateway token).
+func (in In) plain() bool {
+	return !in.hasPromoFields() && in.Card == nil && in.PaymentToken == "" && in.Quantity != nil && in.Amount != nil
+}
+
+// A plain sale's record after the clock: 'P', then the transaction,
+// machine, product, payment method and timestamp as length-prefixed
+// strings, the quantity and the amount in cents as varints. Anything
+// else is JSON (it starts with '{').
+func appendPlain(b []byte, in In) []byte {
+	b = append(b, 'P')
+	for _, s := range [...]string{in.TransactionID, in.MachineID, in.ProductID, in.PaymentMethod, in.Timestamp} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, *in.Quantity)
+	return binary.AppendVarint(b, int64(*in.Amount))
+}
+
+func parsePlain(b []byte) (In, error) {
+	var in In
+	bad := errors.New("sale intake record: bad plain sale")
+	if len(b) == 0 || b[0] != 'P' {
+		return in, bad
+	}
+	b = b[1:]
+	for _, f := range [...]*string{&in.TransactionID, &in.MachineID, &in.ProductID, &in.PaymentMethod, &in.Timestamp} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return in, bad
+		}
+		*f, b = string(b[k:k+int(n)]), b[k+int(n):]
+	}
+	q, k := binary.Varint(b)
+	if k <= 0 {
+		return in, bad
+	}
+	a, k2 := binary.Varint(b[k:])
+	if k2 <= 0 || k+k2 != len(b) {
+		return in, bad
+	}
+	amt := wire.Money(a)
+	in.Quantity, in.Amount = &q, &amt
+	return in, nil
+}
+
+// replay records a sale from its intake log record (logSale) as Record
+// did: the same checks with the same clock, then record.
+func (r *Rules) replay(t *ingest.Tx, data []byte) error {
+	if len(data) < 9 {
+		return fmt.Errorf("sale intake record of %d bytes", len(data))
+	}
+	now := time.Unix(0, int64(binary.LittleEndian.Uint64(data)))
+	var in In
+	if data[8] == 'P' {
+		var err error
+		if in, err = parsePlain(data[8:]); err != nil {
+			return err
+		}
+	} else if err := json.Unmarshal(data[8:], &in); err != nil {
+		return fmt.Errorf("sale intake record: %w", err)
+	}
+	s, err := r.checkSale(in, now)
+	if err != nil {
+		return err
+	}
+	_, err = r.record(t, &s)
+	return err
+}
+
+// replayBatch records a batch's accepted sales from their intake log
+// record (logSales) as RecordBatch did: each checked with the same clock
+// and recorded, a refusal refusing that sale only.
+func (r *Rules) replayBatch(t *ingest.Tx, data []byte) error {
+	if len(data) < 8 {
+		return fmt.Errorf("sale batch intake record of %d bytes", len(data))
+	}
+	now := time.Unix(0, int64(binary.LittleEndian.Uint64(data)))
+	var ins []In
+	if err := json.Unmarshal(data[8:], &ins); err != nil {
+		return fmt.Errorf("sale batch intake record: %w", err)
+	}
+	for _, in := range ins {
+		s, err := r.checkSale(in, now)
+		if err != nil {
+			continue // refused the first time too, before the writer
+		}
+		if _, err := r.record(t, &s); err != nil {
+			if e, ok := errs.As(err); !ok || e.Kind == errs.Internal {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // RecordBatch records many sales, each on its own: a bad one is rejected
@@ -285,7 +421,15 @@ func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) 
 	if len(valid) == 0 {
 		return out, nil
 	}
-	err := r.w.Do(ctx, func(t *ingest.Tx) error {
+	validIns := make([]In, len(valid))
+	for j := range valid {
+		validIns[j] = valid[j].in
+	}
+	data, err := logSales(validIns, now)
+	if err != nil {
+		return nil, err
+	}
+	_, err = ingest.SubmitLogged(ctx, r.w, replayBatch, data, func(t *ingest.Tx) (struct{}, error) {
 		for j := range valid {
 			res, err := r.record(t, &valid[j])
 			i := idx[j]
@@ -295,14 +439,14 @@ func (r *Rules) RecordBatch(ctx context.Context, ins []In, machineScope string) 
 			}
 			switch {
 			case err != nil:
-				return err
+				return struct{}{}, err
 			case res.Replayed:
 				out[i].Status, out[i].Sequence = "DUPLICATE", res.Sequence
 			default:
 				out[i].Status, out[i].Sequence = "ACCEPTED", res.Sequence
 			}
 		}
-		return nil
+		return struct{}{}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -358,7 +358,7 @@ func checkDatabase(ctx context.Context, cfg Config) Result {
 // secret reports whether a file's contents must stay with its owner: keys,
 // seeds, credentials and databases (with their WAL files).
 func secret(name string) bool {
-	for _, suf := range []string{".key", ".seed", ".nk", ".creds", ".db", ".db-wal", ".db-shm", "-journal"} {
+	for _, suf := range []string{".key", ".seed", ".nk", ".creds", ".db", ".db-wal", ".db-shm", ".db-intake", "-journal"} {
 		if strings.HasSuffix(name, suf) {
 			return true
 		}

@@ -181,6 +181,9 @@ func dsn(path string, sync Sync, cacheKiB int, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// Path is the database file's path.
+func (d *DB) Path() string { return d.path }
+
 // SetWriterSync sets the writer connection's synchronous setting. With
 // SyncNormal a commit on W no longer fsyncs the WAL: whoever acknowledges
 // it must call SyncWAL first (Durable does so for writes made outside a
