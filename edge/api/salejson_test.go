@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -116,6 +117,40 @@ func TestPlainSale_NoReferenceToBody(t *testing.T) {
 	if in.TransactionID != "tx-123456" || in.MachineID != "VM_0003" || in.Timestamp != "2026-12-01T10:00:00Z" {
 		t.Fatalf("decoded strings changed with the body: %+v", in)
 	}
+}
+
+// TestPlainSale_RandomMutations holds plainSale to the strict decoder over
+// bodies mutated at random from the seeds (bytes replaced, inserted and
+// deleted, drawn mostly from JSON's own punctuation): the fuzz target's
+// property, run in every plain test run.
+func TestPlainSale_RandomMutations(t *testing.T) {
+	const alphabet = "{}[]\",:.-+eE0123456789 \t\n\\uaAdIi\x00\x7f\xc3\xa9\xff"
+	rng := rand.New(rand.NewPCG(14, 8))
+	took := 0
+	for range 20000 {
+		b := []byte(plainSaleBodies[rng.IntN(len(plainSaleBodies))])
+		for range 1 + rng.IntN(3) {
+			c := alphabet[rng.IntN(len(alphabet))]
+			switch i := rng.IntN(len(b) + 1); {
+			case len(b) == 0 || rng.IntN(3) == 0:
+				b = append(b[:i:i], append([]byte{c}, b[i:]...)...)
+			case i < len(b) && rng.IntN(2) == 0:
+				b[i] = c
+			case i < len(b):
+				b = append(b[:i:i], b[i+1:]...)
+			}
+		}
+		if checkPlainSale(t, b) {
+			took++
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	if took == 0 {
+		t.Fatal("no mutated body was taken: the test checks nothing")
+	}
+	t.Logf("%d of 20000 mutated bodies taken by plainSale", took)
 }
 
 func FuzzPlainSale(f *testing.F) {
