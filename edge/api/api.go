@@ -390,7 +390,7 @@ func (s *server) inventory(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) sale(w http.ResponseWriter, r *http.Request) error {
 	var in sale.In
-	if err := web.Decode(w, r, &in, MaxBody); err != nil {
+	if err := decodeSale(w, r, &in); err != nil {
 		return err
 	}
 	res, err := s.cfg.Sales.Record(r.Context(), in, r.Header.Get("Idempotency-Key"), machineScope(r))

@@ -42,4 +42,12 @@ func BenchmarkSaleBody(b *testing.B) {
 			}
 		}
 	})
+	b.Run("append-answer", func(b *testing.B) {
+		b.ReportAllocs()
+		ans := edgeapi.SaleResult{Status: "ACCEPTED", TransactionID: "tx-123456", Sequence: 123456}
+		var buf []byte
+		for range b.N {
+			buf = ans.AppendJSON(buf[:0])
+		}
+	})
 }

@@ -76,6 +76,13 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		{"top", edgeapi.TopAnswer{From: odd[2], Products: products, Site: odd[7], Timezone: "UTC", To: odd[6]}},
 		{"top without products", edgeapi.TopAnswer{}},
 		{"top with no products", edgeapi.TopAnswer{Products: []edgeapi.ProductTotal{}}},
+		{"sale", edgeapi.SaleResult{Status: "ACCEPTED", TransactionID: "tx-123456", Sequence: 123456}},
+		{"sale, odd id", edgeapi.SaleResult{Status: odd[4], TransactionID: odd[3], Sequence: math.MaxUint64, Replayed: true}},
+		{"sale, empty flags", edgeapi.SaleResult{Status: "ACCEPTED", TransactionID: odd[0], Flags: []string{}}},
+		{"sale, flags", edgeapi.SaleResult{Status: "ACCEPTED", TransactionID: odd[1], Sequence: 1, Flags: []string{"SOLD_EXPIRED", odd[5], odd[7]}}},
+		{"sale, pricing", edgeapi.SaleResult{Status: "ACCEPTED", TransactionID: odd[2], Sequence: 2, Flags: []string{"SOLD_ON_HOLD"},
+			Pricing: &edgeapi.SalePricing{ListAmount: 250, Discount: 50, Amount: 200, Promotions: []edgeapi.AppliedPromotion{{PromotionID: odd[3], Discount: 50}}}}},
+		{"sale, pricing without promotions", edgeapi.SaleResult{Status: "ACCEPTED", TransactionID: "t", Pricing: &edgeapi.SalePricing{ListAmount: math.MaxInt64}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

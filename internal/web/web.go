@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,10 @@ func NotFound(field, format string, args ...any) *Error {
 // pooled buffer; one that appends nothing (a value encoding/json refuses)
 // writes an empty body, as encoding/json's failure does.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	// The header's value is shared by every answer (Header.Set would make a
+	// new slice each time): net/http only reads it, and Set or Add by
+	// anyone later replaces or copies it.
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	if a, ok := v.(jsonappend.Appender); ok {
 		// The same bytes as the encoder below, without its reflection.
@@ -89,6 +93,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v)
 }
+
+var jsonContentType = []string{"application/json"}
 
 // answerBufs holds the buffers WriteJSON appends answers to; one larger
 // than maxPooledAnswer is left to the garbage collector.
@@ -171,13 +177,47 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) error {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
-		var tooB *http.MaxBytesError
-		if errors.As(err, &tooB) {
-			return decodeError(err, maxBytes)
-		}
-		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body could not be read: %v", err)
+		return readError(err, maxBytes)
 	}
 	return decodeStrict(b, dst, maxBytes)
+}
+
+// ReadBody reads r's body of at most maxBytes, appended to buf (which may
+// come from a pool), with Decode's errors for a body too large or not
+// readable. A handler with a decoder of its own for the usual shape of its
+// body reads it with ReadBody and hands anything else to DecodeRead.
+func ReadBody(w http.ResponseWriter, r *http.Request, maxBytes int64, buf []byte) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, maxBytes)
+	if cap(buf)-len(buf) < 512 {
+		buf = slices.Grow(buf, 512)
+	}
+	for {
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, readError(err, maxBytes)
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
+// DecodeRead decodes a body ReadBody read with maxBytes into dst: exactly
+// Decode's checks and errors. dst keeps no reference to b.
+func DecodeRead(b []byte, dst any, maxBytes int64) error {
+	return decodeStrict(b, dst, maxBytes)
+}
+
+func readError(err error, maxBytes int64) error {
+	var tooB *http.MaxBytesError
+	if errors.As(err, &tooB) {
+		return decodeError(err, maxBytes)
+	}
+	return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body could not be read: %v", err)
 }
 
 // DecodeBytes is Decode for a body already in memory (one event of a
@@ -250,15 +290,38 @@ func kindName(k string) string {
 
 type claimsKey struct{}
 
+// claimsCtx carries a request's claims: one allocation per request, where
+// context.WithValue would make two (its node and the boxed claims).
+type claimsCtx struct {
+	context.Context
+	c auth.Claims
+}
+
+// Value answers claimsKey with a pointer to the claims, anything else from
+// the parent.
+func (c *claimsCtx) Value(key any) any {
+	if _, ok := key.(claimsKey); ok {
+		return &c.c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *claimsCtx) String() string { return "web.WithClaims" }
+
 // ClaimsFrom returns the verified claims of the request's token.
 func ClaimsFrom(ctx context.Context) (auth.Claims, bool) {
-	c, ok := ctx.Value(claimsKey{}).(auth.Claims)
-	return c, ok
+	if cc, ok := ctx.(*claimsCtx); ok {
+		return cc.c, true
+	}
+	if c, ok := ctx.Value(claimsKey{}).(*auth.Claims); ok {
+		return *c, true
+	}
+	return auth.Claims{}, false
 }
 
 // WithClaims returns ctx carrying c (used by tests and in-process callers).
 func WithClaims(ctx context.Context, c auth.Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
+	return &claimsCtx{Context: ctx, c: c}
 }
 
 // Authenticator checks bearer tokens.
