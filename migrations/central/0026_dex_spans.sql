@@ -3,10 +3,11 @@
 -- the same sums per block of span days (2, 4, 8, ... 256), each block
 -- starting at a UTC day whose number since 1970-01-01 is a multiple of
 -- span (day is the unix ms of that start). A range's whole days are read
--- as the fewest aligned blocks (at most two of each span) and single days
--- from dex_days / cash_days: a 30-day range reads 4-8 rows per site
--- instead of 30. Kept on apply in the same transaction as the day rows;
--- each level is filled from the one below it.
+-- as aligned blocks, largest first from the left, and single days from
+-- dex_days / cash_days: a 30-day range reads 4 to 8 rows per site instead
+-- of 30, a year 6 to 13 instead of 365. Kept on apply in the same
+-- transaction as the day rows; each level is filled from the one below.
+-- (A UTC day before 1970 rounds towards zero here as in dex_days.)
 
 CREATE TABLE dex_spans (
     grp  TEXT    NOT NULL,
