@@ -75,15 +75,14 @@ func (k *sqliteSink) rollupReconciliation(ctx context.Context, site string, d *e
 			v[i] -= old[i]
 		}
 	}
-	groups := [2][2]string{{"site", site}, {"driver", by}}
-	for _, g := range groups {
+	for _, g := range [2][2]string{{"site", site}, {"driver", by}} {
 		if err := k.s.exec(ctx, upsertDEXDay, g[0], at-at%dayMS, g[1], n, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
 			v[8], v[9], v[10], v[11], at); err != nil {
 			return fmt.Errorf("count reconciliation: %w", err)
 		}
 	}
-	if err := k.s.exec(ctx, upsertDEXSpans, spanArgs(groups, at-at%dayMS, n, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
-		v[8], v[9], v[10], v[11], at)...); err != nil {
+	if err := k.s.exec(ctx, upsertDEXSpans, site, by, at-at%dayMS, n, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+		v[8], v[9], v[10], v[11], at); err != nil {
 		return fmt.Errorf("count reconciliation: %w", err)
 	}
 	return nil
@@ -104,13 +103,12 @@ func (k *sqliteSink) rollupCash(ctx context.Context, site string, d *envelope.Ca
 		dex, withDEX, dexN = *d.ExpectedDEX, d.AmountCents, 1
 	}
 	at := ms(d.CollectedAt)
-	groups := [2][2]string{{"site", site}, {"driver", d.Driver}}
-	for _, g := range groups {
+	for _, g := range [2][2]string{{"site", site}, {"driver", d.Driver}} {
 		if err := k.s.exec(ctx, upsertCashDay, g[0], at-at%dayMS, g[1], d.AmountCents, d.ExpectedLedger, dex, withDEX, dexN, at); err != nil {
 			return fmt.Errorf("count cash collection: %w", err)
 		}
 	}
-	if err := k.s.exec(ctx, upsertCashSpans, spanArgs(groups, at-at%dayMS, 1, d.AmountCents, d.ExpectedLedger, dex, withDEX, dexN, at)...); err != nil {
+	if err := k.s.exec(ctx, upsertCashSpans, site, d.Driver, at-at%dayMS, 1, d.AmountCents, d.ExpectedLedger, dex, withDEX, dexN, at); err != nil {
 		return fmt.Errorf("count cash collection: %w", err)
 	}
 	return nil

@@ -17,10 +17,6 @@ import (
 // days starts at a UTC day whose number since 1970-01-01 is a multiple of w.
 var spanWidths = [...]int64{2, 4, 8, 16, 32, 64, 128, 256}
 
-// spanStart is the start (unix ms) of the block of w days that holds day
-// (the unix ms of a UTC day's start), as migration 0026 computes it.
-func spanStart(day, w int64) int64 { return day - day%(w*dayMS) }
-
 // A rollupPiece is part of a range's whole days: w == 1 the days [from, to)
 // of the day table, else the one block of w days starting at from.
 type rollupPiece struct {
@@ -86,20 +82,27 @@ func keySumsSQL(days, spans, cols, sums, grp string, pieces []rollupPiece) (stri
 	return "SELECT key, " + sums + " FROM (" + src + ") GROUP BY key", args
 }
 
-// spanUpsert is a multi-row upsert into table (dex_spans or cash_spans) of
-// rows rows of the columns grp, span, day, key, cols (in order) that adds
-// each of cols but last_at, which takes the maximum.
-func spanUpsert(table string, cols []string, rows int) string {
+// spanUpsert is an upsert into table (dex_spans or cash_spans) of one
+// reconciliation's or collection's sums into the block of every width
+// (spanWidths) that holds its day, for both groups: the site's (key ?1)
+// and the driver's (?2). ?3 is the day (unix ms of its start), ?4... the
+// values of cols in order, last_at last; each adds but last_at, which
+// takes the maximum. The block starts as migration 0026 computes them.
+func spanUpsert(table string, cols []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (grp, span, day, key, %s) VALUES ", table, strings.Join(cols, ", "))
-	row := "(" + strings.Repeat("?, ", 3+len(cols)) + "?)"
-	for i := range rows {
+	fmt.Fprintf(&b, "INSERT INTO %s (grp, span, day, key, %s) SELECT g.column1, w.column1, ?3 - ?3 %% (w.column1 * %d), g.column2",
+		table, strings.Join(cols, ", "), dayMS)
+	for i := range cols {
+		fmt.Fprintf(&b, ", ?%d", 4+i)
+	}
+	b.WriteString(" FROM (VALUES ('site', ?1), ('driver', ?2)) g, (VALUES ")
+	for i, w := range spanWidths {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(row)
+		fmt.Fprintf(&b, "(%d)", w)
 	}
-	b.WriteString(" ON CONFLICT (grp, span, day, key) DO UPDATE SET ")
+	b.WriteString(") w WHERE true ON CONFLICT (grp, span, day, key) DO UPDATE SET ")
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteString(", ")
@@ -118,24 +121,10 @@ var (
 	// collection's sums to every block of both groups (site, driver).
 	upsertDEXSpans = spanUpsert("dex_spans", []string{"n", "machine_count", "machine_cents", "ledger_count", "ledger_cents",
 		"unreported_count", "unreported_cents", "missing_count", "missing_cents", "price_mismatches", "test_vends", "free_vends",
-		"alerted", "last_at"}, 2*len(spanWidths))
+		"alerted", "last_at"})
 	upsertCashSpans = spanUpsert("cash_spans", []string{"n", "amount_cents", "expected_ledger", "expected_dex", "counted_with_dex",
-		"dex_n", "last_at"}, 2*len(spanWidths))
+		"dex_n", "last_at"})
 )
-
-// spanArgs is the arguments of upsertDEXSpans or upsertCashSpans: for each
-// group (name, key) and block width, the row of the block that holds day
-// with vals (cols in order, last_at last).
-func spanArgs(groups [2][2]string, day int64, vals ...any) []any {
-	args := make([]any, 0, 2*len(spanWidths)*(4+len(vals)))
-	for _, g := range groups {
-		for _, w := range spanWidths {
-			args = append(args, g[0], w, spanStart(day, w), g[1])
-			args = append(args, vals...)
-		}
-	}
-	return args
-}
 
 // dataPieces is spanPieces of the whole days [a, b) narrowed to the days
 // that group grp of the day table days (dex_days or cash_days) has rows

@@ -124,7 +124,7 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 	add("dex unknown machine", insertDEXUnknownMachine, "s1", "m1")
 	q, args = keySumsSQL("cash_days", "cash_spans", cashSumCols, cashSums, "driver", pieces)
 	add("cash day and block sums", q, args...)
-	add("dex block upsert", upsertDEXSpans, spanArgs([2][2]string{{"site", "s1"}, {"driver", "d1"}}, 5*dayMS, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)...)
+	add("dex block upsert", upsertDEXSpans, "s1", "d1", 5*dayMS, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
 	add("nearest", selectNear, "p1", 1.0, 2.0, 3.0, 4.0, 1.0, 0.0)
 	add("menu", selectMenu, "s1")
 	add("sites of a city", selectCitySites, "c1")
