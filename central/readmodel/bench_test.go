@@ -304,6 +304,18 @@ func BenchmarkQuery(b *testing.B) {
 			r, err := s.ReconciliationReport(ctx, DEXQuery{GroupBy: DEXByCity, From: d0, To: d0.AddDate(0, 0, 30)})
 			return len(r.Rows), err
 		}},
+		{"dex_by_site_30d_mid_fleet", func(i int) (int, error) { // no whole month, unaligned
+			r, err := s.ReconciliationReport(ctx, DEXQuery{GroupBy: DEXBySite, From: d0.AddDate(0, 0, 12), To: d0.AddDate(0, 0, 42)})
+			return len(r.Rows), err
+		}},
+		{"dex_by_city_30d_mid_fleet", func(i int) (int, error) {
+			r, err := s.ReconciliationReport(ctx, DEXQuery{GroupBy: DEXByCity, From: d0.AddDate(0, 0, 12), To: d0.AddDate(0, 0, 42)})
+			return len(r.Rows), err
+		}},
+		{"dex_by_site_1y_fleet", func(i int) (int, error) {
+			r, err := s.ReconciliationReport(ctx, DEXQuery{GroupBy: DEXBySite, From: m0, To: m0.AddDate(1, 0, 0)})
+			return len(r.Rows), err
+		}},
 		{"cash_by_driver_30d_fleet", func(i int) (int, error) {
 			r, err := s.CashReport(ctx, DEXQuery{GroupBy: DEXByDriver, From: d0, To: d0.AddDate(0, 0, 30)})
 			return len(r.Rows), err

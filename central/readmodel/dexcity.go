@@ -36,25 +36,19 @@ func (k *sqliteSink) noteDEXMachine(ctx context.Context, site, machine string) e
 	return nil
 }
 
-// siteCitiesSQL sums the per-site day rows of a rollup (selectDEXSiteDays
-// or selectCashSiteDays below, the sums in %s) per site and names the
-// site's city when all its machines stand in one (NULL otherwise) and
-// whether it has a machine central does not know.
-const siteCitiesSQL = `SELECT d.key,
+// siteCitiesSQL sums the per-site rows of a rollup over pieces (days and
+// spans the tables, cols and sums their columns, see piecesSQL) per site
+// and names the site's city when all its machines stand in one (NULL
+// otherwise) and whether it has a machine central does not know.
+func siteCitiesSQL(days, spans, cols, sums string, pieces []rollupPiece) (string, []any) {
+	src, args := piecesSQL(days, spans, cols, "site", pieces)
+	return `SELECT d.key,
 		(SELECT CASE WHEN MIN(m.city) = MAX(m.city) THEN MIN(m.city) END FROM machines m WHERE m.site = d.key),
 		EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = d.key
 			AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id)),
-		%s
-	FROM %s d WHERE d.grp = 'site' AND d.day >= ?1 AND d.day < ?2
-	GROUP BY d.key`
-
-var (
-	selectDEXSiteDays = fmt.Sprintf(siteCitiesSQL, `SUM(d.n), SUM(d.machine_count), SUM(d.machine_cents), SUM(d.ledger_count),
-		SUM(d.ledger_cents), SUM(d.unreported_count), SUM(d.unreported_cents), SUM(d.missing_count), SUM(d.missing_cents),
-		SUM(d.price_mismatches), SUM(d.test_vends), SUM(d.free_vends), SUM(d.alerted), MAX(d.last_at)`, "dex_days")
-	selectCashSiteDays = fmt.Sprintf(siteCitiesSQL, `SUM(d.n), SUM(d.amount_cents), SUM(d.expected_ledger), SUM(d.expected_dex),
-		SUM(d.counted_with_dex), SUM(d.dex_n), MAX(d.last_at)`, "cash_days")
-)
+		` + sums + `
+	FROM (` + src + `) d GROUP BY d.key`, args
+}
 
 // cityRow is a report row that per-site sums move to their city's key.
 type cityRow[T any] interface {
@@ -69,7 +63,7 @@ type cityRow[T any] interface {
 // over a range, grouped by city) of the sites that cannot be placed so and
 // of the partial days at both ends; summed per city and ordered by order.
 // Nothing found is a nil answer, as the raw query's.
-func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, sitesSQL string, r [4]int64,
+func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days string, sitesSQL func([]rollupPiece) (string, []any), r [4]int64,
 	scan func(*sql.Rows, *string, *sql.NullString, *bool) (P, error), raw func(site string, from, to int64) ([]T, error),
 	order func(a, b T) int) ([]T, error) {
 	sums := map[string]P{}
@@ -81,7 +75,12 @@ func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, sitesSQL strin
 		row.setSite("")
 		sums[row.key()] = row
 	}
-	rows, err := s.db.R.QueryContext(ctx, sitesSQL, r[1], r[2])
+	pieces, err := s.dataPieces(ctx, days, "site", r[1], r[2])
+	if err != nil {
+		return nil, err
+	}
+	q, args := sitesSQL(pieces)
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +138,9 @@ func (r *CashRow) setKey(k string)           { r.Key = k }
 // by city over r (see citySums); site, machine and key are the grouping's
 // columns (groupCols).
 func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]ReconciliationRow, error) {
-	return citySums(ctx, s, selectDEXSiteDays, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*ReconciliationRow, error) {
+	return citySums(ctx, s, "dex_days", func(p []rollupPiece) (string, []any) {
+		return siteCitiesSQL("dex_days", "dex_spans", dexSumCols, dexSums, p)
+	}, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*ReconciliationRow, error) {
 		var row ReconciliationRow
 		var last int64
 		err := rows.Scan(k, city, unknown, &row.Reconciliations, &row.MachineCount, &row.MachineCents, &row.LedgerCount, &row.LedgerCents,
@@ -157,7 +158,9 @@ func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key st
 // cashByCity answers CashReport's rows of the fleet by city over r as
 // reconciliationsByCity does ReconciliationReport's.
 func (s *Store) cashByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]CashRow, error) {
-	return citySums(ctx, s, selectCashSiteDays, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*CashRow, error) {
+	return citySums(ctx, s, "cash_days", func(p []rollupPiece) (string, []any) {
+		return siteCitiesSQL("cash_days", "cash_spans", cashSumCols, cashSums, p)
+	}, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*CashRow, error) {
 		var row CashRow
 		var last int64
 		err := rows.Scan(k, city, unknown, &row.Collections, &row.Counted, &row.ExpectedLedger, &row.ExpectedDEX, &row.CountedWithDEX,

@@ -47,166 +47,171 @@ func effectiveUnknown(t testing.TB, s *Store) []string {
 // and the unknown machines kept on apply to the ones migration 0025 finds.
 func TestDEXByCity_AnswerAsBefore(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(3) {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 25))
-			s := openStore(t, WithSync(sqlite.SyncNormal)) // many small batches; durability is not under test
-			d0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-			cities := []string{"Lyon", "Paris", "Nice"}
-			drivers := []string{"asha", "bo", ""}
-			var stream uint64
-			for si := range 8 {
-				site := fmt.Sprintf("s%d", si+1)
-				home := cities[si%len(cities)]
-				var evs []ev
-				machine := func(m int, at time.Time) ev {
-					city := home
-					if si%4 == 1 && rng.IntN(3) == 0 { // some sites' machines stand (or move) elsewhere
-						city = cities[rng.IntN(len(cities))]
+	// 15 days: blocks of up to 8 days; 400 days: every block width
+	// (migration 0026), ranges of up to 320 days.
+	for _, days := range []int{15, 400} {
+		for seed := range uint64(3) {
+			t.Run(fmt.Sprint(days, " days, seed ", seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 25))
+				s := openStore(t, WithSync(sqlite.SyncNormal)) // many small batches; durability is not under test
+				d0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+				cities := []string{"Lyon", "Paris", "Nice"}
+				drivers := []string{"asha", "bo", ""}
+				var stream uint64
+				for si := range 8 {
+					site := fmt.Sprintf("s%d", si+1)
+					home := cities[si%len(cities)]
+					var evs []ev
+					machine := func(m int, at time.Time) ev {
+						city := home
+						if si%4 == 1 && rng.IntN(3) == 0 { // some sites' machines stand (or move) elsewhere
+							city = cities[rng.IntN(len(cities))]
+						}
+						return ev{envelope.KindMachine, at, envelope.Machine{MachineID: fmt.Sprintf("M%d", m), City: city, Status: "ACTIVE", Action: "REGISTERED"}}
 					}
-					return ev{envelope.KindMachine, at, envelope.Machine{MachineID: fmt.Sprintf("M%d", m), City: city, Status: "ACTIVE", Action: "REGISTERED"}}
-				}
-				known := 4 // sites 4 and 8 never register M3; site 3 registers it last
-				if si%4 == 3 {
-					known = 3
-				}
-				for m := range known {
-					if si == 2 && m == 3 {
-						continue
+					known := 4 // sites 4 and 8 never register M3; site 3 registers it last
+					if si%4 == 3 {
+						known = 3
 					}
-					evs = append(evs, machine(m, d0))
-				}
-				for range 30 {
-					at := d0.Add(time.Duration(rng.IntN(15*24*3600)) * time.Second)
-					m := fmt.Sprintf("M%d", rng.IntN(4))
-					evs = append(evs, ev{envelope.KindReconciliation, at, envelope.Reconciliation{ID: int64(rng.IntN(40)), MachineID: m,
-						From: at.Add(-time.Hour), To: at, MachineCount: rng.Int64N(50), MachineValue: rng.Int64N(5000),
-						LedgerCount: rng.Int64N(50), LedgerValue: rng.Int64N(5000), UnreportedCount: rng.Int64N(5),
-						UnreportedValue: rng.Int64N(500), MissingCount: rng.Int64N(5), MissingValue: rng.Int64N(500),
-						PriceMismatches: rng.Int64N(3), TestVends: rng.Int64N(3), FreeVends: rng.Int64N(3), Alerted: rng.IntN(2) == 0,
-						By: drivers[rng.IntN(len(drivers))], Revision: rng.Int64N(4)}})
-					var dexp *int64
-					if rng.IntN(2) == 0 {
-						v := rng.Int64N(3000)
-						dexp = &v
+					for m := range known {
+						if si == 2 && m == 3 {
+							continue
+						}
+						evs = append(evs, machine(m, d0))
 					}
-					evs = append(evs, ev{envelope.KindCash, at, envelope.CashCollection{CollectionID: fmt.Sprintf("c%d", rng.IntN(45)),
-						MachineID: m, CollectedAt: at.Add(time.Duration(rng.IntN(3600)) * time.Second), AmountCents: rng.Int64N(3000),
-						Driver: drivers[rng.IntN(len(drivers))], ExpectedLedger: rng.Int64N(3000), ExpectedDEX: dexp}})
-					if si%4 == 1 && rng.IntN(20) == 0 {
-						evs = append(evs, machine(rng.IntN(4), at)) // a machine moves
+					for range 30 {
+						at := d0.Add(time.Duration(rng.IntN(days*24*3600)) * time.Second)
+						m := fmt.Sprintf("M%d", rng.IntN(4))
+						evs = append(evs, ev{envelope.KindReconciliation, at, envelope.Reconciliation{ID: int64(rng.IntN(40)), MachineID: m,
+							From: at.Add(-time.Hour), To: at, MachineCount: rng.Int64N(50), MachineValue: rng.Int64N(5000),
+							LedgerCount: rng.Int64N(50), LedgerValue: rng.Int64N(5000), UnreportedCount: rng.Int64N(5),
+							UnreportedValue: rng.Int64N(500), MissingCount: rng.Int64N(5), MissingValue: rng.Int64N(500),
+							PriceMismatches: rng.Int64N(3), TestVends: rng.Int64N(3), FreeVends: rng.Int64N(3), Alerted: rng.IntN(2) == 0,
+							By: drivers[rng.IntN(len(drivers))], Revision: rng.Int64N(4)}})
+						var dexp *int64
+						if rng.IntN(2) == 0 {
+							v := rng.Int64N(3000)
+							dexp = &v
+						}
+						evs = append(evs, ev{envelope.KindCash, at, envelope.CashCollection{CollectionID: fmt.Sprintf("c%d", rng.IntN(45)),
+							MachineID: m, CollectedAt: at.Add(time.Duration(rng.IntN(3600)) * time.Second), AmountCents: rng.Int64N(3000),
+							Driver: drivers[rng.IntN(len(drivers))], ExpectedLedger: rng.Int64N(3000), ExpectedDEX: dexp}})
+						if si%4 == 1 && rng.IntN(20) == 0 {
+							evs = append(evs, machine(rng.IntN(4), at)) // a machine moves
+						}
 					}
-				}
-				if si == 2 {
-					evs = append(evs, machine(3, d0.AddDate(0, 1, 0)))
-				}
-				for i := 0; i < len(evs); {
-					n := min(1+rng.IntN(7), len(evs)-i)
-					b := mkBatch(t, site, "UTC", uint64(i+1), evs[i:i+n]...)
-					for range 1 + rng.IntN(2) {
-						stream++
-						mustApply(t, s, stream, b)
+					if si == 2 {
+						evs = append(evs, machine(3, d0.AddDate(0, 1, 0)))
 					}
-					i += n
-				}
-			}
-			// The data must place some sites by their rollup and not others.
-			var placed, unplaced int
-			rows, err := s.db.R.Query(strings.Replace(selectDEXSiteDays, "d.day >= ?1 AND d.day < ?2", "1", 1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var r ReconciliationRow
-				var last int64
-				var site string
-				var city *string
-				var unknown bool
-				if err := rows.Scan(&site, &city, &unknown, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
-					&r.UnreportedCount, &r.UnreportedCents, &r.MissingCount, &r.MissingCents, &r.PriceMismatches, &r.TestVends,
-					&r.FreeVends, &r.Alerts, &last); err != nil {
-					t.Fatal(err)
-				}
-				if city != nil && !unknown {
-					placed++
-				} else {
-					unplaced++
-				}
-			}
-			rows.Close()
-			if placed < 3 || unplaced < 2 {
-				t.Fatalf("%d sites placed by their city, %d not: the data tests too little", placed, unplaced)
-			}
-			nonEmpty := 0
-			for range 60 {
-				var from, to time.Time
-				if rng.IntN(6) > 0 {
-					from = d0.Add(time.Duration(rng.IntN(17*24*3600)-24*3600) * time.Second)
-					if rng.IntN(3) == 0 {
-						from = from.Truncate(24 * time.Hour)
+					for i := 0; i < len(evs); {
+						n := min(1+rng.IntN(7), len(evs)-i)
+						b := mkBatch(t, site, "UTC", uint64(i+1), evs[i:i+n]...)
+						for range 1 + rng.IntN(2) {
+							stream++
+							mustApply(t, s, stream, b)
+						}
+						i += n
 					}
 				}
-				if rng.IntN(6) > 0 {
-					to = from.Add(time.Duration(rng.IntN(12*24*3600)) * time.Second)
-					if from.IsZero() {
-						to = d0.Add(time.Duration(rng.IntN(17*24*3600)) * time.Second)
-					}
-					if rng.IntN(3) == 0 {
-						to = to.Truncate(24 * time.Hour)
-					}
-				}
-				q := DEXQuery{GroupBy: DEXByCity, From: from, To: to}
-				lo, hi := bounds(q)
-				site, machine, key, err := groupCols(DEXByCity, "r", "uploaded_by")
+				// The data must place some sites by their rollup and not others.
+				var placed, unplaced int
+				q, args := siteCitiesSQL("dex_days", "dex_spans", dexSumCols, dexSums, []rollupPiece{{1, 0, 1 << 62}})
+				rows, err := s.db.R.Query(q, args...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, err := s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, false), "", lo, hi)
-				if err != nil {
-					t.Fatal(err)
+				for rows.Next() {
+					var r ReconciliationRow
+					var last int64
+					var site string
+					var city *string
+					var unknown bool
+					if err := rows.Scan(&site, &city, &unknown, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
+						&r.UnreportedCount, &r.UnreportedCents, &r.MissingCount, &r.MissingCents, &r.PriceMismatches, &r.TestVends,
+						&r.FreeVends, &r.Alerts, &last); err != nil {
+						t.Fatal(err)
+					}
+					if city != nil && !unknown {
+						placed++
+					} else {
+						unplaced++
+					}
 				}
-				got, err := s.ReconciliationReport(ctx, q)
-				if err != nil {
-					t.Fatal(err)
+				rows.Close()
+				if placed < 3 || unplaced < 2 {
+					t.Fatalf("%d sites placed by their city, %d not: the data tests too little", placed, unplaced)
 				}
-				if g, w := fmt.Sprintf("%+v", got.Rows), fmt.Sprintf("%+v", want); g != w {
-					t.Fatalf("reconciliations %+v:\n got %s\nwant %s", q, g, w)
+				nonEmpty := 0
+				for range 60 {
+					var from, to time.Time
+					if rng.IntN(6) > 0 {
+						from = d0.Add(time.Duration(rng.IntN((days+2)*24*3600)-24*3600) * time.Second)
+						if rng.IntN(3) == 0 {
+							from = from.Truncate(24 * time.Hour)
+						}
+					}
+					if rng.IntN(6) > 0 {
+						to = from.Add(time.Duration(rng.IntN(days*4/5*24*3600)) * time.Second)
+						if from.IsZero() {
+							to = d0.Add(time.Duration(rng.IntN((days+2)*24*3600)) * time.Second)
+						}
+						if rng.IntN(3) == 0 {
+							to = to.Truncate(24 * time.Hour)
+						}
+					}
+					q := DEXQuery{GroupBy: DEXByCity, From: from, To: to}
+					lo, hi := bounds(q)
+					site, machine, key, err := groupCols(DEXByCity, "r", "uploaded_by")
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, false), "", lo, hi)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := s.ReconciliationReport(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if g, w := fmt.Sprintf("%+v", got.Rows), fmt.Sprintf("%+v", want); g != w {
+						t.Fatalf("reconciliations %+v:\n got %s\nwant %s", q, g, w)
+					}
+					site, machine, key, err = groupCols(DEXByCity, "c", "driver")
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantCash, err := s.cashRows(ctx, cashSQL(site, machine, key, false), "", lo, hi)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gotCash, err := s.CashReport(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if g, w := fmt.Sprintf("%+v", gotCash.Rows), fmt.Sprintf("%+v", wantCash); g != w {
+						t.Fatalf("cash %+v:\n got %s\nwant %s", q, g, w)
+					}
+					nonEmpty += min(len(want), 1) + min(len(wantCash), 1)
 				}
-				site, machine, key, err = groupCols(DEXByCity, "c", "driver")
-				if err != nil {
-					t.Fatal(err)
+				if nonEmpty < 80 {
+					t.Fatalf("only %d non-empty answers: the data tests too little", nonEmpty)
 				}
-				wantCash, err := s.cashRows(ctx, cashSQL(site, machine, key, false), "", lo, hi)
-				if err != nil {
-					t.Fatal(err)
+				// Migration 0025's fill over the same rows finds the same
+				// machines still unknown.
+				kept := effectiveUnknown(t, s)
+				if len(kept) == 0 {
+					t.Fatal("no unknown machines: the data tests too little")
 				}
-				gotCash, err := s.CashReport(ctx, q)
-				if err != nil {
-					t.Fatal(err)
+				for _, q := range []string{`DELETE FROM dex_unknown_machines`, migrationStatement(t, 25, "INSERT INTO dex_unknown_machines")} {
+					if _, err := s.w.ExecContext(ctx, q); err != nil {
+						t.Fatalf("%v\n%s", err, q)
+					}
 				}
-				if g, w := fmt.Sprintf("%+v", gotCash.Rows), fmt.Sprintf("%+v", wantCash); g != w {
-					t.Fatalf("cash %+v:\n got %s\nwant %s", q, g, w)
+				if filled := effectiveUnknown(t, s); !slices.Equal(kept, filled) {
+					t.Fatalf("kept on apply: %v\nfilled by the migration: %v", kept, filled)
 				}
-				nonEmpty += min(len(want), 1) + min(len(wantCash), 1)
-			}
-			if nonEmpty < 80 {
-				t.Fatalf("only %d non-empty answers: the data tests too little", nonEmpty)
-			}
-			// Migration 0025's fill over the same rows finds the same
-			// machines still unknown.
-			kept := effectiveUnknown(t, s)
-			if len(kept) == 0 {
-				t.Fatal("no unknown machines: the data tests too little")
-			}
-			for _, q := range []string{`DELETE FROM dex_unknown_machines`, migrationStatement(t, 25, "INSERT INTO dex_unknown_machines")} {
-				if _, err := s.w.ExecContext(ctx, q); err != nil {
-					t.Fatalf("%v\n%s", err, q)
-				}
-			}
-			if filled := effectiveUnknown(t, s); !slices.Equal(kept, filled) {
-				t.Fatalf("kept on apply: %v\nfilled by the migration: %v", kept, filled)
-			}
-		})
+			})
+		}
 	}
 }
 

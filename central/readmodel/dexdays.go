@@ -14,8 +14,9 @@ import (
 
 // dex_days and cash_days (migration 0022) hold the DEX reconciliations and
 // cash collections summed per UTC day and per site or driver, kept on
-// apply. The fleet's reports grouped by site or driver read them for the
-// whole days of the range and the raw rows (the old query) only for the
+// apply, and dex_spans and cash_spans (0026) the same per aligned block of
+// days (dexspans.go). The fleet's reports grouped by site or driver read
+// them for the whole days of the range and the raw rows (the old query) only for the
 // partial days at its edges. Grouped by city (a machine's current city),
 // they read the per-site rows and give each site's sums to its city
 // (dexcity.go). Grouped by machine, or for one site (a key range of the
@@ -80,6 +81,10 @@ func (k *sqliteSink) rollupReconciliation(ctx context.Context, site string, d *e
 			return fmt.Errorf("count reconciliation: %w", err)
 		}
 	}
+	if err := k.s.exec(ctx, upsertDEXSpans, site, by, at-at%dayMS, n, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+		v[8], v[9], v[10], v[11], at); err != nil {
+		return fmt.Errorf("count reconciliation: %w", err)
+	}
 	return nil
 }
 
@@ -103,16 +108,11 @@ func (k *sqliteSink) rollupCash(ctx context.Context, site string, d *envelope.Ca
 			return fmt.Errorf("count cash collection: %w", err)
 		}
 	}
+	if err := k.s.exec(ctx, upsertCashSpans, site, d.Driver, at-at%dayMS, 1, d.AmountCents, d.ExpectedLedger, dex, withDEX, dexN, at); err != nil {
+		return fmt.Errorf("count cash collection: %w", err)
+	}
 	return nil
 }
-
-const (
-	selectDEXDays = `SELECT key, n, machine_count, machine_cents, ledger_count, ledger_cents, unreported_count, unreported_cents,
-		missing_count, missing_cents, price_mismatches, test_vends, free_vends, alerted, last_at
-		FROM dex_days WHERE grp = ? AND day >= ? AND day < ?`
-	selectCashDays = `SELECT key, n, amount_cents, expected_ledger, expected_dex, counted_with_dex, dex_n, last_at
-		FROM cash_days WHERE grp = ? AND day >= ? AND day < ?`
-)
 
 // daysGroup returns the dex_days / cash_days group that answers q, "" when
 // q must read the raw rows.
@@ -152,7 +152,7 @@ func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, 
 	if grp == "" || !ok {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	return daySums(ctx, s, selectDEXDays, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*ReconciliationRow, error) {
+	return daySums(ctx, s, "dex_days", "dex_spans", dexSumCols, dexSums, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*ReconciliationRow, error) {
 		var r ReconciliationRow
 		var last int64
 		err := rows.Scan(&r.Key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
@@ -177,7 +177,7 @@ func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string,
 	if grp == "" || !ok {
 		return s.cashRows(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	return daySums(ctx, s, selectCashDays, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*CashRow, error) {
+	return daySums(ctx, s, "cash_days", "cash_spans", cashSumCols, cashSums, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*CashRow, error) {
 		var r CashRow
 		var last int64
 		err := rows.Scan(&r.Key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX, &r.CountedWithDEX,
@@ -201,11 +201,12 @@ type dayRow[T any] interface {
 }
 
 // daySums answers a fleet-wide report grouped by grp (site or driver) over
-// [from, to) = r[0]..r[3]: the rollup rows of the whole days [r[1], r[2])
-// that daysSQL reads (scan reads one), plus the raw rows of the partial
-// days at both ends (edge reads a range), summed per key and ordered by
-// order. Nothing found is a nil answer, as the raw query's.
-func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, daysSQL, grp string, r [4]int64,
+// [from, to) = r[0]..r[3]: the sums per key of the whole days [r[1], r[2])
+// from the rollup tables days and spans (cols and their sums, see
+// keySumsSQL; scan reads one), plus the raw rows of the partial days at
+// both ends (edge reads a range), summed per key and ordered by order.
+// Nothing found is a nil answer, as the raw query's.
+func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, cols, sumCols, grp string, r [4]int64,
 	scan func(*sql.Rows) (P, error), edge func(from, to int64) ([]T, error), order func(a, b T) int) ([]T, error) {
 	sums := map[string]P{}
 	add := func(row P) {
@@ -220,7 +221,12 @@ func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, daysSQL, grp str
 		row.setSite(site)
 		sums[row.key()] = row
 	}
-	rows, err := s.db.R.QueryContext(ctx, daysSQL, grp, r[1], r[2])
+	pieces, err := s.dataPieces(ctx, days, grp, r[1], r[2])
+	if err != nil {
+		return nil, err
+	}
+	q, args := keySumsSQL(days, spans, cols, sumCols, grp, pieces)
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

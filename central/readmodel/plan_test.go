@@ -16,7 +16,7 @@ import (
 // of them whole is slow at 10,000 machines × 1 year however fast it is in
 // a test.
 var bigTables = map[string]bool{
-	"sales_agg": true, "sales_discount_agg": true, "sales": true, "sale_promotions": true, "promo_days": true, "site_top": true, "dex_days": true, "cash_days": true, "raw_events": true,
+	"sales_agg": true, "sales_discount_agg": true, "sales": true, "sale_promotions": true, "promo_days": true, "site_top": true, "dex_days": true, "cash_days": true, "dex_spans": true, "cash_spans": true, "raw_events": true,
 	"payment_days": true, "payments": true, "alerts": true, "faults": true, "orders": true, "order_events": true,
 	"dex_reconciliations": true, "cash_collections": true, "visits": true, "machine_lots": true, "sale_lot_uses": true,
 	"machine_products": true, "machines": true, "inventory_movements": true,
@@ -113,11 +113,18 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 	}
 	add("site top", selectSiteTop, "day", 1, 3)
 	add("site products of a bucket", selectSiteProducts, "day", 1, "s1")
-	add("dex days", selectDEXDays, "site", 1, 2)
-	add("dex site days with their city", selectDEXSiteDays, 1, 2)
-	add("cash site days with their city", selectCashSiteDays, 1, 2)
+	// Days 3..300: single days at both ends and blocks of every width.
+	pieces := spanPieces(3*dayMS, 300*dayMS)
+	q, args := keySumsSQL("dex_days", "dex_spans", dexSumCols, dexSums, "site", pieces)
+	add("dex day and block sums", q, args...)
+	q, args = siteCitiesSQL("dex_days", "dex_spans", dexSumCols, dexSums, pieces)
+	add("dex site days and blocks with their city", q, args...)
+	q, args = siteCitiesSQL("cash_days", "cash_spans", cashSumCols, cashSums, pieces)
+	add("cash site days and blocks with their city", q, args...)
 	add("dex unknown machine", insertDEXUnknownMachine, "s1", "m1")
-	add("cash days", selectCashDays, "driver", 1, 2)
+	q, args = keySumsSQL("cash_days", "cash_spans", cashSumCols, cashSums, "driver", pieces)
+	add("cash day and block sums", q, args...)
+	add("dex block upsert", upsertDEXSpans, "s1", "d1", 5*dayMS, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
 	add("nearest", selectNear, "p1", 1.0, 2.0, 3.0, 4.0, 1.0, 0.0)
 	add("menu", selectMenu, "s1")
 	add("sites of a city", selectCitySites, "c1")
