@@ -19,6 +19,8 @@ FUZZ_TARGETS := internal/web:FuzzDecode internal/web:FuzzRange sync/wire:FuzzPar
 	sync/envelope:FuzzParseDownlinkKey
 # The DEX/EVA-DTS audit parser.
 FUZZ_TARGETS += edge/dex:FuzzParse
+# The hand-written reader of a machine's plain sale body.
+FUZZ_TARGETS += edge/api:FuzzPlainSale
 
 .PHONY: all build test lint demo bench fuzz clean
 
