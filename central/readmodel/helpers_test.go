@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -90,4 +91,66 @@ func sameAgg(t testing.TB, got, want map[string][3]int64) {
 			t.Fatalf("aggregate %s = %v, want %v", k, g, w)
 		}
 	}
+}
+
+// checkDEXAsRaw holds the reconciliation and cash reports of q to the raw
+// queries over the same rows, and returns how many of the two answers
+// have rows (0–2).
+func checkDEXAsRaw(t *testing.T, ctx context.Context, s *Store, q DEXQuery) int {
+	t.Helper()
+	lo, hi := bounds(q)
+	site, machine, key, err := groupCols(q.GroupBy, "r", "uploaded_by")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, false), "", lo, hi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReconciliationReport(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := fmt.Sprintf("%+v", got.Rows), fmt.Sprintf("%+v", want); g != w {
+		t.Fatalf("reconciliations %+v:\n got %s\nwant %s", q, g, w)
+	}
+	site, machine, key, err = groupCols(q.GroupBy, "c", "driver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCash, err := s.cashRows(ctx, cashSQL(site, machine, key, false), "", lo, hi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotCash, err := s.CashReport(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := fmt.Sprintf("%+v", gotCash.Rows), fmt.Sprintf("%+v", wantCash); g != w {
+		t.Fatalf("cash %+v:\n got %s\nwant %s", q, g, w)
+	}
+	return min(len(want), 1) + min(len(wantCash), 1)
+}
+
+// randomRange is a report's range over days days of data from d0: each end
+// open one time in six, on a day boundary one time in three, else at any
+// second (from may start a day before d0; to at most 4/5 of the data
+// after from).
+func randomRange(rng *rand.Rand, d0 time.Time, days int) (from, to time.Time) {
+	if rng.IntN(6) > 0 {
+		from = d0.Add(time.Duration(rng.IntN((days+2)*24*3600)-24*3600) * time.Second)
+		if rng.IntN(3) == 0 {
+			from = from.Truncate(24 * time.Hour)
+		}
+	}
+	if rng.IntN(6) > 0 {
+		to = from.Add(time.Duration(rng.IntN(days*4/5*24*3600)) * time.Second)
+		if from.IsZero() {
+			to = d0.Add(time.Duration(rng.IntN((days+2)*24*3600)) * time.Second)
+		}
+		if rng.IntN(3) == 0 {
+			to = to.Truncate(24 * time.Hour)
+		}
+	}
+	return from, to
 }

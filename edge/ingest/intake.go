@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/internal/secfile"
+	"github.com/vendsync/vendsync/internal/sqlite"
 )
 
 // The intake log (Fsync "log" mode). A request submitted with a record
@@ -167,7 +168,7 @@ func (l *intake) write(recs []byte) (bool, error) {
 	if _, err := l.f.WriteAt(recs, l.off); err != nil {
 		return false, fmt.Errorf("write intake log: %w", err)
 	}
-	if err := datasync(l.f); err != nil {
+	if err := sqlite.Fdatasync(l.f); err != nil {
 		return false, fmt.Errorf("sync intake log: %w", err)
 	}
 	l.off += int64(len(recs))
@@ -185,7 +186,7 @@ func (l *intake) clear() error {
 	if _, err := l.f.WriteAt(make([]byte, intakeHeader), 0); err != nil {
 		return fmt.Errorf("clear intake log: %w", err)
 	}
-	if err := datasync(l.f); err != nil {
+	if err := sqlite.Fdatasync(l.f); err != nil {
 		return fmt.Errorf("clear intake log: %w", err)
 	}
 	return nil

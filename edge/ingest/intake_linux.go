@@ -19,16 +19,3 @@ func preallocate(f *os.File, size int64) error {
 		return err
 	}
 }
-
-// datasync flushes f's data (fdatasync).
-func datasync(f *os.File) error {
-	for {
-		err := syscall.Fdatasync(int(f.Fd()))
-		if err != syscall.EINTR {
-			if err != nil {
-				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
-			}
-			return nil
-		}
-	}
-}

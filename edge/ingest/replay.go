@@ -34,17 +34,7 @@ func (w *Writer) OnReplay(kind byte, fn func(*Tx, []byte) error) {
 // result on the same store; data must hold everything fn decides from
 // besides the store and the Tx's clock.
 func SubmitLogged[T any](ctx context.Context, w *Writer, kind byte, data []byte, fn func(*Tx) (T, error)) (T, error) {
-	var res T
-	err := w.do(&request{ctx: ctx, kind: kind, data: data, done: make(chan struct{}), fn: func(t *Tx) error {
-		var err error
-		res, err = fn(t)
-		return err
-	}})
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return res, nil
+	return submit(w, &request{ctx: ctx, kind: kind, data: data, done: make(chan struct{})}, fn)
 }
 
 // recover runs again the transactions the intake log holds that the

@@ -457,13 +457,18 @@ func WithDownlinkRevision(ctx context.Context, revision uint64) context.Context 
 // Submit is Do for a function with a result: it returns fn's result once
 // the transaction has committed, or the zero T and the error Do returns.
 func Submit[T any](ctx context.Context, w *Writer, fn func(*Tx) (T, error)) (T, error) {
+	return submit(w, &request{ctx: ctx, done: make(chan struct{})}, fn)
+}
+
+// submit runs r with fn as its function through do and returns fn's result.
+func submit[T any](w *Writer, r *request, fn func(*Tx) (T, error)) (T, error) {
 	var res T
-	err := w.Do(ctx, func(t *Tx) error {
+	r.fn = func(t *Tx) error {
 		var err error
 		res, err = fn(t)
 		return err
-	})
-	if err != nil {
+	}
+	if err := w.do(r); err != nil {
 		var zero T
 		return zero, err
 	}

@@ -5,11 +5,11 @@ import (
 	"syscall"
 )
 
-// flush makes f's data durable. fdatasync flushes the data and the
+// Fdatasync makes f's data durable. fdatasync flushes the data and the
 // metadata needed to read it back (the size of a grown WAL), not the
 // timestamps: half an fsync's cost on a growing file (BENCHMARKS.md,
 // BenchmarkDiskSync).
-func flush(f *os.File) error {
+func Fdatasync(f *os.File) error {
 	for {
 		err := syscall.Fdatasync(int(f.Fd()))
 		if err != syscall.EINTR {

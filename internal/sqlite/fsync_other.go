@@ -4,5 +4,5 @@ package sqlite
 
 import "os"
 
-// flush makes f's data durable.
-func flush(f *os.File) error { return f.Sync() }
+// Fdatasync makes f's data durable.
+func Fdatasync(f *os.File) error { return f.Sync() }

@@ -224,7 +224,7 @@ func (d *DB) SyncWAL() error {
 		}
 		d.wal, d.walInfo = f, fi
 	}
-	if err := flush(d.wal); err != nil {
+	if err := Fdatasync(d.wal); err != nil {
 		return fmt.Errorf("sync wal: %w", err)
 	}
 	return nil
