@@ -1,7 +1,6 @@
 package readmodel
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 func BenchmarkApply_DEX500(b *testing.B) {
 	const per, sites = 250, 20
 	s := openStore(b)
-	ctx := context.Background()
 	d0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	batches := make([]*envelope.Frame, b.N)
 	for i := range b.N {
@@ -38,16 +36,5 @@ func BenchmarkApply_DEX500(b *testing.B) {
 		}
 		batches[i] = f
 	}
-	b.ResetTimer()
-	t0, c0 := time.Now(), cpuTime()
-	for i := range b.N {
-		p, err := s.Prepare(batches[i])
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.ApplyPrepared(ctx, uint64(i+1), p); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportRate(b, b.N*2*per, time.Since(t0), cpuTime()-c0)
+	applyEach(b, s, batches, b.N*2*per)
 }

@@ -1,7 +1,6 @@
 package readmodel
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -43,17 +42,5 @@ func BenchmarkApply_Sales500Promoted(b *testing.B) {
 		next[si] += uint64(per)
 	}
 	s := openStore(b)
-	ctx := context.Background()
-	b.ResetTimer()
-	t0, c0 := time.Now(), cpuTime()
-	for i := range b.N {
-		p, err := s.Prepare(batches[i])
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.ApplyPrepared(ctx, uint64(i+1), p); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportRate(b, b.N*per, time.Since(t0), cpuTime()-c0)
+	applyEach(b, s, batches, b.N*per)
 }
