@@ -21,16 +21,23 @@ func TestUplinkOutbox_ReadsOnlyDurableEvents(t *testing.T) {
 	ctx := context.Background()
 	cfg := initTestSite(t, "durable-site")
 	var mu sync.Mutex
-	var hold chan struct{} // non-nil: fsyncs wait for it
+	var hold chan struct{} // non-nil: fsyncs covering a commit above holdAbove wait for it
+	var holdAbove uint64
+	var n *Node
 	entered := make(chan struct{}, 16)
 	cfg.Ingest.Fsync = ingest.FsyncPipelined
 	cfg.Ingest.SyncHook = func(sync func() error) error {
 		mu.Lock()
-		h := hold
+		h, above := hold, holdAbove
 		mu.Unlock()
 		if h != nil {
-			entered <- struct{}{}
-			<-h
+			// Only an fsync that covers a registration's commit is held
+			// (not, say, a sweep's that happens to run first).
+			var last uint64
+			if err := n.Store.DB.R.QueryRowContext(context.Background(), store.LastSeqQuery).Scan(&last); err == nil && last > above {
+				entered <- struct{}{}
+				<-h
+			}
 		}
 		return sync()
 	}
@@ -57,7 +64,7 @@ func TestUplinkOutbox_ReadsOnlyDurableEvents(t *testing.T) {
 	}
 
 	mu.Lock()
-	hold = release
+	hold, holdAbove = release, base
 	mu.Unlock()
 	const machines = 3
 	done := make(chan error, machines)
