@@ -65,7 +65,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -593,7 +592,7 @@ func (w *Writer) runTx(pb *[]*request) error {
 	if w.replaying != nil { // recover: the logged transaction's own clock and LSN
 		t.now, t.lsn, logging = w.replaying.now, w.replaying.lsn, false
 	}
-	grow := w.cfg.Fsync != FsyncInline && w.replaying == nil && growWhileSyncing
+	grow := w.cfg.Fsync != FsyncInline && w.replaying == nil
 	for i := 0; ; i++ {
 		if i == len(*pb) {
 			if !grow {
@@ -653,12 +652,6 @@ func (w *Writer) runTx(pb *[]*request) error {
 	return nil
 }
 
-// prepareUsed prepares, on the writer's connection, the statements the last
-// transaction used unprepared, so later transactions bind them instead of
-// parsing them again. One that fails stays unprepared: the transaction
-// using it next fails with the error again.
-var growWhileSyncing = os.Getenv("VENDSYNC_NO_GROW") == ""
-
 // more waits for the next request while the syncer is busy and the
 // transaction has room (n requests so far); nil when the syncer is idle,
 // the transaction full, or the writer closing.
@@ -683,6 +676,10 @@ func (w *Writer) more(n int) *request {
 	}
 }
 
+// prepareUsed prepares, on the writer's connection, the statements the last
+// transaction used unprepared, so later transactions bind them instead of
+// parsing them again. One that fails stays unprepared: the transaction
+// using it next fails with the error again.
 func (w *Writer) prepareUsed() {
 	for _, s := range w.unprepared {
 		s.pending = false

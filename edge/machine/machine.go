@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -136,11 +137,14 @@ func (r *Rules) Load(ctx context.Context, db ingest.Querier) error {
 // a writer transaction.
 func (r *Rules) Get(id string) *Machine { return r.machines[id] }
 
-// Each calls fn for every machine that is not decommissioned, in no
-// particular order, until fn returns an error. Call it only inside a writer
-// transaction.
+// Each calls fn for every machine that is not decommissioned, in the order
+// of their ids, until fn returns an error. The order is fixed so that what
+// fn writes (a sweep's alerts and their ids) is the same whenever the same
+// transaction runs again: the intake log's recovery depends on it. Call it
+// only inside a writer transaction.
 func (r *Rules) Each(fn func(*Machine) error) error {
-	for _, m := range r.machines {
+	for _, id := range slices.Sorted(maps.Keys(r.machines)) {
+		m := r.machines[id]
 		if m.Decommissioned() {
 			continue
 		}

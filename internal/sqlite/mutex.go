@@ -58,7 +58,10 @@ var (
 // (see installMutexes), and why not when it does not.
 func ConnMutexes() (removed bool, err error) { return mutexInstalled, mutexErr }
 
-func init() { mutexInstalled, mutexErr = installMutexes() }
+func init() {
+	mutexInstalled, mutexErr = installMutexes()
+	walErr = registerWALVFS() // after: finding the unix VFS initialises SQLite
+}
 
 func installMutexes() (bool, error) {
 	tls := libc.NewTLS()

@@ -178,6 +178,9 @@ func dsn(path string, sync Sync, cacheKiB int, readOnly bool) string {
 	} else {
 		q.Set("_txlock", "immediate")
 	}
+	if walReady {
+		q.Set("vfs", walVFSName)
+	}
 	return "file:" + path + "?" + q.Encode()
 }
 
