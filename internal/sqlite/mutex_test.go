@@ -47,6 +47,25 @@ func TestConnMutexes_ConnectionsOnManyGoroutinesStayConsistent(t *testing.T) {
 	errc := make(chan error, 64)
 	done := make(chan struct{})
 	var writers sync.WaitGroup
+	// loop runs fn on a goroutine of its own until the writers are done
+	// or fn fails.
+	loop := func(fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if err := fn(); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
 	for _, db := range dbs {
 		writers.Add(1)
 		go func() {
@@ -75,60 +94,38 @@ func TestConnMutexes_ConnectionsOnManyGoroutinesStayConsistent(t *testing.T) {
 			}
 		}()
 		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-done:
-						return
-					default:
-					}
-					tx, err := db.R.BeginTx(ctx, nil)
-					if err != nil {
-						errc <- err
-						return
-					}
-					var na, nb int
-					var la, lb string
-					err = tx.QueryRow(`SELECT (SELECT COUNT(*) FROM a), (SELECT COUNT(*) FROM b), COALESCE((SELECT MAX(v) FROM a), ''), COALESCE((SELECT MAX(v) FROM b), '')`).Scan(&na, &nb, &la, &lb)
-					tx.Rollback()
-					if err != nil {
-						errc <- err
-						return
-					}
-					if na != nb || la != lb {
-						errc <- fmt.Errorf("a snapshot with %d rows in a (last %.8s) and %d in b (last %.8s)", na, la, nb, lb)
-						return
-					}
+			loop(func() error {
+				tx, err := db.R.BeginTx(ctx, nil)
+				if err != nil {
+					return err
 				}
-			}()
+				defer tx.Rollback()
+				var na, nb int
+				var la, lb string
+				if err := tx.QueryRow(`SELECT (SELECT COUNT(*) FROM a), (SELECT COUNT(*) FROM b), COALESCE((SELECT MAX(v) FROM a), ''), COALESCE((SELECT MAX(v) FROM b), '')`).Scan(&na, &nb, &la, &lb); err != nil {
+					return err
+				}
+				if na != nb || la != lb {
+					return fmt.Errorf("a snapshot with %d rows in a (last %.8s) and %d in b (last %.8s)", na, la, nb, lb)
+				}
+				return nil
+			})
 		}
 	}
 	// A query cancelled from another goroutine while it runs.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			qctx, cancel := context.WithTimeout(ctx, time.Millisecond)
-			var n int
-			err := dbs[0].R.QueryRowContext(qctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c`).Scan(&n)
-			cancel()
-			if err == nil {
-				errc <- errors.New("an endless query returned")
-				return
-			}
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && err.Error() != "interrupted (9)" {
-				errc <- fmt.Errorf("cancelled query: %w", err)
-				return
-			}
+	loop(func() error {
+		qctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+		defer cancel()
+		var n int
+		err := dbs[0].R.QueryRowContext(qctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c`).Scan(&n)
+		if err == nil {
+			return errors.New("an endless query returned")
 		}
-	}()
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && err.Error() != "interrupted (9)" {
+			return fmt.Errorf("cancelled query: %w", err)
+		}
+		return nil
+	})
 	writers.Wait()
 	close(done)
 	wg.Wait()

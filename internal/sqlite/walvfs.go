@@ -214,65 +214,65 @@ func walClose(tls *libc.TLS, p uintptr) int32 {
 	return rc2
 }
 
-func walRead(tls *libc.TLS, p, data uintptr, amt int32, off int64) int32 {
+// after calls fn with f and the unix file's methods once f has written
+// what it holds, and answers the flush's error instead when it fails.
+func after(tls *libc.TLS, p uintptr, fn func(f *walFile, m *sqlite3.Tsqlite3_io_methods) int32) int32 {
 	f := walFileOf(p)
 	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return cCall[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](f.io().FxRead)(tls, f.inner, data, amt, off)
+	return fn(f, f.io())
+}
+
+type ioMethods = sqlite3.Tsqlite3_io_methods
+
+func walRead(tls *libc.TLS, p, data uintptr, amt int32, off int64) int32 {
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		return cCall[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](m.FxRead)(tls, f.inner, data, amt, off)
+	})
 }
 
 func walTruncate(tls *libc.TLS, p uintptr, size int64) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return cCall[func(*libc.TLS, uintptr, int64) int32](f.io().FxTruncate)(tls, f.inner, size)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		return cCall[func(*libc.TLS, uintptr, int64) int32](m.FxTruncate)(tls, f.inner, size)
+	})
 }
 
 func walSync(tls *libc.TLS, p uintptr, flags int32) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return cCall[func(*libc.TLS, uintptr, int32) int32](f.io().FxSync)(tls, f.inner, flags)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		return cCall[func(*libc.TLS, uintptr, int32) int32](m.FxSync)(tls, f.inner, flags)
+	})
 }
 
 func walFileSizeOf(tls *libc.TLS, p, pSize uintptr) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return cCall[func(*libc.TLS, uintptr, uintptr) int32](f.io().FxFileSize)(tls, f.inner, pSize)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		return cCall[func(*libc.TLS, uintptr, uintptr) int32](m.FxFileSize)(tls, f.inner, pSize)
+	})
 }
 
 func walLock(tls *libc.TLS, p uintptr, lock int32) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return cCall[func(*libc.TLS, uintptr, int32) int32](f.io().FxLock)(tls, f.inner, lock)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		return cCall[func(*libc.TLS, uintptr, int32) int32](m.FxLock)(tls, f.inner, lock)
+	})
 }
 
 func walUnlock(tls *libc.TLS, p uintptr, lock int32) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return cCall[func(*libc.TLS, uintptr, int32) int32](f.io().FxUnlock)(tls, f.inner, lock)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		return cCall[func(*libc.TLS, uintptr, int32) int32](m.FxUnlock)(tls, f.inner, lock)
+	})
 }
+
+func walFileControl(tls *libc.TLS, p uintptr, op int32, arg uintptr) int32 {
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		return cCall[func(*libc.TLS, uintptr, int32, uintptr) int32](m.FxFileControl)(tls, f.inner, op, arg)
+	})
+}
+
+// These read no data: nothing to write first.
 
 func walCheckReservedLock(tls *libc.TLS, p, pOut uintptr) int32 {
 	f := walFileOf(p)
 	return cCall[func(*libc.TLS, uintptr, uintptr) int32](f.io().FxCheckReservedLock)(tls, f.inner, pOut)
-}
-
-func walFileControl(tls *libc.TLS, p uintptr, op int32, arg uintptr) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	return cCall[func(*libc.TLS, uintptr, int32, uintptr) int32](f.io().FxFileControl)(tls, f.inner, op, arg)
 }
 
 func walSectorSize(tls *libc.TLS, p uintptr) int32 {
@@ -290,56 +290,49 @@ func walDeviceCharacteristics(tls *libc.TLS, p uintptr) int32 {
 // flush, when its methods have them.
 
 func walShmMap(tls *libc.TLS, p uintptr, pg, size, extend int32, pp uintptr) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	if f.io().FiVersion < 2 {
-		return sqlite3.SQLITE_IOERR
-	}
-	return cCall[func(*libc.TLS, uintptr, int32, int32, int32, uintptr) int32](f.io().FxShmMap)(tls, f.inner, pg, size, extend, pp)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		if m.FiVersion < 2 {
+			return sqlite3.SQLITE_IOERR
+		}
+		return cCall[func(*libc.TLS, uintptr, int32, int32, int32, uintptr) int32](m.FxShmMap)(tls, f.inner, pg, size, extend, pp)
+	})
 }
 
 func walShmLock(tls *libc.TLS, p uintptr, off, n, flags int32) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	if f.io().FiVersion < 2 {
-		return sqlite3.SQLITE_IOERR
-	}
-	return cCall[func(*libc.TLS, uintptr, int32, int32, int32) int32](f.io().FxShmLock)(tls, f.inner, off, n, flags)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		if m.FiVersion < 2 {
+			return sqlite3.SQLITE_IOERR
+		}
+		return cCall[func(*libc.TLS, uintptr, int32, int32, int32) int32](m.FxShmLock)(tls, f.inner, off, n, flags)
+	})
 }
 
 func walShmBarrier(tls *libc.TLS, p uintptr) {
-	f := walFileOf(p)
-	f.flush(tls)
-	if f.io().FiVersion >= 2 {
-		cCall[func(*libc.TLS, uintptr)](f.io().FxShmBarrier)(tls, f.inner)
-	}
+	after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		if m.FiVersion >= 2 {
+			cCall[func(*libc.TLS, uintptr)](m.FxShmBarrier)(tls, f.inner)
+		}
+		return sqlite3.SQLITE_OK
+	})
 }
 
 func walShmUnmap(tls *libc.TLS, p uintptr, del int32) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	if f.io().FiVersion < 2 {
-		return sqlite3.SQLITE_OK
-	}
-	return cCall[func(*libc.TLS, uintptr, int32) int32](f.io().FxShmUnmap)(tls, f.inner, del)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		if m.FiVersion < 2 {
+			return sqlite3.SQLITE_OK
+		}
+		return cCall[func(*libc.TLS, uintptr, int32) int32](m.FxShmUnmap)(tls, f.inner, del)
+	})
 }
 
 func walFetch(tls *libc.TLS, p uintptr, off int64, amt int32, pp uintptr) int32 {
-	f := walFileOf(p)
-	if rc := f.flush(tls); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	if f.io().FiVersion < 3 {
-		*(*uintptr)(cMem(pp)) = 0
-		return sqlite3.SQLITE_OK
-	}
-	return cCall[func(*libc.TLS, uintptr, int64, int32, uintptr) int32](f.io().FxFetch)(tls, f.inner, off, amt, pp)
+	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
+		if m.FiVersion < 3 {
+			*(*uintptr)(cMem(pp)) = 0
+			return sqlite3.SQLITE_OK
+		}
+		return cCall[func(*libc.TLS, uintptr, int64, int32, uintptr) int32](m.FxFetch)(tls, f.inner, off, amt, pp)
+	})
 }
 
 func walUnfetch(tls *libc.TLS, p uintptr, off int64, page uintptr) int32 {
