@@ -168,6 +168,7 @@ func (l *intake) write(recs []byte) (bool, error) {
 	if _, err := l.f.WriteAt(recs, l.off); err != nil {
 		return false, fmt.Errorf("write intake log: %w", err)
 	}
+	sqlite.TrackWrite(l.path, l.off, recs)
 	if err := sqlite.Fdatasync(l.f); err != nil {
 		return false, fmt.Errorf("sync intake log: %w", err)
 	}
@@ -183,9 +184,11 @@ func (l *intake) restart() { l.off = 0 }
 // open reads nothing (a clean close).
 func (l *intake) clear() error {
 	l.off = 0
-	if _, err := l.f.WriteAt(make([]byte, intakeHeader), 0); err != nil {
+	empty := make([]byte, intakeHeader)
+	if _, err := l.f.WriteAt(empty, 0); err != nil {
 		return fmt.Errorf("clear intake log: %w", err)
 	}
+	sqlite.TrackWrite(l.path, 0, empty)
 	if err := sqlite.Fdatasync(l.f); err != nil {
 		return fmt.Errorf("clear intake log: %w", err)
 	}

@@ -16,6 +16,9 @@ func Fdatasync(f *os.File) error {
 			if err != nil {
 				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
 			}
+			if lossyOn {
+				lossySyncedPath(f.Name())
+			}
 			return nil
 		}
 	}

@@ -60,6 +60,7 @@ func ConnMutexes() (removed bool, err error) { return mutexInstalled, mutexErr }
 
 func init() {
 	mutexInstalled, mutexErr = installMutexes()
+	lossyInit()
 	walErr = registerWALVFS() // after: finding the unix VFS initialises SQLite
 }
 

@@ -54,6 +54,7 @@ type walFile struct {
 	start   int64   // the file offset of buf[0]
 	n       int32   // bytes in buf
 	commit  int32   // the last write was a commit frame's header
+	direct  int32   // not a WAL (a database wrapped for the lossy disk): no buffer
 }
 
 const walFileSize = int32(unsafe.Sizeof(walFile{}))
@@ -94,6 +95,9 @@ func registerWALVFS() error {
 	vfs.FzName = name
 	vfs.FszOsFile = walFileSize + u.FszOsFile
 	vfs.FxOpen = cFunc(walOpen)
+	if lossyOn {
+		vfs.FxDelete = cFunc(walDelete)
+	}
 	mm := (*sqlite3.Tsqlite3_io_methods)(cMem(m))
 	mm.FiVersion = 3
 	mm.FxClose = cFunc(walClose)
@@ -129,19 +133,38 @@ func cCall[T any](fp uintptr) T { return *(*T)(unsafe.Pointer(&fp)) }
 func walOpen(tls *libc.TLS, _ uintptr, zName, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	u := (*sqlite3.Tsqlite3_vfs)(cMem(walUnix))
 	open := cCall[func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32](u.FxOpen)
-	if flags&sqlite3.SQLITE_OPEN_WAL == 0 {
+	wal := flags&sqlite3.SQLITE_OPEN_WAL != 0
+	if !wal && !(lossyOn && flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0) {
 		return open(tls, walUnix, zName, pFile, flags, pOutFlags)
 	}
 	f := (*walFile)(cMem(pFile))
 	*f = walFile{inner: pFile + uintptr(walFileSize)}
+	if !wal {
+		f.direct = 1
+	}
 	rc := open(tls, walUnix, zName, f.inner, flags, pOutFlags)
 	if (*sqlite3.Tsqlite3_file)(cMem(f.inner)).FpMethods != 0 {
 		// Set even when the open failed: SQLite then closes the file
 		// through these methods, and walClose closes inner.
 		f.methods = walMethods
 	}
+	if rc == sqlite3.SQLITE_OK && lossyOn {
+		lossyOpened(pFile, libc.GoString(zName))
+	}
 	return rc
 }
+
+// put writes amt bytes at data to the file at off.
+func (f *walFile) put(tls *libc.TLS, data uintptr, amt int32, off int64) int32 {
+	walWritesOut.Add(1)
+	rc := cCall[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](f.io().FxWrite)(tls, f.inner, data, amt, off)
+	if rc == sqlite3.SQLITE_OK && lossyOn {
+		lossyWrote(f.self(), off, unsafe.Slice((*byte)(cMem(data)), amt))
+	}
+	return rc
+}
+
+func (f *walFile) self() uintptr { return uintptr(unsafe.Pointer(f)) }
 
 func (f *walFile) io() *sqlite3.Tsqlite3_io_methods {
 	return (*sqlite3.Tsqlite3_io_methods)(cMem((*sqlite3.Tsqlite3_file)(cMem(f.inner)).FpMethods))
@@ -154,8 +177,7 @@ func (f *walFile) flush(tls *libc.TLS) int32 {
 	}
 	n, start := f.n, f.start
 	f.n, f.commit = 0, 0
-	walWritesOut.Add(1)
-	return cCall[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](f.io().FxWrite)(tls, f.inner, f.buf, n, start)
+	return f.put(tls, f.buf, n, start)
 }
 
 func walFileOf(p uintptr) *walFile { return (*walFile)(cMem(p)) }
@@ -171,9 +193,8 @@ func walWrite(tls *libc.TLS, p, data uintptr, amt int32, off int64) int32 {
 			return rc
 		}
 	}
-	if amt > walBufSize {
-		walWritesOut.Add(1)
-		return cCall[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](f.io().FxWrite)(tls, f.inner, data, amt, off)
+	if amt > walBufSize || f.direct != 0 {
+		return f.put(tls, data, amt, off)
 	}
 	if f.buf == 0 {
 		if f.buf = libc.Xmalloc(tls, walBufSize); f.buf == 0 {
@@ -204,6 +225,9 @@ func walClose(tls *libc.TLS, p uintptr) int32 {
 	f := walFileOf(p)
 	rc := f.flush(tls)
 	rc2 := cCall[func(*libc.TLS, uintptr) int32](f.io().FxClose)(tls, f.inner)
+	if lossyOn {
+		lossyClosed(p)
+	}
 	if f.buf != 0 {
 		libc.Xfree(tls, f.buf)
 		f.buf = 0
@@ -234,13 +258,21 @@ func walRead(tls *libc.TLS, p, data uintptr, amt int32, off int64) int32 {
 
 func walTruncate(tls *libc.TLS, p uintptr, size int64) int32 {
 	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
-		return cCall[func(*libc.TLS, uintptr, int64) int32](m.FxTruncate)(tls, f.inner, size)
+		rc := cCall[func(*libc.TLS, uintptr, int64) int32](m.FxTruncate)(tls, f.inner, size)
+		if rc == sqlite3.SQLITE_OK && lossyOn {
+			lossyTruncated(p, size)
+		}
+		return rc
 	})
 }
 
 func walSync(tls *libc.TLS, p uintptr, flags int32) int32 {
 	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
-		return cCall[func(*libc.TLS, uintptr, int32) int32](m.FxSync)(tls, f.inner, flags)
+		rc := cCall[func(*libc.TLS, uintptr, int32) int32](m.FxSync)(tls, f.inner, flags)
+		if rc == sqlite3.SQLITE_OK && lossyOn {
+			lossySynced(p)
+		}
+		return rc
 	})
 }
 
@@ -341,4 +373,13 @@ func walUnfetch(tls *libc.TLS, p uintptr, off int64, page uintptr) int32 {
 		return sqlite3.SQLITE_OK
 	}
 	return cCall[func(*libc.TLS, uintptr, int64, uintptr) int32](f.io().FxUnfetch)(tls, f.inner, off, page)
+}
+
+// walDelete deletes a file (the lossy disk's VFS only): the deletion is
+// taken as durable at once.
+func walDelete(tls *libc.TLS, _ uintptr, zName uintptr, syncDir int32) int32 {
+	u := (*sqlite3.Tsqlite3_vfs)(cMem(walUnix))
+	rc := cCall[func(*libc.TLS, uintptr, uintptr, int32) int32](u.FxDelete)(tls, walUnix, zName, syncDir)
+	lossyDeleted(libc.GoString(zName))
+	return rc
 }
