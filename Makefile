@@ -38,6 +38,7 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags site ./cmd/vendsync
+	$(GO) vet -tags lossydisk ./internal/sqlite
 
 demo: build tools
 	$(BIN) demo --duration $(DURATION) $(DEMO_ARGS)
