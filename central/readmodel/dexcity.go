@@ -43,7 +43,7 @@ func (k *sqliteSink) noteDEXMachine(ctx context.Context, site, machine string) e
 func siteCitiesSQL(days, spans, cols, sums string, pieces []rollupPiece) (string, []any) {
 	src, args := piecesSQL(days, spans, cols, "site", pieces)
 	return `SELECT d.key,
-		(SELECT CASE WHEN MIN(m.city) = MAX(m.city) THEN MIN(m.city) END FROM machines m WHERE m.site = d.key),
+		(SELECT c.city FROM site_cities c WHERE c.site = d.key),
 		EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = d.key
 			AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id)),
 		` + sums + `

@@ -468,6 +468,10 @@ func faultsSQL(f FaultFilter) (string, []any) {
 		// the limit (the planner, without statistics, would rather search
 		// faults_status and sort every open fault).
 		query = strings.Replace(query, "FROM faults f", "FROM faults f INDEXED BY faults_open_time", 1)
+	} else if f.City != "" {
+		// A city's faults: its machines' rows from the covering
+		// per-machine index (migration 0027), then sorted.
+		query = strings.Replace(query, "FROM faults f", "FROM faults f INDEXED BY faults_machine_list", 1)
 	}
 	return query + w.where() + `
 		ORDER BY f.event_time DESC, f.site, f.fault_id LIMIT ?`, append(w.args, limitOr(f.Limit, 1000))
@@ -481,7 +485,7 @@ func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 		return nil, fmt.Errorf("query faults: %w", err)
 	}
 	defer rows.Close()
-	out := []Fault{}
+	out := make([]Fault, 0, listCap(f.Limit, 1000))
 	for rows.Next() {
 		x, err := scanFault(rows)
 		if err != nil {
@@ -552,6 +556,10 @@ func alertsSQL(f AlertFilter) (string, []any) {
 		// the limit (the planner, without statistics, would rather search
 		// alerts_status and sort every open alert).
 		from = "alerts a INDEXED BY alerts_open_time"
+	} else if f.City != "" {
+		// A city's alerts: its machines' rows, by type, from the
+		// covering per-machine index (migration 0027), then sorted.
+		from = "alerts a INDEXED BY alerts_machine_list"
 	}
 	return `SELECT a.site, a.alert_id, a.machine_id, coalesce(m.city, ''), a.product_id, a.alert_type, a.status,
 			a.detail, a.opened_at, a.closed_at, a.seq, a.event_time
@@ -567,7 +575,7 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		return nil, fmt.Errorf("query alerts: %w", err)
 	}
 	defer rows.Close()
-	out := []Alert{}
+	out := make([]Alert, 0, listCap(f.Limit, 1000))
 	for rows.Next() {
 		var x Alert
 		var op, at, seq int64
@@ -739,6 +747,15 @@ func floatPtr(v sql.NullFloat64) *float64 {
 	}
 	f := v.Float64
 	return &f
+}
+
+// listCap is the capacity to give a list of at most limitOr(n, def) rows
+// before reading them: a list is mostly as long as its limit, and growing
+// one of 1,000 rows by appends copies and clears it ~10 times over (16 % of
+// a 1,000-alert list's CPU). Capped so that a large limit costs nothing
+// up front.
+func listCap(n, def int) int {
+	return min(limitOr(n, def), 1024)
 }
 
 func limitOr(n, def int) int {

@@ -62,6 +62,11 @@ const (
 			status = excluded.status, temp_max_c = excluded.temp_max_c, action = excluded.action,
 			seq = excluded.seq, event_time = excluded.event_time
 		WHERE excluded.seq > machines.seq`
+	// upsertSiteCity sets site ?1's city in site_cities (migration 0027)
+	// from its machines: their city if they all stand in one, else NULL.
+	upsertSiteCity = `INSERT INTO site_cities (site, city)
+		SELECT ?1, CASE WHEN MIN(city) = MAX(city) THEN MIN(city) END FROM machines WHERE site = ?1
+		ON CONFLICT (site) DO UPDATE SET city = excluded.city WHERE city IS NOT excluded.city`
 	upsertInventory = `INSERT INTO machine_products (site, machine_id, product_id, name, price_cents, quantity, expiry_date,
 			low_stock_limit, par_level, case_pack, info_seq, qty_seq, updated_at, capacity)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -223,8 +228,11 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 				return err
 			}
 		}
-		return k.s.exec(ctx, upsertMachine, site, d.MachineID, d.City, d.Building, d.Lat, d.Lng,
-			string(pm), d.Status, d.TempMaxC, d.Action, seq, at)
+		if err := k.s.exec(ctx, upsertMachine, site, d.MachineID, d.City, d.Building, d.Lat, d.Lng,
+			string(pm), d.Status, d.TempMaxC, d.Action, seq, at); err != nil {
+			return err
+		}
+		return k.s.exec(ctx, upsertSiteCity, site)
 	case *envelope.Inventory:
 		return k.s.exec(ctx, upsertInventory, site, d.MachineID, d.ProductID, d.Name, d.PriceCents,
 			d.Quantity, d.ExpiryDate, d.LowStockLimit, d.ParLevel, d.CasePack, seq, seq, at, d.Capacity)
