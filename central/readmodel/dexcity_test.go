@@ -138,8 +138,8 @@ func TestDEXByCity_AnswerAsBefore(t *testing.T) {
 					}
 				}
 				rows.Close()
-				if placed < 3 || unplaced < 2 {
-					t.Fatalf("%d sites placed by their city, %d not: the data tests too little", placed, unplaced)
+				if placed < 2 || unplaced < 2 {
+					t.Fatalf("%d cities of sites placed by their city, %d sites not: the data tests too little", placed, unplaced)
 				}
 				nonEmpty := 0
 				for range 60 {
