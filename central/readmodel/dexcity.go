@@ -40,7 +40,7 @@ func (k *sqliteSink) noteDEXMachine(ctx context.Context, site, machine string) e
 // spans the tables, cols and sums their columns, see piecesSQL) per city
 // for the sites it can place there: those central knows every machine of
 // and whose machines all stand in one city (site_cities, migration 0027).
-// A row is a site (” for a city's row), its city (NULL for a site it
+// A row is a site (empty for a city's row), its city (NULL for a site it
 // cannot place), whether it cannot place it, then the sums: a city's row
 // for each city, a row for each site left, so ~50 rows reach Go instead of
 // one per site.
