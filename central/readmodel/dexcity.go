@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -37,19 +38,31 @@ func (k *sqliteSink) noteDEXMachine(ctx context.Context, site, machine string) e
 }
 
 // siteCitiesSQL sums the per-site rows of a rollup over pieces (days and
-// spans the tables, cols and sums their columns, see piecesSQL) per city
-// for the sites it can place there: those central knows every machine of
-// and whose machines all stand in one city (site_cities, migration 0027).
-// A row is a site (empty for a city's row), its city (NULL for a site it
-// cannot place), whether it cannot place it, then the sums: a city's row
-// for each city, a row for each site left, so ~50 rows reach Go instead of
-// one per site.
+// spans the tables, cols and sums their columns, see piecesSQL) per site,
+// then per city for the sites it can place there: those central knows
+// every machine of and whose machines all stand in one city (site_cities,
+// migration 0027). A row is a site (empty for a city's row), its city
+// (NULL for a site it cannot place), whether it cannot place it, then the
+// sums: a city's row for each city, a row for each site left, so ~50 rows
+// reach Go instead of one per site.
 func siteCitiesSQL(days, spans, cols, sums string, pieces []rollupPiece) (string, []any) {
 	src, args := piecesSQL(days, spans, cols, "site", pieces)
+	var perSite strings.Builder
+	for i, c := range strings.Split(cols, ",") {
+		c = strings.TrimSpace(c)
+		if i > 0 {
+			perSite.WriteString(", ")
+		}
+		if c == "last_at" {
+			fmt.Fprintf(&perSite, "MAX(%s) AS %s", c, c)
+		} else {
+			fmt.Fprintf(&perSite, "SUM(%s) AS %s", c, c)
+		}
+	}
 	return `SELECT CASE WHEN p.placed THEN '' ELSE p.key END, CASE WHEN p.placed THEN p.city END, NOT p.placed, ` + sums + `
 	FROM (SELECT d.*, c.city, (c.city IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = d.key
 			AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id))) AS placed
-		FROM (` + src + `) d LEFT JOIN site_cities c ON c.site = d.key) p
+		FROM (SELECT key, ` + perSite.String() + ` FROM (` + src + `) GROUP BY key) d LEFT JOIN site_cities c ON c.site = d.key) p
 	GROUP BY 1, 2`, args
 }
 
