@@ -13,7 +13,8 @@ import (
 // machine's *current* city (a join at read time), so a city rollup kept on
 // apply would have to move sums whenever a machine changes city. Instead
 // they read the per-site rows of dex_days and cash_days for the whole days
-// of the range and give each site's sums to its city, read at query time:
+// of the range and give each site's sums to its city, read at query time
+// (site_cities, migration 0027, kept on apply from the machine rows):
 // exact when every machine of the site stands in one city and central
 // knows them all. A site whose machines stand in several cities, or that
 // has a reconciliation or collection of a machine central has no row for
@@ -73,9 +74,9 @@ type cityRow[T any] interface {
 }
 
 // citySums answers a fleet-wide report by city over [from, to) = r[0]..r[3]:
-// the per-site sums of the whole days [r[1], r[2]) that sitesSQL reads
-// (scan reads one after its key, city and unknown columns), each given to
-// its site's city, plus the raw rows (raw reads one site, "" every site,
+// the sums of the whole days [r[1], r[2]) that sitesSQL reads per city
+// and per site it cannot place (scan reads one after its key, city and
+// unknown columns), plus the raw rows (raw reads one site, "" every site,
 // over a range, grouped by city) of the sites that cannot be placed so and
 // of the partial days at both ends; summed per city and ordered by order.
 // Nothing found is a nil answer, as the raw query's.
