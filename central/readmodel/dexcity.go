@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -12,7 +13,8 @@ import (
 // machine's *current* city (a join at read time), so a city rollup kept on
 // apply would have to move sums whenever a machine changes city. Instead
 // they read the per-site rows of dex_days and cash_days for the whole days
-// of the range and give each site's sums to its city, read at query time:
+// of the range and give each site's sums to its city, read at query time
+// (site_cities, migration 0027, kept on apply from the machine rows):
 // exact when every machine of the site stands in one city and central
 // knows them all. A site whose machines stand in several cities, or that
 // has a reconciliation or collection of a machine central has no row for
@@ -37,17 +39,32 @@ func (k *sqliteSink) noteDEXMachine(ctx context.Context, site, machine string) e
 }
 
 // siteCitiesSQL sums the per-site rows of a rollup over pieces (days and
-// spans the tables, cols and sums their columns, see piecesSQL) per site
-// and names the site's city when all its machines stand in one (NULL
-// otherwise) and whether it has a machine central does not know.
+// spans the tables, cols and sums their columns, see piecesSQL) per site,
+// then per city for the sites it can place there: those central knows
+// every machine of and whose machines all stand in one city (site_cities,
+// migration 0027). A row is a site (empty for a city's row), its city
+// (NULL for a site it cannot place), whether it cannot place it, then the
+// sums: a city's row for each city, a row for each site left, so ~50 rows
+// reach Go instead of one per site.
 func siteCitiesSQL(days, spans, cols, sums string, pieces []rollupPiece) (string, []any) {
 	src, args := piecesSQL(days, spans, cols, "site", pieces)
-	return `SELECT d.key,
-		(SELECT CASE WHEN MIN(m.city) = MAX(m.city) THEN MIN(m.city) END FROM machines m WHERE m.site = d.key),
-		EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = d.key
-			AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id)),
-		` + sums + `
-	FROM (` + src + `) d GROUP BY d.key`, args
+	var perSite strings.Builder
+	for i, c := range strings.Split(cols, ",") {
+		c = strings.TrimSpace(c)
+		if i > 0 {
+			perSite.WriteString(", ")
+		}
+		if c == "last_at" {
+			fmt.Fprintf(&perSite, "MAX(%s) AS %s", c, c)
+		} else {
+			fmt.Fprintf(&perSite, "SUM(%s) AS %s", c, c)
+		}
+	}
+	return `SELECT CASE WHEN p.placed THEN '' ELSE p.key END, CASE WHEN p.placed THEN p.city END, NOT p.placed, ` + sums + `
+	FROM (SELECT d.*, c.city, (c.city IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = d.key
+			AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id))) AS placed
+		FROM (SELECT key, ` + perSite.String() + ` FROM (` + src + `) GROUP BY key) d LEFT JOIN site_cities c ON c.site = d.key) p
+	GROUP BY 1, 2`, args
 }
 
 // cityRow is a report row that per-site sums move to their city's key.
@@ -57,9 +74,9 @@ type cityRow[T any] interface {
 }
 
 // citySums answers a fleet-wide report by city over [from, to) = r[0]..r[3]:
-// the per-site sums of the whole days [r[1], r[2]) that sitesSQL reads
-// (scan reads one after its key, city and unknown columns), each given to
-// its site's city, plus the raw rows (raw reads one site, "" every site,
+// the sums of the whole days [r[1], r[2]) that sitesSQL reads per city
+// and per site it cannot place (scan reads one after its key, city and
+// unknown columns), plus the raw rows (raw reads one site, "" every site,
 // over a range, grouped by city) of the sites that cannot be placed so and
 // of the partial days at both ends; summed per city and ordered by order.
 // Nothing found is a nil answer, as the raw query's.

@@ -120,7 +120,7 @@ func (s *Store) Lots(ctx context.Context, q LotQuery) ([]Lot, error) {
 		return nil, fmt.Errorf("query lots: %w", err)
 	}
 	defer rows.Close()
-	out := []Lot{}
+	out := make([]Lot, 0, min(max(q.Limit, 0), 1024)) // a fleet list asks for its limit (see listCap)
 	for rows.Next() {
 		var l Lot
 		var cost sql.NullInt64

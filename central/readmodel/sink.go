@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vendsync/vendsync/central/aggregate"
+	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -34,6 +35,14 @@ const (
 		revenue_cents = revenue_cents + excluded.revenue_cents,
 		discount_cents = discount_cents + excluded.discount_cents`
 
+	upsertSiteFleetHead = `INSERT INTO site_sales_fleet (win, bucket, site, tx_count, quantity, revenue_cents, discount_cents)`
+	upsertSiteFleetRow  = `(?,?,?,?,?,?,?)`
+	upsertSiteFleetTail = `ON CONFLICT (win, bucket, site) DO UPDATE SET
+		tx_count = tx_count + excluded.tx_count,
+		quantity = quantity + excluded.quantity,
+		revenue_cents = revenue_cents + excluded.revenue_cents,
+		discount_cents = discount_cents + excluded.discount_cents`
+
 	insertScope = `INSERT INTO sales_scopes (site, city) VALUES (?, ?) ON CONFLICT DO NOTHING`
 
 	selectSite = `SELECT tz, contiguous, max_seen, last_event_time FROM sites WHERE site = ?`
@@ -53,6 +62,11 @@ const (
 			status = excluded.status, temp_max_c = excluded.temp_max_c, action = excluded.action,
 			seq = excluded.seq, event_time = excluded.event_time
 		WHERE excluded.seq > machines.seq`
+	// upsertSiteCity sets site ?1's city in site_cities (migration 0027)
+	// from its machines: their city if they all stand in one, else NULL.
+	upsertSiteCity = `INSERT INTO site_cities (site, city)
+		SELECT ?1, CASE WHEN MIN(city) = MAX(city) THEN MIN(city) END FROM machines WHERE site = ?1
+		ON CONFLICT (site) DO UPDATE SET city = excluded.city WHERE city IS NOT excluded.city`
 	upsertInventory = `INSERT INTO machine_products (site, machine_id, product_id, name, price_cents, quantity, expiry_date,
 			low_stock_limit, par_level, case_pack, info_seq, qty_seq, updated_at, capacity)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -214,8 +228,11 @@ func (k *sqliteSink) upsert(ctx context.Context, site string, f aggregate.Fact) 
 				return err
 			}
 		}
-		return k.s.exec(ctx, upsertMachine, site, d.MachineID, d.City, d.Building, d.Lat, d.Lng,
-			string(pm), d.Status, d.TempMaxC, d.Action, seq, at)
+		if err := k.s.exec(ctx, upsertMachine, site, d.MachineID, d.City, d.Building, d.Lat, d.Lng,
+			string(pm), d.Status, d.TempMaxC, d.Action, seq, at); err != nil {
+			return err
+		}
+		return k.s.exec(ctx, upsertSiteCity, site)
 	case *envelope.Inventory:
 		return k.s.exec(ctx, upsertInventory, site, d.MachineID, d.ProductID, d.Name, d.PriceCents,
 			d.Quantity, d.ExpiryDate, d.LowStockLimit, d.ParLevel, d.CasePack, seq, seq, at, d.Capacity)
@@ -320,20 +337,49 @@ func (k *sqliteSink) AddTotals(ctx context.Context, d *aggregate.Deltas) error {
 	return k.s.writeTotals(ctx, d, disc)
 }
 
+// siteFleetKey is a row of site_sales_fleet (migration 0028).
+type siteFleetKey struct {
+	win    string
+	bucket int64
+	site   string
+}
+
 // writeTotals adds d's totals, and disc's discounts, to the aggregate rows
-// and records d's scopes. The caller holds s.mu.
+// and to the fleet's site rows (site_sales_fleet: a site's rows of every
+// city summed, hours left out) and records d's scopes. The caller holds
+// s.mu.
 func (s *Store) writeTotals(ctx context.Context, d *aggregate.Deltas, disc map[aggregate.Row]int64) error {
 	args := make([]any, 0, len(d.Rows)*10)
+	sites := map[siteFleetKey]*[4]int64{}
 	for r, v := range d.Rows {
 		if v.Tx == 0 {
 			continue
 		}
 		args = append(args, r.Dim, r.Win, r.Site, r.City, r.Bucket, r.Key, v.Tx, v.Quantity, v.Revenue, disc[r])
+		if r.Dim == aggregate.DimSite && r.Win != string(bucket.Hour) {
+			k := siteFleetKey{r.Win, r.Bucket, r.Key}
+			t := sites[k]
+			if t == nil {
+				t = new([4]int64)
+				sites[k] = t
+			}
+			t[0] += v.Tx
+			t[1] += v.Quantity
+			t[2] += v.Revenue
+			t[3] += disc[r]
+		}
 	}
 	if len(args) == 0 {
 		return nil
 	}
 	if err := s.execChunks(ctx, upsertAggHead, upsertAggRow, upsertAggTail, args, nil); err != nil {
+		return err
+	}
+	args = args[:0]
+	for k, t := range sites {
+		args = append(args, k.win, k.bucket, k.site, t[0], t[1], t[2], t[3])
+	}
+	if err := s.execChunks(ctx, upsertSiteFleetHead, upsertSiteFleetRow, upsertSiteFleetTail, args, nil); err != nil {
 		return err
 	}
 	st, err := s.stmt(ctx, insertScope)
