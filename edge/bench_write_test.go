@@ -60,6 +60,38 @@ func BenchmarkSaleLatency(b *testing.B) {
 	}
 }
 
+// BenchmarkSaleCPU is the CPU time (user and system, of the whole process:
+// the site, its NATS leaf and the client) that one client's sale costs,
+// through HTTP and as a direct call of sale.Rules.Record: on a shared
+// machine a steadier figure than wall time.
+func BenchmarkSaleCPU(b *testing.B) {
+	s := newBenchSite(b, b.TempDir(), 10, 20)
+	defer s.node.Close()
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+	c0 := cpu()
+	for i := range b.N {
+		s.sale(b, i)
+	}
+	b.ReportMetric(per(cpu()-c0), "http_cpu_us/op")
+	c0 = cpu()
+	for i := range b.N {
+		q, amt := int64(1), wire.Money((10+(i/len(s.machines))%len(s.products))*100)
+		if _, err := s.node.Sales.Record(context.Background(), sale.In{TransactionID: fmt.Sprintf("cpu-%d", txSeq.Add(1)),
+			MachineID: s.machines[i%len(s.machines)], ProductID: s.products[(i/len(s.machines))%len(s.products)],
+			Quantity: &q, Amount: &amt, PaymentMethod: "CARD", Timestamp: time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)}, "", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(per(cpu()-c0), "record_cpu_us/op")
+}
+
 // BenchmarkDiskSync measures this disk's flush latency the way a WAL
 // commit meets it: 8 KiB written, then fsync or fdatasync; "overwrite"
 // rewrites the same region (a WAL restarted from its start, the file's

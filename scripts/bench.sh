@@ -29,6 +29,7 @@ run ./central/aggregator/ 'BenchmarkAggregator_CatchUpSmallBatches' 1x
 run ./central/readmodel/ 'BenchmarkQuery' 100x
 # Edge write path (issue 14): where one client's sale time goes, and this disk's flush.
 run ./edge/ 'BenchmarkSaleLatency' 3000x
+run ./edge/ 'BenchmarkSaleCPU' 2000x
 run ./edge/ 'BenchmarkDiskSync' 2000x
 # issue 14, edge reads: every GET route against 1,000,000 sales (set
 # VENDSYNC_BENCH_CACHE=dir to build that site once and keep it), the JSON
