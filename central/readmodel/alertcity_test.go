@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -132,17 +131,7 @@ func TestMigration0027_CityLists(t *testing.T) {
 			if len(before) < 1000 || len(before) != len(after) {
 				t.Fatalf("%d rows listed before 0027, %d kept on apply: the fixture tests too little, or the lists differ", len(before), len(after))
 			}
-			ms, err := migrations.Load(migrations.Central)
-			if err != nil {
-				t.Fatal(err)
-			}
-			i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 27 })
-			if i < 0 {
-				t.Fatal("no migration 0027")
-			}
-			if _, err := s.w.ExecContext(ctx, ms[i].SQL); err != nil {
-				t.Fatalf("migration %s: %v", ms[i].Name, err)
-			}
+			runMigration(t, s, 27)
 			if filled := dumpSiteCities(t, s); !slices.Equal(keptCities, filled) {
 				t.Fatalf("site cities kept on apply: %v\nfilled by the migration: %v", keptCities, filled)
 			}

@@ -216,17 +216,7 @@ func TestMigration0026_FillsBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ms, err := migrations.Load(migrations.Central)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 26 })
-	if i < 0 {
-		t.Fatal("no migration 0026")
-	}
-	if _, err := s.w.ExecContext(ctx, ms[i].SQL); err != nil {
-		t.Fatalf("migration %s: %v", ms[i].Name, err)
-	}
+	runMigration(t, s, 26)
 	if filled := [2][]string{dumpDays(t, s, "dex_spans"), dumpDays(t, s, "cash_spans")}; !slices.Equal(kept[0], filled[0]) || !slices.Equal(kept[1], filled[1]) {
 		t.Fatalf("kept on apply:\n%v\nfilled by the migration:\n%v", kept, filled)
 	}

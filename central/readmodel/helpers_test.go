@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -153,4 +155,21 @@ func randomRange(rng *rand.Rand, d0 time.Time, days int) (from, to time.Time) {
 		}
 	}
 	return from, to
+}
+
+// runMigration runs central migration version's SQL on s, as Open would
+// on a read model at the version before it.
+func runMigration(t *testing.T, s *Store, version int) {
+	t.Helper()
+	ms, err := migrations.Load(migrations.Central)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == version })
+	if i < 0 {
+		t.Fatalf("no central migration %04d", version)
+	}
+	if _, err := s.w.ExecContext(context.Background(), ms[i].SQL); err != nil {
+		t.Fatalf("migration %s: %v", ms[i].Name, err)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
@@ -282,17 +281,7 @@ func TestMigration0023_FillsDiscountColumn(t *testing.T) {
 	if _, err := s.w.ExecContext(ctx, `ALTER TABLE sales_agg DROP COLUMN discount_cents`); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations.Load(migrations.Central)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 23 })
-	if i < 0 {
-		t.Fatal("no migration 0023")
-	}
-	if _, err := s.w.ExecContext(ctx, ms[i].SQL); err != nil {
-		t.Fatalf("migration %s: %v", ms[i].Name, err)
-	}
+	runMigration(t, s, 23)
 	got, _ := aggDiscounts(t, s)
 	if len(want) < 100 || !maps.Equal(got, want) {
 		t.Fatalf("filled %d discount rows, want %d equal ones", len(got), len(want))

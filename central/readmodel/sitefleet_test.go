@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendsync/vendsync/migrations"
 	"github.com/vendsync/vendsync/sync/bucket"
 )
 
@@ -104,17 +103,7 @@ func TestMigration0028_FillsSiteSalesFleet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ms, err := migrations.Load(migrations.Central)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 28 })
-	if i < 0 {
-		t.Fatal("no migration 0028")
-	}
-	if _, err := s.w.ExecContext(ctx, ms[i].SQL); err != nil {
-		t.Fatalf("migration %s: %v", ms[i].Name, err)
-	}
+	runMigration(t, s, 28)
 	if filled := dumpDays(t, s, "site_sales_fleet"); len(kept) < 100 || !slices.Equal(kept, filled) {
 		t.Fatalf("kept on apply: %d rows, filled by the migration: %d rows, or they differ", len(kept), len(filled))
 	}
