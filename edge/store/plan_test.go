@@ -9,6 +9,7 @@ import (
 	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/internal/testkit"
 	"github.com/vendsync/vendsync/migrations"
+	"github.com/vendsync/vendsync/sync/bucket"
 )
 
 // bigTables grow with every sale: a read must never go through one whole.
@@ -36,6 +37,13 @@ func TestQueryPlans_HotReadsSearchAnIndex(t *testing.T) {
 		{"one product's sale movements", saleMovements(false, true), []any{0, 1, "P1", 500}, "INDEX sales_events_time (event_time>? AND event_time<?)"},
 		{"one slot's sale movements", saleMovements(true, true), []any{0, 1, "M1", "P1", 500}, "INDEX sales_events_machine_time (machine_id=? AND event_time>? AND event_time<?)"},
 	}
+	topQuery, topArgs := topProductsQuery([]bucket.Span{{Window: bucket.Hour, From: 0, To: 1}, {Window: bucket.Day, From: 1, To: 2}, {Window: bucket.Month, From: 2, To: 3}})
+	tests = append(tests, struct {
+		name  string
+		query string
+		args  []any
+		index string
+	}{"top products", topQuery, topArgs, "PRIMARY KEY (dim=? AND win=? AND bucket>? AND bucket<?)"})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			testkit.CheckPlan(t, db.R, bigTables, tc.query, tc.args...)

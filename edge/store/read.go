@@ -385,35 +385,39 @@ type ProductTotal struct {
 }
 
 // TopProducts returns the n best products over the naive-local range
-// [from, to) (hour precision), ranked by revenue or by quantity.
+// [from, to) (hour precision), ranked by revenue or by quantity: one
+// statement reads the range's coarsest covering buckets (bucket.Cover:
+// months, then days, then hours at its edges), summed here, and one more
+// the names of the n.
 func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQuantity bool) ([]ProductTotal, error) {
+	spans := bucket.Cover(from, to)
+	if len(spans) == 0 {
+		return []ProductTotal{}, nil
+	}
+	query, args := topProductsQuery(spans)
+	rows, err := s.DB.R.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("top products: %w", err)
+	}
+	defer rows.Close()
 	sums := map[string]*ProductTotal{}
-	for _, sp := range bucket.Cover(from, to) {
-		rows, err := s.DB.R.QueryContext(ctx, `SELECT key, SUM(tx_count), SUM(quantity), SUM(revenue_cents) FROM sales_agg
-			WHERE dim = 'product' AND win = ? AND bucket >= ? AND bucket < ? GROUP BY key`, string(sp.Window), sp.From, sp.To)
-		if err != nil {
+	var k string
+	var tx, q, rev int64 // int64s: database/sql scans other types by reflection
+	for rows.Next() {
+		if err := rows.Scan(&k, &tx, &q, &rev); err != nil {
 			return nil, fmt.Errorf("top products: %w", err)
 		}
-		for rows.Next() {
-			var k string
-			var tx, q, rev int64 // int64s: database/sql scans other types by reflection
-			if err := rows.Scan(&k, &tx, &q, &rev); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("top products: %w", err)
-			}
-			p := sums[k]
-			if p == nil {
-				p = &ProductTotal{ProductID: k}
-				sums[k] = p
-			}
-			p.Transactions += tx
-			p.Quantity += q
-			p.Revenue += wire.Money(rev)
+		p := sums[k]
+		if p == nil {
+			p = &ProductTotal{ProductID: k}
+			sums[k] = p
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("top products: %w", err)
-		}
+		p.Transactions += tx
+		p.Quantity += q
+		p.Revenue += wire.Money(rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("top products: %w", err)
 	}
 	out := make([]ProductTotal, 0, len(sums))
 	for _, p := range sums {
@@ -432,10 +436,47 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 	if len(out) > n {
 		out = out[:n]
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]any, len(out))
 	for i := range out {
-		_ = s.DB.R.QueryRowContext(ctx, `SELECT name FROM products WHERE product_id = ?`, out[i].ProductID).Scan(&out[i].Name)
+		ids[i] = out[i].ProductID
+	}
+	names, err := s.DB.R.QueryContext(ctx, `SELECT product_id, name FROM products WHERE product_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("top products: names: %w", err)
+	}
+	defer names.Close()
+	byID := make(map[string]string, len(out))
+	var id, name string
+	for names.Next() {
+		if err := names.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("top products: names: %w", err)
+		}
+		byID[id] = name
+	}
+	if err := names.Err(); err != nil {
+		return nil, fmt.Errorf("top products: names: %w", err)
+	}
+	for i := range out {
+		out[i].Name = byID[out[i].ProductID] // a product sold but never named has none
 	}
 	return out, nil
+}
+
+// topProductsQuery reads the product buckets of spans.
+func topProductsQuery(spans []bucket.Span) (string, []any) {
+	var q strings.Builder
+	args := make([]any, 0, 3*len(spans))
+	for i, sp := range spans {
+		if i > 0 {
+			q.WriteString(` UNION ALL `)
+		}
+		q.WriteString(`SELECT key, tx_count, quantity, revenue_cents FROM sales_agg WHERE dim = 'product' AND win = ? AND bucket >= ? AND bucket < ?`)
+		args = append(args, string(sp.Window), sp.From, sp.To)
+	}
+	return q.String(), args
 }
 
 // AuditEntry is one audit log row.
