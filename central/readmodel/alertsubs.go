@@ -156,7 +156,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub Subscription) error 
 
 // Subscriptions lists live subscriptions, of owner only unless owner is "".
 func (s *Store) Subscriptions(ctx context.Context, owner string) ([]Subscription, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectSubscriptions, owner, owner)
+	rows, err := s.db.Query(ctx, selectSubscriptions, owner, owner)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
@@ -257,7 +257,7 @@ func (s *Store) Webhooks() webhook.Queue { return webhookQueue{s} }
 type webhookQueue struct{ s *Store }
 
 func (q webhookQueue) Due(ctx context.Context, now time.Time, limit int) ([]webhook.Delivery, error) {
-	rows, err := q.s.db.R.QueryContext(ctx, selectDue, ms(now), limit)
+	rows, err := q.s.db.Query(ctx, selectDue, ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries: %w", err)
 	}
@@ -293,7 +293,7 @@ func (q webhookQueue) Record(ctx context.Context, o webhook.Outcome) error {
 // Deliveries returns subscription id's latest deliveries (up to limit),
 // newest first, each with its attempts.
 func (s *Store) Deliveries(ctx context.Context, id string, limit int) ([]DeliveryRow, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectDeliveries, id, limit)
+	rows, err := s.db.Query(ctx, selectDeliveries, id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of %s: %w", id, err)
 	}
@@ -315,7 +315,7 @@ func (s *Store) Deliveries(ctx context.Context, id string, limit int) ([]Deliver
 		return nil, err
 	}
 	for i := range out {
-		ar, err := s.db.R.QueryContext(ctx, selectAttempts, out[i].ID)
+		ar, err := s.db.Query(ctx, selectAttempts, out[i].ID)
 		if err != nil {
 			return nil, fmt.Errorf("attempts of %s: %w", out[i].ID, err)
 		}

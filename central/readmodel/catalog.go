@@ -14,7 +14,7 @@ type Stockist struct {
 // Stockists returns the machines (not decommissioned) that stock productID,
 // ordered by site then machine; none is not an error.
 func (s *Store) Stockists(ctx context.Context, productID string) ([]Stockist, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT p.site, p.machine_id FROM machine_products p
+	rows, err := s.db.Query(ctx, `SELECT p.site, p.machine_id FROM machine_products p
 		LEFT JOIN machines m ON m.site = p.site AND m.machine_id = p.machine_id
 		WHERE p.product_id = ? AND COALESCE(m.status, '') <> 'DECOMMISSIONED'
 		ORDER BY p.site, p.machine_id`, productID)

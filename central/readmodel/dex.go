@@ -223,7 +223,7 @@ func (s *Store) CashReport(ctx context.Context, q DEXQuery) (CashResult, error) 
 // reconciliationRows runs query, a reconciliationSQL, over site and the
 // range [from, to) (unix ms).
 func (s *Store) reconciliationRows(ctx context.Context, query, site string, from, to int64) ([]ReconciliationRow, error) {
-	rows, err := s.db.R.QueryContext(ctx, query, site, from, to)
+	rows, err := s.db.Query(ctx, query, site, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (s *Store) reconciliationRows(ctx context.Context, query, site string, from
 
 // cashRows runs query, a cashSQL, over site and the range [from, to) (unix ms).
 func (s *Store) cashRows(ctx context.Context, query, site string, from, to int64) ([]CashRow, error) {
-	rows, err := s.db.R.QueryContext(ctx, query, site, from, to)
+	rows, err := s.db.Query(ctx, query, site, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days string, s
 		return nil, err
 	}
 	q, args := sitesSQL(pieces)
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -226,7 +226,7 @@ func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, col
 		return nil, err
 	}
 	q, args := keySumsSQL(days, spans, cols, sumCols, grp, pieces)
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

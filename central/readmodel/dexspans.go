@@ -134,7 +134,7 @@ var (
 func (s *Store) dataPieces(ctx context.Context, days, grp string, a, b int64) ([]rollupPiece, error) {
 	var lo, hi sql.NullInt64
 	q := "SELECT (SELECT MIN(day) FROM " + days + " WHERE grp = ?1), (SELECT MAX(day) FROM " + days + " WHERE grp = ?1)"
-	if err := s.db.R.QueryRowContext(ctx, q, grp).Scan(&lo, &hi); err != nil {
+	if err := s.db.QueryRow(ctx, q, grp).Scan(&lo, &hi); err != nil {
 		return nil, err
 	}
 	var out []rollupPiece

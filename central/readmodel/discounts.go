@@ -112,7 +112,7 @@ func (s *Store) Promotions(ctx context.Context, q PromotionQuery) (PromotionRepo
 	var rep PromotionReport
 	for _, sp := range bucket.Cover(q.From, q.To) {
 		var net, disc int64
-		err := s.db.R.QueryRowContext(ctx, promotionTotalsSQL(q), q.Site, q.City, string(sp.Window), sp.From, sp.To).Scan(&net, &disc)
+		err := s.db.QueryRow(ctx, promotionTotalsSQL(q), q.Site, q.City, string(sp.Window), sp.From, sp.To).Scan(&net, &disc)
 		if err != nil {
 			return PromotionReport{}, fmt.Errorf("promotions report: %w", err)
 		}

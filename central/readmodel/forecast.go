@@ -39,7 +39,7 @@ const (
 
 // ForecastSites lists every site with the forecast job's progress.
 func (s *Store) ForecastSites(ctx context.Context) ([]forecast.Site, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectForecastSites)
+	rows, err := s.db.Query(ctx, selectForecastSites)
 	if err != nil {
 		return nil, fmt.Errorf("forecast sites: %w", err)
 	}
@@ -66,14 +66,14 @@ func (s *Store) ForecastEvents(ctx context.Context, site string, after, upto uin
 		return nil, 0, time.Time{}, err
 	}
 	var newest int64
-	if err := s.db.R.QueryRowContext(ctx, selectNewestEvent, site, int64(after), int64(last)).Scan(&newest); err != nil {
+	if err := s.db.QueryRow(ctx, selectNewestEvent, site, int64(after), int64(last)).Scan(&newest); err != nil {
 		return nil, 0, time.Time{}, fmt.Errorf("forecast events of %s: %w", site, err)
 	}
 	return evs, last, fromMS(newest), nil
 }
 
 func (s *Store) forecastEvents(ctx context.Context, site string, after, upto uint64, limit int) ([]forecast.Event, uint64, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectForecastEvents, site, int64(after), int64(upto), limit)
+	rows, err := s.db.Query(ctx, selectForecastEvents, site, int64(after), int64(upto), limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("forecast events of %s: %w", site, err)
 	}
@@ -129,7 +129,7 @@ func (s *Store) ForecastSlots(ctx context.Context, site string, models bool) (ma
 	if models {
 		q = selectForecastSlotsModels
 	}
-	rows, err := s.db.R.QueryContext(ctx, q, site)
+	rows, err := s.db.Query(ctx, q, site)
 	if err != nil {
 		return nil, fmt.Errorf("forecast slots of %s: %w", site, err)
 	}
@@ -157,7 +157,7 @@ func (s *Store) ForecastSlots(ctx context.Context, site string, models bool) (ma
 
 // ForecastHours returns site's hourly observations with from ≤ hour < to.
 func (s *Store) ForecastHours(ctx context.Context, site string, from, to int64) (map[forecast.HourKey]forecast.Hour, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectForecastHours, site, from, to)
+	rows, err := s.db.Query(ctx, selectForecastHours, site, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("forecast hours of %s: %w", site, err)
 	}
@@ -277,7 +277,7 @@ func (s *Store) Forecasts(ctx context.Context, f ForecastFilter) ([]SlotForecast
 		q += " AND " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY fs.site, fs.machine_id, fs.product_id"
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("forecasts: %w", err)
 	}

@@ -29,7 +29,7 @@ const (
 
 // load fills t from the sites and site_liveness tables.
 func (t *freshTable) load(ctx context.Context, s *Store) error {
-	rows, err := s.db.R.QueryContext(ctx, selectFreshSites)
+	rows, err := s.db.Query(ctx, selectFreshSites)
 	if err != nil {
 		return fmt.Errorf("load freshness: %w", err)
 	}
@@ -44,7 +44,7 @@ func (t *freshTable) load(ctx context.Context, s *Store) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load freshness: %w", err)
 	}
-	lrows, err := s.db.R.QueryContext(ctx, selectFreshLiveness)
+	lrows, err := s.db.Query(ctx, selectFreshLiveness)
 	if err != nil {
 		return fmt.Errorf("load liveness: %w", err)
 	}

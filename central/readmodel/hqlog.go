@@ -84,7 +84,7 @@ func (s *Store) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *WT
 // HQPosition is the sequence of the last HQ log entry applied.
 func (s *Store) HQPosition(ctx context.Context) (uint64, error) {
 	var seq uint64
-	if err := s.db.R.QueryRowContext(ctx, `SELECT seq FROM hq_log_position WHERE id = 1`).Scan(&seq); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT seq FROM hq_log_position WHERE id = 1`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("read hq log position: %w", err)
 	}
 	return seq, nil
@@ -154,7 +154,7 @@ func (s *Store) ApplyHQ(ctx context.Context, seq uint64, kind string, at time.Ti
 // read model has not applied seq.
 func (s *Store) HQOutcome(ctx context.Context, seq uint64) ([]byte, error) {
 	var res, errJSON []byte
-	err := s.db.R.QueryRowContext(ctx, `SELECT result, error FROM hq_log_outcomes WHERE seq = ?`, seq).Scan(&res, &errJSON)
+	err := s.db.QueryRow(ctx, `SELECT result, error FROM hq_log_outcomes WHERE seq = ?`, seq).Scan(&res, &errJSON)
 	if err != nil {
 		return nil, fmt.Errorf("read hq log outcome %d: %w", seq, err)
 	}

@@ -365,7 +365,7 @@ type StockRow struct {
 // Stock lists the balances at depots and vans, filtered by kind and id
 // ("" for all).
 func (s *Store) Stock(ctx context.Context, kind LocationKind, id string) ([]StockRow, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT location_kind, location_id, product_id, quantity, updated_at FROM inventory_stock
+	rows, err := s.db.Query(ctx, `SELECT location_kind, location_id, product_id, quantity, updated_at FROM inventory_stock
 		WHERE (?1 = '' OR location_kind = ?1) AND (?2 = '' OR location_id = ?2) ORDER BY 1, 2, 3`, string(kind), id)
 	if err != nil {
 		return nil, fmt.Errorf("query stock: %w", err)
@@ -388,7 +388,7 @@ func (s *Store) Stock(ctx context.Context, kind LocationKind, id string) ([]Stoc
 // LedgerSums returns, per depot/van location and product, the sum of its
 // movements; a test checks it against Stock.
 func (s *Store) LedgerSums(ctx context.Context) (map[[3]string]int64, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT location_kind, location_id, product_id, SUM(quantity) FROM inventory_movements
+	rows, err := s.db.Query(ctx, `SELECT location_kind, location_id, product_id, SUM(quantity) FROM inventory_movements
 		WHERE location_kind IN ('depot', 'van') GROUP BY 1, 2, 3`)
 	if err != nil {
 		return nil, fmt.Errorf("sum ledger: %w", err)

@@ -112,7 +112,7 @@ func (s *Store) ChannelReconciliation(ctx context.Context, channel string) ([]Re
 	if err := checkID("channel", channel); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT c.location_kind, c.location_id, c.product_id, c.quantity, COALESCE(i.quantity, 0), c.reported_at
+	rows, err := s.db.Query(ctx, `SELECT c.location_kind, c.location_id, c.product_id, c.quantity, COALESCE(i.quantity, 0), c.reported_at
 		FROM channel_stock c LEFT JOIN inventory_stock i
 			ON i.location_kind = c.location_kind AND i.location_id = c.location_id AND i.product_id = c.product_id
 		WHERE c.channel = ?

@@ -208,7 +208,7 @@ func (s *Store) Transfers(ctx context.Context, locationID string, limit int) ([]
 	if limit <= 0 || limit > MaxMovementPage {
 		limit = 100
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT t.transfer_id, t.kind, t.from_kind, t.from_id, t.to_kind, t.to_id, t.created_by, t.created_at,
+	rows, err := s.db.Query(ctx, `SELECT t.transfer_id, t.kind, t.from_kind, t.from_id, t.to_kind, t.to_id, t.created_by, t.created_at,
 			l.line, l.product_id, l.planned, l.picked
 		FROM (SELECT * FROM transfers WHERE ?1 = '' OR from_id = ?1 OR to_id = ?1 ORDER BY created_at DESC, transfer_id LIMIT ?2) t
 		JOIN transfer_lines l ON l.transfer_id = t.transfer_id

@@ -98,7 +98,7 @@ func (s *Store) Movements(ctx context.Context, q MovementQuery) (MovementPage, e
 		q.Limit = 100
 	}
 	from, to := q.bounds()
-	rows, err := s.db.R.QueryContext(ctx, `SELECT l.*, `+ledgerCity+` AS city FROM (`+ledgerUnion+`) l
+	rows, err := s.db.Query(ctx, `SELECT l.*, `+ledgerCity+` AS city FROM (`+ledgerUnion+`) l
 		WHERE l.performed_at >= ?6 AND (?8 = '' OR `+ledgerCity+` = ?8)
 		ORDER BY l.performed_at, l.idem_key LIMIT ?9 OFFSET ?10`,
 		string(q.Kind), q.LocationID, q.Site, q.ProductID, string(q.Type), from, to, q.City, q.Limit+1, q.Offset)
@@ -157,7 +157,7 @@ func (s *Store) StockMovementReport(ctx context.Context, q MovementQuery) ([]Mov
 		return nil, err
 	}
 	from, to := q.bounds()
-	rows, err := s.db.R.QueryContext(ctx, `SELECT l.location_kind, l.location_id, l.site, l.product_id, l.type,
+	rows, err := s.db.Query(ctx, `SELECT l.location_kind, l.location_id, l.site, l.product_id, l.type,
 			SUM(CASE WHEN l.performed_at < ?6 THEN l.quantity ELSE 0 END),
 			SUM(CASE WHEN l.performed_at >= ?6 THEN l.quantity ELSE 0 END)
 		FROM (`+ledgerUnion+`) l WHERE (?8 = '' OR `+ledgerCity+` = ?8)
@@ -204,7 +204,7 @@ func (s *Store) inOut(ctx context.Context, q MovementQuery, from, to int64, out 
 	for i, r := range out {
 		idx[key{string(r.Kind), r.LocationID, r.Site, r.ProductID}] = i
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT l.location_kind, l.location_id, l.site, l.product_id,
+	rows, err := s.db.Query(ctx, `SELECT l.location_kind, l.location_id, l.site, l.product_id,
 			SUM(CASE WHEN l.quantity > 0 THEN l.quantity ELSE 0 END), SUM(CASE WHEN l.quantity < 0 THEN -l.quantity ELSE 0 END)
 		FROM (`+ledgerUnion+`) l WHERE l.performed_at >= ?6 AND (?8 = '' OR `+ledgerCity+` = ?8) GROUP BY 1, 2, 3, 4`,
 		string(q.Kind), q.LocationID, q.Site, q.ProductID, string(q.Type), from, to, q.City)

@@ -35,7 +35,7 @@ func (k *sqliteSink) upsertLease(ctx context.Context, site string, f aggregate.F
 // LeaseUsage returns what each site last reported of its lease of
 // promotionID, by site.
 func (s *Store) LeaseUsage(ctx context.Context, promotionID string) (map[string]envelope.LeaseUsage, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectLeaseUsage, promotionID)
+	rows, err := s.db.Query(ctx, selectLeaseUsage, promotionID)
 	if err != nil {
 		return nil, fmt.Errorf("lease usage %s: %w", promotionID, err)
 	}
@@ -55,7 +55,7 @@ func (s *Store) LeaseUsage(ctx context.Context, promotionID string) (map[string]
 // SiteCities returns the city of every site central knows machines of (the
 // city of its first machine by id), by site.
 func (s *Store) SiteCities(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT site, city FROM machines WHERE city <> '' ORDER BY site, machine_id`)
+	rows, err := s.db.Query(ctx, `SELECT site, city FROM machines WHERE city <> '' ORDER BY site, machine_id`)
 	if err != nil {
 		return nil, fmt.Errorf("site cities: %w", err)
 	}

@@ -81,7 +81,7 @@ func (s *Store) CreateDepot(ctx context.Context, d Depot) (Depot, error) {
 
 // Depots lists the depots by id.
 func (s *Store) Depots(ctx context.Context) ([]Depot, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT depot_id, name, city, address, created_by, created_at FROM depots ORDER BY depot_id`)
+	rows, err := s.db.Query(ctx, `SELECT depot_id, name, city, address, created_by, created_at FROM depots ORDER BY depot_id`)
 	if err != nil {
 		return nil, fmt.Errorf("query depots: %w", err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) CreateVan(ctx context.Context, v Van) (Van, error) {
 
 // Vans lists the vans by id.
 func (s *Store) Vans(ctx context.Context) ([]Van, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT van_id, name, depot_id, driver, created_by, created_at FROM vans ORDER BY van_id`)
+	rows, err := s.db.Query(ctx, `SELECT van_id, name, depot_id, driver, created_by, created_at FROM vans ORDER BY van_id`)
 	if err != nil {
 		return nil, fmt.Errorf("query vans: %w", err)
 	}
@@ -186,7 +186,7 @@ func (s *Store) CreateSKU(ctx context.Context, k SKU) (SKU, error) {
 
 // SKUs lists the SKUs by id.
 func (s *Store) SKUs(ctx context.Context) ([]SKU, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT sku, product_id, variant, COALESCE(barcode, ''), name, created_by, created_at FROM skus ORDER BY sku`)
+	rows, err := s.db.Query(ctx, `SELECT sku, product_id, variant, COALESCE(barcode, ''), name, created_by, created_at FROM skus ORDER BY sku`)
 	if err != nil {
 		return nil, fmt.Errorf("query skus: %w", err)
 	}

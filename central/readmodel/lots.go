@@ -115,7 +115,7 @@ func (s *Store) Lots(ctx context.Context, q LotQuery) ([]Lot, error) {
 		limit = 10000
 	}
 	query, args := lotsSQL(q, limit)
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query lots: %w", err)
 	}
@@ -155,7 +155,7 @@ func (s *Store) SaleCosts(ctx context.Context, site string, from, to time.Time) 
 	if !to.IsZero() {
 		end = ms(to)
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT site, product_id, SUM(quantity),
+	rows, err := s.db.Query(ctx, `SELECT site, product_id, SUM(quantity),
 		SUM(CASE WHEN unit_cost_cents IS NULL THEN quantity ELSE 0 END), COALESCE(SUM(quantity * unit_cost_cents), 0)
 		FROM sale_lot_uses WHERE (?1 = '' OR site = ?1) AND sold_at >= ?2 AND sold_at < ?3
 		GROUP BY site, product_id ORDER BY site, product_id`, site, ms(from), end)

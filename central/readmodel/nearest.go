@@ -88,7 +88,7 @@ func (s *Store) Nearest(ctx context.Context, lat, lng float64, productID string,
 	if wrap {
 		a1, b1, a2, b2 = lngMin, 180, -180, lngMax
 	}
-	rows, err := s.db.R.QueryContext(ctx, selectNear, productID, latMin, latMax, a1, b1, a2, b2)
+	rows, err := s.db.Query(ctx, selectNear, productID, latMin, latMax, a1, b1, a2, b2)
 	if err != nil {
 		return nil, fmt.Errorf("nearest %s: %w", productID, err)
 	}
@@ -159,7 +159,7 @@ const (
 // reservedOf returns the units of productID held for pre-orders, by site
 // (only sites holding some).
 func (s *Store) reservedOf(ctx context.Context, productID string) (map[string]int64, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectReservedOf, productID)
+	rows, err := s.db.Query(ctx, selectReservedOf, productID)
 	if err != nil {
 		return nil, fmt.Errorf("reserved %s: %w", productID, err)
 	}
@@ -180,7 +180,7 @@ func (s *Store) reservedOf(ctx context.Context, productID string) (map[string]in
 // when none are recorded).
 func (s *Store) Reserved(ctx context.Context, site, productID string) (int64, error) {
 	var n int64
-	err := s.db.R.QueryRowContext(ctx, selectReserved, site, productID).Scan(&n)
+	err := s.db.QueryRow(ctx, selectReserved, site, productID).Scan(&n)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("reserved %s/%s: %w", site, productID, err)
 	}
@@ -234,7 +234,7 @@ const selectMenu = `SELECT p.product_id, p.name, p.machine_id, p.quantity, p.pri
 // Menu lists what site's machines hold now, by product id: every product
 // with stock left after reservations. None is not an error.
 func (s *Store) Menu(ctx context.Context, site string) ([]MenuItem, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectMenu, site)
+	rows, err := s.db.Query(ctx, selectMenu, site)
 	if err != nil {
 		return nil, fmt.Errorf("menu of %s: %w", site, err)
 	}

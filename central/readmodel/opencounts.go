@@ -29,7 +29,7 @@ const selectOpenCounts = `SELECT city, site, SUM(alerts), SUM(faults) FROM (
 // Alerts and Faults with Status OPEN list, counted, for a report over the
 // whole fleet. It returns an error only when the query fails.
 func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectOpenCounts)
+	rows, err := s.db.Query(ctx, selectOpenCounts)
 	if err != nil {
 		return nil, fmt.Errorf("count open alerts and faults: %w", err)
 	}

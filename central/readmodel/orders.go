@@ -193,7 +193,7 @@ func scanOrderRow(row interface{ Scan(...any) error }) (Order, error) {
 
 // GetOrder returns one order, or an error wrapping ErrOrderNotFound.
 func (s *Store) GetOrder(ctx context.Context, id string) (Order, error) {
-	o, err := scanOrderRow(s.db.R.QueryRowContext(ctx, `SELECT `+orderReadCols+` FROM orders WHERE order_id = ?`, id))
+	o, err := scanOrderRow(s.db.QueryRow(ctx, `SELECT `+orderReadCols+` FROM orders WHERE order_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, fmt.Errorf("%w: %s", ErrOrderNotFound, id)
 	}
@@ -225,7 +225,7 @@ func (s *Store) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
 		f.Limit = 100
 	}
 	query, args := ordersSQL(f)
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
@@ -245,7 +245,7 @@ func (s *Store) Orders(ctx context.Context, f OrderFilter) ([]Order, error) {
 // a pickup (EXPIRED, REJECTED, CANCELLED) and that are not yet refunded.
 // Every node knows every paid order (the HQ log's order.create).
 func (s *Store) RefundDue(ctx context.Context) ([]Order, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+orderReadCols+` FROM orders
+	rows, err := s.db.Query(ctx, `SELECT `+orderReadCols+` FROM orders
 		WHERE payment_status = 'CAPTURED' AND status IN ('EXPIRED', 'REJECTED', 'CANCELLED') ORDER BY updated_at LIMIT 100`)
 	if err != nil {
 		return nil, fmt.Errorf("orders due a refund: %w", err)
@@ -265,7 +265,7 @@ func (s *Store) RefundDue(ctx context.Context) ([]Order, error) {
 // OrderEvents returns the status changes of an order after event id after,
 // oldest first.
 func (s *Store) OrderEvents(ctx context.Context, orderID string, after int64) ([]OrderEvent, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, order_id, status, reason, at FROM order_events
+	rows, err := s.db.Query(ctx, `SELECT id, order_id, status, reason, at FROM order_events
 		WHERE order_id = ? AND id > ? ORDER BY id LIMIT 100`, orderID, after)
 	if err != nil {
 		return nil, fmt.Errorf("order events %s: %w", orderID, err)

@@ -163,7 +163,7 @@ func paymentsSQL(q PaymentQuery) (string, []any) {
 // and failed, net of refunds in the caller's hands (Gross - Refunded).
 func (s *Store) PaymentReport(ctx context.Context, q PaymentQuery) (PaymentResult, error) {
 	query, args := paymentsSQL(q)
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return PaymentResult{}, fmt.Errorf("query payments: %w", err)
 	}

@@ -142,7 +142,7 @@ func isConstraint(err error) bool {
 
 // Suppliers lists suppliers (one when id is set), by id.
 func (s *Store) Suppliers(ctx context.Context, id string) ([]SupplierRow, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectSuppliers, id, id)
+	rows, err := s.db.Query(ctx, selectSuppliers, id, id)
 	if err != nil {
 		return nil, fmt.Errorf("list suppliers: %w", err)
 	}
@@ -162,7 +162,7 @@ func (s *Store) Suppliers(ctx context.Context, id string) ([]SupplierRow, error)
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	prows, err := s.db.R.QueryContext(ctx, selectSupplierProducts, id, id)
+	prows, err := s.db.Query(ctx, selectSupplierProducts, id, id)
 	if err != nil {
 		return nil, fmt.Errorf("list supplier products: %w", err)
 	}
@@ -425,7 +425,7 @@ func poLines(ls []POLineRow) []purchasing.Line {
 }
 
 func (s *Store) lotsOfReceipt(ctx context.Context, key string) ([]LotRow, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectLotsOfReceipt, key)
+	rows, err := s.db.Query(ctx, selectLotsOfReceipt, key)
 	if err != nil {
 		return nil, fmt.Errorf("lots of receipt %s: %w", key, err)
 	}
@@ -466,7 +466,7 @@ func (a AverageDemand) days() int {
 // DailyDemand implements purchasing.DemandSource.
 func (a AverageDemand) DailyDemand(ctx context.Context, depotID string, asOf time.Time) (map[string]float64, error) {
 	var city string
-	err := a.Store.db.R.QueryRowContext(ctx, `SELECT city FROM depots WHERE depot_id = ?`, depotID).Scan(&city)
+	err := a.Store.db.QueryRow(ctx, `SELECT city FROM depots WHERE depot_id = ?`, depotID).Scan(&city)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.Errorf(errs.NotFound, errs.CodeNotFound, "depotId", "no depot %q", depotID)
 	}
@@ -474,7 +474,7 @@ func (a AverageDemand) DailyDemand(ctx context.Context, depotID string, asOf tim
 		return nil, fmt.Errorf("depot %s: %w", depotID, err)
 	}
 	from := asOf.Add(-time.Duration(a.days()) * 24 * time.Hour)
-	rows, err := a.Store.db.R.QueryContext(ctx, `SELECT product_id, SUM(quantity) FROM sales
+	rows, err := a.Store.db.Query(ctx, `SELECT product_id, SUM(quantity) FROM sales
 		WHERE event_time >= ? AND event_time < ? AND (? = '' OR city = ?) GROUP BY product_id`, ms(from), ms(asOf), city, city)
 	if err != nil {
 		return nil, fmt.Errorf("demand at %s: %w", depotID, err)
@@ -495,7 +495,7 @@ func (a AverageDemand) DailyDemand(ctx context.Context, depotID string, asOf tim
 // OnOrder returns, per product, what open orders (DRAFT, SENT,
 // PARTIALLY_RECEIVED) for depotID still expect.
 func (s *Store) OnOrder(ctx context.Context, depotID string) (map[string]int64, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT l.product_id, SUM(l.quantity - l.received) FROM po_lines l
+	rows, err := s.db.Query(ctx, `SELECT l.product_id, SUM(l.quantity - l.received) FROM po_lines l
 		JOIN purchase_orders o ON o.po_id = l.po_id
 		WHERE o.depot_id = ? AND o.status IN ('DRAFT', 'SENT', 'PARTIALLY_RECEIVED') GROUP BY l.product_id`, depotID)
 	if err != nil {

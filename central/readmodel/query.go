@@ -207,7 +207,7 @@ func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error)
 // sumSalesRows reads the rows of query (see salesSQL) and sums and orders
 // them as salesRows says.
 func (s *Store) sumSalesRows(ctx context.Context, query string, args []any) ([]SalesRow, error) {
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +292,7 @@ func (s *Store) TopProducts(ctx context.Context, q TopQuery) (TopResult, error) 
 		limit = 10
 	}
 	query, args := topSQL(q, spans, limit)
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return TopResult{}, fmt.Errorf("query top products: %w", err)
 	}
@@ -344,7 +344,7 @@ func (s *Store) freshness(ctx context.Context, city, site string) ([]Freshness, 
 	if city == "" {
 		return s.fresh.known(nil), nil
 	}
-	rows, err := s.db.R.QueryContext(ctx, selectCitySites, city)
+	rows, err := s.db.Query(ctx, selectCitySites, city)
 	if err != nil {
 		return nil, fmt.Errorf("query freshness: %w", err)
 	}
@@ -395,7 +395,7 @@ func (s *Store) Watermark(ctx context.Context, site string) (Watermark, error) {
 // applied (0 when none).
 func (s *Store) Position(ctx context.Context) (uint64, error) {
 	var p int64
-	err := s.db.R.QueryRowContext(ctx, `SELECT stream_seq FROM stream_position WHERE consumer = ?`, s.consumer).Scan(&p)
+	err := s.db.QueryRow(ctx, `SELECT stream_seq FROM stream_position WHERE consumer = ?`, s.consumer).Scan(&p)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -480,7 +480,7 @@ func faultsSQL(f FaultFilter) (string, []any) {
 // Faults lists faults matching f, newest event first.
 func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 	query, args := faultsSQL(f)
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query faults: %w", err)
 	}
@@ -501,7 +501,7 @@ func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 
 // Fault returns fault id of site, or ErrNotFound.
 func (s *Store) Fault(ctx context.Context, site string, id int64) (Fault, error) {
-	x, err := scanFault(s.db.R.QueryRowContext(ctx, selectFault+` WHERE f.site = ? AND f.fault_id = ?`, site, id))
+	x, err := scanFault(s.db.QueryRow(ctx, selectFault+` WHERE f.site = ? AND f.fault_id = ?`, site, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Fault{}, fmt.Errorf("fault %d of site %s: %w", id, site, ErrNotFound)
 	}
@@ -570,7 +570,7 @@ func alertsSQL(f AlertFilter) (string, []any) {
 // Alerts lists alerts matching f, newest event first.
 func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	query, args := alertsSQL(f)
-	rows, err := s.db.R.QueryContext(ctx, query, args...)
+	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query alerts: %w", err)
 	}
@@ -657,7 +657,7 @@ func (s *Store) Machine(ctx context.Context, site, id string) (Machine, error) {
 	const query = `SELECT site, machine_id, city, building, latitude, longitude, payment_methods, status, temp_max_c,
 			action, seq, event_time
 		FROM machines WHERE machine_id = ?1 AND (?2 = '' OR site = ?2) ORDER BY site LIMIT 50`
-	rows, err := s.db.R.QueryContext(ctx, query, id, site)
+	rows, err := s.db.Query(ctx, query, id, site)
 	if err != nil {
 		return Machine{}, fmt.Errorf("query machine %s: %w", id, err)
 	}
@@ -698,7 +698,7 @@ func (s *Store) Machine(ctx context.Context, site, id string) (Machine, error) {
 	}
 	m := found[0]
 
-	rows, err = s.db.R.QueryContext(ctx, `SELECT product_id, name, price_cents, quantity, expiry_date, low_stock_limit,
+	rows, err = s.db.Query(ctx, `SELECT product_id, name, price_cents, quantity, expiry_date, low_stock_limit,
 			par_level, case_pack, updated_at
 		FROM machine_products WHERE site = ? AND machine_id = ? ORDER BY product_id`, m.Site, m.MachineID)
 	if err != nil {
@@ -728,7 +728,7 @@ func (s *Store) Machine(ctx context.Context, site, id string) (Machine, error) {
 	var t Telemetry
 	var temp sql.NullFloat64
 	var at int64
-	err = s.db.R.QueryRowContext(ctx, `SELECT temperature, power_status, door_status, event_time
+	err = s.db.QueryRow(ctx, `SELECT temperature, power_status, door_status, event_time
 		FROM machine_telemetry WHERE site = ? AND machine_id = ?`, m.Site, m.MachineID).Scan(&temp, &t.PowerStatus, &t.DoorStatus, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

@@ -255,7 +255,7 @@ const (
 // (it leaves a row in promo_days_pending, which the fill deletes).
 func (s *Store) fillPromoDaysIfPending(ctx context.Context) error {
 	var n int
-	if err := s.db.R.QueryRowContext(ctx, selectPromoFillPending).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, selectPromoFillPending).Scan(&n); err != nil {
 		return fmt.Errorf("read promo_days_pending: %w", err)
 	}
 	if n == 0 {
@@ -387,13 +387,13 @@ func (s *Store) promotionLines(ctx context.Context, from, to time.Time, site, ci
 		var err error
 		switch {
 		case site != "" && city == "":
-			rows, err = s.db.R.QueryContext(ctx, selectPromoDaysOfSite, site, dayA.Unix(), dayB.Unix())
+			rows, err = s.db.Query(ctx, selectPromoDaysOfSite, site, dayA.Unix(), dayB.Unix())
 		case site != "":
-			rows, err = s.db.R.QueryContext(ctx, selectPromoDays, promoSite, site, city, dayA.Unix(), dayB.Unix())
+			rows, err = s.db.Query(ctx, selectPromoDays, promoSite, site, city, dayA.Unix(), dayB.Unix())
 		case city != "":
-			rows, err = s.db.R.QueryContext(ctx, selectPromoDays, promoCity, "", city, dayA.Unix(), dayB.Unix())
+			rows, err = s.db.Query(ctx, selectPromoDays, promoCity, "", city, dayA.Unix(), dayB.Unix())
 		default:
-			rows, err = s.db.R.QueryContext(ctx, selectPromoDays, promoFleet, "", "", dayA.Unix(), dayB.Unix())
+			rows, err = s.db.Query(ctx, selectPromoDays, promoFleet, "", "", dayA.Unix(), dayB.Unix())
 		}
 		if err != nil {
 			return nil, err
@@ -429,7 +429,7 @@ func (s *Store) promotionLines(ctx context.Context, from, to time.Time, site, ci
 		if !e[0].Before(e[1]) {
 			continue
 		}
-		rows, err := s.db.R.QueryContext(ctx, selectPromoEdge, e[0].Unix(), e[1].Unix(), site, city)
+		rows, err := s.db.Query(ctx, selectPromoEdge, e[0].Unix(), e[1].Unix(), site, city)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 
 // SiteMachines lists a site's machines that are not decommissioned.
 func (s *Store) SiteMachines(ctx context.Context, site string) ([]string, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT machine_id FROM machines WHERE site = ? AND status <> 'DECOMMISSIONED' ORDER BY machine_id`, site)
+	rows, err := s.db.Query(ctx, `SELECT machine_id FROM machines WHERE site = ? AND status <> 'DECOMMISSIONED' ORDER BY machine_id`, site)
 	if err != nil {
 		return nil, fmt.Errorf("machines of %s: %w", site, err)
 	}
@@ -29,7 +29,7 @@ func (s *Store) SiteMachines(ctx context.Context, site string) ([]string, error)
 // LastRestocks returns when each machine of a site was last restocked (its
 // newest RESTOCK stock movement); machines never restocked are absent.
 func (s *Store) LastRestocks(ctx context.Context, site string) (map[string]time.Time, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT json_extract(body, '$.data.machineId'), MAX(event_time) FROM raw_events
+	rows, err := s.db.Query(ctx, `SELECT json_extract(body, '$.data.machineId'), MAX(event_time) FROM raw_events
 		WHERE site = ? AND kind = 'stock' AND json_extract(body, '$.data.reason') = 'RESTOCK' GROUP BY 1`, site)
 	if err != nil {
 		return nil, fmt.Errorf("last restocks of %s: %w", site, err)
@@ -51,7 +51,7 @@ func (s *Store) LastRestocks(ctx context.Context, site string) (map[string]time.
 // by site and machine id, in two queries: what a route ranking reads, without
 // a query per machine. Telemetry is not loaded.
 func (s *Store) RouteMachines(ctx context.Context) (map[string]map[string]Machine, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT site, machine_id, city, building, latitude, longitude, payment_methods,
+	rows, err := s.db.Query(ctx, `SELECT site, machine_id, city, building, latitude, longitude, payment_methods,
 			status, temp_max_c, action, seq, event_time FROM machines`)
 	if err != nil {
 		return nil, fmt.Errorf("route machines: %w", err)
@@ -85,7 +85,7 @@ func (s *Store) RouteMachines(ctx context.Context) (map[string]map[string]Machin
 	}
 	rows.Close()
 
-	rows, err = s.db.R.QueryContext(ctx, `SELECT site, machine_id, product_id, name, price_cents, quantity, expiry_date,
+	rows, err = s.db.Query(ctx, `SELECT site, machine_id, product_id, name, price_cents, quantity, expiry_date,
 			low_stock_limit, par_level, case_pack, updated_at, capacity
 		FROM machine_products ORDER BY site, machine_id, product_id`)
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *Store) RouteMachines(ctx context.Context) (map[string]map[string]Machin
 // AllLastRestocks is LastRestocks for every site in one scan, keyed by site
 // then machine.
 func (s *Store) AllLastRestocks(ctx context.Context) (map[string]map[string]time.Time, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT site, json_extract(body, '$.data.machineId'), MAX(event_time) FROM raw_events
+	rows, err := s.db.Query(ctx, `SELECT site, json_extract(body, '$.data.machineId'), MAX(event_time) FROM raw_events
 		WHERE kind = 'stock' AND json_extract(body, '$.data.reason') = 'RESTOCK' GROUP BY 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("last restocks: %w", err)

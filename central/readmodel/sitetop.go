@@ -134,7 +134,7 @@ func siteTopBucket(spans []bucket.Span) (bucket.Window, int64, bool) {
 
 // topBySiteFromRollup answers TopProductsBySite from site_top.
 func (s *Store) topBySiteFromRollup(ctx context.Context, win bucket.Window, key int64, limit int) (map[string][]ProductTotal, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectSiteTop, string(win), key, limit)
+	rows, err := s.db.Query(ctx, selectSiteTop, string(win), key, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query top products by site: %w", err)
 	}

@@ -80,14 +80,14 @@ func (s *Store) readSnapshot(ctx context.Context, site string) (Snapshot, error)
 	if snap.Alerts, err = s.Alerts(ctx, AlertFilter{Site: site, Status: "OPEN", Limit: 1 << 30}); err != nil {
 		return Snapshot{}, fmt.Errorf("snapshot of site %s: %w", site, err)
 	}
-	if err := s.db.R.QueryRowContext(ctx, selectSnapshotMaxIDs, site).Scan(&snap.MaxFaultID, &snap.MaxAlertID); err != nil {
+	if err := s.db.QueryRow(ctx, selectSnapshotMaxIDs, site).Scan(&snap.MaxFaultID, &snap.MaxAlertID); err != nil {
 		return Snapshot{}, fmt.Errorf("snapshot of site %s: ids: %w", site, err)
 	}
 	return snap, nil
 }
 
 func (s *Store) snapshotMachines(ctx context.Context, site string) ([]Machine, error) {
-	rows, err := s.db.R.QueryContext(ctx, selectSnapshotMachines, site)
+	rows, err := s.db.Query(ctx, selectSnapshotMachines, site)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot machines of %s: %w", site, err)
 	}
@@ -116,7 +116,7 @@ func (s *Store) snapshotMachines(ctx context.Context, site string) ([]Machine, e
 	if err != nil {
 		return nil, fmt.Errorf("snapshot machines of %s: %w", site, err)
 	}
-	prows, err := s.db.R.QueryContext(ctx, selectSnapshotProducts, site)
+	prows, err := s.db.Query(ctx, selectSnapshotProducts, site)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot products of %s: %w", site, err)
 	}

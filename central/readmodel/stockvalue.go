@@ -32,7 +32,7 @@ type ValuationRow struct {
 // StandardCosts returns each product's standard cost: the lowest unit cost
 // a supplier sells it at (there is no catalog cost yet).
 func (s *Store) StandardCosts(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT product_id, MIN(unit_cost_cents) FROM supplier_products GROUP BY product_id`)
+	rows, err := s.db.Query(ctx, `SELECT product_id, MIN(unit_cost_cents) FROM supplier_products GROUP BY product_id`)
 	if err != nil {
 		return nil, fmt.Errorf("standard costs: %w", err)
 	}
@@ -64,7 +64,7 @@ func (s *Store) Valuation(ctx context.Context, method string) ([]ValuationRow, e
 		return nil, err
 	}
 	layers := map[[2]string][]purchasing.Layer{}
-	lr, err := s.db.R.QueryContext(ctx, `SELECT depot_id, product_id, quantity, unit_cost_cents FROM depot_lots ORDER BY received_at, lot_id`)
+	lr, err := s.db.Query(ctx, `SELECT depot_id, product_id, quantity, unit_cost_cents FROM depot_lots ORDER BY received_at, lot_id`)
 	if err != nil {
 		return nil, fmt.Errorf("valuation lots: %w", err)
 	}
@@ -82,7 +82,7 @@ func (s *Store) Valuation(ctx context.Context, method string) ([]ValuationRow, e
 	}
 	// Machines: the lots the sites report, with their unit costs.
 	mlots := map[[3]string][]purchasing.Layer{}
-	mr, err := s.db.R.QueryContext(ctx, `SELECT site, machine_id, product_id, quantity, unit_cost_cents FROM machine_lots
+	mr, err := s.db.Query(ctx, `SELECT site, machine_id, product_id, quantity, unit_cost_cents FROM machine_lots
 		WHERE quantity > 0 AND unit_cost_cents IS NOT NULL ORDER BY site, machine_id, product_id, expiry_date = '', expiry_date, lot_id`)
 	if err != nil {
 		return nil, fmt.Errorf("valuation machine lots: %w", err)
@@ -99,7 +99,7 @@ func (s *Store) Valuation(ctx context.Context, method string) ([]ValuationRow, e
 	if err := mr.Close(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `
+	rows, err := s.db.Query(ctx, `
 		SELECT st.location_kind, st.location_id, '', COALESCE(d.city, dv.city, ''), st.product_id, st.quantity
 		FROM inventory_stock st
 		LEFT JOIN depots d ON st.location_kind = 'depot' AND d.depot_id = st.location_id
@@ -195,7 +195,7 @@ func (s *Store) Margin(ctx context.Context, q MarginQuery) ([]MarginRow, error) 
 	}
 	// Per sale: the units its lots costed (sale_lot_uses, keyed by the
 	// sale event) and the rest at standard cost.
-	rows, err := s.db.R.QueryContext(ctx, `WITH std AS (SELECT product_id, MIN(unit_cost_cents) AS c FROM supplier_products GROUP BY product_id),
+	rows, err := s.db.Query(ctx, `WITH std AS (SELECT product_id, MIN(unit_cost_cents) AS c FROM supplier_products GROUP BY product_id),
 		costed AS (
 			SELECT s.site, s.city, s.product_id, s.event_time, s.quantity, s.amount_cents, std.c AS std_c,
 				MIN(s.quantity, COALESCE((SELECT SUM(u.quantity) FROM sale_lot_uses u
@@ -260,7 +260,7 @@ func (s *Store) Shrink(ctx context.Context, q ShrinkQuery) ([]ShrinkRow, error) 
 	if to.IsZero() {
 		to = time.Unix(1<<40, 0)
 	}
-	rows, err := s.db.R.QueryContext(ctx, `WITH std AS (SELECT product_id, MIN(unit_cost_cents) AS c FROM supplier_products GROUP BY product_id),
+	rows, err := s.db.Query(ctx, `WITH std AS (SELECT product_id, MIN(unit_cost_cents) AS c FROM supplier_products GROUP BY product_id),
 		losses AS (
 			SELECT `+mk+` AS k, json_extract(CAST(r.body AS TEXT), '$.data.productId') AS product,
 				CASE json_extract(CAST(r.body AS TEXT), '$.data.reason') WHEN 'EXPIRED' THEN 'spoilage' WHEN 'DAMAGED' THEN 'damage' ELSE 'count' END AS cause,

@@ -131,7 +131,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // sales count (it leaves a row in rebuild_pending, which Rebuild deletes).
 func (s *Store) rebuildIfPending(ctx context.Context) error {
 	var n int
-	if err := s.db.R.QueryRowContext(ctx, selectPending).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, selectPending).Scan(&n); err != nil {
 		return fmt.Errorf("read rebuild_pending: %w", err)
 	}
 	if n == 0 {

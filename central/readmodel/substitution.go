@@ -44,7 +44,7 @@ func (s *Store) SetSubstitutionAnswer(ctx context.Context, orderID, answer strin
 // not yet refunded. An order closed without a pickup (EXPIRED, REJECTED,
 // CANCELLED) is left to RefundDue, which refunds what is left in full.
 func (s *Store) SubstitutionRefundDue(ctx context.Context) ([]Order, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+orderReadCols+` FROM orders
+	rows, err := s.db.Query(ctx, `SELECT `+orderReadCols+` FROM orders
 		WHERE payment_status = 'CAPTURED' AND substitution_refund_id = '' AND substitution <> ''
 			AND json_extract(substitution, '$.state') = 'REFUSED' AND COALESCE(json_extract(substitution, '$.refundCents'), 0) > 0
 			AND status NOT IN ('EXPIRED', 'REJECTED', 'CANCELLED')

@@ -57,7 +57,7 @@ func (s *Store) topBySiteScan(ctx context.Context, spans []bucket.Span, limit in
 		fmt.Fprintf(&vals, "(?%d, ?%d, ?%d)", len(args)+1, len(args)+2, len(args)+3)
 		args = append(args, string(sp.Window), sp.From, sp.To)
 	}
-	rows, err := s.db.R.QueryContext(ctx, `WITH sp(win, lo, hi) AS (VALUES `+vals.String()+`)`+topBySiteSQL, args...)
+	rows, err := s.db.Query(ctx, `WITH sp(win, lo, hi) AS (VALUES `+vals.String()+`)`+topBySiteSQL, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query top products by site: %w", err)
 	}

@@ -31,7 +31,7 @@ func (s *Store) SetVersion(ctx context.Context, site, binary string, envelope in
 
 // loadVersions adds the recorded versions to t.
 func (t *freshTable) loadVersions(ctx context.Context, s *Store) error {
-	rows, err := s.db.R.QueryContext(ctx, selectFreshVersions)
+	rows, err := s.db.Query(ctx, selectFreshVersions)
 	if err != nil {
 		return fmt.Errorf("load versions: %w", err)
 	}

@@ -641,7 +641,7 @@ func (r *Rules) List(ctx context.Context, f Filter) ([]Order, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := r.db.R.QueryContext(ctx, `SELECT `+orderCols+` FROM orders
+	rows, err := r.db.Query(ctx, `SELECT `+orderCols+` FROM orders
 		WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR machine_id = ?2) ORDER BY placed_at DESC, order_id LIMIT ?3`, f.Status, f.MachineID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
@@ -660,7 +660,7 @@ func (r *Rules) List(ctx context.Context, f Filter) ([]Order, error) {
 
 // Get returns one order, or NotFound.
 func (r *Rules) Get(ctx context.Context, id string) (Order, error) {
-	o, err := scanOrder(r.db.R.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE order_id = ?`, id))
+	o, err := scanOrder(r.db.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE order_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, errNotFound(id)
 	}

@@ -149,7 +149,7 @@ func (r *Rules) SetSubstitutes(ctx context.Context, productID string, subs []str
 // ListSubstitutes returns every product's substitutes, or productID's
 // alone when it is set (an empty list when it has none).
 func (r *Rules) ListSubstitutes(ctx context.Context, productID string) ([]Substitutes, error) {
-	rows, err := r.db.R.QueryContext(ctx, `SELECT product_id, substitute_id FROM product_substitutes
+	rows, err := r.db.Query(ctx, `SELECT product_id, substitute_id FROM product_substitutes
 		WHERE (?1 = '' OR product_id = ?1) ORDER BY product_id, position`, productID)
 	if err != nil {
 		return nil, fmt.Errorf("list substitutes: %w", err)

@@ -65,7 +65,7 @@ func (r *Rules) Get(ctx context.Context, id int64) (Payment, error) {
 		out.History = cur.foldedHistory()
 		return out, nil
 	}
-	rows, err := r.w.Store().DB.R.QueryContext(ctx, `SELECT n, COALESCE(from_status, ''), to_status, amount_cents, reason, reference,
+	rows, err := r.w.Store().DB.Query(ctx, `SELECT n, COALESCE(from_status, ''), to_status, amount_cents, reason, reference,
 		performed_by, performed_at, COALESCE(seq, 0) FROM payment_history WHERE payment_id = ? ORDER BY n`, id)
 	if err != nil {
 		return Payment{}, fmt.Errorf("payment history: %w", err)
@@ -106,7 +106,7 @@ func (r *Rules) List(ctx context.Context, q Query) ([]Payment, error) {
 		q.Limit = min(max(q.Limit, 100), MaxList)
 	}
 	query, args := listAllQuery(q, r.w.Store().Site.Loc)
-	rows, err := r.w.Store().DB.R.QueryContext(ctx, query, args...)
+	rows, err := r.w.Store().DB.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
@@ -208,7 +208,7 @@ func listAllQuery(q Query, loc *time.Location) (string, []any) {
 // through to (YYYY-MM-DD, both included): what was taken (captured, refunded
 // since or not), what was refunded, the net, and how many failed.
 func (r *Rules) Totals(ctx context.Context, from, to string) ([]Total, error) {
-	rows, err := r.w.Store().DB.R.QueryContext(ctx, totalsQuery, from, to)
+	rows, err := r.w.Store().DB.Query(ctx, totalsQuery, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("payment totals: %w", err)
 	}

@@ -78,7 +78,7 @@ type DiscountKey struct{ Bucket, Key string }
 // Discounts reads the discount aggregates of dim in window w over the
 // naive-local range [from, to), as GET /aggregations/sales reads sales_agg.
 func (r *Rules) Discounts(ctx context.Context, dim string, w bucket.Window, from, to time.Time) (map[DiscountKey]wire.Money, error) {
-	rows, err := r.w.Store().DB.R.QueryContext(ctx, `SELECT key, bucket, discount_cents FROM sales_agg
+	rows, err := r.w.Store().DB.Query(ctx, `SELECT key, bucket, discount_cents FROM sales_agg
 		WHERE dim = ? AND win = ? AND bucket >= ? AND bucket < ? AND discount_cents != 0`, dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("read discounts: %w", err)

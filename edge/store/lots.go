@@ -61,7 +61,7 @@ func (s *Store) Lots(ctx context.Context, f LotFilter) ([]LotRow, error) {
 	}
 	q := `SELECT lot_id, machine_id, product_id, lot_code, expiry_date, unit_cost_cents, quantity, status, received_at FROM lots WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY machine_id, product_id, expiry_date = '', expiry_date, lot_id LIMIT ?`
-	rows, err := s.DB.R.QueryContext(ctx, q, append(args, limit)...)
+	rows, err := s.DB.Query(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("read lots: %w", err)
 	}

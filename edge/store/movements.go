@@ -119,7 +119,7 @@ func laterMovement(a, b StockMovement) bool {
 
 // movements runs one side of the ledger.
 func (s *Store) movements(ctx context.Context, query string, args ...any) ([]StockMovement, error) {
-	return scanMovements(s.DB.R.QueryContext(ctx, query, args...))
+	return scanMovements(s.DB.Query(ctx, query, args...))
 }
 
 // scanMovements reads the movements of a query.

@@ -27,7 +27,7 @@ func (s *Store) ReadBetween(ctx context.Context, after, upTo uint64, max int) ([
 	if upTo <= after {
 		return nil, nil
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT seq, event_time, payload FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, max)
+	rows, err := s.DB.Query(ctx, `SELECT seq, event_time, payload FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, max)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
@@ -63,7 +63,7 @@ const lastSeqExpr = `MAX(sync_state.last_seq, COALESCE((SELECT MAX(seq) FROM out
 // LastSeq returns the highest outbox sequence ever assigned (LastSeqQuery).
 func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
 	var v uint64
-	if err := s.DB.R.QueryRowContext(ctx, LastSeqQuery).Scan(&v); err != nil {
+	if err := s.DB.QueryRow(ctx, LastSeqQuery).Scan(&v); err != nil {
 		return 0, fmt.Errorf("read last sequence: %w", err)
 	}
 	return v, nil
@@ -98,7 +98,7 @@ func (s *Store) Trim(ctx context.Context, upTo uint64) error {
 // Acked returns central's last reported watermark for this site.
 func (s *Store) Acked(ctx context.Context) (uint64, error) {
 	var v uint64
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT acked_seq FROM sync_state WHERE id = 1`).Scan(&v); err != nil {
+	if err := s.DB.QueryRow(ctx, `SELECT acked_seq FROM sync_state WHERE id = 1`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("read watermark: %w", err)
 	}
 	return v, nil
@@ -122,7 +122,7 @@ const outboxStatsQuery = `SELECT ` + lastSeqExpr + `, acked_seq,
 func (s *Store) OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error) {
 	var st OutboxStats
 	var oldest sql.NullInt64
-	err := s.DB.R.QueryRowContext(ctx, outboxStatsQuery).Scan(&st.LastSeq, &st.AckedSeq, &oldest)
+	err := s.DB.QueryRow(ctx, outboxStatsQuery).Scan(&st.LastSeq, &st.AckedSeq, &oldest)
 	if err != nil {
 		return st, fmt.Errorf("outbox stats: %w", err)
 	}
@@ -140,7 +140,7 @@ func (s *Store) OutboxStats(ctx context.Context, now time.Time) (OutboxStats, er
 // LastApplied returns the last downlink revision applied at this site.
 func (s *Store) LastApplied(ctx context.Context) (uint64, error) {
 	var v uint64
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT applied_rev FROM downlink_state WHERE id = 1`).Scan(&v); err != nil {
+	if err := s.DB.QueryRow(ctx, `SELECT applied_rev FROM downlink_state WHERE id = 1`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("read downlink revision: %w", err)
 	}
 	return v, nil

@@ -87,7 +87,7 @@ func scanMachine(sc interface{ Scan(...any) error }) (Machine, error) {
 
 // Machine returns one machine, or ErrNotFound.
 func (s *Store) Machine(ctx context.Context, id string) (Machine, error) {
-	m, err := scanMachine(s.DB.R.QueryRowContext(ctx, `SELECT `+machineCols+` FROM vending_machines m LEFT JOIN machine_state s USING (machine_id) WHERE m.machine_id = ?`, id))
+	m, err := scanMachine(s.DB.QueryRow(ctx, `SELECT `+machineCols+` FROM vending_machines m LEFT JOIN machine_state s USING (machine_id) WHERE m.machine_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("machine %q: %w", id, ErrNotFound)
 	}
@@ -99,7 +99,7 @@ func (s *Store) Machine(ctx context.Context, id string) (Machine, error) {
 
 // Machines lists machines, optionally only those with status.
 func (s *Store) Machines(ctx context.Context, status string) ([]Machine, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+machineCols+` FROM vending_machines m LEFT JOIN machine_state s USING (machine_id)
+	rows, err := s.DB.Query(ctx, `SELECT `+machineCols+` FROM vending_machines m LEFT JOIN machine_state s USING (machine_id)
 		WHERE (?1 = '' OR m.status = ?1) ORDER BY m.machine_id`, status)
 	if err != nil {
 		return nil, fmt.Errorf("list machines: %w", err)
@@ -152,12 +152,12 @@ func ParLevel(par sql.NullInt64, lowLimit int64) int64 {
 // ErrNotFound for an unknown machine.
 func (s *Store) Inventory(ctx context.Context, machineID string) ([]InventoryItem, error) {
 	var one int
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT 1 FROM vending_machines WHERE machine_id = ?`, machineID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+	if err := s.DB.QueryRow(ctx, `SELECT 1 FROM vending_machines WHERE machine_id = ?`, machineID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("machine %q: %w", machineID, ErrNotFound)
 	} else if err != nil {
 		return nil, fmt.Errorf("read inventory: %w", err)
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT i.product_id, p.name, i.price_cents, i.quantity, COALESCE(i.expiry_date, ''), i.low_stock_limit,
+	rows, err := s.DB.Query(ctx, `SELECT i.product_id, p.name, i.price_cents, i.quantity, COALESCE(i.expiry_date, ''), i.low_stock_limit,
 		i.par_level, p.case_pack, i.updated_at,
 		COALESCE((SELECT group_concat(a.alert_type) FROM alerts a WHERE a.status = 'OPEN' AND a.machine_id = i.machine_id AND a.product_id = i.product_id), ''),
 		COALESCE(i.capacity, 0)
@@ -237,7 +237,7 @@ func (s *faultScan) fault() Fault {
 
 // Fault returns one fault, or ErrNotFound.
 func (s *Store) Fault(ctx context.Context, id int64) (Fault, error) {
-	f, err := scanFault(s.DB.R.QueryRowContext(ctx, `SELECT `+faultCols+` FROM fault_events WHERE fault_id = ?`, id))
+	f, err := scanFault(s.DB.QueryRow(ctx, `SELECT `+faultCols+` FROM fault_events WHERE fault_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, fmt.Errorf("fault %d: %w", id, ErrNotFound)
 	}
@@ -258,7 +258,7 @@ type FaultFilter struct {
 
 // Faults lists faults matching f, newest first.
 func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT `+faultCols+` FROM fault_events
+	rows, err := s.DB.Query(ctx, `SELECT `+faultCols+` FROM fault_events
 		WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR machine_id = ?2)
 			AND (?3 = '' OR machine_id IN (SELECT machine_id FROM vending_machines WHERE city = ?3))
 		ORDER BY fault_id DESC LIMIT ?4`, f.Status, f.MachineID, f.City, f.Limit)
@@ -293,7 +293,7 @@ type Alert struct {
 
 // Alerts lists alerts, newest first, filtered by status, type and machine.
 func (s *Store) Alerts(ctx context.Context, status, typ, machineID string, limit int) ([]Alert, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT alert_id, machine_id, product_id, alert_type, status, detail, created_at, closed_at, COALESCE(close_reason, '')
+	rows, err := s.DB.Query(ctx, `SELECT alert_id, machine_id, product_id, alert_type, status, detail, created_at, closed_at, COALESCE(close_reason, '')
 		FROM alerts WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR alert_type = ?2) AND (?3 = '' OR machine_id = ?3)
 		ORDER BY alert_id DESC LIMIT ?4`, status, typ, machineID, limit)
 	if err != nil {
@@ -344,7 +344,7 @@ const salesAggQuery = `SELECT key, bucket, tx_count, quantity, revenue_cents FRO
 // SalesAgg returns the buckets of window w whose start lies in the
 // naive-local range [Start(w, from), to), per key of dimension dim.
 func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from, to time.Time) ([]AggRow, Totals, error) {
-	rows, err := s.DB.R.QueryContext(ctx, salesAggQuery, dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
+	rows, err := s.DB.Query(ctx, salesAggQuery, dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
 	if err != nil {
 		return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
 	}
@@ -395,7 +395,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 		return []ProductTotal{}, nil
 	}
 	query, args := topProductsQuery(spans)
-	rows, err := s.DB.R.QueryContext(ctx, query, args...)
+	rows, err := s.DB.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("top products: %w", err)
 	}
@@ -423,16 +423,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 	for _, p := range sums {
 		out = append(out, *p)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if byQuantity && a.Quantity != b.Quantity {
-			return a.Quantity > b.Quantity
-		}
-		if a.Revenue != b.Revenue {
-			return a.Revenue > b.Revenue
-		}
-		return a.ProductID < b.ProductID
-	})
+	rankProducts(out, byQuantity)
 	if len(out) > n {
 		out = out[:n]
 	}
@@ -443,7 +434,7 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 	for i := range out {
 		ids[i] = out[i].ProductID
 	}
-	names, err := s.DB.R.QueryContext(ctx, `SELECT product_id, name FROM products WHERE product_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
+	names, err := s.DB.Query(ctx, `SELECT product_id, name FROM products WHERE product_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
 	if err != nil {
 		return nil, fmt.Errorf("top products: names: %w", err)
 	}
@@ -463,6 +454,21 @@ func (s *Store) TopProducts(ctx context.Context, n int, from, to time.Time, byQu
 		out[i].Name = byID[out[i].ProductID] // a product sold but never named has none
 	}
 	return out, nil
+}
+
+// rankProducts orders ps best first: by revenue, or by quantity then
+// revenue; ties by product id.
+func rankProducts(ps []ProductTotal, byQuantity bool) {
+	sort.Slice(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if byQuantity && a.Quantity != b.Quantity {
+			return a.Quantity > b.Quantity
+		}
+		if a.Revenue != b.Revenue {
+			return a.Revenue > b.Revenue
+		}
+		return a.ProductID < b.ProductID
+	})
 }
 
 // topProductsQuery reads the product buckets of spans.
@@ -492,7 +498,7 @@ type AuditEntry struct {
 
 // Audit lists audit entries, newest first, optionally for one entity.
 func (s *Store) Audit(ctx context.Context, entityType, entityID string, limit int) ([]AuditEntry, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT id, entity_type, entity_id, action, performed_by, performed_at, detail FROM audit_logs
+	rows, err := s.DB.Query(ctx, `SELECT id, entity_type, entity_id, action, performed_by, performed_at, detail FROM audit_logs
 		WHERE (?1 = '' OR entity_type = ?1) AND (?2 = '' OR entity_id = ?2) ORDER BY id DESC LIMIT ?3`, entityType, entityID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)

@@ -123,7 +123,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 
 func load(ctx context.Context, db *sqlite.DB) (*Store, error) {
 	var s Site
-	err := db.R.QueryRowContext(ctx, `SELECT site_id, name, city, timezone, token_key FROM site WHERE id = 1`).
+	err := db.QueryRow(ctx, `SELECT site_id, name, city, timezone, token_key FROM site WHERE id = 1`).
 		Scan(&s.ID, &s.Name, &s.City, &s.Timezone, &s.TokenKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		db.Close()
@@ -233,7 +233,7 @@ func (s *Store) Revoked(clientID string) bool {
 
 // ListClients lists every client, newest first.
 func (s *Store) ListClients(ctx context.Context) ([]Client, error) {
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT client_id, role, COALESCE(machine_id, ''), name, created_at, revoked_at IS NOT NULL FROM clients ORDER BY created_at DESC`)
+	rows, err := s.DB.Query(ctx, `SELECT client_id, role, COALESCE(machine_id, ''), name, created_at, revoked_at IS NOT NULL FROM clients ORDER BY created_at DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
@@ -257,7 +257,7 @@ func (s *Store) Authenticate(ctx context.Context, clientID, secret string) (Clie
 	var c Client
 	var hash []byte
 	var revoked sql.NullInt64
-	err := s.DB.R.QueryRowContext(ctx, `SELECT client_id, secret_hash, role, COALESCE(machine_id, ''), name, revoked_at FROM clients WHERE client_id = ?`, clientID).
+	err := s.DB.QueryRow(ctx, `SELECT client_id, secret_hash, role, COALESCE(machine_id, ''), name, revoked_at FROM clients WHERE client_id = ?`, clientID).
 		Scan(&c.ClientID, &hash, &c.Role, &c.MachineID, &c.Name, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		auth.CheckSecret(auth.HashSecret(""), secret) // same work either way
@@ -276,10 +276,10 @@ func (s *Store) Authenticate(ctx context.Context, clientID, secret string) (Clie
 // signing key: both may be changed by another process (`vendsync edge client
 // revoke`, `vendsync edge rotate-key`).
 func (s *Store) RefreshAuth(ctx context.Context) (tokenKey []byte, err error) {
-	if err := s.DB.R.QueryRowContext(ctx, `SELECT token_key FROM site WHERE id = 1`).Scan(&tokenKey); err != nil {
+	if err := s.DB.QueryRow(ctx, `SELECT token_key FROM site WHERE id = 1`).Scan(&tokenKey); err != nil {
 		return nil, fmt.Errorf("read token key: %w", err)
 	}
-	rows, err := s.DB.R.QueryContext(ctx, `SELECT client_id FROM clients WHERE revoked_at IS NOT NULL`)
+	rows, err := s.DB.Query(ctx, `SELECT client_id FROM clients WHERE revoked_at IS NOT NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("read revoked clients: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -113,16 +112,7 @@ func topPerSpan(t *testing.T, s *Store, n int, from, to time.Time, byQuantity bo
 	for _, p := range sums {
 		out = append(out, *p)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if byQuantity && a.Quantity != b.Quantity {
-			return a.Quantity > b.Quantity
-		}
-		if a.Revenue != b.Revenue {
-			return a.Revenue > b.Revenue
-		}
-		return a.ProductID < b.ProductID
-	})
+	rankProducts(out, byQuantity)
 	if len(out) > n {
 		out = out[:n]
 	}

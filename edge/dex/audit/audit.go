@@ -682,7 +682,7 @@ func (r *Rules) Reconciliations(ctx context.Context, q Query) ([]edgeapi.Reconci
 	if !q.To.IsZero() {
 		to = q.To.UnixMilli()
 	}
-	rows, err := r.w.Store().DB.R.QueryContext(ctx, `SELECT detail FROM reconciliations
+	rows, err := r.w.Store().DB.Query(ctx, `SELECT detail FROM reconciliations
 		WHERE (?1 = '' OR machine_id = ?1) AND to_at >= ?2 AND to_at < ?3 ORDER BY to_at DESC, reconciliation_id DESC LIMIT ?4`,
 		q.MachineID, q.From.UnixMilli(), to, q.Limit)
 	if err != nil {
