@@ -70,21 +70,8 @@ func cityLists(t *testing.T, s *Store, old bool) []string {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, name+": "+fmt.Sprint(vals...))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
+		for _, r := range dumpRows(t, rows) {
+			out = append(out, name+": "+r)
 		}
 	}
 	for _, city := range []string{"Lyon", "Paris", "Nice", "Oslo"} {

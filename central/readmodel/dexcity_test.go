@@ -103,15 +103,7 @@ func TestDEXByCity_AnswerAsBefore(t *testing.T) {
 					if si == 2 {
 						evs = append(evs, machine(3, d0.AddDate(0, 1, 0)))
 					}
-					for i := 0; i < len(evs); {
-						n := min(1+rng.IntN(7), len(evs)-i)
-						b := mkBatch(t, site, "UTC", uint64(i+1), evs[i:i+n]...)
-						for range 1 + rng.IntN(2) {
-							stream++
-							mustApply(t, s, stream, b)
-						}
-						i += n
-					}
+					applyInBatches(t, s, rng, site, &stream, evs)
 				}
 				// The data must place some sites by their rollup and not others.
 				var placed, unplaced int

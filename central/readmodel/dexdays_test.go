@@ -22,27 +22,7 @@ func dumpDays(t testing.TB, s *Store, table string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(vals...))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return dumpRows(t, rows)
 }
 
 // TestDEXDays_AnswerAsBefore applies random reconciliations (revised,
@@ -84,15 +64,7 @@ func TestDEXDays_AnswerAsBefore(t *testing.T) {
 							MachineID: machine, CollectedAt: at.Add(time.Duration(rng.IntN(3600)) * time.Second), AmountCents: rng.Int64N(3000),
 							Driver: drivers[rng.IntN(len(drivers))], ExpectedLedger: rng.Int64N(3000), ExpectedDEX: dexp}})
 					}
-					for i := 0; i < len(evs); {
-						n := min(1+rng.IntN(7), len(evs)-i)
-						b := mkBatch(t, site, "UTC", uint64(i+1), evs[i:i+n]...)
-						for range 1 + rng.IntN(2) {
-							stream++
-							mustApply(t, s, stream, b)
-						}
-						i += n
-					}
+					applyInBatches(t, s, rng, site, &stream, evs)
 				}
 				nonEmpty := 0
 				for range 80 {

@@ -2,6 +2,7 @@ package readmodel
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -171,5 +172,48 @@ func runMigration(t *testing.T, s *Store, version int) {
 	}
 	if _, err := s.w.ExecContext(context.Background(), ms[i].SQL); err != nil {
 		t.Fatalf("migration %s: %v", ms[i].Name, err)
+	}
+}
+
+// dumpRows reads every row of rows (closing it) as the fmt.Sprint of its
+// values, for comparing answers.
+func dumpRows(t testing.TB, rows *sql.Rows) []string {
+	t.Helper()
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(vals...))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// applyInBatches applies evs of site in batches of 1–7 events, each
+// delivered once or twice (a redelivery changes nothing), numbering
+// the stream from *stream.
+func applyInBatches(t testing.TB, s *Store, rng *rand.Rand, site string, stream *uint64, evs []ev) {
+	t.Helper()
+	for i := 0; i < len(evs); {
+		n := min(1+rng.IntN(7), len(evs)-i)
+		b := mkBatch(t, site, "UTC", uint64(i+1), evs[i:i+n]...)
+		for range 1 + rng.IntN(2) {
+			*stream++
+			mustApply(t, s, *stream, b)
+		}
+		i += n
 	}
 }
