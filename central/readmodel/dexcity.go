@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vendsync/vendsync/internal/sqlite"
 )
 
 // The fleet's DEX and cash reports by city group each row by its
@@ -81,7 +83,7 @@ type cityRow[T any] interface {
 // of the partial days at both ends; summed per city and ordered by order.
 // Nothing found is a nil answer, as the raw query's.
 func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days string, sitesSQL func([]rollupPiece) (string, []any), r [4]int64,
-	scan func(*sql.Rows, *string, *sql.NullString, *bool) (P, error), raw func(site string, from, to int64) ([]T, error),
+	scan func(*sqlite.Rows, *string, *sql.NullString, *bool) (P, error), raw func(site string, from, to int64) ([]T, error),
 	order func(a, b T) int) ([]T, error) {
 	sums := map[string]P{}
 	add := func(row P) {
@@ -157,7 +159,7 @@ func (r *CashRow) setKey(k string)           { r.Key = k }
 func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]ReconciliationRow, error) {
 	return citySums(ctx, s, "dex_days", func(p []rollupPiece) (string, []any) {
 		return siteCitiesSQL("dex_days", "dex_spans", dexSumCols, dexSums, p)
-	}, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*ReconciliationRow, error) {
+	}, r, func(rows *sqlite.Rows, k *string, city *sql.NullString, unknown *bool) (*ReconciliationRow, error) {
 		var row ReconciliationRow
 		var last int64
 		err := rows.Scan(k, city, unknown, &row.Reconciliations, &row.MachineCount, &row.MachineCents, &row.LedgerCount, &row.LedgerCents,
@@ -177,7 +179,7 @@ func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key st
 func (s *Store) cashByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]CashRow, error) {
 	return citySums(ctx, s, "cash_days", func(p []rollupPiece) (string, []any) {
 		return siteCitiesSQL("cash_days", "cash_spans", cashSumCols, cashSums, p)
-	}, r, func(rows *sql.Rows, k *string, city *sql.NullString, unknown *bool) (*CashRow, error) {
+	}, r, func(rows *sqlite.Rows, k *string, city *sql.NullString, unknown *bool) (*CashRow, error) {
 		var row CashRow
 		var last int64
 		err := rows.Scan(k, city, unknown, &row.Collections, &row.Counted, &row.ExpectedLedger, &row.ExpectedDEX, &row.CountedWithDEX,

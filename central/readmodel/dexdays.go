@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -152,7 +153,7 @@ func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, 
 	if grp == "" || !ok {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	return daySums(ctx, s, "dex_days", "dex_spans", dexSumCols, dexSums, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*ReconciliationRow, error) {
+	return daySums(ctx, s, "dex_days", "dex_spans", dexSumCols, dexSums, grp, [4]int64{from, a, b, to}, func(rows *sqlite.Rows) (*ReconciliationRow, error) {
 		var r ReconciliationRow
 		var last int64
 		err := rows.Scan(&r.Key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
@@ -177,7 +178,7 @@ func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string,
 	if grp == "" || !ok {
 		return s.cashRows(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	return daySums(ctx, s, "cash_days", "cash_spans", cashSumCols, cashSums, grp, [4]int64{from, a, b, to}, func(rows *sql.Rows) (*CashRow, error) {
+	return daySums(ctx, s, "cash_days", "cash_spans", cashSumCols, cashSums, grp, [4]int64{from, a, b, to}, func(rows *sqlite.Rows) (*CashRow, error) {
 		var r CashRow
 		var last int64
 		err := rows.Scan(&r.Key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX, &r.CountedWithDEX,
@@ -207,7 +208,7 @@ type dayRow[T any] interface {
 // both ends (edge reads a range), summed per key and ordered by order.
 // Nothing found is a nil answer, as the raw query's.
 func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, cols, sumCols, grp string, r [4]int64,
-	scan func(*sql.Rows) (P, error), edge func(from, to int64) ([]T, error), order func(a, b T) int) ([]T, error) {
+	scan func(*sqlite.Rows) (P, error), edge func(from, to int64) ([]T, error), order func(a, b T) int) ([]T, error) {
 	sums := map[string]P{}
 	add := func(row P) {
 		if p := sums[row.key()]; p != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/central/aggregate"
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/sync/bucket"
 )
 
@@ -383,7 +384,7 @@ func (s *Store) promotionLines(ctx context.Context, from, to time.Time, site, ci
 	edges := [][2]time.Time{{from, to}}
 	if dayA.Before(dayB) {
 		edges = [][2]time.Time{{from, dayA}, {dayB, to}}
-		var rows *sql.Rows
+		var rows *sqlite.Rows
 		var err error
 		switch {
 		case site != "" && city == "":

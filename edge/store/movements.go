@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/vendsync/vendsync/internal/sqlite"
 )
 
 // The site's stock ledger as GET /stock-movements reads it: the movements
@@ -123,7 +125,7 @@ func (s *Store) movements(ctx context.Context, query string, args ...any) ([]Sto
 }
 
 // scanMovements reads the movements of a query.
-func scanMovements(rows *sql.Rows, err error) ([]StockMovement, error) {
+func scanMovements(rows *sqlite.Rows, err error) ([]StockMovement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list stock movements: %w", err)
 	}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// Query keeps one statement per query text, shared by every goroutine,
+// Query keeps one statement per query text on each read connection,
 // answers past maxReads texts without keeping them, keeps no statement
 // that failed to prepare, and closes them all with the database.
 func TestQuery_KeepsOneStatementPerText(t *testing.T) {
@@ -23,10 +24,20 @@ func TestQuery_KeepsOneStatementPerText(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kept := func() int {
-		db.readMu.RLock()
-		defer db.readMu.RUnlock()
-		return len(db.reads)
+	var conns []*rawConn // every connection seen idle
+	kept := func() int { // the most statements a connection keeps
+		db.raw.mu.Lock()
+		defer db.raw.mu.Unlock()
+		most := 0
+		for _, c := range db.raw.idle {
+			if !slices.Contains(conns, c) {
+				conns = append(conns, c)
+			}
+		}
+		for _, c := range conns {
+			most = max(most, len(c.stmts))
+		}
+		return most
 	}
 	var wg sync.WaitGroup
 	errc := make(chan error, 16)
@@ -53,7 +64,7 @@ func TestQuery_KeepsOneStatementPerText(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := kept(); got != 1 {
-		t.Fatalf("%d statements kept for one query text, want 1", got)
+		t.Fatalf("%d statements kept for one query text on a connection, want 1", got)
 	}
 	if _, err := db.Query(ctx, `SELEKT 1`); err == nil || !strings.Contains(err.Error(), "syntax error") {
 		t.Fatalf("a malformed query: %v, want its syntax error", err)
@@ -80,7 +91,7 @@ func TestQuery_KeepsOneStatementPerText(t *testing.T) {
 		}
 	}
 	if got := kept(); got != maxReads {
-		t.Fatalf("%d statements kept, want the bound %d", got, maxReads)
+		t.Fatalf("%d statements kept on a connection, want the bound %d", got, maxReads)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

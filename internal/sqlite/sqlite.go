@@ -38,7 +38,9 @@ const (
 type DB struct {
 	// W is the only connection that writes. Callers serialize on it.
 	W *sql.DB
-	// R is a pool of read-only connections (WAL readers never block the writer).
+	// R is a database/sql pool of read-only connections (WAL readers never
+	// block the writer), for reads that need database/sql (a transaction
+	// over several reads). Query and QueryRow read on a pool of their own.
 	R *sql.DB
 
 	ckpt     *sql.DB
@@ -52,9 +54,7 @@ type DB struct {
 	wal     *os.File
 	walInfo os.FileInfo
 
-	readMu    sync.RWMutex         // guards reads
-	reads     map[string]*sql.Stmt // Query's statements on R, by text
-	readsDone bool                 // Close began: prepare no more
+	raw *rawPool // Query's and QueryRow's connections (rawread.go)
 }
 
 // Options tune Open. The zero value means SyncFull, GOMAXPROCS readers and a
@@ -130,7 +130,8 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 		return nil, fmt.Errorf("open checkpointer %s: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
-	d := &DB{W: w, R: r, ckpt: ck, stop: make(chan struct{}), done: make(chan struct{}), path: path}
+	d := &DB{W: w, R: r, ckpt: ck, stop: make(chan struct{}), done: make(chan struct{}), path: path,
+		raw: newRawPool(path, o.Readers, o.CacheKiB)}
 	go d.checkpoint(o.CheckpointEvery)
 	return d, nil
 }
@@ -152,74 +153,17 @@ func (d *DB) checkpoint(every time.Duration) {
 	}
 }
 
-// maxReads bounds Query's statements: a query text past it (only queries
-// built from many filter combinations could get there) is parsed each time.
+// maxReads bounds the statements a read connection keeps: a query text
+// past it (only queries built from many filter combinations could get
+// there) is prepared for each read.
 const maxReads = 256
-
-// Query runs a read on the reader pool with a statement kept per query
-// text, which database/sql prepares once on each reader connection: the
-// read is not parsed and planned again on every call (a few tens of µs of
-// a small read's CPU).
-func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := d.read(query)
-	if err != nil {
-		return nil, err
-	}
-	if st == nil {
-		return d.R.QueryContext(ctx, query, args...)
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-// QueryRow is Query for at most one row; errors surface from Scan.
-func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st, err := d.read(query); err == nil && st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return d.R.QueryRowContext(ctx, query, args...)
-}
-
-// read returns Query's statement for query, nil when it is not kept.
-func (d *DB) read(query string) (*sql.Stmt, error) {
-	d.readMu.RLock()
-	st, ok := d.reads[query]
-	d.readMu.RUnlock()
-	if ok {
-		return st, nil
-	}
-	d.readMu.Lock()
-	defer d.readMu.Unlock()
-	if st, ok := d.reads[query]; ok {
-		return st, nil
-	}
-	if d.readsDone || len(d.reads) >= maxReads {
-		return nil, nil
-	}
-	// Not the caller's context: a statement kept must not fail for
-	// a request that gave up.
-	st, err := d.R.PrepareContext(context.Background(), query)
-	if err != nil {
-		return nil, err
-	}
-	if d.reads == nil {
-		d.reads = map[string]*sql.Stmt{}
-	}
-	d.reads[query] = st
-	return st, nil
-}
 
 // Close stops the checkpointer and closes the readers and the writer (the
 // last connection to close checkpoints the WAL fully).
 func (d *DB) Close() error {
 	d.stopOnce.Do(func() { close(d.stop) })
 	<-d.done
-	d.readMu.Lock()
-	d.readsDone = true
-	for q, st := range d.reads {
-		st.Close()
-		delete(d.reads, q)
-	}
-	d.readMu.Unlock()
+	d.raw.close()
 	cerr := d.ckpt.Close()
 	rerr := d.R.Close()
 	werr := d.W.Close()
