@@ -53,7 +53,7 @@ func BenchmarkRead500(b *testing.B) {
 		b.Fatal(err)
 	}
 	type row struct {
-		id, qty, amount, refunded, at, created, updated, zero           int64
+		id, qty, amount, refunded, at, created, updated, zero            int64
 		machine, tx, product, method, name, status, card, l4, gw, f, day string
 	}
 	scan := func(s interface{ Scan(...any) error }, r *row) error {
