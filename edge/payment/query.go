@@ -111,7 +111,7 @@ func (r *Rules) List(ctx context.Context, q Query) ([]Payment, error) {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
 	defer rows.Close()
-	out := []Payment{}
+	out := make([]Payment, 0, min(q.Limit, 1024)) // at its limit: no regrowth
 	var sc rowScan
 	dest := sc.dest()
 	for rows.Next() {

@@ -266,7 +266,7 @@ func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 		return nil, fmt.Errorf("list faults: %w", err)
 	}
 	defer rows.Close()
-	out := []Fault{}
+	out := make([]Fault, 0, min(max(f.Limit, 0), 1024)) // at its limit: no regrowth
 	var sc faultScan
 	dest := sc.dest()
 	for rows.Next() {
@@ -504,7 +504,7 @@ func (s *Store) Audit(ctx context.Context, entityType, entityID string, limit in
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
 	defer rows.Close()
-	out := []AuditEntry{}
+	out := make([]AuditEntry, 0, min(max(limit, 0), 1024)) // at its limit: no regrowth
 	// The scan's targets live across rows: once on the heap per query.
 	var e AuditEntry
 	var at int64
