@@ -17,18 +17,8 @@ import (
 func assign(dest any, src driver.Value) error {
 	switch d := dest.(type) {
 	case *string:
-		switch s := src.(type) {
-		case string:
-			*d = s
-			return nil
-		case []byte:
-			*d = string(s)
-			return nil
-		case int64:
-			*d = strconv.FormatInt(s, 10)
-			return nil
-		case float64:
-			*d = strconv.FormatFloat(s, 'g', -1, 64)
+		if t, ok := textOf(src); ok {
+			*d = t
 			return nil
 		}
 	case *[]byte:
@@ -36,17 +26,12 @@ func assign(dest any, src driver.Value) error {
 		case nil:
 			*d = nil
 			return nil
-		case string:
-			*d = []byte(s)
-			return nil
 		case []byte:
 			*d = bytes.Clone(s)
 			return nil
-		case int64:
-			*d = strconv.AppendInt(nil, s, 10)
-			return nil
-		case float64:
-			*d = strconv.AppendFloat(nil, s, 'g', -1, 64)
+		}
+		if t, ok := textOf(src); ok {
+			*d = []byte(t)
 			return nil
 		}
 	case *any:
@@ -98,15 +83,8 @@ func assignReflect(dest any, src driver.Value) error {
 		}
 	}
 	text := func() string {
-		switch s := src.(type) {
-		case string:
-			return s
-		case []byte:
-			return string(s)
-		case int64:
-			return strconv.FormatInt(s, 10)
-		case float64:
-			return strconv.FormatFloat(s, 'g', -1, 64)
+		if t, ok := textOf(src); ok {
+			return t
 		}
 		return fmt.Sprint(src)
 	}
@@ -168,4 +146,19 @@ func assignReflect(dest any, src driver.Value) error {
 		}
 	}
 	return fmt.Errorf("unsupported Scan, storing driver.Value type %T into type %T", src, dest)
+}
+
+// textOf is src as text, as database/sql turns a value into a string.
+func textOf(src driver.Value) (string, bool) {
+	switch s := src.(type) {
+	case string:
+		return s, true
+	case []byte:
+		return string(s), true
+	case int64:
+		return strconv.FormatInt(s, 10), true
+	case float64:
+		return strconv.FormatFloat(s, 'g', -1, 64), true
+	}
+	return "", false
 }
