@@ -101,17 +101,9 @@ func (s *server) buildReport(ctx context.Context, period string, win bucket.Wind
 		return rep, queryErr(err)
 	}
 	for name, c := range cities {
-		rows := sitesOf[name]
-		if name == "" {
-			// Sales by site of city "" answers the whole fleet's sites:
-			// what the report has always listed under city "".
-			bySite, err := st.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.BySite, Window: win, From: from, To: to})
-			if err != nil {
-				return rep, queryErr(err)
-			}
-			rows = bySite.Rows
-		}
-		for _, row := range rows {
+		// City "" lists the whole fleet's sites, as its Sales by site
+		// always has (SitesByCity answers it so).
+		for _, row := range sitesOf[name] {
 			add(&site(c, row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
 		}
 	}
@@ -142,22 +134,15 @@ func (s *server) buildReport(ctx context.Context, period string, win bucket.Wind
 	if err != nil {
 		return rep, queryErr(err)
 	}
-	fleetTop, err := st.TopProducts(ctx, readmodel.TopQuery{From: from, To: to, Limit: ReportTopN})
-	if err != nil {
-		return rep, queryErr(err)
-	}
-	rep.Totals.TopProducts = products(fleetTop.Products)
+	// Every city's top products and the fleet's (city "", which city ""
+	// has always shown too) in one query.
 	topOfCity, err := st.TopProductsByCity(ctx, from, to, ReportTopN)
 	if err != nil {
 		return rep, queryErr(err)
 	}
+	rep.Totals.TopProducts = products(topOfCity[""])
 	for _, c := range cities {
-		if c.City == "" {
-			// TopProducts of city "" answers the fleet's.
-			c.TopProducts = products(fleetTop.Products)
-		} else {
-			c.TopProducts = products(topOfCity[c.City])
-		}
+		c.TopProducts = products(topOfCity[c.City])
 		for i := range c.Sites {
 			c.Sites[i].TopProducts = products(topOfSite[c.Sites[i].SiteID])
 		}

@@ -417,11 +417,6 @@ func benchReport(ctx context.Context, s *Store, win bucket.Window, from, to time
 	for _, ps := range bySite {
 		n += len(ps)
 	}
-	t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN})
-	if err != nil {
-		return 0, err
-	}
-	n += len(t.Products)
 	byCity, err := s.TopProductsByCity(ctx, from, to, topN)
 	if err != nil {
 		return 0, err

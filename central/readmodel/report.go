@@ -3,6 +3,7 @@ package readmodel
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,33 +17,44 @@ import (
 // list every city's sites and top products. They were a Sales by site and a
 // TopProducts query per city (about 100 queries for 50 cities, each with
 // its city's freshness list); SitesByCity and TopProductsByCity answer all
-// cities at once, in a few range reads grouped here (issue 14, wave 10).
+// cities at once, in one or two reads grouped here (issue 14, wave 10).
 
 const (
-	// selectScopes lists every (site, city) scope with sales.
-	selectScopes = `SELECT site, city FROM sales_scopes`
-	// selectCityProducts reads the product rows of every city scope
-	// ('*', city) in the spans ?1.. (as topSQL's city scope does for one
-	// city).
-	selectCityProductsHead = `WITH c(city) AS (SELECT DISTINCT city FROM sales_scopes), sp(win, lo, hi) AS (VALUES `
-	selectCityProductsTail = `)
-		SELECT a.city, a.key, a.tx_count, a.quantity, a.revenue_cents
+	// selectFleetSitesCities reads the fleet's sites in window ?1, buckets
+	// [?2, ?3) from site_sales_fleet (migration 0028: a site's sums over
+	// its cities), each with every city it sold in: a row per city, one
+	// after the other (NULL for a site with no scope).
+	selectFleetSitesCities = `SELECT f.bucket, f.site, f.tx_count, f.quantity, f.revenue_cents, f.discount_cents, sc.city
+		FROM site_sales_fleet f LEFT JOIN sales_scopes sc ON sc.site = f.site
+		WHERE f.win = ?1 AND f.bucket >= ?2 AND f.bucket < ?3`
+	// selectScopeSites reads every scope's site rows in window ?1, buckets
+	// [?2, ?3), with the scope's city.
+	selectScopeSites = `SELECT sc.city, a.bucket, a.key, a.tx_count, a.quantity, a.revenue_cents, a.discount_cents
+		FROM sales_scopes sc CROSS JOIN sales_agg a
+		WHERE a.dim = '` + aggregate.DimSite + `' AND a.win = ?1 AND a.site = sc.site AND a.city = sc.city AND a.bucket >= ?2 AND a.bucket < ?3`
+	// selectCityTopHead and selectCityTopTail read the product rows of
+	// every city scope ('*', city) and of the fleet ('**', '') in the
+	// spans ?1.. (the rows topSQL sums and ranks, for every scope at
+	// once), a scope's rows one after the other.
+	selectCityTopHead = `WITH c(site, city) AS (SELECT DISTINCT '` + aggregate.ScopeCity + `', city FROM sales_scopes UNION ALL SELECT '` + aggregate.ScopeFleet + `', ''),
+		sp(win, lo, hi) AS (VALUES `
+	selectCityTopTail = `)
+		SELECT a.site, a.city, a.key, a.tx_count, a.quantity, a.revenue_cents
 		FROM c CROSS JOIN sp CROSS JOIN sales_agg a
-		WHERE a.dim = '` + aggregate.DimProduct + `' AND a.win = sp.win AND a.site = '` + aggregate.ScopeCity + `' AND a.city = c.city
+		WHERE a.dim = '` + aggregate.DimProduct + `' AND a.win = sp.win AND a.site = c.site AND a.city = c.city
 			AND a.bucket >= sp.lo AND a.bucket < sp.hi`
 )
 
 // SitesByCity answers, for every city with sales (a key of the map), the
 // rows that Sales grouped by site with that City filter answers, without
-// the freshness: each site's totals per bucket of win in [From, To),
-// ordered by bucket then site. City "" is left out: Sales with City ""
-// answers the whole fleet.
+// the freshness: each site's totals per bucket of win in [from, to),
+// ordered by bucket then site. The rows of city "" are the whole fleet's,
+// as Sales with City "" answers them.
 //
-// A site whose sales lie in one city (its only scope in sales_scopes) is
-// read from site_sales_fleet, one range for the whole fleet (migration
-// 0028: the same sums, summed over the site's cities); only the sites with
-// sales in several cities are read per scope from sales_agg. Hours are
-// read from sales_agg (site_sales_fleet holds none).
+// Days, weeks and months are one range of site_sales_fleet (migration
+// 0028) with each site's cities: a site that sold in one city is that
+// city's; only the sites that sold in several are read per scope from
+// sales_agg. Hours (site_sales_fleet holds none) are read per scope.
 func (s *Store) SitesByCity(ctx context.Context, win bucket.Window, from, to time.Time) (map[string][]SalesRow, error) {
 	if _, err := bucket.ParseWindow(string(win)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidQuery, err)
@@ -50,71 +62,16 @@ func (s *Store) SitesByCity(ctx context.Context, win bucket.Window, from, to tim
 	if !from.Before(to) {
 		return nil, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
 	}
-	rows, err := s.db.Query(ctx, selectScopes)
+	lo, hi := bucket.Start(win, from).Unix(), to.UTC().Unix()
+	var out map[string][]SalesRow
+	var err error
+	if win == bucket.Hour {
+		out, err = s.sitesByCityPerScope(ctx, win, lo, hi)
+	} else {
+		out, err = s.sitesByCityFleet(ctx, win, lo, hi)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("query sales by site and city: %w", err)
-	}
-	// cityOf is each site's one city; a site with several is in multi.
-	cityOf := map[string]string{}
-	multi := map[string][]string{}
-	for rows.Next() {
-		var site, city string
-		if err := rows.Scan(&site, &city); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("query sales by site and city: %w", err)
-		}
-		if c, ok := cityOf[site]; ok {
-			multi[site] = append(multi[site], c, city)
-			delete(cityOf, site)
-			continue
-		}
-		if m, ok := multi[site]; ok {
-			multi[site] = append(m, city)
-			continue
-		}
-		cityOf[site] = city
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, fmt.Errorf("query sales by site and city: %w", err)
-	}
-	rows.Close()
-	out := map[string][]SalesRow{}
-	add := func(city string, r SalesRow) {
-		if city != "" {
-			out[city] = append(out[city], r)
-		}
-	}
-	q := SalesQuery{GroupBy: BySite, Window: win, From: from, To: to}
-	if win == bucket.Hour {
-		// Every scope's rows, read per scope (site_sales_fleet holds no
-		// hours).
-		for site, city := range cityOf {
-			multi[site] = []string{city}
-		}
-	} else {
-		query, args := salesSQL(q) // site_sales_fleet
-		fleet, err := s.sumSalesRows(ctx, query, args)
-		if err != nil {
-			return nil, fmt.Errorf("query sales by site and city: %w", err)
-		}
-		for _, r := range fleet {
-			if city, ok := cityOf[r.Key]; ok {
-				add(city, r)
-			}
-		}
-	}
-	for site, cities := range multi {
-		for _, city := range cities {
-			q.Site, q.City = site, city
-			rs, err := s.salesRows(ctx, q)
-			if err != nil {
-				return nil, fmt.Errorf("query sales by site and city: %w", err)
-			}
-			for _, r := range rs {
-				add(city, r)
-			}
-		}
 	}
 	for city, rs := range out {
 		slices.SortFunc(rs, func(a, b SalesRow) int {
@@ -125,12 +82,112 @@ func (s *Store) SitesByCity(ctx context.Context, win bucket.Window, from, to tim
 	return out, nil
 }
 
-// TopProductsByCity answers, for every city with sales in [From, To) (a
+// sitesByCityFleet answers SitesByCity from site_sales_fleet, unsorted.
+func (s *Store) sitesByCityFleet(ctx context.Context, win bucket.Window, lo, hi int64) (map[string][]SalesRow, error) {
+	rows, err := s.db.Query(ctx, selectFleetSitesCities, string(win), lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]SalesRow{}
+	type scope struct{ site, city string }
+	var multi []scope
+	// A site's row comes once per city it sold in: its cities are the
+	// group's, and it is the city's when it is the only one.
+	var group []string
+	var last SalesRow
+	flush := func() {
+		switch {
+		case len(group) == 1:
+			if group[0] != "" {
+				out[group[0]] = append(out[group[0]], last)
+			}
+		case len(group) > 1:
+			for _, city := range group {
+				if city != "" && !slices.Contains(multi, scope{last.Key, city}) {
+					multi = append(multi, scope{last.Key, city})
+				}
+			}
+		}
+		group = group[:0]
+	}
+	for rows.Next() {
+		var r SalesRow
+		var b int64
+		var city sql.NullString
+		if err := rows.Scan(&b, &r.Key, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents, &city); err != nil {
+			return nil, err
+		}
+		r.Bucket = time.Unix(b, 0).UTC()
+		if len(out[""]) == 0 || r.Key != last.Key || !r.Bucket.Equal(last.Bucket) {
+			flush()
+			out[""] = append(out[""], r) // the fleet's, once
+			last = r
+		}
+		if city.Valid {
+			group = append(group, city.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	flush()
+	for _, sc := range multi {
+		rs, err := s.salesRows(ctx, SalesQuery{GroupBy: BySite, Window: win, From: time.Unix(lo, 0).UTC(), To: time.Unix(hi, 0).UTC(), Site: sc.site, City: sc.city})
+		if err != nil {
+			return nil, err
+		}
+		out[sc.city] = append(out[sc.city], rs...)
+	}
+	return out, nil
+}
+
+// sitesByCityPerScope answers SitesByCity from every scope's rows in
+// sales_agg, unsorted.
+func (s *Store) sitesByCityPerScope(ctx context.Context, win bucket.Window, lo, hi int64) (map[string][]SalesRow, error) {
+	rows, err := s.db.Query(ctx, selectScopeSites, string(win), lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]SalesRow{}
+	type key struct {
+		b    int64
+		site string
+	}
+	fleet := map[key]int{}
+	for rows.Next() {
+		var r SalesRow
+		var b int64
+		var city string
+		if err := rows.Scan(&city, &b, &r.Key, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents); err != nil {
+			return nil, err
+		}
+		r.Bucket = time.Unix(b, 0).UTC()
+		if city != "" {
+			out[city] = append(out[city], r)
+		}
+		if i, ok := fleet[key{b, r.Key}]; ok {
+			f := &out[""][i]
+			f.TxCount += r.TxCount
+			f.Quantity += r.Quantity
+			f.RevenueCents += r.RevenueCents
+			f.DiscountCents += r.DiscountCents
+			continue
+		}
+		fleet[key{b, r.Key}] = len(out[""])
+		out[""] = append(out[""], r)
+	}
+	return out, rows.Err()
+}
+
+// TopProductsByCity answers, for every city with sales in [from, to) (a
 // key of the map), the products that TopProducts with that City filter
 // answers, without the freshness: the first limit (0: 10) by revenue, then
-// quantity, then product id. City "" is left out: TopProducts with City ""
-// answers the whole fleet. It reads the product rows of every city's scope
-// in the same spans as TopProducts, in one query, and ranks them here.
+// quantity, then product id. The products of city "" are the whole
+// fleet's, as TopProducts with City "" answers them. One query sums and
+// ranks every city's and the fleet's product rows in the spans TopProducts
+// reads.
 func (s *Store) TopProductsByCity(ctx context.Context, from, to time.Time, limit int) (map[string][]ProductTotal, error) {
 	spans := bucket.Cover(from.UTC(), to.UTC())
 	if len(spans) == 0 {
@@ -140,7 +197,7 @@ func (s *Store) TopProductsByCity(ctx context.Context, from, to time.Time, limit
 		limit = 10
 	}
 	var q strings.Builder
-	q.WriteString(selectCityProductsHead)
+	q.WriteString(selectCityTopHead)
 	args := make([]any, 0, 3*len(spans))
 	for i, sp := range spans {
 		if i > 0 {
@@ -149,45 +206,51 @@ func (s *Store) TopProductsByCity(ctx context.Context, from, to time.Time, limit
 		fmt.Fprintf(&q, "(?%d, ?%d, ?%d)", len(args)+1, len(args)+2, len(args)+3)
 		args = append(args, string(sp.Window), sp.From, sp.To)
 	}
-	q.WriteString(selectCityProductsTail)
+	q.WriteString(selectCityTopTail)
 	rows, err := s.db.Query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query top products by city: %w", err)
 	}
 	defer rows.Close()
-	type key struct{ city, product string }
-	sums := map[key]*ProductTotal{}
-	byCity := map[string][]*ProductTotal{}
+	out := map[string][]ProductTotal{}
+	// A scope's rows come one after the other: they are summed per
+	// product and ranked when the next scope begins.
+	var scope, city string
+	var ps []ProductTotal
+	rank := func() {
+		if len(ps) == 0 || (scope == aggregate.ScopeCity && city == "") {
+			return // city "" answers the fleet's
+		}
+		slices.SortFunc(ps, func(a, b ProductTotal) int { return strings.Compare(a.ProductID, b.ProductID) })
+		sums := ps[:1]
+		for _, p := range ps[1:] {
+			if t := &sums[len(sums)-1]; t.ProductID == p.ProductID {
+				t.TxCount += p.TxCount
+				t.Quantity += p.Quantity
+				t.RevenueCents += p.RevenueCents
+				continue
+			}
+			sums = append(sums, p)
+		}
+		slices.SortFunc(sums, rankProducts)
+		n := min(limit, len(sums))
+		out[city] = slices.Clone(sums[:n])
+	}
+	var sc, c sql.RawBytes
 	for rows.Next() {
-		var k key
-		var tx, qty, rev int64
-		if err := rows.Scan(&k.city, &k.product, &tx, &qty, &rev); err != nil {
+		var p ProductTotal
+		if err := rows.Scan(&sc, &c, &p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
 			return nil, fmt.Errorf("query top products by city: %w", err)
 		}
-		p := sums[k]
-		if p == nil {
-			p = &ProductTotal{ProductID: k.product}
-			sums[k] = p
-			byCity[k.city] = append(byCity[k.city], p)
+		if string(sc) != scope || string(c) != city {
+			rank()
+			scope, city, ps = string(sc), string(c), ps[:0]
 		}
-		p.TxCount += tx
-		p.Quantity += qty
-		p.RevenueCents += rev
+		ps = append(ps, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query top products by city: %w", err)
 	}
-	out := make(map[string][]ProductTotal, len(byCity))
-	for city, ps := range byCity {
-		if city == "" {
-			continue
-		}
-		all := make([]ProductTotal, len(ps))
-		for i, p := range ps {
-			all[i] = *p
-		}
-		slices.SortFunc(all, rankProducts)
-		out[city] = all[:min(limit, len(all)):min(limit, len(all))]
-	}
+	rank()
 	return out, nil
 }
