@@ -38,6 +38,10 @@ const (
 	// once), a scope's rows one after the other.
 	selectCityTopHead = `WITH c(site, city) AS (SELECT DISTINCT '` + aggregate.ScopeCity + `', city FROM sales_scopes UNION ALL SELECT '` + aggregate.ScopeFleet + `', ''),
 		sp(win, lo, hi) AS (VALUES `
+	// selectFleetTopHead is selectCityTopHead for the fleet's scope only
+	// (the cities' come from city_top).
+	selectFleetTopHead = `WITH c(site, city) AS (SELECT '` + aggregate.ScopeFleet + `', ''),
+		sp(win, lo, hi) AS (VALUES `
 	selectCityTopTail = `)
 		SELECT a.site, a.city, a.key, a.tx_count, a.quantity, a.revenue_cents
 		FROM c CROSS JOIN sp CROSS JOIN sales_agg a
@@ -196,8 +200,20 @@ func (s *Store) TopProductsByCity(ctx context.Context, from, to time.Time, limit
 	if limit <= 0 {
 		limit = 10
 	}
+	return s.topProductsByCity(ctx, spans, limit, true)
+}
+
+// topProductsByCity answers TopProductsByCity over spans, from city_top
+// when rollup allows it and spans are one whole day or month.
+func (s *Store) topProductsByCity(ctx context.Context, spans []bucket.Span, limit int, rollup bool) (map[string][]ProductTotal, error) {
 	var q strings.Builder
-	q.WriteString(selectCityTopHead)
+	win, key, rolled := siteTopBucket(spans)
+	rolled = rolled && rollup && limit <= siteTopN
+	if rolled {
+		q.WriteString(selectFleetTopHead)
+	} else {
+		q.WriteString(selectCityTopHead)
+	}
 	args := make([]any, 0, 3*len(spans))
 	for i, sp := range spans {
 		if i > 0 {
@@ -252,5 +268,36 @@ func (s *Store) TopProductsByCity(ctx context.Context, from, to time.Time, limit
 		return nil, fmt.Errorf("query top products by city: %w", err)
 	}
 	rank()
+	if rolled {
+		// One whole day or month: every city's first products are kept
+		// ranked in city_top (migration 0030).
+		if err := s.cityTopFromRollup(ctx, win, key, limit, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// cityTopFromRollup adds to out the first limit products of every city
+// but "" in window win, bucket key, from city_top.
+func (s *Store) cityTopFromRollup(ctx context.Context, win bucket.Window, key int64, limit int, out map[string][]ProductTotal) error {
+	rows, err := s.db.Query(ctx, selectCityTop, string(win), key, limit)
+	if err != nil {
+		return fmt.Errorf("query top products by city: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var city string
+		var p ProductTotal
+		if err := rows.Scan(&city, &p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
+			return fmt.Errorf("query top products by city: %w", err)
+		}
+		if city != "" { // city "" answers the fleet's
+			out[city] = append(out[city], p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("query top products by city: %w", err)
+	}
+	return nil
 }
