@@ -26,7 +26,8 @@ CREATE TRIGGER open_counts_alert_insert AFTER INSERT ON alerts WHEN NEW.status =
 END;
 
 CREATE TRIGGER open_counts_alert_update AFTER UPDATE OF site, machine_id, status ON alerts
-    WHEN OLD.status = 'OPEN' OR NEW.status = 'OPEN' BEGIN
+    WHEN (OLD.status = 'OPEN' OR NEW.status = 'OPEN')
+        AND (OLD.status IS NOT NEW.status OR OLD.site IS NOT NEW.site OR OLD.machine_id IS NOT NEW.machine_id) BEGIN
     INSERT INTO open_counts (city, site, alerts, faults)
         SELECT city, site, SUM(n), 0 FROM (
             SELECT coalesce((SELECT m.city FROM machines m WHERE m.site = OLD.site AND m.machine_id = OLD.machine_id), '') AS city,
@@ -52,7 +53,8 @@ CREATE TRIGGER open_counts_fault_insert AFTER INSERT ON faults WHEN NEW.status =
 END;
 
 CREATE TRIGGER open_counts_fault_update AFTER UPDATE OF site, machine_id, status ON faults
-    WHEN OLD.status = 'OPEN' OR NEW.status = 'OPEN' BEGIN
+    WHEN (OLD.status = 'OPEN' OR NEW.status = 'OPEN')
+        AND (OLD.status IS NOT NEW.status OR OLD.site IS NOT NEW.site OR OLD.machine_id IS NOT NEW.machine_id) BEGIN
     INSERT INTO open_counts (city, site, alerts, faults)
         SELECT city, site, 0, SUM(n) FROM (
             SELECT coalesce((SELECT m.city FROM machines m WHERE m.site = OLD.site AND m.machine_id = OLD.machine_id), '') AS city,
