@@ -72,12 +72,16 @@ func (s *server) buildReport(ctx context.Context, period string, win bucket.Wind
 		}
 		return c
 	}
+	// siteAt is each city's sites' places in its Sites (city "" can list
+	// the whole fleet's).
+	type citySite struct{ city, site string }
+	siteAt := map[citySite]int{}
 	site := func(c *CityReport, id string) *SiteReport {
-		for i := range c.Sites {
-			if c.Sites[i].SiteID == id {
-				return &c.Sites[i]
-			}
+		k := citySite{c.City, id}
+		if i, ok := siteAt[k]; ok {
+			return &c.Sites[i]
 		}
+		siteAt[k] = len(c.Sites)
 		c.Sites = append(c.Sites, SiteReport{SiteID: id})
 		return &c.Sites[len(c.Sites)-1]
 	}
