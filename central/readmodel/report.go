@@ -252,15 +252,15 @@ func (s *Store) topProductsByCity(ctx context.Context, spans []bucket.Span, limi
 		n := min(limit, len(sums))
 		out[city] = slices.Clone(sums[:n])
 	}
-	var sc, c sql.RawBytes
 	for rows.Next() {
+		var sc, c string
 		var p ProductTotal
 		if err := rows.Scan(&sc, &c, &p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
 			return nil, fmt.Errorf("query top products by city: %w", err)
 		}
-		if string(sc) != scope || string(c) != city {
+		if sc != scope || c != city {
 			rank()
-			scope, city, ps = string(sc), string(c), ps[:0]
+			scope, city, ps = sc, c, ps[:0]
 		}
 		ps = append(ps, p)
 	}
