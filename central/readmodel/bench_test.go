@@ -389,8 +389,8 @@ func BenchmarkQuery(b *testing.B) {
 }
 
 // benchReport makes the store calls of the HQ API's daily and monthly
-// report handler (central/api reports.go) for the fleet and returns the
-// number of rows read.
+// report handler (central/api reports.go, buildReport) for the fleet and
+// returns the rows they answered.
 func benchReport(ctx context.Context, s *Store, win bucket.Window, from, to time.Time) (int, error) {
 	const topN = 3 // api.ReportTopN
 	res, err := s.Sales(ctx, SalesQuery{GroupBy: ByCity, Window: win, From: from, To: to})
@@ -398,40 +398,31 @@ func benchReport(ctx context.Context, s *Store, win bucket.Window, from, to time
 		return 0, err
 	}
 	n := len(res.Rows)
-	sites := map[string][]string{}
+	sitesOf, err := s.SitesByCity(ctx, win, from, to)
+	if err != nil {
+		return 0, err
+	}
 	for _, r := range res.Rows {
-		bySite, err := s.Sales(ctx, SalesQuery{GroupBy: BySite, Window: win, From: from, To: to, City: r.Key})
-		if err != nil {
-			return 0, err
-		}
-		n += len(bySite.Rows)
-		for _, sr := range bySite.Rows {
-			sites[r.Key] = append(sites[r.Key], sr.Key)
-		}
+		n += len(sitesOf[r.Key])
 	}
 	open, err := s.OpenCounts(ctx)
 	if err != nil {
 		return 0, err
 	}
 	n += len(open)
-	t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN})
-	if err != nil {
-		return 0, err
-	}
-	n += len(t.Products)
 	bySite, err := s.TopProductsBySite(ctx, from, to, topN)
 	if err != nil {
 		return 0, err
 	}
-	for c, ss := range sites {
-		t, err := s.TopProducts(ctx, TopQuery{From: from, To: to, Limit: topN, City: c})
-		if err != nil {
-			return 0, err
-		}
-		n += len(t.Products)
-		for _, site := range ss {
-			n += len(bySite[site])
-		}
+	for _, ps := range bySite {
+		n += len(ps)
+	}
+	byCity, err := s.TopProductsByCity(ctx, from, to, topN)
+	if err != nil {
+		return 0, err
+	}
+	for _, ps := range byCity {
+		n += len(ps)
 	}
 	return n, nil
 }

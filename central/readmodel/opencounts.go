@@ -13,9 +13,16 @@ type OpenCount struct {
 	Alerts, Faults int
 }
 
-// selectOpenCounts counts the open alerts and faults per city and site,
-// reading only the open ones (alerts_open, faults_open).
-const selectOpenCounts = `SELECT city, site, SUM(alerts), SUM(faults) FROM (
+// selectOpenCounts reads the open alerts and faults per city and site
+// that open_counts keeps (migration 0029: triggers on alerts, faults and
+// machines), in its key's order. Rows that fell to zero are kept there and
+// skipped here.
+const selectOpenCounts = `SELECT city, site, alerts, faults FROM open_counts
+	WHERE alerts <> 0 OR faults <> 0 ORDER BY city, site`
+
+// selectOpenCountsAtReadTime counts them from the open alerts and faults
+// themselves (the query before migration 0029, and its fill).
+const selectOpenCountsAtReadTime = `SELECT city, site, SUM(alerts), SUM(faults) FROM (
 		SELECT coalesce(m.city, '') AS city, a.site AS site, COUNT(*) AS alerts, 0 AS faults
 		FROM alerts a INDEXED BY alerts_open LEFT JOIN machines m ON m.site = a.site AND m.machine_id = a.machine_id
 		WHERE a.status = 'OPEN' GROUP BY 1, 2
@@ -29,7 +36,13 @@ const selectOpenCounts = `SELECT city, site, SUM(alerts), SUM(faults) FROM (
 // Alerts and Faults with Status OPEN list, counted, for a report over the
 // whole fleet. It returns an error only when the query fails.
 func (s *Store) OpenCounts(ctx context.Context) ([]OpenCount, error) {
-	rows, err := s.db.Query(ctx, selectOpenCounts)
+	return s.openCounts(ctx, selectOpenCounts)
+}
+
+// openCounts reads query's counts (selectOpenCounts or
+// selectOpenCountsAtReadTime).
+func (s *Store) openCounts(ctx context.Context, query string) ([]OpenCount, error) {
+	rows, err := s.db.Query(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("count open alerts and faults: %w", err)
 	}

@@ -133,6 +133,13 @@ func TestQueryPlans_NoFullScanOfBigTables(t *testing.T) {
 	add("menu", selectMenu, "s1")
 	add("sites of a city", selectCitySites, "c1")
 	add("open alerts and faults", selectOpenCounts)
+	add("open alerts and faults counted at read time", selectOpenCountsAtReadTime)
+	add("the fleet's sites with their cities", selectFleetSitesCities, "day", 1, 2)
+	add("every scope's site rows", selectScopeSites, "hour", 1, 2)
+	add("top products of the fleet", selectFleetTopHead+"(?1, ?2, ?3)"+selectCityTopTail, "day", 1, 2)
+	add("city top", selectCityTop, "day", 1, 3)
+	add("city products of a bucket", selectCityProducts, "day", 1, "c1")
+	add("top products of every city and the fleet", selectCityTopHead+"(?1, ?2, ?3), (?4, ?5, ?6)"+selectCityTopTail, "day", 1, 2, "hour", 3, 4)
 
 	// A partial index holds only the rows its WHERE selects (open alerts,
 	// say): scanning it is not scanning the table.

@@ -136,5 +136,8 @@ func (s *Store) rebuild(ctx context.Context) (int64, error) {
 	if err := s.fillSiteTop(ctx); err != nil {
 		return 0, err
 	}
+	if err := s.fillCityTop(ctx); err != nil {
+		return 0, err
+	}
 	return n, nil
 }

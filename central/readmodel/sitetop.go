@@ -13,7 +13,7 @@ import (
 )
 
 // site_top (migration 0022) holds every site's first siteTopN products per
-// day and month, kept on apply: after a batch's totals are added, each
+// day and month, and city_top (0030) every city's, kept on apply: after a batch's totals are added, each
 // day and month bucket of its site that the batch touched is ranked again
 // from the site's product rows. TopProductsBySite reads it when its range
 // is one whole day or month (the daily and monthly reports).
@@ -32,6 +32,18 @@ const (
 		ON CONFLICT (win, bucket, rank, site) DO UPDATE SET product_id = excluded.product_id, tx_count = excluded.tx_count,
 			quantity = excluded.quantity, revenue_cents = excluded.revenue_cents`
 	deleteSiteTop = `DELETE FROM site_top WHERE win = ? AND bucket = ? AND rank = ? AND site = ?`
+	// selectCityProducts reads city ?3's product rows (scope '*') of
+	// window ?1, bucket ?2.
+	selectCityProducts = `SELECT key, tx_count, quantity, revenue_cents FROM sales_agg
+		WHERE dim = '` + aggregate.DimProduct + `' AND win = ?1 AND site = '` + aggregate.ScopeCity + `' AND city = ?3 AND bucket = ?2`
+	upsertCityTop = `INSERT INTO city_top (win, bucket, rank, city, product_id, tx_count, quantity, revenue_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (win, bucket, rank, city) DO UPDATE SET product_id = excluded.product_id, tx_count = excluded.tx_count,
+			quantity = excluded.quantity, revenue_cents = excluded.revenue_cents`
+	deleteCityTop = `DELETE FROM city_top WHERE win = ? AND bucket = ? AND rank = ? AND city = ?`
+	// selectCityTop reads the first ?3 products of every city in window
+	// ?1, bucket ?2.
+	selectCityTop = `SELECT city, product_id, tx_count, quantity, revenue_cents FROM city_top
+		WHERE win = ?1 AND bucket = ?2 AND rank < ?3 ORDER BY rank`
 	// selectSiteTop reads the first ?3 products of every site in window ?1,
 	// bucket ?2.
 	selectSiteTop = `SELECT site, product_id, tx_count, quantity, revenue_cents FROM site_top
@@ -67,48 +79,68 @@ func (k *sqliteSink) rankSiteTop(ctx context.Context, d *aggregate.Deltas) error
 		bucket    int64
 	}
 	touched := map[siteBucket]bool{}
+	cities := map[siteBucket]bool{} // site is the city
 	for r, v := range d.Rows {
 		if v.Tx == 0 || r.Dim != aggregate.DimProduct || (r.Win != string(bucket.Day) && r.Win != string(bucket.Month)) ||
-			r.Site == aggregate.ScopeCity || r.Site == aggregate.ScopeFleet {
+			r.Site == aggregate.ScopeFleet {
+			continue
+		}
+		if r.Site == aggregate.ScopeCity {
+			cities[siteBucket{r.Win, r.City, r.Bucket}] = true
 			continue
 		}
 		touched[siteBucket{r.Win, r.Site, r.Bucket}] = true
 	}
-	for sb := range touched {
-		rows, err := k.s.query(ctx, selectSiteProducts, sb.win, sb.bucket, sb.site)
-		if err != nil {
+	for cb := range cities {
+		if err := k.rankTop(ctx, selectCityProducts, upsertCityTop, deleteCityTop, cb.win, cb.bucket, cb.site); err != nil {
 			return err
 		}
-		var ps []ProductTotal
-		for rows.Next() {
-			var p ProductTotal
-			if err := rows.Scan(&p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
-				rows.Close()
-				return err
-			}
-			ps = append(ps, p)
+	}
+	for sb := range touched {
+		if err := k.rankTop(ctx, selectSiteProducts, upsertSiteTop, deleteSiteTop, sb.win, sb.bucket, sb.site); err != nil {
+			return err
 		}
-		if err := rows.Err(); err != nil {
+	}
+	return nil
+}
+
+// rankTop ranks the products that sel reads for window win, bucket b and
+// key (a site or a city) and writes the first siteTopN with upsert, clearing
+// the ranks beyond with del (site_top or city_top).
+func (k *sqliteSink) rankTop(ctx context.Context, sel, upsert, del string, win string, b int64, key string) error {
+	rows, err := k.s.query(ctx, sel, win, b, key)
+	if err != nil {
+		return err
+	}
+	var ps []ProductTotal
+	for rows.Next() {
+		var p ProductTotal
+		if err := rows.Scan(&p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
 			rows.Close()
 			return err
 		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		slices.SortFunc(ps, rankProducts)
-		for i := range siteTopN {
-			if i >= len(ps) {
-				// A bucket's products only grow between rebuilds; this
-				// clears what a smaller ranking would leave.
-				if err := k.s.exec(ctx, deleteSiteTop, sb.win, sb.bucket, i, sb.site); err != nil {
-					return err
-				}
-				continue
-			}
-			p := ps[i]
-			if err := k.s.exec(ctx, upsertSiteTop, sb.win, sb.bucket, i, sb.site, p.ProductID, p.TxCount, p.Quantity, p.RevenueCents); err != nil {
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	slices.SortFunc(ps, rankProducts)
+	for i := range siteTopN {
+		if i >= len(ps) {
+			// A bucket's products only grow between rebuilds; this
+			// clears what a smaller ranking would leave.
+			if err := k.s.exec(ctx, del, win, b, i, key); err != nil {
 				return err
 			}
+			continue
+		}
+		p := ps[i]
+		if err := k.s.exec(ctx, upsert, win, b, i, key, p.ProductID, p.TxCount, p.Quantity, p.RevenueCents); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -165,6 +197,28 @@ func (s *Store) fillSiteTop(ctx context.Context) error {
 	}
 	return nil
 }
+
+// fillCityTop recomputes city_top from sales_agg (the statement of
+// migration 0030). The caller holds s.mu and a transaction.
+func (s *Store) fillCityTop(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM city_top`); err != nil {
+		return fmt.Errorf("rank city products: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, fillCityTopSQL); err != nil {
+		return fmt.Errorf("rank city products: %w", err)
+	}
+	return nil
+}
+
+// fillCityTopSQL ranks every city's products of every day and month (as
+// migration 0030 does).
+const fillCityTopSQL = `INSERT INTO city_top (win, bucket, rank, city, product_id, tx_count, quantity, revenue_cents)
+    SELECT win, bucket, rn - 1, city, key, tx_count, quantity, revenue_cents FROM (
+        SELECT win, bucket, city, key, tx_count, quantity, revenue_cents,
+            ROW_NUMBER() OVER (PARTITION BY win, bucket, city ORDER BY revenue_cents DESC, quantity DESC, key) AS rn
+        FROM sales_agg
+        WHERE dim = 'product' AND win IN ('day', 'month') AND site = '*')
+    WHERE rn <= 10`
 
 // fillSiteTopSQL ranks every site's products of every day and month (as
 // migration 0022 does).
