@@ -63,92 +63,132 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, period string, w
 // city).
 func (s *server) buildReport(ctx context.Context, period string, win bucket.Window, from, to time.Time) (Report, error) {
 	st := s.cfg.Store
-	cities := map[string]*CityReport{}
-	city := func(name string) *CityReport {
-		c, ok := cities[name]
-		if !ok {
-			c = &CityReport{City: name}
-			cities[name] = c
-		}
-		return c
-	}
-	// siteAt is each city's sites' places in its Sites (city "" can list
-	// the whole fleet's).
-	type citySite struct{ city, site string }
-	siteAt := map[citySite]int{}
-	site := func(c *CityReport, id string) *SiteReport {
-		k := citySite{c.City, id}
-		if i, ok := siteAt[k]; ok {
-			return &c.Sites[i]
-		}
-		siteAt[k] = len(c.Sites)
-		c.Sites = append(c.Sites, SiteReport{SiteID: id})
-		return &c.Sites[len(c.Sites)-1]
-	}
-	add := func(f *ReportFigures, tx, qty, cents int64) {
-		f.Transactions += tx
-		f.Quantity += qty
-		f.Revenue += wire.Money(cents)
-	}
-	var rep Report
+	p := newReportParts()
 	res, err := st.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.ByCity, Window: win, From: from, To: to})
 	if err != nil {
-		return rep, queryErr(err)
+		return p.rep, queryErr(err)
 	}
-	rep.Freshness = s.freshnessList(res.Freshness)
-	for _, row := range res.Rows {
-		add(&city(row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
-		add(&rep.Totals, row.TxCount, row.Quantity, row.RevenueCents)
-	}
+	p.rep.Freshness = s.freshnessList(res.Freshness)
+	p.addCities(res.Rows)
 	sitesOf, err := st.SitesByCity(ctx, win, from, to)
 	if err != nil {
-		return rep, queryErr(err)
+		return p.rep, queryErr(err)
 	}
-	for name, c := range cities {
+	for name, c := range p.cities {
 		// City "" lists the whole fleet's sites, as its Sales by site
 		// always has (SitesByCity answers it so).
-		for _, row := range sitesOf[name] {
-			add(&site(c, row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
-		}
+		p.addSites(c, sitesOf[name])
 	}
 	open, err := st.OpenCounts(ctx)
 	if err != nil {
-		return rep, err
+		return p.rep, err
 	}
-	for _, o := range open {
-		c := city(o.City)
-		c.OpenFaults += o.Faults
-		c.OpenAlerts += o.Alerts
-		sr := site(c, o.Site)
-		sr.OpenFaults += o.Faults
-		sr.OpenAlerts += o.Alerts
-		rep.Totals.OpenFaults += o.Faults
-		rep.Totals.OpenAlerts += o.Alerts
-	}
-	products := func(ps []readmodel.ProductTotal) []ProductTotal {
-		out := make([]ProductTotal, 0, len(ps))
-		for _, p := range ps {
-			out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: wire.Money(p.RevenueCents)})
-		}
-		return out
-	}
+	p.addOpen(open)
 	// Every site's top products in one query: a query per site is most of
 	// a fleet's report (issue 14).
 	topOfSite, err := st.TopProductsBySite(ctx, from, to, ReportTopN)
 	if err != nil {
-		return rep, queryErr(err)
+		return p.rep, queryErr(err)
 	}
 	// Every city's top products and the fleet's (city "", which city ""
 	// has always shown too) in one query.
 	topOfCity, err := st.TopProductsByCity(ctx, from, to, ReportTopN)
 	if err != nil {
-		return rep, queryErr(err)
+		return p.rep, queryErr(err)
 	}
-	rep.Totals.TopProducts = products(topOfCity[""])
-	for _, c := range cities {
-		c.TopProducts = products(topOfCity[c.City])
+	p.rep.Totals.TopProducts = reportProducts(topOfCity[""])
+	return p.finish(period, from, to, topOfSite, func(city string) ([]ProductTotal, error) {
+		return reportProducts(topOfCity[city]), nil
+	})
+}
+
+// reportParts gathers a report's figures by city and site as its reads
+// come in.
+type reportParts struct {
+	rep    Report
+	cities map[string]*CityReport
+	siteAt map[[2]string]int // (city, site) → its place in the city's Sites
+}
+
+func newReportParts() *reportParts {
+	return &reportParts{cities: map[string]*CityReport{}, siteAt: map[[2]string]int{}}
+}
+
+func (p *reportParts) city(name string) *CityReport {
+	c, ok := p.cities[name]
+	if !ok {
+		c = &CityReport{City: name}
+		p.cities[name] = c
+	}
+	return c
+}
+
+// site is c's site id (city "" can list the whole fleet's).
+func (p *reportParts) site(c *CityReport, id string) *SiteReport {
+	k := [2]string{c.City, id}
+	if i, ok := p.siteAt[k]; ok {
+		return &c.Sites[i]
+	}
+	p.siteAt[k] = len(c.Sites)
+	c.Sites = append(c.Sites, SiteReport{SiteID: id})
+	return &c.Sites[len(c.Sites)-1]
+}
+
+func addFigures(f *ReportFigures, tx, qty, cents int64) {
+	f.Transactions += tx
+	f.Quantity += qty
+	f.Revenue += wire.Money(cents)
+}
+
+// addCities adds sales by city to their cities and the totals.
+func (p *reportParts) addCities(rows []readmodel.SalesRow) {
+	for _, row := range rows {
+		addFigures(&p.city(row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
+		addFigures(&p.rep.Totals, row.TxCount, row.Quantity, row.RevenueCents)
+	}
+}
+
+// addSites adds sales by site to c's sites.
+func (p *reportParts) addSites(c *CityReport, rows []readmodel.SalesRow) {
+	for _, row := range rows {
+		addFigures(&p.site(c, row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
+	}
+}
+
+// addOpen adds what is open to its city, its site and the totals.
+func (p *reportParts) addOpen(open []readmodel.OpenCount) {
+	for _, o := range open {
+		c := p.city(o.City)
+		c.OpenFaults += o.Faults
+		c.OpenAlerts += o.Alerts
+		sr := p.site(c, o.Site)
+		sr.OpenFaults += o.Faults
+		sr.OpenAlerts += o.Alerts
+		p.rep.Totals.OpenFaults += o.Faults
+		p.rep.Totals.OpenAlerts += o.Alerts
+	}
+}
+
+func reportProducts(ps []readmodel.ProductTotal) []ProductTotal {
+	out := make([]ProductTotal, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: wire.Money(p.RevenueCents)})
+	}
+	return out
+}
+
+// finish gives every city its top products (cityTop) and every site its
+// own, sorts cities and sites, and dates the report.
+func (p *reportParts) finish(period string, from, to time.Time, topOfSite map[string][]readmodel.ProductTotal,
+	cityTop func(city string) ([]ProductTotal, error)) (Report, error) {
+	rep := p.rep
+	for _, c := range p.cities {
+		var err error
+		if c.TopProducts, err = cityTop(c.City); err != nil {
+			return rep, err
+		}
 		for i := range c.Sites {
-			c.Sites[i].TopProducts = products(topOfSite[c.Sites[i].SiteID])
+			c.Sites[i].TopProducts = reportProducts(topOfSite[c.Sites[i].SiteID])
 		}
 		slices.SortFunc(c.Sites, func(a, b SiteReport) int { return cmp.Compare(a.SiteID, b.SiteID) })
 		rep.Cities = append(rep.Cities, *c)

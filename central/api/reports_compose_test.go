@@ -2,13 +2,11 @@ package api
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -23,100 +21,40 @@ import (
 // buildReport is held to.
 func oldReport(ctx context.Context, s *server, period string, win bucket.Window, from, to time.Time) (Report, error) {
 	st := s.cfg.Store
-	cities := map[string]*CityReport{}
-	city := func(name string) *CityReport {
-		c, ok := cities[name]
-		if !ok {
-			c = &CityReport{City: name}
-			cities[name] = c
-		}
-		return c
-	}
-	site := func(c *CityReport, id string) *SiteReport {
-		for i := range c.Sites {
-			if c.Sites[i].SiteID == id {
-				return &c.Sites[i]
-			}
-		}
-		c.Sites = append(c.Sites, SiteReport{SiteID: id})
-		return &c.Sites[len(c.Sites)-1]
-	}
-	add := func(f *ReportFigures, tx, qty, cents int64) {
-		f.Transactions += tx
-		f.Quantity += qty
-		f.Revenue += wire.Money(cents)
-	}
-	var rep Report
+	p := newReportParts()
 	res, err := st.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.ByCity, Window: win, From: from, To: to})
 	if err != nil {
-		return rep, err
+		return p.rep, err
 	}
-	rep.Freshness = s.freshnessList(res.Freshness)
-	for _, row := range res.Rows {
-		add(&city(row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
-		add(&rep.Totals, row.TxCount, row.Quantity, row.RevenueCents)
-	}
-	for name, c := range cities {
+	p.rep.Freshness = s.freshnessList(res.Freshness)
+	p.addCities(res.Rows)
+	for name, c := range p.cities {
 		bySite, err := st.Sales(ctx, readmodel.SalesQuery{GroupBy: readmodel.BySite, Window: win, From: from, To: to, City: name})
 		if err != nil {
-			return rep, err
+			return p.rep, err
 		}
-		for _, row := range bySite.Rows {
-			add(&site(c, row.Key).ReportFigures, row.TxCount, row.Quantity, row.RevenueCents)
-		}
+		p.addSites(c, bySite.Rows)
 	}
 	open, err := st.OpenCounts(ctx)
 	if err != nil {
-		return rep, err
+		return p.rep, err
 	}
-	for _, o := range open {
-		c := city(o.City)
-		c.OpenFaults += o.Faults
-		c.OpenAlerts += o.Alerts
-		sr := site(c, o.Site)
-		sr.OpenFaults += o.Faults
-		sr.OpenAlerts += o.Alerts
-		rep.Totals.OpenFaults += o.Faults
-		rep.Totals.OpenAlerts += o.Alerts
-	}
-	products := func(ps []readmodel.ProductTotal) []ProductTotal {
-		out := make([]ProductTotal, 0, len(ps))
-		for _, p := range ps {
-			out = append(out, ProductTotal{ProductID: p.ProductID, Transactions: p.TxCount, Quantity: p.Quantity, Revenue: wire.Money(p.RevenueCents)})
-		}
-		return out
-	}
-	top := func(q readmodel.TopQuery) ([]ProductTotal, error) {
-		q.From, q.To, q.Limit = from, to, ReportTopN
-		res, err := st.TopProducts(ctx, q)
+	p.addOpen(open)
+	top := func(city string) ([]ProductTotal, error) {
+		res, err := st.TopProducts(ctx, readmodel.TopQuery{From: from, To: to, Limit: ReportTopN, City: city})
 		if err != nil {
 			return nil, err
 		}
-		return products(res.Products), nil
+		return reportProducts(res.Products), nil
 	}
 	topOfSite, err := st.TopProductsBySite(ctx, from, to, ReportTopN)
 	if err != nil {
-		return rep, err
+		return p.rep, err
 	}
-	if rep.Totals.TopProducts, err = top(readmodel.TopQuery{}); err != nil {
-		return rep, err
+	if p.rep.Totals.TopProducts, err = top(""); err != nil {
+		return p.rep, err
 	}
-	for _, c := range cities {
-		if c.TopProducts, err = top(readmodel.TopQuery{City: c.City}); err != nil {
-			return rep, err
-		}
-		for i := range c.Sites {
-			c.Sites[i].TopProducts = products(topOfSite[c.Sites[i].SiteID])
-		}
-		slices.SortFunc(c.Sites, func(a, b SiteReport) int { return cmp.Compare(a.SiteID, b.SiteID) })
-		rep.Cities = append(rep.Cities, *c)
-	}
-	slices.SortFunc(rep.Cities, func(a, b CityReport) int { return cmp.Compare(a.City, b.City) })
-	if rep.Cities == nil {
-		rep.Cities = []CityReport{}
-	}
-	rep.Period, rep.From, rep.To = period, from.Format(localLayout), to.Format(localLayout)
-	return rep, nil
+	return p.finish(period, from, to, topOfSite, top)
 }
 
 // reportFixture applies random sales of seven sites in four timezones and
