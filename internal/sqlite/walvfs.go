@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -151,7 +152,38 @@ func walOpen(tls *libc.TLS, _ uintptr, zName, pFile uintptr, flags int32, pOutFl
 	if rc == sqlite3.SQLITE_OK && lossyOn {
 		lossyOpened(pFile, libc.GoString(zName))
 	}
+	if rc == sqlite3.SQLITE_OK && wal {
+		l, _ := walLens.LoadOrStore(libc.GoString(zName), new(atomic.Int64))
+		walFiles.Store(pFile, l)
+	}
 	return rc
+}
+
+// walLens maps a WAL file's path to how far SQLite has written it since it
+// last started it again from the beginning (a write at offset 0 is its
+// header's); walFiles maps each open walFile to its path's entry. The
+// checkpointer reads it (walLength) to see a WAL grow between its rounds.
+var walLens, walFiles sync.Map
+
+// walLength is how far SQLite has written the WAL at path since it last
+// started it again, as far as this process saw (0 when it saw nothing).
+func walLength(path string) int64 {
+	if l, ok := walLens.Load(path); ok {
+		return l.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+// wrote notes SQLite's write of [off, end) in f's length.
+func (f *walFile) wrote(off, end int64) {
+	v, ok := walFiles.Load(f.self())
+	if !ok {
+		return
+	}
+	l := v.(*atomic.Int64)
+	if off == 0 || end > l.Load() {
+		l.Store(end)
+	}
 }
 
 // put writes amt bytes at data to the file at off.
@@ -160,6 +192,9 @@ func (f *walFile) put(tls *libc.TLS, data uintptr, amt int32, off int64) int32 {
 	rc := cCall[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](f.io().FxWrite)(tls, f.inner, data, amt, off)
 	if rc == sqlite3.SQLITE_OK && lossyOn {
 		lossyWrote(f.self(), off, unsafe.Slice((*byte)(cMem(data)), amt))
+	}
+	if rc == sqlite3.SQLITE_OK && f.direct == 0 {
+		f.wrote(off, off+int64(amt))
 	}
 	return rc
 }
@@ -228,6 +263,7 @@ func walClose(tls *libc.TLS, p uintptr) int32 {
 	if lossyOn {
 		lossyClosed(p)
 	}
+	walFiles.Delete(p)
 	if f.buf != 0 {
 		libc.Xfree(tls, f.buf)
 		f.buf = 0
@@ -259,6 +295,9 @@ func walRead(tls *libc.TLS, p, data uintptr, amt int32, off int64) int32 {
 func walTruncate(tls *libc.TLS, p uintptr, size int64) int32 {
 	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
 		rc := cCall[func(*libc.TLS, uintptr, int64) int32](m.FxTruncate)(tls, f.inner, size)
+		if v, ok := walFiles.Load(p); ok && v.(*atomic.Int64).Load() > size {
+			v.(*atomic.Int64).Store(size)
+		}
 		if rc == sqlite3.SQLITE_OK && lossyOn {
 			lossyTruncated(p, size)
 		}
