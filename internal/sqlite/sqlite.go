@@ -160,6 +160,17 @@ func (d *DB) checkpoint(every time.Duration) {
 			wal = p + "-wal"
 		}
 	}
+	// Close waits for this goroutine: a round waiting for the writer's
+	// connection ends with it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-d.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	t := time.NewTicker(min(every, restartEvery))
 	defer t.Stop()
 	last := time.Now()
@@ -171,7 +182,7 @@ func (d *DB) checkpoint(every time.Duration) {
 			long := walLength(wal) >= d.restart
 			if long || now.Sub(last) >= every {
 				last = now
-				d.checkpointOnce(long)
+				d.checkpointOnce(ctx, long)
 			}
 		}
 	}
@@ -201,11 +212,11 @@ const restartEvery = 100 * time.Millisecond
 // commits'), and the writer's next transaction starts the WAL again
 // (unless a reader that began before is still reading: then the next
 // round, which comes while the WAL keeps growing).
-func (d *DB) checkpointOnce(long bool) {
+func (d *DB) checkpointOnce(ctx context.Context, long bool) {
 	for i := range 4 {
 		start := time.Now()
 		var busy, log, done int
-		if err := d.ckpt.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
+		if err := d.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
 			return
 		}
 		if i == 0 {
@@ -222,7 +233,7 @@ func (d *DB) checkpointOnce(long bool) {
 			break
 		}
 	}
-	_, _ = d.W.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	_, _ = d.W.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
 }
 
 // maxReads bounds the statements a read connection keeps: a query text
