@@ -226,6 +226,12 @@ func (s *e2eSite) sell(t *testing.T, n int, tag string) {
 }
 
 // sitesTotals reads `vendsync query sales --by site --format json`.
+// cliPoll is how often a test polls a condition that runs the CLI: every
+// `vendsync query` signs in anew, and central answers at most 10 token
+// requests a second from one address (after a burst of 50), so polling at
+// testkit.PollInterval was rate limited wherever the CLI runs fast.
+const cliPoll = 250 * time.Millisecond
+
 func sitesTotals(t *testing.T, hq, creds string) map[string][2]int64 {
 	t.Helper()
 	var a struct {
@@ -340,14 +346,14 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 			return nil
 		}
 	}
-	testkit.CheckFor(t, 30*time.Second, converged(blr, ber)) // both sites at central
+	testkit.CheckForEvery(t, 30*time.Second, cliPoll, converged(blr, ber)) // both sites at central
 
 	// Berlin's link goes down; it keeps selling; central keeps its old figure.
 	link.Cut()
 	before := ber.sold
 	ber.sell(t, 10, "offline")
 	blr.sell(t, 5, "second")
-	testkit.CheckFor(t, 30*time.Second, converged(blr)) // bangalore's new sales
+	testkit.CheckForEvery(t, 30*time.Second, cliPoll, converged(blr)) // bangalore's new sales
 	time.Sleep(500 * time.Millisecond)
 	if got := sitesTotals(t, hq, hqCreds)[ber.id][1]; got != before {
 		t.Fatalf("berlin at central while offline: %d cents, want %d", got, before)
@@ -405,7 +411,7 @@ func TestE2E_ProvisionSyncQueryRevoke(t *testing.T) {
 	for id := range ber.machines {
 		ber.machines[id] = newEdgeClient(t, ber.url, filepath.Join(ber.dir, "machines", id+".json"), ber.ca())
 	}
-	testkit.CheckFor(t, 60*time.Second, converged(blr, ber)) // berlin converged after the link came back
+	testkit.CheckForEvery(t, 60*time.Second, cliPoll, converged(blr, ber)) // berlin converged after the link came back
 
 	// Reports: the daily reports and a streamed export carry the same
 	// figures. A daily report counts each site's own calendar day, and in

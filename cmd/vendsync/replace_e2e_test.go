@@ -57,7 +57,7 @@ func TestE2E_ReplaceDeadSite(t *testing.T) {
 			return nil
 		}
 	}
-	testkit.CheckFor(t, 30*time.Second, converged(synced))
+	testkit.CheckForEvery(t, 30*time.Second, cliPoll, converged(synced))
 	var lastSynced uint64
 	testkit.CheckFor(t, 30*time.Second, func() error {
 		s := syncState(t, site.admin)
@@ -156,7 +156,7 @@ func TestE2E_ReplaceDeadSite(t *testing.T) {
 		}
 	}
 	repl.sell(t, 10, "replaced")
-	testkit.CheckFor(t, 60*time.Second, converged(*repl))
+	testkit.CheckForEvery(t, 60*time.Second, cliPoll, converged(*repl))
 	// No collision: central's watermark reaches the new box's last
 	// sequence, and the new box's outbox drains.
 	testkit.CheckFor(t, 30*time.Second, func() error {

@@ -102,7 +102,7 @@ func TestE2E_MixedVersionFleet(t *testing.T) {
 			return nil
 		}
 	}
-	testkit.CheckFor(t, 30*time.Second, converged(oldSite))
+	testkit.CheckForEvery(t, 30*time.Second, cliPoll, converged(oldSite))
 
 	// The new site heard central's range and waits, its outbox whole.
 	testkit.CheckFor(t, 30*time.Second, func() error {
@@ -113,7 +113,7 @@ func TestE2E_MixedVersionFleet(t *testing.T) {
 		return nil
 	})
 	// HQ sees both sites' versions (from their heartbeats).
-	testkit.CheckFor(t, 30*time.Second, func() error {
+	testkit.CheckForEvery(t, 30*time.Second, cliPoll, func() error {
 		got := sitesJSON(t, hq, hqCreds)
 		o, n := got[oldSite.id], got[newSite.id]
 		if o.EnvelopeVersion != envelope.Version || o.BinaryVersion != "dev" || n.EnvelopeVersion != nextV || n.BinaryVersion != fmt.Sprintf("next-v%d", nextV) {
@@ -127,7 +127,7 @@ func TestE2E_MixedVersionFleet(t *testing.T) {
 	// Give a wrong forwarder time to send, then check central has nothing of
 	// the new site and the site still holds every event.
 	oldSite.sell(t, 5, "during")
-	testkit.CheckFor(t, 30*time.Second, converged(oldSite))
+	testkit.CheckForEvery(t, 30*time.Second, cliPoll, converged(oldSite))
 	if got := sitesTotals(t, hq, hqCreds)[newSite.id]; got != [2]int64{} {
 		t.Fatalf("central counted the new site's sales it cannot read: %v", got)
 	}
@@ -141,7 +141,7 @@ func TestE2E_MixedVersionFleet(t *testing.T) {
 	cen.expect(t, `HQ API (https://\S+)`, 60*time.Second)
 	newSite.sell(t, 10, "after")
 	oldSite.sell(t, 10, "after")
-	testkit.CheckFor(t, 60*time.Second, converged(oldSite, newSite))
+	testkit.CheckForEvery(t, 60*time.Second, cliPoll, converged(oldSite, newSite))
 	testkit.CheckFor(t, 30*time.Second, func() error {
 		u := syncState(t, newSite.admin)
 		if u.Uplink.WaitingForCentral || u.Outbox.Depth != 0 {

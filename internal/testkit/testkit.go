@@ -32,6 +32,14 @@ const PollInterval = 20 * time.Millisecond
 // the deadline passes.
 func CheckFor(t testing.TB, timeout time.Duration, cond func() error) {
 	t.Helper()
+	CheckForEvery(t, timeout, PollInterval, cond)
+}
+
+// CheckForEvery is CheckFor checking every so often: for a condition that
+// costs the system under test more than a read (one that signs in, say,
+// against a server that limits sign-ins).
+func CheckForEvery(t testing.TB, timeout, every time.Duration, cond func() error) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		err := cond()
@@ -41,7 +49,7 @@ func CheckFor(t testing.TB, timeout time.Duration, cond func() error) {
 		if time.Now().After(deadline) {
 			t.Fatalf("not true after %s: %v", timeout, err)
 		}
-		time.Sleep(PollInterval)
+		time.Sleep(every)
 	}
 }
 
