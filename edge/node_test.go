@@ -128,6 +128,11 @@ func TestNode_ConcurrentSales(t *testing.T) {
 	if got, want := agg.Totals.Quantity, sold["M1"]+sold["M2"]; got != want || agg.Totals.Transactions != workers*each {
 		t.Fatalf("API totals %+v, want %d transactions and quantity %d", agg.Totals, workers*each, want)
 	}
+	// /metrics tells how long the WAL is (the checkpointer keeps it
+	// bounded): these sales wrote to it.
+	if got := edgetest.Metric(t, base, "vendsync_edge_wal_bytes", nil); got <= 0 || got > 1<<30 {
+		t.Fatalf("vendsync_edge_wal_bytes = %v after %d sales, want a length in (0, 1 GiB]", got, workers*each)
+	}
 }
 
 // TestNode_CloseAndReopen: a node closed while clients are selling keeps

@@ -45,8 +45,9 @@ type DB struct {
 	R *sql.DB
 
 	ckpt     *sql.DB
-	ckptLog  int   // the WAL's length in frames at the checkpointer's last round
-	restart  int64 // Options.restart
+	walPath  string // the WAL's path as SQLite names it (absolute, links resolved)
+	ckptLog  int    // the WAL's length in frames at the checkpointer's last round
+	restart  int64  // Options.restart
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -143,6 +144,12 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 	ck.SetMaxOpenConns(1)
 	d := &DB{W: w, R: r, ckpt: ck, stop: make(chan struct{}), done: make(chan struct{}), path: path,
 		restart: o.restart, raw: newRawPool(path, o.Readers, o.CacheKiB)}
+	d.walPath = path + "-wal"
+	if p, err := filepath.Abs(path); err == nil {
+		if p, err := filepath.EvalSymlinks(p); err == nil {
+			d.walPath = p + "-wal"
+		}
+	}
 	go d.checkpoint(o.CheckpointEvery)
 	return d, nil
 }
@@ -152,14 +159,6 @@ func Open(ctx context.Context, path string, schema fs.FS, o Options) (*DB, error
 // checkpoint restarts the WAL from its beginning, so it stays small.
 func (d *DB) checkpoint(every time.Duration) {
 	defer close(d.done)
-	// The WAL's path as SQLite names it (absolute, links resolved), for
-	// walLength.
-	wal := d.path + "-wal"
-	if p, err := filepath.Abs(d.path); err == nil {
-		if p, err := filepath.EvalSymlinks(p); err == nil {
-			wal = p + "-wal"
-		}
-	}
 	// Close waits for this goroutine: a round waiting for the writer's
 	// connection ends with it.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -179,7 +178,7 @@ func (d *DB) checkpoint(every time.Duration) {
 		case <-d.stop:
 			return
 		case now := <-t.C:
-			long := walLength(wal) >= d.restart
+			long := d.WALBytes() >= d.restart
 			if long || now.Sub(last) >= every {
 				last = now
 				d.checkpointOnce(ctx, long)
@@ -187,6 +186,11 @@ func (d *DB) checkpoint(every time.Duration) {
 		}
 	}
 }
+
+// WALBytes is how far the WAL has been written since it last started
+// again from its beginning (0 before the first write): under steady writes
+// the checkpointer keeps it near 8 MiB.
+func (d *DB) WALBytes() int64 { return walLength(d.walPath) }
 
 // restartBytes is the default of a WAL's length past which the
 // checkpointer makes the writer start it again from its beginning (2,048
