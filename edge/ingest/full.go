@@ -10,6 +10,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/vendsync/vendsync/internal/errs"
+	vsqlite "github.com/vendsync/vendsync/internal/sqlite"
 )
 
 // CodeStorageFull is the code of the error every write gets while the
@@ -28,6 +29,10 @@ var ErrStorageFull = errs.Errorf(errs.Unavailable, CodeStorageFull, "",
 func storageFull(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return true
+	}
+	var re *vsqlite.Error // the writer's own statements (sqlite.DB.Write)
+	if errors.As(err, &re) && re.Code&0xff == sqlite3.SQLITE_FULL {
 		return true
 	}
 	return errors.Is(err, syscall.ENOSPC)

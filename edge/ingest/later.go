@@ -165,22 +165,14 @@ func (t *Tx) runHeld() error {
 					break
 				}
 			}
-			ts, err := t.stmt(st)
-			if err != nil {
-				return fmt.Errorf("append to %s: %w", r.table, err)
-			}
-			if _, err := ts.ExecContext(t.ctx, args[:n*r.cols]...); err != nil {
+			if _, err := t.c.Exec(st.st, args[:n*r.cols]...); err != nil {
 				return fmt.Errorf("append to %s: %w", r.table, err)
 			}
 			args = args[n*r.cols:]
 		}
 	}
 	for _, u := range h.latest {
-		ts, err := t.stmt(u.st)
-		if err != nil {
-			return fmt.Errorf("update held row: %w", err)
-		}
-		if _, err := ts.ExecContext(t.ctx, u.args...); err != nil {
+		if _, err := t.c.Exec(u.st.st, u.args...); err != nil {
 			return fmt.Errorf("update held row: %w", err)
 		}
 	}

@@ -119,7 +119,6 @@ func (w *Writer) replay(recs []intakeRecord) error {
 	w.replaying = &recs[0]
 	defer func() { w.replaying = nil }()
 	err := w.runTx(&batch)
-	w.prepareUsed()
 	if err != nil {
 		if lerr := w.load(context.Background()); lerr != nil {
 			err = errors.Join(err, lerr)

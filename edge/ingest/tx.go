@@ -2,9 +2,9 @@ package ingest
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"strings"
 	"time"
 
@@ -17,18 +17,14 @@ import (
 // Tx is one group-commit transaction, shared by the requests in a batch.
 // Submitted functions use it and nothing else to write.
 type Tx struct {
-	w   *Writer
-	tx  *sql.Tx
-	ctx context.Context
-	now time.Time
-	agg map[aggKey]aggVal
-	seq uint64
-	day string // the site-local date of now, computed once per transaction
-	// stmts are the writer's statements bound to this transaction, made on
-	// first use: binding costs an allocation and a lock, once per batch
-	// rather than once per statement run.
-	stmts []*sql.Stmt
-	held  *held // writes held until commit (later.go), the writer's (reused)
+	w    *Writer
+	c    *sqlite.WConn
+	ctx  context.Context
+	now  time.Time
+	agg  map[aggKey]aggVal
+	seq  uint64
+	day  string // the site-local date of now, computed once per transaction
+	held *held  // writes held until commit (later.go), the writer's (reused)
 	// heldErr is the error of held writes that failed: it fails the
 	// transaction whatever the request that ran into it made of it.
 	heldErr error
@@ -48,87 +44,39 @@ func (t *Tx) Today() string {
 	return t.day
 }
 
-// canceled is a context that is done: a query run with it fails.
-var canceled = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
-
 // Site is the site the transaction writes for.
 func (t *Tx) Site() store.Site { return t.w.site }
 
-// use is s bound to the transaction, after the held writes it may see.
-func (t *Tx) use(s *Stmt) (*sql.Stmt, error) {
+// use is s, after the held writes it may see have run.
+func (t *Tx) use(s *Stmt) error {
 	if s.namesHeld {
-		if err := t.flushHeld(); err != nil {
-			return nil, err
-		}
+		return t.flushHeld()
 	}
-	return t.stmt(s)
-}
-
-// stmt is s bound to the transaction. A statement not yet prepared on the
-// writer's connection is prepared for this transaction (the connection is
-// the transaction's until it ends) and after it on the connection.
-func (t *Tx) stmt(s *Stmt) (*sql.Stmt, error) {
-	if ts := t.stmts[s.idx]; ts != nil {
-		return ts, nil
-	}
-	var ts *sql.Stmt
-	if s.st != nil {
-		ts = t.tx.StmtContext(t.ctx, s.st)
-	} else {
-		var err error
-		if ts, err = t.tx.PrepareContext(t.ctx, s.query); err != nil {
-			return nil, fmt.Errorf("prepare %q: %w", s.query[:min(len(s.query), 40)], err)
-		}
-		if !s.pending {
-			s.pending = true
-			t.w.unprepared = append(t.w.unprepared, s)
-		}
-	}
-	t.stmts[s.idx] = ts
-	return ts, nil
+	return nil
 }
 
 // Exec runs a prepared statement in the transaction.
-func (t *Tx) Exec(s *Stmt, args ...any) (sql.Result, error) {
-	st, err := t.use(s)
-	if err != nil {
-		return nil, err
+func (t *Tx) Exec(s *Stmt, args ...any) (sqlite.Result, error) {
+	if err := t.use(s); err != nil {
+		return sqlite.Result{}, err
 	}
-	return st.ExecContext(t.ctx, args...)
+	return t.c.Exec(s.st, args...)
 }
 
 // QueryRow runs a prepared query returning at most one row.
-func (t *Tx) QueryRow(s *Stmt, args ...any) *sql.Row {
-	if s.namesHeld {
-		if err := t.flushHeld(); err != nil {
-			// A *sql.Row carries no error of ours: fail the query with
-			// a context that is already done; the transaction fails
-			// with the held write's error (t.heldErr).
-			return t.tx.QueryRowContext(canceled, s.query, args...)
-		}
+func (t *Tx) QueryRow(s *Stmt, args ...any) *sqlite.Row {
+	if err := t.use(s); err != nil {
+		return sqlite.ErrRow(err) // and the transaction fails with it (t.heldErr)
 	}
-	st, err := t.stmt(s)
-	if err != nil {
-		// As above: the transaction fails with the prepare's error.
-		if t.heldErr == nil {
-			t.heldErr = err
-		}
-		return t.tx.QueryRowContext(canceled, s.query, args...)
-	}
-	return st.QueryRowContext(t.ctx, args...)
+	return t.c.QueryRow(s.st, args...)
 }
 
 // Query runs a prepared query in the transaction.
-func (t *Tx) Query(s *Stmt, args ...any) (*sql.Rows, error) {
-	st, err := t.use(s)
-	if err != nil {
+func (t *Tx) Query(s *Stmt, args ...any) (*sqlite.Rows, error) {
+	if err := t.use(s); err != nil {
 		return nil, err
 	}
-	return st.QueryContext(t.ctx, args...)
+	return t.c.Query(s.st, args...)
 }
 
 // NextSeq is the outbox sequence number the next Emit will use.

@@ -147,15 +147,13 @@ type View interface {
 	Load(ctx context.Context, db Querier) error
 }
 
-// Stmt is a statement prepared once on the writer's connection, after the
-// first transaction that uses it (that one prepares it for itself), so
-// that Open does not parse statements a site may never run.
+// Stmt is a statement prepared on the writer's connection by the first
+// transaction that runs it and kept there (sqlite.Statement), so that Open
+// does not parse statements a site may never run.
 type Stmt struct {
 	query string
-	idx   int       // its place in a Tx's bound statements
-	st    *sql.Stmt // nil until prepared; only the writer's goroutine touches it
-	// pending: a transaction used it unprepared; run prepares it after.
-	pending bool
+	idx   int // its place among the writer's statements
+	st    *sqlite.Statement
 	// namesHeld: the query names a table that may have held writes
 	// (later.go), which run before it.
 	namesHeld bool
@@ -189,13 +187,10 @@ type Writer struct {
 	opened   bool
 	full     atomic.Bool // the last transaction failed for a full storage
 
-	stmts map[string]*Stmt
-	// unprepared are statements the running transaction prepared for
-	// itself; run prepares them on the connection after it.
-	unprepared []*Stmt
-	views      []View
-	sweeps     []func(*Tx) error
-	own        engineStmts
+	stmts  map[string]*Stmt
+	views  []View
+	sweeps []func(*Tx) error
+	own    engineStmts
 	// rows and heldTables are the tables whose writes a Tx may hold until
 	// commit (later.go).
 	rows       []*Rows
@@ -297,7 +292,7 @@ func (w *Writer) Prepare(query string) *Stmt {
 	if s, ok := w.stmts[query]; ok {
 		return s
 	}
-	s := &Stmt{query: query, idx: len(w.stmts)}
+	s := &Stmt{query: query, idx: len(w.stmts), st: sqlite.NewStatement(query)}
 	w.stmts[query] = s
 	return s
 }
@@ -354,13 +349,16 @@ func (w *Writer) Open(ctx context.Context) error {
 	return nil
 }
 
+// closeStmts drops the writer's statements from the connection.
 func (w *Writer) closeStmts() {
+	stmts := make([]*sqlite.Statement, 0, len(w.stmts))
 	for _, s := range w.stmts {
-		if s.st != nil {
-			s.st.Close()
-			s.st = nil
-		}
+		stmts = append(stmts, s.st)
 	}
+	_ = w.st.DB.Write(context.Background(), func(c *sqlite.WConn) error {
+		c.Finalize(stmts...)
+		return nil
+	})
 }
 
 // Close stops accepting requests, finishes those already queued, and waits.
@@ -537,7 +535,6 @@ func (w *Writer) run(batch []*request) {
 	}
 	seqBefore := w.lastSeq
 	err := w.runTx(&batch)
-	w.prepareUsed()
 	full := storageFull(err)
 	w.noteFull(full, err)
 	if err != nil {
@@ -578,18 +575,28 @@ func (w *Writer) run(batch []*request) {
 // once.
 func (w *Writer) runTx(pb *[]*request) error {
 	ctx := context.Background()
-	tx, err := w.st.DB.W.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
+	return w.st.DB.Write(ctx, func(c *sqlite.WConn) error {
+		if err := c.Begin(); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		err := w.inTx(ctx, c, pb)
+		if err != nil {
+			if rerr := c.Rollback(); rerr != nil {
+				w.log.Error().Err(rerr).Msg("roll back a failed write transaction")
+			}
+		}
+		return err
+	})
+}
+
+// inTx is runTx's transaction, on the writer's connection c.
+func (w *Writer) inTx(ctx context.Context, c *sqlite.WConn, pb *[]*request) error {
 	clear(w.agg) // reused: its buckets stay allocated from one batch to the next
 	w.held.reset()
 	for _, c := range w.commits {
 		c.reset()
 	}
-	t := &Tx{w: w, tx: tx, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq,
-		stmts: make([]*sql.Stmt, len(w.stmts)), held: &w.held}
+	t := &Tx{w: w, c: c, ctx: ctx, now: w.cfg.Now(), agg: w.agg, seq: w.lastSeq, held: &w.held}
 	w.txLog, w.txWAL = w.txLog[:0], false
 	logging := w.cfg.Fsync == FsyncLog
 	if w.replaying != nil { // recover: the logged transaction's own clock and LSN
@@ -645,7 +652,7 @@ func (w *Writer) runTx(pb *[]*request) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := c.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	w.lastSeq = t.seq
@@ -677,20 +684,6 @@ func (w *Writer) more(n int) *request {
 	case <-w.stop:
 		return nil
 	}
-}
-
-// prepareUsed prepares, on the writer's connection, the statements the last
-// transaction used unprepared, so later transactions bind them instead of
-// parsing them again. One that fails stays unprepared: the transaction
-// using it next fails with the error again.
-func (w *Writer) prepareUsed() {
-	for _, s := range w.unprepared {
-		s.pending = false
-		if st, err := w.st.DB.W.PrepareContext(context.Background(), s.query); err == nil {
-			s.st = st
-		}
-	}
-	w.unprepared = w.unprepared[:0]
 }
 
 // load (re)reads the engine's own view and every registered View.

@@ -314,6 +314,13 @@ func (c *rawConn) bindOne(p uintptr, i int32, a any, depth int) error {
 		rc = sqlite3.Xsqlite3_bind_int64(c.tls, p, i, int64(v))
 	case int32:
 		rc = sqlite3.Xsqlite3_bind_int64(c.tls, p, i, int64(v))
+	case uint64:
+		if v > math.MaxInt64 {
+			return fmt.Errorf("uint64 values with high bit set are not supported")
+		}
+		rc = sqlite3.Xsqlite3_bind_int64(c.tls, p, i, int64(v))
+	case uint32:
+		rc = sqlite3.Xsqlite3_bind_int64(c.tls, p, i, int64(v))
 	case float64:
 		rc = sqlite3.Xsqlite3_bind_double(c.tls, p, i, v)
 	case bool:
@@ -406,7 +413,7 @@ func defaultValue(a any) (driver.Value, error) {
 
 // Rows is the answer of Query: Next, Scan, Err and Close as database/sql's.
 type Rows struct {
-	pool  *rawPool
+	pool  *rawPool // nil for the writer's rows
 	c     *rawConn
 	st    rawStmt
 	kept  bool
@@ -504,7 +511,9 @@ func (r *Rows) release() {
 	if !r.kept {
 		sqlite3.Xsqlite3_finalize(c.tls, r.st.p)
 	}
-	r.pool.put(c)
+	if r.pool != nil { // nil: the writer's connection (writeraw.go)
+		r.pool.put(c)
+	}
 }
 
 // Scan copies the current row's columns into dest, converting as

@@ -59,6 +59,7 @@ type DB struct {
 	walInfo os.FileInfo
 
 	raw *rawPool // Query's and QueryRow's connections (rawread.go)
+	wc  *WConn   // Write's hold on W's connection (writeraw.go)
 }
 
 // Options tune Open. The zero value means SyncFull, GOMAXPROCS readers and a
@@ -253,6 +254,7 @@ func (d *DB) Close() error {
 	d.raw.close()
 	cerr := d.ckpt.Close()
 	rerr := d.R.Close()
+	d.closeWriter()
 	werr := d.W.Close()
 	d.walMu.Lock()
 	if d.wal != nil {

@@ -442,7 +442,7 @@ func bodyHash(v any) []byte {
 
 // replay answers a key seen before: the same body hash is a replay of the
 // stored answer, another a conflict.
-func replay[T any](row *sql.Row, hash []byte, field, key string, set func(*T)) (T, bool, error) {
+func replay[T any](row interface{ Scan(...any) error }, hash []byte, field, key string, set func(*T)) (T, bool, error) {
 	var out T
 	var h []byte
 	var answer string
