@@ -226,7 +226,8 @@ func (t *Tx) CountDiscount(dim, key string, at time.Time, discount int64) {
 func (t *Tx) flush() error {
 	args := t.w.aggArgs[:0]
 	for k, v := range t.agg {
-		args = append(args, k.dim, string(k.win), k.bucket, k.key, v.tx, v.qty, v.rev, v.disc)
+		args = append(args, sqlite.Text(k.dim), sqlite.Text(string(k.win)), sqlite.Int(k.bucket), sqlite.Text(k.key),
+			sqlite.Int(v.tx), sqlite.Int(v.qty), sqlite.Int(v.rev), sqlite.Int(v.disc))
 	}
 	t.w.aggArgs = args[:0]
 	for len(args) > 0 {
@@ -238,7 +239,10 @@ func (t *Tx) flush() error {
 				break
 			}
 		}
-		if _, err := t.Exec(st, args[:n*aggCols]...); err != nil {
+		if err := t.use(st); err != nil {
+			return err
+		}
+		if _, err := t.c.ExecArgs(st.st, args[:n*aggCols]); err != nil {
 			return fmt.Errorf("update aggregates: %w", err)
 		}
 		args = args[n*aggCols:]

@@ -201,7 +201,7 @@ type Writer struct {
 	alerts  map[alertKey]openAlert
 	lastSeq uint64
 	agg     map[aggKey]aggVal // a transaction's aggregate deltas
-	aggArgs []any             // flush's arguments, reused
+	aggArgs []sqlite.Arg      // flush's arguments, reused
 
 	batchSize prometheus.Histogram
 	committed prometheus.Counter

@@ -236,6 +236,11 @@ func (c *WConn) Exec(s *Statement, args ...any) (Result, error) {
 	if err := c.c.bind(st, args); err != nil {
 		return Result{}, err
 	}
+	return c.step(st)
+}
+
+// step runs st, bound, to its end and resets it.
+func (c *WConn) step(st rawStmt) (Result, error) {
 	rc := sqlite3.Xsqlite3_step(c.c.tls, st.p)
 	for rc == sqlite3.SQLITE_ROW { // a RETURNING clause, say: run it to its end
 		rc = sqlite3.Xsqlite3_step(c.c.tls, st.p)
@@ -263,6 +268,47 @@ func (c *WConn) Query(s *Statement, args ...any) (*Rows, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Arg is an argument of ExecArgs: an integer or a text, held without the
+// interface (and the allocation) an argument of Exec takes.
+type Arg struct {
+	s    string
+	i    int64
+	text bool
+}
+
+// Int is an integer argument.
+func Int(v int64) Arg { return Arg{i: v} }
+
+// Text is a text argument.
+func Text(v string) Arg { return Arg{s: v, text: true} }
+
+// ExecArgs is Exec with typed arguments.
+func (c *WConn) ExecArgs(s *Statement, args []Arg) (Result, error) {
+	st, err := c.stmt(s)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(args) != st.params {
+		return Result{}, fmt.Errorf("sql: expected %d arguments, got %d", st.params, len(args))
+	}
+	for i, a := range args {
+		var rc int32
+		if a.text {
+			if err := c.c.grow(len(a.s) + 1); err != nil {
+				return Result{}, err
+			}
+			copy(unsafe.Slice((*byte)(cMem(c.c.buf)), len(a.s)), a.s)
+			rc = sqlite3.Xsqlite3_bind_text(c.c.tls, st.p, int32(i+1), c.c.buf, int32(len(a.s)), sqlite3.SQLITE_TRANSIENT)
+		} else {
+			rc = sqlite3.Xsqlite3_bind_int64(c.c.tls, st.p, int32(i+1), a.i)
+		}
+		if rc != sqlite3.SQLITE_OK {
+			return Result{}, c.c.error(rc)
+		}
+	}
+	return c.step(st)
 }
 
 // QueryRow is Query for at most one row; errors surface from Scan.

@@ -180,6 +180,24 @@ func TestWrite_Transactions(t *testing.T) {
 	if n := count(); n != 2 {
 		t.Fatalf("after an open transaction: %d rows, want 2", n)
 	}
+	// Typed arguments store what Exec's would.
+	err = db.Write(ctx, func(c *WConn) error {
+		if _, err := c.ExecArgs(ins, []Arg{Text("g"), Int(-7)}); err != nil {
+			return err
+		}
+		if _, err := c.ExecArgs(ins, []Arg{Text("h")}); err == nil || !strings.Contains(err.Error(), "expected 2 arguments") {
+			t.Errorf("ExecArgs with one argument for two: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var typ string
+	var n int64
+	if err := db.QueryRow(ctx, `SELECT typeof(k) || typeof(n), n FROM uniq WHERE k = 'g'`).Scan(&typ, &n); err != nil || typ != "textinteger" || n != -7 {
+		t.Errorf("ExecArgs stored %q %d (%v), want textinteger -7", typ, n, err)
+	}
 	// W is usable after all of it, through database/sql.
 	if _, err := db.W.ExecContext(ctx, `INSERT INTO uniq (k, n) VALUES ('e', 6)`); err != nil {
 		t.Fatal(err)
