@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,13 @@ func openBenchSite(b *testing.B, dir string, creds edge.Credentials) *benchSite 
 	cfg.RateLimits = web.NoRateLimits() // one token at thousands of writes/s
 	if m := os.Getenv("VENDSYNC_BENCH_FSYNC"); m != "" {
 		cfg.Ingest.Fsync = ingest.Fsync(m) // A/B of pipelined and inline in one binary
+	}
+	if m := os.Getenv("VENDSYNC_BENCH_MAXBATCH"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil {
+			b.Fatalf("VENDSYNC_BENCH_MAXBATCH=%q: %v", m, err)
+		}
+		cfg.Ingest.MaxBatch = n // A/B of the group commit's cap
 	}
 	n, err := edge.New(cfg)
 	if err != nil {
