@@ -270,7 +270,7 @@ func New(st *store.Store, cfg Config) (*Writer, error) {
 	w.own.prepare(w)
 	if cfg.Registerer != nil {
 		walBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vendsync_edge_wal_bytes",
-			Help: "Bytes written to the database's WAL since it last started again from its beginning (kept near 8 MiB under steady writes)."},
+			Help: "Bytes written to the database's WAL since it last started again from its beginning (kept near 64 MiB under steady writes)."},
 			func() float64 { return float64(st.DB.WALBytes()) })
 		for _, c := range []prometheus.Collector{w.batchSize, w.committed, w.failed, w.fsyncs, w.logged, walBytes} {
 			if err := cfg.Registerer.Register(c); err != nil {

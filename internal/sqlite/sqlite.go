@@ -190,13 +190,16 @@ func (d *DB) checkpoint(every time.Duration) {
 
 // WALBytes is how far the WAL has been written since it last started
 // again from its beginning (0 before the first write): under steady writes
-// the checkpointer keeps it near 8 MiB.
+// the checkpointer keeps it near 64 MiB.
 func (d *DB) WALBytes() int64 { return walLength(d.walPath) }
 
 // restartBytes is the default of a WAL's length past which the
-// checkpointer makes the writer start it again from its beginning (2,048
-// frames of 4 KiB pages: 8 MiB).
-const restartBytes = 2048 * (4096 + 24)
+// checkpointer makes the writer start it again from its beginning (16,384
+// frames of 4 KiB pages: 64 MiB). Each start costs the writer one short
+// checkpoint on its own connection (two fsyncs, ~0.5 ms), which the request
+// that arrives then waits for: at one client and 8 MiB that was every
+// ~140 sales, enough to be the p99 (BENCHMARKS.md, wave 12).
+const restartBytes = 16384 * (4096 + 24)
 
 // restartEvery is how often the checkpointer looks at the WAL's length.
 const restartEvery = 100 * time.Millisecond
