@@ -330,11 +330,7 @@ func (c *rawConn) bindOne(p uintptr, i int32, a any, depth int) error {
 		}
 		rc = sqlite3.Xsqlite3_bind_int(c.tls, p, i, b)
 	case string:
-		if err := c.grow(len(v) + 1); err != nil {
-			return err
-		}
-		copy(unsafe.Slice((*byte)(cMem(c.buf)), len(v)), v)
-		rc = sqlite3.Xsqlite3_bind_text(c.tls, p, i, c.buf, int32(len(v)), sqlite3.SQLITE_TRANSIENT)
+		return c.bindText(p, i, v)
 	case []byte:
 		if v == nil {
 			rc = sqlite3.Xsqlite3_bind_null(c.tls, p, i)
@@ -364,6 +360,18 @@ func (c *rawConn) bindOne(p uintptr, i int32, a any, depth int) error {
 		return c.bindOne(p, i, dv, depth+1)
 	}
 	if rc != sqlite3.SQLITE_OK {
+		return c.error(rc)
+	}
+	return nil
+}
+
+// bindText binds v to parameter i of p (SQLite copies it from buf).
+func (c *rawConn) bindText(p uintptr, i int32, v string) error {
+	if err := c.grow(len(v) + 1); err != nil {
+		return err
+	}
+	copy(unsafe.Slice((*byte)(cMem(c.buf)), len(v)), v)
+	if rc := sqlite3.Xsqlite3_bind_text(c.tls, p, i, c.buf, int32(len(v)), sqlite3.SQLITE_TRANSIENT); rc != sqlite3.SQLITE_OK {
 		return c.error(rc)
 	}
 	return nil

@@ -294,17 +294,11 @@ func (c *WConn) ExecArgs(s *Statement, args []Arg) (Result, error) {
 		return Result{}, fmt.Errorf("sql: expected %d arguments, got %d", st.params, len(args))
 	}
 	for i, a := range args {
-		var rc int32
 		if a.text {
-			if err := c.c.grow(len(a.s) + 1); err != nil {
+			if err := c.c.bindText(st.p, int32(i+1), a.s); err != nil {
 				return Result{}, err
 			}
-			copy(unsafe.Slice((*byte)(cMem(c.c.buf)), len(a.s)), a.s)
-			rc = sqlite3.Xsqlite3_bind_text(c.c.tls, st.p, int32(i+1), c.c.buf, int32(len(a.s)), sqlite3.SQLITE_TRANSIENT)
-		} else {
-			rc = sqlite3.Xsqlite3_bind_int64(c.c.tls, st.p, int32(i+1), a.i)
-		}
-		if rc != sqlite3.SQLITE_OK {
+		} else if rc := sqlite3.Xsqlite3_bind_int64(c.c.tls, st.p, int32(i+1), a.i); rc != sqlite3.SQLITE_OK {
 			return Result{}, c.c.error(rc)
 		}
 	}
