@@ -170,6 +170,7 @@ func BenchmarkSaleHTTP(b *testing.B) {
 			lat := make([][]time.Duration, clients)
 			var next atomic.Int64
 			resetPeakRSS()
+			disk0 := diskWriteBytes()
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -191,6 +192,11 @@ func BenchmarkSaleHTTP(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/el.Seconds(), "sales/s")
 			reportLatency(b, slices.Concat(lat...))
+			if disk := diskWriteBytes(); disk > 0 {
+				// The WAL's frames and the checkpoints' copies into the
+				// database, as the kernel counted them for storage.
+				b.ReportMetric(float64(disk-disk0)/1024/float64(b.N), "disk_KB/sale")
+			}
 			if mb := peakRSSMB(); mb > 0 {
 				// The load generator runs in the same process: an upper bound.
 				b.ReportMetric(mb, "peak_rss_MB")
@@ -202,6 +208,22 @@ func BenchmarkSaleHTTP(b *testing.B) {
 // resetPeakRSS restarts the kernel's peak resident set count (VmHWM) of
 // this process, so that set-up does not count (Linux only; else a no-op).
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// diskWriteBytes is the bytes this process has caused to be written to
+// storage (write_bytes of /proc/self/io), 0 where unknown.
+func diskWriteBytes() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
 
 // peakRSSMB is this process's VmHWM in MB, 0 where unknown.
 func peakRSSMB() float64 {

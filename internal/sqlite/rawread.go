@@ -125,6 +125,9 @@ type rawConn struct {
 	// way ends; progress reads it.
 	stopFlag *int32
 	flagMem  uintptr
+	// texts are the columns' text caches (Rows.text), kept from read to
+	// read; a read starts their counts again.
+	texts []textCache
 }
 
 // progressOps is how many virtual machine steps a statement runs between
@@ -429,7 +432,9 @@ type Rows struct {
 	stop  func() bool   // stops the interrupt on ctx's end
 	fired chan struct{} // closed once that interrupt is done
 	onRow bool
+	rows  int // rows Next has stepped to
 	err   error
+	texts []textCache // the connection's, once this read uses them (see text)
 }
 
 // Query runs a read on a connection of the read pool (see the top of
@@ -480,6 +485,7 @@ func (r *Rows) Next() bool {
 	switch rc := sqlite3.Xsqlite3_step(r.c.tls, r.st.p); rc {
 	case sqlite3.SQLITE_ROW:
 		r.onRow = true
+		r.rows++
 		return true
 	case sqlite3.SQLITE_DONE:
 	default:
@@ -552,14 +558,73 @@ func (r *Rows) Scan(dest ...any) error {
 // connection's mutex per column, and then the value's type and content by
 // calls that take none.
 
-// text is the text of m, a column's value, copied.
-func (r *Rows) text(m uintptr) string {
+// text is the text of m, the value of column i, copied: or, when the
+// column gave the same text in an earlier row, that row's string again.
+//
+// A list's text columns mostly repeat (its machines, products, types,
+// statuses, who did it), and a new string per row and column was the
+// largest part of what a long read allocated: the collector that garbage
+// called for set the p99 of the edge's 500-row lists (BENCHMARKS.md, wave
+// 13). Each column has a small direct-mapped cache of texts, which the
+// connection keeps from read to read; a read uses it from its second row
+// on (a one-row read pays nothing), and a column whose texts do not repeat
+// (keys, times) stops looking after a few rows. Strings are immutable, so
+// sharing one is invisible to callers.
+func (r *Rows) text(i int32, m uintptr) string {
 	p := sqlite3.Xsqlite3_value_text(r.c.tls, m)
 	n := sqlite3.Xsqlite3_value_bytes(r.c.tls, m)
 	if p == 0 || n == 0 {
 		return ""
 	}
-	return string(unsafe.Slice((*byte)(cMem(p)), n))
+	b := unsafe.Slice((*byte)(cMem(p)), n)
+	if r.rows < 2 || n > maxCachedText {
+		return string(b)
+	}
+	if r.texts == nil {
+		c := r.c
+		if len(c.texts) < r.st.cols {
+			c.texts = append(c.texts, make([]textCache, r.st.cols-len(c.texts))...)
+		}
+		r.texts = c.texts[:r.st.cols]
+		for j := range r.texts {
+			r.texts[j].tries, r.texts[j].hits, r.texts[j].off = 0, 0, false
+		}
+	}
+	return r.texts[i].get(b)
+}
+
+// maxCachedText is the longest text a column's cache keeps: longer ones
+// are descriptions and details, which seldom repeat.
+const maxCachedText = 48
+
+// textCache is one column's texts (Rows.text).
+type textCache struct {
+	slot        [64]string
+	tries, hits uint32
+	off         bool
+}
+
+// get is b as a string, from the cache when it holds it.
+func (c *textCache) get(b []byte) string {
+	if c.off {
+		return string(b)
+	}
+	h := uint32(2166136261) // FNV-1a
+	for _, x := range b {
+		h = (h ^ uint32(x)) * 16777619
+	}
+	sl := &c.slot[h%uint32(len(c.slot))]
+	c.tries++
+	if *sl == string(b) { // compares without converting
+		c.hits++
+		return *sl
+	}
+	if c.tries == 64 && c.hits < 16 {
+		c.off = true // this column's texts do not repeat
+	}
+	s := string(b)
+	*sl = s
+	return s
 }
 
 // blob is the bytes of m, copied (nil when empty, as the driver has it).
@@ -586,13 +651,13 @@ func (r *Rows) scanOne(i int32, d any) error {
 		}
 	case *string:
 		if t == sqlite3.SQLITE_TEXT {
-			*d = r.text(m)
+			*d = r.text(i, m)
 			return nil
 		}
 	case *sql.NullString:
 		switch t {
 		case sqlite3.SQLITE_TEXT:
-			*d = sql.NullString{String: r.text(m), Valid: true}
+			*d = sql.NullString{String: r.text(i, m), Valid: true}
 			return nil
 		case sqlite3.SQLITE_NULL:
 			*d = sql.NullString{}
@@ -622,19 +687,19 @@ func (r *Rows) scanOne(i int32, d any) error {
 			return nil
 		}
 	}
-	return assign(d, r.value(m, t))
+	return assign(d, r.value(i, m, t))
 }
 
 // value is m, a column's value of type t, as the driver gives it to
 // database/sql.
-func (r *Rows) value(m uintptr, t int32) driver.Value {
+func (r *Rows) value(i int32, m uintptr, t int32) driver.Value {
 	switch t {
 	case sqlite3.SQLITE_INTEGER:
 		return sqlite3.Xsqlite3_value_int64(r.c.tls, m)
 	case sqlite3.SQLITE_FLOAT:
 		return sqlite3.Xsqlite3_value_double(r.c.tls, m)
 	case sqlite3.SQLITE_TEXT:
-		return r.text(m)
+		return r.text(i, m)
 	case sqlite3.SQLITE_BLOB:
 		return r.blob(m)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 type (
@@ -228,5 +229,105 @@ func TestQuery_ReadersSeeWholeCommits(t *testing.T) {
 	close(errc)
 	for err := range errc {
 		t.Fatal(err)
+	}
+}
+
+// A read hands out the same string again for a text its column repeats
+// (Rows.text), and every value is still the row's own: texts that share a
+// cache slot, a column whose texts never repeat, NULLs, empty and long
+// texts, through *string, sql.NullString and any.
+func TestQuery_RepeatedTextsShared(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "w.db"), pairSchema, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.W.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, rep TEXT, uniq TEXT, opt TEXT, long TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	want := make([][4]sql.NullString, n)
+	tx, err := db.W.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		row := [4]sql.NullString{
+			{String: fmt.Sprintf("VM_%04d", (i*7)%40), Valid: true}, // 40 values over 16 slots
+			{String: fmt.Sprintf("tx-%d", i), Valid: true},
+			{String: []string{"", "A", "B"}[i%3], Valid: i%5 != 0},
+			{String: strings.Repeat(string(rune('a'+i%3)), 60), Valid: true},
+		}
+		if !row[2].Valid {
+			row[2].String = ""
+		}
+		want[i] = row
+		args := make([]any, 4)
+		for j, v := range row {
+			if v.Valid {
+				args[j] = v.String
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO t (id, rep, uniq, opt, long) VALUES (?, ?, ?, ?, ?)`, append([]any{i}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (shared int) {
+		rows, err := db.Query(ctx, `SELECT rep, uniq, opt, long, rep FROM t ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		seen := map[string]*byte{}
+		for i := 0; rows.Next(); i++ {
+			var rep, uniq, long string
+			var opt sql.NullString
+			var again any
+			if err := rows.Scan(&rep, &uniq, &opt, &long, &again); err != nil {
+				t.Fatal(err)
+			}
+			got := [4]sql.NullString{{String: rep, Valid: true}, {String: uniq, Valid: true}, opt, {String: long, Valid: true}}
+			if got != want[i] || again != want[i][0].String {
+				t.Fatalf("row %d: got %v and %v, want %v", i, got, again, want[i])
+			}
+			if p, ok := seen[rep]; ok && p == unsafe.StringData(rep) {
+				shared++
+			}
+			seen[rep] = unsafe.StringData(rep)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return shared
+	}
+	// 600 rows of 40 machines: most repeats find their string again.
+	if shared := read(); shared < n/2 {
+		t.Errorf("%d of %d repeated texts were the same string; want most", shared, n-40)
+	}
+	lean := func() {
+		rows, err := db.Query(ctx, `SELECT rep, opt FROM t ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var rep string
+		var opt sql.NullString
+		dest := []any{&rep, &opt}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	allocs := testing.AllocsPerRun(5, lean)
+	// Without the cache: a string per row for each of the two columns
+	// (less the empty texts, NULLs and one-byte texts, which Go does not
+	// allocate), ~600.
+	if allocs > n/4 {
+		t.Errorf("a read of %d rows allocated %.0f times; want under %d", n, allocs, n/4)
 	}
 }
