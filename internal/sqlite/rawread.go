@@ -609,11 +609,14 @@ func (c *textCache) get(b []byte) string {
 	if c.off {
 		return string(b)
 	}
-	h := uint32(2166136261) // FNV-1a
-	for _, x := range b {
-		h = (h ^ uint32(x)) * 16777619
+	// The slot: from the text's last eight bytes and its length (IDs and
+	// names differ most at their ends), multiplied to spread them.
+	var tail uint64
+	for _, x := range b[max(0, len(b)-8):] {
+		tail = tail<<8 | uint64(x)
 	}
-	sl := &c.slot[h%uint32(len(c.slot))]
+	h := (tail ^ uint64(len(b))) * 0x9e3779b97f4a7c15
+	sl := &c.slot[h>>58] // the top 6 bits: 64 slots
 	c.tries++
 	if *sl == string(b) { // compares without converting
 		c.hits++
