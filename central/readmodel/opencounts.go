@@ -47,10 +47,11 @@ func (s *Store) openCounts(ctx context.Context, query string) ([]OpenCount, erro
 		return nil, fmt.Errorf("count open alerts and faults: %w", err)
 	}
 	defer rows.Close()
-	var out []OpenCount
+	out := make([]OpenCount, 0, s.openHint.Load())
+	var c OpenCount
+	dest := []any{&c.City, &c.Site, &c.Alerts, &c.Faults}
 	for rows.Next() {
-		var c OpenCount
-		if err := rows.Scan(&c.City, &c.Site, &c.Alerts, &c.Faults); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("count open alerts and faults: %w", err)
 		}
 		out = append(out, c)
@@ -58,5 +59,6 @@ func (s *Store) openCounts(ctx context.Context, query string) ([]OpenCount, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count open alerts and faults: %w", err)
 	}
+	s.openHint.Store(int64(len(out)))
 	return out, nil
 }

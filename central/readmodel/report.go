@@ -87,26 +87,37 @@ func (s *Store) SitesByCity(ctx context.Context, win bucket.Window, from, to tim
 }
 
 // sitesByCityFleet answers SitesByCity from site_sales_fleet, unsorted.
+//
+// The fleet's rows and the cities' are each one array (a city's rows a
+// part of it, with no room past its end), sized from the last answer: a
+// map of slices grown row by row was most of what a daily report
+// allocated (BENCHMARKS.md, wave 13).
 func (s *Store) sitesByCityFleet(ctx context.Context, win bucket.Window, lo, hi int64) (map[string][]SalesRow, error) {
 	rows, err := s.db.Query(ctx, selectFleetSitesCities, string(win), lo, hi)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string][]SalesRow{}
+	hint := int(s.sitesHint.Load())
+	fleet := make([]SalesRow, 0, hint)
+	type cityRow struct {
+		city string
+		row  int // in fleet
+	}
+	single := make([]cityRow, 0, hint)
 	type scope struct{ site, city string }
 	var multi []scope
 	// A site's row comes once per city it sold in: its cities are the
 	// group's, and it is the city's when it is the only one.
 	var group []string
-	var last SalesRow
 	flush := func() {
 		switch {
 		case len(group) == 1:
 			if group[0] != "" {
-				out[group[0]] = append(out[group[0]], last)
+				single = append(single, cityRow{group[0], len(fleet) - 1})
 			}
 		case len(group) > 1:
+			last := fleet[len(fleet)-1]
 			for _, city := range group {
 				if city != "" && !slices.Contains(multi, scope{last.Key, city}) {
 					multi = append(multi, scope{last.Key, city})
@@ -115,18 +126,18 @@ func (s *Store) sitesByCityFleet(ctx context.Context, win bucket.Window, lo, hi 
 		}
 		group = group[:0]
 	}
+	var r SalesRow
+	var b int64
+	var city sql.NullString
+	dest := []any{&b, &r.Key, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents, &city}
 	for rows.Next() {
-		var r SalesRow
-		var b int64
-		var city sql.NullString
-		if err := rows.Scan(&b, &r.Key, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents, &city); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		r.Bucket = time.Unix(b, 0).UTC()
-		if len(out[""]) == 0 || r.Key != last.Key || !r.Bucket.Equal(last.Bucket) {
+		if len(fleet) == 0 || r.Key != fleet[len(fleet)-1].Key || !r.Bucket.Equal(fleet[len(fleet)-1].Bucket) {
 			flush()
-			out[""] = append(out[""], r) // the fleet's, once
-			last = r
+			fleet = append(fleet, r) // the fleet's, once
 		}
 		if city.Valid {
 			group = append(group, city.String)
@@ -136,6 +147,34 @@ func (s *Store) sitesByCityFleet(ctx context.Context, win bucket.Window, lo, hi 
 		return nil, err
 	}
 	flush()
+	s.sitesHint.Store(int64(len(fleet)))
+	out := map[string][]SalesRow{}
+	if len(fleet) > 0 {
+		out[""] = fleet
+	}
+	// Each city's rows, in the order they came: counted, then placed.
+	type span struct{ start, n int }
+	spans := map[string]span{}
+	for _, c := range single {
+		sp := spans[c.city]
+		sp.n++
+		spans[c.city] = sp
+	}
+	at := 0
+	for c, sp := range spans {
+		spans[c] = span{start: at}
+		at += sp.n
+	}
+	cities := make([]SalesRow, len(single))
+	for _, c := range single {
+		sp := spans[c.city]
+		cities[sp.start+sp.n] = fleet[c.row]
+		sp.n++
+		spans[c.city] = sp
+	}
+	for c, sp := range spans {
+		out[c] = cities[sp.start : sp.start+sp.n : sp.start+sp.n]
+	}
 	for _, sc := range multi {
 		rs, err := s.salesRows(ctx, SalesQuery{GroupBy: BySite, Window: win, From: time.Unix(lo, 0).UTC(), To: time.Unix(hi, 0).UTC(), Site: sc.site, City: sc.city})
 		if err != nil {

@@ -172,13 +172,25 @@ func (s *Store) topBySiteFromRollup(ctx context.Context, win bucket.Window, key 
 	}
 	defer rows.Close()
 	out := map[string][]ProductTotal{}
+	// A site has at most limit rows (rank < limit), and they come ranked,
+	// not by site: each site's slice is limit places of one shared array,
+	// made a chunk of sites at a time, instead of growing by appends.
+	var chunk []ProductTotal
+	var site string
+	var p ProductTotal
+	dest := []any{&site, &p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents}
 	for rows.Next() {
-		var site string
-		var p ProductTotal
-		if err := rows.Scan(&site, &p.ProductID, &p.TxCount, &p.Quantity, &p.RevenueCents); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("query top products by site: %w", err)
 		}
-		out[site] = append(out[site], p)
+		ps, ok := out[site]
+		if !ok {
+			if len(chunk) < limit {
+				chunk = make([]ProductTotal, 256*limit)
+			}
+			ps, chunk = chunk[:0:limit], chunk[limit:]
+		}
+		out[site] = append(ps, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query top products by site: %w", err)

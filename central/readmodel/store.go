@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -71,11 +72,15 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // Store is an open read model. Apply and Rebuild serialize on the single
 // writer connection, which the Store holds (statements are prepared on it); queries run on the reader pool concurrently with them.
 type Store struct {
-	db       *sqlite.DB
-	w        *sql.Conn // the writer connection, held for the store's life
-	log      zerolog.Logger
-	consumer string
-	now      func() time.Time
+	// sitesHint is the length of SitesByCity's last fleet answer: the
+	// next one's arrays are made that size.
+	sitesHint atomic.Int64
+	openHint  atomic.Int64 // the same for OpenCounts
+	db        *sqlite.DB
+	w         *sql.Conn // the writer connection, held for the store's life
+	log       zerolog.Logger
+	consumer  string
+	now       func() time.Time
 
 	mu    sync.Mutex // serializes writers and guards stmts and multi
 	stmts map[string]*sql.Stmt
