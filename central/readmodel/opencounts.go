@@ -47,7 +47,7 @@ func (s *Store) openCounts(ctx context.Context, query string) ([]OpenCount, erro
 		return nil, fmt.Errorf("count open alerts and faults: %w", err)
 	}
 	defer rows.Close()
-	out := make([]OpenCount, 0, s.openHint.Load())
+	out := make([]OpenCount, 0, min(4096, s.openHint.Load()))
 	var c OpenCount
 	dest := []any{&c.City, &c.Site, &c.Alerts, &c.Faults}
 	for rows.Next() {

@@ -98,7 +98,7 @@ func (s *Store) sitesByCityFleet(ctx context.Context, win bucket.Window, lo, hi 
 		return nil, err
 	}
 	defer rows.Close()
-	hint := int(s.sitesHint.Load())
+	hint := min(4096, int(s.sitesHint.Load()))
 	fleet := make([]SalesRow, 0, hint)
 	type cityRow struct {
 		city string

@@ -507,11 +507,12 @@ func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fs, err := s.cfg.Store.Faults(r.Context(), store.FaultFilter{Status: status, MachineID: q.Get("machineId"), City: q.Get("city"), Limit: n})
+	fs, err := s.cfg.Store.AppendFaults(r.Context(), faultBufs.get(), store.FaultFilter{Status: status, MachineID: q.Get("machineId"), City: q.Get("city"), Limit: n})
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, edgeapi.FaultList{Faults: faultsOut(fs)})
+	web.WriteJSON(w, http.StatusOK, edgeapi.FaultsOf{Len: len(fs), At: func(i int) edgeapi.Fault { return faultOut(fs[i]) }})
+	faultBufs.put(fs)
 	return nil
 }
 
@@ -655,11 +656,12 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	es, err := s.cfg.Store.Audit(r.Context(), q.Get("entityType"), q.Get("entityId"), n)
+	es, err := s.cfg.Store.AppendAudit(r.Context(), auditBufs.get(), q.Get("entityType"), q.Get("entityId"), n)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusOK, edgeapi.AuditList{Entries: auditOut(es)})
+	web.WriteJSON(w, http.StatusOK, edgeapi.AuditOf{Len: len(es), At: func(i int) edgeapi.AuditEntry { return auditEntryOut(es[i]) }})
+	auditBufs.put(es)
 	return nil
 }
 

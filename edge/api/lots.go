@@ -43,21 +43,23 @@ func (s *server) listLots(w http.ResponseWriter, r *http.Request) error {
 	}
 	site := s.cfg.Store.Site
 	f.Today = s.cfg.Now().In(site.Loc).Format(time.DateOnly)
-	rows, err := s.cfg.Store.Lots(r.Context(), f)
+	rows, err := s.cfg.Store.AppendLots(r.Context(), lotBufs.get(), f)
 	if err != nil {
 		return err
 	}
-	out := edgeapi.LotList{Lots: make([]edgeapi.Lot, 0, len(rows))}
-	for _, l := range rows {
+	var cost wire.Money // each lot's, read before the next is made
+	out := edgeapi.LotsOf{Len: len(rows), At: func(i int) edgeapi.Lot {
+		l := &rows[i]
 		el := edgeapi.Lot{LotID: l.LotID, MachineID: l.MachineID, ProductID: l.ProductID, LotCode: l.Code, ExpiryDate: l.Expiry,
 			Quantity: l.Qty, Status: l.Status, Expired: l.Expiry != "" && l.Expiry < f.Today, ReceivedAt: time.UnixMilli(l.ReceivedAt).UTC()}
 		if l.UnitCost.Valid {
-			c := wire.Money(l.UnitCost.Int64)
-			el.UnitCost = &c
+			cost = wire.Money(l.UnitCost.Int64)
+			el.UnitCost = &cost
 		}
-		out.Lots = append(out.Lots, el)
-	}
+		return el
+	}}
 	web.WriteJSON(w, http.StatusOK, out)
+	lotBufs.put(rows)
 	return nil
 }
 

@@ -55,19 +55,20 @@ func (s *server) stockMovements(w http.ResponseWriter, r *http.Request) error {
 			return web.Invalid("offset", "offset %q: must be a whole number from 0", o)
 		}
 	}
-	ms, more, err := s.cfg.Store.StockMovements(r.Context(), f)
+	ms, more, err := s.cfg.Store.AppendStockMovements(r.Context(), movementBufs.get(), f)
 	if err != nil {
 		return err
 	}
-	out := edgeapi.StockMovementList{Movements: make([]edgeapi.StockMovement, 0, len(ms))}
-	for _, m := range ms {
-		out.Movements = append(out.Movements, edgeapi.StockMovement{Key: m.Key, MachineID: m.MachineID, ProductID: m.ProductID, Type: m.Type,
-			Quantity: m.Quantity, After: m.After, PerformedBy: m.PerformedBy, PerformedAt: m.PerformedAt, VanID: m.VanID, Sequence: m.Seq})
-	}
+	out := edgeapi.StockMovementsOf{Len: len(ms), At: func(i int) edgeapi.StockMovement {
+		m := &ms[i]
+		return edgeapi.StockMovement{Key: m.Key, MachineID: m.MachineID, ProductID: m.ProductID, Type: m.Type,
+			Quantity: m.Quantity, After: m.After, PerformedBy: m.PerformedBy, PerformedAt: m.PerformedAt, VanID: m.VanID, Sequence: m.Seq}
+	}}
 	if more {
 		next := f.Offset + len(ms)
 		out.NextOffset = &next
 	}
 	web.WriteJSON(w, http.StatusOK, out)
+	movementBufs.put(ms)
 	return nil
 }

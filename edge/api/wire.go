@@ -55,14 +55,6 @@ func faultOut(f store.Fault) edgeapi.Fault {
 	}
 }
 
-func faultsOut(fs []store.Fault) []edgeapi.Fault {
-	out := make([]edgeapi.Fault, len(fs))
-	for i, f := range fs {
-		out[i] = faultOut(f)
-	}
-	return out
-}
-
 func alertsOut(as []store.Alert) []edgeapi.Alert {
 	out := make([]edgeapi.Alert, len(as))
 	for i, a := range as {
@@ -90,13 +82,9 @@ func productTotalsOut(ps []store.ProductTotal) []edgeapi.ProductTotal {
 	return out
 }
 
-func auditOut(es []store.AuditEntry) []edgeapi.AuditEntry {
-	out := make([]edgeapi.AuditEntry, len(es))
-	for i, e := range es {
-		out[i] = edgeapi.AuditEntry{ID: e.ID, EntityType: e.EntityType, EntityID: e.EntityID, Action: e.Action,
-			PerformedBy: e.PerformedBy, PerformedAt: e.PerformedAt, Detail: e.Detail}
-	}
-	return out
+func auditEntryOut(e store.AuditEntry) edgeapi.AuditEntry {
+	return edgeapi.AuditEntry{ID: e.ID, EntityType: e.EntityType, EntityID: e.EntityID, Action: e.Action,
+		PerformedBy: e.PerformedBy, PerformedAt: e.PerformedAt, Detail: e.Detail}
 }
 
 func uplinkOut(u Uplink) edgeapi.Uplink {

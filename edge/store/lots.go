@@ -28,6 +28,11 @@ type LotFilter struct {
 
 // Lots lists lots, first expiry first (undated last), per machine and product.
 func (s *Store) Lots(ctx context.Context, f LotFilter) ([]LotRow, error) {
+	return s.AppendLots(ctx, nil, f)
+}
+
+// AppendLots is Lots appending to dst (as AppendFaults).
+func (s *Store) AppendLots(ctx context.Context, dst []LotRow, f LotFilter) ([]LotRow, error) {
 	where := []string{"1 = 1"}
 	var args []any
 	add := func(cond string, v any) {
@@ -66,7 +71,11 @@ func (s *Store) Lots(ctx context.Context, f LotFilter) ([]LotRow, error) {
 		return nil, fmt.Errorf("read lots: %w", err)
 	}
 	defer rows.Close()
-	out := []LotRow{}
+	out := dst
+	if out == nil {
+		out = make([]LotRow, 0, min(limit, max(16, int(s.lotsHint.Load()))))
+	}
+	base := len(out)
 	var l LotRow // the scan's target, once on the heap per query rather than per row
 	dest := []any{&l.LotID, &l.MachineID, &l.ProductID, &l.Code, &l.Expiry, &l.UnitCost, &l.Qty, &l.Status, &l.ReceivedAt}
 	for rows.Next() {
@@ -75,5 +84,6 @@ func (s *Store) Lots(ctx context.Context, f LotFilter) ([]LotRow, error) {
 		}
 		out = append(out, l)
 	}
+	s.lotsHint.Store(int64(len(out) - base))
 	return out, rows.Err()
 }

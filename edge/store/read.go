@@ -258,6 +258,12 @@ type FaultFilter struct {
 
 // Faults lists faults matching f, newest first.
 func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
+	return s.AppendFaults(ctx, nil, f)
+}
+
+// AppendFaults is Faults appending to dst: a caller that lists often can
+// keep one array for its lists (see edge/api's listBufs).
+func (s *Store) AppendFaults(ctx context.Context, dst []Fault, f FaultFilter) ([]Fault, error) {
 	rows, err := s.DB.Query(ctx, `SELECT `+faultCols+` FROM fault_events
 		WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR machine_id = ?2)
 			AND (?3 = '' OR machine_id IN (SELECT machine_id FROM vending_machines WHERE city = ?3))
@@ -266,7 +272,10 @@ func (s *Store) Faults(ctx context.Context, f FaultFilter) ([]Fault, error) {
 		return nil, fmt.Errorf("list faults: %w", err)
 	}
 	defer rows.Close()
-	out := make([]Fault, 0, min(max(f.Limit, 0), 1024)) // at its limit: no regrowth
+	out := dst
+	if out == nil {
+		out = make([]Fault, 0, min(max(f.Limit, 0), 1024)) // at its limit: no regrowth
+	}
 	var sc faultScan
 	dest := sc.dest()
 	for rows.Next() {
@@ -349,7 +358,7 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 		return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
 	}
 	defer rows.Close()
-	out := []AggRow{}
+	out := make([]AggRow, 0, min(1024, max(16, int(s.aggHint.Load()))))
 	var tot Totals
 	label, last := "", int64(math.MinInt64)
 	// The scan's targets live across rows (they escape through Scan's
@@ -372,6 +381,7 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 		tot.Revenue += r.Revenue
 		out = append(out, r)
 	}
+	s.aggHint.Store(int64(len(out)))
 	return out, tot, rows.Err()
 }
 
@@ -498,17 +508,25 @@ type AuditEntry struct {
 
 // Audit lists audit entries, newest first, optionally for one entity.
 func (s *Store) Audit(ctx context.Context, entityType, entityID string, limit int) ([]AuditEntry, error) {
+	return s.AppendAudit(ctx, nil, entityType, entityID, limit)
+}
+
+// AppendAudit is Audit appending to dst (as AppendFaults).
+func (s *Store) AppendAudit(ctx context.Context, dst []AuditEntry, entityType, entityID string, limit int) ([]AuditEntry, error) {
 	rows, err := s.DB.Query(ctx, `SELECT id, entity_type, entity_id, action, performed_by, performed_at, detail FROM audit_logs
 		WHERE (?1 = '' OR entity_type = ?1) AND (?2 = '' OR entity_id = ?2) ORDER BY id DESC LIMIT ?3`, entityType, entityID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
 	defer rows.Close()
-	out := make([]AuditEntry, 0, min(max(limit, 0), 1024)) // at its limit: no regrowth
+	out := dst
+	if out == nil {
+		out = make([]AuditEntry, 0, min(max(limit, 0), 1024)) // at its limit: no regrowth
+	}
 	// The scan's targets live across rows: once on the heap per query.
 	var e AuditEntry
 	var at int64
-	var d string
+	var d []byte // a new copy each row, which the entry keeps
 	dest := []any{&e.ID, &e.EntityType, &e.EntityID, &e.Action, &e.PerformedBy, &at, &d}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {

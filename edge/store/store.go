@@ -57,6 +57,10 @@ type Store struct {
 	// request checks it without a query: RevokeClient updates it at once,
 	// RefreshAuth picks up revocations made by other processes.
 	revoked atomic.Pointer[map[string]struct{}]
+	// lotsHint is the length of Lots' last answer: the next one's array
+	// is made that size, not grown by appends.
+	lotsHint atomic.Int64
+	aggHint  atomic.Int64 // the same for SalesAgg
 }
 
 // SiteInit describes a new site.

@@ -164,3 +164,94 @@ func appendLot(b []byte, t *Lot) []byte {
 	b = jsonappend.Time(b, t.ReceivedAt)
 	return append(b, '}')
 }
+
+// FaultsOf is a FaultList whose faults another package holds in its own
+// shape: Len of them, the i-th given by At. Its encoding is a FaultList's
+// of those faults (never null), without making the list: for the edge's
+// 500-fault answers that copy was as large as the store's rows.
+type FaultsOf struct {
+	Len int
+	At  func(i int) Fault
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l FaultsOf) AppendJSON(b []byte) []byte {
+	b = append(b, `{"faults":[`...)
+	for i := range l.Len {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		f := l.At(i)
+		b = appendFault(b, &f)
+	}
+	return append(b, "]}"...)
+}
+
+// AuditOf is FaultsOf for an AuditList: the same bytes as an AuditList of
+// Len entries (never null), nothing when a detail is not valid JSON.
+type AuditOf struct {
+	Len int
+	At  func(i int) AuditEntry
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l AuditOf) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, `{"entries":[`...)
+	for i := range l.Len {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		e := l.At(i)
+		var ok bool
+		if b, ok = appendAuditEntry(b, &e); !ok {
+			return b[:start]
+		}
+	}
+	return append(b, "]}"...)
+}
+
+// StockMovementsOf is FaultsOf for a StockMovementList: the same bytes as
+// a StockMovementList of Len movements (never null) and NextOffset.
+type StockMovementsOf struct {
+	Len        int
+	At         func(i int) StockMovement
+	NextOffset *int
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l StockMovementsOf) AppendJSON(b []byte) []byte {
+	b = append(b, `{"movements":[`...)
+	for i := range l.Len {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = l.At(i).AppendJSON(b)
+	}
+	b = append(b, ']')
+	if l.NextOffset != nil {
+		b = append(b, `,"nextOffset":`...)
+		b = jsonappend.Int(b, int64(*l.NextOffset))
+	}
+	return append(b, '}')
+}
+
+// LotsOf is FaultsOf for a LotList: the same bytes as a LotList of Len
+// lots (never null).
+type LotsOf struct {
+	Len int
+	At  func(i int) Lot
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l LotsOf) AppendJSON(b []byte) []byte {
+	b = append(b, `{"lots":[`...)
+	for i := range l.Len {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		t := l.At(i)
+		b = appendLot(b, &t)
+	}
+	return append(b, "]}"...)
+}

@@ -2,6 +2,7 @@ package edgeapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -69,6 +70,7 @@ func TestAppendJSON_ListsSameBytesAsEncodingJSON(t *testing.T) {
 		{"audit", edgeapi.AuditList{Entries: entries}},
 		{"no audit", edgeapi.AuditList{}},
 		{"empty audit", edgeapi.AuditList{Entries: []edgeapi.AuditEntry{}}},
+		// FaultsOf and AuditOf are checked against the lists' own bytes below.
 		{"lots", edgeapi.LotList{Lots: lots}},
 		{"no lots", edgeapi.LotList{}},
 		{"empty lots", edgeapi.LotList{Lots: []edgeapi.Lot{}}},
@@ -83,6 +85,65 @@ func TestAppendJSON_ListsSameBytesAsEncodingJSON(t *testing.T) {
 				t.Fatalf("AppendJSON =\n%s\nencoding/json =\n%s", got[1:], want)
 			}
 		})
+	}
+}
+
+// FaultsOf, AuditOf and StockMovementsOf append the bytes of the lists
+// they stand for, an empty list as [] (never null), and AuditOf nothing
+// when a detail is not JSON.
+func TestAppendJSON_ListsOfSameBytesAsLists(t *testing.T) {
+	at := func(i int) time.Time { return time.Date(2026, 12, 1, 10, i, i, 0, time.UTC) }
+	for _, n := range []int{0, 1, 7} {
+		faults := []edgeapi.Fault{}
+		entries := []edgeapi.AuditEntry{}
+		for i := range n {
+			r := at(i + 1)
+			faults = append(faults, edgeapi.Fault{FaultID: int64(i), MachineID: fmt.Sprintf("VM_%d\"", i), FaultType: "JAM", Status: "RESOLVED",
+				Timestamp: at(i), ResolvedAt: &r, ResolvedBy: "tech <1>"})
+			entries = append(entries, edgeapi.AuditEntry{ID: int64(i), EntityType: "machine", EntityID: fmt.Sprint(i), Action: "x\n",
+				PerformedAt: at(i), Detail: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))})
+		}
+		fo := edgeapi.FaultsOf{Len: n, At: func(i int) edgeapi.Fault { return faults[i] }}
+		if got, want := fo.AppendJSON([]byte("x")), (edgeapi.FaultList{Faults: faults}).AppendJSON([]byte("x")); string(got) != string(want) {
+			t.Fatalf("%d faults: FaultsOf =\n%s\nFaultList =\n%s", n, got, want)
+		}
+		ao := edgeapi.AuditOf{Len: n, At: func(i int) edgeapi.AuditEntry { return entries[i] }}
+		if got, want := ao.AppendJSON([]byte("x")), (edgeapi.AuditList{Entries: entries}).AppendJSON([]byte("x")); string(got) != string(want) {
+			t.Fatalf("%d entries: AuditOf =\n%s\nAuditList =\n%s", n, got, want)
+		}
+		var ms []edgeapi.StockMovement
+		for i := range n {
+			after := int64(i)
+			ms = append(ms, edgeapi.StockMovement{Key: fmt.Sprintf("V%d:1", i), MachineID: "M\t1", Type: "restock", Quantity: int64(i - 3),
+				After: &after, PerformedBy: "drv", PerformedAt: at(i), VanID: "van", Sequence: uint64(i)})
+		}
+		ms = append([]edgeapi.StockMovement{}, ms...)
+		lots := []edgeapi.Lot{}
+		for i := range n {
+			l := edgeapi.Lot{LotID: int64(i), MachineID: "M1", ProductID: "P\"1", Quantity: int64(i), Status: "SELLABLE", ReceivedAt: at(i)}
+			if i%2 == 1 {
+				c := wire.Money(int64(i) * 101)
+				l.UnitCost, l.LotCode, l.ExpiryDate, l.Expired = &c, "L1", "2026-12-01", true
+			}
+			lots = append(lots, l)
+		}
+		lo := edgeapi.LotsOf{Len: n, At: func(i int) edgeapi.Lot { return lots[i] }}
+		if got, want := lo.AppendJSON([]byte("x")), (edgeapi.LotList{Lots: lots}).AppendJSON([]byte("x")); string(got) != string(want) {
+			t.Fatalf("%d lots: LotsOf =\n%s\nLotList =\n%s", n, got, want)
+		}
+		for _, next := range []*int{nil, &n} {
+			mo := edgeapi.StockMovementsOf{Len: n, At: func(i int) edgeapi.StockMovement { return ms[i] }, NextOffset: next}
+			want := (edgeapi.StockMovementList{Movements: ms, NextOffset: next}).AppendJSON([]byte("x"))
+			if got := mo.AppendJSON([]byte("x")); string(got) != string(want) {
+				t.Fatalf("%d movements: StockMovementsOf =\n%s\nStockMovementList =\n%s", n, got, want)
+			}
+		}
+		if n > 0 {
+			entries[n-1].Detail = json.RawMessage("{")
+			if got := ao.AppendJSON([]byte("x")); string(got) != "x" {
+				t.Fatalf("%d entries, the last detail not JSON: AuditOf = %q, want nothing appended", n, got)
+			}
+		}
 	}
 }
 

@@ -666,6 +666,28 @@ func (r *Rows) scanOne(i int32, d any) error {
 			*d = sql.NullString{}
 			return nil
 		}
+	case *[]byte:
+		// One copy of the bytes (value and assign made two): empty text
+		// is an empty slice, an empty blob nil, as database/sql has them.
+		switch t {
+		case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
+			var p uintptr
+			if t == sqlite3.SQLITE_TEXT {
+				p = sqlite3.Xsqlite3_value_text(tls, m)
+			} else {
+				p = sqlite3.Xsqlite3_value_blob(tls, m)
+			}
+			n := sqlite3.Xsqlite3_value_bytes(tls, m)
+			switch {
+			case p != 0 && n > 0:
+				*d = append(make([]byte, 0, n), unsafe.Slice((*byte)(cMem(p)), n)...)
+			case t == sqlite3.SQLITE_TEXT:
+				*d = []byte{}
+			default:
+				*d = nil
+			}
+			return nil
+		}
 	case *sql.NullInt64:
 		switch t {
 		case sqlite3.SQLITE_INTEGER:
