@@ -606,13 +606,16 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	if win == bucket.Hour && to.Sub(from) > 93*24*time.Hour {
 		return web.Invalid("window", "hourly buckets are limited to 93 days; use window=day for longer ranges")
 	}
-	rows, tot, err := s.cfg.Store.SalesAgg(r.Context(), dim, win, from, to)
+	rows, tot, err := s.cfg.Store.AppendSalesAgg(r.Context(), aggBufs.get(), dim, win, from, to)
 	if err != nil {
 		return err
 	}
+	defer aggBufs.put(rows)
+	out := salesRowsOut(salesRowBufs.get(), rows)
+	defer salesRowBufs.put(out)
 	ans := edgeapi.SalesAnswer{
 		Site: s.cfg.Store.Site.ID, Timezone: s.cfg.Store.Site.Timezone, GroupBy: dim, Window: string(win),
-		From: from.Format(localLayout), To: to.Format(localLayout), Rows: salesRowsOut(rows),
+		From: from.Format(localLayout), To: to.Format(localLayout), Rows: out,
 		Totals: edgeapi.Totals{Transactions: tot.Transactions, Quantity: tot.Quantity, Revenue: tot.Revenue},
 	}
 	if err := s.addDiscounts(r, &ans, dim, win, from, to); err != nil {

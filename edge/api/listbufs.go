@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/vendsync/vendsync/edge/store"
+	"github.com/vendsync/vendsync/internal/edgeapi"
 )
 
 // A list answer is read into an array of the store's rows and encoded from
@@ -43,4 +44,7 @@ var (
 	auditBufs    listBuf[store.AuditEntry]
 	movementBufs listBuf[store.StockMovement]
 	lotBufs      listBuf[store.LotRow]
+	aggBufs      listBuf[store.AggRow]
+	salesRowBufs listBuf[edgeapi.SalesRow]
+	paymentBufs  listBuf[edgeapi.Payment]
 )

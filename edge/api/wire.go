@@ -66,12 +66,16 @@ func alertsOut(as []store.Alert) []edgeapi.Alert {
 	return out
 }
 
-func salesRowsOut(rs []store.AggRow) []edgeapi.SalesRow {
-	out := make([]edgeapi.SalesRow, len(rs))
-	for i, r := range rs {
-		out[i] = edgeapi.SalesRow{Key: r.Key, Bucket: r.Bucket, Transactions: r.Transactions, Quantity: r.Quantity, Revenue: r.Revenue}
+// salesRowsOut appends the wire form of rs to dst; never nil (an empty
+// answer's rows are [], not null).
+func salesRowsOut(dst []edgeapi.SalesRow, rs []store.AggRow) []edgeapi.SalesRow {
+	if dst == nil {
+		dst = make([]edgeapi.SalesRow, 0, len(rs))
 	}
-	return out
+	for _, r := range rs {
+		dst = append(dst, edgeapi.SalesRow{Key: r.Key, Bucket: r.Bucket, Transactions: r.Transactions, Quantity: r.Quantity, Revenue: r.Revenue})
+	}
+	return dst
 }
 
 func productTotalsOut(ps []store.ProductTotal) []edgeapi.ProductTotal {

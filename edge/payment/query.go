@@ -102,6 +102,12 @@ const MaxList = 1000
 // List returns the payments q selects, newest first. Day is a site-local
 // date (YYYY-MM-DD); an unparsable day selects nothing.
 func (r *Rules) List(ctx context.Context, q Query) ([]Payment, error) {
+	return r.AppendList(ctx, nil, q)
+}
+
+// AppendList is List appending to dst: a caller that lists often can keep
+// one array for its lists (edge/api does).
+func (r *Rules) AppendList(ctx context.Context, dst []Payment, q Query) ([]Payment, error) {
 	if q.Limit <= 0 || q.Limit > MaxList {
 		q.Limit = min(max(q.Limit, 100), MaxList)
 	}
@@ -111,7 +117,10 @@ func (r *Rules) List(ctx context.Context, q Query) ([]Payment, error) {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
 	defer rows.Close()
-	out := make([]Payment, 0, min(q.Limit, 1024)) // at its limit: no regrowth
+	out := dst
+	if out == nil {
+		out = make([]Payment, 0, min(q.Limit, 1024)) // at its limit: no regrowth
+	}
 	var sc rowScan
 	dest := sc.dest()
 	for rows.Next() {

@@ -353,12 +353,22 @@ const salesAggQuery = `SELECT key, bucket, tx_count, quantity, revenue_cents FRO
 // SalesAgg returns the buckets of window w whose start lies in the
 // naive-local range [Start(w, from), to), per key of dimension dim.
 func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from, to time.Time) ([]AggRow, Totals, error) {
+	return s.AppendSalesAgg(ctx, nil, dim, w, from, to)
+}
+
+// AppendSalesAgg is SalesAgg appending to dst (as AppendFaults); the
+// totals are of the rows it appended.
+func (s *Store) AppendSalesAgg(ctx context.Context, dst []AggRow, dim string, w bucket.Window, from, to time.Time) ([]AggRow, Totals, error) {
 	rows, err := s.DB.Query(ctx, salesAggQuery, dim, string(w), bucket.Start(w, from).Unix(), to.Unix())
 	if err != nil {
 		return nil, Totals{}, fmt.Errorf("read aggregates: %w", err)
 	}
 	defer rows.Close()
-	out := make([]AggRow, 0, min(1024, max(16, int(s.aggHint.Load()))))
+	out := dst
+	if out == nil {
+		out = make([]AggRow, 0, min(1024, max(16, int(s.aggHint.Load()))))
+	}
+	base := len(out)
 	var tot Totals
 	label, last := "", int64(math.MinInt64)
 	// The scan's targets live across rows (they escape through Scan's
@@ -381,7 +391,7 @@ func (s *Store) SalesAgg(ctx context.Context, dim string, w bucket.Window, from,
 		tot.Revenue += r.Revenue
 		out = append(out, r)
 	}
-	s.aggHint.Store(int64(len(out)))
+	s.aggHint.Store(int64(len(out) - base))
 	return out, tot, rows.Err()
 }
 
