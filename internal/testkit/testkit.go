@@ -10,6 +10,7 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"testing"
@@ -102,18 +103,48 @@ func FreeAddr(t testing.TB) string {
 }
 
 // FreeAddrs returns n distinct free loopback TCP addresses (see FreePorts).
+//
+// The ports come from below the kernel's ephemeral range
+// (ip_local_port_range), at random: the kernel hands out ports from that
+// range to every listener on port 0 and every outgoing connection, of any
+// process, so a port taken from it could be someone's again before the
+// server binds it (a cluster test failed so, its leaf port the source
+// port of another package's connection). Below it, only another pick like
+// this one can collide.
 func FreeAddrs(t testing.TB, n int) []*net.TCPAddr {
 	t.Helper()
 	out := make([]*net.TCPAddr, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	lo, hi := 10000, ephemeralLow()
+	for tries := 0; len(out) < n; tries++ {
+		port := 0 // the kernel's choice, when there is no room below its range
+		if hi-lo >= 1000 && tries < 100*n {
+			port = lo + rand.IntN(hi-lo)
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
+			if port != 0 {
+				continue // taken: another
+			}
 			t.Fatalf("free port: %v", err)
 		}
 		defer ln.Close() // all held until the end, so that they differ
 		out = append(out, ln.Addr().(*net.TCPAddr))
 	}
 	return out
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768
+// where it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	var lo, hi int
+	if _, err := fmt.Sscan(string(b), &lo, &hi); err != nil || lo <= 0 {
+		return 32768
+	}
+	return lo
 }
 
 // Logger is a logger for the component under test: silent, unless

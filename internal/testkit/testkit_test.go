@@ -3,6 +3,8 @@ package testkit_test
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -108,14 +110,28 @@ func TestConsistently(t *testing.T) {
 	}
 }
 
+// FreePorts are distinct, bindable, and below the kernel's ephemeral range,
+// where no listener on port 0 and no outgoing connection can take them.
 func TestFreePorts_AreDistinct(t *testing.T) {
 	ports := testkit.FreePorts(t, 5)
 	seen := map[int]bool{}
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &lo)
+	}
 	for _, p := range ports {
 		if p <= 0 || seen[p] {
 			t.Fatalf("ports %v: want 5 distinct ports", ports)
 		}
+		if lo > 11000 && (p < 10000 || p >= lo) {
+			t.Fatalf("port %d: want it in [10000, %d), below the ephemeral range", p, lo)
+		}
 		seen[p] = true
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Fatalf("port %d: %v", p, err)
+		}
+		ln.Close()
 	}
 }
 
