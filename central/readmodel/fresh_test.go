@@ -71,3 +71,29 @@ func TestFreshness_MaintainedAndReloaded(t *testing.T) {
 	defer s.Close()
 	check(s)
 }
+
+// The fleet's freshness is one shared answer until the table changes: the
+// same rows for every query between two changes, new rows after one, and
+// an append to an answer never writes into the shared rows.
+func TestFreshness_FleetAnswerSharedUntilChange(t *testing.T) {
+	var ft freshTable
+	for _, site := range []string{"b", "a", "c"} {
+		ft.saved(site, SiteState{TZ: "UTC", Contiguous: 5, MaxSeen: 5}, time.Unix(100, 0))
+	}
+	first, again := ft.known(nil), ft.known(nil)
+	if len(first) != 3 || first[0].Site != "a" || &first[0] != &again[0] {
+		t.Fatalf("two answers without a change: %v and %v, want the same 3 rows, ordered", first, again)
+	}
+	grown := append(first, Freshness{Site: "zzz"})
+	if &grown[0] == &first[0] {
+		t.Fatal("an append to the shared answer wrote past its end")
+	}
+	ft.saved("b", SiteState{TZ: "UTC", Contiguous: 9, MaxSeen: 9}, time.Unix(200, 0))
+	after := ft.known(nil)
+	if &after[0] == &first[0] || after[1].Contiguous != 9 || first[1].Contiguous != 5 {
+		t.Fatalf("after a change: %+v (before %+v), want new rows with b at 9, the old answer unchanged", after[1], first[1])
+	}
+	if kept := ft.known(func(s string) bool { return s == "c" }); len(kept) != 1 || kept[0].Site != "c" {
+		t.Fatalf("filtered: %v, want c alone", kept)
+	}
+}
