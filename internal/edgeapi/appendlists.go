@@ -176,15 +176,9 @@ type FaultsOf struct {
 
 // AppendJSON appends l's JSON encoding to b.
 func (l FaultsOf) AppendJSON(b []byte) []byte {
-	b = append(b, `{"faults":[`...)
-	for i := range l.Len {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		f := l.At(i)
-		b = appendFault(b, &f)
-	}
-	return append(b, "]}"...)
+	b = append(b, `{"faults":`...)
+	b = appendEach(b, l.Len, l.At, appendFault)
+	return append(b, '}')
 }
 
 // AuditOf is FaultsOf for an AuditList: the same bytes as an AuditList of
@@ -197,18 +191,17 @@ type AuditOf struct {
 // AppendJSON appends l's JSON encoding to b.
 func (l AuditOf) AppendJSON(b []byte) []byte {
 	start := len(b)
-	b = append(b, `{"entries":[`...)
-	for i := range l.Len {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		e := l.At(i)
-		var ok bool
-		if b, ok = appendAuditEntry(b, &e); !ok {
-			return b[:start]
-		}
+	valid := true
+	b = append(b, `{"entries":`...)
+	b = appendEach(b, l.Len, l.At, func(b []byte, e *AuditEntry) []byte {
+		b, ok := appendAuditEntry(b, e)
+		valid = valid && ok
+		return b
+	})
+	if !valid {
+		return b[:start]
 	}
-	return append(b, "]}"...)
+	return append(b, '}')
 }
 
 // StockMovementsOf is FaultsOf for a StockMovementList: the same bytes as
@@ -221,14 +214,8 @@ type StockMovementsOf struct {
 
 // AppendJSON appends l's JSON encoding to b.
 func (l StockMovementsOf) AppendJSON(b []byte) []byte {
-	b = append(b, `{"movements":[`...)
-	for i := range l.Len {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = l.At(i).AppendJSON(b)
-	}
-	b = append(b, ']')
+	b = append(b, `{"movements":`...)
+	b = appendEach(b, l.Len, l.At, func(b []byte, m *StockMovement) []byte { return m.AppendJSON(b) })
 	if l.NextOffset != nil {
 		b = append(b, `,"nextOffset":`...)
 		b = jsonappend.Int(b, int64(*l.NextOffset))
@@ -245,13 +232,24 @@ type LotsOf struct {
 
 // AppendJSON appends l's JSON encoding to b.
 func (l LotsOf) AppendJSON(b []byte) []byte {
-	b = append(b, `{"lots":[`...)
-	for i := range l.Len {
+	b = append(b, `{"lots":`...)
+	b = appendEach(b, l.Len, l.At, appendLot)
+	return append(b, '}')
+}
+
+// appendEach appends n values as a JSON array (never null), the i-th
+// given by at and encoded by elem.
+func appendEach[T any](b []byte, n int, at func(i int) T, elem func(b []byte, v *T) []byte) []byte {
+	b = append(b, '[')
+	// One variable for every value: elem is called through a func value,
+	// so &v escapes, and one per value would be one allocation each.
+	var v T
+	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		t := l.At(i)
-		b = appendLot(b, &t)
+		v = at(i)
+		b = elem(b, &v)
 	}
-	return append(b, "]}"...)
+	return append(b, ']')
 }
