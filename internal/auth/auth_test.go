@@ -42,6 +42,11 @@ func TestSigner_IssueVerify(t *testing.T) {
 		{"garbage", s, "abc", now, ErrMalformed},
 		{"tampered payload", s, parts[0] + "." + parts[1] + "x." + parts[2], now, ErrSignature},
 		{"bad signature encoding", s, parts[0] + "." + parts[1] + ".!!", now, ErrMalformed},
+		// base64 decoding skips line breaks: the same signature spelled
+		// with one must not pass as the token.
+		{"line break in the signature", s, parts[0] + "." + parts[1] + "." + parts[2][:3] + "\n" + parts[2][3:], now, ErrMalformed},
+		{"carriage return at the end", s, tok + "\r", now, ErrMalformed},
+		{"space in the payload", s, parts[0] + "." + parts[1][:4] + " " + parts[1][4:] + "." + parts[2], now, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
