@@ -61,8 +61,10 @@ func Verify(pub ed25519.PublicKey, token string) (site, orderID, code string, er
 	if len(parts) != 4 || parts[0] != prefix || parts[1] == "" || parts[2] == "" {
 		return "", "", "", fmt.Errorf("%w: want %s.<site>.<orderId>.<signature>", ErrMalformed, prefix)
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[3])
-	if err != nil || len(sig) != ed25519.SignatureSize {
+	// Strict, and no line breaks (which the decoder skips): one spelling
+	// of a signature, the one Sign wrote.
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(parts[3])
+	if err != nil || len(sig) != ed25519.SignatureSize || strings.ContainsAny(parts[3], "\r\n") {
 		return "", "", "", fmt.Errorf("%w: bad signature encoding", ErrMalformed)
 	}
 	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, message(parts[1], parts[2]), sig) {
