@@ -139,14 +139,17 @@ func (s *Store) AppendStockMovements(ctx context.Context, dst []StockMovement, f
 			out, sales = append(out, sales[0]), sales[1:]
 		}
 	}
-	page := out[base+min(f.Offset, len(out)-base):]
+	skip := min(f.Offset, len(out)-base)
+	page := out[base+skip:]
 	more = len(page) > f.Limit
 	page = page[:min(f.Limit, len(page))]
-	if base == 0 {
-		return page, more, nil
+	if skip == 0 {
+		return out[:base+len(page)], more, nil
 	}
-	// Keep dst's rows: the page after them.
+	// The page right after dst's rows, so that the array the caller gave
+	// holds the answer from its start.
 	n := copy(out[base:], page)
+	clear(out[base+n:]) // the rows left behind: no strings kept alive
 	return out[:base+n], more, nil
 }
 
