@@ -507,12 +507,12 @@ func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fs, err := s.cfg.Store.AppendFaults(r.Context(), faultBufs.get(), store.FaultFilter{Status: status, MachineID: q.Get("machineId"), City: q.Get("city"), Limit: n})
+	fs, err := s.cfg.Store.AppendFaults(r.Context(), faultBufs.Get(), store.FaultFilter{Status: status, MachineID: q.Get("machineId"), City: q.Get("city"), Limit: n})
 	if err != nil {
 		return err
 	}
 	web.WriteJSON(w, http.StatusOK, edgeapi.FaultsOf{Len: len(fs), At: func(i int) edgeapi.Fault { return faultOut(fs[i]) }})
-	faultBufs.put(fs)
+	faultBufs.Put(fs)
 	return nil
 }
 
@@ -606,13 +606,13 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 	if win == bucket.Hour && to.Sub(from) > 93*24*time.Hour {
 		return web.Invalid("window", "hourly buckets are limited to 93 days; use window=day for longer ranges")
 	}
-	rows, tot, err := s.cfg.Store.AppendSalesAgg(r.Context(), aggBufs.get(), dim, win, from, to)
+	rows, tot, err := s.cfg.Store.AppendSalesAgg(r.Context(), aggBufs.Get(), dim, win, from, to)
 	if err != nil {
 		return err
 	}
-	defer aggBufs.put(rows)
-	out := salesRowsOut(salesRowBufs.get(), rows)
-	defer salesRowBufs.put(out)
+	defer aggBufs.Put(rows)
+	out := salesRowsOut(salesRowBufs.Get(), rows)
+	defer salesRowBufs.Put(out)
 	ans := edgeapi.SalesAnswer{
 		Site: s.cfg.Store.Site.ID, Timezone: s.cfg.Store.Site.Timezone, GroupBy: dim, Window: string(win),
 		From: from.Format(localLayout), To: to.Format(localLayout), Rows: out,
@@ -659,12 +659,12 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	es, err := s.cfg.Store.AppendAudit(r.Context(), auditBufs.get(), q.Get("entityType"), q.Get("entityId"), n)
+	es, err := s.cfg.Store.AppendAudit(r.Context(), auditBufs.Get(), q.Get("entityType"), q.Get("entityId"), n)
 	if err != nil {
 		return err
 	}
 	web.WriteJSON(w, http.StatusOK, edgeapi.AuditOf{Len: len(es), At: func(i int) edgeapi.AuditEntry { return auditEntryOut(es[i]) }})
-	auditBufs.put(es)
+	auditBufs.Put(es)
 	return nil
 }
 

@@ -43,7 +43,7 @@ func (s *server) listLots(w http.ResponseWriter, r *http.Request) error {
 	}
 	site := s.cfg.Store.Site
 	f.Today = s.cfg.Now().In(site.Loc).Format(time.DateOnly)
-	rows, err := s.cfg.Store.AppendLots(r.Context(), lotBufs.get(), f)
+	rows, err := s.cfg.Store.AppendLots(r.Context(), lotBufs.Get(), f)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (s *server) listLots(w http.ResponseWriter, r *http.Request) error {
 		return el
 	}}
 	web.WriteJSON(w, http.StatusOK, out)
-	lotBufs.put(rows)
+	lotBufs.Put(rows)
 	return nil
 }
 

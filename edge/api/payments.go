@@ -80,12 +80,12 @@ func (s *server) listPayments(w http.ResponseWriter, r *http.Request) error {
 			return web.Invalid("day", "day %q: want a date such as 2026-12-01", f.Day)
 		}
 	}
-	out, err := p.AppendList(r.Context(), paymentBufs.get(), f)
+	out, err := p.AppendList(r.Context(), paymentBufs.Get(), f)
 	if err != nil {
 		return err
 	}
 	web.WriteJSON(w, http.StatusOK, edgeapi.PaymentList{Payments: out})
-	paymentBufs.put(out)
+	paymentBufs.Put(out)
 	return nil
 }
 

@@ -55,7 +55,7 @@ func (s *server) stockMovements(w http.ResponseWriter, r *http.Request) error {
 			return web.Invalid("offset", "offset %q: must be a whole number from 0", o)
 		}
 	}
-	ms, more, err := s.cfg.Store.AppendStockMovements(r.Context(), movementBufs.get(), f)
+	ms, more, err := s.cfg.Store.AppendStockMovements(r.Context(), movementBufs.Get(), f)
 	if err != nil {
 		return err
 	}
@@ -69,6 +69,6 @@ func (s *server) stockMovements(w http.ResponseWriter, r *http.Request) error {
 		out.NextOffset = &next
 	}
 	web.WriteJSON(w, http.StatusOK, out)
-	movementBufs.put(ms)
+	movementBufs.Put(ms)
 	return nil
 }

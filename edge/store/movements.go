@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/vendsync/vendsync/internal/arraypool"
 	"github.com/vendsync/vendsync/internal/sqlite"
 )
 
@@ -77,7 +77,7 @@ func (s *Store) StockMovements(ctx context.Context, f MovementFilter) (out []Sto
 
 // sideBufs keep the arrays each side of the ledger is read into before
 // the merge: without them a 500-row page left ~1,000 rows of garbage.
-var sideBufs = sync.Pool{New: func() any { return new([]StockMovement) }}
+var sideBufs arraypool.Pool[StockMovement]
 
 // AppendStockMovements is StockMovements appending to dst (as
 // AppendFaults).
@@ -90,17 +90,9 @@ func (s *Store) AppendStockMovements(ctx context.Context, dst []StockMovement, f
 		to = f.To.UnixMilli()
 	}
 	end := f.Offset + f.Limit + 1 // rows of the merged ledger up to the page's end, and one more
-	vbuf, sbuf := sideBufs.Get().(*[]StockMovement), sideBufs.Get().(*[]StockMovement)
-	defer func() {
-		for _, b := range []*[]StockMovement{vbuf, sbuf} {
-			if cap(*b) <= maxSideBuf {
-				clear(*b) // no strings kept alive (past its length it is clear already)
-				*b = (*b)[:0]
-				sideBufs.Put(b)
-			}
-		}
-	}()
-	visits, sales := (*vbuf)[:0], (*sbuf)[:0]
+	visits, sales := sideBufs.Get(), sideBufs.Get()
+	read := [2][]StockMovement{visits, sales} // the arrays as read: the merge below moves visits and sales on
+	defer func() { sideBufs.Put(read[0]); sideBufs.Put(read[1]) }()
 	if f.Type == "" || f.Type == "sale" {
 		args := []any{from, to}
 		if f.MachineID != "" {
@@ -112,7 +104,7 @@ func (s *Store) AppendStockMovements(ctx context.Context, dst []StockMovement, f
 		if sales, err = s.movements(ctx, sales, end, saleMovements(f.MachineID != "", f.ProductID != ""), append(args, end)...); err != nil {
 			return nil, false, err
 		}
-		*sbuf = sales
+		read[1] = sales
 	}
 	if f.Type != "sale" {
 		vto := to
@@ -125,7 +117,7 @@ func (s *Store) AppendStockMovements(ctx context.Context, dst []StockMovement, f
 		if visits, err = s.movements(ctx, visits, end, visitMovements, f.MachineID, f.ProductID, f.Type, from, vto, end); err != nil {
 			return nil, false, err
 		}
-		*vbuf = visits
+		read[0] = visits
 	}
 	out = dst
 	if out == nil {
@@ -152,9 +144,6 @@ func (s *Store) AppendStockMovements(ctx context.Context, dst []StockMovement, f
 	clear(out[base+n:]) // the rows left behind: no strings kept alive
 	return out[:base+n], more, nil
 }
-
-// maxSideBuf is the largest side array kept for the next read.
-const maxSideBuf = 4096
 
 // laterMovement reports whether a comes after b in (performed_at, key) order.
 func laterMovement(a, b StockMovement) bool {
