@@ -212,33 +212,30 @@ func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) 
 // diskWriteBytes is the bytes this process has caused to be written to
 // storage (write_bytes of /proc/self/io), 0 where unknown.
 func diskWriteBytes() int64 {
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
-		}
-	}
-	return 0
+	v, _ := strconv.ParseInt(procField("/proc/self/io", "write_bytes:"), 10, 64)
+	return v
 }
 
 // peakRSSMB is this process's VmHWM in MB, 0 where unknown.
 func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+	var kb float64
+	fmt.Sscanf(procField("/proc/self/status", "VmHWM:"), "%f kB", &kb)
+	return kb / 1024
+}
+
+// procField is the value of the line of file that starts with name,
+// trimmed ("" where there is none).
+func procField(file, name string) string {
+	b, err := os.ReadFile(file)
 	if err != nil {
-		return 0
+		return ""
 	}
 	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb float64
-			fmt.Sscanf(strings.TrimSpace(v), "%f kB", &kb)
-			return kb / 1024
+		if v, ok := strings.CutPrefix(line, name); ok {
+			return strings.TrimSpace(v)
 		}
 	}
-	return 0
+	return ""
 }
 
 // BenchmarkRawInsert is the ceiling the ingest path is compared with: bare
