@@ -164,19 +164,28 @@ func (s *Store) Sales(ctx context.Context, q SalesQuery) (SalesResult, error) {
 
 // salesSQL returns the query of Sales and its arguments: the aggregate
 // rows (?3 dimension, ?4 window, buckets [?5, ?6)) of the scopes that
-// answer q, in the order of their key (scope, bucket, key), with their
-// discounts. It reads only the columns the answer needs: a row's site only
-// for machines (a machine is a site's), never its city.
-func salesSQL(q SalesQuery) (string, []any) {
+// answer q, with their discounts. It reads only the columns the answer
+// needs: a row's site only for machines (a machine is a site's), never its
+// city. ordered is true when the rows come summed and in the answer's
+// order (the fleet tables); else they come in the order of their key
+// (scope, bucket, key) and sumSalesRows sums and orders them.
+func salesSQL(q SalesQuery) (query string, args []any, ordered bool) {
 	from := bucket.Start(q.Window, q.From).Unix()
-	args := []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
-	if q.GroupBy == BySite && q.City == "" && q.Site == "" && q.Window != bucket.Hour {
-		// The fleet's sites: one range of site_sales_fleet (migration
-		// 0028), in the answer's order, instead of a seek per scope.
-		return `SELECT '', bucket, site, tx_count, quantity, revenue_cents, discount_cents FROM site_sales_fleet
-		WHERE win = ?4 AND bucket >= ?5 AND bucket < ?6 AND ?1 = ?1 AND ?2 = ?2 AND ?3 = ?3`, args
+	args = []any{q.Site, q.City, string(q.GroupBy), string(q.Window), from, q.To.UTC().Unix()}
+	if q.City == "" && q.Site == "" && q.Window != bucket.Hour {
+		// The fleet's sites and machines: one range of site_sales_fleet
+		// (migration 0028) or machine_sales_fleet (0031), in the
+		// answer's order, instead of a seek per scope.
+		switch q.GroupBy {
+		case BySite:
+			return `SELECT '', bucket, site, tx_count, quantity, revenue_cents, discount_cents FROM site_sales_fleet
+		WHERE win = ?4 AND bucket >= ?5 AND bucket < ?6 AND ?1 = ?1 AND ?2 = ?2 AND ?3 = ?3`, args, true
+		case ByMachine:
+			return `SELECT site, bucket, machine_id, tx_count, quantity, revenue_cents, discount_cents FROM machine_sales_fleet
+		WHERE win = ?4 AND bucket >= ?5 AND bucket < ?6 AND ?1 = ?1 AND ?2 = ?2 AND ?3 = ?3`, args, true
+		}
 	}
-	return salesAggSQL(q), args
+	return salesAggSQL(q), args, false
 }
 
 // salesAggSQL is the query of salesSQL over sales_agg: every answer can be
@@ -200,9 +209,47 @@ func salesAggSQL(q SalesQuery) string {
 // keeps two sites' machines with the same id apart): sorted, the rows to
 // sum are neighbours.
 func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error) {
-	query, args := salesSQL(q)
+	query, args, ordered := salesSQL(q)
+	if ordered {
+		return s.orderedSalesRows(ctx, query, args)
+	}
 	return s.sumSalesRows(ctx, query, args)
 }
+
+// orderedSalesRows reads the rows of a query that gives them summed and in
+// the answer's order (see salesSQL) straight into the answer, made the
+// length of the last such answer.
+func (s *Store) orderedSalesRows(ctx context.Context, query string, args []any) ([]SalesRow, error) {
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SalesRow
+	var b int64
+	for rows.Next() {
+		if out == nil {
+			out = make([]SalesRow, 0, max(16, min(maxSalesHint, s.salesHint.Load())))
+		}
+		out = append(out, SalesRow{})
+		r := &out[len(out)-1]
+		if err := rows.Scan(&r.Site, &b, &r.Key, &r.TxCount, &r.Quantity, &r.RevenueCents, &r.DiscountCents); err != nil {
+			return nil, err
+		}
+		r.Bucket = time.Unix(b, 0).UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) > 0 {
+		s.salesHint.Store(int64(len(out)))
+	}
+	return out, nil // as before: no rows is nil
+}
+
+// maxSalesHint caps the answer orderedSalesRows makes from the last one's
+// length (10,000 machines' day is 10,000 rows).
+const maxSalesHint = 1 << 15
 
 // sumSalesRows reads the rows of query (see salesSQL) and sums and orders
 // them as salesRows says.

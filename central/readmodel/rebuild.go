@@ -46,7 +46,7 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 }
 
 func (s *Store) rebuild(ctx context.Context) (int64, error) {
-	for _, q := range []string{`DELETE FROM sales_agg`, `DELETE FROM site_sales_fleet`, `DELETE FROM sales_scopes`, deletePending} {
+	for _, q := range []string{`DELETE FROM sales_agg`, `DELETE FROM site_sales_fleet`, `DELETE FROM machine_sales_fleet`, `DELETE FROM sales_scopes`, deletePending} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			return 0, fmt.Errorf("clear: %w", err)
 		}

@@ -43,6 +43,14 @@ const (
 		revenue_cents = revenue_cents + excluded.revenue_cents,
 		discount_cents = discount_cents + excluded.discount_cents`
 
+	upsertMachineFleetHead = `INSERT INTO machine_sales_fleet (win, bucket, machine_id, site, tx_count, quantity, revenue_cents, discount_cents)`
+	upsertMachineFleetRow  = `(?,?,?,?,?,?,?,?)`
+	upsertMachineFleetTail = `ON CONFLICT (win, bucket, machine_id, site) DO UPDATE SET
+		tx_count = tx_count + excluded.tx_count,
+		quantity = quantity + excluded.quantity,
+		revenue_cents = revenue_cents + excluded.revenue_cents,
+		discount_cents = discount_cents + excluded.discount_cents`
+
 	insertScope = `INSERT INTO sales_scopes (site, city) VALUES (?, ?) ON CONFLICT DO NOTHING`
 
 	selectSite = `SELECT tz, contiguous, max_seen, last_event_time FROM sites WHERE site = ?`
@@ -337,36 +345,46 @@ func (k *sqliteSink) AddTotals(ctx context.Context, d *aggregate.Deltas) error {
 	return k.s.writeTotals(ctx, d, disc)
 }
 
-// siteFleetKey is a row of site_sales_fleet (migration 0028).
-type siteFleetKey struct {
-	win    string
-	bucket int64
-	site   string
+// fleetKey is a row of site_sales_fleet (migration 0028; machine is "")
+// or of machine_sales_fleet (0031).
+type fleetKey struct {
+	win     string
+	bucket  int64
+	machine string
+	site    string
 }
 
 // writeTotals adds d's totals, and disc's discounts, to the aggregate rows
-// and to the fleet's site rows (site_sales_fleet: a site's rows of every
-// city summed, hours left out) and records d's scopes. The caller holds
-// s.mu.
+// and to the fleet's site and machine rows (site_sales_fleet and
+// machine_sales_fleet: a site's or machine's rows of every city summed,
+// hours left out) and records d's scopes. The caller holds s.mu.
 func (s *Store) writeTotals(ctx context.Context, d *aggregate.Deltas, disc map[aggregate.Row]int64) error {
 	args := make([]any, 0, len(d.Rows)*10)
-	sites := map[siteFleetKey]*[4]int64{}
+	sites, machines := map[fleetKey]*[4]int64{}, map[fleetKey]*[4]int64{}
+	add := func(m map[fleetKey]*[4]int64, k fleetKey, v *aggregate.Totals, disc int64) {
+		t := m[k]
+		if t == nil {
+			t = new([4]int64)
+			m[k] = t
+		}
+		t[0] += v.Tx
+		t[1] += v.Quantity
+		t[2] += v.Revenue
+		t[3] += disc
+	}
 	for r, v := range d.Rows {
 		if v.Tx == 0 {
 			continue
 		}
 		args = append(args, r.Dim, r.Win, r.Site, r.City, r.Bucket, r.Key, v.Tx, v.Quantity, v.Revenue, disc[r])
-		if r.Dim == aggregate.DimSite && r.Win != string(bucket.Hour) {
-			k := siteFleetKey{r.Win, r.Bucket, r.Key}
-			t := sites[k]
-			if t == nil {
-				t = new([4]int64)
-				sites[k] = t
-			}
-			t[0] += v.Tx
-			t[1] += v.Quantity
-			t[2] += v.Revenue
-			t[3] += disc[r]
+		if r.Win == string(bucket.Hour) {
+			continue
+		}
+		switch r.Dim {
+		case aggregate.DimSite:
+			add(sites, fleetKey{win: r.Win, bucket: r.Bucket, site: r.Key}, v, disc[r])
+		case aggregate.DimMachine:
+			add(machines, fleetKey{r.Win, r.Bucket, r.Key, r.Site}, v, disc[r])
 		}
 	}
 	if len(args) == 0 {
@@ -380,6 +398,13 @@ func (s *Store) writeTotals(ctx context.Context, d *aggregate.Deltas, disc map[a
 		args = append(args, k.win, k.bucket, k.site, t[0], t[1], t[2], t[3])
 	}
 	if err := s.execChunks(ctx, upsertSiteFleetHead, upsertSiteFleetRow, upsertSiteFleetTail, args, nil); err != nil {
+		return err
+	}
+	args = args[:0]
+	for k, t := range machines {
+		args = append(args, k.win, k.bucket, k.machine, k.site, t[0], t[1], t[2], t[3])
+	}
+	if err := s.execChunks(ctx, upsertMachineFleetHead, upsertMachineFleetRow, upsertMachineFleetTail, args, nil); err != nil {
 		return err
 	}
 	st, err := s.stmt(ctx, insertScope)

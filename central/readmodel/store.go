@@ -76,6 +76,7 @@ type Store struct {
 	// next one's arrays are made that size.
 	sitesHint atomic.Int64
 	openHint  atomic.Int64 // the same for OpenCounts
+	salesHint atomic.Int64 // the same for orderedSalesRows
 	db        *sqlite.DB
 	w         *sql.Conn // the writer connection, held for the store's life
 	log       zerolog.Logger
