@@ -659,12 +659,13 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	es, err := s.cfg.Store.AppendAudit(r.Context(), auditBufs.Get(), q.Get("entityType"), q.Get("entityId"), n)
+	es, details, err := s.cfg.Store.AppendAudit(r.Context(), auditBufs.Get(), detailBufs.Get(), q.Get("entityType"), q.Get("entityId"), n)
 	if err != nil {
 		return err
 	}
 	web.WriteJSON(w, http.StatusOK, edgeapi.AuditOf{Len: len(es), At: func(i int) edgeapi.AuditEntry { return auditEntryOut(es[i]) }})
 	auditBufs.Put(es)
+	detailBufs.Put(details)
 	return nil
 }
 

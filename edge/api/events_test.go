@@ -527,3 +527,72 @@ func TestAudit_RecordsWho(t *testing.T) {
 		t.Fatalf("filtered audit action = %q, want %q", got, want)
 	}
 }
+
+// TestAudit_KeptDetailArraysNotShared: GET /audit reads every entry's
+// detail into one array the handler keeps for later requests. Clients
+// asking in parallel for different machines' entries each get only their
+// machine's entries with their own details, as the first answer had them,
+// and the details are the machine's own (a detail names its machine).
+func TestAudit_KeptDetailArraysNotShared(t *testing.T) {
+	s := edgetest.Start(t, edgetest.Options{Clock: edgetest.NewClock(t0)})
+	tok := s.AdminToken()
+	const machines, patches = 4, 40
+	for m := range machines {
+		id := fmt.Sprintf("M%d", m)
+		if r := s.Do("POST", "/machines", tok, map[string]any{"machineId": id, "location": map[string]any{"city": "C" + id}}); r.Status >= 300 {
+			t.Fatalf("register %s: %d %s", id, r.Status, r.Body)
+		}
+		for p := range patches {
+			if r := s.Do("PATCH", "/machines/"+id, tok, map[string]any{"location": map[string]any{"city": fmt.Sprintf("C%s-%d", id, p)}}); r.Status >= 300 {
+				t.Fatalf("patch %s: %d %s", id, r.Status, r.Body)
+			}
+		}
+	}
+	path := func(m int) string { return fmt.Sprintf("/audit?entityType=machine&entityId=M%d&limit=500", m) }
+	first := make([][]byte, machines)
+	for m := range machines {
+		r := s.Do("GET", path(m), tok, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path(m), r.Status, r.Body)
+		}
+		var ans struct {
+			Entries []struct {
+				EntityID string          `json:"entityId"`
+				Detail   json.RawMessage `json:"detail"`
+			} `json:"entries"`
+		}
+		r.Decode(t, &ans)
+		if len(ans.Entries) != patches+1 {
+			t.Fatalf("M%d: %d entries, want %d", m, len(ans.Entries), patches+1)
+		}
+		for _, e := range ans.Entries {
+			if e.EntityID != fmt.Sprintf("M%d", m) || !bytes.Contains(e.Detail, []byte(fmt.Sprintf(`"CM%d`, m))) {
+				t.Fatalf("M%d's answer holds %s with detail %s", m, e.EntityID, e.Detail)
+			}
+		}
+		first[m] = r.Body
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, machines)
+	for m := range machines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 30 {
+				r, err := edgetest.Send(t.Context(), s.HTTP, s.URL(), "GET", path(m), tok, nil)
+				if err == nil && (r.Status != http.StatusOK || !bytes.Equal(r.Body, first[m])) {
+					err = fmt.Errorf("M%d: %d, an answer other than the first:\n%s\nwant\n%s", m, r.Status, r.Body, first[m])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 var (
 	faultBufs    arraypool.Pool[store.Fault]
 	auditBufs    arraypool.Pool[store.AuditEntry]
+	detailBufs   = arraypool.Pool[byte]{Limit: 1 << 20} // the audit entries' details, one array
 	movementBufs arraypool.Pool[store.StockMovement]
 	lotBufs      arraypool.Pool[store.LotRow]
 	aggBufs      arraypool.Pool[store.AggRow]

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vendsync/vendsync/internal/sqlite"
 	"github.com/vendsync/vendsync/sync/bucket"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -518,15 +519,19 @@ type AuditEntry struct {
 
 // Audit lists audit entries, newest first, optionally for one entity.
 func (s *Store) Audit(ctx context.Context, entityType, entityID string, limit int) ([]AuditEntry, error) {
-	return s.AppendAudit(ctx, nil, entityType, entityID, limit)
+	out, _, err := s.AppendAudit(ctx, nil, nil, entityType, entityID, limit)
+	return out, err
 }
 
-// AppendAudit is Audit appending to dst (as AppendFaults).
-func (s *Store) AppendAudit(ctx context.Context, dst []AuditEntry, entityType, entityID string, limit int) ([]AuditEntry, error) {
+// AppendAudit is Audit appending to dst (as AppendFaults), with every
+// entry's detail appended to details and the entries' Detail slices of it:
+// one array for all the details (a caller can keep it from read to read)
+// instead of one each. It returns the entries and the details' array.
+func (s *Store) AppendAudit(ctx context.Context, dst []AuditEntry, details []byte, entityType, entityID string, limit int) ([]AuditEntry, []byte, error) {
 	rows, err := s.DB.Query(ctx, `SELECT id, entity_type, entity_id, action, performed_by, performed_at, detail FROM audit_logs
 		WHERE (?1 = '' OR entity_type = ?1) AND (?2 = '' OR entity_id = ?2) ORDER BY id DESC LIMIT ?3`, entityType, entityID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
+		return nil, details, fmt.Errorf("read audit log: %w", err)
 	}
 	defer rows.Close()
 	out := dst
@@ -536,16 +541,16 @@ func (s *Store) AppendAudit(ctx context.Context, dst []AuditEntry, entityType, e
 	// The scan's targets live across rows: once on the heap per query.
 	var e AuditEntry
 	var at int64
-	var d []byte // a new copy each row, which the entry keeps
-	dest := []any{&e.ID, &e.EntityType, &e.EntityID, &e.Action, &e.PerformedBy, &at, &d}
+	var d []byte
+	dest := []any{&e.ID, &e.EntityType, &e.EntityID, &e.Action, &e.PerformedBy, &at, &sqlite.AppendBytes{Arena: &details, Dst: &d}}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("read audit log: %w", err)
+			return nil, details, fmt.Errorf("read audit log: %w", err)
 		}
 		a := e
 		a.PerformedAt = time.UnixMilli(at).UTC()
 		a.Detail = json.RawMessage(d)
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	return out, details, rows.Err()
 }

@@ -32,3 +32,24 @@ func TestPool_GivesBackClearedArrays(t *testing.T) {
 		}
 	}
 }
+
+// A pool with a Limit keeps arrays up to it, past Max, and none longer.
+func TestPool_LimitSetsTheLongestKept(t *testing.T) {
+	p := Pool[byte]{Limit: 1 << 20}
+	for range 100 {
+		p.Put(make([]byte, 10, 1<<20+1))
+		if b := p.Get(); b != nil {
+			t.Fatalf("an array of room %d was kept, past the limit %d", cap(b), p.Limit)
+		}
+	}
+	for range 100 {
+		p.Put(make([]byte, 10, Max*4))
+		if b := p.Get(); b != nil {
+			if len(b) != 0 || cap(b) != Max*4 {
+				t.Fatalf("Get gave len %d cap %d, want an empty array of room %d", len(b), cap(b), Max*4)
+			}
+			return
+		}
+	}
+	t.Fatal("an array within the limit was never given back")
+}

@@ -58,7 +58,7 @@ func Raw(b []byte, raw []byte) ([]byte, bool) {
 	if raw == nil {
 		return append(b, "null"...), true
 	}
-	if !json.Valid(raw) {
+	if !Valid(raw) {
 		return b, false
 	}
 	for _, c := range raw {

@@ -630,6 +630,16 @@ func (c *textCache) get(b []byte) string {
 	return s
 }
 
+// AppendBytes is a Scan destination for a text or blob column: its bytes
+// are appended to *Arena and *Dst is set to them (capped at their length,
+// so that nothing appends over the next row's). A list's byte columns (an
+// audit log's details) then share one array, which the caller can keep
+// from read to read, instead of an array each. NULL sets *Dst to nil, an
+// empty text to an empty slice and an empty blob to nil, as a *[]byte
+// destination has them. When the arena grows, the bytes set before stay
+// where they were: every *Dst stays valid.
+type AppendBytes struct{ Arena, Dst *[]byte }
+
 // blob is the bytes of m, copied (nil when empty, as the driver has it).
 func (r *Rows) blob(m uintptr) []byte {
 	p := sqlite3.Xsqlite3_value_blob(r.c.tls, m)
@@ -686,6 +696,32 @@ func (r *Rows) scanOne(i int32, d any) error {
 			default:
 				*d = nil
 			}
+			return nil
+		}
+	case *AppendBytes:
+		switch t {
+		case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
+			var p uintptr
+			if t == sqlite3.SQLITE_TEXT {
+				p = sqlite3.Xsqlite3_value_text(tls, m)
+			} else {
+				p = sqlite3.Xsqlite3_value_blob(tls, m)
+			}
+			n := int(sqlite3.Xsqlite3_value_bytes(tls, m))
+			switch {
+			case p != 0 && n > 0:
+				a := *d.Arena
+				at := len(a)
+				a = append(a, unsafe.Slice((*byte)(cMem(p)), n)...)
+				*d.Arena, *d.Dst = a, a[at:len(a):len(a)]
+			case t == sqlite3.SQLITE_TEXT:
+				*d.Dst = []byte{}
+			default:
+				*d.Dst = nil
+			}
+			return nil
+		case sqlite3.SQLITE_NULL:
+			*d.Dst = nil
 			return nil
 		}
 	case *sql.NullInt64:

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -329,5 +330,78 @@ func TestQuery_RepeatedTextsShared(t *testing.T) {
 	// allocate), ~600.
 	if allocs > n/4 {
 		t.Errorf("a read of %d rows allocated %.0f times; want under %d", n, allocs, n/4)
+	}
+}
+
+// AppendBytes puts every row's bytes in one array the caller keeps, and
+// each row's slice holds that row's bytes after the array grew, the same
+// as a *[]byte destination gives: NULL nil, empty text empty, empty blob
+// nil; a row's slice cannot be appended over the next row's bytes.
+func TestQuery_AppendBytesIntoOneArray(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "w.db"), pairSchema, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.W.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v)`); err != nil {
+		t.Fatal(err)
+	}
+	vals := []any{"first", nil, "", []byte{}, []byte{0, 1, 2}, strings.Repeat("x", 300), "last"}
+	for i, v := range vals {
+		if _, err := db.W.Exec(`INSERT INTO t (id, v) VALUES (?, ?)`, i, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arena := make([]byte, 0, 8) // small: the arena grows during the read
+	var got [][]byte
+	rows, err := db.Query(ctx, `SELECT v FROM t ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d []byte
+	dest := AppendBytes{Arena: &arena, Dst: &d}
+	for rows.Next() {
+		if err := rows.Scan(&dest); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	// The same read into *[]byte, as the reference.
+	rows, err = db.Query(ctx, `SELECT v FROM t ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, b)
+	}
+	rows.Close()
+	if len(got) != len(vals) || len(want) != len(vals) {
+		t.Fatalf("read %d and %d rows, want %d", len(got), len(want), len(vals))
+	}
+	total := 0
+	for i := range vals {
+		if !bytes.Equal(got[i], want[i]) || (got[i] == nil) != (want[i] == nil) {
+			t.Errorf("row %d: got %q (nil %v), want %q (nil %v)", i, got[i], got[i] == nil, want[i], want[i] == nil)
+		}
+		if cap(got[i]) != len(got[i]) {
+			t.Errorf("row %d: room %d past its %d bytes", i, cap(got[i]), len(got[i]))
+		}
+		total += len(want[i])
+	}
+	if len(arena) != total {
+		t.Errorf("the arena holds %d bytes, want every row's %d", len(arena), total)
+	}
+	if !bytes.Equal(arena[len(arena)-4:], []byte("last")) {
+		t.Errorf("the arena ends %q, want the last row's bytes", arena[len(arena)-4:])
 	}
 }
