@@ -171,8 +171,14 @@ func (s *server) salesAgg(w http.ResponseWriter, r *http.Request) error {
 		GroupBy: string(dim), Window: string(win), From: from.Format(localLayout), To: to.Format(localLayout),
 		City: city, SiteID: site, Rows: make([]SalesRow, 0, len(res.Rows)), Freshness: s.freshnessList(res.Freshness),
 	}
+	var bucketAt time.Time
+	var bucketText string
 	for _, row := range res.Rows {
-		ans.Rows = append(ans.Rows, SalesRow{SiteID: row.Site, Key: row.Key, Bucket: row.Bucket.Format(localLayout),
+		if row.Bucket != bucketAt || bucketText == "" {
+			// Rows come by bucket: its text is made once per bucket.
+			bucketAt, bucketText = row.Bucket, row.Bucket.Format(localLayout)
+		}
+		ans.Rows = append(ans.Rows, SalesRow{SiteID: row.Site, Key: row.Key, Bucket: bucketText,
 			Transactions: row.TxCount, Quantity: row.Quantity, Revenue: wire.Money(row.RevenueCents),
 			Discount: wire.Money(row.DiscountCents), GrossRevenue: wire.Money(row.RevenueCents + row.DiscountCents)})
 		ans.Totals.Transactions += row.TxCount

@@ -1,0 +1,148 @@
+package hqapi
+
+import (
+	"time"
+
+	"github.com/vendsync/vendsync/internal/jsonappend"
+)
+
+// The answers of thousands of rows encode without reflection (see
+// internal/jsonappend): the fleet's machines by day are 10,000 rows and a
+// freshness entry per site, and encoding/json spent more time on them than
+// the read model did reading them. Each gives exactly json.Marshal's bytes,
+// which TestAppendJSON_SameBytesAsEncodingJSON checks.
+var (
+	_ jsonappend.Appender = SalesAnswer{}
+	_ jsonappend.Appender = FreshnessList{}
+)
+
+// AppendJSON appends a's JSON encoding to b.
+func (a SalesAnswer) AppendJSON(b []byte) []byte {
+	b = append(b, `{"groupBy":`...)
+	b = jsonappend.String(b, a.GroupBy)
+	b = append(b, `,"window":`...)
+	b = jsonappend.String(b, a.Window)
+	b = append(b, `,"from":`...)
+	b = jsonappend.String(b, a.From)
+	b = append(b, `,"to":`...)
+	b = jsonappend.String(b, a.To)
+	if a.City != "" {
+		b = append(b, `,"city":`...)
+		b = jsonappend.String(b, a.City)
+	}
+	if a.SiteID != "" {
+		b = append(b, `,"siteId":`...)
+		b = jsonappend.String(b, a.SiteID)
+	}
+	b = append(b, `,"rows":`...)
+	b = jsonappend.List(b, a.Rows, appendSalesRow)
+	b = append(b, `,"totals":`...)
+	b = appendTotals(b, &a.Totals)
+	b = append(b, `,"freshness":`...)
+	b = jsonappend.List(b, a.Freshness, appendFreshness)
+	return append(b, '}')
+}
+
+// appendSalesRow appends r's JSON encoding to b.
+func appendSalesRow(b []byte, r *SalesRow) []byte {
+	b = append(b, '{')
+	if r.SiteID != "" {
+		b = append(b, `"siteId":`...)
+		b = jsonappend.String(b, r.SiteID)
+		b = append(b, ',')
+	}
+	b = append(b, `"key":`...)
+	b = jsonappend.String(b, r.Key)
+	b = append(b, `,"bucket":`...)
+	b = jsonappend.String(b, r.Bucket)
+	b = append(b, `,"transactions":`...)
+	b = jsonappend.Int(b, r.Transactions)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, r.Quantity)
+	b = append(b, `,"revenue":`...)
+	b = r.Revenue.AppendJSON(b)
+	b = append(b, `,"discount":`...)
+	b = r.Discount.AppendJSON(b)
+	b = append(b, `,"grossRevenue":`...)
+	b = r.GrossRevenue.AppendJSON(b)
+	return append(b, '}')
+}
+
+// appendTotals appends t's JSON encoding to b.
+func appendTotals(b []byte, t *Totals) []byte {
+	b = append(b, `{"transactions":`...)
+	b = jsonappend.Int(b, t.Transactions)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, t.Quantity)
+	b = append(b, `,"revenue":`...)
+	b = t.Revenue.AppendJSON(b)
+	b = append(b, `,"discount":`...)
+	b = t.Discount.AppendJSON(b)
+	b = append(b, `,"grossRevenue":`...)
+	b = t.GrossRevenue.AppendJSON(b)
+	return append(b, '}')
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l FreshnessList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"sites":`...)
+	b = jsonappend.List(b, l.Sites, appendFreshness)
+	return append(b, '}')
+}
+
+// appendFreshness appends f's JSON encoding to b.
+func appendFreshness(b []byte, f *Freshness) []byte {
+	b = append(b, `{"siteId":`...)
+	b = jsonappend.String(b, f.SiteID)
+	b = append(b, `,"known":`...)
+	b = appendBool(b, f.Known)
+	if f.Timezone != "" {
+		b = append(b, `,"timezone":`...)
+		b = jsonappend.String(b, f.Timezone)
+	}
+	b = append(b, `,"lastEventTime":`...)
+	b = appendTimePtr(b, f.LastEventTime)
+	b = append(b, `,"watermark":`...)
+	b = jsonappend.Uint(b, f.Watermark)
+	b = append(b, `,"lastSeq":`...)
+	b = jsonappend.Uint(b, f.LastSeq)
+	b = append(b, `,"backlog":`...)
+	b = jsonappend.Uint(b, f.Backlog)
+	b = append(b, `,"lastContact":`...)
+	b = appendTimePtr(b, f.LastContact)
+	b = append(b, `,"secondsSinceContact":`...)
+	if f.SecondsSinceContact == nil {
+		b = append(b, "null"...)
+	} else {
+		b = jsonappend.Int(b, *f.SecondsSinceContact)
+	}
+	b = append(b, `,"connected":`...)
+	b = appendBool(b, f.Connected)
+	b = append(b, `,"since":`...)
+	b = appendTimePtr(b, f.Since)
+	b = append(b, `,"stale":`...)
+	b = appendBool(b, f.Stale)
+	if f.BinaryVersion != "" {
+		b = append(b, `,"binaryVersion":`...)
+		b = jsonappend.String(b, f.BinaryVersion)
+	}
+	if f.EnvelopeVersion != 0 {
+		b = append(b, `,"envelopeVersion":`...)
+		b = jsonappend.Int(b, int64(f.EnvelopeVersion))
+	}
+	return append(b, '}')
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
+func appendTimePtr(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	return jsonappend.Time(b, *t)
+}

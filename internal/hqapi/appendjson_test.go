@@ -1,0 +1,95 @@
+package hqapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/vendsync/vendsync/internal/jsonappend"
+	"github.com/vendsync/vendsync/sync/wire"
+)
+
+// Every answer with an AppendJSON gives json.Marshal's bytes: strings that
+// need escaping (quotes, HTML, control characters, U+2028, bad UTF-8),
+// money at its edges, null and set pointers, omitted and present optional
+// fields, nil and empty lists.
+func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
+	odd := []string{"", "VM_0001", `quote " and \ back`, "<b>&amp;</b>", "tab\tnew\nline\x01\x7f", "café ☕", "\u2028\u2029", "bad \xff utf-8", "2026-12-01T10:00:00"}
+	money := []wire.Money{0, 1, 9, 10, 99, 100, 105, 1999, -1, -150, math.MaxInt64, math.MinInt64 + 1}
+	var rows []SalesRow
+	var fresh []Freshness
+	for i, s := range odd {
+		m := money[i%len(money)]
+		rows = append(rows, SalesRow{SiteID: odd[(i+4)%len(odd)], Key: s, Bucket: odd[(i+1)%len(odd)], Transactions: int64(i) - 3,
+			Quantity: math.MaxInt64 - int64(i), Revenue: m, Discount: money[(i+3)%len(money)], GrossRevenue: -m})
+		f := Freshness{SiteID: s, Known: i%2 == 0, Timezone: odd[(i+2)%len(odd)], Watermark: math.MaxUint64 - uint64(i),
+			LastSeq: uint64(i), Backlog: uint64(i * 3), Connected: i%3 == 0, Stale: i%4 == 0,
+			BinaryVersion: odd[(i+5)%len(odd)], EnvelopeVersion: i % 3}
+		if i%2 == 1 {
+			at := time.Date(2026, 12, 1, 10, i, i, i*1001, time.UTC)
+			secs := int64(i) - 4
+			since := at.In(time.FixedZone("IST", 5*3600+1800))
+			f.LastEventTime, f.LastContact, f.SecondsSinceContact, f.Since = &at, &since, &secs, &at
+		}
+		fresh = append(fresh, f)
+	}
+	totals := Totals{Transactions: -4, Quantity: math.MaxInt64, Revenue: money[10], Discount: money[11], GrossRevenue: 5}
+	tests := []struct {
+		name string
+		v    jsonappend.Appender
+	}{
+		{"sales", SalesAnswer{GroupBy: "machine", Window: "day", From: odd[8], To: odd[3], City: odd[5], SiteID: odd[2], Rows: rows, Totals: totals, Freshness: fresh}},
+		{"sales, no city or site", SalesAnswer{GroupBy: "site", Window: "hour", Rows: rows[:1], Freshness: fresh[:2]}},
+		{"sales, nil lists", SalesAnswer{}},
+		{"sales, empty lists", SalesAnswer{Rows: []SalesRow{}, Freshness: []Freshness{}}},
+		{"sites", FreshnessList{Sites: fresh}},
+		{"no sites", FreshnessList{}},
+		{"empty sites", FreshnessList{Sites: []Freshness{}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := json.Marshal(tc.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.v.AppendJSON([]byte("x")); !bytes.Equal(got[1:], want) || got[0] != 'x' {
+				t.Fatalf("AppendJSON:\n%s\nencoding/json:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// BenchmarkSalesAnswer encodes the fleet's machines by day (10,000 rows
+// and 1,000 sites' freshness), as WriteJSON did (encoding/json) and does.
+func BenchmarkSalesAnswer(b *testing.B) {
+	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
+	secs := int64(12)
+	a := SalesAnswer{GroupBy: "machine", Window: "day", From: "2026-02-01T00:00:00", To: "2026-02-02T00:00:00"}
+	for i := range 10000 {
+		a.Rows = append(a.Rows, SalesRow{SiteID: "site-0042", Key: "site-0042-m7", Bucket: "2026-02-01T00:00:00",
+			Transactions: int64(i % 9), Quantity: int64(i % 13), Revenue: wire.Money(i * 7), Discount: 25, GrossRevenue: wire.Money(i*7 + 25)})
+	}
+	for range 1000 {
+		a.Freshness = append(a.Freshness, Freshness{SiteID: "site-0042", Known: true, Timezone: "Asia/Kolkata", LastEventTime: &at,
+			Watermark: 5400, LastSeq: 5400, LastContact: &at, SecondsSinceContact: &secs, Connected: true, Since: &at})
+	}
+	var buf bytes.Buffer
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			buf.Reset()
+			if err := json.NewEncoder(&buf).Encode(a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.SetBytes(int64(buf.Len()))
+	})
+	b.Run("append", func(b *testing.B) {
+		out := make([]byte, 0, 4<<20)
+		for b.Loop() {
+			out = a.AppendJSON(out[:0])
+		}
+		b.SetBytes(int64(len(out)))
+	})
+}
