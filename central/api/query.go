@@ -272,7 +272,7 @@ func (s *server) listFaults(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, Fault{SiteID: f.Site, FaultID: f.FaultID, MachineID: f.MachineID, City: f.City, FaultType: f.FaultType,
 			Description: f.Description, Status: f.Status, ReportedAt: f.ReportedAt, ResolvedAt: f.ResolvedAt, UpdatedBy: f.By, UpdatedAt: f.EventTime})
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"faults": out})
+	web.WriteJSON(w, http.StatusOK, FaultList{Faults: out})
 	return nil
 }
 
@@ -305,7 +305,7 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, Alert{SiteID: a.Site, AlertID: a.AlertID, MachineID: a.MachineID, City: a.City, ProductID: a.ProductID,
 			Type: a.Type, Status: a.Status, Detail: a.Detail, OpenedAt: a.OpenedAt, ClosedAt: a.ClosedAt, UpdatedAt: a.EventTime})
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"alerts": out})
+	web.WriteJSON(w, http.StatusOK, AlertList{Alerts: out})
 	return nil
 }
 

@@ -25,6 +25,10 @@ type (
 	Fault = hqapi.Fault
 	// Alert is hqapi.Alert.
 	Alert = hqapi.Alert
+	// FaultList is hqapi.FaultList, the body of GET /faults.
+	FaultList = hqapi.FaultList
+	// AlertList is hqapi.AlertList, the body of GET /alerts.
+	AlertList = hqapi.AlertList
 	// Location is hqapi.Location.
 	Location = hqapi.Location
 	// MachineProduct is hqapi.MachineProduct.

@@ -146,3 +146,90 @@ func appendTimePtr(b []byte, t *time.Time) []byte {
 	}
 	return jsonappend.Time(b, *t)
 }
+
+var (
+	_ jsonappend.Appender = FaultList{}
+	_ jsonappend.Appender = AlertList{}
+)
+
+// AppendJSON appends l's JSON encoding to b.
+func (l FaultList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"faults":`...)
+	b = jsonappend.List(b, l.Faults, appendFault)
+	return append(b, '}')
+}
+
+// appendFault appends f's JSON encoding to b.
+func appendFault(b []byte, f *Fault) []byte {
+	b = append(b, `{"siteId":`...)
+	b = jsonappend.String(b, f.SiteID)
+	b = append(b, `,"faultId":`...)
+	b = jsonappend.Int(b, f.FaultID)
+	b = append(b, `,"machineId":`...)
+	b = jsonappend.String(b, f.MachineID)
+	if f.City != "" {
+		b = append(b, `,"city":`...)
+		b = jsonappend.String(b, f.City)
+	}
+	b = append(b, `,"faultType":`...)
+	b = jsonappend.String(b, f.FaultType)
+	b = append(b, `,"description":`...)
+	b = jsonappend.String(b, f.Description)
+	b = append(b, `,"status":`...)
+	b = jsonappend.String(b, f.Status)
+	b = append(b, `,"reportedAt":`...)
+	b = jsonappend.Time(b, f.ReportedAt)
+	if f.ResolvedAt != nil {
+		b = append(b, `,"resolvedAt":`...)
+		b = jsonappend.Time(b, *f.ResolvedAt)
+	}
+	if f.UpdatedBy != "" {
+		b = append(b, `,"updatedBy":`...)
+		b = jsonappend.String(b, f.UpdatedBy)
+	}
+	b = append(b, `,"updatedAt":`...)
+	b = jsonappend.Time(b, f.UpdatedAt)
+	return append(b, '}')
+}
+
+// AppendJSON appends l's JSON encoding to b.
+func (l AlertList) AppendJSON(b []byte) []byte {
+	b = append(b, `{"alerts":`...)
+	b = jsonappend.List(b, l.Alerts, appendAlert)
+	return append(b, '}')
+}
+
+// appendAlert appends a's JSON encoding to b.
+func appendAlert(b []byte, a *Alert) []byte {
+	b = append(b, `{"siteId":`...)
+	b = jsonappend.String(b, a.SiteID)
+	b = append(b, `,"alertId":`...)
+	b = jsonappend.Int(b, a.AlertID)
+	b = append(b, `,"machineId":`...)
+	b = jsonappend.String(b, a.MachineID)
+	if a.City != "" {
+		b = append(b, `,"city":`...)
+		b = jsonappend.String(b, a.City)
+	}
+	if a.ProductID != "" {
+		b = append(b, `,"productId":`...)
+		b = jsonappend.String(b, a.ProductID)
+	}
+	b = append(b, `,"type":`...)
+	b = jsonappend.String(b, a.Type)
+	b = append(b, `,"status":`...)
+	b = jsonappend.String(b, a.Status)
+	if a.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = jsonappend.String(b, a.Detail)
+	}
+	b = append(b, `,"openedAt":`...)
+	b = jsonappend.Time(b, a.OpenedAt)
+	if a.ClosedAt != nil {
+		b = append(b, `,"closedAt":`...)
+		b = jsonappend.Time(b, *a.ClosedAt)
+	}
+	b = append(b, `,"updatedAt":`...)
+	b = jsonappend.Time(b, a.UpdatedAt)
+	return append(b, '}')
+}

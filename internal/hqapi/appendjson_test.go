@@ -35,6 +35,19 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		}
 		fresh = append(fresh, f)
 	}
+	var faults []Fault
+	var alerts []Alert
+	for i, s := range odd {
+		at := time.Date(2026, 12, 1, 10, i, i, i*1001, time.UTC)
+		f := Fault{SiteID: s, FaultID: int64(i) * 1e12, MachineID: odd[(i+1)%len(odd)], City: odd[(i+2)%len(odd)], FaultType: "JAM",
+			Description: odd[(i+3)%len(odd)], Status: "OPEN", ReportedAt: at, UpdatedBy: odd[(i+4)%len(odd)], UpdatedAt: at.In(time.FixedZone("X", -3600))}
+		a := Alert{SiteID: s, AlertID: -int64(i), MachineID: odd[(i+1)%len(odd)], City: odd[(i+2)%len(odd)], ProductID: odd[(i+3)%len(odd)],
+			Type: "LOW_STOCK", Status: "CLOSED", Detail: odd[(i+4)%len(odd)], OpenedAt: at, UpdatedAt: at}
+		if i%2 == 0 {
+			f.ResolvedAt, a.ClosedAt = &at, &at
+		}
+		faults, alerts = append(faults, f), append(alerts, a)
+	}
 	totals := Totals{Transactions: -4, Quantity: math.MaxInt64, Revenue: money[10], Discount: money[11], GrossRevenue: 5}
 	tests := []struct {
 		name string
@@ -44,6 +57,12 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		{"sales, no city or site", SalesAnswer{GroupBy: "site", Window: "hour", Rows: rows[:1], Freshness: fresh[:2]}},
 		{"sales, nil lists", SalesAnswer{}},
 		{"sales, empty lists", SalesAnswer{Rows: []SalesRow{}, Freshness: []Freshness{}}},
+		{"faults", FaultList{Faults: faults}},
+		{"no faults", FaultList{}},
+		{"empty faults", FaultList{Faults: []Fault{}}},
+		{"alerts", AlertList{Alerts: alerts}},
+		{"no alerts", AlertList{}},
+		{"empty alerts", AlertList{Alerts: []Alert{}}},
 		{"sites", FreshnessList{Sites: fresh}},
 		{"no sites", FreshnessList{}},
 		{"empty sites", FreshnessList{Sites: []Freshness{}}},
@@ -61,35 +80,46 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 	}
 }
 
-// BenchmarkSalesAnswer encodes the fleet's machines by day (10,000 rows
-// and 1,000 sites' freshness), as WriteJSON did (encoding/json) and does.
-func BenchmarkSalesAnswer(b *testing.B) {
+// BenchmarkAnswers encodes the largest HQ answers, as WriteJSON did
+// (encoding/json) and does (AppendJSON): the fleet's machines by day
+// (10,000 rows and 1,000 sites' freshness) and 1,000 alerts.
+func BenchmarkAnswers(b *testing.B) {
 	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 	secs := int64(12)
-	a := SalesAnswer{GroupBy: "machine", Window: "day", From: "2026-02-01T00:00:00", To: "2026-02-02T00:00:00"}
+	sales := SalesAnswer{GroupBy: "machine", Window: "day", From: "2026-02-01T00:00:00", To: "2026-02-02T00:00:00"}
 	for i := range 10000 {
-		a.Rows = append(a.Rows, SalesRow{SiteID: "site-0042", Key: "site-0042-m7", Bucket: "2026-02-01T00:00:00",
+		sales.Rows = append(sales.Rows, SalesRow{SiteID: "site-0042", Key: "site-0042-m7", Bucket: "2026-02-01T00:00:00",
 			Transactions: int64(i % 9), Quantity: int64(i % 13), Revenue: wire.Money(i * 7), Discount: 25, GrossRevenue: wire.Money(i*7 + 25)})
 	}
 	for range 1000 {
-		a.Freshness = append(a.Freshness, Freshness{SiteID: "site-0042", Known: true, Timezone: "Asia/Kolkata", LastEventTime: &at,
+		sales.Freshness = append(sales.Freshness, Freshness{SiteID: "site-0042", Known: true, Timezone: "Asia/Kolkata", LastEventTime: &at,
 			Watermark: 5400, LastSeq: 5400, LastContact: &at, SecondsSinceContact: &secs, Connected: true, Since: &at})
 	}
-	var buf bytes.Buffer
-	b.Run("encoding-json", func(b *testing.B) {
-		for b.Loop() {
-			buf.Reset()
-			if err := json.NewEncoder(&buf).Encode(a); err != nil {
-				b.Fatal(err)
+	var alerts AlertList
+	for i := range 1000 {
+		alerts.Alerts = append(alerts.Alerts, Alert{SiteID: "site-0042", AlertID: int64(i), MachineID: "site-0042-m7", City: "city-07",
+			ProductID: "p13", Type: "LOW_STOCK", Status: "OPEN", Detail: "2 left, par 12", OpenedAt: at, UpdatedAt: at})
+	}
+	for _, c := range []struct {
+		name string
+		v    jsonappend.Appender
+	}{{"sales-10000", sales}, {"alerts-1000", alerts}} {
+		b.Run(c.name+"/encoding-json", func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := json.NewEncoder(&buf).Encode(c.v); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		b.SetBytes(int64(buf.Len()))
-	})
-	b.Run("append", func(b *testing.B) {
-		out := make([]byte, 0, 4<<20)
-		for b.Loop() {
-			out = a.AppendJSON(out[:0])
-		}
-		b.SetBytes(int64(len(out)))
-	})
+			b.SetBytes(int64(buf.Len()))
+		})
+		b.Run(c.name+"/append", func(b *testing.B) {
+			out := make([]byte, 0, 4<<20)
+			for b.Loop() {
+				out = c.v.AppendJSON(out[:0])
+			}
+			b.SetBytes(int64(len(out)))
+		})
+	}
 }
