@@ -79,3 +79,29 @@ func (r *Rules) UnfoldAllForTest(ctx context.Context) error {
 		return nil
 	})
 }
+
+// ListInSQLForTest is List with the whole order and the limit in SQL, as
+// it was before wave 14: ORDER BY sold_at DESC, payment_id DESC LIMIT.
+func (r *Rules) ListInSQLForTest(ctx context.Context, q Query) ([]Payment, error) {
+	if q.Limit <= 0 || q.Limit > MaxList {
+		q.Limit = min(max(q.Limit, 100), MaxList)
+	}
+	query, args, merged := listAllQuery(q, r.w.Store().Site.Loc)
+	if merged {
+		query, args = query+`, 1 DESC LIMIT ?`, append(args, q.Limit)
+	}
+	rows, err := r.w.Store().DB.R.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Payment
+	for rows.Next() {
+		p, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.out())
+	}
+	return out, rows.Err()
+}

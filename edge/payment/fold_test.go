@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/vendsync/vendsync/edge/edgetest"
+	edgepay "github.com/vendsync/vendsync/edge/payment"
 	"github.com/vendsync/vendsync/internal/auth"
 	"github.com/vendsync/vendsync/internal/edgeapi"
+	gw "github.com/vendsync/vendsync/internal/payment"
 )
 
 // TestFoldedPayments_AnswerAsPaymentsRows records random plain sales (one
@@ -111,4 +114,67 @@ func TestFoldedPayments_AnswerAsPaymentsRows(t *testing.T) {
 	if len(p.History) == 0 || p.History[0].Reason != "taken by the machine" {
 		t.Fatalf("payment %d history = %+v", p.PaymentID, p.History)
 	}
+}
+
+// TestList_PagesAsSQLOrderedThem: List reads payments by time alone and
+// orders each millisecond's by id itself. Over sales of two machines many
+// of which share a millisecond (batches at one timestamp), some refunded
+// (payments rows) and most kept on their sales' rows, every page of every
+// filter and limit, cut inside a millisecond or not, is the page that
+// SQL's ORDER BY sold_at DESC, payment_id DESC LIMIT gives.
+func TestList_PagesAsSQLOrderedThem(t *testing.T) {
+	ctx := context.Background()
+	s := site(t, "", "CASH", "CARD")
+	s.Machine("M2", map[string]any{"paymentMethods": []string{"CASH", "CARD"}})
+	s.Product("M2", "P1", 250, 1000)
+	must(t, s, "PATCH", "/machines/M1/products/P1", map[string]any{"quantity": 1000}, 200)
+	rnd := rand.New(rand.NewPCG(15, 8))
+	n := 0
+	for b := range 12 {
+		at := s.Now().Add(-time.Duration(b%5) * time.Hour).UTC().Format(time.RFC3339) // 5 times for 12 batches
+		var events []any
+		for range 1 + rnd.IntN(9) {
+			machine := []string{"M1", "M2"}[rnd.IntN(2)]
+			e := s.Sale(fmt.Sprintf("x-%d", n), machine, "P1", 1, 250)
+			e["paymentMethod"], e["timestamp"] = []string{"CASH", "CARD"}[rnd.IntN(2)], at
+			events = append(events, e)
+			n++
+		}
+		must(t, s, "POST", "/events/batch", map[string]any{"events": events}, 200)
+	}
+	for _, p := range payments(t, s, "?limit=1000") {
+		if rnd.IntN(4) == 0 {
+			must(t, s, "POST", fmt.Sprintf("/payments/%d/refund", p.PaymentID), map[string]any{"reason": "test"}, 200)
+		}
+	}
+	day := s.Now().UTC().Format(time.DateOnly)
+	compared := 0
+	for _, q := range []edgepay.Query{{}, {MachineID: "M2"}, {Method: "CASH"}, {Status: gw.Captured}, {Day: day}, {MachineID: "M1", Day: day}} {
+		for limit := 1; limit <= n+1; limit++ {
+			q.Limit = limit
+			got, err := s.Node.Payments.List(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := s.Node.Payments.ListInSQLForTest(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%+v:\n got  %v\n want %v", q, ids(got), ids(want))
+			}
+			compared += len(want)
+		}
+	}
+	if compared < 1000 {
+		t.Fatalf("only %d payments compared", compared)
+	}
+}
+
+func ids(ps []edgepay.Payment) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("%d@%s", p.PaymentID, p.SoldAt.Format(time.TimeOnly)))
+	}
+	return out
 }
