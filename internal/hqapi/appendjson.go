@@ -233,3 +233,73 @@ func appendAlert(b []byte, a *Alert) []byte {
 	b = jsonappend.Time(b, a.UpdatedAt)
 	return append(b, '}')
 }
+
+var _ jsonappend.Appender = Report{}
+
+// AppendJSON appends r's JSON encoding to b: the daily and monthly
+// reports, a city per row with its sites (1,000 at fleet size), each with
+// its top products, and every site's freshness.
+func (r Report) AppendJSON(b []byte) []byte {
+	b = append(b, `{"period":`...)
+	b = jsonappend.String(b, r.Period)
+	b = append(b, `,"from":`...)
+	b = jsonappend.String(b, r.From)
+	b = append(b, `,"to":`...)
+	b = jsonappend.String(b, r.To)
+	b = append(b, `,"cities":`...)
+	b = jsonappend.List(b, r.Cities, appendCityReport)
+	b = append(b, `,"totals":{`...)
+	b = appendFigures(b, &r.Totals)
+	b = append(b, `},"freshness":`...)
+	b = jsonappend.List(b, r.Freshness, appendFreshness)
+	return append(b, '}')
+}
+
+// appendCityReport appends c's JSON encoding to b (its figures inline, as
+// encoding/json writes an embedded struct's fields).
+func appendCityReport(b []byte, c *CityReport) []byte {
+	b = append(b, `{"city":`...)
+	b = jsonappend.String(b, c.City)
+	b = append(b, ',')
+	b = appendFigures(b, &c.ReportFigures)
+	b = append(b, `,"sites":`...)
+	b = jsonappend.List(b, c.Sites, appendSiteReport)
+	return append(b, '}')
+}
+
+func appendSiteReport(b []byte, s *SiteReport) []byte {
+	b = append(b, `{"siteId":`...)
+	b = jsonappend.String(b, s.SiteID)
+	b = append(b, ',')
+	b = appendFigures(b, &s.ReportFigures)
+	return append(b, '}')
+}
+
+// appendFigures appends f's fields, without braces.
+func appendFigures(b []byte, f *ReportFigures) []byte {
+	b = append(b, `"transactions":`...)
+	b = jsonappend.Int(b, f.Transactions)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, f.Quantity)
+	b = append(b, `,"revenue":`...)
+	b = f.Revenue.AppendJSON(b)
+	b = append(b, `,"topProducts":`...)
+	b = jsonappend.List(b, f.TopProducts, appendProductTotal)
+	b = append(b, `,"openFaults":`...)
+	b = jsonappend.Int(b, int64(f.OpenFaults))
+	b = append(b, `,"openAlerts":`...)
+	b = jsonappend.Int(b, int64(f.OpenAlerts))
+	return b
+}
+
+func appendProductTotal(b []byte, p *ProductTotal) []byte {
+	b = append(b, `{"productId":`...)
+	b = jsonappend.String(b, p.ProductID)
+	b = append(b, `,"transactions":`...)
+	b = jsonappend.Int(b, p.Transactions)
+	b = append(b, `,"quantity":`...)
+	b = jsonappend.Int(b, p.Quantity)
+	b = append(b, `,"revenue":`...)
+	b = p.Revenue.AppendJSON(b)
+	return append(b, '}')
+}

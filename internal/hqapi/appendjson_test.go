@@ -3,6 +3,7 @@ package hqapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -48,6 +49,30 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		}
 		faults, alerts = append(faults, f), append(alerts, a)
 	}
+	var cities []CityReport
+	for i, s := range odd {
+		fig := func(j int) ReportFigures {
+			f := ReportFigures{Transactions: int64(j) - 2, Quantity: math.MaxInt64 - int64(j), Revenue: money[j%len(money)], OpenFaults: j, OpenAlerts: -j}
+			if j%3 != 0 {
+				f.TopProducts = []ProductTotal{{ProductID: odd[j%len(odd)], Transactions: int64(j), Quantity: 2, Revenue: money[(j+1)%len(money)]}}
+			}
+			if j%3 == 1 {
+				f.TopProducts = append(f.TopProducts, ProductTotal{ProductID: s, Revenue: -5})
+			}
+			if j == 4 {
+				f.TopProducts = []ProductTotal{}
+			}
+			return f
+		}
+		c := CityReport{City: s, ReportFigures: fig(i)}
+		for j := range i % 4 {
+			c.Sites = append(c.Sites, SiteReport{SiteID: odd[(i+j)%len(odd)], ReportFigures: fig(i + j)})
+		}
+		if i == 2 {
+			c.Sites = []SiteReport{}
+		}
+		cities = append(cities, c)
+	}
 	totals := Totals{Transactions: -4, Quantity: math.MaxInt64, Revenue: money[10], Discount: money[11], GrossRevenue: 5}
 	tests := []struct {
 		name string
@@ -63,6 +88,8 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		{"alerts", AlertList{Alerts: alerts}},
 		{"no alerts", AlertList{}},
 		{"empty alerts", AlertList{Alerts: []Alert{}}},
+		{"report", Report{Period: "2026-12", From: odd[8], To: odd[3], Cities: cities, Totals: cities[1].ReportFigures, Freshness: fresh}},
+		{"empty report", Report{}},
 		{"sites", FreshnessList{Sites: fresh}},
 		{"no sites", FreshnessList{}},
 		{"empty sites", FreshnessList{Sites: []Freshness{}}},
@@ -82,7 +109,8 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 
 // BenchmarkAnswers encodes the largest HQ answers, as WriteJSON did
 // (encoding/json) and does (AppendJSON): the fleet's machines by day
-// (10,000 rows and 1,000 sites' freshness) and 1,000 alerts.
+// (10,000 rows and 1,000 sites' freshness), 1,000 alerts and a daily report
+// of 1,000 sites.
 func BenchmarkAnswers(b *testing.B) {
 	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 	secs := int64(12)
@@ -100,10 +128,21 @@ func BenchmarkAnswers(b *testing.B) {
 		alerts.Alerts = append(alerts.Alerts, Alert{SiteID: "site-0042", AlertID: int64(i), MachineID: "site-0042-m7", City: "city-07",
 			ProductID: "p13", Type: "LOW_STOCK", Status: "OPEN", Detail: "2 left, par 12", OpenedAt: at, UpdatedAt: at})
 	}
+	// A daily report of the fleet: 50 cities of 20 sites, 3 top products each.
+	report := Report{Period: "2026-02-01", From: "2026-02-01T00:00:00", To: "2026-02-02T00:00:00", Freshness: sales.Freshness}
+	top := []ProductTotal{{"p01", 40, 52, 9150}, {"p07", 31, 40, 7025}, {"p13", 22, 30, 5500}}
+	fig := ReportFigures{Transactions: 412, Quantity: 530, Revenue: 95_075, TopProducts: top, OpenFaults: 2, OpenAlerts: 5}
+	for c := range 50 {
+		city := CityReport{City: fmt.Sprintf("city-%02d", c), ReportFigures: fig}
+		for i := range 20 {
+			city.Sites = append(city.Sites, SiteReport{SiteID: fmt.Sprintf("site-%04d", c*20+i), ReportFigures: fig})
+		}
+		report.Cities = append(report.Cities, city)
+	}
 	for _, c := range []struct {
 		name string
 		v    jsonappend.Appender
-	}{{"sales-10000", sales}, {"alerts-1000", alerts}} {
+	}{{"sales-10000", sales}, {"alerts-1000", alerts}, {"report-daily-1000-sites", report}} {
 		b.Run(c.name+"/encoding-json", func(b *testing.B) {
 			var buf bytes.Buffer
 			for b.Loop() {
