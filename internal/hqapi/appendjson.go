@@ -303,3 +303,120 @@ func appendProductTotal(b []byte, p *ProductTotal) []byte {
 	b = p.Revenue.AppendJSON(b)
 	return append(b, '}')
 }
+
+var (
+	_ jsonappend.Appender = ReconciliationReport{}
+	_ jsonappend.Appender = CashReport{}
+)
+
+// AppendJSON appends r's JSON encoding to b: the DEX reconciliation report
+// (a row per site of the fleet, and every site's freshness).
+func (r ReconciliationReport) AppendJSON(b []byte) []byte {
+	b = appendReportHead(b, r.GroupBy, r.From, r.To)
+	b = jsonappend.List(b, r.Rows, appendReconciliationRow)
+	b = append(b, `,"totals":`...)
+	b = appendReconciliationRow(b, &r.Totals)
+	b = append(b, `,"sites":`...)
+	b = jsonappend.List(b, r.Sites, appendFreshness)
+	return append(b, '}')
+}
+
+// appendReportHead appends a DEX or cash report's fields before its rows,
+// up to and with the rows' key.
+func appendReportHead(b []byte, groupBy, from, to string) []byte {
+	b = append(b, `{"groupBy":`...)
+	b = jsonappend.String(b, groupBy)
+	if from != "" {
+		b = append(b, `,"from":`...)
+		b = jsonappend.String(b, from)
+	}
+	if to != "" {
+		b = append(b, `,"to":`...)
+		b = jsonappend.String(b, to)
+	}
+	return append(b, `,"rows":`...)
+}
+
+// appendRowHead appends a DEX or cash row's key, site and machine.
+func appendRowHead(b []byte, key, site, machine string) []byte {
+	b = append(b, `{"key":`...)
+	b = jsonappend.String(b, key)
+	if site != "" {
+		b = append(b, `,"siteId":`...)
+		b = jsonappend.String(b, site)
+	}
+	if machine != "" {
+		b = append(b, `,"machineId":`...)
+		b = jsonappend.String(b, machine)
+	}
+	return b
+}
+
+func appendReconciliationRow(b []byte, r *ReconciliationRow) []byte {
+	b = appendRowHead(b, r.Key, r.SiteID, r.MachineID)
+	b = append(b, `,"reconciliations":`...)
+	b = jsonappend.Int(b, r.Reconciliations)
+	b = append(b, `,"machineCount":`...)
+	b = jsonappend.Int(b, r.MachineCount)
+	b = append(b, `,"machineValue":`...)
+	b = r.MachineValue.AppendJSON(b)
+	b = append(b, `,"ledgerCount":`...)
+	b = jsonappend.Int(b, r.LedgerCount)
+	b = append(b, `,"ledgerValue":`...)
+	b = r.LedgerValue.AppendJSON(b)
+	b = append(b, `,"unreportedCount":`...)
+	b = jsonappend.Int(b, r.UnreportedCount)
+	b = append(b, `,"unreportedValue":`...)
+	b = r.UnreportedValue.AppendJSON(b)
+	b = append(b, `,"missingCount":`...)
+	b = jsonappend.Int(b, r.MissingCount)
+	b = append(b, `,"missingValue":`...)
+	b = r.MissingValue.AppendJSON(b)
+	b = append(b, `,"priceMismatches":`...)
+	b = jsonappend.Int(b, r.PriceMismatches)
+	b = append(b, `,"testVends":`...)
+	b = jsonappend.Int(b, r.TestVends)
+	b = append(b, `,"freeVends":`...)
+	b = jsonappend.Int(b, r.FreeVends)
+	b = append(b, `,"alerts":`...)
+	b = jsonappend.Int(b, r.Alerts)
+	if r.LastReadAt != nil {
+		b = append(b, `,"lastReadAt":`...)
+		b = jsonappend.Time(b, *r.LastReadAt)
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends r's JSON encoding to b.
+func (r CashReport) AppendJSON(b []byte) []byte {
+	b = appendReportHead(b, r.GroupBy, r.From, r.To)
+	b = jsonappend.List(b, r.Rows, appendCashRow)
+	b = append(b, `,"totals":`...)
+	b = appendCashRow(b, &r.Totals)
+	b = append(b, `,"sites":`...)
+	b = jsonappend.List(b, r.Sites, appendFreshness)
+	return append(b, '}')
+}
+
+func appendCashRow(b []byte, r *CashRow) []byte {
+	b = appendRowHead(b, r.Key, r.SiteID, r.MachineID)
+	b = append(b, `,"collections":`...)
+	b = jsonappend.Int(b, r.Collections)
+	b = append(b, `,"counted":`...)
+	b = r.Counted.AppendJSON(b)
+	b = append(b, `,"expectedLedger":`...)
+	b = r.ExpectedLedger.AppendJSON(b)
+	b = append(b, `,"overShortLedger":`...)
+	b = r.OverShortLedger.AppendJSON(b)
+	b = append(b, `,"expectedDex":`...)
+	b = r.ExpectedDEX.AppendJSON(b)
+	b = append(b, `,"overShortDex":`...)
+	b = r.OverShortDEX.AppendJSON(b)
+	b = append(b, `,"dexCollections":`...)
+	b = jsonappend.Int(b, r.DEXCollections)
+	if r.LastCollectedAt != nil {
+		b = append(b, `,"lastCollectedAt":`...)
+		b = jsonappend.Time(b, *r.LastCollectedAt)
+	}
+	return append(b, '}')
+}

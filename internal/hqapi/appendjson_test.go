@@ -73,6 +73,22 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		}
 		cities = append(cities, c)
 	}
+	var recs []ReconciliationRow
+	var cash []CashRow
+	for i, s := range odd {
+		r := ReconciliationRow{Key: s, SiteID: odd[(i+1)%len(odd)], MachineID: odd[(i+2)%len(odd)], Reconciliations: int64(i),
+			MachineCount: -1, MachineValue: money[i%len(money)], LedgerCount: math.MaxInt64, LedgerValue: money[(i+1)%len(money)],
+			UnreportedCount: 3, UnreportedValue: money[(i+2)%len(money)], MissingCount: 4, MissingValue: money[(i+3)%len(money)],
+			PriceMismatches: 5, TestVends: 6, FreeVends: 7, Alerts: int64(-i)}
+		c := CashRow{Key: s, SiteID: odd[(i+1)%len(odd)], MachineID: odd[(i+2)%len(odd)], Collections: int64(i), Counted: money[i%len(money)],
+			ExpectedLedger: money[(i+1)%len(money)], OverShortLedger: money[(i+2)%len(money)], ExpectedDEX: money[(i+3)%len(money)],
+			OverShortDEX: money[(i+4)%len(money)], DEXCollections: int64(i) * 3}
+		if i%2 == 0 {
+			at := time.Date(2026, 12, 1, 10, i, i, i*1001, time.FixedZone("IST", 5*3600+1800))
+			r.LastReadAt, c.LastCollectedAt = &at, &at
+		}
+		recs, cash = append(recs, r), append(cash, c)
+	}
 	totals := Totals{Transactions: -4, Quantity: math.MaxInt64, Revenue: money[10], Discount: money[11], GrossRevenue: 5}
 	tests := []struct {
 		name string
@@ -90,6 +106,12 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		{"empty alerts", AlertList{Alerts: []Alert{}}},
 		{"report", Report{Period: "2026-12", From: odd[8], To: odd[3], Cities: cities, Totals: cities[1].ReportFigures, Freshness: fresh}},
 		{"empty report", Report{}},
+		{"dex", ReconciliationReport{GroupBy: "site", From: odd[3], To: odd[8], Rows: recs, Totals: recs[3], Sites: fresh}},
+		{"dex, no range", ReconciliationReport{GroupBy: odd[2], Rows: []ReconciliationRow{}}},
+		{"empty dex", ReconciliationReport{}},
+		{"cash", CashReport{GroupBy: "driver", From: odd[3], To: odd[8], Rows: cash, Totals: cash[2], Sites: fresh}},
+		{"cash, no range", CashReport{GroupBy: odd[5], Rows: []CashRow{}, Sites: []Freshness{}}},
+		{"empty cash", CashReport{}},
 		{"sites", FreshnessList{Sites: fresh}},
 		{"no sites", FreshnessList{}},
 		{"empty sites", FreshnessList{Sites: []Freshness{}}},
@@ -109,8 +131,8 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 
 // BenchmarkAnswers encodes the largest HQ answers, as WriteJSON did
 // (encoding/json) and does (AppendJSON): the fleet's machines by day
-// (10,000 rows and 1,000 sites' freshness), 1,000 alerts and a daily report
-// of 1,000 sites.
+// (10,000 rows and 1,000 sites' freshness), 1,000 alerts, a daily report
+// of 1,000 sites and the DEX report by site.
 func BenchmarkAnswers(b *testing.B) {
 	at := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 	secs := int64(12)
@@ -139,10 +161,16 @@ func BenchmarkAnswers(b *testing.B) {
 		}
 		report.Cities = append(report.Cities, city)
 	}
+	dex := ReconciliationReport{GroupBy: "site", From: "2026-02-01T00:00:00", To: "2026-03-03T00:00:00", Sites: sales.Freshness}
+	for i := range 1000 {
+		dex.Rows = append(dex.Rows, ReconciliationRow{Key: fmt.Sprintf("site-%04d", i), SiteID: fmt.Sprintf("site-%04d", i), Reconciliations: 300,
+			MachineCount: 9000, MachineValue: 1_350_000, LedgerCount: 8990, LedgerValue: 1_348_500, UnreportedCount: 10, UnreportedValue: 1500,
+			MissingCount: 2, MissingValue: 300, PriceMismatches: 1, TestVends: 4, Alerts: 3, LastReadAt: &at})
+	}
 	for _, c := range []struct {
 		name string
 		v    jsonappend.Appender
-	}{{"sales-10000", sales}, {"alerts-1000", alerts}, {"report-daily-1000-sites", report}} {
+	}{{"sales-10000", sales}, {"alerts-1000", alerts}, {"report-daily-1000-sites", report}, {"dex-by-site-1000", dex}} {
 		b.Run(c.name+"/encoding-json", func(b *testing.B) {
 			var buf bytes.Buffer
 			for b.Loop() {
