@@ -1,8 +1,6 @@
 package hqapi
 
 import (
-	"time"
-
 	"github.com/vendsync/vendsync/internal/jsonappend"
 )
 
@@ -95,13 +93,13 @@ func appendFreshness(b []byte, f *Freshness) []byte {
 	b = append(b, `{"siteId":`...)
 	b = jsonappend.String(b, f.SiteID)
 	b = append(b, `,"known":`...)
-	b = appendBool(b, f.Known)
+	b = jsonappend.Bool(b, f.Known)
 	if f.Timezone != "" {
 		b = append(b, `,"timezone":`...)
 		b = jsonappend.String(b, f.Timezone)
 	}
 	b = append(b, `,"lastEventTime":`...)
-	b = appendTimePtr(b, f.LastEventTime)
+	b = jsonappend.TimeOrNull(b, f.LastEventTime)
 	b = append(b, `,"watermark":`...)
 	b = jsonappend.Uint(b, f.Watermark)
 	b = append(b, `,"lastSeq":`...)
@@ -109,7 +107,7 @@ func appendFreshness(b []byte, f *Freshness) []byte {
 	b = append(b, `,"backlog":`...)
 	b = jsonappend.Uint(b, f.Backlog)
 	b = append(b, `,"lastContact":`...)
-	b = appendTimePtr(b, f.LastContact)
+	b = jsonappend.TimeOrNull(b, f.LastContact)
 	b = append(b, `,"secondsSinceContact":`...)
 	if f.SecondsSinceContact == nil {
 		b = append(b, "null"...)
@@ -117,11 +115,11 @@ func appendFreshness(b []byte, f *Freshness) []byte {
 		b = jsonappend.Int(b, *f.SecondsSinceContact)
 	}
 	b = append(b, `,"connected":`...)
-	b = appendBool(b, f.Connected)
+	b = jsonappend.Bool(b, f.Connected)
 	b = append(b, `,"since":`...)
-	b = appendTimePtr(b, f.Since)
+	b = jsonappend.TimeOrNull(b, f.Since)
 	b = append(b, `,"stale":`...)
-	b = appendBool(b, f.Stale)
+	b = jsonappend.Bool(b, f.Stale)
 	if f.BinaryVersion != "" {
 		b = append(b, `,"binaryVersion":`...)
 		b = jsonappend.String(b, f.BinaryVersion)
@@ -131,20 +129,6 @@ func appendFreshness(b []byte, f *Freshness) []byte {
 		b = jsonappend.Int(b, int64(f.EnvelopeVersion))
 	}
 	return append(b, '}')
-}
-
-func appendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, "true"...)
-	}
-	return append(b, "false"...)
-}
-
-func appendTimePtr(b []byte, t *time.Time) []byte {
-	if t == nil {
-		return append(b, "null"...)
-	}
-	return jsonappend.Time(b, *t)
 }
 
 var (

@@ -50,6 +50,23 @@ func Time(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
+// Bool appends v.
+func Bool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
+// TimeOrNull appends *t as Time does, or null for a nil t (a *time.Time
+// field without omitempty).
+func TimeOrNull(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	return Time(b, *t)
+}
+
 // Raw appends raw as encoding/json writes a json.RawMessage: "null" for
 // nil, otherwise compacted, with <, >, &, U+2028 and U+2029 escaped. It
 // reports false, with b unchanged, for what is not valid JSON (on which

@@ -54,9 +54,9 @@ func (p *parser) value(depth int) bool {
 	case c == '"':
 		return p.str()
 	case c == '{':
-		return p.object(depth + 1)
+		return p.container(depth+1, '}')
 	case c == '[':
-		return p.array(depth + 1)
+		return p.container(depth+1, ']')
 	case c == '-' || c >= '0' && c <= '9':
 		return p.number()
 	case c == 't':
@@ -156,26 +156,23 @@ func (p *parser) number() bool {
 	return true
 }
 
-func (p *parser) object(depth int) bool {
+// container reads an object (close '}') or an array (close ']') from its
+// opening byte: its members, separated by commas, each a name and a colon
+// first in an object.
+func (p *parser) container(depth int, close byte) bool {
 	if depth > maxDepth {
 		return false
 	}
-	p.i++ // {
+	p.i++ // { or [
 	p.space()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
+	if p.i < len(p.b) && p.b[p.i] == close {
 		p.i++
 		return true
 	}
 	for {
-		if p.i >= len(p.b) || p.b[p.i] != '"' || !p.str() {
+		if close == '}' && !p.name() {
 			return false
 		}
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return false
-		}
-		p.i++
-		p.space()
 		if !p.value(depth) {
 			return false
 		}
@@ -187,7 +184,7 @@ func (p *parser) object(depth int) bool {
 		case ',':
 			p.i++
 			p.space()
-		case '}':
+		case close:
 			p.i++
 			return true
 		default:
@@ -196,33 +193,16 @@ func (p *parser) object(depth int) bool {
 	}
 }
 
-func (p *parser) array(depth int) bool {
-	if depth > maxDepth {
+// name reads an object member's name, its colon and the space around.
+func (p *parser) name() bool {
+	if p.i >= len(p.b) || p.b[p.i] != '"' || !p.str() {
 		return false
 	}
-	p.i++ // [
 	p.space()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
-		return true
+	if p.i >= len(p.b) || p.b[p.i] != ':' {
+		return false
 	}
-	for {
-		if !p.value(depth) {
-			return false
-		}
-		p.space()
-		if p.i >= len(p.b) {
-			return false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.space()
-		case ']':
-			p.i++
-			return true
-		default:
-			return false
-		}
-	}
+	p.i++
+	p.space()
+	return true
 }

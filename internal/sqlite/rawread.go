@@ -630,6 +630,31 @@ func (c *textCache) get(b []byte) string {
 	return s
 }
 
+// bytesView is the bytes of m, a text or blob value (t), in SQLite's
+// memory: valid until the statement steps again. Empty is nil.
+func (r *Rows) bytesView(m uintptr, t int32) []byte {
+	var p uintptr
+	if t == sqlite3.SQLITE_TEXT {
+		p = sqlite3.Xsqlite3_value_text(r.c.tls, m)
+	} else {
+		p = sqlite3.Xsqlite3_value_blob(r.c.tls, m)
+	}
+	n := sqlite3.Xsqlite3_value_bytes(r.c.tls, m)
+	if p == 0 || n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(cMem(p)), n)
+}
+
+// emptyBytes is an empty value of type t scanned into a []byte, as
+// database/sql has it: an empty slice for a text, nil for a blob.
+func emptyBytes(t int32) []byte {
+	if t == sqlite3.SQLITE_TEXT {
+		return []byte{}
+	}
+	return nil
+}
+
 // AppendBytes is a Scan destination for a text or blob column: its bytes
 // are appended to *Arena and *Dst is set to them (capped at their length,
 // so that nothing appends over the next row's). A list's byte columns (an
@@ -642,12 +667,10 @@ type AppendBytes struct{ Arena, Dst *[]byte }
 
 // blob is the bytes of m, copied (nil when empty, as the driver has it).
 func (r *Rows) blob(m uintptr) []byte {
-	p := sqlite3.Xsqlite3_value_blob(r.c.tls, m)
-	n := sqlite3.Xsqlite3_value_bytes(r.c.tls, m)
-	if p == 0 || n == 0 {
-		return nil
+	if v := r.bytesView(m, sqlite3.SQLITE_BLOB); len(v) > 0 {
+		return append([]byte(nil), v...)
 	}
-	return append([]byte(nil), unsafe.Slice((*byte)(cMem(p)), n)...)
+	return nil
 }
 
 // scanOne stores column i in d. The common pairs are served without
@@ -677,47 +700,25 @@ func (r *Rows) scanOne(i int32, d any) error {
 			return nil
 		}
 	case *[]byte:
-		// One copy of the bytes (value and assign made two): empty text
-		// is an empty slice, an empty blob nil, as database/sql has them.
-		switch t {
-		case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
-			var p uintptr
-			if t == sqlite3.SQLITE_TEXT {
-				p = sqlite3.Xsqlite3_value_text(tls, m)
+		// One copy of the bytes (value and assign made two).
+		if t == sqlite3.SQLITE_TEXT || t == sqlite3.SQLITE_BLOB {
+			if v := r.bytesView(m, t); len(v) > 0 {
+				*d = append(make([]byte, 0, len(v)), v...)
 			} else {
-				p = sqlite3.Xsqlite3_value_blob(tls, m)
-			}
-			n := sqlite3.Xsqlite3_value_bytes(tls, m)
-			switch {
-			case p != 0 && n > 0:
-				*d = append(make([]byte, 0, n), unsafe.Slice((*byte)(cMem(p)), n)...)
-			case t == sqlite3.SQLITE_TEXT:
-				*d = []byte{}
-			default:
-				*d = nil
+				*d = emptyBytes(t)
 			}
 			return nil
 		}
 	case *AppendBytes:
 		switch t {
 		case sqlite3.SQLITE_TEXT, sqlite3.SQLITE_BLOB:
-			var p uintptr
-			if t == sqlite3.SQLITE_TEXT {
-				p = sqlite3.Xsqlite3_value_text(tls, m)
-			} else {
-				p = sqlite3.Xsqlite3_value_blob(tls, m)
-			}
-			n := int(sqlite3.Xsqlite3_value_bytes(tls, m))
-			switch {
-			case p != 0 && n > 0:
+			if v := r.bytesView(m, t); len(v) > 0 {
 				a := *d.Arena
 				at := len(a)
-				a = append(a, unsafe.Slice((*byte)(cMem(p)), n)...)
+				a = append(a, v...)
 				*d.Arena, *d.Dst = a, a[at:len(a):len(a)]
-			case t == sqlite3.SQLITE_TEXT:
-				*d.Dst = []byte{}
-			default:
-				*d.Dst = nil
+			} else {
+				*d.Dst = emptyBytes(t)
 			}
 			return nil
 		case sqlite3.SQLITE_NULL:
