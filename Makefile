@@ -26,6 +26,8 @@ FUZZ_TARGETS := internal/web:FuzzDecode:40000 internal/web:FuzzRange:20000 \
 FUZZ_TARGETS += edge/dex:FuzzParse:150000
 # The hand-written reader of a machine's plain sale body.
 FUZZ_TARGETS += edge/api:FuzzPlainSale:15000
+# The JSON validator of audit details, against encoding/json's.
+FUZZ_TARGETS += internal/jsonappend:FuzzValid:300000
 
 .PHONY: all build test lint demo bench fuzz clean
 
