@@ -6,13 +6,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/internal/errs"
 	gw "github.com/vendsync/vendsync/internal/payment"
+	"github.com/vendsync/vendsync/internal/tiebreak"
 	"github.com/vendsync/vendsync/sync/wire"
 )
 
@@ -126,50 +126,30 @@ func (r *Rules) AppendList(ctx context.Context, dst []Payment, q Query) ([]Payme
 	start := len(out)
 	var sc rowScan
 	dest := sc.dest()
-	var lastAt int64
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list payments: %w", err)
 		}
-		if merged && len(out)-start >= q.Limit && sc.r.soldAt != lastAt {
-			break // past the millisecond the page ends in
+		p := sc.row().out()
+		if merged && tiebreak.Full(out[start:], &p, q.Limit, sameMillisecond) {
+			break
 		}
-		lastAt = sc.r.soldAt
-		out = append(out, sc.row().out())
+		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
 	if merged {
-		out = newestFirst(out, start, q.Limit)
+		// Each millisecond's payments by id, newest first, as SQL's ORDER BY
+		// sold_at DESC, payment_id DESC LIMIT has them.
+		out = out[:start+len(tiebreak.Finish(out[start:], q.Limit, sameMillisecond, func(a, b Payment) int {
+			return cmp.Compare(b.PaymentID, a.PaymentID)
+		}))]
 	}
 	return out, nil
 }
 
-// newestFirst orders out[start:], read newest first by time alone
-// (listAllQuery's merge), by payment id within each millisecond too, and
-// keeps the first limit of them: the page SQL's ORDER BY sold_at DESC,
-// payment_id DESC LIMIT gives, when out[start:] holds every payment of
-// the millisecond the page ends in. The rows past limit are cleared (a
-// kept array must not hold their strings).
-func newestFirst(out []Payment, start, limit int) []Payment {
-	page := out[start:]
-	for i := 0; i < len(page); {
-		j := i + 1
-		for j < len(page) && page[j].SoldAt.Equal(page[i].SoldAt) {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(page[i:j], func(a, b Payment) int { return cmp.Compare(b.PaymentID, a.PaymentID) })
-		}
-		i = j
-	}
-	if len(page) > limit {
-		clear(page[limit:])
-		out = out[:start+limit]
-	}
-	return out
-}
+func sameMillisecond(a, b *Payment) bool { return a.SoldAt.Equal(b.SoldAt) }
 
 // listQuery is the SQL of List for q: only the filters q sets, so that
 // each combination walks one index in sold_at order (payments_sold,
@@ -239,9 +219,7 @@ func foldedListQuery(q Query, loc *time.Location) (query string, args []any, ok 
 // kept on sales' rows, merged in sold_at order (each part walks its index
 // in that order). merged says which: then the rows come by time alone and
 // with no LIMIT, and the reader stops after the millisecond its page ends
-// in and orders each millisecond's payments by id (newestFirst). In SQL
-// that tie-break was a sorter for every millisecond of the sales' part,
-// 40 % of the query's time (BENCHMARKS.md, wave 14).
+// in and orders each millisecond's payments by id (internal/tiebreak).
 func listAllQuery(q Query, loc *time.Location) (query string, args []any, merged bool) {
 	fq, fargs, ok := foldedListQuery(q, loc)
 	if !ok {

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/internal/arraypool"
 	"github.com/vendsync/vendsync/internal/sqlite"
+	"github.com/vendsync/vendsync/internal/tiebreak"
 )
 
 // The site's stock ledger as GET /stock-movements reads it: the movements
@@ -16,7 +18,9 @@ import (
 // count_adjustment) and the sales (sales_events) as sale movements. Zero
 // movements (a visit that only touched an expiry date) are left out. Each
 // side is read in (performed_at, key) order up to the end of the page, and
-// StockMovements merges them: a sort of every sale is never needed.
+// StockMovements merges them: a sort of every sale is never needed. The
+// visits come by time alone (stock_movements_time, migration 0026) and
+// their reader orders each millisecond's lines by key (internal/tiebreak).
 const visitMovements = `
 	SELECT * FROM (SELECT movement_id || ':' || line AS key, machine_id, product_id,
 		CASE reason WHEN 'RESTOCK' THEN 'restock' WHEN 'EXPIRED' THEN 'expired' WHEN 'DAMAGED' THEN 'damaged'
@@ -25,7 +29,7 @@ const visitMovements = `
 	FROM stock_movements
 	WHERE delta <> 0 AND (?1 = '' OR machine_id = ?1) AND (?2 = '' OR product_id = ?2)
 		AND performed_at >= ?4 AND performed_at < ?5)
-	WHERE ?3 = '' OR type = ?3 ORDER BY performed_at, key LIMIT ?6`
+	WHERE ?3 = '' OR type = ?3 ORDER BY performed_at`
 
 // saleMovements reads the sales in (event_time, transaction_id) order,
 // which is (performed_at, key) order for keys "sale:<transactionId>": by
@@ -114,7 +118,7 @@ func (s *Store) AppendStockMovements(ctx context.Context, dst []StockMovement, f
 			// this spares reading (and sorting) the visits past the page.
 			vto = min(to, sales[end-1].PerformedAt.UnixMilli()+1)
 		}
-		if visits, err = s.movements(ctx, visits, end, visitMovements, f.MachineID, f.ProductID, f.Type, from, vto, end); err != nil {
+		if visits, err = s.readVisits(ctx, visits, end, f.MachineID, f.ProductID, f.Type, from, vto); err != nil {
 			return nil, false, err
 		}
 		read[0] = visits
@@ -160,9 +164,34 @@ func (s *Store) movements(ctx context.Context, dst []StockMovement, n int, query
 	return scanMovements(rows, err, dst, n)
 }
 
+// readVisits reads the visits' side of the ledger (visitMovements'
+// arguments), its first n movements in (performed_at, key) order,
+// appending them to dst.
+func (s *Store) readVisits(ctx context.Context, dst []StockMovement, n int, args ...any) ([]StockMovement, error) {
+	rows, err := s.DB.Query(ctx, visitMovements, args...)
+	start := len(dst)
+	out, err := scanMovementsUntil(rows, err, dst, n, func(page []StockMovement, next *StockMovement) bool {
+		return tiebreak.Full(page[start:], next, n, sameMillisecond)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out[:start+len(tiebreak.Finish(out[start:], n, sameMillisecond, func(a, b StockMovement) int {
+		return strings.Compare(a.Key, b.Key)
+	}))], nil
+}
+
+func sameMillisecond(a, b *StockMovement) bool { return a.PerformedAt.Equal(b.PerformedAt) }
+
 // scanMovements reads the movements of a query, at most n, appending them
 // to dst.
 func scanMovements(rows *sqlite.Rows, err error, dst []StockMovement, n int) ([]StockMovement, error) {
+	return scanMovementsUntil(rows, err, dst, n, nil)
+}
+
+// scanMovementsUntil is scanMovements stopping, when full is set, before
+// the first row for which full(rows so far, row) is true.
+func scanMovementsUntil(rows *sqlite.Rows, err error, dst []StockMovement, n int, full func([]StockMovement, *StockMovement) bool) ([]StockMovement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list stock movements: %w", err)
 	}
@@ -181,13 +210,16 @@ func scanMovements(rows *sqlite.Rows, err error, dst []StockMovement, n int) ([]
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list stock movements: %w", err)
 		}
-		mv := m
+		m.After = nil
 		if after.Valid {
 			a := after.Int64
-			mv.After = &a
+			m.After = &a
 		}
-		mv.PerformedAt, mv.Seq = time.UnixMilli(at).UTC(), uint64(seq)
-		out = append(out, mv)
+		m.PerformedAt, m.Seq = time.UnixMilli(at).UTC(), uint64(seq)
+		if full != nil && full(out, &m) { // m, not a copy: a copy would escape for each row
+			break
+		}
+		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list stock movements: %w", err)

@@ -160,11 +160,15 @@ func TestStockMovements_LedgerMergedInOrder(t *testing.T) {
 	names := []string{"RESTOCK", "EXPIRED", "DAMAGED", "COUNT"}
 	for v := range 120 {
 		at := 1_000 + int64(rng.IntN(400))
-		for line := 1; line <= 3; line++ {
+		lines := 3
+		if v%10 == 0 {
+			lines = 12 // keys "V…:10" before "V…:2": the ledger's order is the key's text
+		}
+		for line := 1; line <= lines; line++ {
 			reason, delta := names[rng.IntN(len(names))], rng.IntN(5)-1
 			if _, err := tx.ExecContext(ctx, `INSERT INTO stock_movements (movement_id, line, machine_id, product_id, reason, delta, after,
 				performed_by, performed_at, body_hash, seq) VALUES (?, ?, 'M1', 'P1', ?, ?, 5, 'drv', ?, x'00', ?)`,
-				fmt.Sprintf("V%03d", v), line, reason, delta, at, 10_000+v*3+line); err != nil {
+				fmt.Sprintf("V%03d", v), line, reason, delta, at, 10_000+v*20+line); err != nil {
 				t.Fatal(err)
 			}
 			if delta != 0 { // a zero movement is not listed
@@ -188,6 +192,9 @@ func TestStockMovements_LedgerMergedInOrder(t *testing.T) {
 	var pages []page
 	for _, p := range []page{{0, 0, 5000, 0}, {1_100, 1_250, 500, 0}, {1_200, 1_201, 500, 0}} {
 		pages = append(pages, p)
+	}
+	for limit := 1; limit <= 200; limit++ { // every cut of the ledger's start, inside a millisecond's lines or not
+		pages = append(pages, page{0, 0, limit, 0})
 	}
 	for off := 0; off < len(ledger)+20; off += 53 {
 		pages = append(pages, page{0, 0, 1 + off%97, off}, page{1_050, 1_300, 25, off / 3})

@@ -12,8 +12,9 @@ import (
 	"github.com/vendsync/vendsync/sync/bucket"
 )
 
-// bigTables grow with every sale: a read must never go through one whole.
-var bigTables = []string{"sales_events", "payments", "outbox", "sales_agg", "lot_movements", "payment_history"}
+// bigTables grow with every sale (stock_movements with every visit): a
+// read must never go through one whole.
+var bigTables = []string{"sales_events", "payments", "outbox", "sales_agg", "lot_movements", "payment_history", "stock_movements"}
 
 // TestQueryPlans_HotReadsSearchAnIndex checks the plans of the reads
 // whose tables grow with every sale: each searches an index or walks one
@@ -36,6 +37,8 @@ func TestQueryPlans_HotReadsSearchAnIndex(t *testing.T) {
 		{"one machine's sale movements", saleMovements(true, false), []any{0, 1, "M1", 500}, "INDEX sales_events_machine_time (machine_id=? AND event_time>? AND event_time<?)"},
 		{"one product's sale movements", saleMovements(false, true), []any{0, 1, "P1", 500}, "INDEX sales_events_time (event_time>? AND event_time<?)"},
 		{"one slot's sale movements", saleMovements(true, true), []any{0, 1, "M1", "P1", 500}, "INDEX sales_events_machine_time (machine_id=? AND event_time>? AND event_time<?)"},
+		{"visit movements", visitMovements, []any{"", "", "", 0, 1}, "INDEX stock_movements_time (performed_at>? AND performed_at<?)"},
+		{"one machine's restocks", visitMovements, []any{"M1", "", "restock", 0, 1}, "INDEX stock_movements_time (performed_at>? AND performed_at<?)"},
 	}
 	topQuery, topArgs := topProductsQuery([]bucket.Span{{Window: bucket.Hour, From: 0, To: 1}, {Window: bucket.Day, From: 1, To: 2}, {Window: bucket.Month, From: 2, To: 3}})
 	tests = append(tests, struct {
