@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vendsync/vendsync/central/aggregate"
@@ -211,15 +212,19 @@ func salesAggSQL(q SalesQuery) string {
 func (s *Store) salesRows(ctx context.Context, q SalesQuery) ([]SalesRow, error) {
 	query, args, ordered := salesSQL(q)
 	if ordered {
-		return s.orderedSalesRows(ctx, query, args)
+		hint := &s.siteRowsHint
+		if q.GroupBy == ByMachine {
+			hint = &s.machineRowsHint
+		}
+		return orderedSalesRows(ctx, s, query, args, hint)
 	}
 	return s.sumSalesRows(ctx, query, args)
 }
 
 // orderedSalesRows reads the rows of a query that gives them summed and in
 // the answer's order (see salesSQL) straight into the answer, made the
-// length of the last such answer.
-func (s *Store) orderedSalesRows(ctx context.Context, query string, args []any) ([]SalesRow, error) {
+// length of the last such answer of its dimension (hint).
+func orderedSalesRows(ctx context.Context, s *Store, query string, args []any, hint *atomic.Int64) ([]SalesRow, error) {
 	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -229,7 +234,7 @@ func (s *Store) orderedSalesRows(ctx context.Context, query string, args []any) 
 	var b int64
 	for rows.Next() {
 		if out == nil {
-			out = make([]SalesRow, 0, max(16, min(maxSalesHint, s.salesHint.Load())))
+			out = make([]SalesRow, 0, max(16, min(maxSalesHint, hint.Load())))
 		}
 		out = append(out, SalesRow{})
 		r := &out[len(out)-1]
@@ -242,7 +247,7 @@ func (s *Store) orderedSalesRows(ctx context.Context, query string, args []any) 
 		return nil, err
 	}
 	if len(out) > 0 {
-		s.salesHint.Store(int64(len(out)))
+		hint.Store(int64(len(out)))
 	}
 	return out, nil // as before: no rows is nil
 }

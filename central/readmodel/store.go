@@ -76,12 +76,14 @@ type Store struct {
 	// next one's arrays are made that size.
 	sitesHint atomic.Int64
 	openHint  atomic.Int64 // the same for OpenCounts
-	salesHint atomic.Int64 // the same for orderedSalesRows
-	db        *sqlite.DB
-	w         *sql.Conn // the writer connection, held for the store's life
-	log       zerolog.Logger
-	consumer  string
-	now       func() time.Time
+	// siteRowsHint and machineRowsHint are the same for the fleet's
+	// sales by site and by machine (orderedSalesRows).
+	siteRowsHint, machineRowsHint atomic.Int64
+	db                            *sqlite.DB
+	w                             *sql.Conn // the writer connection, held for the store's life
+	log                           zerolog.Logger
+	consumer                      string
+	now                           func() time.Time
 
 	mu    sync.Mutex // serializes writers and guards stmts and multi
 	stmts map[string]*sql.Stmt
