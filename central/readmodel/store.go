@@ -79,11 +79,12 @@ type Store struct {
 	// siteRowsHint and machineRowsHint are the same for the fleet's
 	// sales by site and by machine (orderedSalesRows).
 	siteRowsHint, machineRowsHint atomic.Int64
-	db                            *sqlite.DB
-	w                             *sql.Conn // the writer connection, held for the store's life
-	log                           zerolog.Logger
-	consumer                      string
-	now                           func() time.Time
+
+	db       *sqlite.DB
+	w        *sql.Conn // the writer connection, held for the store's life
+	log      zerolog.Logger
+	consumer string
+	now      func() time.Time
 
 	mu    sync.Mutex // serializes writers and guards stmts and multi
 	stmts map[string]*sql.Stmt
