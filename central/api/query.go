@@ -27,18 +27,38 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func (s *server) freshness(f readmodel.Freshness) Freshness {
-	out := Freshness{
+	var out Freshness
+	s.fillFreshness(&out, f, s.cfg.Now(), new(freshnessValues))
+	return out
+}
+
+// freshnessValues holds what a Freshness points at.
+type freshnessValues struct {
+	lastEvent, lastContact, since time.Time
+	secs                          int64
+}
+
+// fillFreshness sets out to f's freshness at now, its pointers into v.
+func (s *server) fillFreshness(out *Freshness, f readmodel.Freshness, now time.Time, v *freshnessValues) {
+	*out = Freshness{
 		SiteID: f.Site, Known: f.Known, Timezone: f.TZ,
-		LastEventTime: timePtr(f.LastEventTime), LastContact: timePtr(f.LastContact),
 		Watermark: f.Contiguous, LastSeq: f.MaxSeen, Backlog: f.Backlog, Stale: true,
-		Connected: f.Connected, Since: timePtr(f.Since),
-		BinaryVersion: f.Binary, EnvelopeVersion: f.Envelope,
+		Connected: f.Connected, BinaryVersion: f.Binary, EnvelopeVersion: f.Envelope,
 	}
-	now := s.cfg.Now()
+	ptr := func(dst *time.Time, t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		*dst = t
+		return dst
+	}
+	out.LastEventTime = ptr(&v.lastEvent, f.LastEventTime)
+	out.LastContact = ptr(&v.lastContact, f.LastContact)
+	out.Since = ptr(&v.since, f.Since)
 	if !f.LastContact.IsZero() {
 		age := now.Sub(f.LastContact)
-		secs := max(int64(age/time.Second), 0)
-		out.SecondsSinceContact = &secs
+		v.secs = max(int64(age/time.Second), 0)
+		out.SecondsSinceContact = &v.secs
 		out.Stale = age > s.cfg.StaleAfter
 	}
 	// Heartbeats say more than batches: a connected site is idle, not
@@ -48,13 +68,17 @@ func (s *server) freshness(f readmodel.Freshness) Freshness {
 	} else if !f.Since.IsZero() && now.Sub(f.Since) <= s.cfg.StaleAfter {
 		out.Stale = false
 	}
-	return out
 }
 
+// freshnessList is every site's freshness at one moment, what the entries
+// point at in one array (a fleet answer has 1,000 of them: four values
+// each were four allocations each).
 func (s *server) freshnessList(fs []readmodel.Freshness) []Freshness {
-	out := make([]Freshness, 0, len(fs))
-	for _, f := range fs {
-		out = append(out, s.freshness(f))
+	out := make([]Freshness, len(fs))
+	vals := make([]freshnessValues, len(fs))
+	now := s.cfg.Now()
+	for i, f := range fs {
+		s.fillFreshness(&out[i], f, now, &vals[i])
 	}
 	return out
 }
