@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vendsync/vendsync/internal/auth"
@@ -301,4 +304,65 @@ func TestMachines_GetWithSiteLocationAndProducts(t *testing.T) {
 		t.Fatalf("P1 = %+v", p)
 	}
 	checkS1(t, m.Freshness)
+}
+
+// TestSales_KeptRowArraysNotShared: GET /aggregations/sales reads its rows
+// into arrays it keeps for later requests and encodes from them. Clients
+// asking in parallel for different answers each get their own answer,
+// byte for byte as it was asked alone.
+func TestSales_KeptRowArraysNotShared(t *testing.T) {
+	c := newCentral(t)
+	tok := c.Token(auth.RoleFinance)
+	queries := []string{"groupBy=machine", "groupBy=site&window=day&from=2025-03-01&to=2025-03-11",
+		"groupBy=product&window=month&siteId=s2&from=2025-03-01&to=2025-04-01", "groupBy=city&window=hour&from=2025-03-08&to=2025-03-10"}
+	first := make([]string, len(queries))
+	for i, q := range queries {
+		r := c.Do("GET", "/aggregations/sales?"+q, tok, nil)
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `"rows":[{`) {
+			t.Fatalf("%s: %d %s", q, r.Status, r.Body)
+		}
+		var a salesAnswer
+		r.JSON(t, &a)
+		for _, row := range a.Rows {
+			if row.Key == "" || row.Bucket == "" || row.Transactions == 0 {
+				t.Fatalf("%s: a row without its key, bucket or sales: %s", q, r.Body)
+			}
+		}
+		first[i] = r.Body
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(queries))
+	for i, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 40 {
+				req, err := http.NewRequest("GET", c.URL+"/aggregations/sales?"+q, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && (resp.StatusCode != http.StatusOK || string(body) != first[i]) {
+					err = fmt.Errorf("%s: %d, an answer other than the first:\n%s\nwant\n%s", q, resp.StatusCode, body, first[i])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }

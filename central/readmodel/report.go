@@ -176,7 +176,7 @@ func (s *Store) sitesByCityFleet(ctx context.Context, win bucket.Window, lo, hi 
 		out[c] = cities[sp.start : sp.start+sp.n : sp.start+sp.n]
 	}
 	for _, sc := range multi {
-		rs, err := s.salesRows(ctx, SalesQuery{GroupBy: BySite, Window: win, From: time.Unix(lo, 0).UTC(), To: time.Unix(hi, 0).UTC(), Site: sc.site, City: sc.city})
+		rs, err := s.salesRows(ctx, nil, SalesQuery{GroupBy: BySite, Window: win, From: time.Unix(lo, 0).UTC(), To: time.Unix(hi, 0).UTC(), Site: sc.site, City: sc.city})
 		if err != nil {
 			return nil, err
 		}

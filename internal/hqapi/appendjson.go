@@ -11,11 +11,32 @@ import (
 // which TestAppendJSON_SameBytesAsEncodingJSON checks.
 var (
 	_ jsonappend.Appender = SalesAnswer{}
+	_ jsonappend.Appender = SalesAnswerOf{}
 	_ jsonappend.Appender = FreshnessList{}
 )
 
 // AppendJSON appends a's JSON encoding to b.
 func (a SalesAnswer) AppendJSON(b []byte) []byte {
+	return appendSalesAnswer(b, &a, len(a.Rows), a.Rows == nil, func(i int) SalesRow { return a.Rows[i] })
+}
+
+// SalesAnswerOf is a SalesAnswer whose rows are At(0) … At(Len-1) (its
+// Rows are not read): the same bytes, without an array of the rows. The
+// fleet's machines by day are 10,000 rows, which central/api encodes from
+// the read model's rows as they are.
+type SalesAnswerOf struct {
+	SalesAnswer
+	Len int
+	At  func(i int) SalesRow
+}
+
+// AppendJSON appends a's JSON encoding to b (its rows never null).
+func (a SalesAnswerOf) AppendJSON(b []byte) []byte {
+	return appendSalesAnswer(b, &a.SalesAnswer, a.Len, false, a.At)
+}
+
+// appendSalesAnswer appends a with n rows, each at(i) (null when null).
+func appendSalesAnswer(b []byte, a *SalesAnswer, n int, null bool, at func(i int) SalesRow) []byte {
 	b = append(b, `{"groupBy":`...)
 	b = jsonappend.String(b, a.GroupBy)
 	b = append(b, `,"window":`...)
@@ -33,7 +54,19 @@ func (a SalesAnswer) AppendJSON(b []byte) []byte {
 		b = jsonappend.String(b, a.SiteID)
 	}
 	b = append(b, `,"rows":`...)
-	b = jsonappend.List(b, a.Rows, appendSalesRow)
+	if null {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			r := at(i)
+			b = appendSalesRow(b, &r)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"totals":`...)
 	b = appendTotals(b, &a.Totals)
 	b = append(b, `,"freshness":`...)

@@ -116,6 +116,19 @@ func TestAppendJSON_SameBytesAsEncodingJSON(t *testing.T) {
 		{"no sites", FreshnessList{}},
 		{"empty sites", FreshnessList{Sites: []Freshness{}}},
 	}
+	// A SalesAnswerOf encodes as the SalesAnswer with its rows in an array.
+	for _, n := range []int{0, 1, len(rows)} {
+		sa := SalesAnswer{GroupBy: "machine", Window: "day", From: odd[8], To: odd[3], SiteID: odd[2], Rows: rows[:n], Totals: totals, Freshness: fresh}
+		want, err := json.Marshal(sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		of := SalesAnswerOf{SalesAnswer: sa, Len: n, At: func(i int) SalesRow { return rows[i] }}
+		of.Rows = nil // not read
+		if got := of.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("SalesAnswerOf of %d rows:\n%s\nencoding/json of the SalesAnswer:\n%s", n, got, want)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := json.Marshal(tc.v)
