@@ -54,6 +54,9 @@ func (h *Hub) openUsers(ctx context.Context) error {
 	case <-ready:
 		return nil
 	case err := <-failed:
+		if err == nil {
+			err = errors.New("the hub closed") // followUsers ends only with the hub
+		}
 		return fmt.Errorf("follow %s: %w", UsersBucket, err)
 	case <-ctx.Done():
 		return fmt.Errorf("load %s: %w", UsersBucket, ctx.Err())
@@ -61,22 +64,26 @@ func (h *Hub) openUsers(ctx context.Context) error {
 }
 
 // followUsers admits and refuses users as the bucket says until ctx ends,
-// restarting the watch if the server drops it.
+// restarting the watch if the server drops it. A watch that cannot start
+// is tried again (its consumer's creation times out while a new cluster
+// elects its leaders: a node failed to start that way under load); the
+// caller waiting for ready bounds the first.
 func (h *Hub) followUsers(ctx context.Context, kv jetstream.KeyValue, ready func()) error {
 	first := true
+	wait := 50 * time.Millisecond
 	for {
 		w, err := kv.WatchAll(ctx)
 		if err != nil {
-			if first {
-				return err
-			}
+			h.log.Debug().Err(err).Msg("watch nats users: trying again")
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(time.Second):
-				continue
+			case <-time.After(wait):
 			}
+			wait = min(2*wait, time.Second)
+			continue
 		}
+		wait = 50 * time.Millisecond
 		for e := range w.Updates() {
 			if e == nil {
 				if first {
