@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 type salesAnswer struct {
@@ -330,39 +330,26 @@ func TestSales_KeptRowArraysNotShared(t *testing.T) {
 		}
 		first[i] = r.Body
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(queries))
-	for i, q := range queries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 40 {
-				req, err := http.NewRequest("GET", c.URL+"/aggregations/sales?"+q, nil)
-				if err != nil {
-					errs <- err
-					return
-				}
-				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					errs <- err
-					return
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err == nil && (resp.StatusCode != http.StatusOK || string(body) != first[i]) {
-					err = fmt.Errorf("%s: %d, an answer other than the first:\n%s\nwant\n%s", q, resp.StatusCode, body, first[i])
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	testkit.Parallel(t, len(queries), func(i int) error {
+		for range 40 {
+			req, err := http.NewRequest("GET", c.URL+"/aggregations/sales?"+queries[i], nil)
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK || string(body) != first[i] {
+				return fmt.Errorf("%s: %d, an answer other than the first:\n%s\nwant\n%s", queries[i], resp.StatusCode, body, first[i])
+			}
+		}
+		return nil
+	})
 }

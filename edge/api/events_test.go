@@ -11,6 +11,7 @@ import (
 
 	"github.com/vendsync/vendsync/edge/edgetest"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/testkit"
 )
 
 // sameCounts fails if any table count or stock sum differs.
@@ -572,27 +573,16 @@ func TestAudit_KeptDetailArraysNotShared(t *testing.T) {
 		}
 		first[m] = r.Body
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, machines)
-	for m := range machines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 30 {
-				r, err := edgetest.Send(t.Context(), s.HTTP, s.URL(), "GET", path(m), tok, nil)
-				if err == nil && (r.Status != http.StatusOK || !bytes.Equal(r.Body, first[m])) {
-					err = fmt.Errorf("M%d: %d, an answer other than the first:\n%s\nwant\n%s", m, r.Status, r.Body, first[m])
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	testkit.Parallel(t, machines, func(m int) error {
+		for range 30 {
+			r, err := edgetest.Send(t.Context(), s.HTTP, s.URL(), "GET", path(m), tok, nil)
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if r.Status != http.StatusOK || !bytes.Equal(r.Body, first[m]) {
+				return fmt.Errorf("M%d: %d, an answer other than the first:\n%s\nwant\n%s", m, r.Status, r.Body, first[m])
+			}
+		}
+		return nil
+	})
 }

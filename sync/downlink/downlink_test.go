@@ -227,40 +227,33 @@ func TestPublisher_MergeNeverLosesAConcurrentWrite(t *testing.T) {
 	const writers, each = 4, 15
 	h := natstest.StartHub(t)
 	ctx := t.Context()
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for range writers {
+	pubs := make([]*downlink.Publisher, writers)
+	for i := range pubs {
 		js, err := jetstream.New(h.Conn())
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, err := downlink.NewPublisher(ctx, js)
-		if err != nil {
+		if pubs[i], err = downlink.NewPublisher(ctx, js); err != nil {
 			t.Fatal(err)
 		}
-		wg.Go(func() {
-			for range each {
-				_, err := pub.Merge(ctx, "s1", "counter", func(cur []byte) ([]byte, error) {
-					n := 0
-					if cur != nil {
-						if _, err := fmt.Sscan(string(cur), &n); err != nil {
-							return nil, err
-						}
+	}
+	testkit.Parallel(t, writers, func(i int) error {
+		for range each {
+			_, err := pubs[i].Merge(ctx, "s1", "counter", func(cur []byte) ([]byte, error) {
+				n := 0
+				if cur != nil {
+					if _, err := fmt.Sscan(string(cur), &n); err != nil {
+						return nil, err
 					}
-					return []byte(strconv.Itoa(n + 1)), nil
-				})
-				if err != nil {
-					errs <- err
-					return
 				}
+				return []byte(strconv.Itoa(n + 1)), nil
+			})
+			if err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+		}
+		return nil
+	})
 	kv, err := h.JetStream().KeyValue(ctx, "CONFIG")
 	if err != nil {
 		t.Fatal(err)
