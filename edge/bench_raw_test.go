@@ -117,6 +117,7 @@ func BenchmarkSaleHTTPLeanClient(b *testing.B) {
 			var next atomic.Int64
 			var failed atomic.Int64
 			ts := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+			tx0 := s.node.Writer.Transactions()
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -154,6 +155,7 @@ func BenchmarkSaleHTTPLeanClient(b *testing.B) {
 				return
 			}
 			b.ReportMetric(float64(b.N)/el.Seconds(), "sales/s")
+			b.ReportMetric(float64(b.N)/float64(s.node.Writer.Transactions()-tx0), "sales/commit")
 			reportLatency(b, slices.Concat(lat...))
 		})
 	}

@@ -407,6 +407,11 @@ func (w *Writer) Site() store.Site { return w.site }
 // it after a commit).
 func (w *Writer) Store() *store.Store { return w.st }
 
+// Transactions is the count of write transactions the writer has ended,
+// committed or not (the group commit's batches: requests ÷ Transactions is
+// the mean batch).
+func (w *Writer) Transactions() uint64 { return w.ended.Load() }
+
 // Now reads the writer's clock (rules check timestamps against it before
 // submitting).
 func (w *Writer) Now() time.Time { return w.cfg.Now() }
