@@ -607,20 +607,11 @@ func (n *Node) Close() error {
 }
 
 // followSigningKey keeps signer on the shared key (a rotation on any node
-// reaches this one), restarting the watch if the hub drops it.
+// reaches this one) until ctx ends.
 func (n *Node) followSigningKey(ctx context.Context, signer *auth.Signer) error {
-	for {
-		err := n.Auth.WatchSigningKey(ctx, signer)
-		if ctx.Err() != nil {
-			return nil
-		}
-		n.log.Warn().Err(err).Msg("watch of the token signing key ended; restarting")
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-	}
+	return n.Auth.WatchSigningKey(ctx, signer, func(err error) {
+		n.log.Warn().Err(err).Msg("token signing key")
+	})
 }
 
 // retry runs f until it succeeds or timeout passes, bounding each attempt

@@ -24,9 +24,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/kvfollow"
 	"github.com/vendsync/vendsync/internal/tlsca"
 )
 
@@ -90,6 +92,7 @@ func (r record) client(id string) Client {
 // Store reads and writes HQ credentials in Bucket.
 type Store struct {
 	kv  jetstream.KeyValue
+	nc  *nats.Conn // the bucket's connection: a watch starts again when it reconnects
 	key []byte
 	now func() time.Time
 
@@ -120,7 +123,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("open hq auth: bucket: %w", err)
 	}
-	s := &Store{kv: kv, now: time.Now}
+	s := &Store{kv: kv, nc: js.Conn(), now: time.Now}
 	if s.key, err = s.signingKey(ctx); err != nil {
 		return nil, fmt.Errorf("open hq auth: %w", err)
 	}
@@ -207,30 +210,27 @@ func (s *Store) RotateKey(ctx context.Context) ([]byte, error) {
 }
 
 // WatchSigningKey keeps signer's key equal to the shared one until ctx
-// ends: a rotation made on any node reaches every node within moments. It
-// returns an error only if the watch cannot be started.
-func (s *Store) WatchSigningKey(ctx context.Context, signer *auth.Signer) error {
-	w, err := s.kv.Watch(ctx, keySigning)
-	if err != nil {
-		return fmt.Errorf("watch signing key: %w", err)
+// ends, and returns nil then: a rotation made on any node reaches every node
+// within moments. A watch that cannot start, or that the server drops, is
+// started again (kvfollow). A key the signer refuses, and each reason the
+// watch is started again, is passed to onErr (nil to ignore them).
+func (s *Store) WatchSigningKey(ctx context.Context, signer *auth.Signer, onErr func(error)) error {
+	if onErr == nil {
+		onErr = func(error) {}
 	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil
-			}
-			if e == nil || e.Operation() != jetstream.KeyValuePut || signer.KeyIs(e.Value()) {
-				continue // nil marks the end of the initial values
+	return kvfollow.Run(ctx, kvfollow.Config{
+		Watch: func(ctx context.Context) (jetstream.KeyWatcher, error) { return s.kv.Watch(ctx, keySigning) },
+		Apply: func(e jetstream.KeyValueEntry) {
+			if e.Operation() != jetstream.KeyValuePut || signer.KeyIs(e.Value()) {
+				return
 			}
 			if err := signer.Rotate(e.Value()); err != nil {
-				return fmt.Errorf("watch signing key: %w", err)
+				onErr(fmt.Errorf("signing key revision %d: %w", e.Revision(), err))
 			}
-		}
-	}
+		},
+		Restart: func(err error) { onErr(fmt.Errorf("watch signing key: starting it again: %w", err)) },
+		Conn:    s.nc,
+	})
 }
 
 // Signer returns a token signer with the shared key, issuer Issuer and ttl.

@@ -57,6 +57,8 @@ func (h *Hub) openSites(ctx context.Context) error {
 	g.Go(func() error {
 		err := reg.Follow(lctx, h.auth, func() { close(ready) }, func(site string, err error) {
 			h.log.Error().Err(err).Str("site", site).Msg("apply site registration")
+		}, func(err error) {
+			h.log.Debug().Err(err).Msg("watch site registry: starting it again")
 		})
 		failed <- err
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/vendsync/vendsync/internal/kvfollow"
 	"github.com/vendsync/vendsync/internal/natsusers"
 )
 
@@ -63,42 +64,21 @@ func (h *Hub) openUsers(ctx context.Context) error {
 	}
 }
 
-// followUsers admits and refuses users as the bucket says until ctx ends,
-// restarting the watch if the server drops it. A watch that cannot start
-// is tried again (its consumer's creation times out while a new cluster
-// elects its leaders: a node failed to start that way under load); the
-// caller waiting for ready bounds the first.
+// followUsers admits and refuses users as the bucket says until ctx ends.
+// A watch that cannot start (its consumer's creation times out while a new
+// cluster elects its leaders: a node failed to start that way under load)
+// or that the server drops is started again (kvfollow); the caller waiting
+// for ready bounds the first.
 func (h *Hub) followUsers(ctx context.Context, kv jetstream.KeyValue, ready func()) error {
-	first := true
-	wait := 50 * time.Millisecond
-	for {
-		w, err := kv.WatchAll(ctx)
-		if err != nil {
-			h.log.Debug().Err(err).Msg("watch nats users: trying again")
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
-			}
-			wait = min(2*wait, time.Second)
-			continue
-		}
-		wait = 50 * time.Millisecond
-		for e := range w.Updates() {
-			if e == nil {
-				if first {
-					first = false
-					ready()
-				}
-				continue
-			}
-			h.applyUser(e)
-		}
-		_ = w.Stop()
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
+	return kvfollow.Run(ctx, kvfollow.Config{
+		Watch: func(ctx context.Context) (jetstream.KeyWatcher, error) { return kv.WatchAll(ctx) },
+		Apply: h.applyUser,
+		Ready: ready,
+		Conn:  h.js.Conn(),
+		Restart: func(err error) {
+			h.log.Debug().Err(err).Msg("watch nats users: starting it again")
+		},
+	})
 }
 
 func (h *Hub) applyUser(e jetstream.KeyValueEntry) {

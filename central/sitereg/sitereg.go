@@ -14,9 +14,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/vendsync/vendsync/internal/kvfollow"
 	"github.com/vendsync/vendsync/sync/envelope"
 )
 
@@ -65,6 +67,7 @@ func (s Site) Validate() error {
 // Registry is the shared site registry.
 type Registry struct {
 	kv  jetstream.KeyValue
+	nc  *nats.Conn // the bucket's connection: a watch starts again when it reconnects
 	now func() time.Time
 }
 
@@ -76,7 +79,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Registry,
 	if err != nil {
 		return nil, fmt.Errorf("open site registry: %w", err)
 	}
-	return &Registry{kv: kv, now: time.Now}, nil
+	return &Registry{kv: kv, nc: js.Conn(), now: time.Now}, nil
 }
 
 // Add registers s with a new NKEY user and returns the user's seed, which
@@ -264,38 +267,25 @@ type Target interface {
 
 // Follow applies every registration and revocation, past and future, to t
 // until ctx ends, calling ready once the registry's current state has been
-// applied. It returns nil when ctx ends, or an error if the bucket cannot be
-// watched. Errors of t are passed to onErr (nil to ignore them).
-func (r *Registry) Follow(ctx context.Context, t Target, ready func(), onErr func(site string, err error)) error {
-	w, err := r.kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("watch site registry: %w", err)
-	}
-	defer w.Stop()
+// applied, and returns nil then. A watch that cannot start, or that the
+// server drops, is started again (every site's latest entry is applied again
+// then, so a revocation made meanwhile is not missed); restart, if set, is
+// told why. Errors of t are passed to onErr (nil to ignore them).
+func (r *Registry) Follow(ctx context.Context, t Target, ready func(), onErr func(site string, err error), restart func(error)) error {
 	if onErr == nil {
 		onErr = func(string, error) {}
 	}
-	initial := true
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil
-			}
-			if e == nil { // end of the current values
-				if initial {
-					initial = false
-					ready()
-				}
-				continue
-			}
+	return kvfollow.Run(ctx, kvfollow.Config{
+		Watch: func(ctx context.Context) (jetstream.KeyWatcher, error) { return r.kv.WatchAll(ctx) },
+		Apply: func(e jetstream.KeyValueEntry) {
 			if err := apply(t, e); err != nil {
 				onErr(e.Key(), err)
 			}
-		}
-	}
+		},
+		Ready:   ready,
+		Restart: restart,
+		Conn:    r.nc,
+	})
 }
 
 // apply hands one bucket entry to t: a site that is revoked, deleted or

@@ -63,7 +63,7 @@ func TestRegistry_AddRevokeSync(t *testing.T) {
 	rec := &recorder{keys: map[string]string{}, revok: map[string]bool{}}
 	sctx, cancel := context.WithCancel(ctx)
 	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- reg.Follow(sctx, rec, func() { close(ready) }, nil) }()
+	go func() { done <- reg.Follow(sctx, rec, func() { close(ready) }, nil, nil) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
