@@ -97,6 +97,31 @@ func run(t *testing.T, cfg kvfollow.Config) (stop func()) {
 	}
 }
 
+// restartable is a server the test stops and starts again on the same
+// port and store, a client that reconnects to it, and the bucket.
+type restartable struct {
+	port int
+	dir  string
+	srv  *server.Server
+	nc   *nats.Conn
+	kv   jetstream.KeyValue
+}
+
+func startRestartable(t *testing.T) *restartable {
+	h := &restartable{port: testkit.FreePorts(t, 1)[0], dir: t.TempDir()}
+	h.start(t)
+	h.nc = testkit.Connect(t, h.srv, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	h.kv = bucket(t, h.nc)
+	return h
+}
+
+func (h *restartable) start(t *testing.T) { h.srv = startAt(t, h.port, h.dir) }
+
+func (h *restartable) stop() {
+	h.srv.Shutdown()
+	h.srv.WaitForShutdown()
+}
+
 // startAt starts a JetStream server on port with its store in dir (a
 // restart when dir holds an earlier server's store).
 func startAt(t *testing.T, port int, dir string) *server.Server {
@@ -139,13 +164,10 @@ func put(t *testing.T, kv jetstream.KeyValue, k, v string) {
 // tried again until it starts; then the bucket's entries are applied and
 // Ready is called once.
 func TestRun_StartsAWatchThatCouldNotStart(t *testing.T) {
-	port, dir := testkit.FreePorts(t, 1)[0], t.TempDir()
-	srv := startAt(t, port, dir)
-	nc := testkit.Connect(t, srv, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-	kv := bucket(t, nc)
-	put(t, kv, "site-1", "key-a")
-	srv.Shutdown()
-	srv.WaitForShutdown()
+	h := startRestartable(t)
+	put(t, h.kv, "site-1", "key-a")
+	h.stop()
+	kv := h.kv
 
 	s := newSeen()
 	stop := run(t, s.config(kv))
@@ -160,7 +182,7 @@ func TestRun_StartsAWatchThatCouldNotStart(t *testing.T) {
 		t.Fatalf("Ready called %d times with no watch started", ready)
 	}
 
-	startAt(t, port, dir)
+	h.start(t)
 	s.waitVal(t, "site-1", "key-a")
 	put(t, kv, "site-1", "key-b")
 	s.waitVal(t, "site-1", "key-b")
@@ -225,21 +247,18 @@ func TestRun_StartsAgainAWatchThatEnded(t *testing.T) {
 // A server restart under a running follower does not stop it following,
 // and with Conn set it follows again as soon as the client reconnects.
 func TestRun_FollowsAcrossAServerRestart(t *testing.T) {
-	port, dir := testkit.FreePorts(t, 1)[0], t.TempDir()
-	srv := startAt(t, port, dir)
-	nc := testkit.Connect(t, srv, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-	kv := bucket(t, nc)
+	h := startRestartable(t)
+	kv := h.kv
 	put(t, kv, "k", "1")
 	s := newSeen()
 	cfg := s.config(kv)
-	cfg.Conn = nc
+	cfg.Conn = h.nc
 	stop := run(t, cfg)
 	defer stop()
 	s.waitVal(t, "k", "1")
 
-	srv.Shutdown()
-	srv.WaitForShutdown()
-	startAt(t, port, dir)
+	h.stop()
+	h.start(t)
 	t0 := time.Now()
 	testkit.CheckFor(t, 20*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
