@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vendsync/vendsync/edge"
+	"github.com/vendsync/vendsync/internal/gcfloor"
 	"github.com/vendsync/vendsync/migrations"
 )
 
@@ -224,7 +226,15 @@ func answerRows(body []byte) int {
 
 // TestMain closes the site BenchmarkEdgeQueries shared, and removes it
 // unless it is cached.
+//
+// Benchmarks run with the collector's floor that `vendsync edge run` starts
+// (--gc-floor-mib 16), as the site does; VENDSYNC_BENCH_GCFLOOR=0 runs them
+// without it (an A/B in one binary).
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" && os.Getenv("VENDSYNC_BENCH_GCFLOOR") != "0" {
+		gcfloor.Start(gcfloor.Config{Floor: 16 << 20}) // for the process's life; nil when GOGC or GOMEMLIMIT is set
+	}
 	code := m.Run()
 	if querySite != nil {
 		querySite.node.Close()

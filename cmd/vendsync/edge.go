@@ -14,6 +14,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/edge/store"
 	"github.com/vendsync/vendsync/internal/auth"
+	"github.com/vendsync/vendsync/internal/gcfloor"
 	"github.com/vendsync/vendsync/internal/portcheck"
 	"github.com/vendsync/vendsync/internal/provision"
 	"github.com/vendsync/vendsync/internal/secfile"
@@ -111,6 +112,7 @@ func newEdgeRunCmd(logs *logOptions) *cobra.Command {
 	rateLimits := true
 	var insecureHTTP, insecureLeaf bool
 	var clockOffset time.Duration
+	gcFloorMiB := 16
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Serve a site: HTTP API, alerts, local aggregates",
@@ -139,6 +141,16 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 			}
 			cfg.Logger = log
 			cfg.BinaryVersion = version
+			if gcFloorMiB < 0 || gcFloorMiB > 1<<20 {
+				return fmt.Errorf("--gc-floor-mib %d: must be 0 (the Go runtime's default) to %d", gcFloorMiB, 1<<20)
+			}
+			if gcFloorMiB > 0 {
+				if c := gcfloor.Start(gcfloor.Config{Floor: uint64(gcFloorMiB) << 20}); c != nil {
+					defer c.Stop()
+				} else {
+					log.Info().Msg("GOGC or GOMEMLIMIT is set: the collector runs as they say, --gc-floor-mib does not apply")
+				}
+			}
 			// A port in use is one line, before anything is opened or written.
 			if err := portcheck.Free(portcheck.Listener{Setting: "--http", Addr: cfg.HTTPAddr}, portcheck.Listener{Setting: "--nats-listen", Addr: cfg.NATSListen}); err != nil {
 				return err
@@ -197,6 +209,7 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "certificate (PEM) for the API (default DIR/tls/site.crt, made by 'edge init' or 'provision site')")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "the --tls-cert's private key (PEM, mode 0600; default DIR/tls/site.key)")
 	f.StringVar(&cfg.HubCAFile, "hub-ca", "", "the fleet CA certificate (central's DIR/ca.pem) the leaf link to --hub pins; 'provision site' writes DIR/tls/ca.pem")
+	f.IntVar(&gcFloorMiB, "gc-floor-mib", gcFloorMiB, "while the site is busy, the Go heap it fills before collecting, in MiB (fewer collections, steadier answers; 0: the Go runtime's default; GOGC or GOMEMLIMIT in the environment take precedence)")
 	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve the API over plain HTTP (local development only)")
 	f.BoolVar(&insecureLeaf, "insecure-leaf", false, "connect the leaf link to --hub without TLS (local development only)")
 	f.BoolVar(&rateLimits, "rate-limits", true, "rate-limit token requests and writes per client and address (false only for load tests)")

@@ -1,0 +1,114 @@
+package gcfloor
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"github.com/vendsync/vendsync/internal/testkit"
+)
+
+func TestBusyPercent_GoalBeyondTheFloor(t *testing.T) {
+	cfg := Config{Floor: 16 << 20, Percent: 100}
+	for _, live := range []uint64{0, 1, 64 << 10, 1 << 20, 2 << 20, 7 << 20, 8<<20 - 1} {
+		p := busyPercent(cfg, live)
+		goal := float64(max(live, 64<<10)) * (1 + float64(p)/100)
+		if p < 100 || p > 1_000_000 || (p < 1_000_000 && goal < float64(cfg.Floor)) {
+			t.Errorf("live %d: GOGC %d, goal %.0f: want 100..1e6 and a goal beyond the floor", live, p, goal)
+		}
+	}
+	if p := busyPercent(Config{Floor: 16 << 20, Percent: 5000}, 2<<20); p != 5000 {
+		t.Errorf("a Percent above the floor's: %d, want Percent", p)
+	}
+}
+
+func TestFloorApplies_OnlyWhileBusyAndSmall(t *testing.T) {
+	cfg := Config{Floor: 16 << 20, Busy: 10 * time.Second, Percent: 100}
+	for _, c := range []struct {
+		name            string
+		live, allocated uint64
+		took            time.Duration
+		want            bool
+	}{
+		{"busy, small heap", 2 << 20, 4 << 20, 100 * time.Millisecond, true},
+		{"busy, live just under half the floor", 8<<20 - 1, 8 << 20, time.Second, true},
+		{"busy, live half the floor: GOGC as set", 8 << 20, 8 << 20, time.Second, false},
+		{"busy, live above the floor", 64 << 20, 64 << 20, time.Second, false},
+		{"idle: a forced collection after two minutes", 2 << 20, 1 << 20, 2 * time.Minute, false},
+		{"just under busy: 1.5 MiB/s", 2 << 20, 15 << 20, 10 * time.Second, false},
+		{"just busy: 1.6 MiB/s", 2 << 20, 16 << 20, 10 * time.Second, true},
+		{"a zero interval counts as fast", 2 << 20, 1 << 20, 0, true},
+	} {
+		if got := floorApplies(cfg, c.live, c.allocated, c.took); got != c.want {
+			t.Errorf("%s: floorApplies = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// churn allocates n bytes of garbage in 32 KiB pieces and returns how many
+// collections ran meanwhile.
+func churn(n int) uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.NumGC
+	for range n / (32 << 10) {
+		sink = make([]byte, 32<<10)
+	}
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC - before
+}
+
+var sink []byte
+
+// A process that allocates quickly with a small live heap collects far
+// less often with the floor, and GOGC is as it was once stopped.
+func TestStart_FewerCollectionsWhileBusy(t *testing.T) {
+	t.Setenv("GOGC", "") // whoever runs the tests may set it; Start would leave GOGC alone
+	const garbage = 512 << 20
+	without := churn(garbage)
+
+	c := Start(Config{Floor: 32 << 20})
+	if c == nil {
+		t.Fatal("Start = nil with GOGC unset")
+	}
+	// The floor takes effect from the collection after the first busy one.
+	testkit.CheckFor(t, 20*time.Second, func() error {
+		churn(8 << 20)
+		if p, l := c.Percent(), c.Limit(); p <= 100 || l < 32<<20 || l > 64<<20 {
+			return fmt.Errorf("GOGC %d, memory limit %d after %d collections while allocating fast, want above 100 and 32 MiB and the runtime's own", p, l, c.Cycles())
+		}
+		return nil
+	})
+	var ms runtime.MemStats
+	with := churn(garbage)
+	runtime.ReadMemStats(&ms)
+	peak := ms.HeapSys
+	c.Stop()
+	if prev := debug.SetGCPercent(100); prev != 100 {
+		t.Errorf("GOGC after Stop = %d, want 100", prev)
+	}
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		t.Errorf("memory limit after Stop = %d, want none", l)
+	}
+	if peak > 80<<20 {
+		t.Errorf("heap reserved %d MiB with a 32 MiB floor", peak>>20)
+	}
+	t.Logf("collections for %d MiB of garbage: %d by default, %d with a 32 MiB floor", garbage>>20, without, with)
+	if with*4 > without {
+		t.Errorf("%d collections with the floor against %d without: want at most a quarter", with, without)
+	}
+	c.Stop() // twice: a no-op
+	var nilc *Controller
+	nilc.Stop()
+}
+
+func TestStart_LeavesAGOGCTheEnvironmentSets(t *testing.T) {
+	t.Setenv("GOGC", "150")
+	if c := Start(Config{}); c != nil {
+		c.Stop()
+		t.Fatal("Start took over GOGC that the environment set")
+	}
+}
