@@ -155,11 +155,11 @@ func (c *Controller) collected() {
 	live, allocs, now := v(0), v(1), time.Now()
 	// What the runtime holds besides the heap (stacks, its own structures):
 	// a limit counts it, the floor is for the heap.
-	other := v(2) - v(3) - v(4) - v(5) - v(6)
+	other := max(0, int64(v(2))-int64(v(3))-int64(v(4))-int64(v(5))-int64(v(6)))
 	busy := floorApplies(c.cfg, live, allocs-c.allocs, now.Sub(c.last))
 	c.last, c.allocs = now, allocs
 	if busy {
-		c.set(busyPercent(c.cfg, live), int64(c.cfg.Floor+other))
+		c.set(busyPercent(c.cfg, live), int64(c.cfg.Floor)+other)
 	} else {
 		c.set(c.cfg.Percent, math.MaxInt64)
 	}
