@@ -92,7 +92,8 @@ func Start(cfg Config) *Controller {
 	return c
 }
 
-// Stop ends the control and sets GOGC back to Percent. Nil-safe.
+// Stop ends the control: GOGC is Percent again and there is no memory
+// limit. Nil-safe.
 func (c *Controller) Stop() {
 	if c == nil || c.stopped.Swap(true) {
 		return
