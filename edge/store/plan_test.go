@@ -37,8 +37,8 @@ func TestQueryPlans_HotReadsSearchAnIndex(t *testing.T) {
 		{"one machine's sale movements", saleMovements(true, false), []any{0, 1, "M1", 500}, "INDEX sales_events_machine_time (machine_id=? AND event_time>? AND event_time<?)"},
 		{"one product's sale movements", saleMovements(false, true), []any{0, 1, "P1", 500}, "INDEX sales_events_time (event_time>? AND event_time<?)"},
 		{"one slot's sale movements", saleMovements(true, true), []any{0, 1, "M1", "P1", 500}, "INDEX sales_events_machine_time (machine_id=? AND event_time>? AND event_time<?)"},
-		{"visit movements", visitMovements, []any{"", "", "", 0, 1}, "INDEX stock_movements_time (performed_at>? AND performed_at<?)"},
-		{"one machine's restocks", visitMovements, []any{"M1", "", "restock", 0, 1}, "INDEX stock_movements_time (performed_at>? AND performed_at<?)"},
+		{"visit movements", visitMovements, []any{"", "", "", 0, 1}, "COVERING INDEX stock_movements_time (performed_at>? AND performed_at<?)"},
+		{"one machine's restocks", visitMovements, []any{"M1", "", "restock", 0, 1}, "COVERING INDEX stock_movements_time (performed_at>? AND performed_at<?)"},
 	}
 	topQuery, topArgs := topProductsQuery([]bucket.Span{{Window: bucket.Hour, From: 0, To: 1}, {Window: bucket.Day, From: 1, To: 2}, {Window: bucket.Month, From: 2, To: 3}})
 	tests = append(tests, struct {
