@@ -28,6 +28,8 @@ FUZZ_TARGETS += edge/dex:FuzzParse:150000
 FUZZ_TARGETS += edge/api:FuzzPlainSale:15000
 # The JSON validator of audit details, against encoding/json's.
 FUZZ_TARGETS += internal/jsonappend:FuzzValid:300000
+# The hand-written UTC times of answers, against time.Format.
+FUZZ_TARGETS += internal/jsonappend:FuzzTime:300000
 
 .PHONY: all build test lint demo bench fuzz clean
 

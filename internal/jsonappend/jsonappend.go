@@ -46,9 +46,77 @@ func Uint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
 // layout anyway.
 func Time(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
+	if sec := t.Unix(); t.Location() == time.UTC && sec >= minUTC && sec <= maxUTC {
+		b = appendUTC(b, sec, t.Nanosecond())
+	} else {
+		b = t.AppendFormat(b, time.RFC3339Nano)
+	}
 	return append(b, '"')
 }
+
+// The instants appendUTC writes: 0000-01-01T00:00:00Z to
+// 9999-12-31T23:59:59.999999999Z.
+const (
+	minUTC = -62167219200
+	maxUTC = 253402300799
+)
+
+// appendUTC appends the UTC instant sec, nsec (minUTC ≤ sec ≤ maxUTC) in
+// RFC 3339 with its fraction's trailing zeros left out, as AppendFormat
+// writes time.RFC3339Nano. The answers' times are UTC; AppendFormat reads
+// its layout and works the date out for each of them, at about three
+// times the cost.
+func appendUTC(b []byte, sec int64, nsec int) []byte {
+	// Days since 1970-01-01 to a civil date (the proleptic Gregorian
+	// calendar counted in 400-year eras from 0000-03-01).
+	days := sec / 86400
+	if sec%86400 < 0 {
+		days--
+	}
+	sod := int(sec - days*86400)
+	z := days + 719468 // days since 0000-03-01: January and February of year 0 are before it
+	era := z / 146097
+	if z < 0 {
+		era--
+	}
+	doe := int(z - era*146097)
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	y := yoe + int(era)*400
+	if m > 12 {
+		m -= 12
+		y++
+	}
+	b = append(b, digits2[2*(y/100)], digits2[2*(y/100)+1], digits2[2*(y%100)], digits2[2*(y%100)+1], '-',
+		digits2[2*m], digits2[2*m+1], '-', digits2[2*d], digits2[2*d+1], 'T',
+		digits2[2*(sod/3600)], digits2[2*(sod/3600)+1], ':', digits2[2*(sod/60%60)], digits2[2*(sod/60%60)+1], ':',
+		digits2[2*(sod%60)], digits2[2*(sod%60)+1])
+	if nsec != 0 {
+		// The fraction in groups of three digits, as many as it has (the
+		// answers' times are whole milliseconds), then its trailing zeros
+		// trimmed.
+		b = append(b, '.')
+		for unit := 1_000_000; ; unit /= 1000 { // milli-, micro-, nanoseconds
+			g := nsec / unit % 1000
+			b = append(b, byte('0'+g/100), digits2[2*(g%100)], digits2[2*(g%100)+1])
+			if nsec%unit == 0 {
+				break
+			}
+		}
+		for b[len(b)-1] == '0' {
+			b = b[:len(b)-1]
+		}
+	}
+	return append(b, 'Z')
+}
+
+// digits2 holds 00 to 99, two bytes each.
+const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // Bool appends v.
 func Bool(b []byte, v bool) []byte {
