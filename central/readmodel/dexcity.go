@@ -3,10 +3,8 @@ package readmodel
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
-	"strings"
-	"time"
+	"slices"
 
 	"github.com/vendsync/vendsync/internal/sqlite"
 )
@@ -40,34 +38,13 @@ func (k *sqliteSink) noteDEXMachine(ctx context.Context, site, machine string) e
 	return nil
 }
 
-// siteCitiesSQL sums the per-site rows of a rollup over pieces (days and
-// spans the tables, cols and sums their columns, see piecesSQL) per site,
-// then per city for the sites it can place there: those central knows
-// every machine of and whose machines all stand in one city (site_cities,
-// migration 0027). A row is a site (empty for a city's row), its city
-// (NULL for a site it cannot place), whether it cannot place it, then the
-// sums: a city's row for each city, a row for each site left, so ~50 rows
-// reach Go instead of one per site.
-func siteCitiesSQL(days, spans, cols, sums string, pieces []rollupPiece) (string, []any) {
-	src, args := piecesSQL(days, spans, cols, "site", pieces)
-	var perSite strings.Builder
-	for i, c := range strings.Split(cols, ",") {
-		c = strings.TrimSpace(c)
-		if i > 0 {
-			perSite.WriteString(", ")
-		}
-		if c == "last_at" {
-			fmt.Fprintf(&perSite, "MAX(%s) AS %s", c, c)
-		} else {
-			fmt.Fprintf(&perSite, "SUM(%s) AS %s", c, c)
-		}
-	}
-	return `SELECT CASE WHEN p.placed THEN '' ELSE p.key END, CASE WHEN p.placed THEN p.city END, NOT p.placed, ` + sums + `
-	FROM (SELECT d.*, c.city, (c.city IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = d.key
-			AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id))) AS placed
-		FROM (SELECT key, ` + perSite.String() + ` FROM (` + src + `) GROUP BY key) d LEFT JOIN site_cities c ON c.site = d.key) p
-	GROUP BY 1, 2`, args
-}
+// selectPlacedSites lists the sites whose sums go to one city: those
+// central knows every machine of (no row in dex_unknown_machines that
+// machines does not hold) and whose machines all stand in one city
+// (site_cities, migration 0027).
+const selectPlacedSites = `SELECT c.site, c.city FROM site_cities c
+	WHERE c.city IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = c.site
+		AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id))`
 
 // cityRow is a report row that per-site sums move to their city's key.
 type cityRow[T any] interface {
@@ -76,15 +53,42 @@ type cityRow[T any] interface {
 }
 
 // citySums answers a fleet-wide report by city over [from, to) = r[0]..r[3]:
-// the sums of the whole days [r[1], r[2]) that sitesSQL reads per city
-// and per site it cannot place (scan reads one after its key, city and
-// unknown columns), plus the raw rows (raw reads one site, "" every site,
-// over a range, grouped by city) of the sites that cannot be placed so and
-// of the partial days at both ends; summed per city and ordered by order.
-// Nothing found is a nil answer, as the raw query's.
-func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days string, sitesSQL func([]rollupPiece) (string, []any), r [4]int64,
-	scan func(*sqlite.Rows, *string, *sql.NullString, *bool) (P, error), raw func(site string, from, to int64) ([]T, error),
+// the per-site sums of the whole days [r[1], r[2]) (pieceSums of the
+// rollup tables days and spans, cols their columns, scan reads a row),
+// each given to its site's city (selectPlacedSites), plus the raw rows
+// (raw reads one site, "" every site, over a range, grouped by city) of
+// the sites that cannot be placed so and of the partial days at both
+// ends; summed per city and ordered by order. Nothing found is a nil
+// answer, as the raw query's.
+func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days, spans, cols string, r [4]int64,
+	scan func(*sqlite.Rows, P) error, raw func(site string, from, to int64) ([]T, error),
 	order func(a, b T) int) ([]T, error) {
+	sites, err := pieceSums(ctx, s, days, spans, cols, "site", r[1], r[2], scan)
+	if err != nil {
+		return nil, err
+	}
+	cities := make(map[string]string, len(sites))
+	if len(sites) > 0 {
+		rows, err := s.db.Query(ctx, selectPlacedSites)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var site, city string
+			if err := rows.Scan(&site, &city); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			cities[site] = city
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
 	sums := map[string]P{}
 	add := func(row P) {
 		if p := sums[row.key()]; p != nil {
@@ -94,48 +98,26 @@ func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days string, s
 		row.setSite("")
 		sums[row.key()] = row
 	}
-	pieces, err := s.dataPieces(ctx, days, "site", r[1], r[2])
-	if err != nil {
-		return nil, err
-	}
-	q, args := sitesSQL(pieces)
-	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
 	var unplaced []string
-	for rows.Next() {
-		var site string
-		var city sql.NullString
-		var unknown bool
-		row, err := scan(rows, &site, &city, &unknown)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if !city.Valid || unknown {
+	for site, row := range sites {
+		city, ok := cities[site]
+		if !ok {
 			unplaced = append(unplaced, site)
 			continue
 		}
-		row.setKey(city.String)
+		row.setKey(city)
 		add(row)
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, err
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
+	slices.Sort(unplaced) // the raw reads in a stable order
 	type span struct {
 		site     string
 		from, to int64
 	}
-	spans := []span{{"", r[0], r[1]}, {"", r[2], r[3]}}
+	reads := []span{{"", r[0], r[1]}, {"", r[2], r[3]}}
 	for _, site := range unplaced {
-		spans = append(spans, span{site, r[1], r[2]})
+		reads = append(reads, span{site, r[1], r[2]})
 	}
-	for _, e := range spans {
+	for _, e := range reads {
 		if e.from >= e.to {
 			continue
 		}
@@ -157,17 +139,7 @@ func (r *CashRow) setKey(k string)           { r.Key = k }
 // by city over r (see citySums); site, machine and key are the grouping's
 // columns (groupCols).
 func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]ReconciliationRow, error) {
-	return citySums(ctx, s, "dex_days", func(p []rollupPiece) (string, []any) {
-		return siteCitiesSQL("dex_days", "dex_spans", dexSumCols, dexSums, p)
-	}, r, func(rows *sqlite.Rows, k *string, city *sql.NullString, unknown *bool) (*ReconciliationRow, error) {
-		var row ReconciliationRow
-		var last int64
-		err := rows.Scan(k, city, unknown, &row.Reconciliations, &row.MachineCount, &row.MachineCents, &row.LedgerCount, &row.LedgerCents,
-			&row.UnreportedCount, &row.UnreportedCents, &row.MissingCount, &row.MissingCents, &row.PriceMismatches, &row.TestVends,
-			&row.FreeVends, &row.Alerts, &last)
-		row.LastReadAt = time.UnixMilli(last).UTC()
-		return &row, err
-	}, func(one string, from, to int64) ([]ReconciliationRow, error) {
+	return citySums(ctx, s, "dex_days", "dex_spans", dexSumCols, r, scanReconciliationSums, func(one string, from, to int64) ([]ReconciliationRow, error) {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, one != ""), one, from, to)
 	}, func(a, b ReconciliationRow) int {
 		return cmp.Or(cmp.Compare(b.UnreportedCents, a.UnreportedCents), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
@@ -177,16 +149,7 @@ func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key st
 // cashByCity answers CashReport's rows of the fleet by city over r as
 // reconciliationsByCity does ReconciliationReport's.
 func (s *Store) cashByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]CashRow, error) {
-	return citySums(ctx, s, "cash_days", func(p []rollupPiece) (string, []any) {
-		return siteCitiesSQL("cash_days", "cash_spans", cashSumCols, cashSums, p)
-	}, r, func(rows *sqlite.Rows, k *string, city *sql.NullString, unknown *bool) (*CashRow, error) {
-		var row CashRow
-		var last int64
-		err := rows.Scan(k, city, unknown, &row.Collections, &row.Counted, &row.ExpectedLedger, &row.ExpectedDEX, &row.CountedWithDEX,
-			&row.DEXCollections, &last)
-		row.LastCollectedAt = time.UnixMilli(last).UTC()
-		return &row, err
-	}, func(one string, from, to int64) ([]CashRow, error) {
+	return citySums(ctx, s, "cash_days", "cash_spans", cashSumCols, r, scanCashSums, func(one string, from, to int64) ([]CashRow, error) {
 		return s.cashRows(ctx, cashSQL(site, machine, key, one != ""), one, from, to)
 	}, func(a, b CashRow) int {
 		return cmp.Or(cmp.Compare(a.Counted-a.ExpectedLedger, b.Counted-b.ExpectedLedger), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))

@@ -70,18 +70,8 @@ func piecesSQL(days, spans, cols, grp string, pieces []rollupPiece) (string, []a
 const (
 	dexSumCols = `n, machine_count, machine_cents, ledger_count, ledger_cents, unreported_count, unreported_cents,
 		missing_count, missing_cents, price_mismatches, test_vends, free_vends, alerted, last_at`
-	dexSums = `SUM(n), SUM(machine_count), SUM(machine_cents), SUM(ledger_count), SUM(ledger_cents), SUM(unreported_count),
-		SUM(unreported_cents), SUM(missing_count), SUM(missing_cents), SUM(price_mismatches), SUM(test_vends), SUM(free_vends),
-		SUM(alerted), MAX(last_at)`
 	cashSumCols = `n, amount_cents, expected_ledger, expected_dex, counted_with_dex, dex_n, last_at`
-	cashSums    = `SUM(n), SUM(amount_cents), SUM(expected_ledger), SUM(expected_dex), SUM(counted_with_dex), SUM(dex_n), MAX(last_at)`
 )
-
-// keySumsSQL sums the rows of grp over pieces per key: key then sums.
-func keySumsSQL(days, spans, cols, sums, grp string, pieces []rollupPiece) (string, []any) {
-	src, args := piecesSQL(days, spans, cols, grp, pieces)
-	return "SELECT key, " + sums + " FROM (" + src + ") GROUP BY key", args
-}
 
 // spanUpsert is an upsert into table (dex_spans or cash_spans) of one
 // reconciliation's or collection's sums into the block of every width
