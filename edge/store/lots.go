@@ -31,8 +31,10 @@ func (s *Store) Lots(ctx context.Context, f LotFilter) ([]LotRow, error) {
 	return s.AppendLots(ctx, nil, f)
 }
 
-// AppendLots is Lots appending to dst (as AppendFaults).
-func (s *Store) AppendLots(ctx context.Context, dst []LotRow, f LotFilter) ([]LotRow, error) {
+// lotsQuery is the SQL of Lots for f, at most limit rows, and its
+// arguments. Its order is lots_slot's (migration 0028): the list walks the
+// index, no sort.
+func lotsQuery(f LotFilter, limit int) (string, []any) {
 	where := []string{"1 = 1"}
 	var args []any
 	add := func(cond string, v any) {
@@ -60,13 +62,18 @@ func (s *Store) AppendLots(ctx context.Context, dst []LotRow, f LotFilter) ([]Lo
 		where = append(where, "quantity > 0")
 		add("status = ?", f.Status)
 	}
+	return `SELECT lot_id, machine_id, product_id, lot_code, expiry_date, unit_cost_cents, quantity, status, received_at FROM lots WHERE ` +
+		strings.Join(where, " AND ") + ` ORDER BY machine_id, product_id, expiry_date = '', expiry_date, lot_id LIMIT ?`, append(args, limit)
+}
+
+// AppendLots is Lots appending to dst (as AppendFaults).
+func (s *Store) AppendLots(ctx context.Context, dst []LotRow, f LotFilter) ([]LotRow, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1000
 	}
-	q := `SELECT lot_id, machine_id, product_id, lot_code, expiry_date, unit_cost_cents, quantity, status, received_at FROM lots WHERE ` +
-		strings.Join(where, " AND ") + ` ORDER BY machine_id, product_id, expiry_date = '', expiry_date, lot_id LIMIT ?`
-	rows, err := s.DB.Query(ctx, q, append(args, limit)...)
+	q, args := lotsQuery(f, limit)
+	rows, err := s.DB.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read lots: %w", err)
 	}

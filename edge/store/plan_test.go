@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,6 +48,15 @@ func TestQueryPlans_HotReadsSearchAnIndex(t *testing.T) {
 		args  []any
 		index string
 	}{"top products", topQuery, topArgs, "PRIMARY KEY (dim=? AND win=? AND bucket>? AND bucket<?)"})
+	for _, f := range []LotFilter{{}, {MachineID: "M1"}, {Status: "HOLD"}} {
+		q, args := lotsQuery(f, 1000)
+		tests = append(tests, struct {
+			name  string
+			query string
+			args  []any
+			index string
+		}{fmt.Sprintf("lots %+v", f), q, args, "lots USING INDEX lots_slot"})
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			testkit.CheckPlan(t, db.R, bigTables, tc.query, tc.args...)
