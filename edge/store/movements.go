@@ -19,7 +19,8 @@ import (
 // movements (a visit that only touched an expiry date) are left out. Each
 // side is read in (performed_at, key) order up to the end of the page, and
 // StockMovements merges them: a sort of every sale is never needed. The
-// visits come by time alone (stock_movements_time, migration 0026) and
+// visits come by time alone (stock_movements_time, migration 0026, which
+// holds every column read since 0027: the table is never visited) and
 // their reader orders each millisecond's lines by key (internal/tiebreak).
 const visitMovements = `
 	SELECT * FROM (SELECT movement_id || ':' || line AS key, machine_id, product_id,
