@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/vendsync/vendsync/internal/sqlite"
 )
 
 // The fleet's DEX and cash reports by city group each row by its
@@ -46,12 +45,6 @@ const selectPlacedSites = `SELECT c.site, c.city FROM site_cities c
 	WHERE c.city IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex_unknown_machines u WHERE u.site = c.site
 		AND NOT EXISTS (SELECT 1 FROM machines m WHERE m.site = u.site AND m.machine_id = u.machine_id))`
 
-// cityRow is a report row that per-site sums move to their city's key.
-type cityRow[T any] interface {
-	dayRow[T]
-	setKey(string)
-}
-
 // citySums answers a fleet-wide report by city over [from, to) = r[0]..r[3]:
 // the per-site sums of the whole days [r[1], r[2]) (pieceSums of the
 // rollup tables days and spans, cols their columns, scan reads a row),
@@ -60,10 +53,10 @@ type cityRow[T any] interface {
 // the sites that cannot be placed so and of the partial days at both
 // ends; summed per city and ordered by order. Nothing found is a nil
 // answer, as the raw query's.
-func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days, spans, cols string, r [4]int64,
-	scan func(*sqlite.Rows, P) error, raw func(site string, from, to int64) ([]T, error),
+func citySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, cols string, r [4]int64,
+	dests func(P, any, *int64) []any, raw func(site string, from, to int64) ([]T, error),
 	order func(a, b T) int) ([]T, error) {
-	sites, err := pieceSums(ctx, s, days, spans, cols, "site", r[1], r[2], scan)
+	sites, err := pieceSums(ctx, s, days, spans, cols, "site", r[1], r[2], dests)
 	if err != nil {
 		return nil, err
 	}
@@ -132,14 +125,11 @@ func citySums[T any, P cityRow[T]](ctx context.Context, s *Store, days, spans, c
 	return sortedSums(sums, order), nil
 }
 
-func (r *ReconciliationRow) setKey(k string) { r.Key = k }
-func (r *CashRow) setKey(k string)           { r.Key = k }
-
 // reconciliationsByCity answers ReconciliationReport's rows of the fleet
 // by city over r (see citySums); site, machine and key are the grouping's
 // columns (groupCols).
 func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]ReconciliationRow, error) {
-	return citySums(ctx, s, "dex_days", "dex_spans", dexSumCols, r, scanReconciliationSums, func(one string, from, to int64) ([]ReconciliationRow, error) {
+	return citySums(ctx, s, "dex_days", "dex_spans", dexSumCols, r, reconciliationSums, func(one string, from, to int64) ([]ReconciliationRow, error) {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, one != ""), one, from, to)
 	}, func(a, b ReconciliationRow) int {
 		return cmp.Or(cmp.Compare(b.UnreportedCents, a.UnreportedCents), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
@@ -149,7 +139,7 @@ func (s *Store) reconciliationsByCity(ctx context.Context, site, machine, key st
 // cashByCity answers CashReport's rows of the fleet by city over r as
 // reconciliationsByCity does ReconciliationReport's.
 func (s *Store) cashByCity(ctx context.Context, site, machine, key string, r [4]int64) ([]CashRow, error) {
-	return citySums(ctx, s, "cash_days", "cash_spans", cashSumCols, r, scanCashSums, func(one string, from, to int64) ([]CashRow, error) {
+	return citySums(ctx, s, "cash_days", "cash_spans", cashSumCols, r, cashSums, func(one string, from, to int64) ([]CashRow, error) {
 		return s.cashRows(ctx, cashSQL(site, machine, key, one != ""), one, from, to)
 	}, func(a, b CashRow) int {
 		return cmp.Or(cmp.Compare(a.Counted-a.ExpectedLedger, b.Counted-b.ExpectedLedger), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))

@@ -153,7 +153,7 @@ func (s *Store) reconciliations(ctx context.Context, q DEXQuery, site, machine, 
 	if grp == "" || !ok {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	return daySums(ctx, s, "dex_days", "dex_spans", dexSumCols, grp, [4]int64{from, a, b, to}, scanReconciliationSums, func(from, to int64) ([]ReconciliationRow, error) {
+	return daySums(ctx, s, "dex_days", "dex_spans", dexSumCols, grp, [4]int64{from, a, b, to}, reconciliationSums, func(from, to int64) ([]ReconciliationRow, error) {
 		return s.reconciliationRows(ctx, reconciliationSQL(site, machine, key, false), "", from, to)
 	}, func(a, b ReconciliationRow) int {
 		return cmp.Or(cmp.Compare(b.UnreportedCents, a.UnreportedCents), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
@@ -170,7 +170,7 @@ func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string,
 	if grp == "" || !ok {
 		return s.cashRows(ctx, cashSQL(site, machine, key, q.Site != ""), q.Site, from, to)
 	}
-	return daySums(ctx, s, "cash_days", "cash_spans", cashSumCols, grp, [4]int64{from, a, b, to}, scanCashSums, func(from, to int64) ([]CashRow, error) {
+	return daySums(ctx, s, "cash_days", "cash_spans", cashSumCols, grp, [4]int64{from, a, b, to}, cashSums, func(from, to int64) ([]CashRow, error) {
 		return s.cashRows(ctx, cashSQL(site, machine, key, false), "", from, to)
 	}, func(a, b CashRow) int {
 		return cmp.Or(cmp.Compare(a.Counted-a.ExpectedLedger, b.Counted-b.ExpectedLedger), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Key, b.Key))
@@ -182,39 +182,36 @@ func (s *Store) cash(ctx context.Context, q DEXQuery, site, machine, key string,
 type dayRow[T any] interface {
 	*T
 	key() string
+	setKey(string)
+	setLast(ms int64)
 	setSite(string)
 	merge(T)
 }
 
-// scanReconciliationSums reads a row of dex_days or dex_spans (key, then
-// dexSumCols) into r.
-func scanReconciliationSums(rows *sqlite.Rows, r *ReconciliationRow) error {
-	var last int64
-	err := rows.Scan(&r.Key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
+// reconciliationSums are the Scan destinations of a row of dex_days or
+// dex_spans (key, then dexSumCols): key, r's sums, last.
+func reconciliationSums(r *ReconciliationRow, key any, last *int64) []any {
+	return []any{key, &r.Reconciliations, &r.MachineCount, &r.MachineCents, &r.LedgerCount, &r.LedgerCents,
 		&r.UnreportedCount, &r.UnreportedCents, &r.MissingCount, &r.MissingCents, &r.PriceMismatches, &r.TestVends, &r.FreeVends,
-		&r.Alerts, &last)
-	r.LastReadAt = time.UnixMilli(last).UTC()
-	return err
+		&r.Alerts, last}
 }
 
-// scanCashSums reads a row of cash_days or cash_spans (key, then
-// cashSumCols) into r.
-func scanCashSums(rows *sqlite.Rows, r *CashRow) error {
-	var last int64
-	err := rows.Scan(&r.Key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX, &r.CountedWithDEX,
-		&r.DEXCollections, &last)
-	r.LastCollectedAt = time.UnixMilli(last).UTC()
-	return err
+// cashSums are the Scan destinations of a row of cash_days or cash_spans
+// (key, then cashSumCols): key, r's sums, last.
+func cashSums(r *CashRow, key any, last *int64) []any {
+	return []any{key, &r.Collections, &r.Counted, &r.ExpectedLedger, &r.ExpectedDEX, &r.CountedWithDEX, &r.DEXCollections, last}
 }
 
 // pieceSums sums per key the rows of group grp of the rollup tables days
 // and spans that make up the whole days [a, b) (key and cols, see
-// piecesSQL; scan reads one row). The rows are summed here as they come,
-// not by SQL: a GROUP BY over the pieces' UNION ALL sorted all of them
-// (~6,000 rows of 1,000 sites for 30 days) and ran SQLite's aggregate
-// steps, over half of a fleet report's time.
+// piecesSQL; dests gives the Scan destinations of a row: its key, a T's
+// sums, its last time in unix ms). The rows are summed here as they come, not by SQL: a
+// GROUP BY over the pieces' UNION ALL sorted all of them (~6,000 rows of
+// 1,000 sites for 30 days) and ran SQLite's aggregate steps, over half of
+// a fleet report's time. A row's key is read into one array and made a
+// string only for a key not seen yet.
 func pieceSums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, cols, grp string, a, b int64,
-	scan func(*sqlite.Rows, P) error) (map[string]P, error) {
+	dests func(P, any, *int64) []any) (map[string]P, error) {
 	pieces, err := s.dataPieces(ctx, days, grp, a, b)
 	if err != nil {
 		return nil, err
@@ -226,17 +223,23 @@ func pieceSums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, c
 	}
 	defer rows.Close()
 	sums := map[string]P{}
-	var row T
+	var row T // the scan's targets: on the heap once per query, not per row
+	var last int64
+	var arena, key []byte
+	dest := dests(&row, &sqlite.AppendBytes{Arena: &arena, Dst: &key}, &last)
 	for rows.Next() {
-		if err := scan(rows, &row); err != nil {
+		arena = arena[:0]
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		if p := sums[P(&row).key()]; p != nil {
+		P(&row).setLast(last)
+		if p := sums[string(key)]; p != nil { // no string made for the lookup
 			p.merge(row)
 			continue
 		}
 		p := P(new(T))
 		*p = row
+		p.setKey(string(key))
 		sums[p.key()] = p
 	}
 	if err := rows.Err(); err != nil {
@@ -251,8 +254,8 @@ func pieceSums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, c
 // reads a range), summed per key and ordered by order. Nothing found is a
 // nil answer, as the raw query's.
 func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, cols, grp string, r [4]int64,
-	scan func(*sqlite.Rows, P) error, edge func(from, to int64) ([]T, error), order func(a, b T) int) ([]T, error) {
-	sums, err := pieceSums(ctx, s, days, spans, cols, grp, r[1], r[2], scan)
+	dests func(P, any, *int64) []any, edge func(from, to int64) ([]T, error), order func(a, b T) int) ([]T, error) {
+	sums, err := pieceSums(ctx, s, days, spans, cols, grp, r[1], r[2], dests)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +290,8 @@ func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, col
 }
 
 func (r *ReconciliationRow) key() string      { return r.Key }
+func (r *ReconciliationRow) setKey(k string)  { r.Key = k }
+func (r *ReconciliationRow) setLast(ms int64) { r.LastReadAt = time.UnixMilli(ms).UTC() }
 func (r *ReconciliationRow) setSite(s string) { r.Site = s }
 func (r *ReconciliationRow) merge(o ReconciliationRow) {
 	r.Reconciliations += o.Reconciliations
@@ -308,6 +313,8 @@ func (r *ReconciliationRow) merge(o ReconciliationRow) {
 }
 
 func (r *CashRow) key() string      { return r.Key }
+func (r *CashRow) setKey(k string)  { r.Key = k }
+func (r *CashRow) setLast(ms int64) { r.LastCollectedAt = time.UnixMilli(ms).UTC() }
 func (r *CashRow) setSite(s string) { r.Site = s }
 func (r *CashRow) merge(o CashRow) {
 	r.Collections += o.Collections
