@@ -412,6 +412,29 @@ func mustPublic(kp nkeys.KeyPair) string {
 	return pub
 }
 
+// startFollower runs follow in g (until g's context ends) and waits until
+// it calls its ready, it ends or ctx ends, whichever comes first. name
+// names what it follows in the errors.
+func startFollower(ctx context.Context, g *errgroup.Group, name string, follow func(ready func()) error) error {
+	ready, failed := make(chan struct{}), make(chan error, 1)
+	g.Go(func() error {
+		err := follow(func() { close(ready) })
+		failed <- err
+		return err
+	})
+	select {
+	case <-ready:
+		return nil
+	case err := <-failed:
+		if err == nil {
+			err = errors.New("stopped before it was ready") // a follower ends only with the hub
+		}
+		return fmt.Errorf("follow %s: %w", name, err)
+	case <-ctx.Done():
+		return fmt.Errorf("load %s: %w", name, ctx.Err())
+	}
+}
+
 // retry runs f until it succeeds or ctx ends, backing off up to a second.
 func retry(ctx context.Context, f func(context.Context) error) error {
 	wait := 50 * time.Millisecond

@@ -53,27 +53,17 @@ func (h *Hub) openSites(ctx context.Context) error {
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	g, lctx := errgroup.WithContext(lctx)
-	ready, failed := make(chan struct{}), make(chan error, 1)
-	g.Go(func() error {
-		err := reg.Follow(lctx, h.auth, func() { close(ready) }, func(site string, err error) {
-			h.log.Error().Err(err).Str("site", site).Msg("apply site registration")
-		}, func(err error) {
-			h.log.Debug().Err(err).Msg("watch site registry: starting it again")
-		})
-		failed <- err
-		return err
-	})
 	h.mu.Lock()
 	h.reg, h.cancel, h.g, h.bg = reg, cancel, g, lctx
 	h.mu.Unlock()
-	select {
-	case <-ready:
-		return nil
-	case err := <-failed:
-		return fmt.Errorf("follow site registry: %w", cmp.Or(err, errors.New("stopped")))
-	case <-ctx.Done():
-		return fmt.Errorf("load site registry: %w", ctx.Err())
-	}
+	return startFollower(ctx, g, "site registry", func(ready func()) error {
+		return reg.Follow(lctx, h.auth, ready, func(site string, err error) {
+			h.log.Error().Err(err).Str("site", site).Msg("apply site registration")
+		}, func(err error) {
+			// Worth an operator's eye: registrations wait while it restarts.
+			h.log.Warn().Err(err).Msg("watch site registry: starting it again")
+		})
+	})
 }
 
 // importLegacy registers, once, the keys an older central kept in the SITES

@@ -45,23 +45,7 @@ func (h *Hub) openUsers(ctx context.Context) error {
 	h.users = kv
 	g, lctx := h.g, h.bg
 	h.mu.Unlock()
-	ready, failed := make(chan struct{}), make(chan error, 1)
-	g.Go(func() error {
-		err := h.followUsers(lctx, kv, func() { close(ready) })
-		failed <- err
-		return err
-	})
-	select {
-	case <-ready:
-		return nil
-	case err := <-failed:
-		if err == nil {
-			err = errors.New("the hub closed") // followUsers ends only with the hub
-		}
-		return fmt.Errorf("follow %s: %w", UsersBucket, err)
-	case <-ctx.Done():
-		return fmt.Errorf("load %s: %w", UsersBucket, ctx.Err())
-	}
+	return startFollower(ctx, g, UsersBucket, func(ready func()) error { return h.followUsers(lctx, kv, ready) })
 }
 
 // followUsers admits and refuses users as the bucket says until ctx ends.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
 )
 
 // The fleet's DEX and cash reports by city group each row by its
