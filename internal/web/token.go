@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -52,17 +54,20 @@ func TokenHandler(signer *auth.Signer, now func() time.Time, maxBody int64,
 			ClientSecret string `json:"client_secret"`
 			GrantType    string `json:"grant_type"`
 		}
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-			if err := r.ParseForm(); err != nil {
-				var tooB *http.MaxBytesError
-				if errors.As(err, &tooB) {
-					return decodeError(err, maxBody)
-				}
+		body, err := ReadBody(w, r, maxBody, nil)
+		if err != nil {
+			return err
+		}
+		form := strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+		if t := bytes.TrimLeft(body, " \t\r\n"); form && (len(t) == 0 || t[0] != '{') {
+			vals, err := url.ParseQuery(string(body))
+			if err != nil {
 				return Errorf(http.StatusBadRequest, "INVALID_FORM", "", "malformed form body: %v", err)
 			}
-			req.ClientID, req.ClientSecret, req.GrantType = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), r.PostForm.Get("grant_type")
-		} else if err := Decode(w, r, &req, maxBody); err != nil {
+			req.ClientID, req.ClientSecret, req.GrantType = vals.Get("client_id"), vals.Get("client_secret"), vals.Get("grant_type")
+		} else if err := DecodeRead(body, &req, maxBody); err != nil {
+			// JSON, whatever its Content-Type says: curl -d '{…}' labels
+			// a JSON body as a form.
 			return err
 		}
 		if req.GrantType != "" && req.GrantType != "client_credentials" {

@@ -202,3 +202,45 @@ func TestLimiter_WritesPerClientAndIP(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenHandler_BodyShapes: a form, JSON, and JSON labelled as a form
+// (what curl -d '{…}' sends) all get a token; a bad form or bad JSON is
+// refused naming what is wrong.
+func TestTokenHandler_BodyShapes(t *testing.T) {
+	h := tokenServer(t, RateLimits{}, nil)
+	const form, json = "application/x-www-form-urlencoded", "application/json"
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		code                    string
+	}{
+		{"form", form, "client_id=good&client_secret=right&grant_type=client_credentials", 200, ""},
+		{"json", json, `{"client_id":"good","client_secret":"right","grant_type":"client_credentials"}`, 200, ""},
+		{"json without a type", "", `{"client_id":"good","client_secret":"right"}`, 200, ""},
+		{"json sent as a form", form, ` {"client_id":"good","client_secret":"right","grant_type":"client_credentials"}`, 200, ""},
+		{"wrong secret as a form", form, "client_id=good&client_secret=wrong", 401, "INVALID_CLIENT"},
+		{"empty form", form, "", 400, "VALIDATION_FAILED"},
+		{"bad form", form, "client_id=%zz", 400, "INVALID_FORM"},
+		{"bad json as a form", form, `{"client_id":`, 400, "INVALID_JSON"},
+		{"unknown field", json, `{"client_id":"good","client_secret":"right","scope":"x"}`, 400, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/auth/token", strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status = %d, want %d (%s)", w.Code, tt.status, w.Body.String())
+			}
+			if tt.status == 200 && !strings.Contains(w.Body.String(), `"access_token"`) {
+				t.Fatalf("body = %s, want a token", w.Body.String())
+			}
+			if tt.code != "" && !strings.Contains(w.Body.String(), tt.code) {
+				t.Fatalf("body = %s, want %s", w.Body.String(), tt.code)
+			}
+		})
+	}
+}
