@@ -23,3 +23,16 @@ func Fdatasync(f *os.File) error {
 		}
 	}
 }
+
+// canDatasync: a WAL is synced with datasync (walSync).
+const canDatasync = true
+
+// datasync fdatasyncs descriptor fd, retrying on EINTR.
+func datasync(fd int32) error {
+	for {
+		err := syscall.Fdatasync(int(fd))
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}

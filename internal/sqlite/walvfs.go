@@ -69,6 +69,9 @@ var (
 	// walWritesIn counts the writes SQLite made to WAL files, walWritesOut
 	// those the files were given (tests read them).
 	walWritesIn, walWritesOut atomic.Int64
+	// walDatasyncs counts the WAL syncs made with datasync, walUnixSyncs
+	// those the unix VFS made (tests read them).
+	walDatasyncs, walUnixSyncs atomic.Int64
 )
 
 // registerWALVFS registers walVFS (not as the default). On failure the
@@ -305,9 +308,31 @@ func walTruncate(tls *libc.TLS, p uintptr, size int64) int32 {
 	})
 }
 
+// walSync makes the WAL durable. The unix VFS syncs with fsync (this
+// build of SQLite has no fdatasync), which also writes the file's times to
+// the file system's journal; a WAL's commit needs its bytes and, when it
+// grew, its size, which is what fdatasync writes (native SQLite on Linux
+// uses it). So a WAL is synced with fdatasync, except while the unix VFS
+// still owes the directory its sync (UNIXFILE_DIRSYNC: a WAL just
+// created, whose first sync also syncs its directory), and a database file wrapped for
+// the lossy disk keeps the unix VFS's sync.
 func walSync(tls *libc.TLS, p uintptr, flags int32) int32 {
 	return after(tls, p, func(f *walFile, m *ioMethods) int32 {
-		rc := cCall[func(*libc.TLS, uintptr, int32) int32](m.FxSync)(tls, f.inner, flags)
+		var rc int32
+		inner := (*sqlite3.TunixFile)(cMem(f.inner))
+		if f.direct == 0 && inner.FctrlFlags&sqlite3.UNIXFILE_DIRSYNC == 0 && canDatasync {
+			// A failed flush is not tried again: the kernel may have
+			// dropped the pages it could not write, and a second flush
+			// would then report success. SQLite sees the error, as the
+			// unix VFS reports it.
+			if err := datasync(inner.Fh); err != nil {
+				rc = sqlite3.SQLITE_IOERR_FSYNC
+			}
+			walDatasyncs.Add(1)
+		} else {
+			rc = cCall[func(*libc.TLS, uintptr, int32) int32](m.FxSync)(tls, f.inner, flags)
+			walUnixSyncs.Add(1)
+		}
 		if rc == sqlite3.SQLITE_OK && lossyOn {
 			lossySynced(p)
 		}

@@ -185,3 +185,39 @@ func everyCommitSize(t *testing.T, mode Sync) {
 		}
 	}
 }
+
+// A WAL's first sync is the unix VFS's (it also syncs the directory of
+// the new file); every commit after it is flushed with fdatasync, and the
+// rows are there after the database is opened again.
+func TestWALVFS_CommitsSyncWithFdatasync(t *testing.T) {
+	if !canDatasync {
+		t.Skip("fdatasync is used on Linux only")
+	}
+	path := filepath.Join(t.TempDir(), "b.db")
+	unix0 := walUnixSyncs.Load()
+	db, err := Open(context.Background(), path, blobSchema, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if walUnixSyncs.Load() == unix0 {
+		t.Fatal("the new WAL was never synced by the unix VFS: its directory was not synced")
+	}
+	data0 := walDatasyncs.Load()
+	for range 5 {
+		insertBlobs(t, db, "synced", 1, 100)
+	}
+	if got := walDatasyncs.Load() - data0; got < 5 {
+		t.Fatalf("%d of 5 commits flushed the WAL with fdatasync", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(context.Background(), path, blobSchema, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n, _ := countTag(t, db, "synced"); n != 5 {
+		t.Fatalf("%d rows after reopening, want 5", n)
+	}
+}
