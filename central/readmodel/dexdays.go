@@ -205,11 +205,11 @@ func cashSums(r *CashRow, key any, last *int64) []any {
 // pieceSums sums per key the rows of group grp of the rollup tables days
 // and spans that make up the whole days [a, b) (key and cols, see
 // piecesSQL; dests gives the Scan destinations of a row: its key, a T's
-// sums, its last time in unix ms). The rows are summed here as they come, not by SQL: a
-// GROUP BY over the pieces' UNION ALL sorted all of them (~6,000 rows of
-// 1,000 sites for 30 days) and ran SQLite's aggregate steps, over half of
-// a fleet report's time. A row's key is read into one array and made a
-// string only for a key not seen yet.
+// sums, its last time in unix ms). The rows are summed here as they come,
+// not by SQL: a GROUP BY over the pieces' UNION ALL sorted all of them
+// (~6,000 rows of 1,000 sites for 30 days) and ran SQLite's aggregate
+// steps, over half of a fleet report's time. A row's key is read into one
+// array and made a string only for a key not seen yet.
 func pieceSums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, cols, grp string, a, b int64,
 	dests func(P, any, *int64) []any) (map[string]P, error) {
 	pieces, err := s.dataPieces(ctx, days, grp, a, b)
