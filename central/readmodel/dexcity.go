@@ -46,7 +46,8 @@ const selectPlacedSites = `SELECT c.site, c.city FROM site_cities c
 
 // citySums answers a fleet-wide report by city over [from, to) = r[0]..r[3]:
 // the per-site sums of the whole days [r[1], r[2]) (pieceSums of the
-// rollup tables days and spans, cols their columns, scan reads a row),
+// rollup tables days and spans, cols their columns, dests a row's Scan
+// destinations),
 // each given to its site's city (selectPlacedSites), plus the raw rows
 // (raw reads one site, "" every site, over a range, grouped by city) of
 // the sites that cannot be placed so and of the partial days at both
