@@ -47,12 +47,11 @@ const selectPlacedSites = `SELECT c.site, c.city FROM site_cities c
 // citySums answers a fleet-wide report by city over [from, to) = r[0]..r[3]:
 // the per-site sums of the whole days [r[1], r[2]) (pieceSums of the
 // rollup tables days and spans, cols their columns, dests a row's Scan
-// destinations),
-// each given to its site's city (selectPlacedSites), plus the raw rows
-// (raw reads one site, "" every site, over a range, grouped by city) of
-// the sites that cannot be placed so and of the partial days at both
-// ends; summed per city and ordered by order. Nothing found is a nil
-// answer, as the raw query's.
+// destinations), each given to its site's city (selectPlacedSites), plus
+// the raw rows (raw reads one site, "" every site, over a range, grouped
+// by city) of the sites that cannot be placed so and of the partial days
+// at both ends; summed per city and ordered by order. Nothing found is a
+// nil answer, as the raw query's.
 func citySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, cols string, r [4]int64,
 	dests func(P, any, *int64) []any, raw func(site string, from, to int64) ([]T, error),
 	order func(a, b T) int) ([]T, error) {
