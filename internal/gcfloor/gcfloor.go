@@ -110,18 +110,12 @@ func (c *Controller) set(percent int, limit int64) {
 	debug.SetGCPercent(percent)
 }
 
-// Limit is the memory limit the controller set last (math.MaxInt64: none).
-func (c *Controller) Limit() int64 {
+// Setting is the GOGC and the memory limit (math.MaxInt64: none) the
+// controller set last.
+func (c *Controller) Setting() (percent int, limit int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.limit
-}
-
-// Percent is the GOGC the controller set last.
-func (c *Controller) Percent() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.percent
+	return c.percent, c.limit
 }
 
 // Cycles is the count of collections the controller has seen end.

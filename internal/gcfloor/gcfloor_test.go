@@ -92,7 +92,8 @@ func TestStart_RaisesTheGoalWhileBusy(t *testing.T) {
 	// The floor takes effect from the collection after the first busy one.
 	testkit.CheckFor(t, 20*time.Second, func() error {
 		churn(8 << 20)
-		p, l, g := c.Percent(), c.Limit(), heapGoal()
+		p, l := c.Setting()
+		g := heapGoal()
 		if p <= 100 || l < floor || l > 2*floor || g < floor/2 {
 			return fmt.Errorf("GOGC %d, memory limit %d, heap goal %d after %d collections while allocating fast: want above 100, the floor (%d) and the runtime's own, and at least half the floor",
 				p, l, g, c.Cycles(), floor)

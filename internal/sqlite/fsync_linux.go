@@ -10,18 +10,13 @@ import (
 // timestamps: half an fsync's cost on a growing file (BENCHMARKS.md,
 // BenchmarkDiskSync).
 func Fdatasync(f *os.File) error {
-	for {
-		err := syscall.Fdatasync(int(f.Fd()))
-		if err != syscall.EINTR {
-			if err != nil {
-				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
-			}
-			if lossyOn {
-				lossySyncedPath(f.Name())
-			}
-			return nil
-		}
+	if err := datasync(int32(f.Fd())); err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
 	}
+	if lossyOn {
+		lossySyncedPath(f.Name())
+	}
+	return nil
 }
 
 // canDatasync: a WAL is synced with datasync (walSync).
