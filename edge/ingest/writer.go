@@ -5,17 +5,21 @@
 // durable. Throughput is therefore not bounded by one fsync per request, and
 // nothing is acknowledged before it is durable.
 //
-// # Pipelined fsync
+// # How a commit is made durable
 //
-// By default (FsyncPipelined) the writer commits with synchronous=NORMAL and
-// hands the batch to a syncer goroutine, which fsyncs the WAL and only then
-// answers: the writer runs the next batch while the fsync runs, and one
-// fsync covers every commit that ended before it began. Every answer, a
-// rejection or a replay answered from an earlier commit included, waits
-// for an fsync that began after its own transaction ended. What acts
-// outside the process on committed data waits for it too: Appended fires,
-// and DurableSeq moves, only after the fsync. FsyncInline commits with
-// synchronous=FULL and answers after the commit, as before.
+// By default (FsyncInline) the writer commits with synchronous=FULL: the
+// commit fsyncs the WAL itself, and the batch is answered after it.
+// FsyncPipelined commits with synchronous=NORMAL and hands the batch to a
+// syncer goroutine, which fsyncs the WAL and only then answers: the writer
+// runs the next batch while the fsync runs, and one fsync covers every
+// commit that ended before it began. Every answer, a rejection or a replay
+// answered from an earlier commit included, waits for an fsync that began
+// after its own transaction ended. What acts outside the process on
+// committed data waits for it too: Appended fires, and DurableSeq moves,
+// only after the fsync. FsyncLog makes a single sale durable by a record in
+// the intake log instead (intake.go). Inline is the default because, with
+// the clients of a site, a pipelined writer's batches are smaller and its
+// throughput no higher (BENCHMARKS.md).
 //
 // The engine knows no rule. Rules live in their own packages (edge/sale,
 // edge/stock, edge/machine, edge/telemetry, edge/fault, with edge/alert
