@@ -64,3 +64,41 @@ func TestRestockForm_SuggestsNoMoreThanCapacity(t *testing.T) {
 		t.Fatalf("suggest CHIPS = %d, want 5 (capacity 8 − 3)", got)
 	}
 }
+
+// TestRestockForm_NoOverfillWarningWhereNothingIsPut: a slot already above
+// its par (or capacity) is not warned about when the visit adds nothing to
+// it (left alone, or only expired units taken out); the slot that is
+// filled past it still is.
+func TestRestockForm_NoOverfillWarningWhereNothingIsPut(t *testing.T) {
+	for _, capacity := range []int64{0, 12} {
+		m, f := capacityForm(t, capacity)
+		f.form[0].item.Quantity = 14 // CHIPS above par 10 (and capacity 12) before the visit
+		f.form[1].fields[0] = "30"   // COLA 0 + 30 > par 24: an overfill
+		press(m, "enter")
+		if !f.confirming {
+			t.Fatalf("capacity %d: not confirming; status %q", capacity, m.c.status)
+		}
+		v := stripANSI(m.View())
+		if strings.Contains(v, "CHIPS: 14 after the visit") {
+			t.Fatalf("capacity %d: warned about a slot the visit left alone:\n%s", capacity, v)
+		}
+		if !strings.Contains(v, "COLA: 30 after the visit, beyond its capacity (par 24)") {
+			t.Fatalf("capacity %d: no warning for the slot filled past par:\n%s", capacity, v)
+		}
+
+		m, f = capacityForm(t, capacity)
+		f.form[0].item.Quantity = 14
+		f.form[0].fields[1] = "1" // only an expired unit out: 13, still above par
+		press(m, "enter")
+		if v := stripANSI(m.View()); !f.confirming || strings.Contains(v, "beyond its capacity") {
+			t.Fatalf("capacity %d: warned about a slot the visit only took from (confirming %v):\n%s", capacity, f.confirming, v)
+		}
+
+		m, f = capacityForm(t, capacity)
+		f.form[0].fields[3] = "14" // a count above par is still asked about
+		press(m, "enter")
+		if v := stripANSI(m.View()); !f.confirming || !strings.Contains(v, "CHIPS: 14 after the visit, beyond its capacity") {
+			t.Fatalf("capacity %d: no warning for a count past it (confirming %v):\n%s", capacity, f.confirming, v)
+		}
+	}
+}

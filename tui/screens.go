@@ -745,7 +745,9 @@ func (s *restockScreen) update(msg tea.KeyMsg) tea.Cmd {
 const absurdQty = 999
 
 // check lists what looks wrong but may be right: overfilling past the
-// slot's capacity (its par level when the capacity is not known), an expiry date already past, absurd quantities.
+// slot's capacity (its par level when the capacity is not known) by units
+// added or a count, an expiry date already past, absurd quantities. A slot
+// the visit adds nothing to is not overfilled by it, however full it was.
 func (s *restockScreen) check() []string {
 	var out []string
 	today := s.c.d.now().In(s.c.d.loc).Format(time.DateOnly)
@@ -762,7 +764,10 @@ func (s *restockScreen) check() []string {
 		if row.fields[3] != "" {
 			after = v[3]
 		}
-		if it.Capacity > 0 && after > it.Capacity {
+		fills := v[0] > 0 || row.fields[3] != ""
+		if !fills {
+			// Left alone, or only units taken out: nothing put in.
+		} else if it.Capacity > 0 && after > it.Capacity {
 			out = append(out, fmt.Sprintf("%s: %d after the visit, beyond its capacity (cap %d)", p, after, it.Capacity))
 		} else if it.Capacity <= 0 && it.ParLevel > 0 && after > it.ParLevel {
 			out = append(out, fmt.Sprintf("%s: %d after the visit, beyond its capacity (par %d)", p, after, it.ParLevel))
