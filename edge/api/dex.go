@@ -70,11 +70,15 @@ func (s *server) uploadDEX(w http.ResponseWriter, r *http.Request) error {
 				"a DEX file is sent as text/plain, not %q", ct)
 		}
 	}
+	tooLarge := web.Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "", "a DEX file is at most %d bytes", MaxDEXBody)
+	if web.TooLong(r, MaxDEXBody) {
+		return tooLarge
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxDEXBody))
 	if err != nil {
 		var tooB *http.MaxBytesError
 		if errors.As(err, &tooB) {
-			return web.Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "", "a DEX file is at most %d bytes", MaxDEXBody)
+			return tooLarge
 		}
 		return web.Errorf(http.StatusBadRequest, "INVALID_DEX", "body", "body could not be read: %v", err)
 	}

@@ -149,11 +149,15 @@ func (s *server) paymentWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	tooLarge := web.Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "", "a webhook is at most %d bytes", MaxWebhookBody)
+	if web.TooLong(r, MaxWebhookBody) {
+		return tooLarge
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	if err != nil {
 		var tooB *http.MaxBytesError
 		if errors.As(err, &tooB) {
-			return web.Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "", "a webhook is at most %d bytes", MaxWebhookBody)
+			return tooLarge
 		}
 		return web.Invalid("body", "body could not be read: %v", err)
 	}

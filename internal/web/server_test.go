@@ -213,3 +213,70 @@ func TestServerLimits_Validate(t *testing.T) {
 		t.Fatal("MaxConns 0 accepted")
 	}
 }
+
+// TestServer_DeclaredOversizedBodyIsRefusedBeforeItIsSent: a request whose
+// Content-Length is over a handler's limit, sent as curl sends a large body
+// (Expect: 100-continue, then wait), gets 413 BODY_TOO_LARGE at once, not
+// "100 Continue" followed by a connection closed while the body is still
+// being sent; through Decode and ReadBody alike. A body within the limit
+// still gets its "100 Continue".
+func TestServer_DeclaredOversizedBodyIsRefusedBeforeItIsSent(t *testing.T) {
+	type in struct {
+		Name string `json:"name"`
+	}
+	h := http.NewServeMux()
+	h.Handle("POST /decode", Handler(func(w http.ResponseWriter, r *http.Request) error {
+		var v in
+		if err := Decode(w, r, &v, 1024); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+	h.Handle("POST /read", Handler(func(w http.ResponseWriter, r *http.Request) error {
+		if _, err := ReadBody(w, r, 1024, nil); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+	addr := serve(t, DefaultServerLimits(), h)
+	for _, path := range []string{"/decode", "/read"} {
+		c := dial(t, addr)
+		if _, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", path, 10<<20); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: no answer before the body was sent: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), `"BODY_TOO_LARGE"`) || !strings.Contains(string(b), "1024 bytes") {
+			t.Fatalf("%s: answer %d %s; want 413 BODY_TOO_LARGE naming the limit", path, resp.StatusCode, b)
+		}
+
+		// Within the limit: told to continue, then answered.
+		c = dial(t, addr)
+		body := `{"name":"x"}`
+		if _, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", path, len(body)); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+			t.Fatalf("%s: first line %q, %v; want 100 Continue", path, line, err)
+		}
+		if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, body); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("%s: answer %v, %v; want 204", path, resp, err)
+		}
+	}
+}

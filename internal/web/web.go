@@ -175,6 +175,9 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and, where known, the field, and that repeats at most a short prefix of
 // the input.
 func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) error {
+	if TooLong(r, maxBytes) {
+		return tooLarge(maxBytes)
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
 		return readError(err, maxBytes)
@@ -187,6 +190,9 @@ func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) err
 // readable. A handler with a decoder of its own for the usual shape of its
 // body reads it with ReadBody and hands anything else to DecodeRead.
 func ReadBody(w http.ResponseWriter, r *http.Request, maxBytes int64, buf []byte) ([]byte, error) {
+	if TooLong(r, maxBytes) {
+		return buf, tooLarge(maxBytes)
+	}
 	rd := http.MaxBytesReader(w, r.Body, maxBytes)
 	if cap(buf)-len(buf) < 512 {
 		buf = slices.Grow(buf, 512)
@@ -204,6 +210,19 @@ func ReadBody(w http.ResponseWriter, r *http.Request, maxBytes int64, buf []byte
 			buf = append(buf, 0)[:len(buf)]
 		}
 	}
+}
+
+// TooLong says whether r declares a body longer than maxBytes (its
+// Content-Length), which a handler refuses before reading a byte of it: a
+// client that asked to be told to continue (Expect: 100-continue, which curl
+// sends for bodies over 1 MiB) then gets the refusal instead of "100
+// Continue", and never sends the body. Read, the body would be cut off at
+// the limit and the connection closed while the client was still sending,
+// which the client sees as a reset, not as the answer.
+func TooLong(r *http.Request, maxBytes int64) bool { return r.ContentLength > maxBytes }
+
+func tooLarge(maxBytes int64) error {
+	return Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "", "body exceeds %d bytes", maxBytes)
 }
 
 // DecodeRead decodes a body ReadBody read with maxBytes into dst: exactly
@@ -252,7 +271,7 @@ func decodeError(err error, maxBytes int64) error {
 	)
 	switch {
 	case errors.As(err, &tooB):
-		return Errorf(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "", "body exceeds %d bytes", maxBytes)
+		return tooLarge(maxBytes)
 	case errors.Is(err, io.EOF):
 		return Errorf(http.StatusBadRequest, "INVALID_JSON", "", "body is empty; a JSON object is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):
