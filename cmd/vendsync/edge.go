@@ -163,6 +163,11 @@ the --config YAML file (keys are the flag names, e.g. "http", "hub",
 			if !rateLimits {
 				cfg.RateLimits = web.NoRateLimits()
 			}
+			// A --dir that holds no site is named as such, before its
+			// missing certificate would be.
+			if db := filepath.Join(cfg.Dir, store.DBFile); !fileExists(db) {
+				return fmt.Errorf("%w: no %s in %s (run `vendsync edge init` or `vendsync provision site` first, or give the site's --dir)", store.ErrNotInitialized, store.DBFile, cfg.Dir)
+			}
 			if err := edgeTLS(&cfg, insecureHTTP, insecureLeaf); err != nil {
 				return err
 			}
