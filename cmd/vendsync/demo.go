@@ -41,7 +41,7 @@ DIR/demo.log, so the terminal shows only the summary.`,
 		Example: `  vendsync demo                          # 90 seconds, then the totals
   vendsync demo --duration 0 --dir .demo   # until Ctrl-C, keep the data
   # meanwhile, in another terminal (the demo prints the exact command):
-  vendsync query sales --central http://127.0.0.1:PORT --credentials .demo/central-1/admin-credentials.json --by city`,
+  vendsync query sales --central https://127.0.0.1:PORT --credentials .demo/central-1/admin-credentials.json --ca .demo/central-1/ca.pem --by city`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lvl, err := zerolog.ParseLevel(logs.level)

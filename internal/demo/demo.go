@@ -164,7 +164,7 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (err error) {
 		return err
 	}
 	fmt.Fprintf(out, "fleet up in %s\n\n", time.Since(started).Round(100*time.Millisecond))
-	fl.printAccess(out, cfg.Command)
+	fl.printAccess(out, cfg.Command, cfg.OfflineFor > 0)
 
 	runCtx := ctx
 	if cfg.Duration > 0 {
@@ -430,7 +430,7 @@ func (fl *fleet) startSites(ctx context.Context) error {
 	return nil
 }
 
-func (fl *fleet) printAccess(out io.Writer, command string) {
+func (fl *fleet) printAccess(out io.Writer, command string, cut bool) {
 	fmt.Fprintf(out, "HQ API      ")
 	for i, n := range fl.nodes {
 		if i > 0 {
@@ -444,7 +444,7 @@ func (fl *fleet) printAccess(out io.Writer, command string) {
 	fmt.Fprintf(out, "fleet CA    %s (every API and leaf link is TLS; clients pin it with --ca, a browser asks you to trust it)\n", fl.nodes[0].CAPath())
 	for _, s := range fl.sites {
 		note := ""
-		if s.link != nil {
+		if s.link != nil && cut {
 			note = "  (its link to central will go down and come back)"
 		}
 		fmt.Fprintf(out, "site        %-13s %s  %s%s\n", s.id, s.node.URL(), filepath.Join(s.dir, edge.CredentialsFile), note)
