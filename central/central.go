@@ -141,6 +141,9 @@ type Config struct {
 	// RefundEvery is how often orders closed without a pickup are
 	// refunded (0: 30s).
 	OrderReadyIn, OrderWindow, RefundEvery time.Duration
+	// OrderCurrency is the ISO 4217 currency pre-orders are priced and
+	// paid in (empty: USD).
+	OrderCurrency string
 }
 
 // DefaultConfig returns a single-node configuration.

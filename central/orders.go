@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vendsync/vendsync/central/api"
@@ -21,7 +22,7 @@ func (n *Node) orderSettings(ctx context.Context) (api.OrderSettings, error) {
 	if err != nil {
 		return api.OrderSettings{}, err
 	}
-	return api.OrderSettings{Payments: n.cfg.Payments, Key: key, ReadyIn: n.cfg.OrderReadyIn, Window: n.cfg.OrderWindow}, nil
+	return api.OrderSettings{Payments: n.cfg.Payments, Key: key, Currency: strings.ToLower(n.cfg.OrderCurrency), ReadyIn: n.cfg.OrderReadyIn, Window: n.cfg.OrderWindow}, nil
 }
 
 // refundLoop refunds, every RefundEvery, the orders paid at central that

@@ -149,7 +149,7 @@ func sse(t *testing.T, f orderFleet, id string, lastID string, n int) (ids, stat
 // central follows (PICKED_UP), the status stream resumes from
 // Last-Event-ID, and the prepaid sale counts once.
 func TestOrders_PickupDuringLinkOutage(t *testing.T) {
-	f := startOrderFleet(t, nil)
+	f := startOrderFleet(t, func(cfg *central.Config) { cfg.OrderCurrency = "INR" })
 	ctx := context.Background()
 	machine := f.site.Machines[0]
 	o, err := f.customer.PlaceOrder(ctx, hqapi.NewOrder{SiteID: f.site.ID, MachineID: machine,
@@ -157,7 +157,7 @@ func TestOrders_PickupDuringLinkOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("place order: %v", err)
 	}
-	if o.Status != envelope.OrderPlaced || o.Total != 400 || o.Payment.Status != string(payment.Captured) || o.PickupToken == "" || o.ReadyAt == nil {
+	if o.Status != envelope.OrderPlaced || o.Total != 400 || o.Currency != "inr" || o.Payment.Status != string(payment.Captured) || o.PickupToken == "" || o.ReadyAt == nil {
 		t.Fatalf("placed order: %+v", o)
 	}
 	f.waitStatus(t, o.OrderID, envelope.OrderAccepted)

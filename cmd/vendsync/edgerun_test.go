@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,21 @@ func TestEdgeRun_DirWithoutASite(t *testing.T) {
 		}
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%v: %s was created (%v)", extra, dir, err)
+		}
+	}
+}
+
+// A bad --order-currency is refused before a central node starts, naming
+// the flag (and nothing is created in --dir).
+func TestCentralRun_OrderCurrencyChecked(t *testing.T) {
+	for _, v := range []string{"usd", "US", "EURO", "U5D", ""} {
+		dir := filepath.Join(t.TempDir(), "hq")
+		out, err := runErr(t, "central", "run", "--dir", dir, "--order-currency", v)
+		if err == nil || !strings.Contains(out, fmt.Sprintf("--order-currency %q: want an ISO 4217 code", v)) {
+			t.Errorf("--order-currency %q: err %v, output %q; want a refusal naming the flag", v, err, out)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("--order-currency %q: %s was created (%v)", v, dir, err)
 		}
 	}
 }

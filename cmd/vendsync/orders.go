@@ -3,6 +3,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -22,6 +24,7 @@ type orderFlags struct {
 func addOrderFlags(f *pflag.FlagSet, o *orderFlags, cfg *central.Config) {
 	f.StringVar(&o.stripeKey, "order-stripe-key", "", "Stripe secret key pre-orders are paid with (none: POST /orders answers 501)")
 	f.StringVar(&o.stripeURL, "order-stripe-url", "", "Stripe API address, e.g. a stripe-mock at http://127.0.0.1:12111 (default: Stripe's own)")
+	f.StringVar(&cfg.OrderCurrency, "order-currency", "USD", "ISO 4217 currency pre-orders are priced and paid in, e.g. INR or EUR")
 	f.DurationVar(&cfg.OrderReadyIn, "order-ready-in", 5*time.Minute, "estimated time until a pre-order is ready")
 	f.DurationVar(&cfg.OrderWindow, "order-window", 2*time.Hour, "how long after it is ready a pre-order may be picked up before it is refunded")
 	f.DurationVar(&cfg.RefundEvery, "order-refund-every", 30*time.Second, "how often orders closed without a pickup are refunded")
@@ -29,6 +32,9 @@ func addOrderFlags(f *pflag.FlagSet, o *orderFlags, cfg *central.Config) {
 
 // apply sets cfg.Payments from the flags.
 func (o orderFlags) apply(cfg *central.Config) error {
+	if c := cfg.OrderCurrency; len(c) != 3 || strings.ToUpper(c) != c || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return fmt.Errorf("--order-currency %q: want an ISO 4217 code in capitals, such as INR or EUR", c)
+	}
 	if o.stripeKey == "" {
 		return nil
 	}

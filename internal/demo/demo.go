@@ -153,12 +153,12 @@ func Run(ctx context.Context, out io.Writer, cfg Config) (err error) {
 	defer fl.close()
 
 	fmt.Fprintf(out, "vendsync demo — data in %s, logs in %s\n", dir, logPath)
+	fl.gw = startGateway(ctx, out)
+	defer fl.gw.close()
 	fmt.Fprintf(out, "starting a 3-node central cluster…\n")
 	if err := fl.startCentral(ctx); err != nil {
 		return err
 	}
-	fl.gw = startGateway(ctx, out)
-	defer fl.gw.close()
 	fmt.Fprintf(out, "provisioning 3 sites…\n")
 	if err := fl.startSites(ctx); err != nil {
 		return err
@@ -325,6 +325,11 @@ func (fl *fleet) startCentral(ctx context.Context) error {
 		cfg.FleetCAFile = caFile
 		cfg.ClusterName, cfg.ClusterListen, cfg.Replicas = "hq", routes[i], 3
 		cfg.ReadyTimeout = 90 * time.Second
+		if p, err := fl.gw.orders(); err != nil {
+			return fmt.Errorf("pre-orders' gateway: %w", err)
+		} else if p != nil {
+			cfg.Payments = p // customers' pre-orders, paid through the demo's stripe-mock
+		}
 		for j, r := range routes {
 			if j != i {
 				cfg.Routes = append(cfg.Routes, "nats-route://"+r)
@@ -448,6 +453,9 @@ func (fl *fleet) printAccess(out io.Writer, command string, cut bool) {
 			note = "  (its link to central will go down and come back)"
 		}
 		fmt.Fprintf(out, "site        %-13s %s  %s%s\n", s.id, s.node.URL(), filepath.Join(s.dir, edge.CredentialsFile), note)
+	}
+	if fl.gw != nil {
+		fmt.Fprintf(out, "pre-orders  a customer: POST %s/customers, POST /auth/token, GET /sites/nearest, POST /orders (paid through stripe-mock; README, \"Pre-orders and pickup\")\n", fl.nodes[0].URL())
 	}
 	fmt.Fprintf(out, "try         %s query sales --central %s --credentials %s --ca %s --by city\n", command, fl.nodes[0].URL(), fl.hqCreds, fl.nodes[0].CAPath())
 	fmt.Fprintf(out, "            %s query sites --central %s --credentials %s --ca %s\n\n", command, fl.nodes[1].URL(), fl.hqCreds, fl.nodes[1].CAPath())

@@ -11,6 +11,7 @@ import (
 	"github.com/vendsync/vendsync/edge"
 	"github.com/vendsync/vendsync/internal/client"
 	"github.com/vendsync/vendsync/internal/edgeapi"
+	"github.com/vendsync/vendsync/internal/payment"
 	"github.com/vendsync/vendsync/internal/stripemock"
 	"github.com/vendsync/vendsync/sync/wire"
 )
@@ -47,6 +48,15 @@ func (g *gateway) config() edge.PaymentsConfig {
 		return edge.PaymentsConfig{}
 	}
 	return edge.PaymentsConfig{StripeKey: "sk_test_vendsyncdemo", StripeURL: g.mock.URL()}
+}
+
+// orders is central's gateway for customers' pre-orders: the same
+// stripe-mock (nil without one: central then takes no orders).
+func (g *gateway) orders() (payment.Provider, error) {
+	if g == nil {
+		return nil, nil
+	}
+	return payment.NewStripe(payment.StripeConfig{Key: g.config().StripeKey, URL: g.mock.URL()})
 }
 
 func (g *gateway) close() {
