@@ -57,7 +57,7 @@ func orderOut(o order.Order) edgeapi.Order {
 		PlacedAt: o.PlacedAt, ExpiresAt: o.ExpiresAt, UpdatedAt: o.UpdatedAt, PickedUpBy: o.PickedUpBy, Sales: o.Sales,
 		Lines: make([]edgeapi.OrderLine, len(o.Lines))}
 	for i, l := range o.Lines {
-		out.Lines[i] = edgeapi.OrderLine{ProductID: l.ProductID, Quantity: l.Quantity, Amount: wire.Money(l.AmountCents).String()}
+		out.Lines[i] = edgeapi.OrderLine{ProductID: l.ProductID, Quantity: l.Quantity, Amount: wire.Money(l.AmountCents)}
 	}
 	out.Substitution = substitutionOut(o.Substitution)
 	return out

@@ -20,11 +20,11 @@ func substitutionOut(s *envelope.Substitution) *edgeapi.Substitution {
 	out := &edgeapi.Substitution{State: s.State, OfferedAt: s.OfferedAt, ExpiresAt: s.ExpiresAt, Then: s.Then, Reason: s.Reason, By: s.By,
 		Lines: make([]edgeapi.SubstituteLine, len(s.Lines))}
 	if s.State == envelope.SubstitutionRefused {
-		out.Refund = wire.Money(s.RefundCents).String()
+		out.Refund = wire.Money(s.RefundCents)
 	}
 	for i, l := range s.Lines {
 		out.Lines[i] = edgeapi.SubstituteLine{Line: l.Line, ProductID: l.ProductID, SubstituteID: l.SubstituteID, Quantity: l.Quantity,
-			KeptQuantity: l.KeptQuantity, Amount: wire.Money(l.AmountCents).String(), ListPrice: wire.Money(l.ListPriceCents).String()}
+			KeptQuantity: l.KeptQuantity, Amount: wire.Money(l.AmountCents), ListPrice: wire.Money(l.ListPriceCents)}
 	}
 	return out
 }

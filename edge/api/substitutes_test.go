@@ -116,7 +116,7 @@ func TestSubstitutes_OfferAcceptPickup(t *testing.T) {
 	if sub == nil || sub.State != envelope.SubstitutionOffered || len(sub.Lines) != 1 || sub.Then != envelope.OrderPending {
 		t.Fatalf("offer: %+v", o)
 	}
-	if l := sub.Lines[0]; l.SubstituteID != "P3" || l.Quantity != 2 || l.KeptQuantity != 1 || l.Amount != "2.00" || l.ListPrice != "4.00" {
+	if l := sub.Lines[0]; l.SubstituteID != "P3" || l.Quantity != 2 || l.KeptQuantity != 1 || l.Amount != 200 || l.ListPrice != 400 {
 		t.Fatalf("offered line: %+v", l)
 	}
 	if !sub.ExpiresAt.Equal(s.Now().Add(15 * time.Minute)) {
@@ -146,7 +146,7 @@ func TestSubstitutes_OfferAcceptPickup(t *testing.T) {
 	}
 	got := s.status(t, "o1")
 	if got.Status != envelope.OrderPending || got.Substitution.State != envelope.SubstitutionAccepted || len(got.Lines) != 2 ||
-		got.Lines[0] != (edgeapi.OrderLine{ProductID: "P2", Quantity: 1, Amount: "1.00"}) || got.Lines[1] != (edgeapi.OrderLine{ProductID: "P3", Quantity: 2, Amount: "2.00"}) {
+		got.Lines[0] != (edgeapi.OrderLine{ProductID: "P2", Quantity: 1, Amount: 100}) || got.Lines[1] != (edgeapi.OrderLine{ProductID: "P3", Quantity: 2, Amount: 200}) {
 		t.Fatalf("accepted: %+v", got)
 	}
 	if r := s.Do("POST", "/orders/o1/accept", s.Token(auth.RoleOps, ""), nil); r.Status != http.StatusOK {
@@ -182,8 +182,8 @@ func TestSubstitutes_RefuseTimeoutAndErrors(t *testing.T) {
 		t.Fatalf("refuse: %v", err)
 	}
 	got := s.status(t, "o1")
-	if got.Status != envelope.OrderPending || got.Substitution.State != envelope.SubstitutionRefused || got.Substitution.Refund != "1.00" || len(got.Lines) != 2 ||
-		got.Lines[1] != (edgeapi.OrderLine{ProductID: "P2", Quantity: 1, Amount: "1.00"}) {
+	if got.Status != envelope.OrderPending || got.Substitution.State != envelope.SubstitutionRefused || got.Substitution.Refund != 100 || len(got.Lines) != 2 ||
+		got.Lines[1] != (edgeapi.OrderLine{ProductID: "P2", Quantity: 1, Amount: 100}) {
 		t.Fatalf("refused: %+v %+v", got, got.Substitution)
 	}
 	if got := edgetest.Count(t, s.DB(), `SELECT COUNT(*) FROM reservations WHERE product_id = 'P3'`); got != 0 {
@@ -199,7 +199,7 @@ func TestSubstitutes_RefuseTimeoutAndErrors(t *testing.T) {
 	if err := s.decide(t, "o2", false); err != nil {
 		t.Fatalf("refuse: %v", err)
 	}
-	if got := s.status(t, "o2"); got.Status != envelope.OrderRejected || got.Substitution.Refund != "1.00" {
+	if got := s.status(t, "o2"); got.Status != envelope.OrderRejected || got.Substitution.Refund != 100 {
 		t.Fatalf("refused, no line left: %+v", got)
 	}
 

@@ -1,12 +1,16 @@
 package edgeapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/vendsync/vendsync/sync/wire"
+)
 
 // OrderLine is one product of a pre-order and what was paid for it.
 type OrderLine struct {
-	ProductID string `json:"productId"`
-	Quantity  int64  `json:"quantity"`
-	Amount    string `json:"amount"`
+	ProductID string     `json:"productId"`
+	Quantity  int64      `json:"quantity"`
+	Amount    wire.Money `json:"amount"`
 }
 
 // Order is a pre-order as its site holds it (GET /orders, and the answer

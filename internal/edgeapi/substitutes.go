@@ -1,6 +1,10 @@
 package edgeapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/vendsync/vendsync/sync/wire"
+)
 
 // SubstitutesIn is the body of PUT /products/{id}/substitutes: the
 // product's substitutes in the order they are offered ([] for none).
@@ -30,19 +34,19 @@ type Substitution struct {
 	// Then is the order's status once accepted.
 	Then string `json:"then"`
 	// Refund is, once REFUSED, what the dropped units were paid.
-	Refund string `json:"refund,omitempty"`
-	Reason string `json:"reason,omitempty"`
-	By     string `json:"by,omitempty"`
+	Refund wire.Money `json:"refund,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+	By     string     `json:"by,omitempty"`
 }
 
 // SubstituteLine is the substitute offered for one line's missing units,
 // given for the amount paid for them.
 type SubstituteLine struct {
-	Line         int    `json:"line"`
-	ProductID    string `json:"productId"`
-	SubstituteID string `json:"substituteId"`
-	Quantity     int64  `json:"quantity"`
-	KeptQuantity int64  `json:"keptQuantity"`
-	Amount       string `json:"amount"`
-	ListPrice    string `json:"listPrice"`
+	Line         int        `json:"line"`
+	ProductID    string     `json:"productId"`
+	SubstituteID string     `json:"substituteId"`
+	Quantity     int64      `json:"quantity"`
+	KeptQuantity int64      `json:"keptQuantity"`
+	Amount       wire.Money `json:"amount"`
+	ListPrice    wire.Money `json:"listPrice"`
 }
