@@ -3,6 +3,7 @@ package hqapi
 import (
 	"time"
 
+	"github.com/vendsync/vendsync/internal/edgeapi"
 	"github.com/vendsync/vendsync/sync/wire"
 )
 
@@ -30,13 +31,6 @@ type OrderSubstitution struct {
 }
 
 // SubstituteLine is the substitute offered for one line's missing units,
-// given for the amount paid for them (never more).
-type SubstituteLine struct {
-	Line         int        `json:"line"`
-	ProductID    string     `json:"productId"`
-	SubstituteID string     `json:"substituteId"`
-	Quantity     int64      `json:"quantity"`
-	KeptQuantity int64      `json:"keptQuantity"`
-	Amount       wire.Money `json:"amount"`
-	ListPrice    wire.Money `json:"listPrice"`
-}
+// given for the amount paid for them (never more): the same line the
+// order's site answers.
+type SubstituteLine = edgeapi.SubstituteLine
