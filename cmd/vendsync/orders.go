@@ -32,7 +32,7 @@ func addOrderFlags(f *pflag.FlagSet, o *orderFlags, cfg *central.Config) {
 
 // apply sets cfg.Payments from the flags.
 func (o orderFlags) apply(cfg *central.Config) error {
-	if c := cfg.OrderCurrency; len(c) != 3 || strings.ToUpper(c) != c || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+	if c := cfg.OrderCurrency; len(c) != 3 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return fmt.Errorf("--order-currency %q: want an ISO 4217 code in capitals, such as INR or EUR", c)
 	}
 	if o.stripeKey == "" {
