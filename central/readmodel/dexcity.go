@@ -82,14 +82,6 @@ func citySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, co
 		}
 	}
 	sums := map[string]P{}
-	add := func(row P) {
-		if p := sums[row.key()]; p != nil {
-			p.merge(*row)
-			return
-		}
-		row.setSite("")
-		sums[row.key()] = row
-	}
 	var unplaced []string
 	for site, row := range sites {
 		city, ok := cities[site]
@@ -98,7 +90,7 @@ func citySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, co
 			continue
 		}
 		row.setKey(city)
-		add(row)
+		addSum(sums, row, "")
 	}
 	slices.Sort(unplaced) // the raw reads in a stable order
 	type span struct {
@@ -118,7 +110,7 @@ func citySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, co
 			return nil, err
 		}
 		for i := range rs {
-			add(P(&rs[i]))
+			addSum(sums, P(&rs[i]), "")
 		}
 	}
 	return sortedSums(sums, order), nil

@@ -273,17 +273,11 @@ func daySums[T any, P dayRow[T]](ctx context.Context, s *Store, days, spans, col
 			return nil, err
 		}
 		for i := range raw {
-			row := P(&raw[i])
-			if p := sums[row.key()]; p != nil {
-				p.merge(raw[i])
-				continue
-			}
 			site := ""
 			if grp == "site" {
-				site = row.key()
+				site = P(&raw[i]).key()
 			}
-			row.setSite(site)
-			sums[row.key()] = row
+			addSum(sums, P(&raw[i]), site)
 		}
 	}
 	return sortedSums(sums, order), nil
@@ -329,6 +323,17 @@ func (r *CashRow) merge(o CashRow) {
 }
 
 // sortedSums is the rows of a rollup's sums in order, or nil for none.
+// addSum merges row into its key's sums, or keeps it there as the first,
+// of site (empty for a key that is not one site).
+func addSum[T any, P dayRow[T]](sums map[string]P, row P, site string) {
+	if p := sums[row.key()]; p != nil {
+		p.merge(*row)
+		return
+	}
+	row.setSite(site)
+	sums[row.key()] = row
+}
+
 func sortedSums[T any, P interface{ *T }](sums map[string]P, order func(a, b T) int) []T {
 	if len(sums) == 0 {
 		return nil
