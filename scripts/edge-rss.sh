@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Memory and start of the real `vendsync edge run` binary (issue 14):
 #   start   ms from exec until the HTTP port accepts a connection (the edge
-#           listens once its store and writer are open; polled
-#           with bash's /dev/tcp, not curl, whose own start takes ~100 ms on
-#           a loaded machine), on a fresh site and again on the loaded one
+#           listens once its store and writer are open; polled by
+#           scripts/waitport, which neither forks per try as a shell loop
+#           does nor takes curl's own start), on a fresh site and again on
+#           the loaded one; the binary's own start (`--help`) for scale
+#   idle    VmRSS / VmHWM of the edge after set-up, no traffic, and again
+#           IDLE_WAIT s after the load
 #   idle    VmRSS / VmHWM of the edge after set-up, no traffic
 #   load    VmHWM after N sales from C concurrent clients (the peers'
 #           load generator, a separate process: PEERS/loadgen, the same
@@ -26,6 +29,7 @@ dir=$(mktemp -d)
 pid=
 trap '[[ -n $pid ]] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 (cd "$peers" && go build -o "$dir/loadgen" ./loadgen)
+go build -o "$dir/waitport" ./scripts/waitport
 "$bin" edge init --dir "$dir/site" --site rss --city Bangalore --timezone Asia/Kolkata >/dev/null
 
 start() { # starts the edge, sets pid, prints the ms until it listens
@@ -33,7 +37,7 @@ start() { # starts the edge, sets pid, prints the ms until it listens
   t0=$(date +%s%N)
   "$bin" edge run --dir "$dir/site" --http 127.0.0.1:$port --insecure-http --rate-limits=false --log-level warn --log-format json >>"$dir/edge.log" 2>&1 &
   pid=$!
-  until (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do :; done
+  "$dir/waitport" 127.0.0.1:$port
   t1=$(date +%s%N)
   us=$(( (t1 - t0) / 1000 ))
   echo "cold start, $1: $((us/1000)).$(( (us%1000)/100 )) ms"
@@ -47,6 +51,10 @@ mem() { # the kernel's view, then the Go runtime's (the rest is SQLite's C heap,
 stop() { kill $pid; wait $pid 2>/dev/null || true; pid=; }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in 1 2 3; do
+  t0=$(date +%s%N); "$bin" --help >/dev/null; t1=$(date +%s%N)
+  echo "the binary's own start (--help): $(( (t1 - t0) / 1000000 )) ms"
+done
 start "fresh site"
 J='Content-Type: application/json'
 TOKEN=$(curl -s -H "$J" -d @"$dir/site/admin-credentials.json" "$url/auth/token" | sed 's/.*access_token":"\([^"]*\).*/\1/')
@@ -63,6 +71,8 @@ sleep "${IDLE_WAIT:-30}"
 echo "idle ${IDLE_WAIT:-30} s later:     $(mem)"
 "$dir/loadgen" -url "$url" -token "$TOKEN" -n "$n" -c "$c" -mfmt VM_%03d -pfmt P%d
 echo "after $n sales, $c clients: $(mem)"
+sleep "${IDLE_WAIT:-30}"
+echo "idle ${IDLE_WAIT:-30} s after them:  $(mem)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 stop
 start "$n sales in the site"

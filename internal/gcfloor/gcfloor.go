@@ -15,6 +15,12 @@
 // GOGC multiplies the next cycle's live heap, which in a process whose live
 // heap is its in-flight requests may be several times the last one's, and
 // the goal with it.
+//
+// When the process goes quiet after work, the controller also hands the
+// heap's free pages back to the operating system at once
+// (debug.FreeOSMemory), instead of leaving them to the runtime's slow
+// background scavenger: a site spends most of its life idle, and its
+// resident memory then is what the machine has left for everything else.
 package gcfloor
 
 import (
@@ -38,6 +44,11 @@ type Config struct {
 	Busy time.Duration
 	// Percent is GOGC when not busy (default 100).
 	Percent int
+	// Quiet is the window after which a process that allocated under
+	// Floor/16 bytes in it counts as idle; the first such window after
+	// some work (Floor/16 or more allocated since the last release)
+	// returns the free heap to the OS (default Busy; negative: never).
+	Quiet time.Duration
 }
 
 // A Controller is started by Start and ended by its Stop.
@@ -51,6 +62,9 @@ type Controller struct {
 	percent int   // GOGC set last
 	limit   int64 // the memory limit set last
 	cycles  atomic.Uint64
+	freed   atomic.Uint64 // releases to the OS after work
+	windows atomic.Uint64 // Quiet windows looked at
+	done    chan struct{} // closed by Stop: ends the quiet watch
 }
 
 // The runtime/metrics read after each collection, in this order.
@@ -80,8 +94,11 @@ func Start(cfg Config) *Controller {
 	if cfg.Percent <= 0 {
 		cfg.Percent = 100
 	}
+	if cfg.Quiet == 0 {
+		cfg.Quiet = cfg.Busy
+	}
 	c := &Controller{cfg: cfg, percent: cfg.Percent, limit: math.MaxInt64,
-		sample: make([]metrics.Sample, len(metricNames))}
+		sample: make([]metrics.Sample, len(metricNames)), done: make(chan struct{})}
 	for i, n := range metricNames {
 		c.sample[i].Name = n
 	}
@@ -89,8 +106,49 @@ func Start(cfg Config) *Controller {
 	c.last, c.allocs = time.Now(), c.sample[1].Value.Uint64()
 	c.set(cfg.Percent, math.MaxInt64)
 	c.arm()
+	if cfg.Quiet > 0 {
+		go c.watchQuiet()
+	}
 	return c
 }
+
+// watchQuiet returns the free heap to the OS in the first Quiet window
+// that allocates under Floor/16 bytes after Floor/16 or more were
+// allocated since the last release: once per stretch of work.
+func (c *Controller) watchQuiet() {
+	t := time.NewTicker(c.cfg.Quiet)
+	defer t.Stop()
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	read := func() uint64 { metrics.Read(s); return s[0].Value.Uint64() }
+	prev := read()
+	released := prev
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		now := read()
+		c.windows.Add(1)
+		if quietAfterWork(c.cfg, now-prev, now-released) {
+			debug.FreeOSMemory()
+			c.freed.Add(1)
+			now = read() // what FreeOSMemory's collection allocated is not work
+			released = now
+		}
+		prev = now
+	}
+}
+
+// quietAfterWork says whether a window that allocated window bytes, with
+// since bytes allocated since the last release, is the one to release in.
+func quietAfterWork(cfg Config, window, since uint64) bool {
+	return window < cfg.Floor/16 && since >= cfg.Floor/16
+}
+
+// Released is how many times the controller returned the free heap to the
+// OS after work.
+func (c *Controller) Released() uint64 { return c.freed.Load() }
 
 // Stop ends the control: GOGC is Percent again and there is no memory
 // limit. Nil-safe.
@@ -98,6 +156,7 @@ func (c *Controller) Stop() {
 	if c == nil || c.stopped.Swap(true) {
 		return
 	}
+	close(c.done)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.set(c.cfg.Percent, math.MaxInt64)

@@ -125,3 +125,78 @@ func TestStart_LeavesAGOGCTheEnvironmentSets(t *testing.T) {
 		t.Fatal("Start took over GOGC that the environment set")
 	}
 }
+
+func TestQuietAfterWork_OncePerStretchOfWork(t *testing.T) {
+	cfg := Config{Floor: 16 << 20}
+	for _, c := range []struct {
+		name          string
+		window, since uint64
+		want          bool
+	}{
+		{"quiet after work", 0, 64 << 20, true},
+		{"quiet, just under a sixteenth of the floor in the window", 1<<20 - 1, 1 << 20, true},
+		{"still working", 1 << 20, 64 << 20, false},
+		{"quiet, nothing since the last release", 0, 1<<20 - 1, false},
+	} {
+		if got := quietAfterWork(cfg, c.window, c.since); got != c.want {
+			t.Errorf("%s: quietAfterWork = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// heapFree is the heap memory the runtime holds free without having
+// returned it to the OS.
+func heapFree() uint64 {
+	m := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(m)
+	return m[0].Value.Uint64()
+}
+
+var keep [][]byte
+
+// A process that goes quiet after work hands its free heap back to the OS
+// once, not again while it stays quiet.
+func TestStart_ReleasesTheFreeHeapWhenQuiet(t *testing.T) {
+	t.Setenv("GOGC", "")
+	// 64 MiB live, then garbage: the heap's pages are free but still held
+	// (the runtime's own scavenger returns them slowly).
+	for range 64 {
+		keep = append(keep, make([]byte, 1<<20))
+	}
+	keep = nil
+	runtime.GC()
+	if f := heapFree(); f < 32<<20 {
+		t.Logf("only %d MiB free before the controller starts (the scavenger ran)", f>>20)
+	}
+	c := Start(Config{Floor: 16 << 20, Quiet: 100 * time.Millisecond})
+	if c == nil {
+		t.Fatal("Start = nil with GOGC unset")
+	}
+	defer c.Stop()
+	churn(4 << 20) // work since the start, then quiet
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		if n, f := c.Released(), heapFree(); n == 0 || f > 8<<20 {
+			return fmt.Errorf("released %d times, %d MiB of heap free and held: want a release and under 8 MiB held", n, f>>20)
+		}
+		return nil
+	})
+	n, w := c.Released(), c.windows.Load()
+	// Ten more quiet windows: nothing to release again.
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		if got := c.windows.Load(); got < w+10 {
+			return fmt.Errorf("%d quiet windows since the release, waiting for 10", got-w)
+		}
+		return nil
+	})
+	if m := c.Released(); m != n {
+		t.Errorf("released %d more times while quiet after the first, want none", m-n)
+	}
+	// Work again, then quiet: one more release.
+	churn(8 << 20)
+	testkit.CheckFor(t, 10*time.Second, func() error {
+		if m := c.Released(); m <= n {
+			return fmt.Errorf("released %d times after new work, want more than %d", m, n)
+		}
+		return nil
+	})
+}
